@@ -1,0 +1,277 @@
+"""Abstract values: what the interpreter knows about each Python object at init time.
+
+Tensors carry the zero analysis (RULES.md, IL1): a tensor is `zero`
+(identically zero whatever the input), `indep` (the same for every input,
+with a structural `key` so that equal values cancel in a difference),
+`live` (depends on the input or on a random parameter in an input-dependent
+way) or `unknown`. Rules stay quiet on `unknown`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from typing import Any, Optional
+
+import libcst as cst
+
+ZERO = "zero"
+INDEP = "indep"
+LIVE = "live"
+UNKNOWN_STATE = "unknown"
+
+_ids = itertools.count(1)
+
+
+class Value:
+    """Base of every abstract value."""
+
+    __slots__ = ()
+
+
+class Unknown(Value):
+    """Anything the interpreter cannot know; every operation on it is unknown."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Unknown"
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True, eq=False)
+class Const(Value):
+    """A Python constant (int, float, str, bool, None)."""
+
+    value: Any
+
+
+@dataclass(eq=False)
+class Seq(Value):
+    """A Python list or tuple; `complete` is False when elements were lost (loop caps)."""
+
+    items: list[Value]
+    is_tuple: bool = False
+    complete: bool = True
+
+
+@dataclass(eq=False)
+class Mapping(Value):
+    items: dict[Any, Value]
+    complete: bool = True
+
+
+@dataclass(eq=False)
+class Ext(Value):
+    """An imported object, known by its qualified name (`torch.nn.Linear`)."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class ChainItem:
+    """One step of the layer chain a tensor went through since the last reset.
+
+    kind: "weight" (Linear, Conv, Dense, matmul with a parameter), "sigmoid",
+    "tanh", "norm" (resets), "other-act".
+    node: where the step is written (the activation call or layer constructor).
+    anchor: the constructor of the outermost module that contains the step,
+    or the step's own node (where a "stack" is reported).
+    """
+
+    kind: str
+    node: cst.CSTNode
+    anchor: cst.CSTNode
+    layer: Optional["Obj"] = None
+
+
+@dataclass(frozen=True)
+class Squash:
+    """The output activation a tensor went through last (sigmoid, softmax, log_softmax)."""
+
+    kind: str
+    node: cst.CSTNode
+    path: Optional[str] = None  # set when the squash comes from another file
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor(Value):
+    state: str = UNKNOWN_STATE
+    key: Any = None  # structural identity of an `indep` value
+    params: frozenset = frozenset()  # upstream trainable Param objects
+    zero_sites: tuple = ()  # (node, description) of the initializers that made it zero
+    last_dim: Optional[int] = None
+    squash: Optional[Squash] = None
+    chain: tuple = ()  # ChainItem, most recent last
+    zero_layer: Optional["Param"] = None  # a zero mixing weight whose output this is
+    ext_output: Optional[str] = None  # output of an imported model class (cross-file link)
+    grad_dead: bool = False  # no gradient can flow back through this value (after softmax over 1 unit)
+
+    def but(self, **changes: Any) -> "Tensor":
+        return replace(self, **changes)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.state == ZERO
+
+    @property
+    def is_indep(self) -> bool:
+        return self.state in (ZERO, INDEP)
+
+
+def unknown_tensor(**kw: Any) -> Tensor:
+    return Tensor(state=UNKNOWN_STATE, **kw)
+
+
+@dataclass(eq=False)
+class InitEvent:
+    """One thing initialization did to a parameter (last one wins)."""
+
+    kind: str  # "zero", "const", "random", "default", "copy", "unknown"
+    node: Optional[cst.CSTNode]
+    description: str
+    value: Optional[float] = None  # the constant for "const"
+    distribution: Optional[str] = None  # "normal", "uniform", "randn", "kaiming", "xavier", "trunc_normal", ...
+    std: Optional[float] = None  # standard deviation when known
+    conditional: bool = False  # happened under a condition the interpreter could not decide
+
+
+@dataclass(eq=False)
+class Param(Value):
+    """A trainable tensor (or a frozen one / buffer): its shape and initialization history."""
+
+    name: str  # dotted path inside its owner ("dense.bias") or the variable name
+    role: str  # "weight", "bias", "embedding", "norm_weight", "norm_bias", "scale", "raw", "buffer"
+    shape: Optional[tuple] = None  # ints or None entries
+    init: InitEvent = field(default_factory=lambda: InitEvent("default", None, "framework default"))
+    history: list[InitEvent] = field(default_factory=list)
+    trainable: bool = True
+    owner: Optional["Obj"] = None
+    site: Optional[cst.CSTNode] = None  # where the parameter was created
+    uid: int = field(default_factory=lambda: next(_ids))
+
+    def set_init(self, event: InitEvent) -> None:
+        if event.conditional and self.init.kind != event.kind:
+            # Unknown which branch ran: the parameter may or may not be changed.
+            event = InitEvent("unknown", event.node, "conditional " + event.description, conditional=True)
+        self.init = event
+        self.history.append(event)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.init.kind == "zero" or (self.init.kind == "const" and self.init.value == 0)
+
+    def __hash__(self) -> int:
+        return self.uid
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+@dataclass(eq=False)
+class Obj(Value):
+    """An instance: a framework layer (`kind` = normalized qualname) or a user class.
+
+    For framework layers, `params` holds the layer's own parameters and
+    `config` the constructor arguments the rules read (in/out features,
+    activation, bias...). `children` are sub-modules in registration order.
+    For user classes, `cls` is the ClassInfo and `attrs` the instance dict.
+    """
+
+    kind: str
+    site: Optional[cst.CSTNode] = None
+    cls: Optional[Any] = None  # ClassInfo for user classes
+    attrs: dict[str, Value] = field(default_factory=dict)
+    params: dict[str, Param] = field(default_factory=dict)
+    children: list[tuple[str, "Obj"]] = field(default_factory=list)
+    config: dict[str, Value] = field(default_factory=dict)
+    name: str = ""  # dotted path from the root model ("blocks.0.fc")
+    uid: int = field(default_factory=lambda: next(_ids))
+
+    def __hash__(self) -> int:
+        return self.uid
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def iter_modules(self, _seen: Optional[set] = None) -> list["Obj"]:
+        """This module and every sub-module, depth first (like nn.Module.modules())."""
+        seen = _seen if _seen is not None else set()
+        if self.uid in seen:
+            return []
+        seen.add(self.uid)
+        out = [self]
+        for _, child in self.children:
+            out.extend(child.iter_modules(seen))
+        return out
+
+    def all_params(self) -> list[tuple[str, Param]]:
+        out: list[tuple[str, Param]] = []
+        seen: set[int] = set()
+        for module in self.iter_modules():
+            for name, p in module.params.items():
+                if p.uid not in seen:
+                    seen.add(p.uid)
+                    out.append((name, p))
+        return out
+
+
+@dataclass(eq=False)
+class Func(Value):
+    """A user function, method or lambda with the environment it closes over."""
+
+    node: Any  # cst.FunctionDef or cst.Lambda
+    closure: Any  # Env
+    bound_self: Optional[Value] = None
+    owner_class: Optional[Any] = None
+    is_static: bool = False
+
+
+@dataclass(eq=False)
+class ClassInfo(Value):
+    """A class defined in the file."""
+
+    name: str
+    node: cst.ClassDef
+    bases: list[Value]
+    methods: dict[str, Func] = field(default_factory=dict)
+    class_attrs: dict[str, Value] = field(default_factory=dict)
+    framework: Optional[str] = None  # "torch" | "keras" when it derives from nn.Module / keras.Model|Layer
+
+    def lookup(self, name: str) -> Optional[Value]:
+        if name in self.methods:
+            return self.methods[name]
+        if name in self.class_attrs:
+            return self.class_attrs[name]
+        for base in self.bases:
+            if isinstance(base, ClassInfo):
+                found = base.lookup(name)
+                if found is not None:
+                    return found
+        return None
+
+
+@dataclass(eq=False)
+class Loss(Value):
+    """A loss object (`nn.MSELoss()`, a Keras loss) or a loss name; `kind` is normalized."""
+
+    kind: str  # "mse", "bce", "bce_logits", "ce", "nll", "keras_bce", ...
+    node: cst.CSTNode
+    from_logits: Optional[bool] = None
+
+
+@dataclass(eq=False)
+class BoundMethod(Value):
+    """`obj.method` of a framework object (e.g. `model.add`), resolved when called."""
+
+    target: Value
+    name: str
+
+
+@dataclass(eq=False)
+class Symbolic(Value):
+    """A placeholder for a model-building input (Keras `Input`, a forward argument)."""
+
+    tensor: Tensor

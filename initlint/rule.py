@@ -1,0 +1,198 @@
+"""The Rule base class, its examples, and the registry of shipped rules.
+
+A rule is one class in one module under `initlint.rules` (the top-level
+`rules/` folder of the repository). It declares its code, name, severity,
+message template, documentation (ruff's headings) and VALID / INVALID
+examples, and implements `check(facts)`, which only reads the shared
+`FileFacts` and yields `Finding`s. The engine turns findings into
+`Diagnostic`s (positions are resolved once per file, only when needed).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional, Sequence, Union
+
+import libcst as cst
+
+from initlint.diagnostics import Fix, Related, Severity, Subject
+
+if TYPE_CHECKING:
+    from initlint.facts import FileFacts
+
+DOC_HEADINGS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
+CODE_PATTERN = re.compile(r"^IL\d{3}$")
+NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+DOCS_URL = "https://github.com/initlint/initlint/blob/main/docs/rules.md#{code_lower}-{name}"
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Source on which no rule may report anything."""
+
+    source: str
+    filename: str = "example.py"
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Source on which exactly the findings `at` are expected.
+
+    `at` lists (line, column) pairs of this rule's code, 1-based; `also` lists
+    (code, line, column) triples of other rules that fire on the same source
+    (one mistake can break several rules).
+    """
+
+    source: str
+    at: Sequence[tuple[int, int]]
+    also: Sequence[tuple[str, int, int]] = ()
+    filename: str = "example.py"
+
+
+# A related location is either a node of the same file or an already
+# resolved place (another file, found by the project index).
+RelatedNode = tuple[cst.CSTNode, str]
+RelatedRef = Union[RelatedNode, Related]
+
+
+@dataclass
+class Finding:
+    """What a rule reports, before positions are resolved."""
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    node: cst.CSTNode
+    related: list[RelatedRef] = field(default_factory=list)
+    fix: Optional[Any] = None  # a FixSpec (node-based) or a resolved Fix
+    subject: Optional[Subject] = None
+
+
+@dataclass(frozen=True)
+class FixSpec:
+    """A fix described on nodes: replace each node's text with new text."""
+
+    message: str
+    replacements: tuple[tuple[cst.CSTNode, str], ...]
+
+
+class Rule:
+    """Base class of every rule. Subclasses set the class attributes below."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    message: ClassVar[str]
+    VALID: ClassVar[Sequence[Valid]] = ()
+    INVALID: ClassVar[Sequence[Invalid]] = ()
+    # Rules the pipeline emits itself (IL001, IL002) have no check.
+    emitted_by_pipeline: ClassVar[bool] = False
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = (cls.__doc__ or "").strip()
+        body = doc.split("## What it does", 1)[-1].strip()
+        return body.split("\n\n", 1)[0].replace("\n", " ").strip()
+
+    @classmethod
+    def documentation(cls) -> str:
+        import inspect
+
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def docs_url(cls) -> str:
+        return DOCS_URL.format(code_lower=cls.code.lower(), name=cls.name)
+
+    def check(self, facts: "FileFacts") -> Iterable[Finding]:
+        return ()
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        *,
+        related: Iterable[RelatedRef] = (),
+        fix: Optional[Any] = None,
+        subject: Optional[Subject] = None,
+        severity: Optional[Severity] = None,
+        **fmt: Any,
+    ) -> Finding:
+        return Finding(
+            code=self.code,
+            name=self.name,
+            severity=severity if severity is not None else self.severity,
+            message=self.message.format(**fmt),
+            node=node,
+            related=list(related),
+            fix=fix,
+            subject=subject,
+        )
+
+
+def _validate(rule: type[Rule], module_name: str) -> None:
+    where = f"{module_name}.{rule.__name__}"
+    if not CODE_PATTERN.match(rule.code):
+        raise ImportError(f"{where}: code {rule.code!r} is not of the form IL123")
+    if not NAME_PATTERN.match(rule.name):
+        raise ImportError(f"{where}: name {rule.name!r} is not kebab-case")
+    expected_module = f"{rule.code.lower()}_{rule.name.replace('-', '_')}"
+    if module_name.rsplit(".", 1)[-1] != expected_module:
+        raise ImportError(f"{where}: module should be named {expected_module}.py")
+    expected_class = "".join(part.capitalize() for part in rule.name.split("-"))
+    if rule.__name__ != expected_class:
+        raise ImportError(f"{where}: class should be named {expected_class}")
+    doc = rule.__doc__ or ""
+    missing = [h for h in DOC_HEADINGS if h not in doc]
+    if missing:
+        raise ImportError(f"{where}: docstring lacks {', '.join(missing)}")
+
+
+@lru_cache(maxsize=1)
+def all_rules() -> tuple[type[Rule], ...]:
+    """Every shipped rule, sorted by code; validated once at first use."""
+    import initlint.rules as package
+
+    found: dict[str, type[Rule]] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("il"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Rule) and value is not Rule and value.__module__ == module.__name__:
+                _validate(value, module.__name__)
+                if value.code in found:
+                    raise ImportError(f"duplicate rule code {value.code}")
+                found[value.code] = value
+    return tuple(found[code] for code in sorted(found))
+
+
+def rule_by_code(code: str) -> Optional[type[Rule]]:
+    for rule in all_rules():
+        if rule.code == code.upper() or rule.name == code.lower():
+            return rule
+    return None
+
+
+def matches_selector(code: str, selectors: Iterable[str]) -> bool:
+    """`IL1` selects the IL1xx family, `IL101` one rule, `ALL` everything."""
+    return any(s == "ALL" or code.startswith(s) for s in selectors)
+
+
+def select_rules(select: Sequence[str], ignore: Sequence[str]) -> tuple[type[Rule], ...]:
+    return tuple(
+        r for r in all_rules() if matches_selector(r.code, select) and not matches_selector(r.code, ignore)
+    )
+
+
+def iter_examples() -> Iterator[tuple[type[Rule], str, Union[Valid, Invalid]]]:
+    """(rule, id, example) for every example of every rule; ids like IL101-INVALID-2."""
+    for rule in all_rules():
+        for i, example in enumerate(rule.VALID, 1):
+            yield rule, f"{rule.code}-VALID-{i}", example
+        for i, example in enumerate(rule.INVALID, 1):
+            yield rule, f"{rule.code}-INVALID-{i}", example
