@@ -1,14 +1,95 @@
-"""The shared analysis of one file, built in one walk; every rule reads from it."""
+"""The shared analysis of one file: `build_facts(module) -> FileFacts`, one walk.
+
+The interpreter (interpret.py) runs the file on abstract values and records
+events here; rules only read these lists:
+
+- `products`: multiplicative ops with the abstract value of each factor (IL101)
+- `activations`: activation calls with their input (IL102, IL103, IL302)
+- `layer_calls`: weight layers / hand-made weights applied to an input (IL201, IL401, IL402)
+- `zero_feeds`: a zero-initialized mixing weight whose output feeds another weight layer (IL201)
+- `losses`: loss computations with the prediction's abstract value (IL3)
+- `roots`: every analysed model (class instance or script), to walk parameters
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 import libcst as cst
 
 from initlint.config import Settings
+from initlint.diagnostics import Subject
 from initlint.facts.project import ProjectExports
+from initlint.facts.values import Const, Loss, Obj, Param, Tensor
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which analysis root an event happened in (for confirmation subjects)."""
+
+    kind: str  # "class" | "script"
+    name: str
+    root: Optional[Obj]
+
+
+@dataclass
+class ProductEvent:
+    op: str  # "mul", "matmul", "layer", "square", "pow", "einsum", "norm", ...
+    node: cst.CSTNode
+    factors: tuple[Tensor, ...]
+    where: Where
+
+
+@dataclass
+class ActivationEvent:
+    kind: str
+    node: cst.CSTNode
+    input: Tensor
+    dim: Any
+    where: Where
+
+
+@dataclass
+class LayerCallEvent:
+    layer: Optional[Obj]  # None for a hand-made weight (`x @ W`)
+    weight: Param
+    input: Tensor
+    node: cst.CSTNode
+    where: Where
+
+
+@dataclass
+class ZeroFeedEvent:
+    weight: Param  # the zero mixing weight whose output is consumed
+    node: cst.CSTNode  # the consuming weight layer call
+    where: Where
+
+
+@dataclass
+class LossEvent:
+    loss: Loss
+    node: cst.CSTNode  # the loss call (or the compile call for Keras)
+    prediction: Tensor
+    target: Tensor
+    where: Where
+
+
+@dataclass
+class KerasCompile:
+    model: Obj
+    node: cst.CSTNode
+    loss: Any
+    optimizer: Any
+    where: Where
+
+
+@dataclass
+class Root:
+    where: Where
+    obj: Optional[Obj]
+    output: Any = None
 
 
 @dataclass
@@ -16,8 +97,120 @@ class FileFacts:
     path: str
     module: cst.Module
     settings: Settings
+    products: list[ProductEvent] = field(default_factory=list)
+    activations: list[ActivationEvent] = field(default_factory=list)
+    layer_calls: list[LayerCallEvent] = field(default_factory=list)
+    zero_feeds: list[ZeroFeedEvent] = field(default_factory=list)
+    losses: list[LossEvent] = field(default_factory=list)
+    keras_compiles: list[KerasCompile] = field(default_factory=list)
+    keras_fits: list[tuple[Obj, tuple, dict, cst.CSTNode, Where]] = field(default_factory=list)
+    roots: list[Root] = field(default_factory=list)
+    script_params: list[Param] = field(default_factory=list)
+    classes: dict[str, Any] = field(default_factory=dict)
     exports: ProjectExports = field(default_factory=ProjectExports)
+    budget_exhausted: bool = False
+
+    # ------------------------------------------------------------ recorder API
+    @staticmethod
+    def _where(ctx: Any) -> Where:
+        return Where(ctx.root_kind, ctx.root_name, ctx.root)
+
+    def product(self, op: str, node: Any, factors: list[Tensor], ctx: Any) -> None:
+        self.products.append(ProductEvent(op, node, tuple(factors), self._where(ctx)))
+
+    def activation(self, kind: str, node: Any, x: Tensor, ctx: Any, dim: Any) -> None:
+        self.activations.append(ActivationEvent(kind, node, x, dim, self._where(ctx)))
+
+    def layer_call(self, layer: Optional[Obj], weight: Param, x: Tensor, node: Any, ctx: Any) -> None:
+        self.layer_calls.append(LayerCallEvent(layer, weight, x, node, self._where(ctx)))
+
+    def zero_feed(self, weight: Param, node: Any, ctx: Any) -> None:
+        self.zero_feeds.append(ZeroFeedEvent(weight, node, self._where(ctx)))
+
+    def loss(self, loss: Loss, node: Any, prediction: Tensor, target: Tensor, ctx: Any) -> None:
+        self.losses.append(LossEvent(loss, node, prediction, target, self._where(ctx)))
+
+    def keras_compile(self, model: Obj, args: list, kwargs: dict, node: Any, ctx: Any) -> None:
+        self.keras_compiles.append(KerasCompile(model, node, kwargs.get("loss", args[1] if len(args) > 1 else None), kwargs.get("optimizer", args[0] if args else None), self._where(ctx)))
+
+    def keras_fit(self, model: Obj, args: list, kwargs: dict, node: Any, ctx: Any) -> None:
+        self.keras_fits.append((model, tuple(args), dict(kwargs), node, self._where(ctx)))
+
+    # ------------------------------------------------------------ helpers for rules
+    def subject(self, where: Where, params: Any = (), layers: Any = ()) -> Subject:
+        """A confirmation subject naming parameters by their dotted path in the root."""
+        names = param_names(where.root) if where.root is not None else {}
+        param_list = tuple(dict.fromkeys(names[p.uid] for p in params if p.uid in names))
+        return Subject(kind=where.kind, name=where.name, params=param_list, layers=tuple(layers))
+
+
+def param_names(root: Obj) -> dict[int, str]:
+    """uid -> dotted name of every parameter under `root` (first path wins, like named_parameters)."""
+    names: dict[int, str] = {}
+    visited: set[int] = set()
+
+    def walk(module: Obj, prefix: str) -> None:
+        if module.uid in visited:
+            return
+        visited.add(module.uid)
+        for n, p in module.params.items():
+            names.setdefault(p.uid, prefix + n)
+        for n, child in module.children:
+            walk(child, f"{prefix}{n}.")
+
+    walk(root, "")
+    return names
+
+
+def module_names(root: Obj) -> dict[int, str]:
+    """uid -> dotted name of every sub-module under `root`."""
+    names: dict[int, str] = {}
+
+    def walk(module: Obj, prefix: str) -> None:
+        if module.uid in names:
+            return
+        names[module.uid] = prefix.rstrip(".")
+        for n, child in module.children:
+            walk(child, f"{prefix}{n}.")
+
+    walk(root, "")
+    return names
+
+
+def _package_of(path: str) -> Optional[str]:
+    """The dotted package a file belongs to (for relative imports), from __init__.py files."""
+    directory = os.path.dirname(os.path.abspath(path))
+    parts: list[str] = []
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        parts.append(os.path.basename(directory))
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return ".".join(reversed(parts)) or None
 
 
 def build_facts(module: cst.Module, path: str, settings: Settings) -> FileFacts:
-    return FileFacts(path=path, module=module, settings=settings)
+    from initlint.facts.roots import analyse
+
+    facts = FileFacts(path=path, module=module, settings=settings)
+    analyse(facts, module, _package_of(path) if os.path.exists(path) else None)
+    return facts
+
+
+__all__ = [
+    "ActivationEvent",
+    "Const",
+    "FileFacts",
+    "KerasCompile",
+    "LayerCallEvent",
+    "LossEvent",
+    "ProductEvent",
+    "ProjectExports",
+    "Root",
+    "Where",
+    "ZeroFeedEvent",
+    "build_facts",
+    "module_names",
+    "param_names",
+]

@@ -108,6 +108,9 @@ class Tensor(Value):
     zero_layer: Optional["Param"] = None  # a zero mixing weight whose output this is
     ext_output: Optional[str] = None  # output of an imported model class (cross-file link)
     grad_dead: bool = False  # no gradient can flow back through this value (after softmax over 1 unit)
+    creation: Optional["InitEvent"] = None  # how a freshly created tensor was filled (zeros, randn * s, ...)
+    origin: Optional[tuple] = None  # data provenance for IL403: ("range", low, high, node)
+    shape: Optional[tuple] = None  # known sizes (ints or None) of a freshly created tensor
 
     def but(self, **changes: Any) -> "Tensor":
         return replace(self, **changes)

@@ -1,0 +1,788 @@
+"""An abstract interpreter over one module's CST: the single walk behind every fact.
+
+It runs the file's code on abstract values (values.py): module-level
+statements, each model class built with its defaults and run on abstract
+inputs, and each top-level function with unknown arguments. Framework calls
+are given meaning by library.py. What the rules need is recorded as events
+in `Recorder` (products, activations, layer calls, losses, parameters).
+
+Precision first: whatever the interpreter cannot decide becomes `Unknown`,
+and rules stay quiet on unknown values. Work is bounded by a step budget,
+a call-depth limit and a loop-unrolling cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Optional, Sequence
+
+import libcst as cst
+
+from initlint.facts import library
+from initlint.facts.names import import_bindings
+from initlint.facts.values import (
+    UNKNOWN,
+    BoundMethod,
+    ClassInfo,
+    Const,
+    Ext,
+    Func,
+    InitEvent,
+    Mapping,
+    Obj,
+    Param,
+    Seq,
+    Tensor,
+    Unknown,
+    Value,
+)
+
+MAX_STEPS = 400_000
+MAX_DEPTH = 10
+MAX_UNROLL = 64
+
+
+class BudgetExhausted(Exception):
+    """Raised when a file's step budget is spent; the root in progress is abandoned."""
+
+
+class Env:
+    """A scope: local variables, then the enclosing scope."""
+
+    __slots__ = ("vars", "parent")
+
+    def __init__(self, parent: Optional["Env"] = None) -> None:
+        self.vars: dict[str, Value] = {}
+        self.parent = parent
+
+    def lookup(self, name: str) -> Optional[Value]:
+        env: Optional[Env] = self
+        while env is not None:
+            if name in env.vars:
+                return env.vars[name]
+            env = env.parent
+        return None
+
+    def copy(self) -> "Env":
+        new = Env(self.parent)
+        new.vars = dict(self.vars)
+        return new
+
+
+@dataclass
+class Ctx:
+    """Per-call interpretation context."""
+
+    root: Optional[Obj] = None  # the model being analysed (its forward/__init__), for subjects
+    root_kind: str = "script"  # "class" | "script"
+    root_name: str = ""
+    conditional: bool = False  # inside a branch whose condition is unknown
+    no_grad: bool = False  # inside torch.no_grad(): no gradient events
+    anchor: Optional[cst.CSTNode] = None  # constructor of the outermost called module
+    depth: int = 0
+    returns: list[Value] = field(default_factory=list)
+    self_obj: Optional[Value] = None  # `self` of the method being run (for super())
+    cls: Optional[ClassInfo] = None  # class whose method is being run (for super())
+    in_init: bool = False
+
+
+class Interpreter:
+    def __init__(self, module: cst.Module, recorder: Any, package: Optional[str] = None) -> None:
+        self.module = module
+        self.rec = recorder
+        self.package = package
+        self.steps = 0
+        self.globals = Env()
+        self.classes: dict[str, ClassInfo] = {}
+        self.functions: dict[str, Func] = {}
+        self.called: set[int] = set()  # ids of FunctionDef nodes run at least once with real args
+        self.active_calls: list[int] = []
+        self.current_env: Optional[Env] = None
+        self.loop_kinds: dict[int, bool] = {}
+
+    # ------------------------------------------------------------------ budget
+    def tick(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise BudgetExhausted
+
+    # ------------------------------------------------------------------ blocks
+    def exec_body(self, body: Any, env: Env, ctx: Ctx) -> bool:
+        """Run a statement block; True when it certainly returned."""
+        if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            stmts: Sequence[Any] = body.body
+        elif isinstance(body, cst.Module):
+            stmts = body.body
+        else:
+            stmts = body
+        for stmt in stmts:
+            if self.exec_stmt(stmt, env, ctx):
+                return True
+        return False
+
+    def exec_stmt(self, stmt: Any, env: Env, ctx: Ctx) -> bool:
+        self.tick()
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if self.exec_small(small, env, ctx):
+                    return True
+            return False
+        if isinstance(stmt, cst.FunctionDef):
+            env.vars[stmt.name.value] = self.make_function(stmt, env, ctx)
+            return False
+        if isinstance(stmt, cst.ClassDef):
+            env.vars[stmt.name.value] = self.make_class(stmt, env, ctx)
+            return False
+        if isinstance(stmt, cst.If):
+            return self.exec_if(stmt, env, ctx)
+        if isinstance(stmt, cst.For):
+            return self.exec_for(stmt, env, ctx)
+        if isinstance(stmt, cst.While):
+            self.exec_body(stmt.body, env, replace(ctx, conditional=True))
+            return False
+        if isinstance(stmt, cst.With):
+            inner = ctx
+            for item in stmt.items:
+                value = self.eval(item.item, env, ctx)
+                if library.is_no_grad(value, item.item):
+                    inner = replace(inner, no_grad=True)
+                if item.asname is not None:
+                    self.assign(item.asname.name, UNKNOWN if library.is_no_grad(value, item.item) else value, env, ctx)
+            returned = self.exec_body(stmt.body, env, inner)
+            return returned
+        if isinstance(stmt, (cst.Try, cst.TryStar)):
+            returned = self.exec_body(stmt.body, env, ctx)
+            for handler in stmt.handlers:
+                self.exec_body(handler.body, env.copy(), replace(ctx, conditional=True, returns=[]))
+            if stmt.orelse is not None:
+                self.exec_body(stmt.orelse.body, env, ctx)
+            if stmt.finalbody is not None:
+                self.exec_body(stmt.finalbody.body, env, ctx)
+            return returned
+        return False
+
+    def exec_small(self, small: Any, env: Env, ctx: Ctx) -> bool:
+        if isinstance(small, cst.Expr):
+            self.eval(small.value, env, ctx)
+        elif isinstance(small, cst.Assign):
+            value = self.eval(small.value, env, ctx)
+            for target in small.targets:
+                self.assign(target.target, value, env, ctx)
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                self.assign(small.target, self.eval(small.value, env, ctx), env, ctx)
+        elif isinstance(small, cst.AugAssign):
+            left = self.eval(small.target, env, ctx)
+            right = self.eval(small.value, env, ctx)
+            op = type(small.operator).__name__.replace("Assign", "")
+            self.assign(small.target, library.binary(self, op, left, right, small, ctx), env, ctx)
+        elif isinstance(small, cst.Return):
+            ctx.returns.append(self.eval(small.value, env, ctx) if small.value is not None else Const(None))
+            return not ctx.conditional
+        elif isinstance(small, (cst.Import, cst.ImportFrom)):
+            for local, qual in import_bindings(small, self.package):
+                env.vars[local] = Ext(qual)
+        elif isinstance(small, cst.Raise):
+            return not ctx.conditional
+        return False
+
+    def exec_if(self, stmt: cst.If, env: Env, ctx: Ctx) -> bool:
+        test = self.truth(self.eval(stmt.test, env, ctx))
+        if _is_main_guard(stmt.test):
+            test = None  # scripts' main blocks may or may not run; analyse them as a branch
+        orelse = stmt.orelse
+        if test is True:
+            return self.exec_body(stmt.body, env, ctx)
+        if test is False:
+            if isinstance(orelse, cst.If):
+                return self.exec_if(orelse, env, ctx)
+            if isinstance(orelse, cst.Else):
+                return self.exec_body(orelse.body, env, ctx)
+            return False
+        # Unknown condition: run both branches on copies and join what they bind.
+        branch_ctx = replace(ctx, conditional=True, returns=[])
+        then_env = env.copy()
+        self.exec_body(stmt.body, then_env, branch_ctx)
+        else_env = env.copy()
+        if isinstance(orelse, cst.If):
+            self.exec_if(orelse, else_env, branch_ctx)
+        elif isinstance(orelse, cst.Else):
+            self.exec_body(orelse.body, else_env, branch_ctx)
+        ctx.returns.extend(branch_ctx.returns)
+        for name in set(then_env.vars) | set(else_env.vars):
+            a, b = then_env.vars.get(name), else_env.vars.get(name)
+            env.vars[name] = b if a is None else a if b is None else join(a, b)  # type: ignore[assignment]
+        return False
+
+    def exec_for(self, stmt: cst.For, env: Env, ctx: Ctx) -> bool:
+        iterable = self.eval(stmt.iter, env, ctx)
+        items = self.iterate(iterable)
+        if items is None:
+            body_ctx = replace(ctx, conditional=True)
+            self.assign(stmt.target, UNKNOWN, env, body_ctx)
+            self.exec_body(stmt.body, env, body_ctx)
+            return False
+        if len(items) > 2 and not self.loop_builds(stmt):
+            items = items[:2]  # a training loop: two turns show everything one turn changes
+        for item in items[:MAX_UNROLL]:
+            self.assign(stmt.target, item, env, ctx)
+            if self.exec_body(stmt.body, env, ctx):
+                return True
+        if stmt.orelse is not None:
+            self.exec_body(stmt.orelse.body, env, ctx)
+        return False
+
+    def loop_builds(self, stmt: cst.For) -> bool:
+        """Does each turn of this loop matter (uses its variable, or builds a list/model)?"""
+        key = id(stmt)
+        if key not in self.loop_kinds:
+            targets = {n.value for n in _names_in(stmt.target)}
+            builds = False
+            stack: list[Any] = [stmt.body]
+            while stack and not builds:
+                node = stack.pop()
+                if isinstance(node, cst.Name) and node.value in targets:
+                    builds = True
+                elif isinstance(node, cst.AugAssign):
+                    builds = True
+                elif isinstance(node, cst.Attribute) and node.attr.value in _BUILDING_METHODS:
+                    builds = True
+                stack.extend(node.children)
+            self.loop_kinds[key] = builds
+        return self.loop_kinds[key]
+
+    # ------------------------------------------------------------------ binding
+    def assign(self, target: Any, value: Value, env: Env, ctx: Ctx) -> None:
+        if isinstance(target, cst.Name):
+            env.vars[target.value] = value
+            if isinstance(value, Param) and not value.name:
+                value.name = target.value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements = target.elements
+            items = self.iterate(value)
+            for i, element in enumerate(elements):
+                if isinstance(element, cst.StarredElement):
+                    self.assign(element.value, UNKNOWN, env, ctx)
+                    continue
+                item = items[i] if items is not None and i < len(items) else library.unpack_item(value, i)
+                self.assign(element.value, item, env, ctx)
+        elif isinstance(target, cst.Attribute):
+            owner = self.eval(target.value, env, ctx)
+            library.set_attribute(self, owner, target.attr.value, value, target, ctx)
+        elif isinstance(target, cst.Subscript):
+            owner = self.eval(target.value, env, ctx)
+            if isinstance(owner, Mapping) and len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+                key = self.eval(target.slice[0].slice.value, env, ctx)
+                if isinstance(key, Const):
+                    owner.items[key.value] = value
+                    return
+                owner.complete = False
+            library.subscript_assign(self, owner, value, target, ctx)
+
+    # ------------------------------------------------------------------ definitions
+    def make_function(self, node: Any, env: Env, ctx: Ctx) -> Value:
+        func = Func(node=node, closure=env)
+        if isinstance(node, cst.FunctionDef):
+            for dec in node.decorators:
+                name = dec.decorator
+                text = name.value if isinstance(name, cst.Name) else getattr(getattr(name, "attr", None), "value", "")
+                if text == "staticmethod":
+                    func.is_static = True
+                elif text == "property":
+                    func = replace_property(func)
+        return func
+
+    def make_class(self, node: cst.ClassDef, env: Env, ctx: Ctx) -> ClassInfo:
+        bases = [self.eval(arg.value, env, ctx) for arg in node.bases if not arg.keyword]
+        info = ClassInfo(name=node.name.value, node=node, bases=bases)
+        info.framework = library.class_framework(info)
+        class_env = Env(env)
+        for stmt in node.body.body:
+            if isinstance(stmt, cst.FunctionDef):
+                func = self.make_function(stmt, env, ctx)
+                if isinstance(func, Func):
+                    func.owner_class = info
+                    info.methods[stmt.name.value] = func
+                else:
+                    info.class_attrs[stmt.name.value] = func
+            elif isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, (cst.Assign, cst.AnnAssign)) and getattr(small, "value", None) is not None:
+                        value = self.eval(small.value, class_env, ctx)
+                        targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                        for t in targets:
+                            if isinstance(t, cst.Name):
+                                info.class_attrs[t.value] = value
+                                class_env.vars[t.value] = value
+        if env is self.globals:
+            self.classes[info.name] = info
+        return info
+
+    # ------------------------------------------------------------------ calls
+    def call(self, callee: Value, args: list[Value], kwargs: dict[str, Value], node: Any, env: Env, ctx: Ctx) -> Value:
+        self.tick()
+        if isinstance(callee, Func):
+            return self.call_function(callee, args, kwargs, node, ctx)
+        if isinstance(callee, ClassInfo):
+            return self.instantiate(callee, args, kwargs, node, ctx)
+        if isinstance(callee, Ext):
+            return library.call_ext(self, callee.qualname, args, kwargs, node, ctx)
+        if isinstance(callee, BoundMethod):
+            return library.call_method(self, callee.target, callee.name, args, kwargs, node, ctx)
+        if isinstance(callee, Obj):
+            return self.call_object(callee, args, kwargs, node, ctx)
+        if isinstance(callee, library.Partial):
+            return self.call(callee.func, callee.args + args, {**callee.kwargs, **kwargs}, node, env, ctx)
+        if isinstance(callee, library.Loss):
+            return library.apply_loss(self, callee, args, kwargs, node, ctx)
+        if isinstance(callee, library.Builtin):
+            return self.call_builtin(callee.name, args, kwargs, node, ctx)
+        library.taint_arguments(args, kwargs, node)
+        return UNKNOWN
+
+    def call_builtin(self, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: Ctx) -> Value:
+        if name == "__noop__":
+            return Const(None)
+        if name == "__construct_into__" and len(args) >= 2 and isinstance(args[0], Obj) and isinstance(args[1], Const):
+            return library.construct_into(self, args[0], str(args[1].value), args[2:], kwargs, node, ctx)
+        if name == "__apply_base__" and args and isinstance(args[0], Obj):
+            return library.apply_layer(self, args[0], args[1:], kwargs, node, ctx)
+        if name == "super":
+            return library.SuperRef(ctx.self_obj, ctx.cls)
+        return library.call_builtin(self, name, args, kwargs, node, ctx)
+
+    def call_object(self, obj: Obj, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: Ctx) -> Value:
+        if obj.cls is not None:
+            method = obj.cls.lookup("forward") or obj.cls.lookup("call") or obj.cls.lookup("__call__")
+            if isinstance(method, Func):
+                inner = replace(ctx, anchor=ctx.anchor or obj.site)
+                return self.call_function(method, [obj] + args, kwargs, node, inner)
+            if obj.kind and not obj.kind.startswith("user:"):
+                return library.apply_layer(self, obj, args, kwargs, node, ctx)
+            return library.unknown_result(args)
+        return library.apply_layer(self, obj, args, kwargs, node, ctx)
+
+    def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: Ctx) -> Value:
+        base_kind = library.framework_base_kind(info)
+        obj = Obj(kind=base_kind or f"user:{info.name}", site=node, cls=info)
+        init = info.lookup("__init__")
+        if isinstance(init, Func):
+            self.call_function(init, [obj] + args, kwargs, node, replace(ctx, in_init=True, anchor=None))
+        elif base_kind:
+            library.construct_into(self, obj, base_kind, args, kwargs, node, ctx)
+        return obj
+
+    def call_function(self, func: Func, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: Ctx) -> Value:
+        fnode = func.node
+        if ctx.depth >= MAX_DEPTH or id(fnode) in self.active_calls:
+            library.taint_arguments(args, kwargs, node)
+            return UNKNOWN
+        if func.bound_self is not None:
+            args = [func.bound_self] + args
+        env = Env(func.closure)
+        self.bind_params(fnode.params, args, kwargs, env, ctx)
+        owner = func.owner_class
+        is_method = owner is not None and not func.is_static
+        inner = Ctx(
+            root=ctx.root,
+            root_kind=ctx.root_kind,
+            root_name=ctx.root_name,
+            conditional=False,
+            no_grad=ctx.no_grad or _is_no_grad_function(fnode),
+            anchor=ctx.anchor,
+            depth=ctx.depth + 1,
+            returns=[],
+            self_obj=args[0] if is_method and args else None,
+            cls=owner if is_method else None,
+            in_init=ctx.in_init,
+        )
+        self.active_calls.append(id(fnode))
+        try:
+            if isinstance(fnode, cst.Lambda):
+                return self.eval(fnode.body, env, inner)
+            self.called.add(id(fnode))
+            self.exec_body(fnode.body, env, inner)
+        finally:
+            self.active_calls.pop()
+        if not inner.returns:
+            return Const(None)
+        result = inner.returns[0]
+        for other in inner.returns[1:]:
+            result = join(result, other)
+        return result
+
+    def bind_params(self, params: cst.Parameters, args: list[Value], kwargs: dict[str, Value], env: Env, ctx: Ctx) -> None:
+        positional = list(params.posonly_params) + list(params.params)
+        kwargs = dict(kwargs)
+        star_kwargs = kwargs.pop("**", None)
+        for i, param in enumerate(positional):
+            name = param.name.value
+            if i < len(args):
+                env.vars[name] = args[i]
+            elif name in kwargs:
+                env.vars[name] = kwargs.pop(name)
+            elif star_kwargs is not None:
+                env.vars[name] = UNKNOWN
+            elif param.default is not None:
+                env.vars[name] = self.eval(param.default, env.parent or self.globals, ctx)
+            else:
+                env.vars[name] = UNKNOWN
+        if isinstance(params.star_arg, cst.Param):
+            extra = args[len(positional):]
+            env.vars[params.star_arg.name.value] = Seq(list(extra), is_tuple=True, complete=not any(isinstance(a, Unknown) for a in extra))
+        for param in params.kwonly_params:
+            name = param.name.value
+            if name in kwargs:
+                env.vars[name] = kwargs.pop(name)
+            elif param.default is not None and star_kwargs is None:
+                env.vars[name] = self.eval(param.default, env.parent or self.globals, ctx)
+            else:
+                env.vars[name] = UNKNOWN
+        if params.star_kwarg is not None:
+            env.vars[params.star_kwarg.name.value] = Mapping(dict(kwargs), complete=star_kwargs is None)
+
+    # ------------------------------------------------------------------ expressions
+    def eval(self, node: Any, env: Env, ctx: Ctx) -> Value:
+        self.tick()
+        handler = _EVAL.get(type(node))
+        if handler is None:
+            return UNKNOWN
+        return handler(self, node, env, ctx)
+
+    def eval_name(self, node: cst.Name, env: Env, ctx: Ctx) -> Value:
+        name = node.value
+        found = env.lookup(name)
+        if found is not None:
+            return found
+        if name in ("True", "False", "None"):
+            return Const({"True": True, "False": False, "None": None}[name])
+        return library.builtin(name)
+
+    def eval_attribute(self, node: cst.Attribute, env: Env, ctx: Ctx) -> Value:
+        owner = self.eval(node.value, env, ctx)
+        return library.get_attribute(self, owner, node.attr.value, node, ctx)
+
+    def eval_call(self, node: cst.Call, env: Env, ctx: Ctx) -> Value:
+        func_node = node.func
+        if isinstance(func_node, cst.Call) and isinstance(func_node.func, cst.Name) and func_node.func.value == "super":
+            callee: Value = library.SuperRef(ctx.self_obj, ctx.cls)
+        elif isinstance(func_node, cst.Attribute) and isinstance(func_node.value, cst.Call) and isinstance(func_node.value.func, cst.Name) and func_node.value.func.value == "super":
+            callee = library.super_method(self, ctx, func_node.attr.value)
+        else:
+            callee = self.eval(func_node, env, ctx)
+        args: list[Value] = []
+        kwargs: dict[str, Value] = {}
+        for arg in node.args:
+            value = self.eval(arg.value, env, ctx)
+            if arg.star == "*":
+                items = self.iterate(value)
+                if items is None:
+                    args.append(UNKNOWN)
+                    kwargs["**"] = UNKNOWN  # unknown arity: later parameters are unknown too
+                else:
+                    args.extend(items)
+            elif arg.star == "**":
+                if isinstance(value, Mapping) and value.complete:
+                    kwargs.update({str(k): v for k, v in value.items.items()})
+                else:
+                    kwargs["**"] = UNKNOWN
+            elif arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            else:
+                args.append(value)
+        saved, self.current_env = self.current_env, env
+        try:
+            return self.call(callee, args, kwargs, node, env, ctx)
+        finally:
+            self.current_env = saved
+
+    def rebind(self, expr: Any, value: Value) -> None:
+        """An in-place op on a tensor held in a local variable (`nn.init.zeros_(w)`)."""
+        if isinstance(expr, cst.Name) and self.current_env is not None and expr.value in self.current_env.vars:
+            self.current_env.vars[expr.value] = value
+
+    def iterate(self, value: Value) -> Optional[list[Value]]:
+        """The elements of an iterable the interpreter knows completely, else None."""
+        return library.iterate(self, value)
+
+    def truth(self, value: Value) -> Optional[bool]:
+        if isinstance(value, Const):
+            try:
+                return bool(value.value)
+            except Exception:  # noqa: BLE001 - a user object's __bool__ cannot be known
+                return None
+        if isinstance(value, (Obj, Func, ClassInfo, Param, Ext)):
+            return True
+        if isinstance(value, Seq) and value.complete:
+            return bool(value.items)
+        return None
+
+    # ------------------------------------------------------------------ comprehension
+    def eval_comprehension(self, node: Any, env: Env, ctx: Ctx) -> Value:
+        results: list[Value] = []
+        complete = True
+        inner_env = Env(env)
+
+        def run(for_in: cst.CompFor) -> None:
+            nonlocal complete
+            items = self.iterate(self.eval(for_in.iter, inner_env, ctx))
+            if items is None:
+                complete = False
+                items = [UNKNOWN]
+            if len(items) > MAX_UNROLL:
+                complete = False
+                items = items[:MAX_UNROLL]
+            for item in items:
+                self.assign(for_in.target, item, inner_env, ctx)
+                keep: Optional[bool] = True
+                for cond in for_in.ifs:
+                    truth = self.truth(self.eval(cond.test, inner_env, ctx))
+                    if truth is False:
+                        keep = False
+                        break
+                    if truth is None:
+                        keep = None
+                if keep is False:
+                    continue
+                if keep is None:
+                    complete = False
+                if for_in.inner_for_in is not None:
+                    run(for_in.inner_for_in)
+                elif isinstance(node, cst.DictComp):
+                    results.append(Seq([self.eval(node.key, inner_env, ctx), self.eval(node.value, inner_env, ctx)], is_tuple=True))
+                else:
+                    results.append(self.eval(node.elt, inner_env, ctx))
+
+        run(node.for_in)
+        if isinstance(node, cst.DictComp):
+            items: dict[Any, Value] = {}
+            for pair in results:
+                assert isinstance(pair, Seq)
+                key = pair.items[0]
+                if isinstance(key, Const):
+                    items[key.value] = pair.items[1]
+                else:
+                    complete = False
+            return Mapping(items, complete=complete)
+        return Seq(results, complete=complete)
+
+
+_BUILDING_METHODS = {"append", "extend", "add", "add_module", "insert", "register_buffer", "register_parameter", "update", "setattr"}
+
+
+def _names_in(node: Any) -> list[cst.Name]:
+    if isinstance(node, cst.Name):
+        return [node]
+    out: list[cst.Name] = []
+    for child in node.children:
+        out.extend(_names_in(child))
+    return out
+
+
+def replace_property(func: Func) -> Value:
+    return library.Property(func)
+
+
+def _is_main_guard(test: Any) -> bool:
+    return (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Name)
+        and test.left.value == "__name__"
+    )
+
+
+def _is_no_grad_function(fnode: Any) -> bool:
+    if not isinstance(fnode, cst.FunctionDef):
+        return False
+    for dec in fnode.decorators:
+        expr = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        if isinstance(expr, cst.Attribute) and expr.attr.value in ("no_grad", "inference_mode"):
+            return True
+        if isinstance(expr, cst.Name) and expr.value in ("no_grad", "inference_mode"):
+            return True
+    return False
+
+
+def join(a: Value, b: Value) -> Value:
+    """What a variable holds after two branches that bound it differently."""
+    if a is b:
+        return a
+    if isinstance(a, Const) and isinstance(b, Const) and type(a.value) is type(b.value) and a.value == b.value:
+        return a
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return library.join_tensors(a, b)
+    return UNKNOWN
+
+
+def _eval_const_int(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
+    try:
+        return Const(node.evaluated_value)
+    except Exception:  # noqa: BLE001 - malformed literal
+        return UNKNOWN
+
+
+def _eval_string(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
+    try:
+        value = node.evaluated_value
+    except Exception:  # noqa: BLE001 - f-strings and byte strings we do not evaluate
+        return UNKNOWN
+    return Const(value) if isinstance(value, (str, bytes)) else UNKNOWN
+
+
+def _eval_sequence(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
+    items: list[Value] = []
+    complete = True
+    for element in node.elements:
+        value = interp.eval(element.value, env, ctx)
+        if isinstance(element, cst.StarredElement):
+            expanded = interp.iterate(value)
+            if expanded is None:
+                complete = False
+            else:
+                items.extend(expanded)
+        else:
+            items.append(value)
+    return Seq(items, is_tuple=isinstance(node, cst.Tuple), complete=complete)
+
+
+def _eval_dict(interp: Interpreter, node: cst.Dict, env: Env, ctx: Ctx) -> Value:
+    items: dict[Any, Value] = {}
+    complete = True
+    for element in node.elements:
+        if isinstance(element, cst.DictElement):
+            key = interp.eval(element.key, env, ctx)
+            if isinstance(key, Const):
+                items[key.value] = interp.eval(element.value, env, ctx)
+            else:
+                complete = False
+        else:
+            other = interp.eval(element.value, env, ctx)
+            if isinstance(other, Mapping):
+                items.update(other.items)
+                complete = complete and other.complete
+            else:
+                complete = False
+    return Mapping(items, complete=complete)
+
+
+def _eval_binary(interp: Interpreter, node: cst.BinaryOperation, env: Env, ctx: Ctx) -> Value:
+    left = interp.eval(node.left, env, ctx)
+    right = interp.eval(node.right, env, ctx)
+    return library.binary(interp, type(node.operator).__name__, left, right, node, ctx)
+
+
+def _eval_unary(interp: Interpreter, node: cst.UnaryOperation, env: Env, ctx: Ctx) -> Value:
+    value = interp.eval(node.expression, env, ctx)
+    op = type(node.operator).__name__
+    if op == "Not":
+        truth = interp.truth(value)
+        return UNKNOWN if truth is None else Const(not truth)
+    if isinstance(value, Const) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+        return Const(-value.value if op == "Minus" else value.value)
+    if isinstance(value, Tensor):
+        return value.but(squash=None)
+    return UNKNOWN
+
+
+def _eval_boolean(interp: Interpreter, node: cst.BooleanOperation, env: Env, ctx: Ctx) -> Value:
+    left = interp.eval(node.left, env, ctx)
+    truth = interp.truth(left)
+    is_and = isinstance(node.operator, cst.And)
+    if truth is None:
+        interp.eval(node.right, env, ctx)
+        return UNKNOWN
+    if is_and:
+        return interp.eval(node.right, env, ctx) if truth else left
+    return left if truth else interp.eval(node.right, env, ctx)
+
+
+def _eval_comparison(interp: Interpreter, node: cst.Comparison, env: Env, ctx: Ctx) -> Value:
+    left = interp.eval(node.left, env, ctx)
+    result: Optional[bool] = True
+    for target in node.comparisons:
+        right = interp.eval(target.comparator, env, ctx)
+        outcome = library.compare(type(target.operator).__name__, left, right)
+        if outcome is False:
+            return Const(False)
+        if outcome is None:
+            result = None
+        left = right
+    return UNKNOWN if result is None else Const(True)
+
+
+def _eval_subscript(interp: Interpreter, node: cst.Subscript, env: Env, ctx: Ctx) -> Value:
+    owner = interp.eval(node.value, env, ctx)
+    keys: list[Value] = []
+    for element in node.slice:
+        if isinstance(element.slice, cst.Index):
+            keys.append(interp.eval(element.slice.value, env, ctx))
+        else:
+            sl = element.slice
+            parts = [interp.eval(p, env, ctx) if p is not None else Const(None) for p in (sl.lower, sl.upper, sl.step)]
+            keys.append(library.SliceValue(*parts))
+    return library.subscript(interp, owner, keys, node, ctx)
+
+
+def _eval_ifexp(interp: Interpreter, node: cst.IfExp, env: Env, ctx: Ctx) -> Value:
+    truth = interp.truth(interp.eval(node.test, env, ctx))
+    if truth is True:
+        return interp.eval(node.body, env, ctx)
+    if truth is False:
+        return interp.eval(node.orelse, env, ctx)
+    return join(interp.eval(node.body, env, ctx), interp.eval(node.orelse, env, ctx))
+
+
+def _eval_lambda(interp: Interpreter, node: cst.Lambda, env: Env, ctx: Ctx) -> Value:
+    return Func(node=node, closure=env)
+
+
+def _eval_paren_passthrough(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
+    return interp.eval(node.value, env, ctx)
+
+
+def _eval_named_expr(interp: Interpreter, node: cst.NamedExpr, env: Env, ctx: Ctx) -> Value:
+    value = interp.eval(node.value, env, ctx)
+    interp.assign(node.target, value, env, ctx)
+    return value
+
+
+def _eval_fstring(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
+    return UNKNOWN
+
+
+def _eval_concat(interp: Interpreter, node: cst.ConcatenatedString, env: Env, ctx: Ctx) -> Value:
+    left = interp.eval(node.left, env, ctx)
+    right = interp.eval(node.right, env, ctx)
+    if isinstance(left, Const) and isinstance(right, Const) and isinstance(left.value, str) and isinstance(right.value, str):
+        return Const(left.value + right.value)
+    return UNKNOWN
+
+
+_EVAL: dict[type, Callable[[Interpreter, Any, Env, Ctx], Value]] = {
+    cst.Name: Interpreter.eval_name,
+    cst.Attribute: Interpreter.eval_attribute,
+    cst.Call: Interpreter.eval_call,
+    cst.Integer: _eval_const_int,
+    cst.Float: _eval_const_int,
+    cst.Imaginary: _eval_const_int,
+    cst.SimpleString: _eval_string,
+    cst.ConcatenatedString: _eval_concat,
+    cst.FormattedString: _eval_fstring,
+    cst.List: _eval_sequence,
+    cst.Tuple: _eval_sequence,
+    cst.Set: _eval_sequence,
+    cst.Dict: _eval_dict,
+    cst.BinaryOperation: _eval_binary,
+    cst.UnaryOperation: _eval_unary,
+    cst.BooleanOperation: _eval_boolean,
+    cst.Comparison: _eval_comparison,
+    cst.Subscript: _eval_subscript,
+    cst.IfExp: _eval_ifexp,
+    cst.Lambda: _eval_lambda,
+    cst.ListComp: Interpreter.eval_comprehension,
+    cst.GeneratorExp: Interpreter.eval_comprehension,
+    cst.SetComp: Interpreter.eval_comprehension,
+    cst.DictComp: Interpreter.eval_comprehension,
+    cst.NamedExpr: _eval_named_expr,
+    cst.Await: lambda i, n, e, c: i.eval(n.expression, e, c),
+}

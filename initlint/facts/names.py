@@ -1,0 +1,112 @@
+"""Import bindings and qualified names.
+
+The interpreter binds every imported name to an `Ext(qualname)` value in the
+scope where the import is written (module or function), so shadowing by a
+later assignment or parameter is handled by ordinary scoping. This module
+turns import statements into bindings and gives each framework path one
+canonical spelling, so that `tf.keras.layers.Dense`, `keras.layers.Dense`
+and `tensorflow.python.keras.layers.Dense` are one name to the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+# Longest prefix first; each maps a spelling to the canonical one.
+_CANONICAL_PREFIXES = (
+    ("tensorflow.compat.v1.keras.", "keras."),
+    ("tensorflow.compat.v1.", "tf."),
+    ("tensorflow.compat.v2.", "tf."),
+    ("tensorflow.python.keras.", "keras."),
+    ("tensorflow.keras.", "keras."),
+    ("tf_keras.", "keras."),
+    ("keras.src.", "keras."),
+    ("keras.api.", "keras."),
+    ("tensorflow.", "tf."),
+    ("torch.nn.modules.", "torch.nn."),
+    ("numpy.", "np."),
+)
+_CANONICAL_EXACT = {"tensorflow": "tf", "numpy": "np", "tensorflow.keras": "keras", "tf_keras": "keras"}
+
+# Sub-module paths that re-export the same objects (torch.nn.modules.linear.Linear is torch.nn.Linear).
+_TORCH_SUBMODULES = (
+    "linear", "conv", "activation", "batchnorm", "normalization", "sparse", "rnn", "container",
+    "dropout", "pooling", "loss", "module", "flatten", "padding", "transformer", "instancenorm",
+)
+_KERAS_SUBMODULES = ("layers.core", "layers.convolutional", "layers.normalization", "layers.activation")
+
+
+def canonical(qualname: str) -> str:
+    """One spelling per framework object."""
+    if qualname in _CANONICAL_EXACT:
+        return _CANONICAL_EXACT[qualname]
+    for prefix, replacement in _CANONICAL_PREFIXES:
+        if qualname.startswith(prefix):
+            qualname = replacement + qualname[len(prefix):]
+            break
+    if qualname.startswith("torch.nn."):
+        parts = qualname.split(".")
+        if len(parts) >= 4 and parts[2] in _TORCH_SUBMODULES and parts[3][:1].isupper():
+            qualname = "torch.nn." + ".".join(parts[3:])
+    if qualname.startswith("keras."):
+        for sub in _KERAS_SUBMODULES:
+            if qualname.startswith("keras." + sub + "."):
+                qualname = "keras.layers." + qualname[len("keras." + sub + "."):]
+                break
+        qualname = qualname.replace("keras.layers.experimental.", "keras.layers.")
+        if qualname.startswith("keras.models.Sequential") or qualname == "keras.models.Model":
+            qualname = "keras." + qualname.split(".")[-1]
+    return qualname
+
+
+def dotted_name(node: cst.BaseExpression) -> Optional[str]:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _module_name(node: cst.ImportFrom, package: Optional[str]) -> Optional[str]:
+    module = dotted_name(node.module) if node.module is not None else ""
+    dots = len(node.relative)
+    if dots == 0:
+        return module
+    # A relative import: resolve against the file's package when known, else keep it
+    # relative-looking so it never matches a framework name.
+    if package is None:
+        return "." * dots + (module or "")
+    base = package.split(".")
+    if dots > 1:
+        base = base[: len(base) - (dots - 1)] if len(base) >= dots - 1 else []
+    return ".".join([p for p in base if p] + ([module] if module else []))
+
+
+def import_bindings(node: cst.BaseSmallStatement, package: Optional[str] = None) -> Iterator[tuple[str, str]]:
+    """(local name, canonical qualified name) for each name an import statement binds."""
+    if isinstance(node, cst.Import):
+        for alias in node.names:
+            full = dotted_name(alias.name)
+            if full is None:
+                continue
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                yield alias.asname.name.value, canonical(full)
+            else:
+                head = full.split(".")[0]
+                yield head, canonical(head)
+    elif isinstance(node, cst.ImportFrom):
+        module = _module_name(node, package)
+        if module is None or isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            name = dotted_name(alias.name)
+            if name is None:
+                continue
+            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            yield local, canonical(f"{module}.{name}" if module else name)

@@ -1,0 +1,131 @@
+"""What to run: the module body, every model class, every function nobody called.
+
+Each root gets its own step budget so one huge class cannot starve the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Optional
+
+import libcst as cst
+
+from initlint.facts.interpret import MAX_STEPS, BudgetExhausted, Ctx, Interpreter
+from initlint.facts.values import UNKNOWN, ClassInfo, Const, Func, Obj, Param, Tensor, Value, LIVE
+
+if TYPE_CHECKING:
+    from initlint.facts import FileFacts
+
+# Parameters of a training function that hold "the model".
+MODEL_PARAM_NAMES = {"model", "net", "network", "classifier", "regressor", "module", "scorer", "ranker"}
+# Methods (besides forward) that compute a loss on the model's own output.
+TRAINING_METHOD = re.compile(r"(step|loss|train|fit)", re.IGNORECASE)
+
+
+def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> None:
+    interp = Interpreter(module, facts, package)
+    script = Ctx(root_kind="script", root_name="")
+    _run(facts, interp, lambda: interp.exec_body(module, interp.globals, script))
+    for name, value in interp.globals.vars.items():
+        if isinstance(value, Param):
+            facts.script_params.append(value)
+        elif isinstance(value, Obj) and value.kind.startswith("keras."):
+            facts.roots.append(_root(facts, "keras-script", name, value))
+    facts.classes = dict(interp.classes)
+    model_classes = [c for c in interp.classes.values() if c.framework is not None]
+    for info in model_classes:
+        _run(facts, interp, lambda info=info: _run_class(facts, interp, info))
+    for func_name, value in list(interp.globals.vars.items()):
+        if isinstance(value, Func) and isinstance(value.node, cst.FunctionDef) and id(value.node) not in interp.called:
+            _run(facts, interp, lambda value=value: _run_function(interp, value, model_classes))
+
+
+def _root(facts: "FileFacts", kind: str, name: str, obj: Optional[Obj]) -> "object":
+    from initlint.facts import Root, Where
+
+    return Root(Where(kind, name, obj), obj)
+
+
+def _run(facts: "FileFacts", interp: Interpreter, action: "object") -> None:
+    interp.steps = 0
+    try:
+        action()  # type: ignore[operator]
+    except BudgetExhausted:
+        facts.budget_exhausted = True
+    except RecursionError:
+        facts.budget_exhausted = True
+
+
+def _forward_args(interp: Interpreter, func: Func, ctx: Ctx) -> tuple[list[Value], dict[str, Value]]:
+    """Abstract inputs for a forward/call: a live tensor per required argument."""
+    node = func.node
+    args: list[Value] = []
+    kwargs: dict[str, Value] = {}
+    params = list(node.params.posonly_params) + list(node.params.params)
+    for param in params[1:]:
+        if param.default is None:
+            args.append(Tensor(state=LIVE))
+        else:
+            kwargs[param.name.value] = interp.eval(param.default, interp.globals, ctx)
+    return args, kwargs
+
+
+def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None:
+    from initlint.facts import Root, Where
+
+    where_ctx = Ctx(root_kind="class", root_name=info.name)
+    obj = Obj(kind=f"user:{info.name}", site=info.node.name, cls=info)
+    where_ctx.root = obj
+    init = info.lookup("__init__")
+    if isinstance(init, Func):
+        interp.call_function(init, [obj], {}, info.node.name, Ctx(root=obj, root_kind="class", root_name=info.name, in_init=True))
+    root = Root(Where("class", info.name, obj), obj)
+    facts.roots.append(root)
+    forward = info.lookup("forward") or info.lookup("call")
+    if isinstance(forward, Func) and isinstance(forward.node, cst.FunctionDef):
+        interp.steps = 0
+        args, kwargs = _forward_args(interp, forward, where_ctx)
+        root.output = interp.call_function(forward, [obj] + args, kwargs, forward.node, where_ctx)
+    for name, method in info.methods.items():
+        if method is forward or name.startswith("__") or not TRAINING_METHOD.search(name):
+            continue
+        if not isinstance(method.node, cst.FunctionDef):
+            continue
+        interp.steps = 0
+        fresh = _instantiate_quietly(interp, info)
+        ctx = Ctx(root=fresh, root_kind="class", root_name=info.name)
+        params = list(method.node.params.params)[1:]
+        interp.call_function(method, [fresh] + [UNKNOWN] * len(params), {}, method.node, ctx)
+
+
+def _instantiate_quietly(interp: Interpreter, info: ClassInfo) -> Obj:
+    obj = Obj(kind=f"user:{info.name}", site=info.node.name, cls=info)
+    init = info.lookup("__init__")
+    if isinstance(init, Func):
+        interp.call_function(init, [obj], {}, info.node.name, Ctx(root=obj, root_kind="class", root_name=info.name, in_init=True))
+    return obj
+
+
+def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo]) -> None:
+    """A function nobody called in the file (a training loop, a loss helper)."""
+    node = func.node
+    single_model = model_classes[0] if len(model_classes) == 1 else None
+    args: list[Value] = []
+    for param in list(node.params.posonly_params) + list(node.params.params):
+        name = param.name.value
+        annotation = param.annotation.annotation if param.annotation is not None else None
+        cls = None
+        if isinstance(annotation, cst.Name) and annotation.value in interp.classes:
+            cls = interp.classes[annotation.value]
+        elif name in MODEL_PARAM_NAMES and single_model is not None:
+            cls = single_model
+        if cls is not None and cls.framework is not None:
+            args.append(_instantiate_quietly(interp, cls))
+        elif param.default is not None:
+            args.append(interp.eval(param.default, interp.globals, Ctx()))
+        else:
+            args.append(UNKNOWN)
+    interp.call_function(func, args, {}, node, Ctx(root_kind="script", root_name=node.name.value))
+
+
+__all__ = ["MAX_STEPS", "analyse", "Const"]
