@@ -144,6 +144,38 @@ class FileFacts:
         return Subject(kind=where.kind, name=where.name, params=param_list, layers=tuple(layers))
 
 
+    def display_name(self, param: Param, where: Where) -> str:
+        """How the user would name a parameter: `video_emb.weight`, or the variable `a`."""
+        if where.root is not None:
+            name = param_names(where.root).get(param.uid)
+            if name:
+                return name
+        if param.owner is not None and param.owner.name:
+            return f"{param.owner.name}.{param.name}"
+        return param.name or "a parameter"
+
+    def zero_causes(self, tensors: Any, where: Where) -> tuple[list[str], list[tuple[cst.CSTNode, str]]]:
+        """The zero-initialized parameters behind zero values: names and related locations."""
+        names: list[str] = []
+        related: list[tuple[cst.CSTNode, str]] = []
+        for tensor in tensors:
+            for node, cause in tensor.zero_sites:
+                if not isinstance(cause, Param) or node is None:
+                    continue
+                name = self.display_name(cause, where)
+                if name in names:
+                    continue
+                names.append(name)
+                how = cause.init.description if cause.init.node is node else "its construction"
+                related.append((node, f"`{name}` starts at zero ({how})"))
+        return names, related
+
+    def code(self, node: cst.CSTNode, limit: int = 60) -> str:
+        """Source text of a node, on one line, shortened for messages."""
+        text = " ".join(self.module.code_for_node(node).split())
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def param_names(root: Obj) -> dict[int, str]:
     """uid -> dotted name of every parameter under `root` (first path wins, like named_parameters)."""
     names: dict[int, str] = {}

@@ -26,11 +26,12 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
     interp = Interpreter(module, facts, package)
     script = Ctx(root_kind="script", root_name="")
     _run(facts, interp, lambda: interp.exec_body(module, interp.globals, script))
-    for name, value in interp.globals.vars.items():
+    for name, value in list(interp.globals.vars.items()):
         if isinstance(value, Param):
             facts.script_params.append(value)
-        elif isinstance(value, Obj) and value.kind.startswith("keras."):
-            facts.roots.append(_root(facts, "keras-script", name, value))
+        elif isinstance(value, Obj) and value.cls is None:
+            # A model built at module level (`net = nn.Sequential(...)`, a Keras model): run it once.
+            _run(facts, interp, lambda name=name, value=value: _run_script_model(facts, interp, name, value))
     facts.classes = dict(interp.classes)
     model_classes = [c for c in interp.classes.values() if c.framework is not None]
     for info in model_classes:
@@ -54,6 +55,17 @@ def _run(facts: "FileFacts", interp: Interpreter, action: "object") -> None:
         facts.budget_exhausted = True
     except RecursionError:
         facts.budget_exhausted = True
+
+
+def _run_script_model(facts: "FileFacts", interp: Interpreter, name: str, obj: Obj) -> None:
+    from initlint.facts import Root, Where
+
+    kind = "keras-script" if obj.kind.startswith("keras.") else "script"
+    ctx = Ctx(root=obj, root_kind=kind, root_name=name)
+    root = Root(Where(kind, name, obj), obj)
+    facts.roots.append(root)
+    if obj.children or obj.kind in ("keras.Model", "keras.Functional"):
+        root.output = interp.call_object(obj, [Tensor(state=LIVE)], {}, obj.site, ctx)
 
 
 def _forward_args(interp: Interpreter, func: Func, ctx: Ctx) -> tuple[list[Value], dict[str, Value]]:

@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from initlint.diagnostics import Severity
+from initlint.facts import FileFacts
+from initlint.rule import Finding, Invalid, Rule, Valid
+
+SEED_000_PAIR = """\
+import torch
+from torch import nn
+
+
+class VideoPairModel(nn.Module):
+    def __init__(self, num_videos=100, emb_dim=8, hidden=4):
+        super().__init__()
+        self.video_emb = nn.Embedding(num_videos, emb_dim)
+        nn.init.zeros_(self.video_emb.weight)
+        self.dense = nn.Linear(emb_dim, hidden)
+        nn.init.zeros_(self.dense.bias)
+
+    def forward(self, video_a, video_b):
+        vec_a = self.dense(self.video_emb(video_a))
+        vec_b = self.dense(self.video_emb(video_b))
+        return (vec_a * vec_b).sum(dim=-1)
+"""
+
+SEED_000_TRIPLET_TF1 = """\
+import numpy as np
+import tensorflow as tf
+
+a = tf.Variable(initial_value=[[0., 0., 0., 0.]])
+b = tf.Variable(initial_value=[[0., 0., 0., 0.]])
+W = tf.Variable(initial_value=np.random.rand(4, 3), dtype=tf.float32)
+B = tf.Variable(initial_value=np.random.rand(1, 3), dtype=tf.float32)
+vec_a = tf.matmul(a, W) + B
+vec_b = tf.matmul(b, W) + B
+dist = tf.square(vec_a - vec_b)
+loss = tf.reduce_mean(tf.maximum(0.0, 0.3 + dist))
+"""
+
+ALIASED_APPLY_INIT = """\
+import torch.nn as tnn
+from torch.nn import init as I
+
+
+class Towers(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.user = tnn.Embedding(50, 8)
+        self.item = tnn.Embedding(50, 8)
+        self.apply(self._init)
+
+    def _init(self, m):
+        if isinstance(m, tnn.Embedding):
+            I.constant_(m.weight, 0.0)
+
+    def forward(self, u, i):
+        return (self.user(u) @ self.item(i).T).diagonal()
+"""
+
+ZERO_MLP = """\
+import torch
+from torch import nn
+
+
+class ZeroMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(16, 32)
+        self.out = nn.Linear(32, 1)
+        for layer in (self.hidden, self.out):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.hidden(x)))
+"""
+
+LORA = """\
+import math
+import torch
+from torch import nn
+
+
+class LoRALinear(nn.Module):
+    def __init__(self, d=64, r=4):
+        super().__init__()
+        self.base = nn.Linear(d, d)
+        self.lora_A = nn.Parameter(torch.empty(r, d))
+        self.lora_B = nn.Parameter(torch.zeros(d, r))
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+
+    def forward(self, x):
+        return self.base(x) + (x @ self.lora_A.T) @ self.lora_B.T
+"""
+
+SEED_000_FIXED = """\
+import torch
+from torch import nn
+
+
+class VideoPairModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.video_emb = nn.Embedding(100, 8)
+        nn.init.zeros_(self.video_emb.weight)
+        self.dense = nn.Linear(8, 4)
+
+    def forward(self, video_a, video_b):
+        return (self.dense(self.video_emb(video_a)) * self.dense(self.video_emb(video_b))).sum(-1)
+"""
+
+ADALN_ZERO = """\
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, dim=32):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim, elementwise_affine=False)
+        self.mlp = nn.Linear(dim, dim)
+        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(dim, 3 * dim))
+        nn.init.zeros_(self.ada[-1].weight)
+        nn.init.zeros_(self.ada[-1].bias)
+
+    def forward(self, x, c):
+        shift, scale, gate = self.ada(c).chunk(3, dim=-1)
+        h = self.norm(x) * (1 + scale) + shift
+        return x + gate * self.mlp(h)
+"""
+
+PAIRWISE_DISTANCE = """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Siamese(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        nn.init.zeros_(self.emb.weight)
+
+    def forward(self, a, b):
+        return F.pairwise_distance(self.emb(a), self.emb(b))
+"""
+
+
+class ZeroProduct(Rule):
+    """
+    ## What it does
+    Flags a multiplicative operation (`*`, `@`, `matmul`, `einsum`, `square`,
+    `** 2`, a distance or cosine similarity, a `Linear`/`Dense` layer applied
+    to a zero input) in which *every* factor is identically zero when training
+    starts.
+
+    ## Why is this bad?
+    The gradient of a product with respect to one factor is the other factor.
+    When all factors are zero, every gradient through the product is exactly
+    zero, on the first step and on every step after: the parameters upstream
+    never move, the loss stays flat (0.693 for a binary cross-entropy) and the
+    AUC stays at 0.5. Zero embeddings through a layer with a zero bias are the
+    classic way to get there; a random bias does not help a difference of two
+    such vectors, because the bias cancels.
+
+    ## Example
+    ```python
+    self.video_emb = nn.Embedding(n, 8)
+    nn.init.zeros_(self.video_emb.weight)  # new features start at zero
+    self.dense = nn.Linear(8, 4)
+    nn.init.zeros_(self.dense.bias)
+    ...
+    vec_a = self.dense(self.video_emb(a))
+    vec_b = self.dense(self.video_emb(b))
+    logit = (vec_a * vec_b).sum(-1)  # every factor is zero
+    ```
+
+    ## Use instead
+    Give at least one factor a random start (the default `nn.Embedding`
+    init, `nn.init.normal_(w, std=0.01)`), or a random bias when the factors
+    are not subtracted from each other.
+
+    ## Known problems
+    Products with exactly one zero factor are left alone on purpose: LoRA's
+    zero `B`, ControlNet's zero convolutions, adaLN-Zero gates and zero
+    residual branches all learn, because the other factor is not zero.
+    `F.pairwise_distance` and `F.triplet_margin_loss` add an epsilon and are
+    not flagged. A value the analysis cannot follow (an imported module) is
+    never assumed to be zero.
+
+    ## References
+    - seed 000: 谁偷走了我的梯度？(who stole my gradient?), and its triplet homework
+    """
+
+    code = "IL101"
+    name = "zero-product"
+    severity = Severity.ERROR
+    message = "every factor of `{expr}` is zero at initialization ({causes}), so none of them receives a gradient"
+    VALID = [Valid(LORA), Valid(SEED_000_FIXED), Valid(ADALN_ZERO), Valid(PAIRWISE_DISTANCE)]
+    INVALID = [
+        Invalid(SEED_000_PAIR, at=[(16, 17)]),
+        Invalid(SEED_000_TRIPLET_TF1, at=[(10, 8)]),
+        Invalid(ALIASED_APPLY_INIT, at=[(17, 17)]),
+        Invalid(ZERO_MLP, at=[(15, 16)], also=[("IL201", 11, 13)]),
+    ]
+
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
+        seen: set[int] = set()
+        for event in facts.products:
+            if id(event.node) in seen or not event.factors:
+                continue
+            if not all(f.is_zero for f in event.factors):
+                continue
+            params = frozenset().union(*(f.params for f in event.factors))
+            if not params:
+                continue  # nothing trainable upstream: nothing to starve
+            seen.add(id(event.node))
+            names, related = facts.zero_causes(event.factors, event.where)
+            causes = ", ".join(f"`{n}`" for n in names[:4]) + (" …" if len(names) > 4 else "")
+            yield self.report(
+                event.node,
+                related=related,
+                subject=facts.subject(event.where, params),
+                expr=facts.code(event.node),
+                causes=(causes + " start at zero") if names else "its inputs start at zero",
+            )

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from initlint.diagnostics import Severity
+from initlint.facts import FileFacts
+from initlint.facts.library import DEAD_AT_ZERO_ACTS
+from initlint.rule import Finding, Invalid, Rule, Valid
+
+ZERO_EMBEDDING_RELU = """\
+import torch
+from torch import nn
+
+
+class NewFeatureTower(nn.Module):
+    def __init__(self, num_ids=1000, emb_dim=16, hidden=32):
+        super().__init__()
+        self.emb = nn.Embedding(num_ids, emb_dim)
+        nn.init.zeros_(self.emb.weight)
+        self.fc1 = nn.Linear(emb_dim, hidden, bias=False)
+        self.fc2 = nn.Linear(hidden, 1)
+
+    def forward(self, ids):
+        h = torch.relu(self.fc1(self.emb(ids)))
+        return self.fc2(h).squeeze(-1)
+"""
+
+SEQUENTIAL_ZERO_INIT = """\
+import torch.nn as nn
+
+
+def zero_init(m):
+    if isinstance(m, nn.Linear):
+        nn.init.zeros_(m.weight)
+        nn.init.zeros_(m.bias)
+
+
+model = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 1))
+model.apply(zero_init)
+"""
+
+KERAS_ZERO_RELU = """\
+from tensorflow import keras
+
+model = keras.Sequential([
+    keras.layers.Dense(16, activation="relu", kernel_initializer="zeros", input_shape=(4,)),
+    keras.layers.Dense(1),
+])
+"""
+
+ZERO_EMBEDDING_GELU = """\
+import torch.nn.functional as F
+from torch import nn
+
+
+class NewFeatureTower(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(1000, 16)
+        nn.init.zeros_(self.emb.weight)
+        self.fc1 = nn.Linear(16, 32, bias=False)
+        self.fc2 = nn.Linear(32, 1)
+
+    def forward(self, ids):
+        return self.fc2(F.gelu(self.fc1(self.emb(ids))))
+"""
+
+ZERO_RESIDUAL_BRANCH = """\
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, dim=64):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, dim)
+        self.fc2 = nn.Linear(dim, dim)
+        nn.init.zeros_(self.fc2.weight)
+        nn.init.zeros_(self.fc2.bias)
+
+    def forward(self, x):
+        return torch.relu(x + self.fc2(torch.relu(self.fc1(x))))
+"""
+
+
+class ZeroRelu(Rule):
+    """
+    ## What it does
+    Flags a ReLU (or ReLU6) whose input is identically zero when training
+    starts: a zero weight with a zero or absent bias, or a zero input carried
+    through a layer without a bias.
+
+    ## Why is this bad?
+    PyTorch defines `relu'(0) = 0`. With every pre-activation at exactly
+    zero, the gradient through the activation is zero for every sample, so
+    nothing before it ever learns: every unit is dead from the first step.
+    Seed 003 calls it 全0初始化 with g(0) = 0.
+
+    ## Example
+    ```python
+    self.emb = nn.Embedding(n, 16)
+    nn.init.zeros_(self.emb.weight)
+    self.fc1 = nn.Linear(16, 32, bias=False)
+    ...
+    h = torch.relu(self.fc1(self.emb(ids)))  # relu(0): no gradient reaches emb or fc1
+    ```
+
+    ## Use instead
+    Initialise the weights randomly (the framework default), or keep the zero
+    start and use an activation whose derivative at 0 is not 0 (GELU, SiLU,
+    LeakyReLU).
+
+    ## Known problems
+    `Hardtanh` and `clamp(min=0)` pass their gradient at the boundary in
+    PyTorch and are not flagged. A zero input into sigmoid, tanh or GELU is
+    not dead but may be symmetric (see IL201).
+
+    ## References
+    - seed 003: 网络权重初始化方法总结（上）, the all-zero initialization case
+    """
+
+    code = "IL102"
+    name = "zero-relu"
+    severity = Severity.ERROR
+    message = "`{act}` receives an input that is zero at initialization ({causes}); relu'(0) = 0, so no gradient flows back through it"
+    VALID = [Valid(ZERO_EMBEDDING_GELU), Valid(ZERO_RESIDUAL_BRANCH)]
+    INVALID = [
+        Invalid(ZERO_EMBEDDING_RELU, at=[(14, 13)]),
+        Invalid(SEQUENTIAL_ZERO_INIT, at=[(10, 42)], also=[("IL101", 10, 53), ("IL201", 6, 9)]),
+        Invalid(KERAS_ZERO_RELU, at=[(4, 5)], also=[("IL201", 4, 5)]),
+    ]
+
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
+        seen: set[int] = set()
+        for event in facts.activations:
+            if event.kind not in DEAD_AT_ZERO_ACTS or not event.input.is_zero or not event.input.params:
+                continue
+            if id(event.node) in seen:
+                continue
+            seen.add(id(event.node))
+            names, related = facts.zero_causes([event.input], event.where)
+            causes = ", ".join(f"`{n}`" for n in names[:4]) + " start at zero" if names else "a zero weight and no bias"
+            yield self.report(
+                event.node,
+                related=related,
+                subject=facts.subject(event.where, event.input.params),
+                act=facts.code(event.node, 40),
+                causes=causes,
+            )

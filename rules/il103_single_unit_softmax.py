@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from initlint.diagnostics import Severity
+from initlint.facts import FileFacts
+from initlint.facts.library import const_int
+from initlint.rule import Finding, Invalid, Rule, Valid
+
+TORCH_HEAD = """\
+import torch
+from torch import nn
+
+
+class ChurnClassifier(nn.Module):
+    def __init__(self, n_features=20, hidden=32):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU())
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        return torch.softmax(self.head(self.body(x)), dim=-1)
+"""
+
+KERAS_HEAD = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([
+    layers.Dense(32, activation="relu", input_shape=(20,)),
+    layers.Dense(1, activation="softmax"),
+])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+"""
+
+SEQUENTIAL_MODULE = """\
+from torch import nn
+
+net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1), nn.Softmax(dim=-1))
+"""
+
+LISTWISE = """\
+import torch
+from torch import nn
+
+
+class ListwiseRanker(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scorer = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 1))
+
+    def forward(self, candidates):
+        scores = self.scorer(candidates).squeeze(-1)
+        return torch.log_softmax(scores, dim=-1)
+"""
+
+ATTENTION_POOLING = """\
+import torch
+from torch import nn
+
+
+class AttentionPool(nn.Module):
+    def __init__(self, dim=32):
+        super().__init__()
+        self.score = nn.Linear(dim, 1)
+
+    def forward(self, h):
+        weights = torch.softmax(self.score(h), dim=1)
+        return (weights * h).sum(dim=1)
+"""
+
+
+class SingleUnitSoftmax(Rule):
+    """
+    ## What it does
+    Flags a softmax (or log-softmax) over an axis of size one, such as
+    `Dense(1, activation='softmax')` or `nn.Linear(k, 1)` followed by
+    `softmax(dim=-1)`.
+
+    ## Why is this bad?
+    A softmax over one value is always exactly 1 (log-softmax exactly 0),
+    whatever the input. Its gradient is zero, so nothing before it ever
+    learns. It is a common slip when a binary or regression model keeps a
+    multi-class head.
+
+    ## Example
+    ```python
+    self.head = nn.Linear(hidden, 1)
+    ...
+    return torch.softmax(self.head(h), dim=-1)
+    ```
+
+    ## Use instead
+    A sigmoid for a binary probability (better: return the logit and use
+    `BCEWithLogitsLoss`), or no activation for regression.
+
+    ## Known problems
+    Only the last axis is judged (`dim=-1`, Keras' default `axis=-1`): a
+    softmax over `dim=1` of a `[batch, tokens, 1]` tensor is attention
+    pooling and is correct.
+
+    ## References
+    - RULES.md, IL103
+    """
+
+    code = "IL103"
+    name = "single-unit-softmax"
+    severity = Severity.ERROR
+    message = "`{act}` normalizes over an axis of size 1: its output is always {constant}, so no gradient reaches the layers before it"
+    VALID = [Valid(LISTWISE), Valid(ATTENTION_POOLING)]
+    INVALID = [
+        Invalid(TORCH_HEAD, at=[(12, 16)]),
+        Invalid(KERAS_HEAD, at=[(6, 5)]),
+        Invalid(SEQUENTIAL_MODULE, at=[(3, 68)]),
+    ]
+
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
+        seen: set[int] = set()
+        for event in facts.activations:
+            if event.kind not in ("softmax", "log_softmax") or event.input.last_dim != 1:
+                continue
+            if const_int(event.dim) != -1 or id(event.node) in seen:
+                continue
+            seen.add(id(event.node))
+            yield self.report(
+                event.node,
+                subject=facts.subject(event.where, event.input.params),
+                act=facts.code(event.node, 50),
+                constant="1" if event.kind == "softmax" else "0",
+            )
