@@ -277,7 +277,11 @@ class Interpreter:
                     owner.items[key.value] = value
                     return
                 owner.complete = False
-            library.subscript_assign(self, owner, value, target, ctx)
+            saved, self.current_env = self.current_env, env
+            try:
+                library.subscript_assign(self, owner, value, target, ctx)
+            finally:
+                self.current_env = saved
 
     # ------------------------------------------------------------------ definitions
     def make_function(self, node: Any, env: Env, ctx: Ctx) -> Value:
@@ -498,8 +502,9 @@ class Interpreter:
 
     def rebind(self, expr: Any, value: Value) -> None:
         """An in-place op on a tensor held in a local variable (`nn.init.zeros_(w)`)."""
-        if isinstance(expr, cst.Name) and self.current_env is not None and expr.value in self.current_env.vars:
-            self.current_env.vars[expr.value] = value
+        env = self.current_env
+        if isinstance(expr, cst.Name) and env is not None and expr.value in env.vars:
+            env.vars[expr.value] = value
 
     def iterate(self, value: Value) -> Optional[list[Value]]:
         """The elements of an iterable the interpreter knows completely, else None."""

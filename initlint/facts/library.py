@@ -232,6 +232,15 @@ def as_tensor(value: Value) -> Optional[Tensor]:
     return None
 
 
+def broadcast_dim(a: Optional[int], b: Optional[int]) -> Optional[int]:
+    """The last dimension of an element-wise result (size-1 axes broadcast)."""
+    if a is None or b is None:
+        return None
+    if a == 1:
+        return b
+    return a
+
+
 def merge_params(*tensors: Tensor) -> frozenset:
     out: frozenset = frozenset()
     for t in tensors:
@@ -591,6 +600,10 @@ def set_attribute(interp: "Interpreter", owner: Value, name: str, value: Value, 
 
 
 def subscript_assign(interp: "Interpreter", owner: Value, value: Value, target: Any, ctx: "Ctx") -> None:
+    if isinstance(owner, Tensor) and owner.state in (ZERO, INDEP):
+        # `ret[i, j] = 1` on a local tensor: it is no longer all zeros.
+        interp.rebind(target.value, Tensor(params=owner.params, last_dim=owner.last_dim, shape=owner.shape))
+        return
     if isinstance(owner, Param):
         # `w[0] = ...` / `emb.weight[padding_idx] = 0`: a partial write; the whole is no longer known.
         if owner.init.kind in ("zero", "const"):
@@ -748,7 +761,7 @@ def _longest_chain(tensors: list[Tensor]) -> tuple:
 
 def add(a: Tensor, b: Tensor, subtract: bool = False) -> Tensor:
     params = a.params | b.params
-    last_dim = a.last_dim if a.last_dim is not None else b.last_dim
+    last_dim = broadcast_dim(a.last_dim, b.last_dim)
     if subtract and a.is_indep and b.is_indep and a.key == b.key:
         # Equal input-independent values cancel (seed 000's triplet homework).
         return Tensor(state=ZERO, params=params, zero_sites=merge_sites(a, b), last_dim=last_dim)
@@ -820,7 +833,7 @@ def binary(interp: "Interpreter", op: str, left: Value, right: Value, node: Any,
         return matmul(interp, lt, rt, right, node, ctx)
     if op == "Multiply":
         if lt is not None and rt is not None and not _is_number(left) and not _is_number(right):
-            return product(interp, "mul", [lt, rt], node, ctx, last_dim=lt.last_dim or rt.last_dim)
+            return product(interp, "mul", [lt, rt], node, ctx, last_dim=broadcast_dim(lt.last_dim, rt.last_dim))
         t, n = (lt, rn) if lt is not None and not _is_number(left) else (rt, ln)
         return scale(t, n, "mul") if t is not None else UNKNOWN
     if op == "Divide":
@@ -1566,9 +1579,11 @@ def tensor_op(interp: "Interpreter", name: str, x: Tensor, args: list[Value], kw
         factors = [t for t in tensors if t is not None]
         if len(factors) == 1 and isinstance(args[1], Seq):
             factors = [t for t in (as_tensor(v) for v in args[1].items) if t is not None]
+        if len(factors) == 1:
+            return factors[0].but(last_dim=None, squash=None)  # a permutation, not a product
         return product(interp, "einsum", factors, node, ctx) if factors else Tensor()
     if name in MUL_OPS and other_tensors:
-        return product(interp, "mul", [x, other_tensors[0]], node, ctx, last_dim=x.last_dim)
+        return product(interp, "mul", [x, other_tensors[0]], node, ctx, last_dim=broadcast_dim(x.last_dim, other_tensors[0].last_dim))
     if name in MUL_OPS and others:
         return scale(x, const_number(others[0]), "mul")
     if name in SQUARE_OPS:
@@ -1671,6 +1686,11 @@ def call_method(interp: "Interpreter", target: Value, name: str, args: list[Valu
             if name == "copy_":
                 return args[0] if args else UNKNOWN
             return apply_init(interp, name, [target] + args, kwargs, node, ctx)
+        if name.endswith("_") and not name.startswith("_") and isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            # Another in-place op (`masked_fill_`, `scatter_`, `add_`): the variable's value is no longer known.
+            changed = Tensor(params=target.params, last_dim=target.last_dim)
+            interp.rebind(node.func.value, changed)
+            return changed
         return tensor_op(interp, name, target, args, kwargs, node, ctx, "torch", is_method=True)
     if isinstance(target, Loss):
         return UNKNOWN
