@@ -760,6 +760,11 @@ def _longest_chain(tensors: list[Tensor]) -> tuple:
 
 
 def add(a: Tensor, b: Tensor, subtract: bool = False) -> Tensor:
+    result = _add(a, b, subtract)
+    return result.but(difference=True) if subtract else result
+
+
+def _add(a: Tensor, b: Tensor, subtract: bool) -> Tensor:
     params = a.params | b.params
     last_dim = broadcast_dim(a.last_dim, b.last_dim)
     if subtract and a.is_indep and b.is_indep and a.key == b.key:
@@ -1594,8 +1599,13 @@ def tensor_op(interp: "Interpreter", name: str, x: Tensor, args: list[Value], kw
             return product(interp, "pow", [x, x], node, ctx, last_dim=x.last_dim)
         return x.but(squash=None)
     if name in DISTANCE_OPS:
-        factors = [x] + other_tensors if name != "norm" and name != "vector_norm" else [x, x]
-        return product(interp, name, factors, node, ctx)
+        if name in ("norm", "vector_norm"):
+            if not x.difference:
+                # A norm used to normalise (`x / x.norm()`) is not a distance: the
+                # numerator still carries the gradient.
+                return x.but(squash=None, last_dim=None, difference=False)
+            return product(interp, name, [x, x], node, ctx)
+        return product(interp, name, [x] + other_tensors, node, ctx)
     if name in ("add", "sub", "subtract", "add_", "sub_") and others:
         if other_tensors:
             return add(x, other_tensors[0], subtract=name.startswith("sub"))

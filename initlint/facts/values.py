@@ -111,6 +111,7 @@ class Tensor(Value):
     creation: Optional["InitEvent"] = None  # how a freshly created tensor was filled (zeros, randn * s, ...)
     origin: Optional[tuple] = None  # data provenance for IL403: ("range", low, high, node)
     shape: Optional[tuple] = None  # known sizes (ints or None) of a freshly created tensor
+    difference: bool = False  # the result of `a - b` (so that `norm` of it is a distance)
 
     def but(self, **changes: Any) -> "Tensor":
         return replace(self, **changes)
