@@ -147,6 +147,92 @@ class Siamese(nn.Module):
         return F.pairwise_distance(self.emb(a), self.emb(b))
 """
 
+CONTROLNET_ZERO_CONV = """\
+import torch
+from torch import nn
+
+
+def zero_module(module):
+    for p in module.parameters():
+        p.detach().zero_()
+    return module
+
+
+class ControlBlock(nn.Module):
+    def __init__(self, ch=32):
+        super().__init__()
+        self.hint = nn.Sequential(nn.Conv2d(3, ch, 3, padding=1), nn.SiLU(), zero_module(nn.Conv2d(ch, ch, 3, padding=1)))
+        self.block = nn.Conv2d(ch, ch, 3, padding=1)
+        self.zero_out = zero_module(nn.Conv2d(ch, ch, 1))
+
+    def forward(self, x, hint):
+        h = self.block(x) + self.hint(hint)
+        return self.zero_out(h)
+"""
+
+RESNET_ZERO_INIT_RESIDUAL = """\
+import torch
+from torch import nn
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, ch=64):
+        super().__init__()
+        self.conv1 = nn.Conv2d(ch, ch, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(ch)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(ch)
+        nn.init.constant_(self.bn2.weight, 0)
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + x)
+"""
+
+REZERO = """\
+import torch
+from torch import nn
+
+
+class ReZeroBlock(nn.Module):
+    def __init__(self, dim=64):
+        super().__init__()
+        self.fc = nn.Linear(dim, dim)
+        self.alpha = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return x + self.alpha * torch.relu(self.fc(x))
+"""
+
+TRIPLET_MARGIN = """\
+import torch.nn.functional as F
+from torch import nn
+
+
+class Embedder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(100, 8)
+        nn.init.zeros_(self.emb.weight)
+
+    def forward(self, a, p, n):
+        return F.triplet_margin_loss(self.emb(a), self.emb(p), self.emb(n))
+"""
+
+KERAS_TWO_TOWER = """\
+import tensorflow as tf
+from tensorflow.keras import layers
+
+user_in = tf.keras.Input(shape=(1,))
+item_in = tf.keras.Input(shape=(1,))
+user_vec = layers.Embedding(1000, 8, embeddings_initializer="zeros")(user_in)
+item_vec = layers.Embedding(1000, 8, embeddings_initializer=tf.keras.initializers.Zeros())(item_in)
+score = tf.reduce_sum(user_vec * item_vec, axis=-1)
+logit = layers.Dot(axes=-1)([user_vec, item_vec])
+model = tf.keras.Model([user_in, item_in], score)
+"""
+
 
 class ZeroProduct(Rule):
     """
@@ -198,12 +284,22 @@ class ZeroProduct(Rule):
     name = "zero-product"
     severity = Severity.ERROR
     message = "every factor of `{expr}` is zero at initialization ({causes}), so none of them receives a gradient"
-    VALID = [Valid(LORA), Valid(SEED_000_FIXED), Valid(ADALN_ZERO), Valid(PAIRWISE_DISTANCE)]
+    VALID = [
+        Valid(LORA),
+        Valid(SEED_000_FIXED),
+        Valid(ADALN_ZERO),
+        Valid(PAIRWISE_DISTANCE),
+        Valid(CONTROLNET_ZERO_CONV),
+        Valid(RESNET_ZERO_INIT_RESIDUAL),
+        Valid(REZERO),
+        Valid(TRIPLET_MARGIN),
+    ]
     INVALID = [
         Invalid(SEED_000_PAIR, at=[(16, 17)]),
         Invalid(SEED_000_TRIPLET_TF1, at=[(10, 8)]),
         Invalid(ALIASED_APPLY_INIT, at=[(17, 17)]),
         Invalid(ZERO_MLP, at=[(15, 16)], also=[("IL201", 11, 13)]),
+        Invalid(KERAS_TWO_TOWER, at=[(8, 23), (9, 9)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -1277,6 +1277,9 @@ def apply_layer(interp: "Interpreter", obj: Obj, args: list[Value], kwargs: dict
     if obj.kind in ("keras.Model", "keras.Functional"):
         out = obj.config.get("outputs", UNKNOWN)
         return out
+    if kind in ("Dot", "Multiply") and isinstance(x_value, Seq) and x_value.complete:
+        factors = [t for t in (as_tensor(v) for v in x_value.items) if t is not None]
+        return product(interp, "mul" if kind == "Multiply" else "dot", factors, node, ctx) if len(factors) >= 2 else Tensor()
     x = as_tensor(x_value)
     if x is None:
         x = Tensor()
