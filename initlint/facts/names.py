@@ -35,7 +35,6 @@ _TORCH_SUBMODULES = (
     "linear", "conv", "activation", "batchnorm", "normalization", "sparse", "rnn", "container",
     "dropout", "pooling", "loss", "module", "flatten", "padding", "transformer", "instancenorm",
 )
-_KERAS_SUBMODULES = ("layers.core", "layers.convolutional", "layers.normalization", "layers.activation")
 
 
 def canonical(qualname: str) -> str:
@@ -51,11 +50,10 @@ def canonical(qualname: str) -> str:
         if len(parts) >= 4 and parts[2] in _TORCH_SUBMODULES and parts[3][:1].isupper():
             qualname = "torch.nn." + ".".join(parts[3:])
     if qualname.startswith("keras."):
-        for sub in _KERAS_SUBMODULES:
-            if qualname.startswith("keras." + sub + "."):
-                qualname = "keras.layers." + qualname[len("keras." + sub + "."):]
-                break
-        qualname = qualname.replace("keras.layers.experimental.", "keras.layers.")
+        parts = qualname.split(".")
+        # keras.src.layers.core.dense.Dense -> keras.layers.Dense (same for initializers, losses, ...)
+        if len(parts) > 3 and parts[1] in ("layers", "initializers", "losses", "activations", "models") and parts[-1][:1].isupper():
+            qualname = f"keras.{parts[1]}.{parts[-1]}"
         if qualname.startswith("keras.models.Sequential") or qualname == "keras.models.Model":
             qualname = "keras." + qualname.split(".")[-1]
     return qualname

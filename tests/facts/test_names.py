@@ -1,0 +1,131 @@
+"""Name resolution: imports, aliases, shadowing and function-local imports.
+
+Tested the way users meet it: the same zero-product bug spelled through
+different imports must be found, and a shadowed name must not be trusted.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from initlint.config import Settings
+from initlint.engine import check_source
+from initlint.facts.names import canonical, import_bindings
+
+BODY = """
+class Pair({module}):
+    def __init__(self):
+        super().__init__()
+        self.emb = {emb}(10, 4)
+        {zeros}(self.emb.weight)
+
+    def forward(self, a, b):
+        return self.emb(a) * self.emb(b)
+"""
+
+
+def codes(source: str) -> list[tuple[str, int]]:
+    result = check_source("model.py", textwrap.dedent(source), Settings())
+    return [(d.code, d.line) for d in result.diagnostics]
+
+
+@pytest.mark.parametrize(
+    ("imports", "module", "emb", "zeros"),
+    [
+        ("import torch.nn as nn", "nn.Module", "nn.Embedding", "nn.init.zeros_"),
+        ("from torch import nn", "nn.Module", "nn.Embedding", "nn.init.zeros_"),
+        ("import torch", "torch.nn.Module", "torch.nn.Embedding", "torch.nn.init.zeros_"),
+        ("from torch import nn\nfrom torch.nn import init", "nn.Module", "nn.Embedding", "init.zeros_"),
+        ("from torch.nn import Module, Embedding\nfrom torch.nn.init import zeros_", "Module", "Embedding", "zeros_"),
+        ("from torch import nn as xx\nfrom torch.nn import init as I", "xx.Module", "xx.Embedding", "I.zeros_"),
+        ("import torch.nn.modules.sparse as sp\nfrom torch import nn", "nn.Module", "sp.Embedding", "nn.init.zeros_"),
+    ],
+)
+def test_aliases_resolve_to_the_same_bug(imports: str, module: str, emb: str, zeros: str) -> None:
+    source = imports + "\n" + BODY.format(module=module, emb=emb, zeros=zeros)
+    assert [c for c, _ in codes(source)] == ["IL101"]
+
+
+def test_shadowed_module_name_is_not_trusted() -> None:
+    source = "from torch import nn\nimport mylib as nn\n" + BODY.format(module="nn.Module", emb="nn.Embedding", zeros="nn.init.zeros_")
+    assert codes(source) == []
+
+
+def test_local_variable_shadows_an_import() -> None:
+    source = """
+    import torch
+    from torch import nn
+
+    class Pair(nn.Module):
+        def __init__(self, init):
+            super().__init__()
+            self.emb = nn.Embedding(10, 4)
+            init.zeros_(self.emb.weight)   # `init` is a parameter here, not torch.nn.init
+
+        def forward(self, a, b):
+            return self.emb(a) * self.emb(b)
+    """
+    assert codes(source) == []
+
+
+def test_function_local_import() -> None:
+    source = """
+    import torch
+
+    class Pair(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            from torch.nn import init
+            self.emb = torch.nn.Embedding(10, 4)
+            init.zeros_(self.emb.weight)
+
+        def forward(self, a, b):
+            return self.emb(a) * self.emb(b)
+    """
+    assert [c for c, _ in codes(source)] == ["IL101"]
+
+
+def test_unknown_helper_makes_parameters_unknown() -> None:
+    # An imported helper may re-initialise what it is given: stay quiet.
+    source = """
+    from torch import nn
+    from mylib import init_weights
+
+    class Pair(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 4)
+            nn.init.zeros_(self.emb.weight)
+            init_weights(self)
+
+        def forward(self, a, b):
+            return self.emb(a) * self.emb(b)
+    """
+    assert codes(source) == []
+
+
+@pytest.mark.parametrize(
+    ("spelling", "expected"),
+    [
+        ("tensorflow.keras.layers.Dense", "keras.layers.Dense"),
+        ("tensorflow.compat.v1.Variable", "tf.Variable"),
+        ("keras.src.layers.core.dense.Dense", "keras.layers.Dense"),
+        ("torch.nn.modules.linear.Linear", "torch.nn.Linear"),
+        ("numpy.zeros", "np.zeros"),
+        ("tensorflow", "tf"),
+    ],
+)
+def test_canonical_names(spelling: str, expected: str) -> None:
+    assert canonical(spelling) == expected
+
+
+def test_import_bindings() -> None:
+    stmt = cst.parse_statement("from torch import nn as xx, optim\n").body[0]
+    assert list(import_bindings(stmt)) == [("xx", "torch.nn"), ("optim", "torch.optim")]
+    stmt = cst.parse_statement("import torch.nn.functional as F\n").body[0]
+    assert list(import_bindings(stmt)) == [("F", "torch.nn.functional")]
+    stmt = cst.parse_statement("from .layers import Block\n").body[0]
+    assert list(import_bindings(stmt, package="pkg.models")) == [("Block", "pkg.models.layers.Block")]
