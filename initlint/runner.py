@@ -36,4 +36,9 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
     diagnostics = [d for r in results for d in r.diagnostics]
     diagnostics.extend(link_project(results, settings))
     diagnostics.sort(key=Diagnostic.sort_key)
+    if settings.confirm.enabled:
+        # Imported here: the static path never loads the confirmation stage.
+        from initlint.confirm import confirm_diagnostics
+
+        diagnostics = confirm_diagnostics(diagnostics, settings, settings.project_root)
     return RunResult(tuple(diagnostics), len(files))

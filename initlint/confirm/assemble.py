@@ -1,0 +1,664 @@
+"""Assemble a buildable module from a flagged file without running the file.
+
+The confirmation stage never executes the user's script. From the syntax
+tree it keeps only what building one model needs: the flagged class (or the
+module-level statements that build a model bound to a name), the top-level
+definitions those reach (helper classes and functions, constants, the
+imports they use), transitively, and nothing else: training loops, `fit`,
+data loading and `if __name__ == "__main__":` blocks are left out. Dropped
+statements become blank lines, so line numbers in the assembled source are
+the file's own (tracebacks and the per-line checks rely on it).
+
+This module is pure Python (ast + symtable): it runs in the main process and
+never imports torch.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import symtable
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+from initlint.diagnostics import Diagnostic
+
+# Method calls that build (not train or use) a model bound to a name.
+BUILD_METHODS = frozenset(
+    {"add", "add_module", "append", "extend", "insert", "build", "register_module",
+     "register_parameter", "register_buffer", "apply", "requires_grad_", "to", "float",
+     "double", "train"}
+)
+# Rules whose verdict depends on what follows the flagged layer: build the
+# outermost model that uses the flagged class.
+OUTWARD_CODES = frozenset({"IL201", "IL302", "IL401"})
+PROJECT_SCAN_LIMIT = 300
+SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist",
+                       "site-packages", ".tox", ".nox"})
+
+
+class Unbuildable(Exception):
+    """The module cannot be assembled; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to build: a class (`kind="class"`) or a module-level binding (`kind="script"`)."""
+
+    kind: str
+    name: str
+
+
+@dataclass
+class Assembly:
+    """Everything the worker needs to build one target."""
+
+    path: str
+    source: str
+    target: Target
+    framework: str  # "torch" | "keras"
+    ctor: Optional[str] = None  # constructor call expression (class targets)
+    ctor_origin: str = ""
+    inputs: Optional[list[Any]] = None  # from configuration
+    input_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    forward_args: list[str] = field(default_factory=list)
+
+
+Stmt = ast.stmt
+Def = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
+
+
+def _stmt_start(node: Stmt) -> int:
+    decorators = getattr(node, "decorator_list", [])
+    return min([node.lineno] + [d.lineno for d in decorators])
+
+
+def _is_main_guard(node: Stmt) -> bool:
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+    ) or (
+        isinstance(test, ast.Compare)
+        and any(isinstance(c, ast.Name) and c.id == "__name__" for c in test.comparators)
+    )
+
+
+def _bound_names(node: Stmt) -> set[str]:
+    """Names a top-level statement binds (for dependency lookup)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.Import):
+        return {(a.asname or a.name.split(".")[0]) for a in node.names}
+    if isinstance(node, ast.ImportFrom):
+        return {(a.asname or a.name) for a in node.names if a.name != "*"}
+    names: set[str] = set()
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for t in targets:
+            for sub in ast.walk(t):
+                if isinstance(sub, ast.Name):
+                    names.add(sub.id)
+    elif isinstance(node, (ast.If, ast.Try)) and not _is_main_guard(node):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                names |= _bound_names(child)
+            elif isinstance(child, ast.ExceptHandler):
+                for s in child.body:
+                    names |= _bound_names(s)
+    return names
+
+
+def _load_names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _def_globals(table: symtable.SymbolTable) -> set[str]:
+    out = {s.get_name() for s in table.get_symbols() if s.is_global() and s.is_referenced()}
+    for child in table.get_children():
+        out |= _def_globals(child)
+    return out
+
+
+class FileModel:
+    """The top-level statements of one file with their bindings and free names."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+        try:
+            self.tree = ast.parse(text, filename=path)
+            top = symtable.symtable(text, path, "exec")
+        except (SyntaxError, ValueError) as exc:
+            raise Unbuildable(f"the file does not parse: {exc}") from None
+        self.body: list[Stmt] = list(self.tree.body)
+        tables = {(c.get_name(), c.get_lineno()): c for c in top.get_children()}
+        self.uses: list[set[str]] = []
+        for node in self.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                table = tables.get((node.name, node.lineno))
+                names = _def_globals(table) if table is not None else _load_names(node)
+                for extra in getattr(node, "decorator_list", []):
+                    names |= _load_names(extra)
+                if isinstance(node, ast.ClassDef):
+                    for base in list(node.bases) + [k.value for k in node.keywords]:
+                        names |= _load_names(base)
+                else:
+                    for default in node.args.defaults + [d for d in node.args.kw_defaults if d]:
+                        names |= _load_names(default)
+                self.uses.append(names)
+            else:
+                self.uses.append(_load_names(node))
+        self.binders: dict[str, list[int]] = {}
+        for i, node in enumerate(self.body):
+            for name in _bound_names(node):
+                self.binders.setdefault(name, []).append(i)
+
+    def class_def(self, name: str) -> Optional[ast.ClassDef]:
+        for node in self.body:
+            if isinstance(node, ast.ClassDef) and node.name == name:
+                return node
+        return None
+
+    def top_index_at(self, line: int) -> Optional[int]:
+        for i, node in enumerate(self.body):
+            end = getattr(node, "end_lineno", node.lineno) or node.lineno
+            if _stmt_start(node) <= line <= end:
+                return i
+        return None
+
+    def closure(self, roots: list[int], extra_names: set[str] = frozenset()) -> list[int]:  # type: ignore[assignment]
+        """Indices of `roots` plus every top-level binding they need, in file order."""
+        keep: set[int] = set()
+        todo = list(roots)
+        pending_names = set(extra_names)
+        while todo or pending_names:
+            if todo:
+                i = todo.pop()
+                if i in keep:
+                    continue
+                keep.add(i)
+                pending_names |= self.uses[i]
+                if isinstance(self.body[i], ast.ImportFrom) and self.body[i].module == "__future__":
+                    continue
+            names, pending_names = pending_names, set()
+            for name in names:
+                for j in self.binders.get(name, []):
+                    if j not in keep and not _is_side_effect(self.body[j]):
+                        todo.append(j)
+        # `from __future__` imports must stay first and are harmless.
+        for i, node in enumerate(self.body):
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                keep.add(i)
+        return sorted(keep)
+
+    def render(self, indices: list[int], extra: str = "") -> str:
+        """The kept statements at their own lines; everything else blank."""
+        lines = self.text.splitlines()
+        out = [""] * len(lines)
+        for i in indices:
+            node = self.body[i]
+            start = _stmt_start(node)
+            end = getattr(node, "end_lineno", node.lineno) or node.lineno
+            segment = lines[start - 1 : end]
+            if node.col_offset and start == node.lineno:
+                # Shares its first line with a dropped statement (`a; b`): keep only this one.
+                segment = [lines[start - 1][node.col_offset :]] + segment[1:]
+            for k, text in enumerate(segment):
+                slot = start - 1 + k
+                out[slot] = text if not out[slot] else out[slot] + "; " + text.lstrip()
+        text = "\n".join(out) + "\n"
+        return text + extra
+
+
+def _is_side_effect(node: Stmt) -> bool:
+    """Statements that never enter an assembly through a dependency."""
+    return isinstance(node, (ast.Expr, ast.For, ast.While, ast.With, ast.AsyncFor, ast.AsyncWith)) or _is_main_guard(node)
+
+
+def _call_on(node: ast.AST, name: str) -> Optional[str]:
+    """`name.method(...)` -> method."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == name
+    ):
+        return node.func.attr
+    return None
+
+
+def _script_statements(fm: FileModel, name: str) -> list[int]:
+    """Top-level statements that bind `name` or build it (`name.add(...)`, loops of those)."""
+    out: list[int] = []
+    for i, node in enumerate(fm.body):
+        if _is_main_guard(node):
+            continue
+        if name in _bound_names(node) and isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            out.append(i)
+        elif isinstance(node, ast.Expr) and _call_on(node.value, name) in BUILD_METHODS:
+            out.append(i)
+        elif isinstance(node, (ast.For, ast.While)):
+            calls = [c for c in ast.walk(node) if _call_on(c, name) is not None]
+            if calls and all(_call_on(c, name) in BUILD_METHODS for c in calls):
+                out.append(i)
+    return out
+
+
+def _enclosing_class(fm: FileModel, line: int) -> Optional[str]:
+    i = fm.top_index_at(line)
+    if i is not None and isinstance(fm.body[i], ast.ClassDef):
+        return fm.body[i].name  # type: ignore[union-attr]
+    return None
+
+
+def _bound_target(fm: FileModel, index: int) -> Optional[str]:
+    node = fm.body[index]
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        return node.targets[0].id
+    if isinstance(node, ast.Expr):
+        call = node.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+            return call.func.value.id
+    if isinstance(node, (ast.For, ast.While)):
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and isinstance(sub.func.value, ast.Name):
+                if sub.func.attr in BUILD_METHODS:
+                    return sub.func.value.id
+    return None
+
+
+def _users_of(fm: FileModel, cls: str) -> tuple[Optional[str], Optional[str]]:
+    """The class or module-level model that uses `cls` (class first)."""
+    for i, node in enumerate(fm.body):
+        if isinstance(node, ast.ClassDef) and node.name != cls and cls in fm.uses[i]:
+            return ("class", node.name)
+    for i, node in enumerate(fm.body):
+        if _is_main_guard(node) or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if cls in _load_names(node):
+            name = _bound_target(fm, i)
+            if name is not None and _script_statements(fm, name):
+                return ("script", name)
+    return (None, None)
+
+
+def resolve_target(fm: FileModel, diag: Diagnostic) -> Target:
+    """The model to build for one finding: its subject, else what encloses its line."""
+    subject = diag.subject
+    if subject is not None and subject.kind == "class" and fm.class_def(subject.name) is not None:
+        target = Target("class", subject.name)
+    elif subject is not None and subject.kind in ("keras-script", "script") and _script_statements(fm, subject.name):
+        target = Target("script", subject.name)
+    else:
+        cls = _enclosing_class(fm, diag.line)
+        if cls is not None:
+            target = Target("class", cls)
+        else:
+            index = fm.top_index_at(diag.line)
+            name = _bound_target(fm, index) if index is not None else None
+            if name is None:
+                raise Unbuildable(f"no model class or model variable encloses line {diag.line}")
+            target = Target("script", name)
+    if diag.code in OUTWARD_CODES and target.kind == "class":
+        seen = {target.name}
+        while True:
+            kind, name = _users_of(fm, target.name)
+            if kind is None or name is None or name in seen:
+                break
+            seen.add(name)
+            target = Target(kind, name)
+            if kind == "script":
+                break
+    return target
+
+
+def _imports_tensorflow(fm: FileModel, indices: list[int]) -> tuple[bool, bool]:
+    """(uses tensorflow, uses only tf.keras) for the kept statements."""
+    tf_aliases = set()
+    for node in fm.body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name == "tensorflow" or a.name.startswith("tensorflow."):
+                    tf_aliases.add(a.asname or a.name.split(".")[0])
+    uses_tf = False
+    only_keras = True
+    for i in indices:
+        node = fm.body[i]
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id in tf_aliases:
+                uses_tf = True
+                if sub.attr != "keras":
+                    only_keras = False
+    return uses_tf, only_keras
+
+
+def _framework(fm: FileModel, indices: list[int]) -> str:
+    uses_tf, only_keras = _imports_tensorflow(fm, indices)
+    if uses_tf and not only_keras:
+        return "tf"
+    text = "\n".join(ast.unparse(fm.body[i]) for i in indices if isinstance(fm.body[i], (ast.Import, ast.ImportFrom)))
+    if uses_tf or "keras" in text:
+        return "keras"
+    return "torch"
+
+
+def _ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional[tuple[str, set[str], str]]:
+    """A literal instantiation of `cls` in this file: (expression, names it needs, origin)."""
+    for node in ast.walk(fm.tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if name != cls or (not node.args and not node.keywords):
+            continue
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            continue
+        inside_cls = _stmt_start(fm.body[cls_index]) <= node.lineno <= (fm.body[cls_index].end_lineno or 0)
+        if inside_cls:
+            continue
+        names = _load_names(node) - {cls}
+        if isinstance(func, ast.Attribute):
+            continue
+        ok = True
+        for n in names:
+            binders = fm.binders.get(n, [])
+            if not binders or any(_is_side_effect(fm.body[j]) for j in binders) or any(
+                isinstance(fm.body[j], (ast.For, ast.While, ast.With)) for j in binders
+            ):
+                ok = False
+        if ok:
+            return ast.unparse(node), names, f"the instantiation on line {node.lineno}"
+    return None
+
+
+def _literal_call_in_project(project_root: str, path: str, cls: str) -> Optional[tuple[str, str]]:
+    """A call `cls(<literals>)` in another file of the project."""
+    scanned = 0
+    here = os.path.abspath(path)
+    for dirpath, dirnames, filenames in os.walk(project_root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for fn in sorted(filenames):
+            if not fn.endswith(".py"):
+                continue
+            full = os.path.join(dirpath, fn)
+            if os.path.abspath(full) == here:
+                continue
+            scanned += 1
+            if scanned > PROJECT_SCAN_LIMIT:
+                return None
+            try:
+                with open(full, encoding="utf-8") as fh:
+                    text = fh.read()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if cls + "(" not in text:
+                continue
+            try:
+                tree = ast.parse(text)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and (
+                    (isinstance(node.func, ast.Name) and node.func.id == cls)
+                    or (isinstance(node.func, ast.Attribute) and node.func.attr == cls)
+                ):
+                    try:
+                        args = [ast.literal_eval(a) for a in node.args]
+                        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+                    except ValueError:
+                        continue
+                    if len(kwargs) != len(node.keywords):
+                        continue
+                    rel = os.path.relpath(full, project_root)
+                    return _call_text(cls, args, kwargs), f"the instantiation at {rel}:{node.lineno}"
+    return None
+
+
+def _call_text(cls: str, args: list[Any], kwargs: dict[str, Any]) -> str:
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return f"{cls}({', '.join(parts)})"
+
+
+_SMALL_INTS = (
+    (("layer", "depth", "block", "n_layer", "num_layers", "stack"), 2),
+    (("head",), 2),
+    (("kernel",), 3),
+    (("stride", "group", "dilation"), 1),
+    (("padding",), 1),
+)
+_SIZE_WORDS = ("dim", "size", "feature", "channel", "hidden", "width", "unit", "emb", "d_model",
+               "n_embd", "vocab", "num", "n_", "class", "token", "len", "in", "out", "input", "output")
+_FLOAT_WORDS = {"dropout": 0.0, "drop": 0.0, "p": 0.0, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.1}
+
+
+def _infer_value(arg: ast.arg) -> tuple[bool, Any]:
+    name = arg.arg.lower()
+    ann = ast.unparse(arg.annotation) if arg.annotation is not None else ""
+    if ann == "bool" or name.startswith(("use_", "is_", "with_")):
+        return True, "bias" in name
+    if name == "bias":
+        return True, True
+    for word, value in _FLOAT_WORDS.items():
+        if name == word or name.endswith("_" + word) or name.startswith(word + "_"):
+            return True, value
+    if ann == "float":
+        return True, 1.0
+    for words, value in _SMALL_INTS:
+        if any(w in name for w in words):
+            return True, value
+    if ann == "int" or any(w in name for w in _SIZE_WORDS):
+        return True, 16
+    return False, None
+
+
+def _ctor_from_signature(cls_node: ast.ClassDef) -> tuple[str, str]:
+    init = next(
+        (n for n in cls_node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None
+    )
+    if init is None:
+        return f"{cls_node.name}()", "no constructor arguments (inherited __init__)"
+    args = init.args
+    positional = args.posonlyargs + args.args
+    required = positional[1 : len(positional) - len(args.defaults)] if positional else []
+    kw_required = [a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
+    if not required and not kw_required:
+        return f"{cls_node.name}()", "the constructor defaults"
+    values: dict[str, Any] = {}
+    for a in required + kw_required:
+        ok, value = _infer_value(a)
+        if not ok:
+            raise Unbuildable(
+                f"cannot choose a value for `{a.arg}` of {cls_node.name}.__init__; set it under "
+                f"[tool.initlint.confirm.modules.{cls_node.name}] kwargs"
+            )
+        values[a.arg] = value
+    inferred = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    return _call_text(cls_node.name, [], values), f"small values inferred from parameter names ({inferred})"
+
+
+def _forward_def(cls_node: ast.ClassDef, framework: str) -> Optional[ast.FunctionDef]:
+    names = ("call",) if framework == "keras" else ("forward",)
+    for n in cls_node.body:
+        if isinstance(n, ast.FunctionDef) and n.name in names:
+            return n
+    return None
+
+
+def _self_path(node: ast.AST, env: dict[str, str]) -> Optional[str]:
+    """`self.a.b[0]` -> "a.b[0]"; a local name bound to such a path -> that path."""
+    if isinstance(node, ast.Name):
+        return env.get(node.id)
+    if isinstance(node, ast.Attribute):
+        if isinstance(node.value, ast.Name) and node.value.id == "self":
+            return node.attr
+        base = _self_path(node.value, env)
+        if base is not None:
+            return f"{base}.{node.attr}" if node.attr != "T" else base + ".T"
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int):
+        base = _self_path(node.value, env)
+        if base is not None:
+            return f"{base}[{node.slice.value}]"
+    return None
+
+
+def _loop_bindings(node: ast.For, env: dict[str, str]) -> None:
+    it = node.iter
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "enumerate" and it.args:
+        if isinstance(node.target, ast.Tuple) and len(node.target.elts) == 2 and isinstance(node.target.elts[1], ast.Name):
+            path = _self_path(it.args[0], env)
+            if path is not None:
+                env[node.target.elts[1].id] = path + "[0]"
+        return
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "zip":
+        if isinstance(node.target, ast.Tuple):
+            for elt, src in zip(node.target.elts, it.args):
+                path = _self_path(src, env)
+                if isinstance(elt, ast.Name) and path is not None:
+                    env[elt.id] = path + "[0]"
+        return
+    path = _self_path(it, env)
+    if path is not None and isinstance(node.target, ast.Name):
+        env[node.target.id] = path + "[0]"
+
+
+def _carries(node: ast.AST, carried: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in carried for n in ast.walk(node))
+
+
+_MATMUL_FUNCS = {"matmul", "mm", "linear", "einsum", "bmm"}
+
+
+def _first_layer(node: ast.AST, carried: set[str], env: dict[str, str]) -> Optional[dict[str, Any]]:
+    """Post-order: the innermost layer use whose operand carries the argument."""
+    for child in ast.iter_child_nodes(node):
+        found = _first_layer(child, carried, env)
+        if found is not None:
+            return found
+    if isinstance(node, ast.Call):
+        path = _self_path(node.func, env)
+        if path is not None and node.args and _carries(node.args[0], carried):
+            return {"path": path, "role": "call"}
+        fname = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id if isinstance(node.func, ast.Name) else ""
+        if fname in _MATMUL_FUNCS and len(node.args) >= 2 and _carries(node.args[0], carried):
+            wpath = _self_path(node.args[1], env)
+            if wpath is not None:
+                role = "linear" if fname == "linear" else "matmul"
+                return {"path": wpath, "role": role}
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult) and _carries(node.left, carried):
+        wpath = _self_path(node.right, env)
+        if wpath is not None:
+            return {"path": wpath, "role": "matmul"}
+    return None
+
+
+def input_hints(fn: ast.FunctionDef) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """The required `forward` arguments and, for each, the first layer it reaches."""
+    positional = fn.args.posonlyargs + fn.args.args
+    n_defaults = len(fn.args.defaults)
+    required = [a.arg for a in positional[1 : len(positional) - n_defaults]]
+    hints: dict[str, dict[str, Any]] = {}
+    for arg in required:
+        env: dict[str, str] = {}
+        carried = {arg}
+        for stmt in _flatten(fn.body):
+            if isinstance(stmt, ast.For):
+                _loop_bindings(stmt, env)
+                continue
+            found = _first_layer(stmt, carried, env)
+            if found is not None:
+                hints[arg] = found
+                break
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                value = stmt.value
+                if value is not None and _carries(value, carried):
+                    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                    for t in targets:
+                        carried |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+                elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and value is not None:
+                    path = _self_path(value, env)
+                    if path is not None:
+                        env[stmt.targets[0].id] = path
+    return required, hints
+
+
+def _flatten(body: list[Stmt]) -> list[Stmt]:
+    """Statements in source order, entering loops, ifs and withs (loop headers first)."""
+    out: list[Stmt] = []
+    for stmt in body:
+        if isinstance(stmt, ast.For):
+            out.append(ast.For(target=stmt.target, iter=stmt.iter, body=[], orelse=[], lineno=stmt.lineno, col_offset=0))
+            out.extend(_flatten(stmt.body))
+        elif isinstance(stmt, (ast.If, ast.While)):
+            out.extend(_flatten(stmt.body))
+        elif isinstance(stmt, ast.With):
+            out.extend(_flatten(stmt.body))
+        else:
+            out.append(stmt)
+    return out
+
+
+def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str, Any]], project_root: str) -> Assembly:
+    """The assembled source and build recipe for `target`, or Unbuildable."""
+    if target.kind == "class":
+        roots = [i for i, n in enumerate(fm.body) if isinstance(n, ast.ClassDef) and n.name == target.name]
+        if not roots:
+            raise Unbuildable(f"class {target.name} is not defined at the top level of {fm.path}")
+        cls_node = fm.body[roots[0]]
+        assert isinstance(cls_node, ast.ClassDef)
+        config = settings_modules.get(target.name, {})
+        extra_names: set[str] = set()
+        if "args" in config or "kwargs" in config:
+            ctor = _call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
+            origin = "[tool.initlint.confirm] modules"
+        else:
+            found = _ctor_from_literal_call(fm, target.name, roots[0])
+            if found is not None:
+                ctor, extra_names, origin = found
+            else:
+                elsewhere = _literal_call_in_project(project_root, fm.path, target.name)
+                if elsewhere is not None:
+                    ctor, origin = elsewhere
+                else:
+                    ctor, origin = _ctor_from_signature(cls_node)
+        indices = fm.closure(roots, extra_names)
+        framework = _framework(fm, indices)
+        if framework == "tf":
+            raise Unbuildable("low-level TensorFlow code: TensorFlow graphs are not built by the confirmation stage")
+        forward = _forward_def(cls_node, framework)
+        args, hints = input_hints(forward) if forward is not None else ([], {})
+        inputs = config.get("inputs")
+        return Assembly(
+            path=fm.path,
+            source=fm.render(indices),
+            target=target,
+            framework=framework,
+            ctor=ctor,
+            ctor_origin=origin,
+            inputs=list(inputs) if inputs is not None else None,
+            input_hints=hints,
+            forward_args=args if forward is not None else [],
+        )
+    statements = _script_statements(fm, target.name)
+    if not statements:
+        raise Unbuildable(f"no module-level statement builds `{target.name}`")
+    indices = fm.closure(statements)
+    framework = _framework(fm, indices)
+    if framework == "tf":
+        raise Unbuildable("a low-level TensorFlow graph built at module level: there is no model object to build")
+    config = settings_modules.get(target.name, {})
+    inputs = config.get("inputs")
+    return Assembly(
+        path=fm.path,
+        source=fm.render(indices),
+        target=target,
+        framework=framework,
+        ctor=None,
+        ctor_origin="the module-level statements that build it",
+        inputs=list(inputs) if inputs is not None else None,
+    )

@@ -1,0 +1,731 @@
+"""The confirmation worker: a separate process that builds models and measures them.
+
+Protocol: one JSON job per line on stdin, one JSON result per line on the
+file descriptor that was stdout when the process started (the user's code
+prints to stderr instead). The first line written is {"ready": true}, after
+torch has been imported. torch (and Keras, on demand) is imported only here.
+
+Each job builds one model from an assembled source (see assemble.py), then
+runs, on the same inputs:
+1. a recorded forward pass: the order in which weights are used and the RMS
+   of each weight layer's own output (IL401), and, for every finding line,
+   the parameters upstream of the operation on that line (IL101-IL103);
+2. for IL302, a few backward passes of a squared error against random
+   targets, one per seed, giving per-layer weight-gradient norms;
+3. the two-pass check: forward, random projection of the outputs,
+   backward; one SGD step; forward and backward again. Gradient norms of
+   both passes (IL101-IL103) and the weights after the step (IL201).
+It returns measurements; the verdicts are made in checks.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import resource
+import sys
+import traceback
+import types
+from typing import Any, Callable, Optional
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+MULTIPLICATIVE = {
+    "mul", "__mul__", "__rmul__", "multiply", "matmul", "__matmul__", "__rmatmul__", "mm", "bmm",
+    "einsum", "dot", "inner", "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+    "conv_transpose2d", "conv_transpose3d", "pow", "__pow__", "square", "norm", "cdist",
+    "cosine_similarity", "addmm", "outer",
+}
+ACTIVATIONS = {"relu", "relu_", "relu6", "threshold", "threshold_", "hardswish", "prelu", "rrelu"}
+SOFTMAX = {"softmax", "_softmax", "log_softmax"}
+BIAS_POSITION = {"linear": 2, "conv1d": 2, "conv2d": 2, "conv3d": 2, "conv_transpose1d": 2,
+                 "conv_transpose2d": 2, "conv_transpose3d": 2, "bilinear": 3}
+LAYER_FUNCS = {"linear", "matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "conv1d", "conv2d",
+               "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "addmm", "einsum"}
+LR = 0.1
+VANISHING_SEEDS = 5
+
+
+class BuildError(Exception):
+    """The model could not be built or run; the message says why."""
+
+
+def _tensors(obj: Any) -> list[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [t for o in obj for t in _tensors(o)]
+    if isinstance(obj, dict):
+        return [t for o in obj.values() for t in _tensors(o)]
+    if hasattr(obj, "logits") and isinstance(getattr(obj, "logits"), torch.Tensor):
+        return [obj.logits]
+    return []
+
+
+def _user_line(filename: str) -> Optional[int]:
+    frame = sys._getframe(2)
+    depth = 0
+    while frame is not None and depth < 80:
+        if frame.f_code.co_filename == filename:
+            return frame.f_lineno
+        frame = frame.f_back  # type: ignore[assignment]
+        depth += 1
+    return None
+
+
+class Recorder(TorchFunctionMode):
+    """Records weight use, layer output RMS and the operations on given lines."""
+
+    def __init__(self, filename: str, lines: set[int], names: dict[int, str]) -> None:
+        super().__init__()
+        self.filename = filename
+        self.lines = lines
+        self.names = names
+        self.order: list[str] = []
+        self.rms: dict[str, float] = {}
+        self.axis: dict[str, str] = {}
+        self.at_line: dict[int, list[tuple[str, list[torch.Tensor]]]] = {}
+        self.written: dict[int, set[int]] = {}
+
+    def __torch_function__(self, func: Callable[..., Any], types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        name = getattr(func, "__name__", "")
+        try:
+            self._record(name, args, kwargs, out)
+        except Exception:  # recording must never change what the model computes
+            pass
+        return out
+
+    def _record(self, name: str, args: Any, kwargs: dict[str, Any], out: Any) -> None:
+        flat = list(args) + list(kwargs.values())
+        if name in LAYER_FUNCS and "embedding" not in name:
+            for pos, a in enumerate(flat):
+                if isinstance(a, torch.Tensor) and id(a) in self.names and a.dim() >= 2:
+                    pname = self.names[id(a)]
+                    if pname not in self.rms:
+                        outs = _tensors(out)
+                        if outs and outs[0].is_floating_point():
+                            o = outs[0].detach()
+                            self.rms[pname] = float(o.double().pow(2).mean().sqrt())
+                            self.order.append(pname)
+                    if name in ("matmul", "__matmul__", "mm", "bmm") and pos == 1:
+                        self.axis.setdefault(pname, "columns")
+                    elif name == "__rmatmul__" and pos == 0:
+                        self.axis.setdefault(pname, "columns")
+                    else:
+                        self.axis.setdefault(pname, "rows")
+        if not self.lines:
+            return
+        line = _user_line(self.filename)
+        if line is None or line not in self.lines:
+            return
+        inputs = [a for a in flat if isinstance(a, torch.Tensor)]
+        bias_at = BIAS_POSITION.get(name)
+        if bias_at is not None:
+            bias = kwargs.get("bias", args[bias_at] if len(args) > bias_at else None)
+            inputs = [t for t in inputs if t is not bias]
+        if name == "addmm" and args:
+            inputs = [t for t in inputs if t is not args[0]]
+        self.at_line.setdefault(line, []).append((name, inputs))
+        for t in _tensors(out):
+            self.written.setdefault(line, set()).add(t.data_ptr())
+
+
+def _upstream(tensors: list[torch.Tensor], names: dict[int, str]) -> set[str]:
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack: list[Any] = []
+    for t in tensors:
+        if id(t) in names:
+            found.add(names[id(t)])
+        if t.grad_fn is not None:
+            stack.append(t.grad_fn)
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        var = getattr(fn, "variable", None)
+        if var is not None and id(var) in names:
+            found.add(names[id(var)])
+        for nxt, _ in getattr(fn, "next_functions", ()):
+            if nxt is not None:
+                stack.append(nxt)
+    return found
+
+
+class Built:
+    """A built model with a uniform view of its parameters (torch or Keras)."""
+
+    def __init__(self, obj: Any, keras: bool) -> None:
+        self.obj = obj
+        self.keras = keras
+        if keras:
+            prefix = obj.name + "/"
+            self.params: dict[str, torch.Tensor] = {}
+            for v in obj.weights:
+                path = v.path[len(prefix):] if v.path.startswith(prefix) else v.path
+                self.params[path.replace("/", ".")] = v.value
+        else:
+            self.params = dict(obj.named_parameters())
+        self.names = {id(p): n for n, p in self.params.items()}
+        self.ptrs = {p.data_ptr(): n for n, p in self.params.items()}
+
+    def trainable(self) -> dict[str, torch.Tensor]:
+        return {n: p for n, p in self.params.items() if p.requires_grad}
+
+    def __call__(self, inputs: list[torch.Tensor]) -> Any:
+        if self.keras:
+            return self.obj(inputs[0] if len(inputs) == 1 else inputs, training=True)
+        return self.obj(*inputs)
+
+    def zero_grad(self) -> None:
+        for p in self.params.values():
+            p.grad = None
+
+
+def _keras() -> Any:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import keras
+    except Exception as exc:  # keras missing, or configured for another backend
+        raise BuildError(f"Keras 3 is not available on the torch backend ({type(exc).__name__}: {exc})") from None
+    if keras.backend.backend() != "torch":
+        raise BuildError(f"Keras runs on the {keras.backend.backend()} backend, not torch")
+    return keras
+
+
+def _tensorflow_import(keras: Any) -> Optional[Callable[..., Any]]:
+    """Without TensorFlow, an `__import__` for the user's module only under which
+    `tensorflow.keras` is Keras 3 on torch and any other `tf.` use says why.
+
+    Installed in the assembled module's builtins, not in sys.modules: Keras
+    itself probes for TensorFlow and must keep seeing that it is absent.
+    """
+    import builtins
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is not None:
+        return None
+
+    class _TF(types.ModuleType):
+        def __getattr__(self, item: str) -> Any:
+            raise BuildError(f"`tensorflow.{item}` needs TensorFlow, which is not installed")
+
+    tf = _TF("tensorflow")
+    tf.keras = keras  # type: ignore[attr-defined]
+    real = builtins.__import__
+
+    def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+        if level == 0 and (name == "tensorflow" or name.startswith("tensorflow.")):
+            if name == "tensorflow":
+                return tf
+            if name.startswith("tensorflow.keras"):
+                mod = importlib.import_module("keras" + name[len("tensorflow.keras"):])
+                return mod if fromlist else tf
+            raise BuildError(f"`{name}` needs TensorFlow, which is not installed")
+        return real(name, globals, locals, fromlist, level)
+
+    return _import
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:
+        pass
+
+
+def _first_leaf(module: Any) -> Any:
+    if isinstance(module, torch.nn.Module) and _spec_for(module, "call"):
+        return module
+    children = list(module.children()) if isinstance(module, torch.nn.Module) else []
+    if not children:
+        if isinstance(module, torch.nn.Module):
+            for p in module.parameters(recurse=False):
+                if p.dim() >= 2:
+                    return p
+        return module
+    for child in children:
+        leaf = _first_leaf(child)
+        if leaf is not None and (not isinstance(leaf, torch.nn.Module) or _spec_for(leaf, "call")):
+            return leaf
+    for p in module.parameters(recurse=False):
+        if p.dim() >= 2:
+            return p
+    return _first_leaf(children[0])
+
+
+def _resolve(obj: Any, path: str) -> Any:
+    transposed = path.endswith(".T")
+    if transposed:
+        path = path[:-2]
+    cur = obj
+    for part in path.replace("[", ".[").split("."):
+        if not part:
+            continue
+        if part.startswith("["):
+            cur = cur[int(part[1:-1])]
+        else:
+            cur = getattr(cur, part)
+    return cur, transposed
+
+
+Spec = list[tuple[list[int], str, int]]  # candidates: (shape, "float" | "int", high)
+
+
+def _spec_for(layer: Any, role: str, transposed: bool = False) -> Spec:
+    nn = torch.nn
+    if isinstance(layer, torch.Tensor):
+        if layer.dim() < 2:
+            return []
+        dim = layer.shape[-1] if (transposed or role == "linear") else layer.shape[0]
+        return [([2, int(dim)], "float", 0)]
+    if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
+        n = layer.num_embeddings
+        return [([2, 8], "int", n), ([2], "int", n)]
+    if isinstance(layer, nn.Linear):
+        return [([2, layer.in_features], "float", 0), ([2, 8, layer.in_features], "float", 0)]
+    if isinstance(layer, nn.Bilinear):
+        return [([2, layer.in1_features], "float", 0)]
+    if isinstance(layer, (nn.Conv1d, nn.ConvTranspose1d)):
+        return [([2, layer.in_channels, 16], "float", 0)]
+    if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+        return [([2, layer.in_channels, 16, 16], "float", 0), ([2, layer.in_channels, 32, 32], "float", 0)]
+    if isinstance(layer, (nn.Conv3d, nn.ConvTranspose3d)):
+        return [([2, layer.in_channels, 8, 8, 8], "float", 0)]
+    if isinstance(layer, nn.BatchNorm1d):
+        return [([2, layer.num_features], "float", 0), ([2, layer.num_features, 8], "float", 0)]
+    if isinstance(layer, nn.BatchNorm2d):
+        return [([2, layer.num_features, 16, 16], "float", 0)]
+    if isinstance(layer, nn.LayerNorm):
+        shape = list(layer.normalized_shape)
+        return [([2, 8] + shape, "float", 0), ([2] + shape, "float", 0)]
+    if isinstance(layer, nn.RNNBase):
+        if layer.batch_first:
+            return [([2, 5, layer.input_size], "float", 0)]
+        return [([5, 2, layer.input_size], "float", 0)]
+    if isinstance(layer, nn.MultiheadAttention):
+        return [([2, 5, layer.embed_dim] if layer.batch_first else [5, 2, layer.embed_dim], "float", 0)]
+    return []
+
+
+def _make(spec: tuple[list[int], str, int], gen: torch.Generator, device: str) -> torch.Tensor:
+    shape, kind, high = spec
+    if kind == "int":
+        return torch.randint(0, max(1, min(high, 1000)), tuple(shape), generator=gen).to(device)
+    return torch.randn(tuple(shape), generator=gen).to(device)
+
+
+def _config_spec(item: Any) -> tuple[list[int], str, int]:
+    if isinstance(item, dict):
+        dtype = str(item.get("dtype", "float32"))
+        kind = "int" if ("int" in dtype or dtype == "long") else "float"
+        return (list(item["shape"]), kind, int(item.get("high", 2)))
+    return (list(item), "float", 0)
+
+
+def _input_specs(job: dict[str, Any], built: Built) -> list[list[tuple[list[int], str, int]]]:
+    """Per forward argument, candidate specs in order of preference."""
+    if job.get("inputs") is not None:
+        return [[_config_spec(item)] for item in job["inputs"]]
+    obj = built.obj
+    if built.keras:
+        shape = getattr(obj, "input_shape", None)
+        if shape is None:
+            raise BuildError("the Keras model has no input shape; set inputs under [tool.initlint.confirm.modules]")
+        shapes = shape if isinstance(shape, list) else [shape]
+        return [[([2] + [d or 8 for d in s[1:]], "float", 0)] for s in shapes]
+    args = job.get("forward_args")
+    if args is None:
+        args = ["input"]
+    fallback_leaf = _first_leaf(obj)
+    fallback = _spec_for(fallback_leaf, "matmul") if fallback_leaf is not None else []
+    specs = []
+    for arg in args:
+        hint = job.get("input_hints", {}).get(arg)
+        spec: Spec = []
+        if hint is not None:
+            try:
+                layer, transposed = _resolve(obj, hint["path"])
+            except (AttributeError, IndexError, KeyError, TypeError):
+                layer, transposed = None, False
+            if isinstance(layer, torch.nn.Module) and not _spec_for(layer, hint["role"]):
+                layer = _first_leaf(layer)
+            if layer is not None:
+                spec = _spec_for(layer, hint["role"], transposed)
+        spec = spec or fallback
+        if not spec:
+            raise BuildError(
+                f"cannot infer an example input for forward argument `{arg}`; set inputs under "
+                f"[tool.initlint.confirm.modules.{job['target']}]"
+            )
+        specs.append(spec)
+    return specs
+
+
+def _user_error(exc: BaseException, filename: str) -> str:
+    where = ""
+    for fs in reversed(traceback.extract_tb(exc.__traceback__)):
+        if fs.filename == filename:
+            where = f" (line {fs.lineno})"
+            break
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}{where}: {text}"[:400]
+
+
+def build(job: dict[str, Any]) -> Built:
+    path = job["path"]
+    for extra in (job.get("project_root"), os.path.dirname(os.path.abspath(path))):
+        if extra and extra not in sys.path:
+            sys.path.insert(0, extra)
+    keras_mod = None
+    module = types.ModuleType("__initlint_confirm__")
+    module.__file__ = path
+    if job["framework"] == "keras":
+        keras_mod = _keras()
+        keras_mod.utils.set_random_seed(job["seed"])
+        importer = _tensorflow_import(keras_mod)
+        if importer is not None:
+            import builtins
+
+            module.__dict__["__builtins__"] = dict(builtins.__dict__, __import__=importer)
+    sys.modules[module.__name__] = module
+    _seed(job["seed"])
+    code = compile(job["source"], path, "exec")
+    target = job["target"]
+    try:
+        exec(code, module.__dict__)
+        if job["kind"] == "class":
+            obj = eval(compile(job["ctor"], path, "eval"), module.__dict__)
+        else:
+            obj = module.__dict__.get(target)
+    except BuildError:
+        raise
+    except BaseException as exc:  # user code: any failure is a reason, never a crash of the run
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        what = f"building {target}" + (f" as `{job['ctor']}`" if job.get("ctor") else "")
+        raise BuildError(f"{what} raised {_user_error(exc, path)}") from None
+    if keras_mod is not None and isinstance(obj, keras_mod.Model):
+        return Built(obj, keras=True)
+    if not isinstance(obj, torch.nn.Module):
+        raise BuildError(f"`{target}` is a {type(obj).__name__}, not a torch.nn.Module or Keras model")
+    return Built(obj.to(job.get("device", "cpu")), keras=False)
+
+
+def _objective(out: Any, gen: torch.Generator) -> Optional[torch.Tensor]:
+    total = None
+    for t in _tensors(out):
+        if not t.is_floating_point():
+            continue
+        r = torch.randn(t.shape, generator=gen).to(t.device, t.dtype)
+        term = (t * r).sum()
+        total = term if total is None else total + term
+    return total
+
+
+def _mse_objective(out: Any, gen: torch.Generator) -> Optional[torch.Tensor]:
+    total = None
+    for t in _tensors(out):
+        if not t.is_floating_point():
+            continue
+        target = torch.randn(t.shape, generator=gen).to(t.device, t.dtype)
+        term = (t - target).pow(2).mean()
+        total = term if total is None else total + term
+    return total
+
+
+def _norms(built: Built) -> dict[str, float]:
+    return {
+        n: (0.0 if p.grad is None else float(p.grad.detach().double().norm()))
+        for n, p in built.trainable().items()
+    }
+
+
+def _units_diff(w: torch.Tensor, axis: str, gates: int) -> tuple[float, int]:
+    """Max difference between units of a weight (rows, columns or per gate block)."""
+    w = w.detach().double()
+    if axis == "columns":
+        w = w.reshape(w.shape[0], -1) if w.dim() == 2 else w.reshape(-1, w.shape[-1])
+        w = w.t() if w.dim() == 2 else w
+    units = w.reshape(w.shape[0], -1)
+    blocks = units.chunk(gates, dim=0) if gates > 1 and units.shape[0] % gates == 0 else [units]
+    worst = 0.0
+    n = 0
+    for block in blocks:
+        if block.shape[0] < 2:
+            continue
+        n = max(n, block.shape[0])
+        worst = max(worst, float((block - block[0:1]).abs().max()))
+    return worst, n
+
+
+def _gates(built: Built, name: str) -> int:
+    if built.keras:
+        return 1
+    owner_name = name.rsplit(".", 1)[0] if "." in name else ""
+    try:
+        owner = built.obj.get_submodule(owner_name) if owner_name else built.obj
+    except AttributeError:
+        return 1
+    if isinstance(owner, torch.nn.LSTM) or isinstance(owner, torch.nn.LSTMCell):
+        return 4
+    if isinstance(owner, torch.nn.GRU) or isinstance(owner, torch.nn.GRUCell):
+        return 3
+    return 1
+
+
+def _layer_params(built: Built, layers: list[str], order: list[str]) -> list[str]:
+    out = []
+    for layer in layers:
+        for cand in (layer, layer + ".weight", layer + ".kernel"):
+            if cand in built.params:
+                out.append(cand)
+                break
+        else:
+            sub = [n for n in built.params if n.startswith(layer + ".") and built.params[n].dim() >= 2]
+            if sub:
+                out.append(sub[0])
+    if len(out) >= 2:
+        used = [n for n in order if n in out]
+        return used if len(used) >= 2 else out
+    return list(order)
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    device = job.get("device", "cpu")
+    checks = job["checks"]
+    path = job["path"]
+    lines = {ln for c in checks for ln in range(c["lines"][0], c["lines"][1] + 1)}
+    # Construction under a recorder: which tensors the finding lines write.
+    pre = Recorder(path, lines, {})
+    with pre:
+        built = build(job)
+    written_params: dict[int, set[str]] = {}
+    for ln, ptrs in pre.written.items():
+        written_params[ln] = {built.ptrs[p] for p in ptrs if p in built.ptrs}
+    if not built.params:
+        raise BuildError(f"`{job['target']}` has no parameters")
+    init = {n: p.detach().clone() for n, p in built.params.items()}
+    if built.keras:
+        built.obj.train() if hasattr(built.obj, "train") else None
+    else:
+        built.obj.train()
+
+    specs = _input_specs(job, built)
+    gen = torch.Generator().manual_seed(job["seed"])
+    # Try the candidate input shapes in turn (few combinations).
+    combos: list[list[int]] = [[0] * len(specs)]
+    for i, s in enumerate(specs):
+        for k in range(1, len(s)):
+            combo = [0] * len(specs)
+            combo[i] = k
+            combos.append(combo)
+    combos.append([len(s) - 1 for s in specs])
+    inputs: list[torch.Tensor] = []
+    rec = None
+    last_error = ""
+    for combo in combos[:8]:
+        gen.manual_seed(job["seed"])
+        inputs = [_make(s[k], gen, device) for s, k in zip(specs, combo)]
+        rec = Recorder(path, lines, built.names)
+        built.zero_grad()
+        _seed(job["seed"])
+        try:
+            with rec:
+                out0 = built(inputs)
+            break
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            last_error = _user_error(exc, path)
+            rec = None
+    if rec is None:
+        shapes = ", ".join(str(s[0][0]) for s in specs)
+        raise BuildError(f"the forward pass on inferred inputs {shapes} raised {last_error}")
+    shapes_used = [list(t.shape) for t in inputs]
+
+    upstream: dict[int, set[str]] = {}
+    for c in checks:
+        if c["code"] not in ("IL101", "IL102", "IL103"):
+            continue
+        wanted = {"IL101": MULTIPLICATIVE, "IL102": ACTIVATIONS, "IL103": SOFTMAX}[c["code"]]
+        ops = [op for ln in range(c["lines"][0], c["lines"][1] + 1) for op in rec.at_line.get(ln, [])]
+        chosen = [op for op in ops if op[0] in wanted] or ops
+        upstream[c["index"]] = _upstream([t for _, ts in chosen for t in ts], built.names)
+    del out0
+
+    results: dict[int, dict[str, Any]] = {}
+    order = [n for n in rec.order if n in built.params]
+    # IL401: per-layer output RMS at each layer's own output.
+    for c in checks:
+        if c["code"] != "IL401":
+            continue
+        layers = _layer_params(built, c.get("layers", []), order)
+        layers = [n for n in layers if n in rec.rms]
+        if layers and float(init[layers[-1]].abs().max()) == 0.0:
+            layers = layers[:-1]
+        results[c["index"]] = {"layers": layers, "rms": [rec.rms[n] for n in layers], "inputs": shapes_used}
+
+    # IL302: per-layer weight-gradient norms, squared error vs random targets, a few seeds.
+    vanishing = [c for c in checks if c["code"] == "IL302"]
+    if vanishing:
+        per_seed: list[dict[str, float]] = []
+        for s in range(VANISHING_SEEDS):
+            g = torch.Generator().manual_seed(job["seed"] + 1000 + s)
+            xs = [_regen(t, g) for t in inputs]
+            built.zero_grad()
+            _seed(job["seed"] + s)
+            loss = _mse_objective(built(xs), g)
+            if loss is not None and loss.requires_grad:
+                loss.backward()
+            per_seed.append(_norms(built))
+        built.zero_grad()
+        for c in vanishing:
+            layers = _layer_params(built, c.get("layers", []), order)
+            layers = [n for n in layers if n in built.trainable()]
+            norms = [[ps[n] for n in layers] for ps in per_seed]
+            results[c["index"]] = {"layers": layers, "norms": norms, "inputs": shapes_used}
+
+    # The two-pass check.
+    two_pass = [c for c in checks if c["code"] in ("IL101", "IL102", "IL103", "IL201")]
+    if two_pass:
+        trainable = built.trainable()
+        built.zero_grad()
+        pgen = torch.Generator().manual_seed(job["seed"] + 7)
+        _seed(job["seed"])
+        out = built(inputs)
+        state = pgen.get_state()
+        obj = _objective(out, pgen)
+        if obj is not None and obj.requires_grad:
+            obj.backward()
+        pass1 = _norms(built)
+        with torch.no_grad():
+            for p in trainable.values():
+                if p.grad is not None:
+                    p.add_(p.grad, alpha=-LR)
+        built.zero_grad()
+        _seed(job["seed"])
+        out = built(inputs)
+        pgen.set_state(state)
+        obj = _objective(out, pgen)
+        if obj is not None and obj.requires_grad:
+            obj.backward()
+        pass2 = _norms(built)
+        for c in two_pass:
+            idx = c["index"]
+            if c["code"] == "IL201":
+                results[idx] = _symmetry(c, built, init, written_params, rec, shapes_used)
+                continue
+            given = [p for p in c.get("params", []) if p in trainable]
+            if given:
+                judged, how = given, "the finding's parameters"
+            elif upstream.get(idx):
+                judged = sorted(n for n in upstream[idx] if n in trainable)
+                how = f"the parameters upstream of line {c['lines'][0]}"
+            else:
+                judged, how = sorted(trainable), "every trainable parameter"
+            results[idx] = {
+                "params": judged,
+                "how": how,
+                "pass1": {n: pass1[n] for n in judged},
+                "pass2": {n: pass2[n] for n in judged},
+                "inputs": shapes_used,
+            }
+    return {"ok": True, "checks": results}
+
+
+def _regen(t: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    if t.is_floating_point():
+        return torch.randn(t.shape, generator=g).to(t.device, t.dtype)
+    high = int(t.max()) + 1 if t.numel() else 1
+    return torch.randint(0, max(high, 1), t.shape, generator=g).to(t.device)
+
+
+def _symmetry(
+    c: dict[str, Any], built: Built, init: dict[str, torch.Tensor], written: dict[int, set[str]],
+    rec: Recorder, shapes: list[list[int]],
+) -> dict[str, Any]:
+    given = [p for p in c.get("params", []) if p in built.params]
+    how = "the finding's parameters"
+    if not given:
+        at_line = set()
+        for ln in range(c["lines"][0], c["lines"][1] + 1):
+            at_line |= written.get(ln, set())
+        given = sorted(n for n in at_line if built.params[n].dim() >= 2)
+        how = f"the weights line {c['lines'][0]} initializes"
+    if not given:
+        given = sorted(
+            n for n, w in init.items()
+            if w.dim() >= 2 and w.numel() > 1 and bool((w == w.reshape(-1)[0]).all())
+        )
+        how = "the weights that start constant"
+    units = []
+    for n in given:
+        p = built.params[n]
+        if p.dim() < 2:
+            continue
+        axis = "columns" if (built.keras or rec.axis.get(n) == "columns") else "rows"
+        diff, count = _units_diff(p, axis, _gates(built, n))
+        if count < 2:
+            continue
+        moved = float((p.detach() - init[n]).abs().max())
+        init_diff, _ = _units_diff(init[n], axis, _gates(built, n))
+        units.append({"param": n, "axis": axis, "units": count, "max_diff": diff,
+                      "max_diff_at_init": init_diff, "moved": moved,
+                      "scale": float(p.detach().abs().max())})
+    return {"units": units, "how": how, "inputs": shapes}
+
+
+def _limit_memory(mb: int) -> None:
+    if mb <= 0:
+        return
+    limit = mb * 1024 * 1024
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # whatever the user's code prints goes to stderr, not the protocol
+    _limit_memory(int(config.get("memory_mb", 0)))
+    torch.set_num_threads(int(config.get("threads", 1)))
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    proto.write(json.dumps({"ready": True}) + "\n")
+    for line in sys.stdin:
+        job = json.loads(line)
+        try:
+            result = run_job(job)
+        except BuildError as exc:
+            result = {"ok": False, "error": str(exc)}
+        except MemoryError:
+            result = {"ok": False, "error": f"ran out of memory (limit {config.get('memory_mb')} MB)"}
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            result = {"ok": False, "error": f"measuring raised {_user_error(exc, job.get('path', ''))}"}
+        result["id"] = job.get("id")
+        proto.write(json.dumps(result, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    return str(obj)
+
+
+if __name__ == "__main__":
+    main()
