@@ -234,6 +234,33 @@ model = tf.keras.Model([user_in, item_in], score)
 """
 
 
+NAMED_PARAMETERS_FILTER = """\
+import torch
+from torch import nn
+
+
+class Siamese(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Embedding(10, 4)
+        self.b = nn.Embedding(10, 4)
+        self.fc = nn.Linear(4, 4)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        for name, p in self.named_parameters():
+            if "bias" in name:
+                nn.init.zeros_(p)
+            elif name.startswith(("a.", "b.")):
+                p.data.fill_(0.0)
+            else:
+                nn.init.xavier_uniform_(p)
+
+    def forward(self, x, y):
+        return torch.cosine_similarity(self.fc(self.a(x)), self.fc(self.b(y)))
+"""
+
+
 class ZeroProduct(Rule):
     """
     ## What it does
@@ -300,6 +327,7 @@ class ZeroProduct(Rule):
         Invalid(ALIASED_APPLY_INIT, at=[(17, 17)]),
         Invalid(ZERO_MLP, at=[(15, 16)], also=[("IL201", 11, 13)]),
         Invalid(KERAS_TWO_TOWER, at=[(8, 23), (9, 9)]),
+        Invalid(NAMED_PARAMETERS_FILTER, at=[(23, 16)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

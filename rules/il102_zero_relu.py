@@ -83,6 +83,24 @@ class Block(nn.Module):
 """
 
 
+HAND_MADE_WEIGHTS = """\
+import torch
+from torch import nn
+
+
+class TwoLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.zeros(8, 8))
+        self.w2 = nn.Parameter(torch.zeros(8, 8))
+        with torch.no_grad():
+            self.w2.copy_(torch.randn(8, 8) * 0.1)
+
+    def forward(self, x):
+        return torch.relu(x @ self.w1) @ self.w2
+"""
+
+
 class ZeroRelu(Rule):
     """
     ## What it does
@@ -128,6 +146,7 @@ class ZeroRelu(Rule):
         Invalid(ZERO_EMBEDDING_RELU, at=[(14, 13)]),
         Invalid(SEQUENTIAL_ZERO_INIT, at=[(10, 42)], also=[("IL101", 10, 53), ("IL201", 6, 9)]),
         Invalid(KERAS_ZERO_RELU, at=[(4, 5)], also=[("IL201", 4, 5)]),
+        Invalid(HAND_MADE_WEIGHTS, at=[(14, 16)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

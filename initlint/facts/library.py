@@ -1661,7 +1661,32 @@ class Pieces(Value):
     piece: Tensor
 
 
+_STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "split", "replace", "format", "join", "rsplit", "isdigit", "count", "find"}
+
+
+def _python_value(value: Value) -> Any:
+    if isinstance(value, Const):
+        return value.value
+    if isinstance(value, Seq) and value.complete:
+        items = [_python_value(v) for v in value.items]
+        return tuple(items) if value.is_tuple else items
+    raise ValueError("not a constant")
+
+
+def str_method(target: Const, name: str, args: list[Value]) -> Value:
+    """`name.startswith("bias")` and friends on known strings (name filters in init loops)."""
+    try:
+        result = getattr(target.value, name)(*[_python_value(a) for a in args])
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
+        return UNKNOWN
+    if isinstance(result, list):
+        return Seq([Const(r) for r in result])
+    return Const(result) if isinstance(result, (str, int, bool)) else UNKNOWN
+
+
 def call_method(interp: "Interpreter", target: Value, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "Ctx") -> Value:
+    if isinstance(target, Const) and isinstance(target.value, str) and name in _STR_METHODS and not kwargs:
+        return str_method(target, name, args)
     if isinstance(target, Seq):
         if name == "append" and args:
             target.items.append(args[0])
