@@ -43,7 +43,7 @@ def _job(asm: Assembly, checks: list[dict[str, Any]], settings: Settings, projec
         "ctor": asm.ctor,
         "inputs": asm.inputs,
         "input_hints": asm.input_hints,
-        "forward_args": asm.forward_args if asm.target.kind == "class" else None,
+        "forward_args": asm.forward_args,
         "checks": checks,
         "seed": settings.confirm.seed,
         "device": settings.confirm.device,

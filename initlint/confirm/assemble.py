@@ -61,7 +61,7 @@ class Assembly:
     ctor_origin: str = ""
     inputs: Optional[list[Any]] = None  # from configuration
     input_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
-    forward_args: list[str] = field(default_factory=list)
+    forward_args: Optional[list[str]] = None  # None: no `forward` in the class body
 
 
 Stmt = ast.stmt
@@ -627,38 +627,28 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
                 else:
                     ctor, origin = _ctor_from_signature(cls_node)
         indices = fm.closure(roots, extra_names)
-        framework = _framework(fm, indices)
-        if framework == "tf":
-            raise Unbuildable("low-level TensorFlow code: TensorFlow graphs are not built by the confirmation stage")
-        forward = _forward_def(cls_node, framework)
-        args, hints = input_hints(forward) if forward is not None else ([], {})
-        inputs = config.get("inputs")
-        return Assembly(
-            path=fm.path,
-            source=fm.render(indices),
-            target=target,
-            framework=framework,
-            ctor=ctor,
-            ctor_origin=origin,
-            inputs=list(inputs) if inputs is not None else None,
-            input_hints=hints,
-            forward_args=args if forward is not None else [],
-        )
-    statements = _script_statements(fm, target.name)
-    if not statements:
-        raise Unbuildable(f"no module-level statement builds `{target.name}`")
-    indices = fm.closure(statements)
+        forward_of: Optional[ast.ClassDef] = cls_node
+    else:
+        statements = _script_statements(fm, target.name)
+        if not statements:
+            raise Unbuildable(f"no module-level statement builds `{target.name}`")
+        indices = fm.closure(statements)
+        config = settings_modules.get(target.name, {})
+        ctor, origin, forward_of = None, "the module-level statements that build it", None
     framework = _framework(fm, indices)
     if framework == "tf":
-        raise Unbuildable("a low-level TensorFlow graph built at module level: there is no model object to build")
-    config = settings_modules.get(target.name, {})
+        raise Unbuildable("low-level TensorFlow code: TensorFlow graphs are not built by the confirmation stage")
+    forward = _forward_def(forward_of, framework) if forward_of is not None else None
+    args, hints = input_hints(forward) if forward is not None else ([], {})
     inputs = config.get("inputs")
     return Assembly(
         path=fm.path,
         source=fm.render(indices),
         target=target,
         framework=framework,
-        ctor=None,
-        ctor_origin="the module-level statements that build it",
+        ctor=ctor,
+        ctor_origin=origin,
         inputs=list(inputs) if inputs is not None else None,
+        input_hints=hints,
+        forward_args=args if forward is not None else None,
     )

@@ -423,24 +423,15 @@ def build(job: dict[str, Any]) -> Built:
     return Built(obj.to(job.get("device", "cpu")), keras=False)
 
 
-def _objective(out: Any, gen: torch.Generator) -> Optional[torch.Tensor]:
+def _objective(out: Any, gen: torch.Generator, squared_error: bool = False) -> Optional[torch.Tensor]:
+    """A random projection of the outputs, or (for vanishing gradients) the mean
+    squared error against random targets, which cannot cancel across the batch."""
     total = None
     for t in _tensors(out):
         if not t.is_floating_point():
             continue
         r = torch.randn(t.shape, generator=gen).to(t.device, t.dtype)
-        term = (t * r).sum()
-        total = term if total is None else total + term
-    return total
-
-
-def _mse_objective(out: Any, gen: torch.Generator) -> Optional[torch.Tensor]:
-    total = None
-    for t in _tensors(out):
-        if not t.is_floating_point():
-            continue
-        target = torch.randn(t.shape, generator=gen).to(t.device, t.dtype)
-        term = (t - target).pow(2).mean()
+        term = (t - r).pow(2).mean() if squared_error else (t * r).sum()
         total = term if total is None else total + term
     return total
 
@@ -586,7 +577,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             xs = [_regen(t, g) for t in inputs]
             built.zero_grad()
             _seed(job["seed"] + s)
-            loss = _mse_objective(built(xs), g)
+            loss = _objective(built(xs), g, squared_error=True)
             if loss is not None and loss.requires_grad:
                 loss.backward()
             per_seed.append(_norms(built))
