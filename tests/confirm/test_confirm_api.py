@@ -1,0 +1,270 @@
+"""The confirmation stage through its API, on hand-built diagnostics.
+
+Each test builds real models in the real worker process; timeouts are small
+so that the failure cases stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+pytest.importorskip("torch")
+
+from initlint.config import ConfirmSettings, Settings, Thresholds  # noqa: E402
+from initlint.confirm import CHECKED_CODES, confirm_diagnostics  # noqa: E402
+from initlint.diagnostics import Diagnostic, Severity, Span, Subject  # noqa: E402
+
+CASES = Path(__file__).resolve().parents[2].parent / "shared" / "cases"
+
+
+def diag(path: str, code: str, line: int, subject: Optional[Subject] = None) -> Diagnostic:
+    return Diagnostic(path, Span(line, 1, line, 2), code, code.lower(), Severity.WARNING, "finding", subject=subject)
+
+
+def settings(timeout: float = 30.0, **confirm: Any) -> Settings:
+    return Settings(confirm=ConfirmSettings(enabled=True, timeout=timeout, **confirm))
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def status(d: Diagnostic) -> str:
+    assert d.confirmation is not None
+    return d.confirmation.status
+
+
+@pytest.mark.skipif(not CASES.is_dir(), reason="the shared corpus is not checked out")
+def test_corpus_verdicts_match_labels(tmp_path: Path) -> None:
+    root = tmp_path / "cases"
+    shutil.copytree(CASES, root)
+    cases = json.loads((root / "labels.json").read_text())["cases"]
+    diags, expected = [], {}
+    for case in cases:
+        if case["confirm"] not in ("confirmed", "refuted"):
+            continue
+        for e in case["expect"]:
+            if e["code"] in CHECKED_CODES:
+                d = diag(str(root / case["path"]), e["code"], e["lines"][0])
+                diags.append(d)
+                expected[(d.path, d.code, d.line)] = case["confirm"]
+    assert len(diags) >= 15
+    done = confirm_diagnostics(diags, settings(), str(root))
+    got = {(d.path, d.code, d.line): status(d) for d in done}
+    assert got == expected
+
+
+def test_top_level_side_effects_never_run(tmp_path: Path) -> None:
+    path = write(tmp_path, "model.py", """\
+        import pathlib
+        import torch
+        from torch import nn
+
+        MARKER = pathlib.Path(__file__).with_name("ran.txt")
+        WIDTH = 8
+        MARKER.write_text("top-level expression ran")
+
+
+        def make_zero_linear(n_in, n_out):
+            layer = nn.Linear(n_in, n_out)
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+            return layer
+
+
+        class ZeroNet(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = make_zero_linear(WIDTH, WIDTH)
+                self.out = make_zero_linear(WIDTH, 1)
+
+            def forward(self, x):
+                return self.out(torch.relu(self.fc(x)))
+
+
+        def train():
+            MARKER.write_text("train ran")
+
+
+        train()
+        for _ in range(3):
+            MARKER.write_text("loop ran")
+        if __name__ == "__main__":
+            MARKER.write_text("main ran")
+        """)
+    (done,) = confirm_diagnostics([diag(path, "IL102", 24)], settings(), str(tmp_path))
+    assert not (tmp_path / "ran.txt").exists()
+    assert status(done) == "confirmed"
+    assert done.confirmation is not None
+    assert set(done.confirmation.evidence["parameters"]) == {"fc.weight", "fc.bias"}
+    assert "ZeroNet built from the constructor defaults" in done.confirmation.evidence["model"]
+
+
+def test_failures_are_unverified_with_the_reason_and_the_run_goes_on(tmp_path: Path) -> None:
+    body = """\
+        import os
+        import torch
+        from torch import nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                {action}
+                self.fc = nn.Linear(4, 4)
+                nn.init.zeros_(self.fc.weight)
+
+            def forward(self, x):
+                return torch.relu(self.fc(x) * 0)
+        """
+    actions = {
+        "hang": "while True: pass",
+        "exit": "os._exit(3)",
+        "segv": "import ctypes; ctypes.string_at(0)",
+        "raise": "raise ValueError('no config file')",
+        "fine": "pass",
+    }
+    paths = {k: write(tmp_path, f"{k}.py", body.format(action=v)) for k, v in actions.items()}
+    diags = [diag(paths[k], "IL102", 14) for k in actions]
+    done = {Path(d.path).stem: d for d in confirm_diagnostics(diags, settings(timeout=4.0), str(tmp_path))}
+    details = {k: d.confirmation.detail for k, d in done.items() if d.confirmation is not None}
+    assert {k: status(d) for k, d in done.items()} == {
+        "hang": "unverified", "exit": "unverified", "segv": "unverified", "raise": "unverified", "fine": "confirmed"}
+    assert "4 s time limit" in details["hang"]
+    assert "exited with status 3" in details["exit"]
+    assert "SIGSEGV" in details["segv"]
+    assert "ValueError (line 9): no config file" in details["raise"]
+
+
+def test_lora_second_pass_refutes_a_factor_that_is_zero_only_on_the_first(tmp_path: Path) -> None:
+    path = write(tmp_path, "lora.py", """\
+        import math
+        import torch
+        from torch import nn
+
+
+        class LoRALinear(nn.Module):
+            def __init__(self, in_features=64, out_features=64, rank=4):
+                super().__init__()
+                self.base = nn.Linear(in_features, out_features)
+                self.base.weight.requires_grad_(False)
+                self.base.bias.requires_grad_(False)
+                self.lora_A = nn.Parameter(torch.empty(rank, in_features))
+                self.lora_B = nn.Parameter(torch.zeros(out_features, rank))
+                nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+
+            def forward(self, x):
+                return self.base(x) + (x @ self.lora_A.T) @ self.lora_B.T
+        """)
+    only_a = diag(path, "IL101", 17, Subject("class", "LoRALinear", params=("lora_A",)))
+    together = diag(path, "IL101", 17)
+    first, second = confirm_diagnostics([only_a, together], settings(), str(tmp_path))
+    assert first.confirmation is not None and second.confirmation is not None
+    # lora_A alone: exactly zero on pass 1 (B = 0), non-zero after one step.
+    assert first.confirmation.status == "refuted"
+    assert first.confirmation.evidence["pass1_grad_norm"]["lora_A"] == 0.0
+    assert first.confirmation.evidence["pass2_grad_norm"]["lora_A"] > 0.0
+    assert "second pass" in first.confirmation.detail
+    # All upstream parameters together: B moves on pass 1 already.
+    assert second.confirmation.status == "refuted"
+    assert set(second.confirmation.evidence["parameters"]) == {"lora_A", "lora_B"}
+    assert first.fails is False
+
+
+def test_refuted_symmetry_is_downgraded_to_info(tmp_path: Path) -> None:
+    src = CASES / "il201_refuted_random_head.py"
+    if not src.exists():
+        pytest.skip("the shared corpus is not checked out")
+    path = tmp_path / src.name
+    path.write_text(src.read_text())
+    (done,) = confirm_diagnostics([diag(str(path), "IL201", 11)], settings(), str(tmp_path))
+    assert status(done) == "refuted"
+    assert done.severity == Severity.INFO
+    assert done.fails is False
+    assert done.confirmation is not None
+    assert done.confirmation.evidence["units"][0]["param"] == "hidden.weight"
+
+
+def test_constructor_arguments_from_config_literal_call_and_reasons(tmp_path: Path) -> None:
+    path = write(tmp_path, "nets.py", """\
+        import torch
+        from torch import nn
+
+        VOCAB = 50
+
+
+        class NeedsConfig(nn.Module):
+            def __init__(self, config):
+                super().__init__()
+                self.fc, self.out = nn.Linear(config["width"], 3), nn.Linear(3, 1)
+                nn.init.constant_(self.fc.weight, 0.5), nn.init.constant_(self.out.weight, 0.5)
+
+            def forward(self, x):
+                return self.out(self.fc(x))
+
+
+        class Tower(nn.Module):
+            def __init__(self, vocab, dim):
+                super().__init__()
+                self.emb = nn.Embedding(vocab, dim)
+                nn.init.zeros_(self.emb.weight)
+                self.proj = nn.Linear(dim, dim, bias=False)
+
+            def forward(self, ids):
+                return torch.relu(self.proj(self.emb(ids)))
+
+
+        if __name__ == "__main__":
+            Tower(VOCAB, 8)
+        """)
+    diags = [diag(path, "IL201", 11), diag(path, "IL102", 25)]
+    no_config, tower = confirm_diagnostics(diags, settings(), str(tmp_path))
+    assert status(no_config) == "unverified"
+    assert no_config.confirmation is not None
+    assert "`config` of NeedsConfig.__init__" in no_config.confirmation.detail
+    assert status(tower) == "confirmed"
+    assert tower.confirmation is not None
+    assert "Tower(VOCAB, 8)" in tower.confirmation.evidence["model"]
+    assert tower.confirmation.evidence["inputs"] == [[2, 8]]
+
+    configured = settings(modules={"NeedsConfig": {"args": [{"width": 6}], "inputs": [[3, 6]]}})
+    (fixed,) = confirm_diagnostics([diag(path, "IL201", 11)], configured, str(tmp_path))
+    assert status(fixed) == "confirmed"
+    assert fixed.confirmation is not None and fixed.confirmation.evidence["inputs"] == [[3, 6]]
+
+
+def test_thresholds_come_from_settings(tmp_path: Path) -> None:
+    src = CASES / "il302_pos_sigmoid_stack.py"
+    if not src.exists():
+        pytest.skip("the shared corpus is not checked out")
+    path = tmp_path / src.name
+    path.write_text(src.read_text())
+    strict = Settings(confirm=ConfirmSettings(enabled=True), thresholds=Thresholds(vanishing_ratio=1e-6))
+    (done,) = confirm_diagnostics([diag(str(path), "IL302", 11)], strict, str(tmp_path))
+    assert status(done) == "refuted"
+    assert done.confirmation is not None
+    ev = done.confirmation.evidence
+    assert ev["layers"] == ["net.0.weight", "net.2.weight", "net.4.weight", "net.6.weight", "net.8.weight"]
+    assert 1e-6 < ev["ratio_first_last"] < 1e-2
+
+
+def test_tf1_graph_is_unverified_without_building(tmp_path: Path) -> None:
+    path = write(tmp_path, "graph.py", """\
+        import tensorflow as tf
+
+        a = tf.Variable(initial_value=[[0., 0.]])
+        W = tf.Variable(tf.zeros([2, 2]))
+        cos = tf.multiply(tf.matmul(a, W), tf.matmul(a, W))
+        """)
+    (done,) = confirm_diagnostics([diag(path, "IL101", 5)], settings(), str(tmp_path))
+    assert status(done) == "unverified"
+    assert done.confirmation is not None and "TensorFlow" in done.confirmation.detail
