@@ -68,7 +68,7 @@ def main() -> int:
     for path, seconds, done in rows:
         for d in done:
             assert d.confirmation is not None
-            want = expected.get(path, "none")
+            want = expected.get(os.path.normpath(path), "none")
             status = d.confirmation.status
             if want in ("confirmed", "refuted"):
                 if status == want:

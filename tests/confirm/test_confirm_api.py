@@ -38,6 +38,15 @@ def write(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
+def corpus_file(tmp_path: Path, name: str) -> str:
+    src = CASES / name
+    if not src.exists():
+        pytest.skip("the shared corpus is not checked out")
+    path = tmp_path / name
+    path.write_text(src.read_text())
+    return str(path)
+
+
 def status(d: Diagnostic) -> str:
     assert d.confirmation is not None
     return d.confirmation.status
@@ -181,12 +190,8 @@ def test_lora_second_pass_refutes_a_factor_that_is_zero_only_on_the_first(tmp_pa
 
 
 def test_refuted_symmetry_is_downgraded_to_info(tmp_path: Path) -> None:
-    src = CASES / "il201_refuted_random_head.py"
-    if not src.exists():
-        pytest.skip("the shared corpus is not checked out")
-    path = tmp_path / src.name
-    path.write_text(src.read_text())
-    (done,) = confirm_diagnostics([diag(str(path), "IL201", 11)], settings(), str(tmp_path))
+    path = corpus_file(tmp_path, "il201_refuted_random_head.py")
+    (done,) = confirm_diagnostics([diag(path, "IL201", 11)], settings(), str(tmp_path))
     assert status(done) == "refuted"
     assert done.severity == Severity.INFO
     assert done.fails is False
@@ -243,13 +248,9 @@ def test_constructor_arguments_from_config_literal_call_and_reasons(tmp_path: Pa
 
 
 def test_thresholds_come_from_settings(tmp_path: Path) -> None:
-    src = CASES / "il302_pos_sigmoid_stack.py"
-    if not src.exists():
-        pytest.skip("the shared corpus is not checked out")
-    path = tmp_path / src.name
-    path.write_text(src.read_text())
+    path = corpus_file(tmp_path, "il302_pos_sigmoid_stack.py")
     strict = Settings(confirm=ConfirmSettings(enabled=True), thresholds=Thresholds(vanishing_ratio=1e-6))
-    (done,) = confirm_diagnostics([diag(str(path), "IL302", 11)], strict, str(tmp_path))
+    (done,) = confirm_diagnostics([diag(path, "IL302", 11)], strict, str(tmp_path))
     assert status(done) == "refuted"
     assert done.confirmation is not None
     ev = done.confirmation.evidence
