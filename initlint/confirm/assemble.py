@@ -381,6 +381,7 @@ def _literal_call_in_project(project_root: str, path: str, cls: str) -> Optional
     """A call `cls(<literals>)` in another file of the project."""
     scanned = 0
     here = os.path.abspath(path)
+    stem = os.path.splitext(os.path.basename(path))[0]
     for dirpath, dirnames, filenames in os.walk(project_root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
         for fn in sorted(filenames):
@@ -403,11 +404,10 @@ def _literal_call_in_project(project_root: str, path: str, cls: str) -> Optional
                 tree = ast.parse(text)
             except SyntaxError:
                 continue
+            if not _imports_class_from(tree, cls, stem):
+                continue
             for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and (
-                    (isinstance(node.func, ast.Name) and node.func.id == cls)
-                    or (isinstance(node.func, ast.Attribute) and node.func.attr == cls)
-                ):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == cls:
                     try:
                         args = [ast.literal_eval(a) for a in node.args]
                         kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
@@ -420,39 +420,60 @@ def _literal_call_in_project(project_root: str, path: str, cls: str) -> Optional
     return None
 
 
+def _imports_class_from(tree: ast.Module, cls: str, stem: str) -> bool:
+    """`from <...>.stem import cls` (the same name, from a module named like our file)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == stem:
+            if any(a.name == cls and a.asname is None for a in node.names):
+                return True
+    return False
+
+
 def _call_text(cls: str, args: list[Any], kwargs: dict[str, Any]) -> str:
     parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
     return f"{cls}({', '.join(parts)})"
 
 
 _SMALL_INTS = (
-    (("layer", "depth", "block", "n_layer", "num_layers", "stack"), 2),
-    (("head",), 2),
-    (("kernel",), 3),
-    (("stride", "group", "dilation"), 1),
-    (("padding",), 1),
+    ({"layer", "layers", "depth", "block", "blocks", "stack"}, 2),
+    ({"head", "heads"}, 2),
+    ({"kernel"}, 3),
+    ({"stride", "group", "groups", "dilation"}, 1),
+    ({"padding"}, 1),
 )
-_SIZE_WORDS = ("dim", "size", "feature", "channel", "hidden", "width", "unit", "emb", "d_model",
-               "n_embd", "vocab", "num", "n_", "class", "token", "len", "in", "out", "input", "output")
+_SIZE_TOKENS = {"dim", "size", "feature", "features", "channel", "channels", "hidden", "width", "unit",
+                "units", "emb", "embd", "embed", "vocab", "num", "class", "classes", "token", "tokens",
+                "len", "length", "in", "out", "input", "output", "hid", "inp", "d", "n", "model", "ids"}
 _FLOAT_WORDS = {"dropout": 0.0, "drop": 0.0, "p": 0.0, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.1}
+
+
+def _tokens(name: str) -> set[str]:
+    """`n_hid` -> {n, hid}; `nhid` -> {nhid, hid}: a leading `n` abbreviates "number of"."""
+    out = set()
+    for tok in name.split("_"):
+        out.add(tok)
+        if len(tok) > 2 and tok[0] == "n" and tok[1:] in _SIZE_TOKENS | {"layers", "layer", "head", "heads"}:
+            out.add(tok[1:])
+    return out
 
 
 def _infer_value(arg: ast.arg) -> tuple[bool, Any]:
     name = arg.arg.lower()
+    tokens = _tokens(name)
     ann = ast.unparse(arg.annotation) if arg.annotation is not None else ""
-    if ann == "bool" or name.startswith(("use_", "is_", "with_")):
+    if ann == "bool" or tokens & {"use", "is", "with"} and name.startswith(("use_", "is_", "with_")):
         return True, "bias" in name
     if name == "bias":
         return True, True
     for word, value in _FLOAT_WORDS.items():
-        if name == word or name.endswith("_" + word) or name.startswith(word + "_"):
+        if word in tokens:
             return True, value
     if ann == "float":
         return True, 1.0
     for words, value in _SMALL_INTS:
-        if any(w in name for w in words):
+        if tokens & words:
             return True, value
-    if ann == "int" or any(w in name for w in _SIZE_WORDS):
+    if ann == "int" or tokens & _SIZE_TOKENS:
         return True, 16
     return False, None
 
