@@ -69,7 +69,7 @@ Def = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
 
 
 def _stmt_start(node: Stmt) -> int:
-    decorators = getattr(node, "decorator_list", [])
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
     return min([node.lineno] + [d.lineno for d in decorators])
 
 
@@ -182,8 +182,6 @@ class FileModel:
                     continue
                 keep.add(i)
                 pending_names |= self.uses[i]
-                if isinstance(self.body[i], ast.ImportFrom) and self.body[i].module == "__future__":
-                    continue
             names, pending_names = pending_names, set()
             for name in names:
                 for j in self.binders.get(name, []):
@@ -250,9 +248,8 @@ def _script_statements(fm: FileModel, name: str) -> list[int]:
 
 def _enclosing_class(fm: FileModel, line: int) -> Optional[str]:
     i = fm.top_index_at(line)
-    if i is not None and isinstance(fm.body[i], ast.ClassDef):
-        return fm.body[i].name  # type: ignore[union-attr]
-    return None
+    node = fm.body[i] if i is not None else None
+    return node.name if isinstance(node, ast.ClassDef) else None
 
 
 def _bound_target(fm: FileModel, index: int) -> Optional[str]:

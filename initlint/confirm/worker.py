@@ -191,7 +191,7 @@ class Built:
 def _keras() -> Any:
     os.environ.setdefault("KERAS_BACKEND", "torch")
     try:
-        import keras
+        import keras  # type: ignore[import-untyped]
     except Exception as exc:  # keras missing, or configured for another backend
         raise BuildError(f"Keras 3 is not available on the torch backend ({type(exc).__name__}: {exc})") from None
     if keras.backend.backend() != "torch":
@@ -572,14 +572,14 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     vanishing = [c for c in checks if c["code"] == "IL302"]
     if vanishing:
         per_seed: list[dict[str, float]] = []
-        for s in range(VANISHING_SEEDS):
-            g = torch.Generator().manual_seed(job["seed"] + 1000 + s)
+        for k in range(VANISHING_SEEDS):
+            g = torch.Generator().manual_seed(job["seed"] + 1000 + k)
             xs = [_regen(t, g) for t in inputs]
             built.zero_grad()
-            _seed(job["seed"] + s)
+            _seed(job["seed"] + k)
             loss = _objective(built(xs), g, squared_error=True)
             if loss is not None and loss.requires_grad:
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]
             per_seed.append(_norms(built))
         built.zero_grad()
         for c in vanishing:
@@ -599,7 +599,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         state = pgen.get_state()
         obj = _objective(out, pgen)
         if obj is not None and obj.requires_grad:
-            obj.backward()
+            obj.backward()  # type: ignore[no-untyped-call]
         pass1 = _norms(built)
         with torch.no_grad():
             for p in trainable.values():
@@ -611,7 +611,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         pgen.set_state(state)
         obj = _objective(out, pgen)
         if obj is not None and obj.requires_grad:
-            obj.backward()
+            obj.backward()  # type: ignore[no-untyped-call]
         pass2 = _norms(built)
         for c in two_pass:
             idx = c["index"]
