@@ -145,8 +145,8 @@ class ZeroRelu(Rule):
     INVALID = [
         Invalid(ZERO_EMBEDDING_RELU, at=[(14, 13)]),
         Invalid(SEQUENTIAL_ZERO_INIT, at=[(10, 42)], also=[("IL101", 10, 53), ("IL201", 6, 9)]),
-        Invalid(KERAS_ZERO_RELU, at=[(4, 5)], also=[("IL201", 4, 5)]),
-        Invalid(HAND_MADE_WEIGHTS, at=[(14, 16)]),
+        Invalid(KERAS_ZERO_RELU, at=[(4, 5)], also=[("IL201", 4, 47)]),
+        Invalid(HAND_MADE_WEIGHTS, at=[(14, 16)], also=[("IL201", 8, 32)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -913,7 +913,8 @@ def activation(interp: "Interpreter", kind: str, x: Tensor, node: Any, ctx: "Ctx
     if x.state == ZERO:
         if kind in ZERO_PRESERVING_ACTS:
             return x.but(chain=chain, squash=squash)
-        return Tensor(state=INDEP, key=(kind, "zero"), params=x.params, last_dim=x.last_dim, chain=chain, squash=squash)
+        # Still the output of the zero layer: every unit gives the same value (IL201 zero feeds).
+        return Tensor(state=INDEP, key=(kind, "zero"), params=x.params, last_dim=x.last_dim, chain=chain, squash=squash, zero_layer=x.zero_layer)
     if x.state == INDEP:
         return x.but(key=(kind, x.key), chain=chain, squash=squash, zero_layer=None)
     return x.but(chain=chain, squash=squash, creation=None, origin=None, zero_layer=x.zero_layer if kind in ZERO_PRESERVING_ACTS else None)

@@ -1,0 +1,310 @@
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from initlint.diagnostics import Severity
+from initlint.facts import FileFacts, Where
+from initlint.facts.values import Const, Obj, Param
+from initlint.rule import Finding, Invalid, Rule, Valid
+
+SEED_003_CONSTANT_MLP = """\
+import torch
+from torch import nn
+
+
+class ConstantInitMLP(nn.Module):
+    def __init__(self, in_features=16, hidden=32):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden)
+        self.out = nn.Linear(hidden, 1)
+        for layer in (self.hidden, self.out):
+            nn.init.constant_(layer.weight, 0.1)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        return self.out(torch.sigmoid(self.hidden(x)))
+"""
+
+ZERO_HIDDEN_SIGMOID = """\
+import torch
+from torch import nn
+
+
+class TwoLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.zeros(16, 32))
+        self.w2 = nn.Parameter(torch.zeros(32, 4))
+
+    def forward(self, x):
+        return torch.sigmoid(x @ self.w1) @ self.w2
+"""
+
+APPLY_FILL = """\
+from torch import nn
+
+
+class ConstantCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 16, 3, padding=1)
+        self.apply(self._init)
+
+    def _init(self, m):
+        if isinstance(m, nn.Conv2d):
+            m.weight.data.fill_(0.05)
+
+    def forward(self, x):
+        return self.conv2(self.conv1(x).relu())
+"""
+
+HAND_MADE_ONES = """\
+import torch
+from torch import nn
+
+
+class HandMade(nn.Module):
+    def __init__(self, n_in=8, n_out=16):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(n_in, n_out))
+
+    def forward(self, x):
+        return torch.relu(x @ self.w)
+"""
+
+KERAS_ONES_KERNEL = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([
+    layers.Dense(64, activation="relu", kernel_initializer="ones", input_shape=(10,)),
+    layers.Dense(1),
+])
+model.compile(optimizer="sgd", loss="mse")
+"""
+
+KERAS_ZERO_HIDDEN = """\
+import tensorflow as tf
+
+model = tf.keras.Sequential([
+    tf.keras.layers.Dense(32, activation="tanh", kernel_initializer="zeros", input_shape=(4,)),
+    tf.keras.layers.Dense(32, activation="tanh", kernel_initializer=tf.keras.initializers.Constant(0.3)),
+    tf.keras.layers.Dense(3),
+])
+"""
+
+NORM_AND_BIAS = """\
+import torch
+from torch import nn
+
+
+class ConvBN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 32, 3, bias=False)
+        self.bn = nn.BatchNorm2d(32)
+        self.fc = nn.Linear(32, 10)
+        nn.init.kaiming_normal_(self.conv.weight, mode="fan_out", nonlinearity="relu")
+        self.bn.weight.data.fill_(1.0)
+        self.bn.bias.data.zero_()
+        nn.init.constant_(self.fc.bias, 0.0)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.bn(self.conv(x))).mean((2, 3)))
+"""
+
+LAYER_SCALE_REZERO = """\
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, dim=64):
+        super().__init__()
+        self.fc = nn.Linear(dim, dim)
+        self.gamma = nn.Parameter(1e-5 * torch.ones(dim))
+        self.alpha = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return x + self.alpha * (self.gamma * torch.relu(self.fc(x)))
+"""
+
+ZERO_RESIDUAL_AND_HEAD = """\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, dim=32, n_cls=10):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, dim)
+        self.fc2 = nn.Linear(dim, dim)
+        nn.init.zeros_(self.fc2.weight)
+        nn.init.zeros_(self.fc2.bias)
+        self.head = nn.Linear(dim, n_cls)
+        nn.init.zeros_(self.head.weight)
+
+    def forward(self, x):
+        x = x + self.fc2(torch.relu(self.fc1(x)))
+        return self.head(x)
+"""
+
+FROZEN_AND_SINGLE_UNIT = """\
+import torch
+from torch import nn
+
+
+class Smoother(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blur = nn.Conv2d(3, 3, 3, padding=1, bias=False)
+        nn.init.constant_(self.blur.weight, 1.0 / 9)
+        self.blur.weight.requires_grad = False
+        self.score = nn.Linear(3, 1)
+        nn.init.constant_(self.score.weight, 0.5)
+
+    def forward(self, x):
+        return self.score(self.blur(x).mean((2, 3)))
+"""
+
+CONSTANT_KINDS = ("zero", "const")
+KERAS_INIT_KEYWORDS = ("kernel_initializer", "depthwise_initializer", "pointwise_initializer", "recurrent_initializer")
+
+
+class ConstantWeight(Rule):
+    """
+    ## What it does
+    Flags a weight that mixes its inputs (`Linear`, `Conv*`, `Dense`, RNN
+    weights, a hand-made parameter used in a matmul) initialized to one
+    constant: `nn.init.constant_`, `ones_`, `zeros_`, `.fill_(c)`,
+    `torch.full`/`torch.ones` parameters, Keras `'ones'`/`'zeros'`/
+    `Constant(c)` kernel initializers, `tf.constant_initializer`. A non-zero
+    constant is always flagged; a zero weight only when its layer is hidden,
+    that is when its output feeds the next weight layer on its own.
+
+    ## Why is this bad?
+    Every unit of the layer computes the same function of the input and
+    receives the same gradient, so the units stay identical after every
+    update: a 32-unit hidden layer trains like one unit. Seed 003 measures
+    it: with `constant_(w, 0.1)` the largest difference between two hidden
+    rows is still exactly 0.0 after 200 SGD steps, although the weights moved.
+    The symmetry is only permanent when nothing downstream breaks it (a
+    random next layer gives each unit its own gradient), so the static
+    finding is a warning and `--confirm` settles it: still identical after
+    one step makes it an error, different makes it info.
+
+    ## Example
+    ```python
+    self.hidden = nn.Linear(16, 32)
+    nn.init.constant_(self.hidden.weight, 0.1)
+    ```
+
+    ## Use instead
+    A random, fan-in-scaled initializer: keep the framework default, or
+    `nn.init.kaiming_uniform_` / `xavier_uniform_` (Keras `'glorot_uniform'`,
+    `'he_normal'`). Constant starts are for biases and normalization layers.
+
+    ## Known problems
+    Left alone on purpose: normalization-layer affine parameters, biases,
+    element-wise scales (LayerScale's `1e-5 * ones`, ReZero's scalar),
+    embeddings, layers with a single output unit, frozen parameters and
+    buffers, and zero-initialized layers whose output is added to a live
+    path or used as a gate (ControlNet's zero convolutions, adaLN-Zero,
+    zero-initialized residual branches, a zero output head after a random
+    body). A weight initialized under a condition the analysis cannot decide
+    is not flagged.
+
+    ## References
+    - seed 001 (打破对称性, breaking symmetry) and seed 003 (all-constant initialization)
+    - Goodfellow, Bengio, Courville, *Deep Learning*, 8.4 (breaking symmetry)
+    """
+
+    code = "IL201"
+    name = "constant-weight"
+    severity = Severity.WARNING
+    message = "{names} {verb} initialized to the constant {value}: every unit of the layer computes the same function and gets the same gradient; use a random fan-in-scaled init (the default, Kaiming or Xavier)"
+    VALID = [
+        Valid(NORM_AND_BIAS),
+        Valid(LAYER_SCALE_REZERO),
+        Valid(ZERO_RESIDUAL_AND_HEAD),
+        Valid(FROZEN_AND_SINGLE_UNIT),
+    ]
+    INVALID = [
+        Invalid(SEED_003_CONSTANT_MLP, at=[(11, 13)]),
+        Invalid(ZERO_HIDDEN_SIGMOID, at=[(8, 32)]),
+        Invalid(APPLY_FILL, at=[(13, 13)]),
+        Invalid(HAND_MADE_ONES, at=[(8, 31)]),
+        Invalid(KERAS_ONES_KERNEL, at=[(5, 41)]),
+        Invalid(KERAS_ZERO_HIDDEN, at=[(4, 50), (5, 50)]),
+    ]
+
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
+        zero_fed = {id(e.weight) for e in facts.zero_feeds}
+        hand_made = {id(e.weight) for e in facts.layer_calls if e.layer is None}
+        groups: dict[int, tuple[cst.CSTNode, Where, list[Param]]] = {}
+        for param, where in initialized_params(facts):
+            node = param.init.node
+            if node is None or not self._is_symmetric(param, zero_fed, hand_made):
+                continue
+            key = id(node)
+            if key not in groups:
+                groups[key] = (node, where, [])
+            if all(p is not param for p in groups[key][2]):
+                groups[key][2].append(param)
+        for node, where, params in groups.values():
+            names = list(dict.fromkeys(f"`{facts.display_name(p, where)}`" for p in params))
+            value = params[0].init.value if params[0].init.kind == "const" else 0.0
+            yield self.report(
+                initializer_location(node),
+                subject=facts.subject(where, params),
+                names=", ".join(names[:4]) + (" …" if len(names) > 4 else ""),
+                verb="is" if len(names) == 1 else "are",
+                value=f"{value:g}" if isinstance(value, (int, float)) else "value",
+            )
+
+    @staticmethod
+    def _is_symmetric(param: Param, zero_fed: set[int], hand_made: set[int]) -> bool:
+        """A trainable mixing weight with more than one output unit, set to one constant that sticks."""
+        init = param.init
+        if init.kind not in CONSTANT_KINDS or init.conditional or not param.trainable:
+            return False
+        if param.role == "raw":
+            # A hand-made tensor mixes only when it is used as a matmul operand.
+            if id(param) not in hand_made or param.shape is None or len(param.shape) < 2 or 1 in param.shape:
+                return False
+        elif param.role != "weight" or _single_output(param.owner):
+            return False
+        if param.is_zero:
+            # Zero is symmetric only in a hidden layer that feeds the next weight layer on its own.
+            return id(param) in zero_fed
+        return True
+
+
+def _single_output(layer: Optional[Obj]) -> bool:
+    if layer is None:
+        return False
+    out = layer.config.get("out_features")
+    return isinstance(out, Const) and out.value == 1
+
+
+def initialized_params(facts: FileFacts) -> Iterator[tuple[Param, Where]]:
+    """Every parameter of every analysed model, and module-level tensors used as matmul weights."""
+    for root in facts.roots:
+        if root.obj is not None:
+            for _, param in root.obj.all_params():
+                yield param, root.where
+    for event in facts.layer_calls:
+        if event.layer is None and event.weight.owner is None:
+            yield event.weight, event.where  # a module-level tf.Variable / tensor
+
+
+def initializer_location(node: cst.CSTNode) -> cst.CSTNode:
+    """Where an init is written: for a Keras layer, its `kernel_initializer=` argument, not the whole constructor."""
+    if isinstance(node, cst.Call):
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in KERAS_INIT_KEYWORDS:
+                return arg
+    return node
