@@ -1,43 +1,288 @@
-"""Command line: flags -> Settings -> run -> report -> exit status."""
+"""Command line: flags -> Settings -> run -> report -> exit status.
+
+    initlint [PATH ...]            check files and folders (default: .)
+    initlint - --stdin-filename F  check source read from stdin, reported as F
+    initlint rules                 list every rule
+    initlint rule IL101            print one rule's documentation
+    initlint lsp                   run the language server over stdio
+
+Exit status: 0 nothing at or above the failing severity, 1 findings, 2 usage
+error, bad configuration, missing path or internal error. Nothing here
+imports torch: the confirmation stage is loaded only with --confirm.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.util
+import os
 import sys
-from typing import Optional, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Optional, Sequence, TextIO
 
 from initlint import __version__
 
+if TYPE_CHECKING:
+    from initlint.config import Settings
+    from initlint.diagnostics import Diagnostic
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SUBCOMMANDS = ("rules", "rule", "lsp")
+FORMATS = ("text", "json", "sarif", "github", "lsp")
+
+
+class UsageError(Exception):
+    """A mistake on the command line or in the configuration: one message, exit 2."""
+
+
+def _codes(text: str) -> list[str]:
+    return [part for part in (p.strip() for p in text.split(",")) if part]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="initlint",
+        description="Find the model-code mistakes that stop a neural network from training.",
+        epilog="Subcommands: `initlint rules` lists the rules, `initlint rule IL101` explains one, "
+        "`initlint lsp` runs the language server. To check a folder named like a subcommand, "
+        "write it as ./rules.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .); - reads stdin")
+    parser.add_argument("--version", action="version", version=f"initlint {__version__}")
+    out = parser.add_argument_group("output")
+    out.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    out.add_argument("--output-file", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    out.add_argument("--stdin-filename", metavar="NAME", help="the name of the file read from stdin (with -)")
+    status = parser.add_argument_group("exit status")
+    status.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    status.add_argument("--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run (default: warning)")
+    sel = parser.add_argument_group("rule selection")
+    sel.add_argument("--select", type=_codes, metavar="CODES", help="comma-separated codes or prefixes to check (replaces the configured list), e.g. IL1,IL301")
+    sel.add_argument("--extend-select", type=_codes, metavar="CODES", help="codes or prefixes to check in addition")
+    sel.add_argument("--ignore", type=_codes, metavar="CODES", help="codes or prefixes not to check")
+    sel.add_argument("--show-unused-suppressions", action="store_true", help="report suppression comments that silence nothing (IL003)")
+    cfg = parser.add_argument_group("configuration")
+    cfg.add_argument("--config", metavar="FILE", help="read settings from FILE instead of the nearest pyproject.toml")
+    cfg.add_argument("--no-gitignore", action="store_true", help="check files that .gitignore excludes")
+    cfg.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    cfg.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: .initlint_cache)")
+    cfg.add_argument("--jobs", "-j", type=int, metavar="N", help="files checked in parallel (default: one per core)")
+    con = parser.add_argument_group("confirmation (runs model code; needs torch)")
+    con.add_argument("--confirm", action="store_true", help="build each flagged model and confirm the finding")
+    con.add_argument("--plot", metavar="DIR", help="with --confirm: per-layer charts of confirmed IL302/IL401")
+    return parser
+
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="initlint")
-    parser.add_argument("paths", nargs="*", default=["."])
-    parser.add_argument("--format", default="text", choices=["text", "json"])
-    parser.add_argument("--version", action="version", version=f"initlint {__version__}")
-    parser.add_argument("--confirm", action="store_true", help="build each flagged model and confirm the finding")
-    parser.add_argument("--plot", metavar="DIR", help="with --confirm: per-layer charts of confirmed IL302/IL401")
-    args = parser.parse_args(argv)
-    from dataclasses import replace
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args_list and args_list[0] in SUBCOMMANDS:
+            return _subcommand(args_list[0], args_list[1:])
+        return _check(build_parser().parse_args(args_list))
+    except UsageError as exc:
+        print(f"initlint: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("initlint: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`initlint | head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as exc:  # the last line of defence: a message, never a traceback
+        print(f"initlint: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("initlint: please report this with the file that caused it", file=sys.stderr)
+        if os.environ.get("INITLINT_TRACEBACK"):
+            import traceback
 
-    from initlint.config import ConfirmSettings, Settings
-    from initlint.runner import run
+            traceback.print_exc()
+        return EXIT_ERROR
 
-    settings = Settings()
+
+def _subcommand(name: str, rest: list[str]) -> int:
+    if name == "lsp":
+        return _lsp(rest)
+    from initlint.rule import all_rules, rule_by_code
+
+    if name == "rules":
+        parser = argparse.ArgumentParser(prog="initlint rules", description="List every rule.")
+        parser.parse_args(rest)
+        print(rules_table(), end="")
+        return EXIT_OK
+    parser = argparse.ArgumentParser(prog="initlint rule", description="Print one rule's documentation.")
+    parser.add_argument("code", help="a rule code (IL101) or name (zero-product)")
+    args = parser.parse_args(rest)
+    rule = rule_by_code(args.code)
+    if rule is None:
+        known = ", ".join(r.code for r in all_rules())
+        raise UsageError(f"unknown rule {args.code!r} (known: {known})")
+    print(f"# {rule.code} {rule.name} ({rule.severity.label})\n")
+    print(rule.documentation())
+    print(f"\nDocumentation: {rule.docs_url()}")
+    return EXIT_OK
+
+
+def rules_table() -> str:
+    from initlint.rule import all_rules
+
+    rows = [(r.code, r.name, r.severity.label, r.one_line()) for r in all_rules()]
+    header = ("code", "name", "severity", "what it flags")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3] for row in [header, *rows]]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _lsp(rest: list[str]) -> int:
+    if importlib.util.find_spec("pygls") is None or importlib.util.find_spec("lsprotocol") is None:
+        raise UsageError("the language server needs pygls and lsprotocol: pip install 'initlint[lsp]'")
+    from initlint import lsp
+
+    server_main = getattr(lsp, "main", None)
+    if server_main is None:
+        raise UsageError("this build of initlint has no language server")
+    result = server_main(rest) if rest else server_main()
+    return int(result or 0)
+
+
+def _settings(args: argparse.Namespace, paths: list[str]) -> "Settings":
+    from initlint.config import ConfigError, check_selector, discover_settings
+    from initlint.diagnostics import Severity
+
+    anchor = args.stdin_filename if paths == ["-"] and args.stdin_filename else (paths[0] if paths else ".")
+    try:
+        settings = discover_settings(anchor, args.config)
+
+        def selectors(values: list[str], flag: str) -> tuple[str, ...]:
+            return tuple(check_selector(v, f"--{flag}") for v in values)
+
+        if args.select is not None:
+            settings = replace(settings, select=selectors(args.select, "select"))
+        if args.extend_select is not None:
+            settings = replace(settings, extend_select=settings.extend_select + selectors(args.extend_select, "extend-select"))
+        if args.ignore is not None:
+            settings = replace(settings, ignore=settings.ignore + selectors(args.ignore, "ignore"))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if args.fail_on is not None:
+        settings = replace(settings, fail_on=Severity.parse(args.fail_on))
+    if args.show_unused_suppressions:
+        settings = replace(settings, report_unused_suppressions=True)
+    if args.no_gitignore:
+        settings = replace(settings, respect_gitignore=False)
+    if args.no_cache:
+        settings = replace(settings, use_cache=False)
+    if args.cache_dir is not None:
+        settings = replace(settings, cache_dir=args.cache_dir)
+    if args.jobs is not None:
+        if args.jobs < 1:
+            raise UsageError("--jobs must be at least 1")
+        settings = replace(settings, jobs=args.jobs)
     if args.confirm or args.plot:
-        settings = replace(settings, confirm=replace(settings.confirm or ConfirmSettings(), enabled=True))
-    result = run(args.paths, settings)
+        settings = replace(settings, confirm=replace(settings.confirm, enabled=True))
+    return settings
+
+
+def _check(args: argparse.Namespace) -> int:
+    paths = list(args.paths) or ["."]
+    if "-" in paths and paths != ["-"]:
+        raise UsageError("- (stdin) cannot be combined with other paths")
+    if args.stdin_filename and paths != ["-"]:
+        raise UsageError("--stdin-filename needs - as the only path")
+    if args.plot and not args.confirm:
+        args.confirm = True
+    settings = _settings(args, paths)
+    if settings.confirm.enabled:
+        _check_confirm_available()
+
+    from initlint.discover import missing_paths
+
+    missing = [] if paths == ["-"] else missing_paths(paths)
+    for path in missing:
+        print(f"initlint: error: {path}: no such file or directory", file=sys.stderr)
+    present = [p for p in paths if p not in missing]
+    if paths == ["-"]:
+        diagnostics, files_checked = _check_stdin(args.stdin_filename or "-", settings)
+    elif present:
+        from initlint.runner import run
+
+        result = run(present, settings)
+        diagnostics, files_checked = list(result.diagnostics), result.files_checked
+    else:
+        diagnostics, files_checked = [], 0
+
     if args.plot:
         from initlint.confirm.plot import PlotUnavailable, write_plots
 
         try:
-            write_plots(result.diagnostics, args.plot)
+            write_plots(diagnostics, args.plot)
         except PlotUnavailable as exc:
-            print(f"initlint: {exc}", file=sys.stderr)
-            return 2
-    if args.format == "json":
-        print(json.dumps([d.to_json() for d in result.diagnostics], indent=1))
+            raise UsageError(str(exc)) from None
+
+    _write_report(args, diagnostics, files_checked)
+    if missing:
+        return EXIT_ERROR
+    if args.exit_zero:
+        return EXIT_OK
+    failing = any(d.fails and d.severity >= settings.fail_on for d in diagnostics)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _check_confirm_available() -> None:
+    if importlib.util.find_spec("initlint.confirm") is None:
+        raise UsageError("this build of initlint has no confirmation stage")
+    if importlib.util.find_spec("torch") is None:
+        raise UsageError("--confirm builds the flagged models and needs torch: pip install 'initlint[confirm]'")
+
+
+def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], int]:
+    from initlint.diagnostics import Diagnostic
+    from initlint.discover import looks_like_model_code
+    from initlint.engine import check_source
+    from initlint.facts.project import link_project
+    from initlint.source import decode_source
+
+    source = decode_source(name, sys.stdin.buffer.read())
+    if isinstance(source, Diagnostic):
+        return [source], 1
+    if not looks_like_model_code(source.text):
+        return [], 1
+    result = check_source(name, source.text, settings)
+    diagnostics = list(result.diagnostics) + link_project([result], settings)
+    if settings.confirm.enabled:
+        print("initlint: --confirm reads files from disk; skipped for stdin", file=sys.stderr)
+    return diagnostics, 1
+
+
+def _write_report(args: argparse.Namespace, diagnostics: Sequence["Diagnostic"], files_checked: int) -> None:
+    from initlint.diagnostics import Diagnostic
+    from initlint.report import renderer
+
+    ordered = sorted(diagnostics, key=Diagnostic.sort_key)
+    if args.format == "text":
+        from initlint.report.text import render
+
+        color = args.output_file is None and _wants_color(sys.stdout)
+        text = render(ordered, files_checked, color=color)
     else:
-        for d in result.diagnostics:
-            print(f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}")
-    return 1 if any(d.fails for d in result.diagnostics) else 0
+        text = renderer(args.format)(ordered, files_checked)
+    if args.output_file is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        with open(args.output_file, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output_file}: {exc.strerror or exc}") from None
+
+
+def _wants_color(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False

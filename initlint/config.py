@@ -1,12 +1,18 @@
 """`[tool.initlint]` in pyproject.toml (or --config) -> a frozen Settings.
 
 Loading and validation live here; every other stage reads Settings only.
+A bad configuration raises `ConfigError` with a message that names the
+file, the key and what was expected; the command line prints it and exits 2.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Optional
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Optional
 
 from initlint.diagnostics import Severity
 
@@ -28,6 +34,13 @@ DEFAULT_EXCLUDE = (
     ".pytest_cache",
     ".ruff_cache",
 )
+
+# `ALL`, a family prefix (`IL`, `IL1`, `IL10`) or one code (`IL101`).
+SELECTOR = re.compile(r"^(ALL|IL[0-9]{0,3})$")
+
+
+class ConfigError(Exception):
+    """A configuration the user must fix; the message is shown as is."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +81,260 @@ class Settings:
     report_unused_suppressions: bool = False
     project_root: Optional[str] = None
     config_path: Optional[str] = None
+    # The result cache and parallelism (runner.py): None means the defaults
+    # (`.initlint_cache` under the project root; one worker per core).
+    cache_dir: Optional[str] = None
+    use_cache: bool = True
+    jobs: Optional[int] = None
 
     @property
     def selectors(self) -> tuple[str, ...]:
         return self.select + self.extend_select
+
+
+def find_pyproject(start: str) -> Optional[str]:
+    """The nearest pyproject.toml in `start` (a file's folder, or a folder) or above it."""
+    directory = os.path.abspath(start)
+    if not os.path.isdir(directory):
+        directory = os.path.dirname(directory)
+    while True:
+        candidate = os.path.join(directory, "pyproject.toml")
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as handle:
+            data: dict[str, Any] = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 ({exc.reason})") from None
+    return data
+
+
+class _Reader:
+    """Typed access to one table, with errors that say where and what was expected."""
+
+    def __init__(self, path: str, prefix: str, table: dict[str, Any]) -> None:
+        self.path = path
+        self.prefix = prefix
+        self.table = table
+
+    def fail(self, key: str, expected: str) -> ConfigError:
+        value = self.table.get(key)
+        return ConfigError(
+            f"{self.path}: `{self.prefix}.{key}` must be {expected}, got {_describe(value)}"
+        )
+
+    def boolean(self, key: str) -> bool:
+        value = self.table[key]
+        if not isinstance(value, bool):
+            raise self.fail(key, "true or false")
+        return value
+
+    def number(self, key: str, integer: bool = False, positive: bool = True) -> float:
+        value = self.table[key]
+        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok or (isinstance(value, float) and not math.isfinite(value)):
+            raise self.fail(key, "an integer" if integer else "a number")
+        if positive and value <= 0:
+            raise self.fail(key, "a positive " + ("integer" if integer else "number"))
+        return value  # type: ignore[no-any-return]
+
+    def string(self, key: str) -> str:
+        value = self.table[key]
+        if not isinstance(value, str):
+            raise self.fail(key, "a string")
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.table[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, "a list of strings")
+        return tuple(value)
+
+    def selectors(self, key: str) -> tuple[str, ...]:
+        return tuple(check_selector(s, f"{self.path}: `{self.prefix}.{key}`") for s in self.strings(key))
+
+    def unknown(self, known: set[str]) -> None:
+        for key in self.table:
+            if key not in known:
+                hint = ", ".join(sorted(known))
+                raise ConfigError(f"{self.path}: unknown key `{self.prefix}.{key}` (known keys: {hint})")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, str):
+        return f"{value!r} (a string)"
+    if isinstance(value, (int, float)):
+        return f"{value!r} (a number)"
+    if isinstance(value, list):
+        return "a list" if all(isinstance(v, str) for v in value) else "a list with non-string items"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def check_selector(selector: str, where: str) -> str:
+    """A rule selector, upper-cased; a code that names no rule is an error."""
+    text = selector.strip().upper()
+    if not SELECTOR.match(text):
+        raise ConfigError(f"{where}: {selector!r} is not a rule code or prefix (expected e.g. IL101, IL1 or ALL)")
+    if len(text) == 5:
+        from initlint.rule import all_rules
+
+        if text not in {r.code for r in all_rules()}:
+            raise ConfigError(f"{where}: unknown rule code {text} (see `initlint rules`)")
+    return text
+
+
+THRESHOLD_KEYS: dict[str, bool] = {  # key -> integer?
+    "saturating-stack-min": True,
+    "tanh-stack-min": True,
+    "plain-stack-min": True,
+    "vanishing-ratio": False,
+    "scale-ratio": False,
+}
+
+
+def _confirm(reader: _Reader, base: ConfirmSettings) -> ConfirmSettings:
+    known = {"enabled", "timeout", "total-timeout", "memory-mb", "device", "seed", "modules"}
+    reader.unknown(known)
+    values: dict[str, Any] = {}
+    parsers: dict[str, Callable[[str], Any]] = {
+        "enabled": reader.boolean,
+        "timeout": reader.number,
+        "total-timeout": reader.number,
+        "memory-mb": lambda key: int(reader.number(key, integer=True)),
+        "device": reader.string,
+        "seed": lambda key: int(reader.number(key, integer=True, positive=False)),
+    }
+    for key, parse in parsers.items():
+        if key in reader.table:
+            values[key.replace("-", "_")] = parse(key)
+    if "modules" in reader.table:
+        values["modules"] = _modules(reader)
+    return replace(base, **values)
+
+
+def _modules(reader: _Reader) -> dict[str, dict[str, Any]]:
+    table = reader.table["modules"]
+    if not isinstance(table, dict):
+        raise reader.fail("modules", "a table of class names")
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in table.items():
+        where = f"{reader.prefix}.modules.{name}"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{reader.path}: `{where}` must be a table with args, kwargs and inputs, got {_describe(spec)}")
+        sub = _Reader(reader.path, where, spec)
+        sub.unknown({"args", "kwargs", "inputs"})
+        if "args" in spec and not isinstance(spec["args"], list):
+            raise sub.fail("args", "a list of constructor arguments")
+        if "kwargs" in spec and not isinstance(spec["kwargs"], dict):
+            raise sub.fail("kwargs", "a table of keyword arguments")
+        if "inputs" in spec:
+            inputs = spec["inputs"]
+            if not isinstance(inputs, list) or not all(
+                isinstance(shape, list) and shape and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
+                for shape in inputs
+            ):
+                raise sub.fail("inputs", "a list of shapes, each a list of positive integers (e.g. [[2, 16]])")
+        out[name] = dict(spec)
+    return out
+
+
+def settings_from_table(table: dict[str, Any], path: str, base: Optional[Settings] = None) -> Settings:
+    """Validate a `[tool.initlint]` table and apply it over `base` (the defaults)."""
+    settings = base or Settings()
+    reader = _Reader(path, "tool.initlint", table)
+    known = {
+        "select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
+        "fail-on", "respect-gitignore", "report-unused-suppressions", "confirm", "cache-dir", "jobs",
+        *THRESHOLD_KEYS,
+    }
+    reader.unknown(known)
+    values: dict[str, Any] = {}
+    for key in ("select", "ignore", "extend-select"):
+        if key in table:
+            values[key.replace("-", "_")] = reader.selectors(key)
+    for key in ("exclude", "extend-exclude"):
+        if key in table:
+            values[key.replace("-", "_")] = reader.strings(key)
+    for key in ("respect-gitignore", "report-unused-suppressions"):
+        if key in table:
+            values[key.replace("-", "_")] = reader.boolean(key)
+    if "fail-on" in table:
+        try:
+            values["fail_on"] = Severity.parse(reader.string("fail-on"))
+        except ValueError:
+            raise reader.fail("fail-on", '"error", "warning" or "info"') from None
+    if "cache-dir" in table:
+        values["cache_dir"] = reader.string("cache-dir")
+    if "jobs" in table:
+        values["jobs"] = int(reader.number("jobs", integer=True))
+    if "per-file-ignores" in table:
+        ignores = table["per-file-ignores"]
+        if not isinstance(ignores, dict):
+            raise reader.fail("per-file-ignores", 'a table of glob = ["IL101", ...]')
+        sub = _Reader(path, "tool.initlint.per-file-ignores", ignores)
+        values["per_file_ignores"] = tuple((glob, sub.selectors(glob)) for glob in ignores)
+    thresholds = {
+        key.replace("-", "_"): reader.number(key, integer=integer)
+        for key, integer in THRESHOLD_KEYS.items()
+        if key in table
+    }
+    if thresholds:
+        values["thresholds"] = replace(settings.thresholds, **thresholds)
+    confirm = table.get("confirm")
+    if isinstance(confirm, bool):
+        values["confirm"] = replace(settings.confirm, enabled=confirm)
+    elif isinstance(confirm, dict):
+        values["confirm"] = _confirm(_Reader(path, "tool.initlint.confirm", confirm), settings.confirm)
+    elif "confirm" in table:
+        raise reader.fail("confirm", "true, false or a table")
+    values["project_root"] = os.path.dirname(os.path.abspath(path))
+    values["config_path"] = path
+    return replace(settings, **values)
+
+
+def load_settings(path: str, base: Optional[Settings] = None) -> Settings:
+    """Settings from one TOML file: `[tool.initlint]` of a pyproject.toml, or the top level of
+    any other file given with --config (as ruff's own `ruff.toml`)."""
+    data = _read_toml(path)
+    tool = data.get("tool")
+    if isinstance(tool, dict) and "initlint" in tool:
+        table = tool["initlint"]
+    elif os.path.basename(path) == "pyproject.toml":
+        table = {}
+    else:
+        table = data
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: `tool.initlint` must be a table")
+    return settings_from_table(table, path, base)
+
+
+def discover_settings(first_path: str, config: Optional[str] = None) -> Settings:
+    """--config FILE if given, else the nearest pyproject.toml above the first path, else the defaults."""
+    if config is not None:
+        if not os.path.isfile(config):
+            raise ConfigError(f"{config}: configuration file not found")
+        return load_settings(config)
+    pyproject = find_pyproject(first_path)
+    if pyproject is None:
+        return Settings()
+    return load_settings(pyproject)
+

@@ -98,5 +98,7 @@ def check_source(path: str, text: str, settings: Settings) -> FileResult:
         if rule_class.emitted_by_pipeline:
             continue
         findings.extend(rule_class().check(facts))
-    diagnostics, suppressions = apply_suppressions(to_diagnostics(path, parsed, findings), parsed, text, settings)
+    diagnostics, suppressions = apply_suppressions(
+        to_diagnostics(path, parsed, findings), parsed, text, settings, path
+    )
     return FileResult(path, tuple(diagnostics), exports=facts.exports, suppressions=suppressions)

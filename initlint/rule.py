@@ -97,7 +97,14 @@ class Rule:
     def summary(cls) -> str:
         doc = (cls.__doc__ or "").strip()
         body = doc.split("## What it does", 1)[-1].strip()
-        return body.split("\n\n", 1)[0].replace("\n", " ").strip()
+        return " ".join(body.split("\n\n", 1)[0].split())
+
+    @classmethod
+    def one_line(cls) -> str:
+        """The summary's first sentence, for tables."""
+        summary = cls.summary()
+        head, dot, _ = summary.partition(". ")
+        return head + "." if dot else summary
 
     @classmethod
     def documentation(cls) -> str:

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic
-from initlint.discover import discover
+from initlint.discover import discover, looks_like_model_code
 from initlint.engine import FileResult, check_source
 from initlint.facts.project import link_project
 from initlint.source import read_source
@@ -27,6 +27,9 @@ def check_path(path: str, settings: Settings) -> FileResult:
     source = read_source(path)
     if isinstance(source, Diagnostic):
         return FileResult(path, (source,))
+    if not looks_like_model_code(source.text):
+        # No deep-learning token at all: skipped before parsing, no diagnostic (DESIGN.md, Budgets).
+        return FileResult(path, ())
     return check_source(path, source.text, settings)
 
 
