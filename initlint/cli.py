@@ -107,8 +107,8 @@ def _subcommand(name: str, rest: list[str]) -> int:
 
     if name == "rules":
         parser = argparse.ArgumentParser(prog="initlint rules", description="List every rule.")
-        parser.parse_args(rest)
-        print(rules_table(), end="")
+        parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (the README's)")
+        print((rules_markdown() if parser.parse_args(rest).markdown else rules_table()), end="")
         return EXIT_OK
     parser = argparse.ArgumentParser(prog="initlint rule", description="Print one rule's documentation.")
     parser.add_argument("code", help="a rule code (IL101) or name (zero-product)")
@@ -131,6 +131,17 @@ def rules_table() -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3] for row in [header, *rows]]
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def rules_markdown() -> str:
+    """The README's rules table."""
+    from initlint.rule import all_rules
+
+    lines = ["| code | name | severity | what it flags |", "|---|---|---|---|"]
+    for r in all_rules():
+        summary = r.one_line().replace("|", "\\|")
+        lines.append(f"| {r.code} | {r.name} | {r.severity.label} | {summary} |")
+    return "\n".join(lines) + "\n"
 
 
 def _lsp(rest: list[str]) -> int:

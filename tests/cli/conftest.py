@@ -1,0 +1,107 @@
+"""The real command line in a subprocess: `python -m initlint ...` in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import pytest
+
+# A real finding: two zero towers multiplied (IL101 at 19:17).
+TWO_TOWER = '''import torch
+from torch import nn
+
+
+class TwoTower(nn.Module):
+    def __init__(self, n_items=1000, dim=16):
+        super().__init__()
+        self.item_emb = nn.Embedding(n_items, dim)
+        self.proj = nn.Linear(dim, dim)
+        nn.init.zeros_(self.item_emb.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, a, b):
+        vec_a = self.proj(self.item_emb(a))
+        vec_b = self.proj(self.item_emb(b))
+        return self.score(vec_a, vec_b)
+
+    def score(self, vec_a, vec_b):
+        return (vec_a * vec_b).sum(-1)
+'''
+TWO_TOWER_AT = (19, 17)
+
+# A warning-level finding: sigmoid into BCELoss (IL303).
+SIGMOID_BCE = '''import torch
+from torch import nn
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(32, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc(x))
+
+
+def train_step(model: Classifier, x, y):
+    loss = nn.BCELoss()(model(x), y)
+    loss.backward()
+'''
+
+CLEAN = '''import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 2)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+'''
+
+Run = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture
+def initlint(tmp_path: Path) -> Run:
+    def run(*args: str, cwd: Optional[Path] = None, stdin: Optional[bytes] = None, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:
+        full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+        full_env.update(env or {})
+        proc = subprocess.run(
+            [sys.executable, "-m", "initlint", *args],
+            cwd=cwd or tmp_path,
+            input=stdin if stdin is not None else b"",
+            capture_output=True,
+            env=full_env,
+            timeout=300,
+        )
+        result = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+        assert "Traceback" not in result.stderr, result.stderr
+        assert proc.returncode in (0, 1, 2), (proc.returncode, result.stderr)
+        return result
+
+    return run
+
+
+def write(root: Path, relative: str, text: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def findings(stdout: str) -> list[tuple[str, str, int, int]]:
+    """(path, code, line, column) of each text-format finding line."""
+    out = []
+    for line in stdout.splitlines():
+        parts = line.split(":", 3)
+        if len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit():
+            out.append((parts[0], parts[3].split()[0], int(parts[1]), int(parts[2])))
+    return out
