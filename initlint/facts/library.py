@@ -154,6 +154,7 @@ SHAPE_OPS = {
     "expand", "expand_as", "repeat", "t", "T", "mT", "float", "double", "half", "to", "cuda", "cpu", "type_as",
     "detach", "view_as", "squeeze_", "unsqueeze_", "expand_dims", "flatten", "movedim", "swapaxes", "tile",
 }
+DATASET_OPS = {"cache", "shuffle", "batch", "prefetch", "repeat"}
 REDUCE_OPS = {"sum", "mean", "reduce_sum", "reduce_mean", "amax", "max", "min", "amin", "logsumexp", "prod", "nansum", "nanmean"}
 PASS_OPS = {"dropout", "dropout1d", "dropout2d", "identity", "pad", "interpolate", "avg_pool2d", "max_pool2d", "adaptive_avg_pool2d", "adaptive_avg_pool1d", "avg_pool1d", "max_pool1d", "roll", "flip", "gather", "index_select", "masked_fill", "where", "narrow", "select", "unfold", "fold", "pixel_shuffle", "upsample", "scaled_dot_product_attention", "layer_norm", "group_norm", "batch_norm", "normalize", "rms_norm"}
 INIT_FUNCTIONS = {
@@ -756,6 +757,11 @@ def product(interp: "Interpreter", op: str, factors: list[Tensor], node: Any, ct
 
 def _longest_chain(tensors: list[Tensor]) -> tuple:
     chains = [t.chain for t in tensors if t.state == LIVE]
+    # A factor that just went through a sigmoid/tanh is a gate (SE, GLU): the
+    # other factor is the main path, and its depth is what counts (IL402).
+    main = [c for c in chains if not (c and c[-1].kind in ("sigmoid", "tanh"))]
+    if main and len(main) < len(chains):
+        chains = main
     return max(chains, key=len) if chains else ()
 
 
@@ -784,8 +790,13 @@ def _add(a: Tensor, b: Tensor, subtract: bool) -> Tensor:
     # A sum with a live path: the shorter chain is the identity (residual) path.
     lives = [t for t in (a, b) if t.state == LIVE]
     chain = min((t.chain for t in lives), key=len)
-    origin = a.origin if b.state != LIVE else b.origin if a.state != LIVE else None
+    origin = a.origin if b.state != LIVE or _is_noise(b) else b.origin if a.state != LIVE or _is_noise(a) else None
     return Tensor(state=LIVE, params=params, last_dim=last_dim, chain=chain, origin=origin)
+
+
+def _is_noise(t: Tensor) -> bool:
+    """A freshly drawn random tensor (`np.random.normal(0, 0.1, x.shape)`), not data."""
+    return t.creation is not None and t.creation.kind == "random" and not t.params and t.origin is None
 
 
 def scale(t: Tensor, factor: Optional[float], op: str) -> Tensor:
@@ -1437,6 +1448,8 @@ def call_ext(interp: "Interpreter", qual: str, args: list[Value], kwargs: dict[s
             return apply_init(interp, name, args, kwargs, node, ctx)
         taint_arguments(args, kwargs, node)
         return UNKNOWN
+    if fw == "keras" and ".optimizers." in qual and name[:1].isupper():
+        return Ext(qual)  # an optimizer instance, known by its class (IL403 reads `compile(optimizer=...)`)
     # Initializers.
     if qual.startswith("torch.nn.init.") or (fw == "torch" and name in INIT_FUNCTIONS):
         return apply_init(interp, name, args, kwargs, node, ctx)
@@ -1550,6 +1563,11 @@ def tensor_function(interp: "Interpreter", qual: str, name: str, args: list[Valu
         event = event_from_value(data, node)
         state = ZERO if event.kind == "zero" else INDEP if event.kind in ("const", "random") else UNKNOWN_STATE
         return Tensor(state=state, key=("literal", id(node)), creation=event, shape=_literal_shape(data) if isinstance(data, Seq) else None)
+    if name in ("from_tensor_slices", "from_tensors") and fw == "tf" and args:
+        # The dataset of (features, targets): IL403 reads where the features came from.
+        data = args[0].items[0] if isinstance(args[0], Seq) and args[0].items else args[0]
+        features = as_tensor(data)
+        return Tensor(state=LIVE, origin=features.origin if features is not None else None)
     if name in ("arange", "linspace", "range", "logspace") and fw in ("torch", "np", "tf"):
         numbers = [const_number(a) for a in args[:2]]
         if name == "arange" and len(args) == 1:
@@ -1636,6 +1654,8 @@ def tensor_op(interp: "Interpreter", name: str, x: Tensor, args: list[Value], kw
         return Tensor(state=LIVE, params=params, chain=_longest_chain(tensors))
     if name in ("chunk", "split", "unbind", "tensor_split"):
         return Pieces(x.but(last_dim=None))
+    if name == "astype" or name in DATASET_OPS and x.origin is not None and not x.params:
+        return x  # a dtype cast, or a tf.data step that keeps the data
     if name in SHAPE_OPS or name in ("squeeze", "unsqueeze"):
         last_dim = x.last_dim if name in ("unsqueeze", "float", "to", "cuda", "cpu", "detach", "contiguous", "clone", "double", "half", "type_as") else None
         if name == "detach":
@@ -1647,7 +1667,7 @@ def tensor_op(interp: "Interpreter", name: str, x: Tensor, args: list[Value], kw
         return x.but(squash=None if name not in ("dropout", "identity") else x.squash, zero_layer=x.zero_layer if name in ("dropout", "identity") else None)
     if name in ("clamp", "clip", "maximum", "minimum", "abs", "exp", "log", "sqrt", "rsqrt", "neg", "sign", "round", "floor", "ceil", "reciprocal", "log1p", "expm1", "sin", "cos", "erf", "clip_by_value", "where"):
         if x.state == LIVE:
-            return x.but(squash=None, zero_layer=None, creation=None)
+            return x.but(squash=None, zero_layer=None, creation=None, origin=None)
         return Tensor(params=x.params | merge_params(*other_tensors), last_dim=x.last_dim)
     act = ACT_NAMES.get(name)
     if act is not None:

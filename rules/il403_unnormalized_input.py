@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+import libcst as cst
+
+from initlint.diagnostics import Severity
+from initlint.facts import FileFacts
+from initlint.facts.values import Const, Ext, Tensor
+from initlint.rule import Finding, Invalid, Rule, Valid
+
+ARANGE_REGRESSION = """\
+import torch
+from torch import nn
+
+x = torch.arange(0, 100, dtype=torch.float32).unsqueeze(1)
+y = 3.0 * x + 2.0
+model = nn.Sequential(nn.Linear(1, 16), nn.Linear(16, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+for _ in range(50):
+    optimizer.zero_grad()
+    loss = nn.MSELoss()(model(x), y)
+    loss.backward()
+    optimizer.step()
+"""
+
+SEED_004_KERAS = """\
+import numpy as np
+import tensorflow as tf
+
+x = np.linspace(0, 4, 100, dtype=np.float32)
+z = x + np.random.normal(0, 0.1, x.shape).astype(np.float32)
+ds = tf.data.Dataset.from_tensor_slices((z, x)).shuffle(100).batch(20)
+model = tf.keras.Sequential([tf.keras.layers.Dense(32, input_shape=(1,)), tf.keras.layers.Dense(1)])
+model.compile(loss="mse", optimizer=tf.keras.optimizers.SGD(learning_rate=0.1))
+model.fit(ds, epochs=20)
+"""
+
+STANDARDIZED = """\
+import torch
+from torch import nn
+
+x_raw = torch.arange(0, 100, dtype=torch.float32).unsqueeze(1)
+y_raw = 3.0 * x_raw + 2.0
+x = (x_raw - x_raw.mean()) / x_raw.std()
+y = (y_raw - y_raw.mean()) / y_raw.std()
+model = nn.Sequential(nn.Linear(1, 16), nn.Linear(16, 1))
+loss = nn.MSELoss()(model(x), y)
+"""
+
+UNIT_RANGE_KERAS = """\
+import numpy as np
+import tensorflow as tf
+
+x = np.linspace(0, 1, 100, dtype=np.float32)
+model = tf.keras.Sequential([tf.keras.layers.Dense(32, input_shape=(1,)), tf.keras.layers.Dense(1)])
+model.compile(loss="mse", optimizer="sgd")
+model.fit(x, x, epochs=20)
+"""
+
+ADAM_KERAS = """\
+import numpy as np
+import tensorflow as tf
+
+x = np.linspace(0, 10, 100)
+model = tf.keras.Sequential([tf.keras.layers.Dense(32, input_shape=(1,)), tf.keras.layers.Dense(1)])
+model.compile(loss="mse", optimizer="adam")
+model.fit(x, 2 * x, epochs=20)
+"""
+
+SINE_TARGET = """\
+import torch
+from torch import nn
+
+x = torch.linspace(0, 6.28, 200).unsqueeze(1)
+y = torch.sin(x)
+model = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 1))
+loss = nn.MSELoss()(model(x), y)
+"""
+
+# Inputs reaching this magnitude are far outside the unit range that default
+# inits and learning rates assume (seed 004: linspace(0, 1) trains, linspace(0, 4) diverges).
+LIMIT = 4.0
+REGRESSION_LOSSES = ("mse", "keras_mse")
+KERAS_MSE_NAMES = ("mse", "mean_squared_error", "MeanSquaredError", "MSE")
+
+
+class UnnormalizedInput(Rule):
+    """
+    ## What it does
+    Flags raw literal ranges used as both the features and the targets of a
+    regression trained with squared error: `torch.arange(0, 100)` or
+    `np.linspace(0, 4, …)` fed to the model unscaled, with a target that is
+    the same kind of raw range (a linear function of it), `nn.MSELoss` /
+    Keras `'mse'` and, for Keras, plain SGD. Data whose values reach 4 or
+    more are out of the unit range; standardizing (subtracting the mean,
+    dividing by the standard deviation) anywhere on the way clears the
+    finding.
+
+    ## Why is this bad?
+    The gradient of a squared error with respect to a weight is proportional
+    to the input times the error, and the error is proportional to the
+    target's scale, so both grow with the raw range: a learning rate that
+    suits unit-scale data takes steps hundreds of times too large, and the
+    loss overflows. Seed 004's experiment 2 regresses `np.linspace(0, 4)` onto
+    itself with two Dense layers and SGD(0.1): epoch 1 ends at 5.7e31, then
+    `nan`; the identical model on `np.linspace(0, 1)` trains. With
+    `arange(0, 100)` and SGD(0.01) the loss goes 1.8e4, 9.3e11, 1.4e36, `nan`
+    in four steps.
+
+    ## Example
+    ```python
+    x = torch.arange(0, 100, dtype=torch.float32).unsqueeze(1)
+    y = 3.0 * x + 2.0
+    loss = nn.MSELoss()(model(x), y)
+    ```
+
+    ## Use instead
+    ```python
+    x = (x_raw - x_raw.mean()) / x_raw.std()
+    y = (y_raw - y_raw.mean()) / y_raw.std()
+    ```
+    or a normalization layer at the model's input (`keras.layers.Normalization`,
+    `nn.BatchNorm1d`), or `transforms.Normalize(mean, std)` for images.
+
+    ## Known problems
+    Precision comes first: only literal ranges the analysis can follow from
+    their construction to the model are judged, so data loaded from files,
+    torchvision pipelines and adaptive optimizers with PyTorch training loops
+    are not flagged.
+
+    ## References
+    - seed 004 (experiment 2: unnormalized inputs blow a two-layer regression up to `nan`)
+    - LeCun et al., *Efficient BackProp* (1998), 4.3 (normalizing the inputs)
+    """
+
+    code = "IL403"
+    name = "unnormalized-input"
+    severity = Severity.INFO
+    message = "the model is trained on raw values up to {high:g} (`{data}`) with squared error: gradients scale with the data and the loss can overflow to nan; standardize the features and targets (subtract the mean, divide by the std) or add a normalization layer"
+    VALID = [Valid(STANDARDIZED), Valid(UNIT_RANGE_KERAS), Valid(ADAM_KERAS), Valid(SINE_TARGET)]
+    INVALID = [
+        Invalid(ARANGE_REGRESSION, at=[(4, 5)]),
+        Invalid(SEED_004_KERAS, at=[(4, 5)]),
+    ]
+
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
+        reported: set[int] = set()
+        for node, data, where_fed in self._raw_regressions(facts):
+            if id(node) in reported:
+                continue
+            reported.add(id(node))
+            yield self.report(
+                node,
+                related=[(where_fed, "the raw data is fed to the model here")],
+                high=max(abs(data[1]), abs(data[2])),
+                data=facts.code(node),
+            )
+
+    def _raw_regressions(self, facts: FileFacts) -> Iterator[tuple[cst.CSTNode, tuple, cst.CSTNode]]:
+        """(range construction, origin, feeding node) for each raw-range regression."""
+        for event in facts.losses:
+            if event.loss.kind not in REGRESSION_LOSSES or _raw(event.target) is None:
+                continue
+            for call in facts.layer_calls:
+                origin = _raw(call.input)
+                if origin is not None and call.where == event.where and not call.input.chain:
+                    yield origin[3], origin, event.node
+        for compile_event in facts.keras_compiles:
+            if not (_is_keras_mse(compile_event.loss) and _is_sgd(compile_event.optimizer)):
+                continue
+            for model, args, kwargs, node, _ in facts.keras_fits:
+                if model is not compile_event.model:
+                    continue
+                features = args[0] if args else kwargs.get("x")
+                origin = _raw(features) if isinstance(features, Tensor) else None
+                target = args[1] if len(args) > 1 else kwargs.get("y")
+                # A tf.data dataset carries its targets inside; a separate target must be raw as well.
+                if origin is not None and (target is None or (isinstance(target, Tensor) and _raw(target) is not None)):
+                    yield origin[3], origin, node
+
+
+def _raw(tensor: Tensor) -> Optional[tuple]:
+    origin = tensor.origin
+    if origin is None or origin[0] != "range" or origin[3] is None:
+        return None
+    if max(abs(origin[1]), abs(origin[2])) < LIMIT:
+        return None
+    return origin
+
+
+def _is_keras_mse(loss: Any) -> bool:
+    if isinstance(loss, Const):
+        return loss.value in KERAS_MSE_NAMES
+    if isinstance(loss, Ext):
+        return loss.qualname.rsplit(".", 1)[-1] in KERAS_MSE_NAMES
+    return getattr(loss, "kind", None) in REGRESSION_LOSSES
+
+
+def _is_sgd(optimizer: Any) -> bool:
+    if isinstance(optimizer, Const):
+        return optimizer.value == "sgd"
+    if isinstance(optimizer, Ext):
+        return optimizer.qualname.rsplit(".", 1)[-1] == "SGD"
+    return False
