@@ -2,19 +2,40 @@
 
 Kept separate from engine.py (one file) so that parallelism, the cache and
 the project-level links have one home.
+
+The order of work keeps the common cases cheap:
+1. every discovered file is read and hashed; a cache hit is final;
+2. a miss is decoded and pre-filtered (no deep-learning token: no finding,
+   no parse);
+3. only then is the analysis imported (libcst, the rules) and the rest are
+   checked, in a process pool when there is enough work for it, biggest
+   files first so that the workers finish together;
+4. the cross-file link step runs over cached and fresh results alike (its
+   result is cached too, per set of files).
+A run where every file is a hit imports no libcst and parses nothing.
 """
 
 from __future__ import annotations
 
+import gc
+import os
+import pickle
+import sys
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Union
 
+from initlint.cache import FileRecord, ResultCache, digest_bytes, link_key, prefilter_enabled
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic
 from initlint.discover import discover, looks_like_model_code
-from initlint.engine import FileResult, check_source
-from initlint.facts.project import link_project
-from initlint.source import read_source
+from initlint.source import MAX_FILE_BYTES, SourceFile, decode_source, read_source, unreadable
+
+if TYPE_CHECKING:
+    from initlint.engine import FileResult
+
+# Below this much source to parse, a pool costs more than it saves (a worker
+# fork plus result transfer is ~10 ms; libcst parses roughly 100 kB/s).
+POOL_MIN_BYTES = 16_000
 
 
 @dataclass(frozen=True)
@@ -23,21 +44,186 @@ class RunResult:
     files_checked: int
 
 
-def check_path(path: str, settings: Settings) -> FileResult:
+def check_path(path: str, settings: Settings) -> "FileResult":
+    """One file from disk: read, decode, pre-filter, analyse."""
+    from initlint.engine import FileResult, check_source
+
     source = read_source(path)
     if isinstance(source, Diagnostic):
         return FileResult(path, (source,))
-    if not looks_like_model_code(source.text):
-        # No deep-learning token at all: skipped before parsing, no diagnostic (DESIGN.md, Budgets).
+    if not wanted(source.text):
         return FileResult(path, ())
     return check_source(path, source.text, settings)
 
 
+def wanted(text: str) -> bool:
+    """The pre-parse framework filter (discover.looks_like_model_code), unless disabled for measurement."""
+    return looks_like_model_code(text) if prefilter_enabled() else True
+
+
+def _read(path: str) -> Union[bytes, Diagnostic]:
+    try:
+        if os.path.getsize(path) <= MAX_FILE_BYTES:
+            with open(path, "rb") as handle:
+                return handle.read()
+    except OSError:
+        pass
+    # read_source owns the explanation (IL002) of every read failure.
+    source = read_source(path)
+    if isinstance(source, Diagnostic):
+        return source
+    return unreadable(path, "the file changed while being read; check it again")
+
+
+def _triage(path: str, data: Union[bytes, Diagnostic]) -> Optional[FileRecord]:
+    """The record of a file that needs no parse (unreadable, undecodable, not model code), else None."""
+    if isinstance(data, Diagnostic):
+        return FileRecord(path, None, (data,))
+    source = decode_source(path, data)
+    if isinstance(source, Diagnostic):
+        return FileRecord(path, digest_bytes(data), (source,))
+    if not wanted(source.text):
+        return FileRecord(path, digest_bytes(data))
+    return None
+
+
+def check_file(path: str, settings: Settings) -> FileRecord:
+    """The whole static analysis of one file, as a plain, picklable record (what the pool returns).
+
+    The file is read again here: the record's digest is that of the bytes
+    actually analysed, so the cache can never pair a result with other bytes.
+    """
+    data = _read(path)
+    record = _triage(path, data)
+    if record is not None:
+        return record
+    assert isinstance(data, bytes)
+    source = decode_source(path, data)
+    assert isinstance(source, SourceFile)
+    from initlint.engine import check_source
+
+    # Parsing allocates millions of acyclic nodes that reference counting
+    # frees; the cycle collector would only rescan them (~20% of the time).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        result = check_source(path, source.text, settings)
+    finally:
+        if enabled:
+            gc.enable()
+    exports = result.exports
+    return FileRecord(
+        path=path,
+        digest=digest_bytes(data),
+        diagnostics=result.diagnostics,
+        suppressions=result.suppressions,
+        exports=None if exports is None else pickle.dumps(exports, protocol=pickle.HIGHEST_PROTOCOL),
+        pending=bool(exports is not None and exports.pending),
+    )
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # type: ignore[attr-defined,unused-ignore]
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+_worker_settings: Optional[Settings] = None
+
+
+def _init_worker(settings: Settings) -> None:
+    global _worker_settings
+    _worker_settings = settings
+
+
+def _check_in_worker(path: str) -> FileRecord:
+    assert _worker_settings is not None
+    return check_file(path, _worker_settings)
+
+
+def check_files(paths: Sequence[str], sizes: Sequence[int], settings: Settings) -> Iterator[FileRecord]:
+    """Analyse files, in a process pool when there is enough work for more than one core."""
+    order = sorted(range(len(paths)), key=lambda i: (-sizes[i], paths[i]))  # biggest first
+    ordered = [paths[i] for i in order]
+    jobs = min(settings.jobs or default_jobs(), len(ordered))
+    if jobs <= 1 or sum(sizes) < POOL_MIN_BYTES:
+        for path in ordered:
+            yield check_file(path, settings)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Imported before the workers start so that forked workers share it.
+    from initlint.rule import all_rules
+
+    all_rules()
+    methods = multiprocessing.get_all_start_methods()
+    # fork: workers inherit the imported analysis instead of importing it again
+    # (not on macOS, where forking a process that used system frameworks is unsafe).
+    method = "fork" if "fork" in methods and sys.platform != "darwin" else None
+    context = multiprocessing.get_context(method)
+    # Keep the collector in the workers off the inherited objects, so their
+    # memory pages stay shared with the parent (see the gc.freeze docs).
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(settings,)) as pool:
+            yield from pool.map(_check_in_worker, ordered, chunksize=1)
+    finally:
+        gc.unfreeze()
+
+
+def link(records: Sequence[FileRecord], settings: Settings, cache: Optional[ResultCache]) -> list[Diagnostic]:
+    """Cross-file findings (facts/project.py) over cached and fresh records alike."""
+    if not any(r.pending for r in records):
+        return []  # nothing imports a model's output from elsewhere
+    key = link_key(records) if cache is not None else None
+    if key is not None and cache is not None:
+        cached = cache.get_links(key)
+        if cached is not None:
+            return list(cached)
+    from initlint.engine import FileResult
+    from initlint.facts.project import link_project
+
+    results = [
+        FileResult(r.path, r.diagnostics, exports=pickle.loads(r.exports) if r.exports else None, suppressions=r.suppressions)
+        for r in records
+    ]
+    found = link_project(results, settings)
+    if key is not None and cache is not None:
+        cache.put_links(key, found)
+    return found
+
+
 def run(paths: Sequence[str], settings: Settings) -> RunResult:
     files = discover(paths, settings)
-    results = [check_path(p, settings) for p in files]
-    diagnostics = [d for r in results for d in r.diagnostics]
-    diagnostics.extend(link_project(results, settings))
+    cache = ResultCache.open(settings, paths) if settings.use_cache else None
+    records: list[FileRecord] = []
+    todo: list[str] = []
+    sizes: list[int] = []
+    for path in files:
+        data = _read(path)
+        if cache is not None and isinstance(data, bytes):
+            hit = cache.get(path, digest_bytes(data))
+            if hit is not None:
+                records.append(hit)
+                continue
+        record = _triage(path, data)
+        if record is not None:
+            records.append(record)
+            if cache is not None:
+                cache.put(record)
+            continue
+        todo.append(path)
+        sizes.append(len(data) if isinstance(data, bytes) else 0)
+    for record in check_files(todo, sizes, settings):
+        records.append(record)
+        if cache is not None:
+            cache.put(record)
+    diagnostics = [d for r in records for d in r.diagnostics]
+    diagnostics.extend(link(records, settings, cache))
+    if cache is not None:
+        cache.save()
     diagnostics.sort(key=Diagnostic.sort_key)
     if settings.confirm.enabled:
         # Imported here: the static path never loads the confirmation stage.
