@@ -16,6 +16,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic, Edit, Fix, Related, Span
 from initlint.facts import FileFacts, ProjectExports, build_facts
+from initlint.facts.project import collect_exports
 from initlint.parse import parse_source
 from initlint.rule import Finding, FixSpec, Rule, select_rules
 from initlint.suppress import apply_suppressions
@@ -78,6 +79,12 @@ def to_diagnostics(path: str, module: cst.Module, findings: Sequence[Finding]) -
     return sorted(out.values(), key=Diagnostic.sort_key)
 
 
+def resolve_spans(module: cst.Module, nodes: Sequence[cst.CSTNode]) -> list[Span]:
+    """Spans of a few nodes for the project index (facts/project.py): plain data, picklable."""
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return [_span_of(positions, node) for node in nodes]
+
+
 def active_rules(settings: Settings, path: str) -> tuple[type[Rule], ...]:
     from initlint.suppress import per_file_ignored
 
@@ -101,4 +108,5 @@ def check_source(path: str, text: str, settings: Settings) -> FileResult:
     diagnostics, suppressions = apply_suppressions(
         to_diagnostics(path, parsed, findings), parsed, text, settings, path
     )
-    return FileResult(path, tuple(diagnostics), exports=facts.exports, suppressions=suppressions)
+    exports = collect_exports(facts, lambda nodes: resolve_spans(parsed, nodes))
+    return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions)

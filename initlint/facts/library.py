@@ -527,7 +527,8 @@ _OBJ_METHODS = {
 
 def get_attribute(interp: "Interpreter", owner: Value, name: str, node: Any, ctx: "Ctx") -> Value:
     if isinstance(owner, Ext):
-        return Ext(f"{owner.qualname}.{name}")
+        qual = f"{owner.qualname}.{name}"
+        return Ext("keras" if qual == "tf.keras" else qual)  # `import tensorflow as tf; tf.keras.X` is keras.X
     if isinstance(owner, Obj):
         found = lookup_attribute(interp, owner, name)
         if found is not None:
@@ -1277,6 +1278,8 @@ def keras_activation_kind(value: Value) -> Optional[str]:
 
 # ---------------------------------------------------------------------------- applying layers
 def apply_layer(interp: "Interpreter", obj: Obj, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "Ctx") -> Value:
+    if obj.kind.startswith("ext:"):
+        return Tensor(ext_output=obj.kind[4:])
     kind = last(obj.kind)
     x_value = args[0] if args else kwargs.get("input", kwargs.get("inputs", UNKNOWN))
     if kind in CONTAINERS and kind == "Sequential" or obj.kind == "keras.Sequential":
@@ -1391,17 +1394,21 @@ def make_loss(qual: str, args: list[Value], kwargs: dict[str, Value], node: Any)
     if kind is None:
         return None
     from_logits = kwargs.get("from_logits")
-    return Loss(kind=kind, node=node, from_logits=bool(from_logits.value) if isinstance(from_logits, Const) else None)
+    return Loss(kind=kind, node=node, from_logits=bool(from_logits.value) if isinstance(from_logits, Const) else None, framework=fw)
 
 
 def apply_loss(interp: "Interpreter", loss: Loss, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "Ctx") -> Value:
-    prediction = args[0] if args else kwargs.get("input", kwargs.get("logits", kwargs.get("y_pred", UNKNOWN)))
+    prediction = args[0] if args else kwargs.get("input", kwargs.get("logits", kwargs.get("y_pred", kwargs.get("predictions", UNKNOWN))))
     target = args[1] if len(args) > 1 else kwargs.get("target", kwargs.get("labels", kwargs.get("y_true", UNKNOWN)))
     if loss.kind in ("bce_logits", "ce") and "logits" in kwargs:
         prediction = kwargs["logits"]
-    if framework_of_loss(loss) == "keras" and len(args) >= 2 and "y_pred" not in kwargs:
-        # Keras losses take (y_true, y_pred).
+    if (framework_of_loss(loss) == "keras" or loss.framework in ("keras", "tf")) and len(args) >= 2 and "y_pred" not in kwargs:
+        # Keras and TF losses take (y_true, y_pred) / (labels, logits).
         prediction, target = args[1], args[0]
+    elif loss.framework in ("keras", "tf") and len(args) == 1:
+        # `tf.losses.mean_squared_error(y, predictions=p)`: the one positional is the labels.
+        prediction = kwargs.get("y_pred", kwargs.get("predictions", kwargs.get("logits", UNKNOWN)))
+        target = args[0]
     t = as_tensor(prediction) or Tensor()
     if not ctx.no_grad:
         interp.rec.loss(loss, node, t, as_tensor(target) or Tensor(), ctx)
@@ -1447,6 +1454,10 @@ def call_ext(interp: "Interpreter", qual: str, args: list[Value], kwargs: dict[s
         if name in INIT_FUNCTIONS:
             return apply_init(interp, name, args, kwargs, node, ctx)
         taint_arguments(args, kwargs, node)
+        if name[:1].isupper() and fw not in ("math", "collections", "typing", "functools", "dataclasses", "enum", "pathlib"):
+            # An instance of a class imported from another module (maybe a model of this
+            # project): calling it yields a tensor the project index can link (facts/project.py).
+            return imported_instance(qual, node)
         return UNKNOWN
     if fw == "keras" and ".optimizers." in qual and name[:1].isupper():
         return Ext(qual)  # an optimizer instance, known by its class (IL403 reads `compile(optimizer=...)`)
@@ -1480,6 +1491,34 @@ def call_ext(interp: "Interpreter", qual: str, args: list[Value], kwargs: dict[s
         obj = construct_into(interp, Obj(kind="keras.layers.Dense", site=node), "keras.layers.Dense", args[1:], kwargs, node, ctx)
         return weight_layer(interp, obj, as_tensor(args[0] if args else kwargs.get("inputs", UNKNOWN)) or Tensor(), node, ctx)
     return tensor_function(interp, qual, name, args, kwargs, node, ctx)
+
+
+def imported_instance(qual: str, node: Any) -> Obj:
+    """An opaque instance of an imported class; calling it gives `Tensor(ext_output=qual)`."""
+    return Obj(kind="ext:" + qual, site=node, config={"incomplete": Const(True), "tainted": Const(True)})
+
+
+def model_output(obj: Obj) -> Optional[tuple[str, Any]]:
+    """(kind, node) of a Keras model's output activation (sigmoid, softmax, ...), else None.
+
+    A `Sequential`: its last layer that is not a pass-through (a `Dense` with an
+    `activation`, or an `Activation`/`Softmax` layer). A functional `Model`: the
+    squash of its `outputs` tensor.
+    """
+    if obj.kind in ("keras.Model", "keras.Functional"):
+        out = obj.config.get("outputs")
+        return (out.squash.kind, out.squash.node) if isinstance(out, Tensor) and out.squash is not None else None
+    if obj.kind != "keras.Sequential" or obj.config.get("incomplete"):
+        return None
+    for _, layer in reversed(obj.children):
+        kind = last(layer.kind)
+        if kind in PASS_LAYERS:
+            continue
+        if kind == "Softmax":
+            return ("softmax", layer.site)
+        act = keras_activation_kind(layer.config.get("activation", Const(None))) if "activation" in layer.config else ACT_NAMES.get(kind)
+        return (act, layer.site) if act in SQUASH_ACTS else None
+    return None
 
 
 def keras_input(args: list[Value], kwargs: dict[str, Value]) -> Tensor:

@@ -1,28 +1,289 @@
-"""Cross-file links: a loss in one file computed on a model class defined in another.
+"""Model outputs meet losses: within a file, and across the files of a run.
 
-Each file exports a small, picklable summary (`ProjectExports`): what its
-model classes output, and which losses it applies to imported model classes.
-After every file is checked, `link_project` joins the two sides.
+A loss is judged by the activation its prediction went through last (the
+model's output activation, `Tensor.squash`). `loss_pairings(facts)` lists
+every (output activation, loss) pair of one file: PyTorch / TF loss calls,
+Keras losses called eagerly, and `model.compile(loss=...)` on a Keras model
+whose output activation is known. The IL3 loss rules derive from
+`LossPairingRule` and only say which pairs they flag.
+
+Across files: each file exports a small, picklable summary
+(`ProjectExports`): the output activation of each model class it defines,
+and the losses it computes on instances of imported classes
+(`Tensor.ext_output`). After every file is checked, `link_project` resolves
+each imported class against the files of the run (relative to the importing
+file's directory, its parents, then the project root, as Python would for a
+script) and lets the same rules judge the pair. An import that resolves to
+no file, or a class whose output is unknown, gives nothing.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
+
+import libcst as cst
 
 from initlint.config import Settings
-from initlint.diagnostics import Diagnostic
+from initlint.diagnostics import Diagnostic, Related, Span
+from initlint.rule import Finding, Rule
 
 if TYPE_CHECKING:
     from initlint.engine import FileResult
+    from initlint.facts import FileFacts, Where
+
+# Loss kinds some IL3 rule cares about; other losses are not exported.
+PAIRED_LOSSES = frozenset({"mse", "bce", "bce_logits", "ce", "keras_bce", "keras_cce"})
+# Output activations some IL3 rule cares about.
+PAIRED_SQUASHES = frozenset({"sigmoid", "hardsigmoid", "softmax"})
+
+
+@dataclass
+class LossPairing:
+    """One loss computed on an output that went through `squash` last."""
+
+    squash: str  # "sigmoid", "hardsigmoid", "softmax"
+    loss: str  # Loss.kind
+    from_logits: Optional[bool]
+    framework: str  # of the loss: "torch" | "keras" | "tf"
+    compiled: bool  # a Keras `model.compile(loss=...)` (Keras computes it from cached logits)
+    keras_layer: bool  # the squash is a Keras layer's activation (its output caches the logits)
+    loss_text: str  # the loss as written, for messages
+    act_text: str  # the activation as written, for messages
+    # Same-file pairs only (None across files):
+    node: Optional[cst.CSTNode] = None  # where to report: the loss call, else its constructor / compile
+    squash_node: Optional[cst.CSTNode] = None
+    loss_ctor: Optional[cst.CSTNode] = None  # the loss object's constructor (for fixes)
+    where: Optional["Where"] = None
+    # Cross-file pairs only:
+    related: Optional[Related] = None
+
+
+@dataclass(frozen=True)
+class OutputExport:
+    """The output activation of a model class, resolved to a place."""
+
+    squash: str
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class PendingLoss:
+    """A loss computed on an instance of an imported class whose output is not known here."""
+
+    target: str  # qualified name of the imported class ("model.ConversionScorer")
+    loss: str
+    from_logits: Optional[bool]
+    framework: str
+    loss_text: str
+    span: Span
 
 
 @dataclass(frozen=True)
 class ProjectExports:
-    module_names: tuple[str, ...] = ()
-    outputs: dict = field(default_factory=dict)
-    pending: tuple = ()
+    outputs: dict[str, OutputExport] = field(default_factory=dict)
+    pending: tuple[PendingLoss, ...] = ()
+
+
+# ---------------------------------------------------------------------------- one file
+def loss_pairings(facts: "FileFacts") -> Iterator[LossPairing]:
+    """Every (output activation, loss) pair of the file, each distinct pair once."""
+    from initlint.facts.library import KERAS_LOSSES, framework_of, last, model_output
+
+    seen: set[tuple[int, int]] = set()
+    for event in facts.losses:
+        squash = event.prediction.squash
+        if squash is None or squash.kind not in PAIRED_SQUASHES or event.loss.kind not in PAIRED_LOSSES:
+            continue
+        key = (id(event.node), id(squash.node))
+        if key in seen:
+            continue
+        seen.add(key)
+        layer_item = next((c for c in reversed(event.prediction.chain) if c.node is squash.node), None)
+        ctor = event.loss.node if event.loss.node is not event.node else None
+        yield LossPairing(
+            squash=squash.kind,
+            loss=event.loss.kind,
+            from_logits=event.loss.from_logits,
+            framework=event.loss.framework,
+            compiled=False,
+            keras_layer=layer_item is not None and layer_item.layer is not None and layer_item.layer.kind.startswith("keras."),
+            loss_text=facts.code(event.node, 50),
+            act_text=facts.code(squash.node, 50),
+            node=event.node,
+            squash_node=squash.node,
+            loss_ctor=ctor,
+            where=event.where,
+        )
+    for compile_event in facts.keras_compiles:
+        output = model_output(compile_event.model)
+        value = compile_event.loss
+        if output is None or output[0] not in PAIRED_SQUASHES:
+            continue
+        from initlint.facts.values import Const, Ext, Loss
+
+        if isinstance(value, Loss):
+            kind, from_logits = value.kind, value.from_logits
+        elif isinstance(value, Const) and isinstance(value.value, str):
+            kind, from_logits = KERAS_LOSSES.get(value.value), None
+        elif isinstance(value, Ext) and framework_of(value.qualname) in ("keras", "tf"):
+            kind, from_logits = KERAS_LOSSES.get(last(value.qualname)), None
+        else:
+            continue
+        if kind not in PAIRED_LOSSES:
+            continue
+        key = (id(compile_event.node), id(output[1]))
+        if key in seen:
+            continue
+        seen.add(key)
+        yield LossPairing(
+            squash=output[0],
+            loss=kind,
+            from_logits=from_logits,
+            framework="keras",
+            compiled=True,
+            keras_layer=True,
+            loss_text=facts.code(compile_event.node, 50),
+            act_text=facts.code(output[1], 50),
+            node=compile_event.node,
+            squash_node=output[1],
+            where=compile_event.where,
+        )
+
+
+class LossPairingRule(Rule):
+    """Base of the rules that judge a loss by the output activation it receives."""
+
+    def applies(self, pairing: LossPairing) -> bool:
+        raise NotImplementedError
+
+    def fix(self, pairing: LossPairing, facts: "FileFacts") -> Optional[Any]:
+        """A FixSpec for a same-file pair, when the fix is safe and obvious."""
+        return None
+
+    def related_message(self, pairing: LossPairing) -> str:
+        return f"the output goes through `{pairing.act_text}` here"
+
+    def check(self, facts: "FileFacts") -> Iterator[Finding]:
+        for pairing in loss_pairings(facts):
+            if pairing.node is None or not self.applies(pairing):
+                continue
+            related = [(pairing.squash_node, self.related_message(pairing))] if pairing.squash_node is not None else []
+            yield self.report(
+                pairing.node,
+                related=related,
+                fix=self.fix(pairing, facts),
+                loss=pairing.loss_text,
+                act=pairing.act_text,
+            )
+
+
+# ---------------------------------------------------------------------------- exports
+def collect_exports(facts: "FileFacts", resolve: Callable[[list[cst.CSTNode]], list[Span]]) -> Optional[ProjectExports]:
+    """What other files may link to, and what this file needs from them.
+
+    `resolve` turns nodes into spans (engine.resolve_spans); it is called
+    once, and only when there is something to export.
+    """
+    from initlint.facts.values import Tensor
+
+    outputs: list[tuple[str, str, str, cst.CSTNode]] = []
+    for root in facts.roots:
+        if root.where.kind != "class" or not isinstance(root.output, Tensor):
+            continue
+        squash = root.output.squash
+        if squash is not None and squash.kind in PAIRED_SQUASHES and all(o[0] != root.where.name for o in outputs):
+            outputs.append((root.where.name, squash.kind, facts.code(squash.node, 50), squash.node))
+    pending: list[tuple[str, Any, str, cst.CSTNode]] = []
+    seen: set[tuple[str, int]] = set()
+    for event in facts.losses:
+        target = event.prediction.ext_output
+        if target is None or event.prediction.squash is not None or event.loss.kind not in PAIRED_LOSSES:
+            continue
+        if (target, id(event.node)) in seen:
+            continue
+        seen.add((target, id(event.node)))
+        pending.append((target, event.loss, facts.code(event.node, 50), event.node))
+    if not outputs and not pending:
+        return None
+    spans = resolve([o[3] for o in outputs] + [p[3] for p in pending])
+    return ProjectExports(
+        outputs={name: OutputExport(kind, text, span) for (name, kind, text, _), span in zip(outputs, spans)},
+        pending=tuple(
+            PendingLoss(target, loss.kind, loss.from_logits, loss.framework, text, span)
+            for (target, loss, text, _), span in zip(pending, spans[len(outputs):])
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------- the run
+def _module_files(qualname: str, importer: str, root: Optional[str]) -> list[str]:
+    """Candidate files for the module part of `pkg.mod.Class`, in Python's search order."""
+    module = qualname.rsplit(".", 1)[0] if "." in qualname else ""
+    if not module or module.startswith("."):
+        return []
+    rel = module.replace(".", os.sep)
+    bases: list[str] = []
+    directory = os.path.dirname(os.path.abspath(importer))
+    stop = os.path.abspath(root) if root else None
+    while True:
+        bases.append(directory)
+        parent = os.path.dirname(directory)
+        if directory == stop or parent == directory:
+            break
+        directory = parent
+    if stop and stop not in bases:
+        bases.append(stop)
+    return [os.path.join(base, rel + suffix) for base in bases for suffix in (".py", os.sep + "__init__.py")]
 
 
 def link_project(results: Sequence["FileResult"], settings: Settings) -> list[Diagnostic]:
-    return []
+    """Findings that join a loss in one file to a model output in another."""
+    from initlint.engine import active_rules
+    from initlint.suppress import is_suppressed
+
+    by_path = {os.path.abspath(r.path): r for r in results if r.exports is not None}
+    if not any(r.exports is not None and r.exports.pending for r in results):
+        return []
+    out: list[Diagnostic] = []
+    for result in results:
+        if result.exports is None or not result.exports.pending:
+            continue
+        rules = [r() for r in active_rules(settings, result.path) if issubclass(r, LossPairingRule)]
+        if not rules:
+            continue
+        for pending in result.exports.pending:
+            exporter = next((by_path[c] for c in _module_files(pending.target, result.path, settings.project_root) if c in by_path), None)
+            if exporter is None or exporter.exports is None:
+                continue
+            output = exporter.exports.outputs.get(pending.target.rsplit(".", 1)[-1])
+            if output is None:
+                continue
+            pairing = LossPairing(
+                squash=output.squash,
+                loss=pending.loss,
+                from_logits=pending.from_logits,
+                framework=pending.framework,
+                compiled=False,
+                keras_layer=False,
+                loss_text=pending.loss_text,
+                act_text=output.text,
+            )
+            for rule in rules:
+                if not rule.applies(pairing):
+                    continue
+                related = Related(exporter.path, output.span, rule.related_message(pairing) + f" ({os.path.basename(exporter.path)})")
+                diagnostic = Diagnostic(
+                    path=result.path,
+                    span=pending.span,
+                    code=rule.code,
+                    name=rule.name,
+                    severity=rule.severity,
+                    message=rule.message.format(loss=pairing.loss_text, act=pairing.act_text),
+                    related=(related,),
+                )
+                if not is_suppressed(diagnostic, result.suppressions):
+                    out.append(diagnostic)
+    return out

@@ -264,6 +264,7 @@ class Loss(Value):
     kind: str  # "mse", "bce", "bce_logits", "ce", "nll", "keras_bce", ...
     node: cst.CSTNode
     from_logits: Optional[bool] = None
+    framework: str = ""  # "torch" | "keras" | "tf": Keras and TF losses take (labels, predictions)
 
 
 @dataclass(eq=False)

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from initlint.diagnostics import Severity
+from initlint.facts.project import LossPairing, LossPairingRule
+from initlint.rule import Invalid, Valid
+
+FORWARD_SIGMOID = """\
+import torch
+from torch import nn
+
+
+class ConversionScorer(nn.Module):
+    def __init__(self, in_features=24, hidden=32):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+
+    def forward(self, x):
+        return torch.sigmoid(self.body(x)).squeeze(-1)
+
+
+def train(model, features, converted):
+    criterion = nn.MSELoss()
+    loss = criterion(model(features), converted)
+    loss.backward()
+"""
+
+FUNCTIONAL_MSE = """\
+import torch.nn.functional as F
+from torch import nn
+
+net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+
+
+def step(x, y):
+    loss = F.mse_loss(net(x), y)
+    loss.backward()
+"""
+
+KERAS_SIGMOID_MSE = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([
+    layers.Dense(32, activation="relu", input_shape=(10,)),
+    layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer="sgd", loss="mse")
+"""
+
+KERAS_FUNCTIONAL = """\
+import tensorflow as tf
+
+inputs = tf.keras.Input(shape=(10,))
+hidden = tf.keras.layers.Dense(32, activation="relu")(inputs)
+outputs = tf.keras.layers.Dense(1, activation="sigmoid")(hidden)
+model = tf.keras.Model(inputs, outputs)
+model.compile(optimizer="adam", loss=tf.keras.losses.MeanSquaredError())
+"""
+
+TF_EAGER = """\
+import tensorflow as tf
+
+w = tf.Variable(tf.random.normal([4, 1]))
+
+
+def step(x, y):
+    with tf.GradientTape() as tape:
+        p = tf.sigmoid(tf.matmul(x, w))
+        loss = tf.keras.losses.mean_squared_error(y, p)
+    return tape.gradient(loss, [w])
+"""
+
+LOGITS_AND_REGRESSION = """\
+import torch
+from torch import nn
+
+
+class ClickAndWatchTime(nn.Module):
+    def __init__(self, hidden=64):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(24, hidden), nn.ReLU())
+        self.click = nn.Linear(hidden, 1)
+        self.watch = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        h = self.trunk(x)
+        return self.click(h), self.watch(h)
+
+    @torch.no_grad()
+    def click_probability(self, x):
+        return torch.sigmoid(self(x)[0])
+
+
+def train_step(model, x, clicked, minutes):
+    click_logit, watch = model(x)
+    loss = nn.BCEWithLogitsLoss()(click_logit, clicked) + nn.MSELoss()(watch, minutes)
+    loss.backward()
+"""
+
+GATE_THEN_MSE = """\
+import torch
+from torch import nn
+
+
+class GatedRegressor(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.value = nn.Linear(16, 1)
+        self.gate = nn.Linear(16, 1)
+
+    def forward(self, x):
+        return self.value(x) * torch.sigmoid(self.gate(x))
+
+
+def train_step(model, x, y):
+    loss = nn.MSELoss()(model(x), y)
+    loss.backward()
+"""
+
+KERAS_LINEAR_MSE = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([layers.Dense(32, activation="sigmoid", input_shape=(10,)), layers.Dense(1)])
+model.compile(optimizer="sgd", loss="mse")
+"""
+
+
+class SigmoidMse(LossPairingRule):
+    """
+    ## What it does
+    Flags a mean-squared-error loss computed on an output that went through a
+    sigmoid last: `nn.Sigmoid` as the model's last layer, `torch.sigmoid` on
+    the returned value, or Keras `activation='sigmoid'` on the last layer,
+    with `nn.MSELoss`, `F.mse_loss`, Keras `'mse'` or `MeanSquaredError`. The
+    model and the loss are linked through the model instance the loss is
+    computed on, across functions and across files of the project.
+
+    ## Why is this bad?
+    The gradient of the squared error carries the sigmoid's derivative
+    σ'(z) ≤ 0.25, which all but vanishes when the unit saturates: a
+    confidently wrong output barely moves (for logit 6 and label 0,
+    dL/dlogit is 0.005 against 0.998 with binary cross-entropy on the
+    logit). Cross-entropy cancels that factor.
+
+    ## Example
+    ```python
+    return torch.sigmoid(self.head(h))
+    ...
+    loss = nn.MSELoss()(model(x), clicked)
+    ```
+
+    ## Use instead
+    For probabilities, return the logit and use `nn.BCEWithLogitsLoss`
+    (Keras: `loss='binary_crossentropy'`). For regression, drop the sigmoid.
+
+    ## Known problems
+    A sigmoid whose output is multiplied by something else (a gate) is not
+    the output activation and is not judged. A model imported from another
+    file is linked only when that file is part of the same run.
+
+    ## References
+    - RULES.md, IL301; seed 002 (sigmoid needs BCELoss)
+    """
+
+    code = "IL301"
+    name = "sigmoid-mse"
+    severity = Severity.WARNING
+    message = "`{loss}` is a squared error on a sigmoid output (`{act}`): its gradient carries σ' ≤ 0.25 and vanishes when the unit saturates"
+    VALID = [Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE)]
+    INVALID = [
+        Invalid(FORWARD_SIGMOID, at=[(16, 12)]),
+        Invalid(FUNCTIONAL_MSE, at=[(8, 12)]),
+        Invalid(KERAS_SIGMOID_MSE, at=[(8, 1)]),
+        Invalid(KERAS_FUNCTIONAL, at=[(7, 1)]),
+        Invalid(TF_EAGER, at=[(9, 16)]),
+    ]
+
+    def applies(self, pairing: LossPairing) -> bool:
+        return pairing.squash in ("sigmoid", "hardsigmoid") and pairing.loss == "mse"

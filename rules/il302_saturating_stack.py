@@ -1,0 +1,248 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from initlint.diagnostics import Severity
+from initlint.facts import FileFacts, Where, module_names
+from initlint.facts.values import ChainItem
+from initlint.rule import Finding, Invalid, Rule, Valid
+
+SEQUENTIAL = """\
+import torch
+from torch import nn
+
+
+class SigmoidMLP(nn.Module):
+    def __init__(self, in_features=32, hidden=64, out_features=10):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_features, hidden),
+            nn.Sigmoid(),
+            nn.Linear(hidden, hidden),
+            nn.Sigmoid(),
+            nn.Linear(hidden, hidden),
+            nn.Sigmoid(),
+            nn.Linear(hidden, out_features),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+"""
+
+LOOP_BUILT = """\
+from torch import nn
+
+layers = []
+for _ in range(30):
+    layers += [nn.Linear(100, 100), nn.Sigmoid()]
+net = nn.Sequential(*layers)
+"""
+
+FORWARD_CHAIN = """\
+import torch
+from torch import nn
+
+
+class Deep(nn.Module):
+    def __init__(self, sizes=(16, 32, 32, 32, 1)):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes, sizes[1:])])
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = torch.sigmoid(layer(x))
+        return self.layers[-1](x)
+"""
+
+KERAS_STACK = """\
+import tensorflow as tf
+
+model = tf.keras.Sequential()
+model.add(tf.keras.layers.Dense(32, activation="sigmoid", input_shape=(1,)))
+model.add(tf.keras.layers.Dense(32, activation="sigmoid"))
+model.add(tf.keras.layers.Dense(32, activation="sigmoid"))
+model.add(tf.keras.layers.Dense(1))
+model.compile(loss="mse", optimizer="sgd")
+"""
+
+TANH_FOUR = """\
+from torch import nn
+
+net = nn.Sequential(
+    nn.Linear(32, 64), nn.Tanh(),
+    nn.Linear(64, 64), nn.Tanh(),
+    nn.Linear(64, 64), nn.Tanh(),
+    nn.Linear(64, 64), nn.Tanh(),
+    nn.Linear(64, 10),
+)
+"""
+
+NORMALIZED = """\
+from torch import nn
+
+net = nn.Sequential(
+    nn.Linear(32, 64), nn.BatchNorm1d(64), nn.Sigmoid(),
+    nn.Linear(64, 64), nn.BatchNorm1d(64), nn.Sigmoid(),
+    nn.Linear(64, 64), nn.BatchNorm1d(64), nn.Sigmoid(),
+    nn.Linear(64, 1),
+)
+"""
+
+RESIDUAL = """\
+import torch
+from torch import nn
+
+
+class ResidualSigmoid(nn.Module):
+    def __init__(self, dim=64, depth=6):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(dim, dim) for _ in range(depth)])
+
+    def forward(self, h):
+        for block in self.blocks:
+            h = h + torch.sigmoid(block(h))
+        return h
+"""
+
+SE_GATES = """\
+import torch
+from torch import nn
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self, channels=64, reduced=16):
+        super().__init__()
+        self.reduce = nn.Conv2d(channels, reduced, 1)
+        self.expand = nn.Conv2d(reduced, channels, 1)
+
+    def forward(self, x):
+        s = x.mean((2, 3), keepdim=True)
+        return x * torch.sigmoid(self.expand(torch.relu(self.reduce(s))))
+
+
+class GatedStack(nn.Module):
+    def __init__(self, channels=64):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(channels, channels, 3, padding=1) for _ in range(4)])
+        self.gates = nn.ModuleList([SqueezeExcite(channels) for _ in range(4)])
+
+    def forward(self, x):
+        for conv, gate in zip(self.convs, self.gates):
+            x = gate(torch.relu(conv(x)))
+        return x
+"""
+
+
+class SaturatingStack(Rule):
+    """
+    ## What it does
+    Flags three or more sigmoid activations (hard-sigmoid, `tf.sigmoid` and
+    Keras `activation='sigmoid'` included) in sequence, or eight or more
+    tanh/sigmoid activations, with no normalization layer and no residual
+    connection between them: `Sequential` literals, layer lists built in
+    loops, `forward` chains and Keras `Dense` stacks.
+
+    ## Why is this bad?
+    Each sigmoid scales the backward signal by σ'(z) ≤ 0.25, so the first
+    layers of the stack receive a vanishing gradient and stop learning
+    (seed 004's four sigmoid `Dense` layers: first-layer gradient about 1e-3
+    of the last). tanh'(0) = 1, so short tanh stacks train; long ones decay
+    too (16 tanh layers keep about 8e-4 of the gradient at default init).
+
+    ## Example
+    ```python
+    nn.Sequential(nn.Linear(32, 64), nn.Sigmoid(), nn.Linear(64, 64), nn.Sigmoid(),
+                  nn.Linear(64, 64), nn.Sigmoid(), nn.Linear(64, 1))
+    ```
+
+    ## Use instead
+    ReLU/GELU hidden activations, or a normalization layer (BatchNorm,
+    LayerNorm) or a residual connection inside the stack.
+
+    ## Known problems
+    A sigmoid used as a multiplicative gate (squeeze-and-excitation, GLU,
+    LSTM gates) is not counted.
+
+    ## Options
+    `saturating-stack-min` (3): sigmoid activations in a row;
+    `tanh-stack-min` (8): tanh and sigmoid activations in a row.
+
+    ## References
+    - RULES.md, IL302; seeds 001, 002 (30-layer sigmoid net), 004 (experiment 3)
+    """
+
+    code = "IL302"
+    name = "saturating-stack"
+    severity = Severity.WARNING
+    message = "{count} {what} activations in a row with no normalization or residual path: each scales the gradient by at most {factor}, so the first layers of the stack barely learn"
+    VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES)]
+    INVALID = [
+        Invalid(SEQUENTIAL, at=[(10, 13)]),
+        Invalid(LOOP_BUILT, at=[(5, 37)], also=[("IL402", 5, 16)]),
+        Invalid(FORWARD_CHAIN, at=[(12, 17)]),
+        Invalid(KERAS_STACK, at=[(4, 11)]),
+    ]
+
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
+        thresholds = facts.settings.thresholds
+        gates = _gate_nodes(facts)
+        stacks: dict[int, tuple[list[ChainItem], list[ChainItem], int, Where]] = {}
+        for event in facts.activations:
+            if event.kind not in ("sigmoid", "hardsigmoid", "tanh"):
+                continue
+            step = "tanh" if event.kind == "tanh" else "sigmoid"
+            acts, weights = _stack(event.input.chain + (ChainItem(step, event.node, event.node),), gates)
+            sigmoids = sum(1 for item in acts if item.kind == "sigmoid")
+            if sigmoids < thresholds.saturating_stack_min and len(acts) < thresholds.tanh_stack_min:
+                continue
+            first = id(acts[0].node)
+            if first not in stacks or len(acts) > len(stacks[first][0]):
+                stacks[first] = (acts, weights, sigmoids, event.where)
+        # One finding per stack: drop a stack that starts inside a longer one.
+        inner = {id(item.node) for acts, _, _, _ in stacks.values() for item in acts[1:]}
+        for first, (acts, weights, sigmoids, where) in stacks.items():
+            if first in inner and len({id(item.node) for item in acts}) > 1:
+                continue
+            is_sigmoid = sigmoids >= thresholds.saturating_stack_min
+            layers = [item.layer for item in weights if item.layer is not None]
+            names = module_names(where.root) if where.root is not None else {}
+            yield self.report(
+                acts[0].node,
+                related=[(acts[-1].node, "the stack ends here")] if acts[-1].node is not acts[0].node else [],
+                subject=facts.subject(
+                    where,
+                    [p for layer in layers for p in layer.params.values() if p.role == "weight"],
+                    list(dict.fromkeys(names[layer.uid] for layer in layers if names.get(layer.uid))),
+                ),
+                count=sigmoids if is_sigmoid else len(acts),
+                what="sigmoid" if is_sigmoid else "tanh/sigmoid",
+                factor="0.25" if is_sigmoid else "1, and less once saturated",
+            )
+
+
+def _stack(chain: tuple, gates: set[int]) -> tuple[list[ChainItem], list[ChainItem]]:
+    """The saturating activations of the chain's last run since a normalization (gates
+    skipped), earliest first, and the weight layers that feed them."""
+    run: list[ChainItem] = []
+    for item in reversed(chain):
+        if item.kind == "norm":
+            break
+        run.append(item)
+    run.reverse()
+    acts = [item for item in run if item.kind in ("sigmoid", "tanh") and id(item.node) not in gates]
+    if not acts:
+        return [], []
+    last = max(i for i, item in enumerate(run) if item is acts[-1])
+    return acts, [item for item in run[:last] if item.kind == "weight"]
+
+
+def _gate_nodes(facts: FileFacts) -> set[int]:
+    """Sigmoid/tanh activations whose output multiplies another live tensor (SE, GLU, LSTM gates)."""
+    gates: set[int] = set()
+    for product in facts.products:
+        if product.op != "mul" or len(product.factors) < 2:
+            continue
+        for factor in product.factors:
+            if factor.chain and factor.chain[-1].kind in ("sigmoid", "tanh"):
+                gates.add(id(factor.chain[-1].node))
+    return gates

@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+import libcst as cst
+
+from initlint.diagnostics import Severity
+from initlint.facts.project import LossPairing, LossPairingRule
+from initlint.rule import FixSpec, Invalid, Valid
+
+if TYPE_CHECKING:
+    from initlint.facts import FileFacts
+
+SEQUENTIAL_SIGMOID = """\
+import torch
+from torch import nn
+
+
+class ChurnClassifier(nn.Module):
+    def __init__(self, in_features=30, hidden=16):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_features, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x):
+        return self.net(x).squeeze(-1)
+
+
+def fit(model, x, churned):
+    criterion = nn.BCELoss()
+    loss = criterion(model(x), churned)
+    loss.backward()
+"""
+
+FUNCTIONAL = """\
+import torch
+import torch.nn.functional as F
+
+w = torch.nn.Parameter(torch.randn(8, 1) * 0.1)
+
+
+def step(x, y):
+    p = torch.sigmoid(x @ w)
+    loss = F.binary_cross_entropy(p, y)
+    loss.backward()
+"""
+
+TF_EAGER = """\
+import tensorflow as tf
+
+w = tf.Variable(tf.random.normal([4, 1]))
+bce = tf.keras.losses.BinaryCrossentropy()
+
+
+def step(x, y):
+    with tf.GradientTape() as tape:
+        loss = bce(y, tf.sigmoid(tf.matmul(x, w)))
+    return tape.gradient(loss, [w])
+"""
+
+KERAS_STANDARD = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([
+    layers.Dense(16, activation="relu", input_shape=(30,)),
+    layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+"""
+
+LOGITS_LOSS = """\
+import torch
+from torch import nn
+
+
+class ChurnClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(30, 16), nn.ReLU(), nn.Linear(16, 1))
+
+    def forward(self, x):
+        return self.net(x).squeeze(-1)
+
+    @torch.no_grad()
+    def predict_proba(self, x):
+        return torch.sigmoid(self(x))
+
+
+def fit(model, x, churned):
+    loss = nn.BCEWithLogitsLoss()(model(x), churned)
+    loss.backward()
+"""
+
+_LOGITS_NAMES = {"BCELoss": "BCEWithLogitsLoss", "binary_cross_entropy": "binary_cross_entropy_with_logits"}
+
+
+class SigmoidBce(LossPairingRule):
+    """
+    ## What it does
+    Flags a sigmoid output fed to a probability-space binary cross-entropy:
+    `nn.BCELoss` / `F.binary_cross_entropy`, `tf.losses.log_loss`, or a raw
+    `tf.sigmoid` output into a `tf.keras.losses` binary cross-entropy in an
+    eager loop.
+
+    ## Why is this bad?
+    In float32 the sigmoid rounds to exactly 0 or 1 once |z| ≳ 17; the log
+    is then clamped and the gradient is lost (at z = 20 with label 0,
+    `BCELoss` gives loss 100 and gradient 0, `BCEWithLogitsLoss` gives 20
+    and gradient 1). The logits form computes the same loss stably.
+
+    ## Example
+    ```python
+    self.net = nn.Sequential(nn.Linear(30, 1), nn.Sigmoid())
+    ...
+    loss = nn.BCELoss()(model(x), y)
+    ```
+
+    ## Use instead
+    ```python
+    self.net = nn.Sequential(nn.Linear(30, 1))
+    ...
+    loss = nn.BCEWithLogitsLoss()(model(x), y)  # torch.sigmoid at inference
+    ```
+
+    ## Known problems
+    Keras's `Dense(1, activation='sigmoid')` with `loss='binary_crossentropy'`
+    is not flagged: Keras computes it from the cached logits. A hand-written
+    cross-entropy (`-(y * log(p) + ...)`) is not recognized. The fix drops
+    the sigmoid from the model, so predictions become logits: apply
+    `torch.sigmoid` where probabilities are needed.
+
+    ## References
+    - RULES.md, IL303; seed 002
+    - https://pytorch.org/docs/stable/generated/torch.nn.BCEWithLogitsLoss.html
+    """
+
+    code = "IL303"
+    name = "sigmoid-bce"
+    severity = Severity.WARNING
+    message = "`{loss}` takes a sigmoid output (`{act}`): the sigmoid saturates to exactly 0 or 1 in float32 and the gradient is lost; use the logits loss on the pre-sigmoid value"
+    VALID = [Valid(KERAS_STANDARD), Valid(LOGITS_LOSS)]
+    INVALID = [
+        Invalid(SEQUENTIAL_SIGMOID, at=[(21, 12)]),
+        Invalid(FUNCTIONAL, at=[(9, 12)]),
+        Invalid(TF_EAGER, at=[(9, 16)]),
+    ]
+
+    def applies(self, pairing: LossPairing) -> bool:
+        if pairing.squash != "sigmoid":
+            return False
+        if pairing.loss == "bce":
+            return True
+        # Keras computes its binary cross-entropy from a Keras layer's cached logits.
+        return pairing.loss == "keras_bce" and not pairing.compiled and not pairing.keras_layer and not pairing.from_logits
+
+    def fix(self, pairing: LossPairing, facts: "FileFacts") -> Optional[Any]:
+        """`BCELoss` -> `BCEWithLogitsLoss` and the sigmoid -> its input, when both are plain and unshared."""
+        if pairing.framework != "torch" or pairing.squash_node is None or pairing.node is None:
+            return None
+        call = pairing.loss_ctor if pairing.loss_ctor is not None else pairing.node
+        if not isinstance(call, cst.Call):
+            return None
+        func = call.func
+        name_node = func.attr if isinstance(func, cst.Attribute) else func
+        if not isinstance(name_node, cst.Name) or name_node.value not in _LOGITS_NAMES:
+            return None
+        # Unambiguous only: this loss object takes only this sigmoid, and the sigmoid feeds only it.
+        for event in facts.losses:
+            same_loss = event.loss.node is call
+            squash = event.prediction.squash
+            same_sigmoid = squash is not None and squash.node is pairing.squash_node
+            if same_loss != same_sigmoid:
+                return None
+        drop = _drop_sigmoid(pairing.squash_node, facts)
+        if drop is None:
+            return None
+        return FixSpec(
+            f"use `{_LOGITS_NAMES[name_node.value]}` and drop the sigmoid (apply it at inference)",
+            ((name_node, _LOGITS_NAMES[name_node.value]), drop),
+        )
+
+
+def _drop_sigmoid(node: cst.CSTNode, facts: "FileFacts") -> Optional[tuple[cst.CSTNode, str]]:
+    """`torch.sigmoid(x)` / `F.sigmoid(x)` -> `x`, `x.sigmoid()` -> `x`, `nn.Sigmoid()` -> `nn.Identity()`."""
+    if not isinstance(node, cst.Call):
+        return None
+    func = node.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "Sigmoid" and not node.args:
+        return node, facts.code(func.value, 200) + ".Identity()"
+    if isinstance(func, cst.Name) and func.value == "Sigmoid" and not node.args:
+        return None  # `Identity` may not be imported
+    if isinstance(func, cst.Attribute) and func.attr.value == "sigmoid":
+        if len(node.args) == 1 and node.args[0].keyword is None and not node.args[0].star:
+            return node, facts.module.code_for_node(node.args[0].value)
+        if not node.args and isinstance(func.value, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+            return node, facts.module.code_for_node(func.value)
+    return None

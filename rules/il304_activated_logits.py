@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+import libcst as cst
+
+from initlint.diagnostics import Severity
+from initlint.facts.project import LossPairing, LossPairingRule
+from initlint.rule import FixSpec, Invalid, Valid
+
+if TYPE_CHECKING:
+    from initlint.facts import FileFacts
+
+SOFTMAX_CE = """\
+import torch
+from torch import nn
+
+
+class IntentClassifier(nn.Module):
+    def __init__(self, in_features=20, hidden=64, num_classes=5):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_features, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, num_classes),
+            nn.Softmax(dim=-1),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def fit(model, x, intent):
+    criterion = nn.CrossEntropyLoss()
+    loss = criterion(model(x), intent)
+    loss.backward()
+"""
+
+SIGMOID_BCE_LOGITS = """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+head = nn.Linear(16, 1)
+
+
+def step(h, y):
+    loss = F.binary_cross_entropy_with_logits(torch.sigmoid(head(h)), y)
+    loss.backward()
+"""
+
+TF1_SOFTMAX = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 10])
+y = tf.placeholder(tf.float32, [None, 3])
+w = tf.Variable(tf.truncated_normal([10, 3], stddev=0.1))
+probs = tf.nn.softmax(tf.matmul(x, w))
+loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=probs))
+"""
+
+KERAS_FROM_LOGITS = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([
+    layers.Dense(64, activation="relu", input_shape=(20,)),
+    layers.Dense(5, activation="softmax"),
+])
+model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+"""
+
+LOG_SOFTMAX_CE = """\
+import torch
+from torch import nn
+
+
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(32, 5)
+
+    def forward(self, h):
+        return torch.log_softmax(self.out(h), dim=-1)
+
+
+def fit(model, h, tags):
+    loss = nn.CrossEntropyLoss()(model(h), tags)
+    loss.backward()
+"""
+
+SOFTMAX_AT_INFERENCE = """\
+import torch
+from torch import nn
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(32, 5)
+
+    def forward(self, h):
+        return self.out(h)
+
+
+def fit(model, h, labels):
+    loss = nn.CrossEntropyLoss()(model(h), labels)
+    loss.backward()
+
+
+def predict(model, h):
+    with torch.no_grad():
+        return torch.softmax(model(h), dim=-1)
+"""
+
+KERAS_SOFTMAX_CCE = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([layers.Dense(64, activation="relu", input_shape=(20,)), layers.Dense(5, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+"""
+
+_FUNCTIONAL_MODULES = {"torch", "F", "functional", "nn.functional", "torch.nn.functional", "tf", "tf.nn", "tf.math"}
+_EXPECTED = {"ce": "softmax", "bce_logits": "sigmoid", "keras_cce": "softmax", "keras_bce": "sigmoid"}
+
+
+class ActivatedLogits(LossPairingRule):
+    """
+    ## What it does
+    Flags a loss that applies its own squashing given an already squashed
+    output: a softmax before `nn.CrossEntropyLoss` / `F.cross_entropy` /
+    `tf.nn.softmax_cross_entropy_with_logits` / `tf.losses.softmax_cross_entropy`
+    or a Keras loss with `from_logits=True`; a sigmoid before
+    `nn.BCEWithLogitsLoss` / `F.binary_cross_entropy_with_logits` /
+    `tf.nn.sigmoid_cross_entropy_with_logits` / `tf.losses.sigmoid_cross_entropy`.
+
+    ## Why is this bad?
+    The loss squashes again, so it is computed on a compressed range: it
+    flattens and the gradient shrinks. With 5 classes, a softmax before
+    `CrossEntropyLoss` scales the gradient by about 0.2 at init and the loss
+    cannot go below log(1 + 4/e) = 0.905.
+
+    ## Example
+    ```python
+    self.net = nn.Sequential(nn.Linear(64, 5), nn.Softmax(dim=-1))
+    ...
+    loss = nn.CrossEntropyLoss()(model(x), labels)
+    ```
+
+    ## Use instead
+    Pass the logits; apply the softmax only for inference.
+
+    ## Known problems
+    Log-softmax before `CrossEntropyLoss` is not flagged: log-softmax is
+    idempotent, so the pair computes the right loss.
+
+    ## References
+    - RULES.md, IL304
+    - https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html
+    """
+
+    code = "IL304"
+    name = "activated-logits"
+    severity = Severity.WARNING
+    message = "`{loss}` expects logits but receives an activated output (`{act}`): the loss squashes it again, flattens and shrinks the gradient"
+    VALID = [Valid(LOG_SOFTMAX_CE), Valid(SOFTMAX_AT_INFERENCE), Valid(KERAS_SOFTMAX_CCE)]
+    INVALID = [
+        Invalid(SOFTMAX_CE, at=[(21, 12)]),
+        Invalid(SIGMOID_BCE_LOGITS, at=[(9, 12)]),
+        Invalid(TF1_SOFTMAX, at=[(7, 23)]),
+        Invalid(KERAS_FROM_LOGITS, at=[(8, 1)]),
+    ]
+
+    def applies(self, pairing: LossPairing) -> bool:
+        expected = _EXPECTED.get(pairing.loss)
+        if expected is None or pairing.squash != expected:
+            return False
+        if pairing.loss.startswith("keras_"):
+            return pairing.from_logits is True
+        return True
+
+    def fix(self, pairing: LossPairing, facts: "FileFacts") -> Optional[Any]:
+        """A functional softmax/sigmoid written in the loss call itself: pass its input instead."""
+        node, squash = pairing.node, pairing.squash_node
+        if not isinstance(node, cst.Call) or not isinstance(squash, cst.Call):
+            return None
+        if not any(arg.value is squash for arg in node.args):
+            return None
+        func = squash.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in ("softmax", "sigmoid")) or not squash.args:
+            return None
+        first = squash.args[0]
+        # Only the functional forms, whose first argument is the tensor (`logits.softmax(-1)` is a method).
+        if first.keyword is not None or first.star or facts.code(func.value) not in _FUNCTIONAL_MODULES:
+            return None
+        return FixSpec(f"pass the logits (drop `{func.attr.value}`)", ((squash, facts.module.code_for_node(first.value)),))
