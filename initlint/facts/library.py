@@ -262,7 +262,9 @@ def join_tensors(a: Tensor, b: Tensor) -> Tensor:
     params = a.params | b.params
     if a.state == b.state and a.key == b.key and a.state != UNKNOWN_STATE:
         return a.but(params=params, zero_sites=merge_sites(a, b), squash=a.squash if a.squash == b.squash else None)
-    return Tensor(state=UNKNOWN_STATE, params=params, last_dim=a.last_dim if a.last_dim == b.last_dim else None)
+    # Both branches end in the same output activation (or the same imported model): keep it.
+    return Tensor(state=UNKNOWN_STATE, params=params, last_dim=a.last_dim if a.last_dim == b.last_dim else None,
+                  squash=a.squash if a.squash == b.squash else None, ext_output=a.ext_output if a.ext_output == b.ext_output else None)
 
 
 def unknown_result(args: list[Value]) -> Value:
@@ -1450,6 +1452,8 @@ def call_ext(interp: "Interpreter", qual: str, args: list[Value], kwargs: dict[s
                     return Mapping({}, complete=False)
             return Mapping(items)
         return Mapping({}, complete=not args)
+    if qual == "torch.nn.parallel.data_parallel" and args and isinstance(args[0], Obj):
+        return interp.call_object(args[0], args[1:2], {}, node, ctx)  # module(input), replicated
     if fw not in ("torch", "keras", "tf", "np"):
         if name in INIT_FUNCTIONS:
             return apply_init(interp, name, args, kwargs, node, ctx)

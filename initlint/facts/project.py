@@ -97,12 +97,13 @@ def loss_pairings(facts: "FileFacts") -> Iterator[LossPairing]:
         squash = event.prediction.squash
         if squash is None or squash.kind not in PAIRED_SQUASHES or event.loss.kind not in PAIRED_LOSSES:
             continue
-        key = (id(event.node), id(squash.node))
+        ctor = event.loss.node if event.loss.node is not event.node else None
+        # One loss object applied several times to the same output is one mistake (one fix).
+        key = (id(ctor if ctor is not None else event.node), id(squash.node))
         if key in seen:
             continue
         seen.add(key)
         layer_item = next((c for c in reversed(event.prediction.chain) if c.node is squash.node), None)
-        ctor = event.loss.node if event.loss.node is not event.node else None
         yield LossPairing(
             squash=squash.kind,
             loss=event.loss.kind,
@@ -202,9 +203,10 @@ def collect_exports(facts: "FileFacts", resolve: Callable[[list[cst.CSTNode]], l
         target = event.prediction.ext_output
         if target is None or event.prediction.squash is not None or event.loss.kind not in PAIRED_LOSSES:
             continue
-        if (target, id(event.node)) in seen:
+        ctor = event.loss.node if event.loss.node is not event.node else event.node
+        if (target, id(ctor)) in seen:
             continue
-        seen.add((target, id(event.node)))
+        seen.add((target, id(ctor)))
         pending.append((target, event.loss, facts.code(event.node, 50), event.node))
     if not outputs and not pending:
         return None

@@ -1,0 +1,214 @@
+"""IL301-IL304 through the real CLI: links across functions and files, fixes, thresholds, the corpus."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+CASES = Path(__file__).resolve().parents[2].parent / "shared" / "cases"
+
+SIGMOID_MODEL = """\
+import torch
+from torch import nn
+
+
+class Scorer(nn.Module):
+    def __init__(self, in_features=24):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(in_features, 32), nn.ReLU(), nn.Linear(32, 1))
+
+    def forward(self, x):
+        return torch.sigmoid(self.body(x)).squeeze(-1)
+"""
+
+LOGIT_MODEL = SIGMOID_MODEL.replace("torch.sigmoid(self.body(x))", "self.body(x)")
+SOFTMAX_MODEL = SIGMOID_MODEL.replace("torch.sigmoid(self.body(x)).squeeze(-1)", "torch.softmax(self.body(x), dim=-1)")
+LOG_SOFTMAX_MODEL = SIGMOID_MODEL.replace("torch.sigmoid(self.body(x)).squeeze(-1)", "torch.log_softmax(self.body(x), dim=-1)")
+
+TRAIN = """\
+import torch
+from torch import nn
+
+{import_line}
+
+
+def train(features, labels):
+    model = Scorer(in_features=features.shape[1]).to("cpu")
+    criterion = nn.{loss}()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(10):
+        optimizer.zero_grad()
+        loss = criterion(model(features), labels){comment}
+        loss.backward()
+        optimizer.step()
+"""
+LOSS_LINE = 13
+
+SIGMOID_BCE = """\
+import torch
+from torch import nn
+
+
+class ChurnClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(30, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.net(x).squeeze(-1)
+
+
+def fit(model, x, churned):
+    criterion = nn.BCELoss()
+    optimizer = torch.optim.Adam(model.parameters())
+    for _ in range(20):
+        optimizer.zero_grad()
+        loss = criterion(model(x), churned)
+        loss.backward()
+        optimizer.step()
+"""
+
+FOUR_SIGMOIDS = """\
+from torch import nn
+
+net = nn.Sequential(
+    nn.Linear(8, 32), nn.Sigmoid(),
+    nn.Linear(32, 32), nn.Sigmoid(),
+    nn.Linear(32, 32), nn.Sigmoid(),
+    nn.Linear(32, 32), nn.Sigmoid(),
+    nn.Linear(32, 1),
+)
+"""
+
+TEN_TANH = """\
+from torch import nn
+
+layers = [nn.Linear(8, 32), nn.Tanh()]
+for _ in range(9):
+    layers += [nn.Linear(32, 32), nn.Tanh()]
+net = nn.Sequential(*layers, nn.Linear(32, 1))
+"""
+
+
+def run(*args: str, cwd: Path) -> list[dict]:
+    proc = subprocess.run([sys.executable, "-m", "initlint", "--format", "json", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def il3(findings: list[dict]) -> list[tuple[str, str, int]]:
+    return sorted((f["code"], f["path"], f["line"]) for f in findings if f["code"].startswith("IL3"))
+
+
+def write_project(root: Path, model: str, loss: str, import_line: str = "from model import Scorer",
+                  train_path: str = "train.py", model_path: str = "model.py", comment: str = "") -> None:
+    for rel, text in ((model_path, model), (train_path, TRAIN.format(import_line=import_line, loss=loss, comment=comment))):
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("model", "loss", "code"),
+    [
+        (SIGMOID_MODEL, "MSELoss", "IL301"),
+        (SIGMOID_MODEL, "BCELoss", "IL303"),
+        (SIGMOID_MODEL, "BCEWithLogitsLoss", "IL304"),
+        (SOFTMAX_MODEL, "CrossEntropyLoss", "IL304"),
+        (LOGIT_MODEL, "MSELoss", None),
+        (LOGIT_MODEL, "BCEWithLogitsLoss", None),
+        (LOG_SOFTMAX_MODEL, "CrossEntropyLoss", None),
+        (LOG_SOFTMAX_MODEL, "NLLLoss", None),
+    ],
+    ids=["sigmoid-mse", "sigmoid-bce", "sigmoid-bcelogits", "softmax-ce", "logit-mse", "logit-bcelogits", "logsoftmax-ce", "logsoftmax-nll"],
+)
+def test_loss_in_one_file_model_in_another(tmp_path: Path, model: str, loss: str, code: Optional[str]) -> None:
+    write_project(tmp_path, model, loss)
+    findings = run(".", cwd=tmp_path)
+    expected = [(code, "train.py", LOSS_LINE)] if code else []
+    assert il3(findings) == expected
+    if code:
+        (finding,) = [f for f in findings if f["code"] == code]
+        (related,) = finding["related"]
+        assert related["path"] == "model.py" and related["line"] == 11
+
+
+def test_package_imports_absolute_and_relative(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    write_project(tmp_path, SIGMOID_MODEL, "MSELoss", "from .nets.scorer import Scorer", "pkg/train.py", "pkg/nets/scorer.py")
+    (tmp_path / "pkg" / "nets" / "__init__.py").write_text("")
+    write_project(tmp_path, SIGMOID_MODEL, "BCELoss", "from pkg.nets.scorer import Scorer", "scripts/fit.py", "pkg/nets/scorer.py")
+    assert il3(run(".", cwd=tmp_path)) == [("IL301", "pkg/train.py", LOSS_LINE), ("IL303", "scripts/fit.py", LOSS_LINE)]
+
+
+def test_unresolved_or_unchecked_model_file_stays_quiet(tmp_path: Path) -> None:
+    write_project(tmp_path, SIGMOID_MODEL, "MSELoss")
+    # The model's file is not part of the run: the link is uncertain.
+    assert il3(run("train.py", cwd=tmp_path)) == []
+    # A third-party class of the same name is not the project's.
+    write_project(tmp_path, SIGMOID_MODEL, "MSELoss", import_line="from scorers import Scorer")
+    assert il3(run(".", cwd=tmp_path)) == []
+
+
+def test_cross_file_finding_honours_noqa_and_ignore(tmp_path: Path) -> None:
+    write_project(tmp_path, SIGMOID_MODEL, "MSELoss", comment="  # noqa: IL301")
+    assert il3(run(".", cwd=tmp_path)) == []
+    write_project(tmp_path, SIGMOID_MODEL, "MSELoss")
+    assert il3(run(".", "--ignore", "IL3", cwd=tmp_path)) == []
+    assert il3(run(".", "--select", "IL301", cwd=tmp_path)) == [("IL301", "train.py", LOSS_LINE)]
+
+
+def apply_fix(text: str, fix: dict) -> str:
+    lines = text.splitlines(keepends=True)
+    for edit in sorted(fix["edits"], key=lambda e: (e["line"], e["column"]), reverse=True):
+        assert edit["line"] == edit["end_line"]
+        line = lines[edit["line"] - 1]
+        lines[edit["line"] - 1] = line[: edit["column"] - 1] + edit["text"] + line[edit["end_column"] - 1:]
+    return "".join(lines)
+
+
+def test_sigmoid_bce_fix_gives_logits_loss_and_a_clean_file(tmp_path: Path) -> None:
+    (tmp_path / "churn.py").write_text(SIGMOID_BCE)
+    (finding,) = run("churn.py", cwd=tmp_path)
+    assert (finding["code"], finding["line"], finding["related"][0]["line"]) == ("IL303", 19, 8)
+    fixed = apply_fix(SIGMOID_BCE, finding["fix"])
+    assert "nn.BCEWithLogitsLoss()" in fixed and "nn.Sigmoid()" not in fixed and "nn.Identity()" in fixed
+    (tmp_path / "churn.py").write_text(fixed)
+    assert run("churn.py", cwd=tmp_path) == []
+
+
+def test_no_fix_when_the_loss_object_is_shared(tmp_path: Path) -> None:
+    shared = SIGMOID_BCE.replace("        loss = criterion(model(x), churned)\n",
+                                 "        loss = criterion(model(x), churned) + criterion(x.mean(-1), churned)\n")
+    (tmp_path / "churn.py").write_text(shared)
+    (finding,) = run("churn.py", cwd=tmp_path)
+    assert finding["code"] == "IL303" and finding["fix"] is None
+
+
+def test_stack_thresholds_from_pyproject(tmp_path: Path) -> None:
+    (tmp_path / "sig.py").write_text(FOUR_SIGMOIDS)
+    (tmp_path / "tanh.py").write_text(TEN_TANH)
+    found = [(f["path"], f["line"], f["column"]) for f in run(".", "--select", "IL302", cwd=tmp_path)]
+    assert found == [("sig.py", 4, 23), ("tanh.py", 3, 29)]
+    (tmp_path / "pyproject.toml").write_text("[tool.initlint]\nsaturating-stack-min = 5\ntanh-stack-min = 12\n")
+    assert run(".", "--select", "IL302", cwd=tmp_path) == []
+
+
+@pytest.mark.skipif(not CASES.is_dir(), reason="the shared corpus is not checked out")
+def test_corpus_il3_expectations_met_without_false_positives(tmp_path: Path) -> None:
+    labels = json.loads((CASES / "labels.json").read_text())
+    findings = [f for f in run(".", cwd=CASES) if f["code"].startswith("IL3")]
+    expected = [(case["path"], e["code"], e["lines"]) for case in labels["cases"] for e in case["expect"] if e["code"].startswith("IL3")]
+    unmatched = list(findings)
+    for path, code, lines in expected:
+        match = next((f for f in unmatched if f["path"] == path and f["code"] == code and f["line"] in lines), None)
+        assert match is not None, f"missed {code} in {path}"
+        unmatched.remove(match)
+    assert unmatched == []
