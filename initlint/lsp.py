@@ -1,0 +1,326 @@
+"""`initlint lsp`: a language server over stdio for editors (pygls).
+
+It publishes the static check (`engine.check_source`) of the unsaved text of
+every open Python document: at once on open and save, 0.3 s after the last
+change while typing. It offers two quick fixes per finding (the rule's own
+fix where it has one, and a `# noqa: CODE` comment), links each code to the
+rule's documentation, and shows that documentation on hover.
+
+It never executes model code by itself: the confirmation stage runs only
+through the `initlint.confirm` command, which the user invokes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import sys
+import tokenize
+import traceback
+from typing import Any, Optional, Sequence
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
+
+from initlint import __version__
+from initlint.config import ConfigError, Settings, find_pyproject, load_settings
+from initlint.diagnostics import Diagnostic, Span
+from initlint.engine import check_source
+from initlint.report.lsp import SEVERITIES
+from initlint.rule import rule_by_code
+from initlint.suppress import IGNORE, NOQA
+
+DEBOUNCE_SECONDS = 0.3
+CONFIRM_COMMAND = "initlint.confirm"
+
+Published = list[tuple[types.Diagnostic, Diagnostic]]
+
+
+class InitlintServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("initlint", __version__)
+        self.pending: dict[str, asyncio.TimerHandle] = {}
+        # What was last published for each open document, to answer code actions and hovers.
+        self.published: dict[str, Published] = {}
+        # pyproject.toml path -> ((mtime, size), Settings); re-read when the file changes.
+        self.settings_cache: dict[str, tuple[tuple[int, int], Settings]] = {}
+
+    def schedule(self, uri: str, delay: float) -> None:
+        """The one debounce: a new request for a document replaces the pending one."""
+        previous = self.pending.pop(uri, None)
+        if previous is not None:
+            previous.cancel()
+        self.pending[uri] = asyncio.get_running_loop().call_later(delay, self.publish, uri)
+
+    def publish(self, uri: str, diagnostics: Optional[Sequence[Diagnostic]] = None) -> None:
+        """Check the document's current text (unless `diagnostics` are given) and publish."""
+        self.pending.pop(uri, None)
+        if uri not in self.published:  # closed meanwhile
+            return
+        doc = self.workspace.get_text_document(uri)
+        if diagnostics is None:
+            diagnostics = self.check(doc)
+            if diagnostics is None:
+                return  # keep the previous diagnostics; the crash was logged
+        pairs = [(to_lsp(doc, d), d) for d in diagnostics]
+        self.published[uri] = pairs
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=[p[0] for p in pairs])
+        )
+
+    def check(self, doc: TextDocument) -> Optional[tuple[Diagnostic, ...]]:
+        settings, path = self.settings_for(doc.path)
+        try:
+            return check_source(path, doc.source, settings).diagnostics
+        except Exception:  # a bug in a rule must not take the editor's server down
+            self.log(types.MessageType.Error, f"initlint crashed on {doc.path}:\n{traceback.format_exc()}")
+            return None
+
+    def settings_for(self, path: str) -> tuple[Settings, str]:
+        """Settings of the nearest pyproject.toml above `path`, and `path` relative to its folder
+        (as the command line run from there sees it, for per-file-ignores)."""
+        pyproject = find_pyproject(path)
+        if pyproject is None:
+            return Settings(), path
+        try:
+            stat = os.stat(pyproject)
+        except OSError:
+            return Settings(), path
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        cached = self.settings_cache.get(pyproject)
+        if cached is None or cached[0] != stamp:
+            try:
+                settings = load_settings(pyproject)
+            except ConfigError as exc:  # reported once per version of the file; the defaults apply
+                self.log(types.MessageType.Error, f"initlint: {exc}")
+                settings = Settings()
+            cached = (stamp, settings)
+            self.settings_cache[pyproject] = cached
+        return cached[1], os.path.relpath(path, os.path.dirname(pyproject)).replace(os.sep, "/")
+
+    def log(self, kind: types.MessageType, message: str) -> None:
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+
+def to_range(doc: TextDocument, span: Span) -> types.Range:
+    """1-based character columns -> the protocol's 0-based columns in the negotiated units (UTF-16 by default)."""
+    return doc.position_codec.range_to_client_units(
+        doc.lines,
+        types.Range(
+            start=types.Position(line=span.line - 1, character=span.column - 1),
+            end=types.Position(line=span.end_line - 1, character=span.end_column - 1),
+        ),
+    )
+
+
+def to_lsp(doc: TextDocument, d: Diagnostic) -> types.Diagnostic:
+    rule = rule_by_code(d.code)
+    message = d.message
+    severity = types.DiagnosticSeverity(SEVERITIES[d.severity])
+    if d.confirmation is not None:
+        message += f" [{d.confirmation.status}: {d.confirmation.detail}]"
+        if d.confirmation.status == "refuted":
+            severity = types.DiagnosticSeverity.Hint
+    return types.Diagnostic(
+        range=to_range(doc, d.span),
+        message=message,
+        severity=severity,
+        code=d.code,
+        code_description=types.CodeDescription(href=rule.docs_url()) if rule is not None else None,
+        source="initlint",
+        related_information=[
+            types.DiagnosticRelatedInformation(
+                location=types.Location(uri=doc.uri, range=to_range(doc, r.span)), message=r.message
+            )
+            for r in d.related
+            if r.path == d.path  # one buffer is checked; links to other files come from whole-project runs
+        ]
+        or None,
+    )
+
+
+def noqa_edit(text: str, line: int, code: str) -> Optional[tuple[int, int, str]]:
+    """Where `# noqa: CODE` goes for a finding on `line` (1-based): (start, end, new text), columns of that line.
+
+    An existing `# noqa: ...` or `# initlint: ignore[...]` comment gets the code
+    added; a line that ends inside a string or with a backslash cannot hold one.
+    """
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    for tok in tokens:
+        if tok.start[0] <= line < tok.end[0] and tok.type not in (tokenize.NEWLINE, tokenize.NL):
+            return None
+        if tok.type == tokenize.COMMENT and tok.start[0] == line:
+            for pattern in (IGNORE, NOQA):
+                match = pattern.search(tok.string)
+                if match is None:
+                    continue
+                if not match.group("codes"):
+                    return None  # a bare noqa silences the line already
+                end = tok.start[1] + match.end("codes")
+                return end, end, f", {code}"
+    source_line = text.splitlines()[line - 1]
+    content = source_line.rstrip()
+    if content.endswith("\\"):
+        return None
+    return len(content), len(source_line), f"  # noqa: {code}"
+
+
+def code_actions(doc: TextDocument, lsp_diag: types.Diagnostic, d: Diagnostic) -> list[types.CodeAction]:
+    actions = []
+
+    def action(title: str, edits: list[types.TextEdit], preferred: bool) -> types.CodeAction:
+        return types.CodeAction(
+            title=title,
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[lsp_diag],
+            is_preferred=preferred,
+            edit=types.WorkspaceEdit(changes={doc.uri: edits}),
+        )
+
+    if d.fix is not None:
+        edits = [types.TextEdit(range=to_range(doc, e.span), new_text=e.text) for e in d.fix.edits]
+        actions.append(action(f"{d.code}: {d.fix.message}", edits, True))
+    rule = rule_by_code(d.code)
+    if rule is not None and not rule.emitted_by_pipeline:  # IL001/IL002 come before comments are read
+        where = noqa_edit(doc.source, d.line, d.code)
+        if where is not None:
+            start, end, text = where
+            span = Span(d.line, start + 1, d.line, end + 1)
+            edit = types.TextEdit(range=to_range(doc, span), new_text=text)
+            actions.append(action(f"Suppress {d.code} on this line", [edit], False))
+    return actions
+
+
+def overlaps(a: types.Range, b: types.Range) -> bool:
+    def key(p: types.Position) -> tuple[int, int]:
+        return (p.line, p.character)
+
+    return key(a.start) <= key(b.end) and key(b.start) <= key(a.end)
+
+
+server = InitlintServer()
+
+
+def is_python(doc: TextDocument) -> bool:
+    return doc.language_id == "python" or doc.uri.endswith(".py")
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: InitlintServer, params: types.DidOpenTextDocumentParams) -> None:
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    if is_python(doc):
+        ls.published[doc.uri] = []
+        ls.schedule(doc.uri, 0)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: InitlintServer, params: types.DidChangeTextDocumentParams) -> None:
+    if params.text_document.uri in ls.published:
+        ls.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: InitlintServer, params: types.DidSaveTextDocumentParams) -> None:
+    if params.text_document.uri in ls.published:
+        ls.schedule(params.text_document.uri, 0)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: InitlintServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    pending = ls.pending.pop(uri, None)
+    if pending is not None:
+        pending.cancel()
+    if ls.published.pop(uri, None) is not None:
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: InitlintServer, params: types.InitializedParams) -> None:
+    watched = ls.client_capabilities.workspace and ls.client_capabilities.workspace.did_change_watched_files
+    if watched and watched.dynamic_registration:
+        options = types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern="**/pyproject.toml")]
+        )
+        registration = types.Registration(
+            id="initlint-pyproject", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
+        )
+        await ls.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: InitlintServer, params: types.DidChangeWatchedFilesParams) -> None:
+    """A changed pyproject.toml re-checks every open document (settings_for re-reads it)."""
+    ls.settings_cache.clear()
+    for uri in ls.published:
+        ls.schedule(uri, 0)
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+)
+def code_action(ls: InitlintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    if params.context.only and types.CodeActionKind.QuickFix not in params.context.only:
+        return []
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    actions: list[types.CodeAction] = []
+    for lsp_diag, d in ls.published.get(doc.uri, []):
+        if overlaps(lsp_diag.range, params.range):
+            actions.extend(code_actions(doc, lsp_diag, d))
+    return actions
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls: InitlintServer, params: types.HoverParams) -> Optional[types.Hover]:
+    point = types.Range(start=params.position, end=params.position)
+    docs = []
+    for lsp_diag, d in ls.published.get(params.text_document.uri, []):
+        rule = rule_by_code(d.code)
+        if rule is not None and overlaps(lsp_diag.range, point):
+            docs.append(f"**{rule.code}** `{rule.name}`\n\n{rule.documentation()}")
+    if not docs:
+        return None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(docs)))
+
+
+@server.command(CONFIRM_COMMAND)
+async def confirm(ls: InitlintServer, uri: str) -> dict[str, Any]:
+    """Run the confirmation stage (it builds the models) on the saved file behind `uri`."""
+    try:
+        from initlint.confirm import confirm_diagnostics
+    except ImportError:
+        return {"error": "the confirmation stage is not available"}
+    if uri not in ls.published:
+        return {"error": f"{uri} is not an open Python document"}
+    path = to_fs_path(uri) or uri
+    settings, _ = ls.settings_for(path)
+    with open(path, encoding="utf-8-sig") as fh:
+        text = fh.read()
+    static = check_source(path, text, settings).diagnostics
+    confirmed = await asyncio.get_running_loop().run_in_executor(
+        None, confirm_diagnostics, static, settings, settings.project_root or os.path.dirname(path)
+    )
+    ls.publish(uri, confirmed)
+    statuses = [d.confirmation.status for d in confirmed if d.confirmation is not None]
+    return {status: statuses.count(status) for status in ("confirmed", "refuted", "unverified")}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import argparse
+
+    argparse.ArgumentParser(
+        prog="initlint lsp", description="Run the initlint language server over stdin/stdout."
+    ).parse_args(list(argv or []))
+    server.start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,337 @@
+"""`initlint lsp` driven by a real LSP client (pytest-lsp) over stdio."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+import pytest_asyncio
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from initlint.rules.il101_zero_product import SEED_000_PAIR
+
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+SERVER = [sys.executable, "-m", "initlint", "lsp"]
+
+# Seed 000's pair model: zero-initialized embeddings and bias, an element-wise product of the two towers.
+PAIR_MODEL = SEED_000_PAIR
+PRODUCT = "vec_a * vec_b"
+PRODUCT_LINE = next(i for i, line in enumerate(PAIR_MODEL.splitlines()) if PRODUCT in line)  # 0-based
+PRODUCT_COLUMN = PAIR_MODEL.splitlines()[PRODUCT_LINE].index(PRODUCT)
+ZERO_INIT = "        nn.init.zeros_(self.video_emb.weight)\n"
+EMOJI_STATEMENT = 'tag = "\U0001f600"; '
+
+
+def with_emoji_before_product() -> str:
+    """The model with a statement holding U+1F600 (two UTF-16 units) before the product, on its line."""
+    line = PAIR_MODEL.splitlines()[PRODUCT_LINE]
+    indent = len(line) - len(line.lstrip())
+    return PAIR_MODEL.replace(line, line[:indent] + EMOJI_STATEMENT + line[indent:])
+
+
+class Session:
+    """One client connected to a fresh server, with a workspace in a temporary folder."""
+
+    def __init__(self, client: LanguageClient, root: Path) -> None:
+        self.client = client
+        self.root = root
+        self.versions: dict[str, int] = {}
+        self.result: Optional[types.InitializeResult] = None
+
+    def uri(self, name: str) -> str:
+        return (self.root / name).as_uri()
+
+    async def expect_diagnostics(self, uri: str, send: Callable[[], None]) -> list[types.Diagnostic]:
+        """Send a notification and return the diagnostics the server publishes for `uri` in reply."""
+        send()
+        while True:
+            params = await self.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+            if params.uri == uri:
+                return list(params.diagnostics)
+
+    async def open(self, name: str, text: str) -> list[types.Diagnostic]:
+        uri = self.uri(name)
+        (self.root / name).write_text(text, encoding="utf-8")
+        self.versions[uri] = 1
+        item = types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+        return await self.expect_diagnostics(
+            uri, lambda: self.client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
+        )
+
+    async def change(self, name: str, text: str) -> list[types.Diagnostic]:
+        uri = self.uri(name)
+        self.versions[uri] += 1
+        doc = types.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri])
+        change = types.TextDocumentContentChangeWholeDocument(text=text)
+        params = types.DidChangeTextDocumentParams(text_document=doc, content_changes=[change])
+        return await self.expect_diagnostics(uri, lambda: self.client.text_document_did_change(params))
+
+    async def code_actions(self, name: str, diagnostic: types.Diagnostic) -> list[types.CodeAction]:
+        params = types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=self.uri(name)),
+            range=diagnostic.range,
+            context=types.CodeActionContext(diagnostics=[diagnostic]),
+        )
+        actions = await self.client.text_document_code_action_async(params)
+        return [a for a in actions or [] if isinstance(a, types.CodeAction)]
+
+
+def initialize_params(root: Path, capabilities: Optional[types.ClientCapabilities] = None) -> types.InitializeParams:
+    return types.InitializeParams(
+        capabilities=capabilities or types.ClientCapabilities(),
+        root_uri=root.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="project")],
+    )
+
+
+def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
+    """Apply LSP edits (UTF-16 columns) the way an editor does."""
+    lines = text.splitlines(keepends=True)
+
+    def offset(pos: types.Position) -> int:
+        line = lines[pos.line] if pos.line < len(lines) else ""
+        units = 0
+        for i, char in enumerate(line):
+            if units >= pos.character:
+                return sum(len(x) for x in lines[: pos.line]) + i
+            units += 2 if ord(char) > 0xFFFF else 1
+        return sum(len(x) for x in lines[: pos.line]) + len(line)
+
+    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
+    return text
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def client(lsp_client: LanguageClient) -> Any:
+    """A client that records the server's dynamic registrations; the test initializes it."""
+    lsp_client.registrations = []  # type: ignore[attr-defined]
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        lsp_client.registrations.extend(params.registrations)  # type: ignore[attr-defined]
+
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_asyncio.fixture
+async def session(client: LanguageClient, tmp_path: Path) -> Session:
+    state = Session(client, tmp_path)
+    # VS Code's capabilities: UTF-16 positions, dynamic file watching.
+    state.result = await client.initialize_session(
+        initialize_params(tmp_path, client_capabilities("visual-studio-code"))
+    )
+    return state
+
+
+async def test_initialize_advertises_features(session: Session) -> None:
+    assert session.result is not None
+    caps = session.result.capabilities
+    assert caps.hover_provider
+    assert list(caps.code_action_provider.code_action_kinds) == [types.CodeActionKind.QuickFix]
+    assert "initlint.confirm" in caps.execute_command_provider.commands
+    assert caps.text_document_sync.save
+
+
+async def test_zero_product_suppress_then_fix(session: Session) -> None:
+    diagnostics = await session.open("pair.py", PAIR_MODEL)
+    [d] = diagnostics
+    assert (d.code, d.source, d.severity) == ("IL101", "initlint", types.DiagnosticSeverity.Error)
+    assert d.range.start == types.Position(line=PRODUCT_LINE, character=PRODUCT_COLUMN)
+    assert d.range.end == types.Position(line=PRODUCT_LINE, character=PRODUCT_COLUMN + len(PRODUCT))
+    assert d.code_description is not None and "il101-zero-product" in d.code_description.href
+    assert "vec_a * vec_b" in d.message
+
+    # Hover over the product shows the rule's documentation.
+    hover = await session.client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=session.uri("pair.py")),
+            position=types.Position(line=PRODUCT_LINE, character=PRODUCT_COLUMN + 3),
+        )
+    )
+    assert hover is not None and "## Why is this bad?" in hover.contents.value  # type: ignore[union-attr]
+
+    # The quick fix adds `# noqa: IL101`, and the finding goes away.
+    actions = await session.code_actions("pair.py", d)
+    [suppress] = [a for a in actions if a.title == "Suppress IL101 on this line"]
+    assert suppress.edit is not None and suppress.edit.changes is not None
+    suppressed = apply_edits(PAIR_MODEL, suppress.edit.changes[session.uri("pair.py")])
+    assert suppressed.splitlines()[PRODUCT_LINE] == PAIR_MODEL.splitlines()[PRODUCT_LINE] + "  # noqa: IL101"
+    assert await session.change("pair.py", suppressed) == []
+
+    # Back to the buggy text: the finding returns; typing the fix clears it.
+    assert [d.code for d in await session.change("pair.py", PAIR_MODEL)] == ["IL101"]
+    assert ZERO_INIT in PAIR_MODEL
+    fixed = PAIR_MODEL.replace(ZERO_INIT, "")
+    assert await session.change("pair.py", fixed) == []
+
+
+async def test_noqa_merges_into_an_existing_comment(session: Session) -> None:
+    product_line = PAIR_MODEL.splitlines()[PRODUCT_LINE]
+    text = PAIR_MODEL.replace(product_line, product_line + "  # noqa: IL999")
+    [d] = await session.open("pair.py", text)
+    actions = await session.code_actions("pair.py", d)
+    [suppress] = [a for a in actions if a.title.startswith("Suppress")]
+    assert suppress.edit is not None and suppress.edit.changes is not None
+    merged = apply_edits(text, suppress.edit.changes[session.uri("pair.py")])
+    assert merged.splitlines()[PRODUCT_LINE] == product_line + "  # noqa: IL999, IL101"
+    assert await session.change("pair.py", merged) == []
+
+
+async def test_positions_count_utf16_code_units(session: Session) -> None:
+    # U+1F600 is two UTF-16 code units: every column after it moves by one.
+    text = with_emoji_before_product()
+    [d] = await session.open("pair.py", text)
+    assert d.range.start == types.Position(line=PRODUCT_LINE, character=PRODUCT_COLUMN + len(EMOJI_STATEMENT) + 1)
+    actions = await session.code_actions("pair.py", d)
+    [suppress] = [a for a in actions if a.title.startswith("Suppress")]
+    assert suppress.edit is not None and suppress.edit.changes is not None
+    suppressed = apply_edits(text, suppress.edit.changes[session.uri("pair.py")])
+    assert suppressed.splitlines()[PRODUCT_LINE] == text.splitlines()[PRODUCT_LINE] + "  # noqa: IL101"
+
+
+async def test_positions_in_utf8_when_the_client_prefers_it(client: LanguageClient, tmp_path: Path) -> None:
+    result = await client.initialize_session(initialize_params(tmp_path, client_capabilities("neovim")))
+    assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf8
+    [d] = await Session(client, tmp_path).open("pair.py", with_emoji_before_product())
+    # U+1F600 is four UTF-8 bytes.
+    assert d.range.start == types.Position(line=PRODUCT_LINE, character=PRODUCT_COLUMN + len(EMOJI_STATEMENT) + 3)
+
+
+async def test_syntax_error_reports_il001_and_server_keeps_running(session: Session) -> None:
+    broken = 'import torch\nx = "\U0001f600" +\n'
+    [d] = await session.open("broken.py", broken)
+    assert d.code == "IL001"
+    assert d.range.start == types.Position(line=1, character=10)  # after the emoji: UTF-16 units
+    # No noqa for a file that does not parse (comments are not read then).
+    assert await session.code_actions("broken.py", d) == []
+    assert await session.change("broken.py", 'import torch\nx = "\U0001f600"\n') == []
+    assert [d.code for d in await session.open("pair.py", PAIR_MODEL)] == ["IL101"]
+
+
+async def test_debounce_publishes_once_for_a_burst_of_changes(session: Session) -> None:
+    await session.open("pair.py", PAIR_MODEL)
+    uri = session.uri("pair.py")
+    published: list[types.PublishDiagnosticsParams] = []
+    original = session.client.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def record(params: types.PublishDiagnosticsParams) -> None:
+        published.append(params)
+        original(params)
+
+    session.client.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
+    for i in range(5):
+        session.versions[uri] += 1
+        params = types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=session.versions[uri]),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=PAIR_MODEL + "#" * i)],
+        )
+        session.client.text_document_did_change(params)
+    await session.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    assert [p.version for p in published] == [session.versions[uri]]
+
+
+async def test_close_clears_and_non_python_is_ignored(session: Session) -> None:
+    await session.open("pair.py", PAIR_MODEL)
+    uri = session.uri("pair.py")
+    cleared = await session.expect_diagnostics(
+        uri,
+        lambda: session.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        ),
+    )
+    assert cleared == []
+    notes = types.TextDocumentItem(uri=session.uri("notes.txt"), language_id="plaintext", version=1, text="def f(:\n")
+    session.client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=notes))
+    # The next publication is for the Python file opened after the text file, not for the text file.
+    assert [d.code for d in await session.open("pair2.py", PAIR_MODEL)] == ["IL101"]
+    assert session.uri("notes.txt") not in session.client.diagnostics
+
+
+async def test_configuration_from_pyproject_and_its_changes(session: Session) -> None:
+    pyproject = session.root / "pyproject.toml"
+    pyproject.write_text('[tool.initlint]\nignore = ["IL101"]\n')
+    assert await session.open("pair.py", PAIR_MODEL) == []
+
+    # The server asked the editor to watch pyproject.toml; a change re-checks the open documents.
+    for _ in range(50):
+        registrations = session.client.registrations  # type: ignore[attr-defined]
+        if registrations:
+            break
+        await asyncio.sleep(0.1)
+    [registration] = registrations
+    assert registration.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    pyproject.write_text('[tool.initlint]\nselect = ["IL1"]\n')
+    event = types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)
+    notify = lambda: session.client.workspace_did_change_watched_files(  # noqa: E731
+        types.DidChangeWatchedFilesParams(changes=[event])
+    )
+    assert [d.code for d in await session.expect_diagnostics(session.uri("pair.py"), notify)] == ["IL101"]
+
+    # Without a notification (editors that cannot watch files), the next check sees the new file too.
+    pyproject.write_text('[tool.initlint]\nextend-select = ["IL2"]\nignore = ["IL1"]\n')
+    assert await session.change("pair.py", PAIR_MODEL + "\n") == []
+
+    # per-file-ignores match the path relative to the pyproject.toml folder.
+    pyproject.write_text('[tool.initlint.per-file-ignores]\n"models/*" = ["IL101"]\n')
+    (session.root / "models").mkdir()
+    assert await session.open("models/pair.py", PAIR_MODEL) == []
+    assert [d.code for d in await session.change("pair.py", PAIR_MODEL)] == ["IL101"]
+
+
+async def test_invalid_configuration_is_logged_and_defaults_apply(session: Session) -> None:
+    (session.root / "pyproject.toml").write_text("[tool.initlint]\nselect = 5\n")
+    assert [d.code for d in await session.open("pair.py", PAIR_MODEL)] == ["IL101"]
+    [log] = [m for m in session.client.log_messages if "pyproject.toml" in m.message]
+    assert log.type == types.MessageType.Error and "select" in log.message
+
+
+CRASHING_SERVER = [
+    sys.executable,
+    "-c",
+    "import initlint.rules.il101_zero_product as m\n"
+    "def crash(self, facts):\n"
+    "    raise RuntimeError('rule bug')\n"
+    "m.ZeroProduct.check = crash\n"
+    "from initlint.lsp import main\n"
+    "main()\n",
+]
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=CRASHING_SERVER))
+async def crashing_client(lsp_client: LanguageClient, tmp_path: Path) -> Any:
+    await lsp_client.initialize_session(initialize_params(tmp_path))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def crashing(crashing_client: LanguageClient, tmp_path: Path) -> Session:
+    return Session(crashing_client, tmp_path)
+
+
+async def test_rule_crash_is_logged_and_server_survives(crashing: Session) -> None:
+    uri = crashing.uri("pair.py")
+    (crashing.root / "pair.py").write_text(PAIR_MODEL)
+    item = types.TextDocumentItem(uri=uri, language_id="python", version=1, text=PAIR_MODEL)
+    crashing.client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
+    log = await crashing.client.wait_for_notification(types.WINDOW_LOG_MESSAGE)
+    assert log.type == types.MessageType.Error and "RuntimeError: rule bug" in log.message
+    # Still alive: a file that does not parse never reaches the rules, and gets IL001.
+    assert [d.code for d in await crashing.open("broken.py", "def f(:\n")] == ["IL001"]
+
+
+async def test_shutdown_and_exit_cleanly(tmp_path: Path) -> None:
+    client = pytest_lsp.make_test_lsp_client()
+    await client.start_io(*SERVER)
+    await client.initialize_session(initialize_params(tmp_path))
+    await client.shutdown_session()
+    assert client._server is not None and client._server.returncode == 0
+    await client.stop()
