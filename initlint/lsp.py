@@ -13,16 +13,18 @@ through the `initlint.confirm` command, which the user invokes.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import os
 import sys
 import tokenize
 import traceback
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from initlint import __version__
@@ -55,7 +57,7 @@ class InitlintServer(LanguageServer):
             previous.cancel()
         self.pending[uri] = asyncio.get_running_loop().call_later(delay, self.publish, uri)
 
-    def publish(self, uri: str, diagnostics: Optional[Sequence[Diagnostic]] = None) -> None:
+    def publish(self, uri: str, diagnostics: Sequence[Diagnostic] | None = None) -> None:
         """Check the document's current text (unless `diagnostics` are given) and publish."""
         self.pending.pop(uri, None)
         if uri not in self.published:  # closed meanwhile
@@ -71,11 +73,11 @@ class InitlintServer(LanguageServer):
             types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=[p[0] for p in pairs])
         )
 
-    def check(self, doc: TextDocument) -> Optional[tuple[Diagnostic, ...]]:
+    def check(self, doc: TextDocument) -> tuple[Diagnostic, ...] | None:
         settings, path = self.settings_for(doc.path)
         try:
             return check_source(path, doc.source, settings).diagnostics
-        except Exception:  # a bug in a rule must not take the editor's server down
+        except Exception:  # noqa: BLE001 - a bug in a rule must not take the editor's server down
             self.log(types.MessageType.Error, f"initlint crashed on {doc.path}:\n{traceback.format_exc()}")
             return None
 
@@ -142,7 +144,7 @@ def to_lsp(doc: TextDocument, d: Diagnostic) -> types.Diagnostic:
     )
 
 
-def noqa_edit(text: str, line: int, code: str) -> Optional[tuple[int, int, str]]:
+def noqa_edit(text: str, line: int, code: str) -> tuple[int, int, str] | None:
     """Where `# noqa: CODE` goes for a finding on `line` (1-based): (start, end, new text), columns of that line.
 
     An existing `# noqa: ...` or `# initlint: ignore[...]` comment gets the code
@@ -278,7 +280,7 @@ def code_action(ls: InitlintServer, params: types.CodeActionParams) -> list[type
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
-def hover(ls: InitlintServer, params: types.HoverParams) -> Optional[types.Hover]:
+def hover(ls: InitlintServer, params: types.HoverParams) -> types.Hover | None:
     point = types.Range(start=params.position, end=params.position)
     docs = []
     for lsp_diag, d in ls.published.get(params.text_document.uri, []):
@@ -290,29 +292,45 @@ def hover(ls: InitlintServer, params: types.HoverParams) -> Optional[types.Hover
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(docs)))
 
 
+def confirm_saved_file(path: str, relative: str, buffer: str, settings: Settings) -> tuple[Diagnostic, ...] | str:
+    """The static check and the confirmation stage on the saved file, or why they cannot run."""
+    from initlint.confirm import confirm_diagnostics
+
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            saved = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot read {path}: {exc}"
+    if saved != buffer:
+        return "save the file first: the confirmation stage builds the saved file"
+    # Checked under the relative path (per-file-ignores), confirmed under the absolute one (it reads the file).
+    static = [replace(d, path=path) for d in check_source(relative, saved, settings).diagnostics]
+    return tuple(confirm_diagnostics(static, settings, os.path.dirname(path)))
+
+
 @server.command(CONFIRM_COMMAND)
 async def confirm(ls: InitlintServer, uri: str) -> dict[str, Any]:
-    """Run the confirmation stage (it builds the models) on the saved file behind `uri`."""
-    try:
-        from initlint.confirm import confirm_diagnostics
-    except ImportError:
-        return {"error": "the confirmation stage is not available"}
+    """Run the confirmation stage, which executes the model code, on an open document's saved file.
+
+    Returns the number of findings per verdict, or {"error": reason}.
+    """
+    if importlib.util.find_spec("initlint.confirm") is None:
+        return {"error": "this build of initlint has no confirmation stage"}
     if uri not in ls.published:
         return {"error": f"{uri} is not an open Python document"}
-    path = to_fs_path(uri) or uri
-    settings, _ = ls.settings_for(path)
-    with open(path, encoding="utf-8-sig") as fh:
-        text = fh.read()
-    static = check_source(path, text, settings).diagnostics
-    confirmed = await asyncio.get_running_loop().run_in_executor(
-        None, confirm_diagnostics, static, settings, settings.project_root or os.path.dirname(path)
+    doc = ls.workspace.get_text_document(uri)
+    settings, relative = ls.settings_for(doc.path)
+    result = await asyncio.get_running_loop().run_in_executor(
+        None, confirm_saved_file, doc.path, relative, doc.source, settings
     )
-    ls.publish(uri, confirmed)
-    statuses = [d.confirmation.status for d in confirmed if d.confirmation is not None]
+    if isinstance(result, str):
+        return {"error": result}
+    ls.publish(uri, result)
+    statuses = [d.confirmation.status for d in result if d.confirmation is not None]
     return {status: statuses.count(status) for status in ("confirmed", "refuted", "unverified")}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     argparse.ArgumentParser(

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import pytest
 import pytest_asyncio
 import pytest_lsp
+from initlint.rules.il101_zero_product import SEED_000_PAIR
+from initlint.rules.il304_activated_logits import SIGMOID_BCE_LOGITS
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-
-from initlint.rules.il101_zero_product import SEED_000_PAIR
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -28,11 +29,15 @@ ZERO_INIT = "        nn.init.zeros_(self.video_emb.weight)\n"
 EMOJI_STATEMENT = 'tag = "\U0001f600"; '
 
 
-def with_emoji_before_product() -> str:
-    """The model with a statement holding U+1F600 (two UTF-16 units) before the product, on its line."""
-    line = PAIR_MODEL.splitlines()[PRODUCT_LINE]
+def with_emoji_before(text: str, needle: str) -> str:
+    """`text` with a statement holding U+1F600 (two UTF-16 units) put before the one on the line of `needle`."""
+    [line] = [line for line in text.splitlines() if needle in line]
     indent = len(line) - len(line.lstrip())
-    return PAIR_MODEL.replace(line, line[:indent] + EMOJI_STATEMENT + line[indent:])
+    return text.replace(line, line[:indent] + EMOJI_STATEMENT + line[indent:])
+
+
+def with_emoji_before_product() -> str:
+    return with_emoji_before(PAIR_MODEL, PRODUCT)
 
 
 class Session:
@@ -42,7 +47,7 @@ class Session:
         self.client = client
         self.root = root
         self.versions: dict[str, int] = {}
-        self.result: Optional[types.InitializeResult] = None
+        self.result: types.InitializeResult | None = None
 
     def uri(self, name: str) -> str:
         return (self.root / name).as_uri()
@@ -82,7 +87,7 @@ class Session:
         return [a for a in actions or [] if isinstance(a, types.CodeAction)]
 
 
-def initialize_params(root: Path, capabilities: Optional[types.ClientCapabilities] = None) -> types.InitializeParams:
+def initialize_params(root: Path, capabilities: types.ClientCapabilities | None = None) -> types.InitializeParams:
     return types.InitializeParams(
         capabilities=capabilities or types.ClientCapabilities(),
         root_uri=root.as_uri(),
@@ -197,6 +202,21 @@ async def test_positions_count_utf16_code_units(session: Session) -> None:
     assert suppressed.splitlines()[PRODUCT_LINE] == text.splitlines()[PRODUCT_LINE] + "  # noqa: IL101"
 
 
+async def test_rule_fix_is_offered_and_applies(session: Session) -> None:
+    # sigmoid fed to binary_cross_entropy_with_logits; the emoji shifts the edit's UTF-16 columns.
+    text = with_emoji_before(SIGMOID_BCE_LOGITS, "torch.sigmoid(head(h))")
+    [d] = await session.open("step.py", text)
+    assert d.code == "IL304"
+    actions = await session.code_actions("step.py", d)
+    assert [a.title for a in actions] == ["IL304: pass the logits (drop `sigmoid`)", "Suppress IL304 on this line"]
+    fix = actions[0]
+    assert fix.is_preferred and fix.kind == types.CodeActionKind.QuickFix
+    assert fix.edit is not None and fix.edit.changes is not None
+    fixed = apply_edits(text, fix.edit.changes[session.uri("step.py")])
+    assert fixed == text.replace("torch.sigmoid(head(h))", "head(h)")
+    assert await session.change("step.py", fixed) == []
+
+
 async def test_positions_in_utf8_when_the_client_prefers_it(client: LanguageClient, tmp_path: Path) -> None:
     result = await client.initialize_session(initialize_params(tmp_path, client_capabilities("neovim")))
     assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf8
@@ -270,9 +290,10 @@ async def test_configuration_from_pyproject_and_its_changes(session: Session) ->
     assert registration.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
     pyproject.write_text('[tool.initlint]\nselect = ["IL1"]\n')
     event = types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)
-    notify = lambda: session.client.workspace_did_change_watched_files(  # noqa: E731
-        types.DidChangeWatchedFilesParams(changes=[event])
-    )
+
+    def notify() -> None:
+        session.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[event]))
+
     assert [d.code for d in await session.expect_diagnostics(session.uri("pair.py"), notify)] == ["IL101"]
 
     # Without a notification (editors that cannot watch files), the next check sees the new file too.
@@ -293,15 +314,18 @@ async def test_invalid_configuration_is_logged_and_defaults_apply(session: Sessi
     assert log.type == types.MessageType.Error and "select" in log.message
 
 
+# The real server with IL101's check replaced by one that raises.
 CRASHING_SERVER = [
     sys.executable,
     "-c",
-    "import initlint.rules.il101_zero_product as m\n"
-    "def crash(self, facts):\n"
-    "    raise RuntimeError('rule bug')\n"
-    "m.ZeroProduct.check = crash\n"
-    "from initlint.lsp import main\n"
-    "main()\n",
+    (
+        "import initlint.rules.il101_zero_product as m\n"
+        "def crash(self, facts):\n"
+        "    raise RuntimeError('rule bug')\n"
+        "m.ZeroProduct.check = crash\n"
+        "from initlint.lsp import main\n"
+        "main()\n"
+    ),
 ]
 
 
@@ -326,6 +350,26 @@ async def test_rule_crash_is_logged_and_server_survives(crashing: Session) -> No
     assert log.type == types.MessageType.Error and "RuntimeError: rule bug" in log.message
     # Still alive: a file that does not parse never reaches the rules, and gets IL001.
     assert [d.code for d in await crashing.open("broken.py", "def f(:\n")] == ["IL001"]
+
+
+async def test_confirmation_runs_only_when_asked(session: Session) -> None:
+    [d] = await session.open("pair.py", PAIR_MODEL)
+    assert "confirmed" not in d.message  # the static check never builds the model
+    uri = session.uri("pair.py")
+
+    async def run_confirm() -> Any:
+        params = types.ExecuteCommandParams(command="initlint.confirm", arguments=[uri])
+        return await session.client.workspace_execute_command_async(params)
+
+    # An unsaved buffer is refused: the stage builds what is on disk.
+    (session.root / "pair.py").write_text(PAIR_MODEL + "# edited elsewhere\n")
+    assert "save the file first" in (await run_confirm())["error"]
+
+    (session.root / "pair.py").write_text(PAIR_MODEL)
+    result = await run_confirm()
+    assert result == {"confirmed": 1, "refuted": 0, "unverified": 0}
+    [d] = session.client.diagnostics[uri]
+    assert "[confirmed:" in d.message and "zero gradient" in d.message
 
 
 async def test_shutdown_and_exit_cleanly(tmp_path: Path) -> None:
