@@ -74,7 +74,8 @@ class InitlintServer(LanguageServer):
         )
 
     def check(self, doc: TextDocument) -> tuple[Diagnostic, ...] | None:
-        settings, path = self.settings_for(doc.path)
+        # An unsaved new buffer (untitled:...) has no folder, hence no pyproject.toml.
+        settings, path = self.settings_for(doc.path) if doc.uri.startswith("file:") else (Settings(), doc.path)
         try:
             return check_source(path, doc.source, settings).diagnostics
         except Exception:  # noqa: BLE001 - a bug in a rule must not take the editor's server down
@@ -210,7 +211,8 @@ server = InitlintServer()
 
 
 def is_python(doc: TextDocument) -> bool:
-    return doc.language_id == "python" or doc.uri.endswith(".py")
+    """Python sources; stubs (.pyi) hold no model code, as on the command line."""
+    return (doc.language_id == "python" or doc.uri.endswith(".py")) and not doc.uri.endswith(".pyi")
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)

@@ -275,6 +275,22 @@ async def test_close_clears_and_non_python_is_ignored(session: Session) -> None:
     assert session.uri("notes.txt") not in session.client.diagnostics
 
 
+async def test_save_rechecks_at_once(session: Session) -> None:
+    assert [d.code for d in await session.open("pair.py", PAIR_MODEL)] == ["IL101"]
+    (session.root / "pyproject.toml").write_text('[tool.initlint]\nignore = ["IL101"]\n')
+    uri = session.uri("pair.py")
+    params = types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    assert await session.expect_diagnostics(uri, lambda: session.client.text_document_did_save(params)) == []
+
+
+async def test_untitled_buffer_is_checked(session: Session) -> None:
+    uri = "untitled:Untitled-1"
+    item = types.TextDocumentItem(uri=uri, language_id="python", version=1, text=PAIR_MODEL)
+    params = types.DidOpenTextDocumentParams(text_document=item)
+    diagnostics = await session.expect_diagnostics(uri, lambda: session.client.text_document_did_open(params))
+    assert [d.code for d in diagnostics] == ["IL101"]
+
+
 async def test_configuration_from_pyproject_and_its_changes(session: Session) -> None:
     pyproject = session.root / "pyproject.toml"
     pyproject.write_text('[tool.initlint]\nignore = ["IL101"]\n')
