@@ -111,7 +111,7 @@ def _read_toml(path: str) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
     try:
         with open(path, "rb") as handle:
             data: dict[str, Any] = tomllib.load(handle)
@@ -292,7 +292,7 @@ def settings_from_table(table: dict[str, Any], path: str, base: Optional[Setting
             raise reader.fail("per-file-ignores", 'a table of glob = ["IL101", ...]')
         sub = _Reader(path, "tool.initlint.per-file-ignores", ignores)
         values["per_file_ignores"] = tuple((glob, sub.selectors(glob)) for glob in ignores)
-    thresholds = {
+    thresholds: dict[str, Any] = {
         key.replace("-", "_"): reader.number(key, integer=integer)
         for key, integer in THRESHOLD_KEYS.items()
         if key in table
