@@ -261,6 +261,34 @@ class Siamese(nn.Module):
 """
 
 
+FUNCTIONAL_EMBEDDING = """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Matcher(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.table = nn.Parameter(torch.zeros(10, 4))
+
+    def forward(self, i, j):
+        return F.cosine_similarity(F.embedding(i, self.table), F.embedding(j, self.table))
+"""
+
+KERAS_MULTIPLY_LAYER = """\
+from tensorflow.keras import Model, initializers, layers
+
+u_in = layers.Input(shape=(1,))
+v_in = layers.Input(shape=(1,))
+u = layers.Flatten()(layers.Embedding(100, 8, embeddings_initializer="zeros")(u_in))
+v = layers.Flatten()(layers.Embedding(100, 8, embeddings_initializer=initializers.Zeros())(v_in))
+dense = layers.Dense(4)
+score = layers.Multiply()([dense(u), dense(v)])
+model = Model(inputs=[u_in, v_in], outputs=layers.Dense(1)(score))
+"""
+
+
 class ZeroProduct(Rule):
     """
     ## What it does
@@ -328,6 +356,8 @@ class ZeroProduct(Rule):
         Invalid(ZERO_MLP, at=[(15, 16)], also=[("IL201", 11, 13)]),
         Invalid(KERAS_TWO_TOWER, at=[(8, 23), (9, 9)]),
         Invalid(NAMED_PARAMETERS_FILTER, at=[(23, 16)]),
+        Invalid(FUNCTIONAL_EMBEDDING, at=[(12, 16)]),
+        Invalid(KERAS_MULTIPLY_LAYER, at=[(8, 9)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -1619,6 +1619,12 @@ def tensor_function(interp: "Interpreter", qual: str, name: str, args: list[Valu
         return Tensor(state=LIVE, origin=origin)
     if first is None and not tensors:
         return Tensor() if fw in ("torch", "tf") else UNKNOWN
+    if name == "embedding" and qual.startswith("torch.nn.functional") and len(args) >= 2:
+        # F.embedding(ids, weight): a lookup into `weight`, zero when the table is.
+        table = as_tensor(args[1]) or Tensor()
+        if table.state in (ZERO, UNKNOWN_STATE):
+            return table.but(last_dim=table.last_dim, zero_layer=None)
+        return Tensor(state=LIVE, params=table.params, last_dim=table.last_dim)
     # Activations.
     act = ACT_NAMES.get(name)
     if act is not None and (qual.startswith(("torch.nn.functional.", "tf.nn.", "tf.math.", "keras.activations.", "keras.ops.")) or qual in ("torch." + name, "tf." + name)):
