@@ -387,10 +387,23 @@ def call_builtin(interp: "Interpreter", name: str, args: list[Value], kwargs: di
             result = (min if name == "min" else max)(numbers)  # type: ignore[type-var]
             return Const(int(result) if all(isinstance(v, Const) and isinstance(v.value, int) for v in values or []) else result)  # type: ignore[arg-type]
         return UNKNOWN
+    if name == "type" and len(args) == 1:
+        return type_of(args[0])
     if name == "print":
         return Const(None)
     if name == "str" and args and isinstance(args[0], Const):
         return Const(str(args[0].value))
+    return UNKNOWN
+
+
+def type_of(value: Value) -> Value:
+    """`type(m)` / `m.__class__` of a module: its class, so `type(m) == nn.Linear` can be decided."""
+    if isinstance(value, Obj):
+        if value.cls is not None and value.kind.startswith("user:"):
+            return value.cls
+        return Ext(value.kind)
+    if isinstance(value, Param):
+        return Ext("torch.nn.Parameter")
     return UNKNOWN
 
 
@@ -529,9 +542,13 @@ _OBJ_METHODS = {
 
 def get_attribute(interp: "Interpreter", owner: Value, name: str, node: Any, ctx: "Ctx") -> Value:
     if isinstance(owner, Ext):
+        if name == "__name__":
+            return Const(last(owner.qualname))
         qual = f"{owner.qualname}.{name}"
         return Ext("keras" if qual == "tf.keras" else qual)  # `import tensorflow as tf; tf.keras.X` is keras.X
     if isinstance(owner, Obj):
+        if name == "__class__":
+            return type_of(owner)
         found = lookup_attribute(interp, owner, name)
         if found is not None:
             return found
@@ -559,6 +576,8 @@ def get_attribute(interp: "Interpreter", owner: Value, name: str, node: Any, ctx
     if isinstance(owner, (Seq, Mapping, Loss)):
         return BoundMethod(owner, name)
     if isinstance(owner, ClassInfo):
+        if name == "__name__":
+            return Const(owner.name)
         found = owner.lookup(name)
         return found if found is not None else UNKNOWN
     if isinstance(owner, SuperRef):
@@ -709,6 +728,9 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
             result = left.value in right.items
             return result if op == "In" else not result
         return None
+    if op in ("Equal", "NotEqual", "Is", "IsNot") and isinstance(left, (Ext, ClassInfo)) and isinstance(right, (Ext, ClassInfo)):
+        same = left is right or (isinstance(left, Ext) and isinstance(right, Ext) and last(left.qualname) == last(right.qualname))
+        return same if op in ("Equal", "Is") else not same
     if isinstance(left, Const) and isinstance(right, Const):
         try:
             return {

@@ -129,3 +129,29 @@ def test_import_bindings() -> None:
     assert list(import_bindings(stmt)) == [("F", "torch.nn.functional")]
     stmt = cst.parse_statement("from .layers import Block\n").body[0]
     assert list(import_bindings(stmt, package="pkg.models")) == [("Block", "pkg.models.layers.Block")]
+
+
+def test_type_and_class_name_guards_are_decided() -> None:
+    # The DCGAN-style `classname.find("Linear") != -1` and `type(m) == nn.Linear` guards.
+    source = """
+    import torch.nn as nn
+
+    def weights_init(m):
+        classname = m.__class__.__name__
+        if classname.find("Embedding") != -1:
+            m.weight.data.fill_(0)
+
+    class Pair(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 4)
+            self.fc = nn.Linear(4, 4)
+            self.apply(weights_init)
+            for m in self.modules():
+                if type(m) == nn.Linear:
+                    nn.init.zeros_(m.bias)
+
+        def forward(self, a, b):
+            return self.fc(self.emb(a)) * self.fc(self.emb(b))
+    """
+    assert [c for c, _ in codes(source)] == ["IL101"]
