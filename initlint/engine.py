@@ -8,7 +8,7 @@ language server calls it on unsaved buffers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -34,37 +34,49 @@ class FileResult:
     suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
 
 
-def _span_of(positions: dict[cst.CSTNode, object], node: cst.CSTNode) -> Span:
-    pos = positions.get(node)
-    if pos is None:  # a node outside this module (should not happen); point at the top
-        return Span(1, 1, 1, 1)
-    start, end = pos.start, pos.end  # type: ignore[attr-defined]
-    return Span(start.line, start.column + 1, end.line, end.column + 1)
+class Positions:
+    """Node positions of one module, computed at most once and only when asked for.
+
+    libcst's PositionProvider re-generates the whole file (about two parses'
+    worth of work), so files without findings or exports never pay for it.
+    """
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._positions: Optional[Any] = None
+
+    def span(self, node: cst.CSTNode) -> Span:
+        if self._positions is None:
+            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        pos = self._positions.get(node)
+        if pos is None:  # a node outside this module (should not happen); point at the top
+            return Span(1, 1, 1, 1)
+        return Span(pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1)
+
+    def spans(self, nodes: Sequence[cst.CSTNode]) -> list[Span]:
+        return [self.span(node) for node in nodes]
 
 
-def to_diagnostics(path: str, module: cst.Module, findings: Sequence[Finding]) -> list[Diagnostic]:
-    """Resolve node positions once (only files with findings pay for it)."""
-    if not findings:
-        return []
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding]) -> list[Diagnostic]:
+    """Findings (node-based) -> diagnostics (span-based), one per (code, place)."""
     out: dict[tuple[str, Span], Diagnostic] = {}
     for finding in findings:
-        span = _span_of(positions, finding.node)
+        span = positions.span(finding.node)
+        key = (finding.code, span)
+        if key in out:  # a rule never reports the same location twice
+            continue
         related = tuple(
-            ref if isinstance(ref, Related) else Related(path, _span_of(positions, ref[0]), ref[1])
+            ref if isinstance(ref, Related) else Related(path, positions.span(ref[0]), ref[1])
             for ref in finding.related
         )
         fix: Optional[Fix] = None
         if isinstance(finding.fix, FixSpec):
             fix = Fix(
                 finding.fix.message,
-                tuple(Edit(_span_of(positions, node), text) for node, text in finding.fix.replacements),
+                tuple(Edit(positions.span(node), text) for node, text in finding.fix.replacements),
             )
         elif isinstance(finding.fix, Fix):
             fix = finding.fix
-        key = (finding.code, span)
-        if key in out:  # a rule never reports the same location twice
-            continue
         out[key] = Diagnostic(
             path=path,
             span=span,
@@ -77,12 +89,6 @@ def to_diagnostics(path: str, module: cst.Module, findings: Sequence[Finding]) -
             subject=finding.subject,
         )
     return sorted(out.values(), key=Diagnostic.sort_key)
-
-
-def resolve_spans(module: cst.Module, nodes: Sequence[cst.CSTNode]) -> list[Span]:
-    """Spans of a few nodes for the project index (facts/project.py): plain data, picklable."""
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    return [_span_of(positions, node) for node in nodes]
 
 
 def active_rules(settings: Settings, path: str) -> tuple[type[Rule], ...]:
@@ -105,8 +111,9 @@ def check_source(path: str, text: str, settings: Settings) -> FileResult:
         if rule_class.emitted_by_pipeline:
             continue
         findings.extend(rule_class().check(facts))
+    positions = Positions(parsed)
     diagnostics, suppressions = apply_suppressions(
-        to_diagnostics(path, parsed, findings), parsed, text, settings, path
+        to_diagnostics(path, positions, findings), parsed, text, settings, path
     )
-    exports = collect_exports(facts, lambda nodes: resolve_spans(parsed, nodes))
+    exports = collect_exports(facts, positions.spans)
     return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions)

@@ -107,7 +107,6 @@ class FileFacts:
     roots: list[Root] = field(default_factory=list)
     script_params: list[Param] = field(default_factory=list)
     classes: dict[str, Any] = field(default_factory=dict)
-    exports: ProjectExports = field(default_factory=ProjectExports)
     budget_exhausted: bool = False
 
     # ------------------------------------------------------------ recorder API

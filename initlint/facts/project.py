@@ -185,7 +185,7 @@ class LossPairingRule(Rule):
 def collect_exports(facts: "FileFacts", resolve: Callable[[list[cst.CSTNode]], list[Span]]) -> Optional[ProjectExports]:
     """What other files may link to, and what this file needs from them.
 
-    `resolve` turns nodes into spans (engine.resolve_spans); it is called
+    `resolve` turns nodes into spans (engine.Positions.spans); it is called
     once, and only when there is something to export.
     """
     from initlint.facts.values import Tensor
