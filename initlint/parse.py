@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ast
 import warnings
-from typing import Union
+from contextlib import contextmanager
+from typing import Iterator, Union
 
 import libcst as cst
+from libcst import CSTNode
 
 from initlint.diagnostics import Diagnostic, Severity, Span
 
@@ -42,13 +44,36 @@ def _cpython_error(text: str) -> Union[tuple[str, int, int, bool], None]:
     return None
 
 
+@contextmanager
+def _parser_built_nodes() -> Iterator[None]:
+    """Skip re-validating each node while libcst's own parser builds them.
+
+    Every node's `__post_init__` runs `_validate()`, which checks invariants
+    that matter for hand-built nodes; the parser's output satisfies them by
+    construction, and the check costs a quarter of a parse (libcst notes this
+    itself in `CSTNode.__post_init__`: "PERF: ... avoid validating the tree
+    when parsing a file"). Nodes built outside the parse are still validated.
+    """
+    validating = CSTNode.__dict__["__post_init__"]
+    CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        CSTNode.__post_init__ = validating  # type: ignore[method-assign]
+
+
+def _no_validation(self: CSTNode) -> None:
+    return None
+
+
 def parse_source(path: str, text: str) -> Union[cst.Module, Diagnostic]:
     cpython = _cpython_error(text)
     if cpython is not None and cpython[3]:
         msg, line, column, _ = cpython
         return syntax_error(path, f"syntax error: {msg}", line, column)
     try:
-        return cst.parse_module(text)
+        with _parser_built_nodes():
+            return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         if cpython is not None:
             msg, line, column, _ = cpython
