@@ -23,6 +23,19 @@ def test_rules_table_matches_the_registry() -> None:
     assert [line.split("|")[1].strip() for line in table.splitlines()[2:]] == [r.code for r in all_rules()]
 
 
+def test_rule_docs_page_matches_the_registry() -> None:
+    """docs/rules.md is where every diagnostic's codeDescription.href points."""
+    page = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    generated = subprocess.run([sys.executable, "-m", "initlint", "rules", "--docs"], capture_output=True,
+                               text=True, check=True).stdout
+    assert page == generated, "docs/rules.md is stale: run `initlint rules --docs > docs/rules.md`"
+    from initlint.rule import all_rules
+
+    for rule in all_rules():
+        anchor = rule.docs_url().rsplit("#", 1)[1]
+        assert f"## {rule.code} {rule.name}".lower().replace(" ", "-").lstrip("#-") == anchor
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
