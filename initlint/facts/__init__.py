@@ -108,6 +108,7 @@ class FileFacts:
     script_params: list[Param] = field(default_factory=list)
     classes: dict[str, Any] = field(default_factory=dict)
     budget_exhausted: bool = False
+    analysis_errors: list[str] = field(default_factory=list)  # roots abandoned on an interpreter error
 
     # ------------------------------------------------------------ recorder API
     @staticmethod

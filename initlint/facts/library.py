@@ -329,7 +329,7 @@ def call_builtin(interp: "Interpreter", name: str, args: list[Value], kwargs: di
                 values = range(*ints)  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 return UNKNOWN
-            capped = list(values)[:256]
+            capped = values[:256]  # a range slices lazily: range(10**9) costs nothing
             return Seq([Const(i) for i in capped], complete=len(values) <= 256)
         return UNKNOWN
     if name == "len":
@@ -864,7 +864,7 @@ def binary(interp: "Interpreter", op: str, left: Value, right: Value, node: Any,
     if isinstance(left, Seq) and isinstance(right, Seq) and op == "Add":
         return Seq(left.items + right.items, is_tuple=left.is_tuple, complete=left.complete and right.complete)
     if isinstance(left, Seq) and op == "Multiply" and const_int(right) is not None:
-        return Seq(left.items * max(0, const_int(right) or 0), complete=left.complete)
+        return Seq(left.items * min(max(0, const_int(right) or 0), 256), complete=left.complete and (const_int(right) or 0) <= 256)
     lt, rt = as_tensor(left), as_tensor(right)
     if lt is None and rt is None:
         return UNKNOWN
@@ -907,6 +907,10 @@ def _is_number(value: Value) -> bool:
 
 
 def _const_binary(op: str, a: Any, b: Any) -> Value:
+    if op == "Multiply" and (isinstance(a, (str, bytes, tuple)) or isinstance(b, (str, bytes, tuple))):
+        count = b if isinstance(b, int) else a if isinstance(a, int) else 0
+        if count > 10_000:
+            return UNKNOWN  # "x" * 10**9 would allocate before any check
     try:
         result = {
             "Add": lambda: a + b,

@@ -5,6 +5,7 @@ Each root gets its own step budget so one huge class cannot starve the rest.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import TYPE_CHECKING, Optional
 
@@ -41,20 +42,29 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
             _run(facts, interp, lambda value=value: _run_function(interp, value, model_classes))
 
 
-def _root(facts: "FileFacts", kind: str, name: str, obj: Optional[Obj]) -> "object":
-    from initlint.facts import Root, Where
-
-    return Root(Where(kind, name, obj), obj)
+_EVENT_LISTS = ("products", "activations", "layer_calls", "zero_feeds", "losses", "keras_compiles", "keras_fits", "roots")
 
 
 def _run(facts: "FileFacts", interp: Interpreter, action: "object") -> None:
+    """Run one root with a fresh step budget; a root that fails leaves no events behind.
+
+    Running out of budget keeps what was recorded (every value the root did not
+    reach stays unknown). An unexpected error in the interpreter on unusual code
+    discards the root's events, so a half-run root can never report a finding
+    that its unreached half would have cancelled (a later re-initialisation).
+    """
     interp.steps = 0
+    marks = {name: len(getattr(facts, name)) for name in _EVENT_LISTS}
     try:
         action()  # type: ignore[operator]
-    except BudgetExhausted:
+    except (BudgetExhausted, RecursionError):
         facts.budget_exhausted = True
-    except RecursionError:
-        facts.budget_exhausted = True
+    except Exception as exc:  # noqa: BLE001 - the facts stage owns its failures
+        if os.environ.get("INITLINT_TRACEBACK"):
+            raise
+        for name, mark in marks.items():
+            del getattr(facts, name)[mark:]
+        facts.analysis_errors.append(f"{type(exc).__name__}: {exc}")
 
 
 def _run_script_model(facts: "FileFacts", interp: Interpreter, name: str, obj: Obj) -> None:

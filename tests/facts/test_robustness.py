@@ -1,0 +1,48 @@
+"""The facts stage owns its failures: an interpreter error abandons one root, never the file."""
+
+from __future__ import annotations
+
+import libcst as cst
+import pytest
+
+from initlint.config import Settings
+from initlint.engine import check_source
+from initlint.facts import build_facts, library
+
+SOURCE = """
+import torch
+from torch import nn
+
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        nn.init.zeros_(self.emb.weight)
+
+    def forward(self, a, b):
+        return self.emb(a) * self.emb(b)
+"""
+
+
+def test_an_interpreter_error_drops_the_root_and_keeps_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INITLINT_TRACEBACK", raising=False)
+
+    def broken(*args, **kwargs):
+        raise ValueError("simulated interpreter bug")
+
+    monkeypatch.setattr(library, "product", broken)
+    facts = build_facts(cst.parse_module(SOURCE), "pair.py", Settings())
+    assert facts.analysis_errors and "simulated interpreter bug" in facts.analysis_errors[0]
+    assert facts.products == []
+    assert check_source("pair.py", SOURCE, Settings()).diagnostics == ()
+
+
+def test_deep_recursion_in_user_code_is_bounded() -> None:
+    source = "import torch\n\ndef f(x):\n    return f(x) + torch.zeros(3)\n\ny = f(1)\n"
+    assert check_source("rec.py", source, Settings()).diagnostics == ()
+
+
+def test_huge_loop_is_capped() -> None:
+    source = "import torch.nn as nn\nlayers = []\nfor i in range(10**9):\n    layers.append(nn.Linear(4, 4))\nnet = nn.Sequential(*layers)\n"
+    assert check_source("loop.py", source, Settings()).diagnostics == ()
