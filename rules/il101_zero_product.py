@@ -289,6 +289,18 @@ model = Model(inputs=[u_in, v_in], outputs=layers.Dense(1)(score))
 """
 
 
+TF1_GET_VARIABLE = """\
+import tensorflow as tf
+
+ids_a = tf.placeholder(tf.int32, [None])
+ids_b = tf.placeholder(tf.int32, [None])
+emb = tf.get_variable("emb", shape=[100, 8], initializer=tf.zeros_initializer())
+vec_a = tf.layers.dense(tf.nn.embedding_lookup(emb, ids_a), 4)
+vec_b = tf.layers.dense(tf.nn.embedding_lookup(emb, ids_b), 4)
+logit = tf.reduce_sum(vec_a * vec_b, axis=1)
+"""
+
+
 class ZeroProduct(Rule):
     """
     ## What it does
@@ -358,6 +370,7 @@ class ZeroProduct(Rule):
         Invalid(NAMED_PARAMETERS_FILTER, at=[(23, 16)]),
         Invalid(FUNCTIONAL_EMBEDDING, at=[(12, 16)]),
         Invalid(KERAS_MULTIPLY_LAYER, at=[(8, 9)]),
+        Invalid(TF1_GET_VARIABLE, at=[(8, 23)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -1645,9 +1645,11 @@ def tensor_function(interp: "Interpreter", qual: str, name: str, args: list[Valu
         return Tensor(state=LIVE, origin=origin)
     if first is None and not tensors:
         return Tensor() if fw in ("torch", "tf") else UNKNOWN
-    if name == "embedding" and qual.startswith("torch.nn.functional") and len(args) >= 2:
-        # F.embedding(ids, weight): a lookup into `weight`, zero when the table is.
-        table = as_tensor(args[1]) or Tensor()
+    is_torch_lookup = name == "embedding" and qual.startswith("torch.nn.functional") and len(args) >= 2
+    is_tf_lookup = name in ("embedding_lookup", "embedding_lookup_sparse", "gather") and fw == "tf" and len(args) >= 1
+    if is_torch_lookup or is_tf_lookup:
+        # F.embedding(ids, weight) / tf.nn.embedding_lookup(params, ids): zero when the table is.
+        table = as_tensor(args[1] if is_torch_lookup else args[0]) or Tensor()
         if table.state in (ZERO, UNKNOWN_STATE):
             return table.but(last_dim=table.last_dim, zero_layer=None)
         return Tensor(state=LIVE, params=table.params, last_dim=table.last_dim)
