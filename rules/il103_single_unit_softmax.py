@@ -5,6 +5,7 @@ from typing import Iterator
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
 from initlint.facts.library import const_int
+from initlint.facts.values import Const, Tensor
 from initlint.rule import Finding, Invalid, Rule, Valid
 
 TORCH_HEAD = """\
@@ -37,6 +38,20 @@ SEQUENTIAL_MODULE = """\
 from torch import nn
 
 net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1), nn.Softmax(dim=-1))
+"""
+
+DIM_ONE_HEAD = """\
+import torch.nn.functional as F
+from torch import nn
+
+
+class Scorer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 1)
+
+    def forward(self, x):
+        return F.softmax(self.fc(x), dim=1)
 """
 
 LISTWISE = """\
@@ -95,9 +110,10 @@ class SingleUnitSoftmax(Rule):
     `BCEWithLogitsLoss`), or no activation for regression.
 
     ## Known problems
-    Only the last axis is judged (`dim=-1`, Keras' default `axis=-1`): a
-    softmax over `dim=1` of a `[batch, tokens, 1]` tensor is attention
-    pooling and is correct.
+    The last axis (`dim=-1`, Keras' default `axis=-1`) is judged everywhere;
+    `dim=1` only where the softmax is the model's output or a loss's input,
+    because inside a model a softmax over `dim=1` of a `[batch, tokens, 1]`
+    score is attention pooling, which is correct.
 
     ## References
     - RULES.md, IL103
@@ -112,14 +128,21 @@ class SingleUnitSoftmax(Rule):
         Invalid(TORCH_HEAD, at=[(12, 16)]),
         Invalid(KERAS_HEAD, at=[(6, 5)]),
         Invalid(SEQUENTIAL_MODULE, at=[(3, 68)]),
+        Invalid(DIM_ONE_HEAD, at=[(11, 16)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
+        # Softmax over dim=1 (or the implicit dim) is judged only where it is the
+        # model's output or a loss's input: [batch, 1] there, while inside a model
+        # a [batch, tokens, 1] score softmaxed over dim=1 is attention pooling.
+        outputs = {id(t.squash.node) for t in self._final_values(facts) if t.squash is not None}
         seen: set[int] = set()
         for event in facts.activations:
             if event.kind not in ("softmax", "log_softmax") or event.input.last_dim != 1:
                 continue
-            if const_int(event.dim) != -1 or id(event.node) in seen:
+            dim = const_int(event.dim)
+            last_axis = dim == -1 or (dim in (1, None) and id(event.node) in outputs and _is_output_dim(event.dim))
+            if not last_axis or id(event.node) in seen:
                 continue
             seen.add(id(event.node))
             yield self.report(
@@ -128,3 +151,16 @@ class SingleUnitSoftmax(Rule):
                 act=facts.code(event.node, 50),
                 constant="1" if event.kind == "softmax" else "0",
             )
+
+    @staticmethod
+    def _final_values(facts: FileFacts) -> Iterator[Tensor]:
+        for root in facts.roots:
+            if isinstance(root.output, Tensor):
+                yield root.output
+        for loss in facts.losses:
+            yield loss.prediction
+
+
+def _is_output_dim(dim: object) -> bool:
+    """dim=1, or no dim (PyTorch's implicit choice is 1 for 2-D input)."""
+    return const_int(dim) == 1 or (isinstance(dim, Const) and dim.value is None)
