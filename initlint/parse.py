@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from contextlib import contextmanager
 from typing import Iterator, Union
@@ -66,8 +67,33 @@ def _no_validation(self: CSTNode) -> None:
     return None
 
 
+_NOT_BRACKETS = re.compile(r"[^()\[\]{}]+")
+_UNARY_RUN = re.compile(r"(?:[-+~]\s*){200}")
+# Far below the nesting that crashes libcst's native parser (about 3,000), far above real code.
+SUSPICIOUS_DEPTH = 200
+
+
+def _could_crash_libcst(text: str) -> bool:
+    """A cheap test for the nesting that overflows libcst's native parser.
+
+    Only a file that fails it pays for CPython's full parse before libcst
+    sees it (a full `ast.parse` of every file costs ~5% of a run). Peeling
+    matched bracket pairs one level per round stops after a few rounds on
+    real code.
+    """
+    brackets = _NOT_BRACKETS.sub("", text)
+    for _ in range(SUSPICIOUS_DEPTH):
+        if not brackets:
+            return _UNARY_RUN.search(text) is not None
+        peeled = brackets.replace("()", "").replace("[]", "").replace("{}", "")
+        if peeled == brackets:  # unbalanced leftovers: only a long run is a risk
+            return len(brackets) > SUSPICIOUS_DEPTH or _UNARY_RUN.search(text) is not None
+        brackets = peeled
+    return True
+
+
 def parse_source(path: str, text: str) -> Union[cst.Module, Diagnostic]:
-    cpython = _cpython_error(text)
+    cpython = _cpython_error(text) if _could_crash_libcst(text) else None
     if cpython is not None and cpython[3]:
         msg, line, column, _ = cpython
         return syntax_error(path, f"syntax error: {msg}", line, column)
@@ -75,6 +101,7 @@ def parse_source(path: str, text: str) -> Union[cst.Module, Diagnostic]:
         with _parser_built_nodes():
             return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
+        cpython = cpython or _cpython_error(text)
         if cpython is not None:
             msg, line, column, _ = cpython
             return syntax_error(path, f"syntax error: {msg}", line, column)
