@@ -101,6 +101,18 @@ class TwoLayer(nn.Module):
 """
 
 
+PLAIN_TENSORS = """\
+import torch
+
+W1 = torch.zeros(784, 128, requires_grad=True)
+W2 = torch.randn(128, 10, requires_grad=True)
+
+
+def forward(x):
+    return torch.relu(x @ W1) @ W2
+"""
+
+
 class ZeroRelu(Rule):
     """
     ## What it does
@@ -146,6 +158,7 @@ class ZeroRelu(Rule):
         Invalid(ZERO_EMBEDDING_RELU, at=[(14, 13)]),
         Invalid(SEQUENTIAL_ZERO_INIT, at=[(10, 42)], also=[("IL101", 10, 53), ("IL201", 6, 9)]),
         Invalid(KERAS_ZERO_RELU, at=[(4, 5)], also=[("IL201", 4, 47)]),
+        Invalid(PLAIN_TENSORS, at=[(8, 12)], also=[("IL201", 3, 6)]),
         Invalid(HAND_MADE_WEIGHTS, at=[(14, 16)], also=[("IL201", 8, 32)]),
     ]
 

@@ -1520,7 +1520,11 @@ def call_ext(interp: "Interpreter", qual: str, args: list[Value], kwargs: dict[s
     if fw == "tf" and qual.startswith("tf.layers.") and name in ("dense", "conv2d", "conv1d"):
         obj = construct_into(interp, Obj(kind="keras.layers.Dense", site=node), "keras.layers.Dense", args[1:], kwargs, node, ctx)
         return weight_layer(interp, obj, as_tensor(args[0] if args else kwargs.get("inputs", UNKNOWN)) or Tensor(), node, ctx)
-    return tensor_function(interp, qual, name, args, kwargs, node, ctx)
+    result = tensor_function(interp, qual, name, args, kwargs, node, ctx)
+    if isinstance(result, Tensor) and fw == "torch" and _truthy(kwargs.get("requires_grad", Const(False))):
+        # `torch.zeros(10, 4, requires_grad=True)`: a plain tensor the optimizer trains.
+        return new_param("", "raw", result.shape, event_from_value(result, node), None, node)
+    return result
 
 
 def imported_instance(qual: str, node: Any) -> Obj:
