@@ -24,7 +24,6 @@ import dataclasses
 import hashlib
 import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -192,6 +191,8 @@ class ResultCache:
         records = self.contents.records
         for key in [k for k in records if not os.path.exists(k)]:  # deleted files
             del records[key]
+        import tempfile  # not needed on the read-only path (it pulls in random and shutil)
+
         try:
             _prepare_directory(self.directory)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".pickle")

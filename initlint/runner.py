@@ -22,16 +22,13 @@ import os
 import pickle
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Union
+from typing import Iterator, Optional, Sequence, Union
 
 from initlint.cache import FileRecord, ResultCache, digest_bytes, link_key, prefilter_enabled
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic
 from initlint.discover import discover, looks_like_model_code
 from initlint.source import MAX_FILE_BYTES, SourceFile, decode_source, read_source, unreadable
-
-if TYPE_CHECKING:
-    from initlint.engine import FileResult
 
 # Below this much source to parse, a pool costs more than it saves (a worker
 # fork plus result transfer is ~10 ms; libcst parses roughly 100 kB/s).
@@ -42,18 +39,6 @@ POOL_MIN_BYTES = 16_000
 class RunResult:
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
-
-
-def check_path(path: str, settings: Settings) -> "FileResult":
-    """One file from disk: read, decode, pre-filter, analyse."""
-    from initlint.engine import FileResult, check_source
-
-    source = read_source(path)
-    if isinstance(source, Diagnostic):
-        return FileResult(path, (source,))
-    if not wanted(source.text):
-        return FileResult(path, ())
-    return check_source(path, source.text, settings)
 
 
 def wanted(text: str) -> bool:
@@ -75,8 +60,9 @@ def _read(path: str) -> Union[bytes, Diagnostic]:
     return unreadable(path, "the file changed while being read; check it again")
 
 
-def _triage(path: str, data: Union[bytes, Diagnostic]) -> Optional[FileRecord]:
-    """The record of a file that needs no parse (unreadable, undecodable, not model code), else None."""
+def _triage(path: str, data: Union[bytes, Diagnostic]) -> Union[FileRecord, SourceFile]:
+    """The record of a file that needs no parse (unreadable, undecodable, not model code),
+    else its decoded source."""
     if isinstance(data, Diagnostic):
         return FileRecord(path, None, (data,))
     source = decode_source(path, data)
@@ -84,7 +70,7 @@ def _triage(path: str, data: Union[bytes, Diagnostic]) -> Optional[FileRecord]:
         return FileRecord(path, digest_bytes(data), (source,))
     if not wanted(source.text):
         return FileRecord(path, digest_bytes(data))
-    return None
+    return source
 
 
 def check_file(path: str, settings: Settings) -> FileRecord:
@@ -94,16 +80,14 @@ def check_file(path: str, settings: Settings) -> FileRecord:
     actually analysed, so the cache can never pair a result with other bytes.
     """
     data = _read(path)
-    record = _triage(path, data)
-    if record is not None:
-        return record
+    source = _triage(path, data)
+    if isinstance(source, FileRecord):
+        return source
     assert isinstance(data, bytes)
-    source = decode_source(path, data)
-    assert isinstance(source, SourceFile)
     from initlint.engine import check_source
 
-    # Parsing allocates millions of acyclic nodes that reference counting
-    # frees; the cycle collector would only rescan them (~20% of the time).
+    # Parsing allocates a great many acyclic nodes that reference counting
+    # frees; the cycle collector would only rescan them again and again.
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -208,11 +192,11 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
             if hit is not None:
                 records.append(hit)
                 continue
-        record = _triage(path, data)
-        if record is not None:
-            records.append(record)
+        triaged = _triage(path, data)
+        if isinstance(triaged, FileRecord):
+            records.append(triaged)
             if cache is not None:
-                cache.put(record)
+                cache.put(triaged)
             continue
         todo.append(path)
         sizes.append(len(data) if isinstance(data, bytes) else 0)
