@@ -174,6 +174,15 @@ CONSTANT_KINDS = ("zero", "const")
 KERAS_INIT_KEYWORDS = ("kernel_initializer", "depthwise_initializer", "pointwise_initializer", "recurrent_initializer")
 
 
+TF1_LAYERS_DENSE = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 10])
+h = tf.layers.dense(x, 64, kernel_initializer=tf.constant_initializer(0.1), activation=tf.nn.relu)
+y = tf.layers.dense(h, 1)
+"""
+
+
 class ConstantWeight(Rule):
     """
     ## What it does
@@ -238,6 +247,7 @@ class ConstantWeight(Rule):
         Invalid(APPLY_FILL, at=[(13, 13)]),
         Invalid(HAND_MADE_ONES, at=[(8, 31)]),
         Invalid(KERAS_ONES_KERNEL, at=[(5, 41)]),
+        Invalid(TF1_LAYERS_DENSE, at=[(4, 28)]),
         Invalid(KERAS_ZERO_HIDDEN, at=[(4, 50), (5, 50)]),
     ]
 
@@ -299,6 +309,8 @@ def initialized_params(facts: FileFacts) -> Iterator[tuple[Param, Where]]:
     for event in facts.layer_calls:
         if event.layer is None and event.weight.owner is None:
             yield event.weight, event.where  # a module-level tf.Variable / tensor
+        elif event.layer is not None and event.where.root is None:
+            yield event.weight, event.where  # a TF1 functional layer (`tf.layers.dense(x, ...)`)
 
 
 def initializer_location(node: cst.CSTNode) -> cst.CSTNode:

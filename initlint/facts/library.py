@@ -1519,6 +1519,10 @@ def call_ext(interp: "Interpreter", qual: str, args: list[Value], kwargs: dict[s
         return keras_input(args, kwargs)
     if fw == "tf" and qual.startswith("tf.layers.") and name in ("dense", "conv2d", "conv1d"):
         obj = construct_into(interp, Obj(kind="keras.layers.Dense", site=node), "keras.layers.Dense", args[1:], kwargs, node, ctx)
+        label = kwargs.get("name")
+        obj.name = str(label.value) if isinstance(label, Const) else name
+        # A TF1 functional layer lives only in the graph: its variables are script parameters.
+        interp.rec.script_params.extend(obj.params.values())
         return weight_layer(interp, obj, as_tensor(args[0] if args else kwargs.get("inputs", UNKNOWN)) or Tensor(), node, ctx)
     result = tensor_function(interp, qual, name, args, kwargs, node, ctx)
     if isinstance(result, Tensor) and fw == "torch" and _truthy(kwargs.get("requires_grad", Const(False))):
