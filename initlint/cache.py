@@ -220,6 +220,12 @@ def link_key(records: Sequence[FileRecord]) -> Optional[bytes]:
 
 
 def _prepare_directory(directory: str) -> None:
+    if not os.path.isdir(directory):
+        parent = os.path.dirname(directory)
+        # A folder nobody may write to (mode r-x, even when running as root) is
+        # meant to stay as it is: no cache rather than a new folder in it.
+        if os.path.isdir(parent) and not os.stat(parent).st_mode & 0o222:
+            raise PermissionError(f"{parent} is read-only")
     os.makedirs(directory, exist_ok=True)
     marker = os.path.join(directory, ".gitignore")
     if not os.path.exists(marker):

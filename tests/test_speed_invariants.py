@@ -220,3 +220,13 @@ def test_a_new_initlint_version_is_seen(tree: Path, tmp_path: Path) -> None:
     new = il101_messages(copy)
     assert len(new) == len(old) and all(m.startswith("UPGRADED: ") for m in new)
     assert il101_messages() == old  # and back
+
+
+def test_a_read_only_project_gets_no_cache_and_the_same_findings(tree: Path) -> None:
+    reference = initlint_json(tree, "--no-cache")
+    tree.chmod(0o555)
+    try:
+        assert initlint_json(tree) == reference
+        assert not (tree / ".initlint_cache").exists()
+    finally:
+        tree.chmod(0o755)
