@@ -159,7 +159,7 @@ def repeat(name: str, cmd: Sequence[str], runs: int, env: Optional[dict[str, str
 
 
 def python_files(directory: str) -> list[str]:
-    found = []
+    found: list[str] = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found.extend(os.path.join(root, n) for n in sorted(files) if n.endswith(".py"))
