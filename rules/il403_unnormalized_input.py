@@ -6,6 +6,7 @@ import libcst as cst
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
+from initlint.facts.library import Transform
 from initlint.facts.values import Const, Ext, Tensor
 from initlint.rule import Finding, Invalid, Rule, Valid
 
@@ -82,13 +83,87 @@ loss = nn.MSELoss()(model(x), y)
 # inits and learning rates assume (seed 004: linspace(0, 1) trains, linspace(0, 4) diverges).
 LIMIT = 4.0
 REGRESSION_LOSSES = ("mse", "keras_mse")
+TO_TENSOR = ("ToTensor", "PILToTensor", "ToImage", "ConvertImageDtype", "ToDtype")
+NORMALIZING = ("Normalize", "Lambda", "LinearTransformation", "Grayscale")
 KERAS_MSE_NAMES = ("mse", "mean_squared_error", "MeanSquaredError", "MSE")
+
+
+TORCHVISION_CLASSIFIER = """\
+import torch
+from torch import nn
+from torchvision import datasets, transforms
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x.flatten(1))))
+
+
+train = datasets.MNIST("data", train=True, download=True, transform=transforms.Compose([transforms.ToTensor()]))
+
+
+def train_step(model, images, labels):
+    return nn.CrossEntropyLoss()(model(images), labels)
+"""
+
+TORCHVISION_NORMALIZED = """\
+import torch
+from torch import nn
+from torchvision import datasets, transforms
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return self.fc1(x.flatten(1))
+
+
+pipeline = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+train = datasets.MNIST("data", train=True, download=True, transform=pipeline)
+
+
+def train_step(model, images, labels):
+    return nn.CrossEntropyLoss()(model(images), labels)
+"""
+
+TORCHVISION_VAE = """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision import datasets, transforms
+
+
+class VAE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Linear(784, 20)
+        self.dec = nn.Linear(20, 784)
+
+    def forward(self, x):
+        return self.dec(torch.relu(self.enc(x.view(-1, 784))))
+
+
+train = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
+
+
+def loss_function(recon, x):
+    return F.binary_cross_entropy_with_logits(recon, x.view(-1, 784))
+"""
 
 
 class UnnormalizedInput(Rule):
     """
     ## What it does
-    Flags raw literal ranges used as both the features and the targets of a
+    Flags inputs that reach the model unscaled where the code makes it
+    certain. First, raw literal ranges used as both the features and the targets of a
     regression trained with squared error: `torch.arange(0, 100)` or
     `np.linspace(0, 4, …)` fed to the model unscaled, with a target that is
     the same kind of raw range (a linear function of it), `nn.MSELoss` /
@@ -125,9 +200,13 @@ class UnnormalizedInput(Rule):
 
     ## Known problems
     Precision comes first: only literal ranges the analysis can follow from
-    their construction to the model are judged, so data loaded from files,
-    torchvision pipelines and adaptive optimizers with PyTorch training loops
-    are not flagged.
+    their construction to the model are judged, so data loaded from files and
+    adaptive optimizers with PyTorch training loops are not flagged. A
+    torchvision pipeline is flagged only in its certain shape: `ToTensor()`
+    with no `Normalize` (and no lambda or custom step) for a classifier
+    (cross-entropy / NLL loss) whose models all start with a weight layer;
+    reconstruction models such as VAEs want their [0, 1] pixels and are left
+    alone.
 
     ## References
     - seed 004 (experiment 2: unnormalized inputs blow a two-layer regression up to `nan`)
@@ -137,11 +216,19 @@ class UnnormalizedInput(Rule):
     code = "IL403"
     name = "unnormalized-input"
     severity = Severity.INFO
-    message = "the model is trained on raw values up to {high:g} (`{data}`) with squared error: gradients scale with the data and the loss can overflow to nan; standardize the features and targets (subtract the mean, divide by the std) or add a normalization layer"
-    VALID = [Valid(STANDARDIZED), Valid(UNIT_RANGE_KERAS), Valid(ADAM_KERAS), Valid(SINE_TARGET)]
+    message = "{problem}; {advice}"
+    VALID = [
+        Valid(STANDARDIZED),
+        Valid(UNIT_RANGE_KERAS),
+        Valid(ADAM_KERAS),
+        Valid(SINE_TARGET),
+        Valid(TORCHVISION_NORMALIZED),
+        Valid(TORCHVISION_VAE),
+    ]
     INVALID = [
         Invalid(ARANGE_REGRESSION, at=[(4, 5)]),
         Invalid(SEED_004_KERAS, at=[(4, 5)]),
+        Invalid(TORCHVISION_CLASSIFIER, at=[(16, 69)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -150,12 +237,43 @@ class UnnormalizedInput(Rule):
             if id(node) in reported:
                 continue
             reported.add(id(node))
+            high = max(abs(data[1]), abs(data[2]))
             yield self.report(
                 node,
                 related=[(where_fed, "the raw data is fed to the model here")],
-                high=max(abs(data[1]), abs(data[2])),
-                data=facts.code(node),
+                problem=f"the model is trained on raw values up to {high:g} (`{facts.code(node)}`) with squared error: "
+                "gradients scale with the data and the loss can overflow to nan",
+                advice="standardize the features and targets (subtract the mean, divide by the std) or add a normalization layer",
             )
+        for transform in self._unnormalized_images(facts):
+            if id(transform.node) in reported:
+                continue
+            reported.add(id(transform.node))
+            yield self.report(
+                transform.node,
+                problem=f"images reach the classifier as `{facts.code(transform.node, 50)}` output in [0, 1], with no "
+                "`Normalize` and no normalization layer at the model's input: every input is positive and off-centre",
+                advice="add `transforms.Normalize(mean, std)` (the dataset's channel statistics) after `ToTensor()`",
+            )
+
+    def _unnormalized_images(self, facts: FileFacts) -> Iterator[Transform]:
+        """torchvision pipelines that only convert to tensors, for a classifier with no input normalization.
+
+        Certain only in this narrow shape: a complete pipeline (no lambda or user
+        step that could normalise), a classification loss (pixel-reconstruction
+        models such as VAEs want [0, 1] inputs), and every model in the file
+        starting with a weight layer rather than a normalization layer.
+        """
+        if not any(event.loss.kind in ("ce", "nll") for event in facts.losses):
+            return
+        models = [r.output for r in facts.roots if r.where.kind == "class" and isinstance(r.output, Tensor)]
+        if not models or any(not out.chain or out.chain[0].kind != "weight" for out in models):
+            return
+        for _, transform, _ in facts.datasets:
+            if not isinstance(transform, Transform) or not transform.complete:
+                continue
+            if any(step in TO_TENSOR for step in transform.steps) and not any(step in NORMALIZING for step in transform.steps):
+                yield transform
 
     def _raw_regressions(self, facts: FileFacts) -> Iterator[tuple[cst.CSTNode, tuple, cst.CSTNode]]:
         """(range construction, origin, feeding node) for each raw-range regression."""

@@ -105,6 +105,7 @@ class FileFacts:
     keras_compiles: list[KerasCompile] = field(default_factory=list)
     keras_fits: list[tuple[Obj, tuple, dict, cst.CSTNode, Where]] = field(default_factory=list)
     roots: list[Root] = field(default_factory=list)
+    datasets: list[tuple[cst.CSTNode, Any, Where]] = field(default_factory=list)  # torchvision datasets and their transform
     script_params: list[Param] = field(default_factory=list)
     classes: dict[str, Any] = field(default_factory=dict)
     budget_exhausted: bool = False
@@ -132,6 +133,9 @@ class FileFacts:
 
     def keras_compile(self, model: Obj, args: list, kwargs: dict, node: Any, ctx: Any) -> None:
         self.keras_compiles.append(KerasCompile(model, node, kwargs.get("loss", args[1] if len(args) > 1 else None), kwargs.get("optimizer", args[0] if args else None), self._where(ctx)))
+
+    def dataset(self, node: Any, transform: Any, ctx: Any) -> None:
+        self.datasets.append((node, transform, self._where(ctx)))
 
     def keras_fit(self, model: Obj, args: list, kwargs: dict, node: Any, ctx: Any) -> None:
         self.keras_fits.append((model, tuple(args), dict(kwargs), node, self._where(ctx)))

@@ -1480,6 +1480,11 @@ def call_ext(interp: "Interpreter", qual: str, args: list[Value], kwargs: dict[s
         return Mapping({}, complete=not args)
     if qual == "torch.nn.parallel.data_parallel" and args and isinstance(args[0], Obj):
         return interp.call_object(args[0], args[1:2], {}, node, ctx)  # module(input), replicated
+    if qual.startswith("torchvision.transforms"):
+        return transform_step(interp, name, args, node)
+    if qual.startswith("torchvision.datasets") and name[:1].isupper():
+        interp.rec.dataset(node, kwargs.get("transform", Const(None) if "**" not in kwargs else UNKNOWN), ctx)
+        return UNKNOWN
     if fw not in ("torch", "keras", "tf", "np"):
         if name in INIT_FUNCTIONS:
             return apply_init(interp, name, args, kwargs, node, ctx)
@@ -1557,6 +1562,32 @@ def model_output(obj: Obj) -> Optional[tuple[str, Any]]:
         act = keras_activation_kind(layer.config.get("activation", Const(None))) if "activation" in layer.config else ACT_NAMES.get(kind)
         return (act, layer.site) if act in SQUASH_ACTS else None
     return None
+
+
+@dataclass(eq=False)
+class Transform(Value):
+    """A torchvision transform or `Compose` pipeline: the step names, in order."""
+
+    steps: tuple[str, ...]
+    node: Any
+    complete: bool = True
+
+
+def transform_step(interp: "Interpreter", name: str, args: list[Value], node: Any) -> Value:
+    if name in ("Compose", "RandomApply", "RandomOrder"):
+        items = iterate(interp, args[0]) if args else None
+        if items is None:
+            return Transform((), node, complete=False)
+        steps: list[str] = []
+        complete = True
+        for item in items:
+            if isinstance(item, Transform):
+                steps.extend(item.steps)
+                complete = complete and item.complete
+            else:
+                complete = False  # a lambda or a user transform: it may normalise
+        return Transform(tuple(steps), node, complete)
+    return Transform((name,), node)
 
 
 def keras_input(args: list[Value], kwargs: dict[str, Value]) -> Tensor:

@@ -42,7 +42,7 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
             _run(facts, interp, lambda value=value: _run_function(interp, value, model_classes))
 
 
-_EVENT_LISTS = ("products", "activations", "layer_calls", "zero_feeds", "losses", "keras_compiles", "keras_fits", "roots")
+_EVENT_LISTS = ("products", "activations", "layer_calls", "zero_feeds", "losses", "keras_compiles", "keras_fits", "roots", "datasets")
 
 
 def _run(facts: "FileFacts", interp: Interpreter, action: "object") -> None:
