@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic, Edit, Fix, Related, Span
@@ -47,6 +46,9 @@ class Positions:
 
     def span(self, node: cst.CSTNode) -> Span:
         if self._positions is None:
+            # Imported here: libcst.metadata costs ~20 ms to import, and most files never need it.
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
             self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         pos = self._positions.get(node)
         if pos is None:  # a node outside this module (should not happen); point at the top
