@@ -113,6 +113,28 @@ def forward(x):
 """
 
 
+SUBCLASS_RESET_PARAMETERS = """\
+import torch
+from torch import nn
+
+
+class ZeroLinear(nn.Linear):
+    def reset_parameters(self):
+        nn.init.zeros_(self.weight)
+        nn.init.zeros_(self.bias)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = ZeroLinear(8, 8)
+        self.b = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x)))
+"""
+
+
 class ZeroRelu(Rule):
     """
     ## What it does
@@ -158,6 +180,7 @@ class ZeroRelu(Rule):
         Invalid(ZERO_EMBEDDING_RELU, at=[(14, 13)]),
         Invalid(SEQUENTIAL_ZERO_INIT, at=[(10, 42)], also=[("IL101", 10, 53), ("IL201", 6, 9)]),
         Invalid(KERAS_ZERO_RELU, at=[(4, 5)], also=[("IL201", 4, 47)]),
+        Invalid(SUBCLASS_RESET_PARAMETERS, at=[(18, 23)], also=[("IL201", 7, 9)]),
         Invalid(PLAIN_TENSORS, at=[(8, 12)], also=[("IL201", 3, 6)]),
         Invalid(HAND_MADE_WEIGHTS, at=[(14, 16)], also=[("IL201", 8, 32)]),
     ]

@@ -364,7 +364,9 @@ class Interpreter:
         if name == "__noop__":
             return Const(None)
         if name == "__construct_into__" and len(args) >= 2 and isinstance(args[0], Obj) and isinstance(args[1], Const):
-            return library.construct_into(self, args[0], str(args[1].value), args[2:], kwargs, node, ctx)
+            built = library.construct_into(self, args[0], str(args[1].value), args[2:], kwargs, node, ctx)
+            self.run_reset_parameters(built, node, ctx)
+            return built
         if name == "__apply_base__" and args and isinstance(args[0], Obj):
             return library.apply_layer(self, args[0], args[1:], kwargs, node, ctx)
         if name == "super":
@@ -390,7 +392,16 @@ class Interpreter:
             self.call_function(init, [obj] + args, kwargs, node, replace(ctx, in_init=True, anchor=None))
         elif base_kind:
             library.construct_into(self, obj, base_kind, args, kwargs, node, ctx)
+            self.run_reset_parameters(obj, node, ctx)
         return obj
+
+    def run_reset_parameters(self, obj: Obj, node: Any, ctx: Ctx) -> None:
+        """`class ZeroLinear(nn.Linear)` overriding `reset_parameters`: the base constructor calls it."""
+        if obj.cls is None:
+            return
+        method = obj.cls.lookup("reset_parameters")
+        if isinstance(method, Func):
+            self.call_function(method, [obj], {}, node, ctx)
 
     def call_function(self, func: Func, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: Ctx) -> Value:
         fnode = func.node
