@@ -301,6 +301,22 @@ logit = tf.reduce_sum(vec_a * vec_b, axis=1)
 """
 
 
+KERAS_ADD_WEIGHT = """\
+import tensorflow as tf
+
+
+class PairScore(tf.keras.layers.Layer):
+    def build(self, input_shape):
+        self.table = self.add_weight(name="table", shape=(100, 8), initializer="zeros")
+        self.proj = self.add_weight(name="proj", shape=(8, 4))
+
+    def call(self, a, b):
+        va = tf.matmul(tf.gather(self.table, a), self.proj)
+        vb = tf.matmul(tf.gather(self.table, b), self.proj)
+        return tf.reduce_sum(va * vb, axis=-1)
+"""
+
+
 class ZeroProduct(Rule):
     """
     ## What it does
@@ -371,6 +387,7 @@ class ZeroProduct(Rule):
         Invalid(FUNCTIONAL_EMBEDDING, at=[(12, 16)]),
         Invalid(KERAS_MULTIPLY_LAYER, at=[(8, 9)]),
         Invalid(TF1_GET_VARIABLE, at=[(8, 23)]),
+        Invalid(KERAS_ADD_WEIGHT, at=[(12, 30)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -375,6 +375,11 @@ class Interpreter:
 
     def call_object(self, obj: Obj, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: Ctx) -> Value:
         if obj.cls is not None:
+            build = obj.cls.lookup("build") if obj.cls.framework == "keras" else None
+            if isinstance(build, Func) and not obj.config.get("built"):
+                # Keras builds a layer's weights on its first call.
+                obj.config["built"] = Const(True)
+                self.call_function(build, [obj, UNKNOWN], {}, node, ctx)
             method = obj.cls.lookup("forward") or obj.cls.lookup("call") or obj.cls.lookup("__call__")
             if isinstance(method, Func):
                 inner = replace(ctx, anchor=ctx.anchor or obj.site)

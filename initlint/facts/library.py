@@ -536,7 +536,7 @@ _OBJ_METHODS = {
     "named_parameters", "register_buffer", "register_parameter", "reset_parameters", "compile", "fit", "to", "cuda",
     "cpu", "train", "eval", "requires_grad_", "append", "extend", "insert", "zero_grad", "build", "summary",
     "float", "double", "half", "state_dict", "load_state_dict", "get_layer", "init_weights", "keys", "values", "items",
-    "forward", "predict", "evaluate", "train_on_batch", "type", "bfloat16", "register_module", "_init_weights",
+    "forward", "predict", "evaluate", "train_on_batch", "type", "bfloat16", "register_module", "_init_weights", "add_weight",
 }
 
 
@@ -1959,6 +1959,14 @@ def object_method(interp: "Interpreter", obj: Obj, name: str, args: list[Value],
             obj.params.pop(label, None)
             obj.attrs[label] = Const(None)
         return Const(None)
+    if name == "add_weight":
+        # Keras `self.add_weight(shape=..., initializer=...)`, usually in build().
+        label = kwargs.get("name", args[0] if args and isinstance(args[0], Const) else Const(""))
+        shape = kwargs.get("shape", args[1] if len(args) > 1 else UNKNOWN)
+        init_value = kwargs.get("initializer", args[3] if len(args) > 3 else Const("glorot_uniform"))
+        event = keras_initializer(init_value, node) or InitEvent("random", node, "glorot_uniform", distribution="xavier")
+        trainable = _truthy(kwargs.get("trainable", Const(True))) is not False
+        return new_param(str(label.value) if isinstance(label, Const) else "", "raw", shape_of([shape]) if isinstance(shape, Seq) else None, event, None, node, trainable=trainable)
     if name == "reset_parameters" and obj.cls is None:
         return Const(None)
     if name == "requires_grad_":

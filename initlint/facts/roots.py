@@ -104,6 +104,10 @@ def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None
     root = Root(Where("class", info.name, obj), obj)
     facts.roots.append(root)
     forward = info.lookup("forward") or info.lookup("call")
+    build = info.lookup("build") if info.framework == "keras" else None
+    if isinstance(build, Func) and isinstance(build.node, cst.FunctionDef):
+        obj.config["built"] = Const(True)  # Keras creates the weights before the first call
+        interp.call_function(build, [obj, UNKNOWN], {}, build.node, where_ctx)
     if isinstance(forward, Func) and isinstance(forward.node, cst.FunctionDef):
         interp.steps = 0
         args, kwargs = _forward_args(interp, forward, where_ctx)
