@@ -408,5 +408,5 @@ class ZeroProduct(Rule):
                 related=related,
                 subject=facts.subject(event.where, params),
                 expr=facts.code(event.node),
-                causes=(causes + " start at zero") if names else "its inputs start at zero",
+                causes=(causes + (" starts" if len(names) == 1 else " start") + " at zero") if names else "its inputs start at zero",
             )
