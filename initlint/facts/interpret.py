@@ -386,7 +386,7 @@ class Interpreter:
                 return self.call_function(method, [obj] + args, kwargs, node, inner)
             if obj.kind and not obj.kind.startswith("user:"):
                 return library.apply_layer(self, obj, args, kwargs, node, ctx)
-            return library.unknown_result(args)
+            return UNKNOWN
         return library.apply_layer(self, obj, args, kwargs, node, ctx)
 
     def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: Ctx) -> Value:

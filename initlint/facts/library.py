@@ -185,19 +185,8 @@ def framework_of(qual: str) -> str:
     return qual.split(".", 1)[0]
 
 
-def is_torch_nn_class(qual: str, names: set) -> bool:
-    return qual.startswith("torch.nn.") and last(qual) in names
 
 
-def is_layer_name(qual: str, names: set) -> bool:
-    fw = framework_of(qual)
-    if fw == "torch":
-        return qual.startswith("torch.nn.") and last(qual) in names
-    if fw == "keras":
-        return last(qual) in names
-    if fw == "tf":
-        return (qual.startswith("tf.layers.") or qual.startswith("tf.keras.")) and last(qual) in names
-    return False
 
 
 # ---------------------------------------------------------------------------- conversions
@@ -265,10 +254,6 @@ def join_tensors(a: Tensor, b: Tensor) -> Tensor:
     # Both branches end in the same output activation (or the same imported model): keep it.
     return Tensor(state=UNKNOWN_STATE, params=params, last_dim=a.last_dim if a.last_dim == b.last_dim else None,
                   squash=a.squash if a.squash == b.squash else None, ext_output=a.ext_output if a.ext_output == b.ext_output else None)
-
-
-def unknown_result(args: list[Value]) -> Value:
-    return UNKNOWN
 
 
 def taint_arguments(args: list[Value], kwargs: dict[str, Value], node: Any) -> None:
@@ -960,8 +945,6 @@ def activation(interp: "Interpreter", kind: str, x: Tensor, node: Any, ctx: "Ctx
     return x.but(chain=chain, squash=squash, creation=None, origin=None, zero_layer=x.zero_layer if kind in ZERO_PRESERVING_ACTS else None)
 
 
-def pass_through(x: Tensor, keep_squash: bool = True) -> Tensor:
-    return x if keep_squash else x.but(squash=None)
 
 
 # ---------------------------------------------------------------------------- parameters & inits
