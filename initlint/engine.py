@@ -17,6 +17,7 @@ from initlint.diagnostics import Diagnostic, Edit, Fix, Related, Span
 from initlint.facts import FileFacts, ProjectExports, build_facts
 from initlint.facts.project import collect_exports
 from initlint.parse import parse_source
+from initlint.positions import Positions
 from initlint.rule import Finding, FixSpec, Rule, select_rules
 from initlint.suppress import apply_suppressions
 
@@ -31,32 +32,6 @@ class FileResult:
     # Suppression comments of this file, kept so project-level findings can
     # honour them too: line -> codes (empty set = bare noqa).
     suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
-
-
-class Positions:
-    """Node positions of one module, computed at most once and only when asked for.
-
-    libcst's PositionProvider re-generates the whole file (about two parses'
-    worth of work), so files without findings or exports never pay for it.
-    """
-
-    def __init__(self, module: cst.Module) -> None:
-        self.module = module
-        self._positions: Optional[Any] = None
-
-    def span(self, node: cst.CSTNode) -> Span:
-        if self._positions is None:
-            # Imported here: libcst.metadata costs ~20 ms to import, and most files never need it.
-            from libcst.metadata import MetadataWrapper, PositionProvider
-
-            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        pos = self._positions.get(node)
-        if pos is None:  # a node outside this module (should not happen); point at the top
-            return Span(1, 1, 1, 1)
-        return Span(pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1)
-
-    def spans(self, nodes: Sequence[cst.CSTNode]) -> list[Span]:
-        return [self.span(node) for node in nodes]
 
 
 def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding]) -> list[Diagnostic]:
@@ -113,7 +88,7 @@ def check_source(path: str, text: str, settings: Settings) -> FileResult:
         if rule_class.emitted_by_pipeline:
             continue
         findings.extend(rule_class().check(facts))
-    positions = Positions(parsed)
+    positions = facts.positions
     diagnostics, suppressions = apply_suppressions(
         to_diagnostics(path, positions, findings), parsed, text, settings, path
     )

@@ -402,11 +402,11 @@ class ZeroProduct(Rule):
                 continue  # nothing trainable upstream: nothing to starve
             seen.add(id(event.node))
             names, related = facts.zero_causes(event.factors, event.where)
-            causes = ", ".join(f"`{n}`" for n in names[:4]) + (" …" if len(names) > 4 else "")
+            causes = ", ".join(names[:4]) + (" …" if len(names) > 4 else "")
             yield self.report(
                 event.node,
                 related=related,
                 subject=facts.subject(event.where, params),
                 expr=facts.code(event.node),
-                causes=(causes + (" starts" if len(names) == 1 else " start") + " at zero") if names else "its inputs start at zero",
+                causes=causes if names else "its inputs start at zero",
             )

@@ -194,8 +194,7 @@ class ZeroRelu(Rule):
                 continue
             seen.add(id(event.node))
             names, related = facts.zero_causes([event.input], event.where)
-            verb = " starts at zero" if len(names) == 1 else " start at zero"
-            causes = ", ".join(f"`{n}`" for n in names[:4]) + verb if names else "a zero weight and no bias"
+            causes = ", ".join(names[:4]) if names else "a zero weight and no bias"
             yield self.report(
                 event.node,
                 related=related,

@@ -23,6 +23,7 @@ from initlint.config import Settings
 from initlint.diagnostics import Subject
 from initlint.facts.project import ProjectExports
 from initlint.facts.values import Const, Loss, Obj, Param, Tensor
+from initlint.positions import Positions
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,16 @@ class FileFacts:
     datasets: list[tuple[cst.CSTNode, Any, Where]] = field(default_factory=list)  # torchvision datasets and their transform
     script_params: list[Param] = field(default_factory=list)
     classes: dict[str, Any] = field(default_factory=dict)
+    positions: Positions = field(init=False)
     budget_exhausted: bool = False
     analysis_errors: list[str] = field(default_factory=list)  # roots abandoned on an interpreter error
+
+    def __post_init__(self) -> None:
+        self.positions = Positions(self.module)
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        """The 1-based line of a node, for messages (positions are resolved on first use)."""
+        return self.positions.span(node).line
 
     # ------------------------------------------------------------ recorder API
     @staticmethod
@@ -159,20 +168,26 @@ class FileFacts:
         return param.name or "a parameter"
 
     def zero_causes(self, tensors: Any, where: Where) -> tuple[list[str], list[tuple[cst.CSTNode, str]]]:
-        """The zero-initialized parameters behind zero values: names and related locations."""
-        names: list[str] = []
+        """The zero-initialized parameters behind zero values.
+
+        Returns labels for messages (`` `video_emb.weight` zeroed at line 10 ``) and
+        related locations (the initializer of each).
+        """
+        labels: list[str] = []
         related: list[tuple[cst.CSTNode, str]] = []
+        seen: set[str] = set()
         for tensor in tensors:
             for node, cause in tensor.zero_sites:
                 if not isinstance(cause, Param) or node is None:
                     continue
                 name = self.display_name(cause, where)
-                if name in names:
+                if name in seen:
                     continue
-                names.append(name)
+                seen.add(name)
+                labels.append(f"`{name}` zeroed at line {self.line_of(node)}")
                 how = cause.init.description if cause.init.node is node else "its construction"
                 related.append((node, f"`{name}` starts at zero ({how})"))
-        return names, related
+        return labels, related
 
     def code(self, node: cst.CSTNode, limit: int = 60) -> str:
         """Source text of a node, on one line, shortened for messages."""
