@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, Where, module_names
@@ -220,7 +220,7 @@ class SaturatingStack(Rule):
             )
 
 
-def _stack(chain: tuple, gates: set[int]) -> tuple[list[ChainItem], list[ChainItem]]:
+def _stack(chain: tuple[Any, ...], gates: set[int]) -> tuple[list[ChainItem], list[ChainItem]]:
     """The saturating activations of the chain's last run since a normalization (gates
     skipped), earliest first, and the weight layers that feed them."""
     run: list[ChainItem] = []

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, Where
@@ -177,7 +177,7 @@ class MissingNormalization(Rule):
     def check(self, facts: FileFacts) -> Iterator[Finding]:
         minimum = facts.settings.thresholds.plain_stack_min
         # The longest plain run behind each model output, keyed by where the run starts.
-        stacks: dict[int, tuple[int, ChainItem, tuple, Where]] = {}
+        stacks: dict[int, tuple[int, ChainItem, tuple[Any, ...], Where]] = {}
         for chain, where in _output_chains(facts):
             run = 0
             first = None
@@ -203,7 +203,7 @@ class MissingNormalization(Rule):
             )
 
 
-def _output_chains(facts: FileFacts) -> Iterator[tuple[tuple, Where]]:
+def _output_chains(facts: FileFacts) -> Iterator[tuple[tuple[Any, ...], Where]]:
     """The layer chains of what models return and what losses are computed on: the main path,
     where a gate's side branch (squeeze-excitation) has already been left out."""
     for root in facts.roots:

@@ -275,7 +275,7 @@ class UnnormalizedInput(Rule):
             if any(step in TO_TENSOR for step in transform.steps) and not any(step in NORMALIZING for step in transform.steps):
                 yield transform
 
-    def _raw_regressions(self, facts: FileFacts) -> Iterator[tuple[cst.CSTNode, tuple, cst.CSTNode]]:
+    def _raw_regressions(self, facts: FileFacts) -> Iterator[tuple[cst.CSTNode, tuple[Any, ...], cst.CSTNode]]:
         """(range construction, origin, feeding node) for each raw-range regression."""
         for event in facts.losses:
             if event.loss.kind not in REGRESSION_LOSSES or _raw(event.target) is None:
@@ -298,7 +298,7 @@ class UnnormalizedInput(Rule):
                     yield origin[3], origin, node
 
 
-def _raw(tensor: Tensor) -> Optional[tuple]:
+def _raw(tensor: Tensor) -> Optional[tuple[Any, ...]]:
     origin = tensor.origin
     if origin is None or origin[0] != "range" or origin[3] is None:
         return None

@@ -104,7 +104,7 @@ class FileFacts:
     zero_feeds: list[ZeroFeedEvent] = field(default_factory=list)
     losses: list[LossEvent] = field(default_factory=list)
     keras_compiles: list[KerasCompile] = field(default_factory=list)
-    keras_fits: list[tuple[Obj, tuple, dict, cst.CSTNode, Where]] = field(default_factory=list)
+    keras_fits: list[tuple[Obj, tuple[Any, ...], dict[str, Any], cst.CSTNode, Where]] = field(default_factory=list)
     roots: list[Root] = field(default_factory=list)
     datasets: list[tuple[cst.CSTNode, Any, Where]] = field(default_factory=list)  # torchvision datasets and their transform
     script_params: list[Param] = field(default_factory=list)
@@ -140,13 +140,13 @@ class FileFacts:
     def loss(self, loss: Loss, node: Any, prediction: Tensor, target: Tensor, ctx: Any) -> None:
         self.losses.append(LossEvent(loss, node, prediction, target, self._where(ctx)))
 
-    def keras_compile(self, model: Obj, args: list, kwargs: dict, node: Any, ctx: Any) -> None:
+    def keras_compile(self, model: Obj, args: list[Any], kwargs: dict[str, Any], node: Any, ctx: Any) -> None:
         self.keras_compiles.append(KerasCompile(model, node, kwargs.get("loss", args[1] if len(args) > 1 else None), kwargs.get("optimizer", args[0] if args else None), self._where(ctx)))
 
     def dataset(self, node: Any, transform: Any, ctx: Any) -> None:
         self.datasets.append((node, transform, self._where(ctx)))
 
-    def keras_fit(self, model: Obj, args: list, kwargs: dict, node: Any, ctx: Any) -> None:
+    def keras_fit(self, model: Obj, args: list[Any], kwargs: dict[str, Any], node: Any, ctx: Any) -> None:
         self.keras_fits.append((model, tuple(args), dict(kwargs), node, self._where(ctx)))
 
     # ------------------------------------------------------------ helpers for rules

@@ -231,15 +231,15 @@ def broadcast_dim(a: Optional[int], b: Optional[int]) -> Optional[int]:
     return a
 
 
-def merge_params(*tensors: Tensor) -> frozenset:
-    out: frozenset = frozenset()
+def merge_params(*tensors: Tensor) -> frozenset[Any]:
+    out: frozenset[Any] = frozenset()
     for t in tensors:
         out = out | t.params
     return out
 
 
-def merge_sites(*tensors: Tensor) -> tuple:
-    seen: list = []
+def merge_sites(*tensors: Tensor) -> tuple[Any, ...]:
+    seen: list[Any] = []
     for t in tensors:
         for site in t.zero_sites:
             if site not in seen:
@@ -439,11 +439,11 @@ def _isinstance_one(value: Value, option: Value) -> Optional[bool]:
                 return False
             return kind == wanted
         if isinstance(value, Const):
-            py = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple, "list": list}.get(wanted)
+            py = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple[Any, ...], "list": list}.get(wanted)
             return isinstance(value.value, py) if py else False
         return None
     if isinstance(option, Builtin) and isinstance(value, Const):
-        py = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple, "list": list}.get(option.name)
+        py = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple[Any, ...], "list": list}.get(option.name)
         return isinstance(value.value, py) if py else None
     if isinstance(option, Builtin) and isinstance(value, (Obj, Param, Tensor)):
         return False
@@ -765,7 +765,7 @@ def product(interp: "Interpreter", op: str, factors: list[Tensor], node: Any, ct
     return Tensor(state=LIVE, params=params, last_dim=last_dim, chain=_longest_chain(factors))
 
 
-def _longest_chain(tensors: list[Tensor]) -> tuple:
+def _longest_chain(tensors: list[Tensor]) -> tuple[Any, ...]:
     chains = [t.chain for t in tensors if t.state == LIVE]
     # A factor that just went through a sigmoid/tanh is a gate (SE, GLU): the
     # other factor is the main path, and its depth is what counts (IL402).
@@ -948,7 +948,7 @@ def activation(interp: "Interpreter", kind: str, x: Tensor, node: Any, ctx: "Ctx
 
 
 # ---------------------------------------------------------------------------- parameters & inits
-def new_param(name: str, role: str, shape: Optional[tuple], event: InitEvent, owner: Optional[Obj], site: Any, trainable: bool = True) -> Param:
+def new_param(name: str, role: str, shape: Optional[tuple[Any, ...]], event: InitEvent, owner: Optional[Obj], site: Any, trainable: bool = True) -> Param:
     p = Param(name=name, role=role, shape=shape, owner=owner, site=site, trainable=trainable)
     p.init = event
     p.history.append(event)
@@ -1005,7 +1005,7 @@ def _flatten_numbers(value: Value) -> Optional[list[float]]:
     return None
 
 
-def shape_of(args: list[Value]) -> Optional[tuple]:
+def shape_of(args: list[Value]) -> Optional[tuple[Any, ...]]:
     """The size arguments of `torch.zeros(2, 3)` / `zeros((2, 3))` / `zeros([2, 3])`."""
     if len(args) == 1 and isinstance(args[0], Seq):
         items = args[0].items if args[0].complete else None
@@ -1144,7 +1144,7 @@ def _truthy(value: Value, default: bool = True) -> Optional[bool]:
     return default
 
 
-def _optional_param(obj: Obj, name: str, role: str, shape: Optional[tuple], event: InitEvent, present: Optional[bool], node: Any) -> None:
+def _optional_param(obj: Obj, name: str, role: str, shape: Optional[tuple[Any, ...]], event: InitEvent, present: Optional[bool], node: Any) -> None:
     if present is False:
         return
     if present is None:
@@ -1606,7 +1606,7 @@ def make_variable(interp: "Interpreter", qual: str, args: list[Value], kwargs: d
     return new_param("", "raw", shape, event, None, node, trainable=trainable)
 
 
-def _literal_shape(value: Value) -> Optional[tuple]:
+def _literal_shape(value: Value) -> Optional[tuple[Any, ...]]:
     if isinstance(value, Seq) and value.complete:
         inner = _literal_shape(value.items[0]) if value.items else ()
         return (len(value.items),) + (inner or ())
@@ -1683,7 +1683,7 @@ def tensor_function(interp: "Interpreter", qual: str, name: str, args: list[Valu
     return tensor_op(interp, name, first or Tensor(), args, kwargs, node, ctx, fw)
 
 
-def _last(shape: Optional[tuple]) -> Optional[int]:
+def _last(shape: Optional[tuple[Any, ...]]) -> Optional[int]:
     return shape[-1] if shape else None
 
 

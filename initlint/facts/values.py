@@ -100,17 +100,17 @@ class Squash:
 class Tensor(Value):
     state: str = UNKNOWN_STATE
     key: Any = None  # structural identity of an `indep` value
-    params: frozenset = frozenset()  # upstream trainable Param objects
-    zero_sites: tuple = ()  # (node, description) of the initializers that made it zero
+    params: frozenset[Any] = frozenset()  # upstream trainable Param objects
+    zero_sites: tuple[Any, ...] = ()  # (node, description) of the initializers that made it zero
     last_dim: Optional[int] = None
     squash: Optional[Squash] = None
-    chain: tuple = ()  # ChainItem, most recent last
+    chain: tuple[Any, ...] = ()  # ChainItem, most recent last
     zero_layer: Optional["Param"] = None  # a zero mixing weight whose output this is
     ext_output: Optional[str] = None  # output of an imported model class (cross-file link)
     grad_dead: bool = False  # no gradient can flow back through this value (after softmax over 1 unit)
     creation: Optional["InitEvent"] = None  # how a freshly created tensor was filled (zeros, randn * s, ...)
-    origin: Optional[tuple] = None  # data provenance for IL403: ("range", low, high, node)
-    shape: Optional[tuple] = None  # known sizes (ints or None) of a freshly created tensor
+    origin: Optional[tuple[Any, ...]] = None  # data provenance for IL403: ("range", low, high, node)
+    shape: Optional[tuple[Any, ...]] = None  # known sizes (ints or None) of a freshly created tensor
     difference: bool = False  # the result of `a - b` (so that `norm` of it is a distance)
 
     def but(self, **changes: Any) -> "Tensor":
@@ -148,7 +148,7 @@ class Param(Value):
 
     name: str  # dotted path inside its owner ("dense.bias") or the variable name
     role: str  # "weight", "bias", "embedding", "norm_weight", "norm_bias", "scale", "raw", "buffer"
-    shape: Optional[tuple] = None  # ints or None entries
+    shape: Optional[tuple[Any, ...]] = None  # ints or None entries
     init: InitEvent = field(default_factory=lambda: InitEvent("default", None, "framework default"))
     history: list[InitEvent] = field(default_factory=list)
     trainable: bool = True
@@ -200,7 +200,7 @@ class Obj(Value):
     def __eq__(self, other: object) -> bool:
         return self is other
 
-    def iter_modules(self, _seen: Optional[set] = None) -> list["Obj"]:
+    def iter_modules(self, _seen: Optional[set[Any]] = None) -> list["Obj"]:
         """This module and every sub-module, depth first (like nn.Module.modules())."""
         seen = _seen if _seen is not None else set()
         if self.uid in seen:
