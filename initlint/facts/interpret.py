@@ -22,6 +22,7 @@ from initlint.facts import library
 from initlint.facts.names import import_bindings
 from initlint.facts.values import (
     UNKNOWN,
+    Loss,
     BoundMethod,
     ClassInfo,
     Const,
@@ -353,7 +354,7 @@ class Interpreter:
             return self.call_object(callee, args, kwargs, node, ctx)
         if isinstance(callee, library.Partial):
             return self.call(callee.func, callee.args + args, {**callee.kwargs, **kwargs}, node, env, ctx)
-        if isinstance(callee, library.Loss):
+        if isinstance(callee, Loss):
             return library.apply_loss(self, callee, args, kwargs, node, ctx)
         if isinstance(callee, library.Builtin):
             return self.call_builtin(callee.name, args, kwargs, node, ctx)

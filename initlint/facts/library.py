@@ -1690,8 +1690,7 @@ def _last(shape: Optional[tuple[Any, ...]]) -> Optional[int]:
 def tensor_op(interp: "Interpreter", name: str, x: Tensor, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "Ctx", fw: str, is_method: bool = False) -> Value:
     """A function or method on a tensor `x` (args exclude x for methods)."""
     others = args if is_method else args[1:]
-    other_tensors = [as_tensor(a) for a in others if not isinstance(a, Const)]
-    other_tensors = [t for t in other_tensors if t is not None]
+    other_tensors: list[Tensor] = [t for t in (as_tensor(a) for a in others if not isinstance(a, Const)) if t is not None]
     if name in ("matmul", "mm", "bmm", "dot", "inner", "mv", "outer", "tensordot", "matvec") and other_tensors:
         return matmul(interp, x, other_tensors[0], others[0] if others else UNKNOWN, node, ctx)
     if name == "linear" and other_tensors:
@@ -1742,15 +1741,15 @@ def tensor_op(interp: "Interpreter", name: str, x: Tensor, args: list[Value], kw
         parts = [as_tensor(v) for v in items] if items is not None else None
         if parts is None or any(p is None for p in parts) or not parts:
             return Tensor()
-        tensors = [p for p in parts if p is not None]
-        params = merge_params(*tensors)
-        if all(t.state == ZERO for t in tensors):
-            return Tensor(state=ZERO, params=params, zero_sites=merge_sites(*tensors))
-        if all(t.is_indep for t in tensors):
-            return Tensor(state=INDEP, key=("cat",) + tuple(repr(t.key) for t in tensors), params=params)
-        if any(t.state == UNKNOWN_STATE for t in tensors):
+        pieces: list[Tensor] = [p for p in parts if p is not None]
+        params = merge_params(*pieces)
+        if all(t.state == ZERO for t in pieces):
+            return Tensor(state=ZERO, params=params, zero_sites=merge_sites(*pieces))
+        if all(t.is_indep for t in pieces):
+            return Tensor(state=INDEP, key=("cat",) + tuple(repr(t.key) for t in pieces), params=params)
+        if any(t.state == UNKNOWN_STATE for t in pieces):
             return Tensor(params=params)
-        return Tensor(state=LIVE, params=params, chain=_longest_chain(tensors))
+        return Tensor(state=LIVE, params=params, chain=_longest_chain(pieces))
     if name in ("chunk", "split", "unbind", "tensor_split"):
         return Pieces(x.but(last_dim=None))
     if name == "astype" or name in DATASET_OPS and x.origin is not None and not x.params:
