@@ -292,7 +292,8 @@ def iterate(interp: "Interpreter", value: Value) -> Optional[list[Value]]:
             return None
         return [c for _, c in value.children] + [p for p in value.params.values()] if value.kind.endswith("ParameterList") else [c for _, c in value.children]
     if isinstance(value, Obj) and value.kind.endswith(("ModuleDict", "ParameterDict")):
-        return [Const(n) for n, _ in value.children] + [Const(n) for n in value.params]
+        names: list[Value] = [Const(n) for n, _ in value.children]
+        return names + [Const(n) for n in value.params]
     if isinstance(value, Const) and isinstance(value.value, (str, tuple)):
         return [Const(v) for v in value.value]
     return None
@@ -330,7 +331,7 @@ def call_builtin(interp: "Interpreter", name: str, args: list[Value], kwargs: di
         if name == "enumerate" and lists and lists[0] is not None:
             return Seq([Seq([Const(i), v], is_tuple=True) for i, v in enumerate(lists[0])])
         if name == "zip" and lists and all(lst is not None for lst in lists):
-            return Seq([Seq(list(row), is_tuple=True) for row in zip(*lists)])  # type: ignore[arg-type]
+            return Seq([Seq(list(row), is_tuple=True) for row in zip(*[lst for lst in lists if lst is not None])])
         if name == "reversed" and lists and lists[0] is not None:
             return Seq(list(reversed(lists[0])))
         if name in ("list", "tuple", "iter", "sorted") and lists and lists[0] is not None:
@@ -361,16 +362,18 @@ def call_builtin(interp: "Interpreter", name: str, args: list[Value], kwargs: di
         number = const_number(args[0])
         if number is not None:
             try:
-                return Const({"int": int, "float": float, "abs": abs, "round": round}[name](number))
+                converters: dict[str, Any] = {"int": int, "float": float, "abs": abs, "round": round}
+                return Const(converters[name](number))
             except (ValueError, OverflowError):
                 return UNKNOWN
         return UNKNOWN
     if name in ("min", "max") and args:
-        values = iterate(interp, args[0]) if len(args) == 1 else args
-        numbers = [const_number(v) for v in (values or [])]
-        if numbers and all(n is not None for n in numbers):
-            result = (min if name == "min" else max)(numbers)  # type: ignore[type-var]
-            return Const(int(result) if all(isinstance(v, Const) and isinstance(v.value, int) for v in values or []) else result)  # type: ignore[arg-type]
+        candidates: list[Value] = (iterate(interp, args[0]) or []) if len(args) == 1 else list(args)
+        numbers = [n for n in (const_number(v) for v in candidates) if n is not None]
+        if numbers and len(numbers) == len(candidates):
+            result = min(numbers) if name == "min" else max(numbers)
+            all_ints = all(isinstance(v, Const) and isinstance(v.value, int) for v in candidates)
+            return Const(int(result) if all_ints else result)
         return UNKNOWN
     if name == "type" and len(args) == 1:
         return type_of(args[0])
@@ -384,7 +387,7 @@ def call_builtin(interp: "Interpreter", name: str, args: list[Value], kwargs: di
 def type_of(value: Value) -> Value:
     """`type(m)` / `m.__class__` of a module: its class, so `type(m) == nn.Linear` can be decided."""
     if isinstance(value, Obj):
-        if value.cls is not None and value.kind.startswith("user:"):
+        if isinstance(value.cls, ClassInfo) and value.kind.startswith("user:"):
             return value.cls
         return Ext(value.kind)
     if isinstance(value, Param):
@@ -502,7 +505,7 @@ def lookup_attribute(interp: "Interpreter", owner: Value, name: str) -> Optional
                 return Func(node=found.node, closure=found.closure, bound_self=None if found.is_static else owner, owner_class=found.owner_class, is_static=found.is_static)
             if isinstance(found, Property):
                 return interp.call_function(found.func, [owner], {}, found.func.node, _blank_ctx())
-            if found is not None:
+            if isinstance(found, Value):
                 return found
         if name in owner.config:
             return owner.config[name]
@@ -1079,8 +1082,8 @@ def keras_initializer(value: Value, node: Any) -> Optional[InitEvent]:
         if kind == "zero":
             return InitEvent("zero", node, f"'{value.value}'")
         if kind == "const":
-            return InitEvent("const", node, f"'{value.value}'", value=extra)
-        return InitEvent("random", node, f"'{value.value}'", distribution=extra, std=0.05 / math.sqrt(3) if extra == "uniform_small" else None)
+            return InitEvent("const", node, f"'{value.value}'", value=float(extra) if isinstance(extra, (int, float)) else None)
+        return InitEvent("random", node, f"'{value.value}'", distribution=str(extra), std=0.05 / math.sqrt(3) if extra == "uniform_small" else None)
     if isinstance(value, Ext):
         return keras_initializer_call(last(value.qualname), [], {}, node)
     if isinstance(value, Const) and value.value is None:
@@ -1345,8 +1348,8 @@ def apply_layer(interp: "Interpreter", obj: Obj, args: list[Value], kwargs: dict
     if kind in POOL_LAYERS:
         return x.but(squash=None, last_dim=None)
     if kind in RNN_LAYERS or kind == "MultiheadAttention":
-        params = merge_params(x, *[param_tensor(p) for p in obj.params.values()])
-        return Tensor(state=LIVE if x.state == LIVE else UNKNOWN_STATE, params=params)
+        rnn_params = merge_params(x, *[param_tensor(p) for p in obj.params.values()])
+        return Tensor(state=LIVE if x.state == LIVE else UNKNOWN_STATE, params=rnn_params)
     return Tensor(params=x.params)
 
 
@@ -1943,12 +1946,12 @@ def object_method(interp: "Interpreter", obj: Obj, name: str, args: list[Value],
         return Const(None)
     if name == "add_weight":
         # Keras `self.add_weight(shape=..., initializer=...)`, usually in build().
-        label = kwargs.get("name", args[0] if args and isinstance(args[0], Const) else Const(""))
+        label_value = kwargs.get("name", args[0] if args and isinstance(args[0], Const) else Const(""))
         shape = kwargs.get("shape", args[1] if len(args) > 1 else UNKNOWN)
         init_value = kwargs.get("initializer", args[3] if len(args) > 3 else Const("glorot_uniform"))
         event = keras_initializer(init_value, node) or InitEvent("random", node, "glorot_uniform", distribution="xavier")
         trainable = _truthy(kwargs.get("trainable", Const(True))) is not False
-        return new_param(str(label.value) if isinstance(label, Const) else "", "raw", shape_of([shape]) if isinstance(shape, Seq) else None, event, None, node, trainable=trainable)
+        return new_param(str(label_value.value) if isinstance(label_value, Const) else "", "raw", shape_of([shape]) if isinstance(shape, Seq) else None, event, None, node, trainable=trainable)
     if name == "reset_parameters" and obj.cls is None:
         return Const(None)
     if name == "requires_grad_":
