@@ -199,7 +199,7 @@ def select_rules(select: Sequence[str], ignore: Sequence[str]) -> tuple[type[Rul
 def iter_examples() -> Iterator[tuple[type[Rule], str, Union[Valid, Invalid]]]:
     """(rule, id, example) for every example of every rule; ids like IL101-INVALID-2."""
     for rule in all_rules():
-        for i, example in enumerate(rule.VALID, 1):
-            yield rule, f"{rule.code}-VALID-{i}", example
-        for i, example in enumerate(rule.INVALID, 1):
-            yield rule, f"{rule.code}-INVALID-{i}", example
+        for i, valid in enumerate(rule.VALID, 1):
+            yield rule, f"{rule.code}-VALID-{i}", valid
+        for i, invalid in enumerate(rule.INVALID, 1):
+            yield rule, f"{rule.code}-INVALID-{i}", invalid

@@ -5,7 +5,7 @@ from typing import Iterator
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
 from initlint.facts.library import const_int
-from initlint.facts.values import Const, Tensor
+from initlint.facts.values import Const, Tensor, Value
 from initlint.rule import Finding, Invalid, Rule, Valid
 
 TORCH_HEAD = """\
@@ -161,6 +161,6 @@ class SingleUnitSoftmax(Rule):
             yield loss.prediction
 
 
-def _is_output_dim(dim: object) -> bool:
+def _is_output_dim(dim: Value) -> bool:
     """dim=1, or no dim (PyTorch's implicit choice is 1 for 2-D input)."""
     return const_int(dim) == 1 or (isinstance(dim, Const) and dim.value is None)

@@ -310,7 +310,7 @@ class Interpreter:
                 if text == "staticmethod":
                     func.is_static = True
                 elif text == "property":
-                    func = replace_property(func)
+                    return replace_property(func)
         return func
 
     def make_class(self, node: cst.ClassDef, env: Env, ctx: Ctx) -> ClassInfo:
@@ -767,7 +767,7 @@ def _eval_subscript(interp: Interpreter, node: cst.Subscript, env: Env, ctx: Ctx
     for element in node.slice:
         if isinstance(element.slice, cst.Index):
             keys.append(interp.eval(element.slice.value, env, ctx))
-        else:
+        elif isinstance(element.slice, cst.Slice):
             sl = element.slice
             parts = [interp.eval(p, env, ctx) if p is not None else Const(None) for p in (sl.lower, sl.upper, sl.step)]
             keys.append(library.SliceValue(*parts))
