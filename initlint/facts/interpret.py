@@ -274,6 +274,11 @@ class Interpreter:
             env.vars[target.value] = value
             if isinstance(value, Param) and not value.name:
                 value.name = target.value
+            elif isinstance(value, Mapping):
+                # `weights = {'h1': tf.Variable(...)}`: name the parameters `weights['h1']`.
+                for key, item in value.items.items():
+                    if isinstance(item, Param) and not item.name:
+                        item.name = f"{target.value}[{key!r}]"
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = target.elements
             items = self.iterate(value)
