@@ -126,13 +126,30 @@ model.compile(optimizer="sgd", loss="mse")
 """
 
 
+HAND_WRITTEN_MSE = """\
+import tensorflow as tf
+import torch
+
+X = tf.placeholder("float", [None, 784])
+W = tf.Variable(tf.random_normal([784, 784], stddev=0.01))
+y_pred = tf.nn.sigmoid(tf.matmul(X, W))
+loss = tf.reduce_mean(tf.pow(X - y_pred, 2))
+
+
+def step(w, x, y):
+    p = torch.sigmoid(x @ w)
+    return ((p - y) ** 2).mean()
+"""
+
+
 class SigmoidMse(LossPairingRule):
     """
     ## What it does
     Flags a mean-squared-error loss computed on an output that went through a
     sigmoid last: `nn.Sigmoid` as the model's last layer, `torch.sigmoid` on
     the returned value, or Keras `activation='sigmoid'` on the last layer,
-    with `nn.MSELoss`, `F.mse_loss`, Keras `'mse'` or `MeanSquaredError`. The
+    with `nn.MSELoss`, `F.mse_loss`, Keras `'mse'` or `MeanSquaredError`, or a
+    squared error written by hand (`((p - y) ** 2).mean()`, `tf.pow(y - p, 2)`). The
     model and the loss are linked through the model instance the loss is
     computed on, across functions and across files of the project.
 
@@ -174,6 +191,7 @@ class SigmoidMse(LossPairingRule):
         Invalid(KERAS_SIGMOID_MSE, at=[(8, 1)]),
         Invalid(KERAS_FUNCTIONAL, at=[(7, 1)]),
         Invalid(TF_EAGER, at=[(9, 16)]),
+        Invalid(HAND_WRITTEN_MSE, at=[(7, 23), (12, 13)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:

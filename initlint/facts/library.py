@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import libcst as cst
 
@@ -721,14 +721,14 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
         return same if op in ("Equal", "Is") else not same
     if isinstance(left, Const) and isinstance(right, Const):
         try:
-            return {
+            return bool({
                 "Equal": lambda a, b: a == b,
                 "NotEqual": lambda a, b: a != b,
                 "LessThan": lambda a, b: a < b,
                 "LessThanEqual": lambda a, b: a <= b,
                 "GreaterThan": lambda a, b: a > b,
                 "GreaterThanEqual": lambda a, b: a >= b,
-            }[op](left.value, right.value)
+            }[op](left.value, right.value))
         except (KeyError, TypeError):
             return None
     return None
@@ -753,6 +753,10 @@ def product(interp: "Interpreter", op: str, factors: list[Tensor], node: Any, ct
     """A multiplicative op: every factor's gradient is the product of the others."""
     if not ctx.no_grad:
         interp.rec.product(op, node, factors, ctx)
+        squared = factors[0].difference_of if op in ("pow", "square") and factors else None
+        if squared is not None:
+            # `(sigmoid(z) - y) ** 2`: a squared error written by hand, on an activated output.
+            interp.rec.loss(Loss(kind="mse", node=node), node, Tensor(state=factors[0].state, squash=squared), Tensor(), ctx)
     params = merge_params(*factors)
     states = [f.state for f in factors]
     if ZERO in states:
@@ -780,7 +784,7 @@ def _longest_chain(tensors: list[Tensor]) -> tuple[Any, ...]:
 
 def add(a: Tensor, b: Tensor, subtract: bool = False) -> Tensor:
     result = _add(a, b, subtract)
-    return result.but(difference=True) if subtract else result
+    return result.but(difference=True, difference_of=a.squash or b.squash) if subtract else result
 
 
 def _add(a: Tensor, b: Tensor, subtract: bool) -> Tensor:
@@ -899,16 +903,17 @@ def _const_binary(op: str, a: Any, b: Any) -> Value:
         count = b if isinstance(b, int) else a if isinstance(a, int) else 0
         if count > 10_000:
             return UNKNOWN  # "x" * 10**9 would allocate before any check
+    operations: dict[str, Callable[[], Any]] = {
+        "Add": lambda: a + b,
+        "Subtract": lambda: a - b,
+        "Multiply": lambda: a * b,
+        "Divide": lambda: a / b,
+        "FloorDivide": lambda: a // b,
+        "Modulo": lambda: a % b,
+        "Power": lambda: a ** b if abs(b) < 64 else None,
+    }
     try:
-        result = {
-            "Add": lambda: a + b,
-            "Subtract": lambda: a - b,
-            "Multiply": lambda: a * b,
-            "Divide": lambda: a / b,
-            "FloorDivide": lambda: a // b,
-            "Modulo": lambda: a % b,
-            "Power": lambda: a ** b if abs(b) < 64 else None,
-        }[op]()
+        result = operations[op]()
     except (KeyError, TypeError, ZeroDivisionError, ValueError, OverflowError):
         return UNKNOWN
     if result is None or (isinstance(result, (str, tuple, list)) and len(result) > 10_000):
@@ -1099,7 +1104,7 @@ def keras_initializer_call(name: str, args: list[Value], kwargs: dict[str, Value
 
     spec = KERAS_INITIALIZERS.get(name)
     if spec is not None and spec[0] in ("zero", "const"):
-        return InitEvent(spec[0], node, f"`{name}`", value=spec[1])
+        return InitEvent(spec[0], node, f"`{name}`", value=spec[1] if isinstance(spec[1], (int, float)) else None)
     if name in ("Constant", "constant", "constant_initializer"):
         v = number(0, "value", 0.0)
         if v is None:
@@ -1112,7 +1117,7 @@ def keras_initializer_call(name: str, args: list[Value], kwargs: dict[str, Value
         std = (hi - lo) / math.sqrt(12) if lo is not None and hi is not None else None
         return InitEvent("random", node, f"`{name}`", distribution="uniform", std=std, value=(lo + hi) / 2 if lo is not None and hi is not None else None)
     if spec is not None:
-        return InitEvent("random", node, f"`{name}`", distribution=spec[1])
+        return InitEvent("random", node, f"`{name}`", distribution=spec[1] if isinstance(spec[1], str) else None)
     return InitEvent("unknown", node, f"`{name}`")
 
 

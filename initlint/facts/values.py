@@ -112,6 +112,7 @@ class Tensor(Value):
     origin: Optional[tuple[Any, ...]] = None  # data provenance for IL403: ("range", low, high, node)
     shape: Optional[tuple[Any, ...]] = None  # known sizes (ints or None) of a freshly created tensor
     difference: bool = False  # the result of `a - b` (so that `norm` of it is a distance)
+    difference_of: Optional[Squash] = None  # `sigmoid(z) - y`: squaring it is a hand-written MSE on that output
 
     def but(self, **changes: Any) -> "Tensor":
         return replace(self, **changes)
