@@ -133,6 +133,18 @@ class GatedStack(nn.Module):
 """
 
 
+KERAS_FUNCTIONAL_LOOP = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+inputs = keras.Input(shape=(16,))
+x = inputs
+for _ in range(4):
+    x = layers.Dense(32, activation="sigmoid")(x)
+model = keras.Model(inputs, layers.Dense(1)(x))
+"""
+
+
 class SaturatingStack(Rule):
     """
     ## What it does
@@ -181,6 +193,7 @@ class SaturatingStack(Rule):
         Invalid(LOOP_BUILT, at=[(5, 37)], also=[("IL402", 5, 16)]),
         Invalid(FORWARD_CHAIN, at=[(12, 17)]),
         Invalid(KERAS_STACK, at=[(4, 11)]),
+        Invalid(KERAS_FUNCTIONAL_LOOP, at=[(7, 9)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -250,7 +250,13 @@ class Interpreter:
         return False
 
     def loop_builds(self, stmt: cst.For) -> bool:
-        """Does each turn of this loop matter (uses its variable, or builds a list/model)?"""
+        """Does each turn of this loop matter?
+
+        It does when the body uses the loop variable, builds a list or model
+        (`append`, `+=`, `add_module`), or carries a value from turn to turn
+        (`x = Dense(32)(x)`, a functional model built in a loop). A training
+        loop does none of these, and two turns show all it changes.
+        """
         key = id(stmt)
         if key not in self.loop_kinds:
             targets = {n.value for n in _names_in(stmt.target)}
@@ -263,6 +269,8 @@ class Interpreter:
                 elif isinstance(node, cst.AugAssign):
                     builds = True
                 elif isinstance(node, cst.Attribute) and node.attr.value in _BUILDING_METHODS:
+                    builds = True
+                elif isinstance(node, cst.Assign) and _carries(node):
                     builds = True
                 stack.extend(node.children)
             self.loop_kinds[key] = builds
@@ -613,6 +621,12 @@ class Interpreter:
 
 
 _BUILDING_METHODS = {"append", "extend", "add", "add_module", "insert", "register_buffer", "register_parameter", "update", "setattr"}
+
+
+def _carries(node: cst.Assign) -> bool:
+    """`x = f(x)`: the assigned name is read by its own value."""
+    assigned = {n.value for t in node.targets for n in _names_in(t.target)}
+    return any(n.value in assigned for n in _names_in(node.value))
 
 
 def _names_in(node: Any) -> list[cst.Name]:
