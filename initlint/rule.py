@@ -162,7 +162,7 @@ def _validate(rule: type[Rule], module_name: str) -> None:
 @lru_cache(maxsize=1)
 def all_rules() -> tuple[type[Rule], ...]:
     """Every shipped rule, sorted by code; validated once at first use."""
-    import initlint.rules as package
+    package = importlib.import_module("initlint.rules")  # `rules/`, shipped as initlint.rules
 
     found: dict[str, type[Rule]] = {}
     for info in pkgutil.iter_modules(package.__path__):

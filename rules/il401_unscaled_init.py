@@ -9,7 +9,7 @@ from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, Where
 from initlint.facts.values import Const, Param
 from initlint.rule import Finding, Invalid, Rule, Valid
-from initlint.rules.il201_constant_weight import initialized_params, initializer_location
+from .il201_constant_weight import initialized_params, initializer_location
 
 SEED_001_NORMAL_STD1 = """\
 import torch

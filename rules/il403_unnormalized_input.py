@@ -317,7 +317,7 @@ def _is_keras_mse(loss: Any) -> bool:
 
 def _is_sgd(optimizer: Any) -> bool:
     if isinstance(optimizer, Const):
-        return optimizer.value == "sgd"
+        return isinstance(optimizer.value, str) and optimizer.value == "sgd"
     if isinstance(optimizer, Ext):
         return optimizer.qualname.rsplit(".", 1)[-1] == "SGD"
     return False

@@ -125,6 +125,8 @@ def loss_pairings(facts: "FileFacts") -> Iterator[LossPairing]:
             continue
         from initlint.facts.values import Const, Ext, Loss
 
+        kind: Optional[str]
+        from_logits: Optional[bool]
         if isinstance(value, Loss):
             kind, from_logits = value.kind, value.from_logits
         elif isinstance(value, Const) and isinstance(value.value, str):
