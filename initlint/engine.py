@@ -8,13 +8,12 @@ language server calls it on unsaved buffers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
-import libcst as cst
 
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic, Edit, Fix, Related, Span
-from initlint.facts import FileFacts, ProjectExports, build_facts
+from initlint.facts import ProjectExports, build_facts
 from initlint.facts.project import collect_exports
 from initlint.parse import parse_source
 from initlint.positions import Positions

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional, S
 
 import libcst as cst
 
-from initlint.diagnostics import Fix, Related, Severity, Subject
+from initlint.diagnostics import Related, Severity, Subject
 
 if TYPE_CHECKING:
     from initlint.facts import FileFacts

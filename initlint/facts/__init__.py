@@ -107,8 +107,6 @@ class FileFacts:
     keras_fits: list[tuple[Obj, tuple[Any, ...], dict[str, Any], cst.CSTNode, Where]] = field(default_factory=list)
     roots: list[Root] = field(default_factory=list)
     datasets: list[tuple[cst.CSTNode, Any, Where]] = field(default_factory=list)  # torchvision datasets and their transform
-    script_params: list[Param] = field(default_factory=list)
-    classes: dict[str, Any] = field(default_factory=dict)
     positions: Positions = field(init=False)
     budget_exhausted: bool = False
     analysis_errors: list[str] = field(default_factory=list)  # roots abandoned on an interpreter error

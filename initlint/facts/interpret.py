@@ -28,7 +28,6 @@ from initlint.facts.values import (
     Const,
     Ext,
     Func,
-    InitEvent,
     Mapping,
     Obj,
     Param,

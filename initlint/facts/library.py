@@ -8,7 +8,7 @@ here, and nowhere else. Names arrive canonical (names.canonical): `torch.*`,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import libcst as cst
@@ -1517,8 +1517,6 @@ def call_ext(interp: "Interpreter", qual: str, args: list[Value], kwargs: dict[s
         obj = construct_into(interp, Obj(kind="keras.layers.Dense", site=node), "keras.layers.Dense", args[1:], kwargs, node, ctx)
         label = kwargs.get("name")
         obj.name = str(label.value) if isinstance(label, Const) else name
-        # A TF1 functional layer lives only in the graph: its variables are script parameters.
-        interp.rec.script_params.extend(obj.params.values())
         return weight_layer(interp, obj, as_tensor(args[0] if args else kwargs.get("inputs", UNKNOWN)) or Tensor(), node, ctx)
     result = tensor_function(interp, qual, name, args, kwargs, node, ctx)
     if isinstance(result, Tensor) and fw == "torch" and _truthy(kwargs.get("requires_grad", Const(False))):

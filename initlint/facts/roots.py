@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
-from initlint.facts.interpret import MAX_STEPS, BudgetExhausted, Ctx, Interpreter
-from initlint.facts.values import UNKNOWN, ClassInfo, Const, Func, Obj, Param, Tensor, Value, LIVE
+from initlint.facts.interpret import BudgetExhausted, Ctx, Interpreter
+from initlint.facts.values import UNKNOWN, ClassInfo, Const, Func, Obj, Tensor, Value, LIVE
 
 if TYPE_CHECKING:
     from initlint.facts import FileFacts
@@ -28,12 +28,9 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
     script = Ctx(root_kind="script", root_name="")
     _run(facts, interp, lambda: interp.exec_body(module, interp.globals, script))
     for name, value in list(interp.globals.vars.items()):
-        if isinstance(value, Param):
-            facts.script_params.append(value)
-        elif isinstance(value, Obj) and value.cls is None:
+        if isinstance(value, Obj) and value.cls is None:
             # A model built at module level (`net = nn.Sequential(...)`, a Keras model): run it once.
             _run(facts, interp, lambda name=name, value=value: _run_script_model(facts, interp, name, value))
-    facts.classes = dict(interp.classes)
     model_classes = [c for c in interp.classes.values() if c.framework is not None]
     for info in model_classes:
         _run(facts, interp, lambda info=info: _run_class(facts, interp, info))
@@ -154,4 +151,4 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
     interp.call_function(func, args, {}, node, Ctx(root_kind="script", root_name=node.name.value))
 
 
-__all__ = ["MAX_STEPS", "analyse", "Const"]
+__all__ = ["analyse"]
