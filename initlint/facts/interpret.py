@@ -99,6 +99,23 @@ class Interpreter:
         self.active_calls: list[int] = []
         self.current_env: Optional[Env] = None
         self.loop_kinds: dict[int, bool] = {}
+        # Scopes captured by functions: a function stored in the scope it captures is a
+        # reference cycle, which `release` breaks once the file's facts are recorded.
+        self.closures: list[Env] = []
+        self.class_infos: list[ClassInfo] = []  # a class's methods point back at it: another cycle
+
+    def release(self) -> None:
+        """Break the function <-> scope cycles, so the file's tree is freed by reference
+        counting as soon as the caller drops it, instead of waiting for (and costing) a
+        run of the cycle collector over every node."""
+        for env in self.closures:
+            env.vars.clear()
+        for info in self.class_infos:
+            info.methods.clear()
+            info.class_attrs.clear()
+            info.node = None  # type: ignore[assignment]
+        self.closures.clear()
+        self.class_infos.clear()
 
     # ------------------------------------------------------------------ budget
     def tick(self) -> None:
@@ -169,7 +186,8 @@ class Interpreter:
 
     # Small statements: each returns True when it certainly ends the block.
     def exec_expr(self, small: cst.Expr, env: Env, ctx: Ctx) -> bool:
-        self.eval(small.value, env, ctx)
+        if not isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):  # a docstring does nothing
+            self.eval(small.value, env, ctx)
         return False
 
     def exec_assign(self, small: cst.Assign, env: Env, ctx: Ctx) -> bool:
@@ -315,6 +333,7 @@ class Interpreter:
     # ------------------------------------------------------------------ definitions
     def make_function(self, node: Any, env: Env, ctx: Ctx) -> Value:
         func = Func(node=node, closure=env)
+        self.closures.append(env)
         if isinstance(node, cst.FunctionDef):
             for dec in node.decorators:
                 name = dec.decorator
@@ -328,6 +347,7 @@ class Interpreter:
     def make_class(self, node: cst.ClassDef, env: Env, ctx: Ctx) -> ClassInfo:
         bases = [self.eval(arg.value, env, ctx) for arg in node.bases if not arg.keyword]
         info = ClassInfo(name=node.name.value, node=node, bases=bases)
+        self.class_infos.append(info)
         info.framework = library.class_framework(info)
         class_env = Env(env)
         for stmt in node.body.body:
@@ -570,42 +590,43 @@ class Interpreter:
         return None
 
     # ------------------------------------------------------------------ comprehension
+    def _run_comprehension(self, node: Any, for_in: cst.CompFor, env: Env, ctx: Ctx, results: list[Value]) -> bool:
+        """One `for ... in ... if ...` clause of a comprehension and the clauses inside it; False when
+        some turn was skipped or unknown. (A method, not a recursive closure: a closure that calls
+        itself is a reference cycle that would keep every file's tree alive until the collector runs.)"""
+        complete = True
+        items = self.iterate(self.eval(for_in.iter, env, ctx))
+        if items is None:
+            complete = False
+            items = [UNKNOWN]
+        if len(items) > MAX_UNROLL:
+            complete = False
+            items = items[:MAX_UNROLL]
+        for item in items:
+            self.assign(for_in.target, item, env, ctx)
+            keep: Optional[bool] = True
+            for cond in for_in.ifs:
+                truth = self.truth(self.eval(cond.test, env, ctx))
+                if truth is False:
+                    keep = False
+                    break
+                if truth is None:
+                    keep = None
+            if keep is False:
+                continue
+            if keep is None:
+                complete = False
+            if for_in.inner_for_in is not None:
+                complete = self._run_comprehension(node, for_in.inner_for_in, env, ctx, results) and complete
+            elif isinstance(node, cst.DictComp):
+                results.append(Seq([self.eval(node.key, env, ctx), self.eval(node.value, env, ctx)], is_tuple=True))
+            else:
+                results.append(self.eval(node.elt, env, ctx))
+        return complete
+
     def eval_comprehension(self, node: Any, env: Env, ctx: Ctx) -> Value:
         results: list[Value] = []
-        complete = True
-        inner_env = Env(env)
-
-        def run(for_in: cst.CompFor) -> None:
-            nonlocal complete
-            items = self.iterate(self.eval(for_in.iter, inner_env, ctx))
-            if items is None:
-                complete = False
-                items = [UNKNOWN]
-            if len(items) > MAX_UNROLL:
-                complete = False
-                items = items[:MAX_UNROLL]
-            for item in items:
-                self.assign(for_in.target, item, inner_env, ctx)
-                keep: Optional[bool] = True
-                for cond in for_in.ifs:
-                    truth = self.truth(self.eval(cond.test, inner_env, ctx))
-                    if truth is False:
-                        keep = False
-                        break
-                    if truth is None:
-                        keep = None
-                if keep is False:
-                    continue
-                if keep is None:
-                    complete = False
-                if for_in.inner_for_in is not None:
-                    run(for_in.inner_for_in)
-                elif isinstance(node, cst.DictComp):
-                    results.append(Seq([self.eval(node.key, inner_env, ctx), self.eval(node.value, inner_env, ctx)], is_tuple=True))
-                else:
-                    results.append(self.eval(node.elt, inner_env, ctx))
-
-        run(node.for_in)
+        complete = self._run_comprehension(node, node.for_in, Env(env), ctx, results)
         if isinstance(node, cst.DictComp):
             items: dict[Any, Value] = {}
             for pair in results:
@@ -688,9 +709,9 @@ def _eval_number(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
 def _eval_string(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
     text = node.value
     quote = text[-1]
-    # Plain 'abc' / "abc" without escapes or prefixes: no need for literal_eval.
-    if text[0] == quote and "\\" not in text and not text.startswith(quote * 3):
-        return Const(text[1:-1])
+    # Plain 'abc' / """abc""" without escapes or prefixes: no need for literal_eval.
+    if text[0] == quote and "\\" not in text:
+        return Const(text[3:-3] if text.startswith(quote * 3) and len(text) >= 6 else text[1:-1])
     try:
         value = node.evaluated_value
     except Exception:  # noqa: BLE001 - byte strings and malformed literals we do not evaluate
@@ -802,6 +823,7 @@ def _eval_ifexp(interp: Interpreter, node: cst.IfExp, env: Env, ctx: Ctx) -> Val
 
 
 def _eval_lambda(interp: Interpreter, node: cst.Lambda, env: Env, ctx: Ctx) -> Value:
+    interp.closures.append(env)
     return Func(node=node, closure=env)
 
 

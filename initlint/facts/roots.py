@@ -25,18 +25,21 @@ TRAINING_METHOD = re.compile(r"(step|loss|train|fit)", re.IGNORECASE)
 
 def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> None:
     interp = Interpreter(module, facts, package)
-    script = Ctx(root_kind="script", root_name="")
-    _run(facts, interp, lambda: interp.exec_body(module, interp.globals, script))
-    for name, value in list(interp.globals.vars.items()):
-        if isinstance(value, Obj) and value.cls is None:
-            # A model built at module level (`net = nn.Sequential(...)`, a Keras model): run it once.
-            _run(facts, interp, lambda name=name, value=value: _run_script_model(facts, interp, name, value))
-    model_classes = [c for c in interp.classes.values() if c.framework is not None]
-    for info in model_classes:
-        _run(facts, interp, lambda info=info: _run_class(facts, interp, info))
-    for func_name, value in list(interp.globals.vars.items()):
-        if isinstance(value, Func) and isinstance(value.node, cst.FunctionDef) and id(value.node) not in interp.called:
-            _run(facts, interp, lambda value=value: _run_function(interp, value, model_classes))
+    try:
+        script = Ctx(root_kind="script", root_name="")
+        _run(facts, interp, lambda: interp.exec_body(module, interp.globals, script))
+        for name, value in list(interp.globals.vars.items()):
+            if isinstance(value, Obj) and value.cls is None:
+                # A model built at module level (`net = nn.Sequential(...)`, a Keras model): run it once.
+                _run(facts, interp, lambda name=name, value=value: _run_script_model(facts, interp, name, value))
+        model_classes = [c for c in interp.classes.values() if c.framework is not None]
+        for info in model_classes:
+            _run(facts, interp, lambda info=info: _run_class(facts, interp, info))
+        for func_name, value in list(interp.globals.vars.items()):
+            if isinstance(value, Func) and isinstance(value.node, cst.FunctionDef) and id(value.node) not in interp.called:
+                _run(facts, interp, lambda value=value: _run_function(interp, value, model_classes))
+    finally:
+        interp.release()
 
 
 _EVENT_LISTS = ("products", "activations", "layer_calls", "zero_feeds", "losses", "keras_compiles", "keras_fits", "roots", "datasets")
