@@ -67,10 +67,19 @@ def _no_validation(self: CSTNode) -> None:
     return None
 
 
-_NOT_BRACKETS = re.compile(r"[^()\[\]{}]+")
-_UNARY_RUN = re.compile(r"(?:[-+~]\s*){200}")
 # Far below the nesting that crashes libcst's native parser (about 3,000), far above real code.
 SUSPICIOUS_DEPTH = 200
+# Every byte but the six brackets. UTF-8 never uses an ASCII byte inside a multi-byte
+# character, so the brackets left in the encoded text are exactly those of the text.
+_NOT_BRACKET_BYTES = bytes(b for b in range(256) if b not in b"()[]{}")
+# Starts with a character class, so the regex engine can skip ahead to candidates.
+_UNARY_RUN = re.compile(r"[-+~](?:\s*[-+~]){%d}" % (SUSPICIOUS_DEPTH - 1))
+
+
+def _long_unary_run(text: str) -> bool:
+    if text.count("-") + text.count("+") + text.count("~") < SUSPICIOUS_DEPTH:
+        return False
+    return _UNARY_RUN.search(text) is not None
 
 
 def _could_crash_libcst(text: str) -> bool:
@@ -81,13 +90,13 @@ def _could_crash_libcst(text: str) -> bool:
     matched bracket pairs one level per round stops after a few rounds on
     real code.
     """
-    brackets = _NOT_BRACKETS.sub("", text)
+    brackets = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET_BYTES)
     for _ in range(SUSPICIOUS_DEPTH):
         if not brackets:
-            return _UNARY_RUN.search(text) is not None
-        peeled = brackets.replace("()", "").replace("[]", "").replace("{}", "")
+            return _long_unary_run(text)
+        peeled = brackets.replace(b"()", b"").replace(b"[]", b"").replace(b"{}", b"")
         if peeled == brackets:  # unbalanced leftovers: only a long run is a risk
-            return len(brackets) > SUSPICIOUS_DEPTH or _UNARY_RUN.search(text) is not None
+            return len(brackets) > SUSPICIOUS_DEPTH or _long_unary_run(text)
         brackets = peeled
     return True
 

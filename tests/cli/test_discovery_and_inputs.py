@@ -74,6 +74,7 @@ def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint, tmp_pat
     (tmp_path / "binary.py").write_bytes(b"import torch\x00\x01\x02")
     write(tmp_path, "empty.py", "")
     write(tmp_path, "nested.py", "import torch\nx = " + "(" * 5000 + "1" + ")" * 5000 + "\n")
+    write(tmp_path, "unary.py", "import torch\nx = " + "- " * 10_000 + "1\n")  # overflows libcst's native parser
     (tmp_path / "huge.py").write_bytes(b"import torch\n" + b"x = 1\n" * 2_000_000)
     proc = initlint("--format", "json")
     import json
@@ -88,6 +89,7 @@ def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint, tmp_pat
     assert by_path.pop("binary.py")[0][0] == "IL002"
     assert by_path.pop("huge.py")[0][0] == "IL002"
     assert [c for c, _, _ in by_path.pop("nested.py")] in ([], ["IL001"])
+    assert [c for c, _, _ in by_path.pop("unary.py")] in ([], ["IL001"])
     assert by_path == {}  # cookie.py, bom.py and empty.py are fine
 
 
