@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
+import threading
+import types
 import warnings
 from contextlib import contextmanager
-from typing import Iterator, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import libcst as cst
 from libcst import CSTNode
@@ -45,26 +48,108 @@ def _cpython_error(text: str) -> Union[tuple[str, int, int, bool], None]:
     return None
 
 
+# Node construction is most of a parse: libcst's native parser calls each node class's
+# dataclass `__init__`, which stores every field through the generic `object.__setattr__`
+# (the classes are frozen) and then runs `__post_init__` -> `_validate()`.
+_PARSE_LOCK = threading.Lock()  # the swap below is process-wide; the language server parses in threads
+_lean_inits: Optional[list[tuple[type, Callable[..., None], Callable[..., None]]]] = None
+# Generating the lean constructors costs ~15 ms, the parse of ~400 lines: a process that parses
+# one small file (a pre-commit hook on one file) does without them.
+_files_parsed = 0
+LEAN_INITS_MIN_CHARS = 40_000
+
+
 @contextmanager
-def _parser_built_nodes() -> Iterator[None]:
-    """Skip re-validating each node while libcst's own parser builds them.
+def _parser_built_nodes(text_length: int) -> Iterator[None]:
+    """Build the nodes of libcst's own parser without re-validating them, and cheaply.
 
     Every node's `__post_init__` runs `_validate()`, which checks invariants
     that matter for hand-built nodes; the parser's output satisfies them by
     construction, and the check costs a quarter of a parse (libcst notes this
     itself in `CSTNode.__post_init__`: "PERF: ... avoid validating the tree
-    when parsing a file"). Nodes built outside the parse are still validated.
+    when parsing a file"). For the duration of the parse, node classes also get
+    a lean `__init__` (see `_lean_init`, another ~10% of a parse). Nodes built
+    outside the parse keep libcst's own constructors and are validated.
     """
-    validating = CSTNode.__dict__["__post_init__"]
-    CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        CSTNode.__post_init__ = validating  # type: ignore[method-assign]
+    global _lean_inits, _files_parsed
+    with _PARSE_LOCK:
+        if _lean_inits is None and (_files_parsed or text_length >= LEAN_INITS_MIN_CHARS):
+            _lean_inits = _build_lean_inits()
+        _files_parsed += 1
+        swapped = _lean_inits or []
+        for node_class, _, lean in swapped:
+            node_class.__init__ = lean  # type: ignore[misc]
+        CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            CSTNode.__post_init__ = _VALIDATING  # type: ignore[method-assign]
+            for node_class, original, _ in swapped:
+                node_class.__init__ = original  # type: ignore[misc]
+
+
+_VALIDATING = CSTNode.__dict__["__post_init__"]
 
 
 def _no_validation(self: CSTNode) -> None:
     return None
+
+
+def _node_classes() -> Iterator[type]:
+    pending = [CSTNode]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            yield sub
+
+
+def _build_lean_inits() -> list[tuple[type, Callable[..., None], Callable[..., None]]]:
+    """(class, its own __init__, the lean one) for every node class `_lean_init` can cover."""
+    out = []
+    for node_class in set(_node_classes()):
+        original = node_class.__dict__.get("__init__")
+        if original is not None and node_class.__post_init__ is _VALIDATING:
+            lean = _lean_init(node_class, original)
+            if lean is not None:
+                out.append((node_class, original, lean))
+    return out
+
+
+def _lean_init(node_class: type, original: Any) -> Optional[Callable[..., None]]:
+    """The dataclass `__init__` of a node class without its overhead: the same parameters in
+    the same order with the same defaults, each value stored straight into its slot, no
+    `__post_init__`. None when the class is not the plain slotted dataclass this assumes
+    (libcst's slot-less originals of its slotted classes are among those, and unused)."""
+    if not dataclasses.is_dataclass(node_class):
+        return None
+    fields = [f for f in dataclasses.fields(node_class) if f.init]
+    code = getattr(original, "__code__", None)
+    if code is None or code.co_kwonlyargcount or list(code.co_varnames[1 : code.co_argcount]) != [f.name for f in fields]:
+        return None
+    scope: dict[str, Any] = {"_MISSING": dataclasses.MISSING}
+    params: list[str] = []
+    body: list[str] = []
+    for index, f in enumerate(fields):
+        slot = next((k.__dict__[f.name] for k in node_class.__mro__ if f.name in k.__dict__), None)
+        if type(slot) is not types.MemberDescriptorType:
+            return None
+        scope[f"_set{index}"] = slot.__set__
+        if f.default is not dataclasses.MISSING:
+            scope[f"_default{index}"] = f.default
+            params.append(f"{f.name}=_default{index}")
+        elif f.default_factory is not dataclasses.MISSING:
+            scope[f"_factory{index}"] = f.default_factory
+            params.append(f"{f.name}=_MISSING")
+            body.append(f"    if {f.name} is _MISSING: {f.name} = _factory{index}()")
+        else:
+            params.append(f.name)
+        body.append(f"    _set{index}(self, {f.name})")
+    source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass")
+    namespace: dict[str, Any] = {}
+    exec(source, scope, namespace)  # noqa: S102 - generated from the class's own fields, as dataclasses does
+    init: Callable[..., None] = namespace["__init__"]
+    init.__qualname__ = f"{node_class.__qualname__}.__init__"
+    return init
 
 
 # Far below the nesting that crashes libcst's native parser (about 3,000), far above real code.
@@ -107,7 +192,7 @@ def parse_source(path: str, text: str) -> Union[cst.Module, Diagnostic]:
         msg, line, column, _ = cpython
         return syntax_error(path, f"syntax error: {msg}", line, column)
     try:
-        with _parser_built_nodes():
+        with _parser_built_nodes(len(text)):
             return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         cpython = cpython or _cpython_error(text)
