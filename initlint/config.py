@@ -107,6 +107,14 @@ def find_pyproject(start: str) -> Optional[str]:
         directory = parent
 
 
+def _mentions_initlint(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return b"initlint" in handle.read()
+    except OSError:
+        return True  # let the TOML reader explain
+
+
 def _read_toml(path: str) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
@@ -314,6 +322,10 @@ def settings_from_table(table: dict[str, Any], path: str, base: Optional[Setting
 def load_settings(path: str, base: Optional[Settings] = None) -> Settings:
     """Settings from one TOML file: `[tool.initlint]` of a pyproject.toml, or the top level of
     any other file given with --config (as ruff's own `ruff.toml`)."""
+    if os.path.basename(path) == "pyproject.toml" and not _mentions_initlint(path):
+        # Most projects' pyproject.toml says nothing to initlint: no need to parse it (or to
+        # import a TOML parser, ~6 ms of a one-file run), nor to fail on TOML that is not ours.
+        return settings_from_table({}, path, base)
     data = _read_toml(path)
     tool = data.get("tool")
     if isinstance(tool, dict) and "initlint" in tool:

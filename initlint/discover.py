@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional, Sequence
-
-import pathspec
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from initlint.config import Settings
+
+if TYPE_CHECKING:
+    import pathspec
 
 
 def missing_paths(paths: Sequence[str]) -> list[str]:
@@ -41,9 +42,13 @@ class _Ignores:
             spec: Optional[pathspec.GitIgnoreSpec] = None
             try:
                 with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as handle:
-                    spec = pathspec.GitIgnoreSpec.from_lines(handle.read().splitlines())
+                    lines = handle.read().splitlines()
             except OSError:
                 pass
+            else:
+                import pathspec  # only where a .gitignore exists (its import is ~15 ms)
+
+                spec = pathspec.GitIgnoreSpec.from_lines(lines)
             self.cache[directory] = spec
         return self.cache[directory]
 
@@ -75,10 +80,23 @@ def _is_repo_root(directory: str) -> bool:
     return os.path.exists(os.path.join(directory, ".git"))
 
 
+# A bare name (`build`, `.venv`) excludes a file or folder of that name anywhere, as in
+# .gitignore; the default patterns are all bare names, so a run that excludes nothing
+# else never imports pathspec.
+_NOT_BARE = re.compile(r"[/*?\[\]!\\#]|^\s|\s$")
+
+
 class _Excludes:
     def __init__(self, settings: Settings) -> None:
         self.root = os.path.abspath(settings.project_root or os.getcwd())
-        self.spec = pathspec.GitIgnoreSpec.from_lines([*settings.exclude, *settings.extend_exclude])
+        patterns = [p for p in (*settings.exclude, *settings.extend_exclude) if p]
+        self.names = frozenset(p for p in patterns if not _NOT_BARE.search(p))
+        globs = [p for p in patterns if _NOT_BARE.search(p)]
+        self.spec: Optional[pathspec.GitIgnoreSpec] = None
+        if globs:
+            import pathspec
+
+            self.spec = pathspec.GitIgnoreSpec.from_lines(globs)
 
     def excluded(self, path: str, is_dir: bool) -> bool:
         absolute = os.path.abspath(path)
@@ -86,7 +104,9 @@ class _Excludes:
         if relative.startswith("../"):
             # Outside the project root: only unanchored patterns (names) can match.
             relative = absolute.lstrip("/").replace(os.sep, "/")
-        return bool(self.spec.match_file(relative + ("/" if is_dir else "")))
+        if self.names and not self.names.isdisjoint(relative.split("/")):
+            return True
+        return self.spec is not None and bool(self.spec.match_file(relative + ("/" if is_dir else "")))
 
 
 def discover(paths: Sequence[str], settings: Settings) -> list[str]:

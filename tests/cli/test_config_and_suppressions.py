@@ -85,6 +85,15 @@ def test_bad_configuration_is_one_clear_message_and_exit_2(initlint, tmp_path: P
     assert expected in proc.stderr
 
 
+def test_a_pyproject_that_does_not_configure_initlint_is_not_ours_to_judge(initlint, tmp_path: Path) -> None:
+    # Another tool's broken TOML does not stop the run; the same file mentioning initlint does.
+    write(tmp_path, "pyproject.toml", "[project\nname = 'app'\n")
+    write(tmp_path, "a.py", TWO_TOWER)
+    assert codes(initlint()) == ["IL101"]
+    write(tmp_path, "pyproject.toml", "[project\nname = 'app'\n[tool.initlint]\n")
+    assert initlint().returncode == 2
+
+
 def test_a_valid_confirm_table_is_accepted(initlint, tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", """[tool.initlint]
 report-unused-suppressions = false
