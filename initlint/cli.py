@@ -18,7 +18,7 @@ import importlib.util
 import os
 import sys
 from dataclasses import replace
-from typing import TYPE_CHECKING, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, NoReturn, Optional, Sequence, TextIO
 
 from initlint import __version__
 
@@ -71,6 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
     con.add_argument("--confirm", action="store_true", help="build each flagged model and confirm the finding")
     con.add_argument("--plot", metavar="DIR", help="with --confirm: per-layer charts of confirmed IL302/IL401")
     return parser
+
+
+def console_main() -> NoReturn:
+    """The `initlint` command: `main`, then leave without the interpreter's teardown.
+
+    Freeing every module and object one by one at exit costs ~20 ms, 6% of a
+    one-file run (a pre-commit hook's common case). By then all output is
+    written, the cache file is renamed into place and the worker pools are
+    shut down, so the process can end at once (as mypy does).
+    """
+    status = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away (`initlint | head`)
+        status = status or EXIT_ERROR
+    except (OSError, ValueError):  # a stream that is closed or broken: nothing left to say
+        pass
+    os._exit(status)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
