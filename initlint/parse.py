@@ -108,7 +108,7 @@ def _build_lean_inits() -> list[tuple[type, Callable[..., None], Callable[..., N
     out = []
     for node_class in set(_node_classes()):
         original = node_class.__dict__.get("__init__")
-        if original is not None and node_class.__post_init__ is _VALIDATING:
+        if original is not None and getattr(node_class, "__post_init__", None) is _VALIDATING:
             lean = _lean_init(node_class, original)
             if lean is not None:
                 out.append((node_class, original, lean))

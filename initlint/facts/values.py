@@ -41,11 +41,28 @@ class Unknown(Value):
 UNKNOWN = Unknown()
 
 
-@dataclass(frozen=True, eq=False)
 class Const(Value):
-    """A Python constant (int, float, str, bool, None)."""
+    """A Python constant (int, float, str, bool, None). Immutable.
 
+    A plain slotted class rather than a frozen dataclass: it is the value the
+    interpreter creates most (every literal it evaluates), and a frozen
+    dataclass's `__init__` costs several times as much.
+    """
+
+    __slots__ = ("value",)
     value: Any
+
+    def __init__(self, value: Any) -> None:
+        object.__setattr__(self, "value", value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Const is immutable; cannot set {name!r}")
+
+    def __repr__(self) -> str:
+        return f"Const(value={self.value!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Const, (self.value,))
 
 
 @dataclass(eq=False)
