@@ -5,12 +5,14 @@
     .venv/bin/python bench/run_bench.py DIR --prefilter-check             # findings with/without the pre-filter
 
 Every figure is the median wall time of `--runs` fresh processes, measured
-side by side in one run of this script:
+side by side in one run of this script (a measurement and the one it is
+compared with run in turn, round after round, so both see the same load):
 
 - floor: one process parsing every `.py` file under DIR with libcst (the
   cost any libcst-based linter pays at least once per file);
-- initlint cold: `initlint --no-cache DIR` (all cores), with the peak
-  memory of its process tree (sum of PSS, sampled from /proc);
+- initlint cold: `initlint --no-cache DIR` (all cores), and the peak
+  memory of its process tree (sum of PSS, sampled from /proc in one more
+  run, so that the sampling does not slow the timed ones);
 - initlint warm: `initlint DIR` with a cache filled by a previous run and
   nothing changed (the cache lives in a temporary folder, never in DIR);
 - one file: `initlint --no-cache FILE` for one model file of about 340
@@ -146,16 +148,25 @@ def timed(
 
 
 def repeat(name: str, cmd: Sequence[str], runs: int, env: Optional[dict[str, str]] = None, memory: bool = False) -> Measure:
-    measure = Measure(name)
+    return side_by_side([(name, cmd)], runs, env, memory)[0]
+
+
+def side_by_side(
+    commands: Sequence[tuple[str, Sequence[str]]], runs: int, env: Optional[dict[str, str]] = None, memory: bool = False
+) -> list[Measure]:
+    """Run the commands in turn, `runs` rounds: a measurement and the one it is compared with
+    see the same machine (on a shared machine the load drifts within minutes)."""
+    measures = [Measure(name) for name, _ in commands]
     for _ in range(runs):
-        elapsed, cpu, peak, proc = timed(cmd, env, memory)
-        if proc.returncode not in (0, 1):
-            measure.note = f"exit {proc.returncode}: {proc.stderr.decode(errors='replace').strip()[-300:]}"
-        measure.times.append(elapsed)
-        measure.cpu.append(cpu)
-        if peak is not None:
-            measure.peak_mb = max(measure.peak_mb or 0.0, peak)
-    return measure
+        for measure, (_, cmd) in zip(measures, commands):
+            elapsed, cpu, peak, proc = timed(cmd, env, memory)
+            if proc.returncode not in (0, 1):
+                measure.note = f"exit {proc.returncode}: {proc.stderr.decode(errors='replace').strip()[-300:]}"
+            measure.times.append(elapsed)
+            measure.cpu.append(cpu)
+            if peak is not None:
+                measure.peak_mb = max(measure.peak_mb or 0.0, peak)
+    return measures
 
 
 def python_files(directory: str) -> list[str]:
@@ -276,11 +287,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
     floor = cold = warm = None
-    if "floor" in only:
-        floor = repeat("floor: libcst parse, 1 process", [python, "-c", FLOOR_SCRIPT, directory], args.runs, env)
+    floor_cmd = ("floor: libcst parse, 1 process", [python, "-c", FLOOR_SCRIPT, directory])
+    cold_cmd = ("initlint cold (--no-cache)", [*initlint, "--no-cache", "--format", "json", directory])
+    if "floor" in only and "cold" in only:
+        floor, cold = side_by_side([floor_cmd, cold_cmd], args.runs, env)
+    elif "floor" in only:
+        floor = repeat(*floor_cmd, args.runs, env)
+    elif "cold" in only:
+        cold = repeat(*cold_cmd, args.runs, env)
+    if floor is not None:
         rows.append(floor)
-    if "cold" in only:
-        cold = repeat("initlint cold (--no-cache)", [*initlint, "--no-cache", "--format", "json", directory], args.runs, env, memory=True)
+    if cold is not None:
+        # Memory in a run of its own: sampling /proc takes CPU from the timed runs.
+        cold.peak_mb = repeat("memory", cold_cmd[1], 1, env, memory=True).peak_mb
         rows.append(cold)
         if floor is not None:
             ratio = cold.median / floor.median
@@ -302,8 +321,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             with open(one, "rb") as handle:
                 count = handle.read().count(b"\n")
             name = os.path.relpath(one, directory)
-            parse = repeat(f"python -c 'import libcst; parse' ({name}, {count} lines)", [python, "-c", PARSE_ONE, one], max(args.runs, 5), env)
-            single = repeat(f"initlint --no-cache {name}", [*initlint, "--no-cache", "--format", "json", one], max(args.runs, 5), env)
+            parse, single = side_by_side(
+                [
+                    (f"python -c 'import libcst; parse' ({name}, {count} lines)", [python, "-c", PARSE_ONE, one]),
+                    (f"initlint --no-cache {name}", [*initlint, "--no-cache", "--format", "json", one]),
+                ],
+                max(args.runs, 5),
+                env,
+            )
             rows.extend([parse, single])
             ratio = single.median / parse.median
             verdicts.append(f"one file = {ratio:.2f} x parse (target <= {ONE_FILE_VS_PARSE}): {'ok' if ratio <= ONE_FILE_VS_PARSE else 'MISSED'}")
