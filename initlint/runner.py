@@ -60,6 +60,13 @@ def _read(path: str) -> Union[bytes, Diagnostic]:
     return unreadable(path, "the file changed while being read; check it again")
 
 
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def _triage(path: str, data: Union[bytes, Diagnostic]) -> Union[FileRecord, SourceFile]:
     """The record of a file that needs no parse (unreadable, undecodable, not model code),
     else its decoded source."""
@@ -186,8 +193,14 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
     todo: list[str] = []
     sizes: list[int] = []
     for path in files:
+        if cache is None:
+            # Nothing to look up: the workers read and pre-filter each file themselves
+            # (check_file), so this process only needs sizes to order the work.
+            todo.append(path)
+            sizes.append(_size(path))
+            continue
         data = _read(path)
-        if cache is not None and isinstance(data, bytes):
+        if isinstance(data, bytes):
             hit = cache.get(path, digest_bytes(data))
             if hit is not None:
                 records.append(hit)
