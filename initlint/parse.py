@@ -28,6 +28,25 @@ def syntax_error(path: str, message: str, line: int, column: int) -> Diagnostic:
     )
 
 
+# libcst's parse time grows steeply with the depth of an expression (1,000 chained
+# subscripts take ~1.5 s, 3,000 more than a minute) and long chains of `not`, `lambda`,
+# attributes or operators crash it; CPython parses them in milliseconds.
+MAX_TREE_DEPTH = 1_000
+LONG_LINE = 2_000  # chars; real code stays far below, a chain deep enough to matter does not
+
+
+def _deeper_than(tree: ast.AST, limit: int) -> Optional[ast.AST]:
+    """The first node found deeper than `limit` in CPython's tree, if any (iteratively: the
+    tree may be deeper than Python's recursion limit)."""
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return node
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return None
+
+
 def _cpython_error(text: str) -> Union[tuple[str, int, int, bool], None]:
     """CPython's own verdict, which users know from tracebacks: None when it parses, else
     (message, line, column, too_deep). CPython's parser refuses deep nesting cleanly where
@@ -37,7 +56,7 @@ def _cpython_error(text: str) -> Union[tuple[str, int, int, bool], None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(text)
+            tree = ast.parse(text)
     except SyntaxError as exc:
         too_deep = "too many" in exc.msg or "too deeply" in exc.msg
         return exc.msg, exc.lineno or 1, exc.offset or 1, too_deep
@@ -45,6 +64,10 @@ def _cpython_error(text: str) -> Union[tuple[str, int, int, bool], None]:
         return "code is nested too deeply to analyse", 1, 1, True
     except ValueError as exc:  # null bytes; source.py reports binary files before this
         return str(exc), 1, 1, True
+    deepest = _deeper_than(tree, MAX_TREE_DEPTH)
+    if deepest is not None:
+        line, column = getattr(deepest, "lineno", 1), getattr(deepest, "col_offset", 0) + 1
+        return f"code is nested too deeply to analyse (more than {MAX_TREE_DEPTH} levels)", line, column, True
     return None
 
 
@@ -168,13 +191,18 @@ def _long_unary_run(text: str) -> bool:
 
 
 def _could_crash_libcst(text: str) -> bool:
-    """A cheap test for the nesting that overflows libcst's native parser.
+    """A cheap test for the nesting that overflows libcst's native parser (or makes it
+    take minutes): deep brackets, long unary runs, long lines, many `not`/`lambda`/`if`.
 
     Only a file that fails it pays for CPython's full parse before libcst
     sees it (a full `ast.parse` of every file costs ~5% of a run). Peeling
     matched bracket pairs one level per round stops after a few rounds on
     real code.
     """
+    if max(map(len, text.splitlines()), default=0) > LONG_LINE:
+        return True  # a long chain fits on one line; CPython measures its depth
+    if text.count("not ") + text.count("lambda") + text.count(" if ") > MAX_TREE_DEPTH:
+        return True
     brackets = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET_BYTES)
     for _ in range(SUSPICIOUS_DEPTH):
         if not brackets:

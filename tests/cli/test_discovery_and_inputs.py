@@ -75,6 +75,11 @@ def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint, tmp_pat
     write(tmp_path, "empty.py", "")
     write(tmp_path, "nested.py", "import torch\nx = " + "(" * 5000 + "1" + ")" * 5000 + "\n")
     write(tmp_path, "unary.py", "import torch\nx = " + "- " * 10_000 + "1\n")  # overflows libcst's native parser
+    # Long chains that crash libcst or keep it busy for minutes; CPython measures their depth.
+    write(tmp_path, "chains.py", "import torch\nx = " + "not " * 20_000 + "y\n")
+    write(tmp_path, "lambdas.py", "import torch\nf = " + "lambda: " * 20_000 + "y\n")
+    write(tmp_path, "attributes.py", "import torch\nx = y" + ".z" * 50_000 + "\n")
+    write(tmp_path, "data.py", "import torch\nDATA = [" + ", ".join(map(str, range(5_000))) + "]\n")  # long, not deep
     (tmp_path / "huge.py").write_bytes(b"import torch\n" + b"x = 1\n" * 2_000_000)
     proc = initlint("--format", "json")
     import json
@@ -90,6 +95,8 @@ def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint, tmp_pat
     assert by_path.pop("huge.py")[0][0] == "IL002"
     assert [c for c, _, _ in by_path.pop("nested.py")] in ([], ["IL001"])
     assert [c for c, _, _ in by_path.pop("unary.py")] in ([], ["IL001"])
+    for deep in ("chains.py", "lambdas.py", "attributes.py"):
+        assert [c for c, _, _ in by_path.pop(deep)] == ["IL001"], deep
     assert by_path == {}  # cookie.py, bom.py and empty.py are fine
 
 
