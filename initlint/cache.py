@@ -66,6 +66,9 @@ class FileRecord:
     exports: Optional[bytes] = None
     # Whether the exports hold losses on imported models (the link step has work).
     pending: bool = False
+    # Why the analysis of this file died (a crash in native code, the kernel's OOM killer);
+    # empty when it did not. Such a record has no digest, so it is never cached.
+    crashed: str = ""
 
 
 def cache_directory(settings: Settings, paths: Sequence[str]) -> str:

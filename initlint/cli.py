@@ -244,6 +244,7 @@ def _check(args: argparse.Namespace) -> int:
     for path in missing:
         print(f"initlint: error: {path}: no such file or directory", file=sys.stderr)
     present = [p for p in paths if p not in missing]
+    crashed: tuple[tuple[str, str], ...] = ()
     if paths == ["-"]:
         diagnostics, files_checked = _check_stdin(args.stdin_filename or "-", settings)
     elif present:
@@ -251,6 +252,7 @@ def _check(args: argparse.Namespace) -> int:
 
         result = run(present, settings)
         diagnostics, files_checked = list(result.diagnostics), result.files_checked
+        crashed = result.crashed
     else:
         diagnostics, files_checked = [], 0
 
@@ -263,7 +265,9 @@ def _check(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
 
     _write_report(args, diagnostics, files_checked)
-    if missing:
+    for path, why in crashed:
+        print(f"initlint: error: {path}: not checked, {why}; the other files were. Please report it with this file.", file=sys.stderr)
+    if missing or crashed:
         return EXIT_ERROR
     if args.exit_zero:
         return EXIT_OK

@@ -214,6 +214,35 @@ def _could_crash_libcst(text: str) -> bool:
     return True
 
 
+# libcst's native parser recurses on the C stack once per level of nesting. On a thread's
+# default stack (8 MB) a long chain (`y or y or ...` over 10,000 lines) overflows it and kills
+# the process before Python's recursion limit is reached; on this one the limit is reached
+# first, as a RecursionError (reported as IL001). Only touched pages are ever committed.
+PARSE_STACK_BYTES = 64 * 1024 * 1024
+
+
+def _parse_with_deep_stack(text: str) -> cst.Module:
+    outcome: list[Any] = []
+
+    def parse() -> None:
+        try:
+            outcome.append(cst.parse_module(text))
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread as is
+            outcome.append(exc)
+
+    worker = threading.Thread(target=parse, name="initlint-parse")
+    previous = threading.stack_size(PARSE_STACK_BYTES)  # applies to threads started from now on
+    try:
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    module: cst.Module = outcome[0]
+    return module
+
+
 def parse_source(path: str, text: str) -> Union[cst.Module, Diagnostic]:
     cpython = _cpython_error(text) if _could_crash_libcst(text) else None
     if cpython is not None and cpython[3]:
@@ -221,7 +250,7 @@ def parse_source(path: str, text: str) -> Union[cst.Module, Diagnostic]:
         return syntax_error(path, f"syntax error: {msg}", line, column)
     try:
         with _parser_built_nodes(len(text)):
-            return cst.parse_module(text)
+            return _parse_with_deep_stack(text)
     except cst.ParserSyntaxError as exc:
         cpython = cpython or _cpython_error(text)
         if cpython is not None:

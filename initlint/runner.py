@@ -22,7 +22,7 @@ import os
 import pickle
 import sys
 from dataclasses import dataclass
-from typing import Iterator, Optional, Sequence, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 from initlint.cache import FileRecord, ResultCache, digest_bytes, link_key, prefilter_enabled
 from initlint.config import Settings
@@ -39,6 +39,7 @@ POOL_MIN_BYTES = 16_000
 class RunResult:
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
+    crashed: tuple[tuple[str, str], ...] = ()  # (path, why) of files whose analysis died
 
 
 def wanted(text: str) -> bool:
@@ -144,6 +145,7 @@ def check_files(paths: Sequence[str], sizes: Sequence[int], settings: Settings) 
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     # Imported before the workers start so that forked workers share it.
     from initlint.rule import all_rules
@@ -158,10 +160,33 @@ def check_files(paths: Sequence[str], sizes: Sequence[int], settings: Settings) 
     # memory pages stay shared with the parent (see the gc.freeze docs).
     gc.freeze()
     try:
+        lost: list[str] = []
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(settings,)) as pool:
-            yield from pool.map(_check_in_worker, ordered, chunksize=1)
+            futures = [pool.submit(_check_in_worker, path) for path in ordered]
+            for index, future in enumerate(futures):
+                try:
+                    record = future.result()
+                except BrokenProcessPool:  # a worker died; every unfinished file is lost with it
+                    lost = ordered[index:]
+                    break
+                yield record
+        # Check the lost files again one at a time, each in a process of its own, so that
+        # the file that kills its process cannot take the others down with it.
+        for path in lost:
+            yield _check_alone(path, settings, context)
     finally:
         gc.unfreeze()
+
+
+def _check_alone(path: str, settings: Settings, context: Any) -> FileRecord:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker, initargs=(settings,)) as solo:
+        try:
+            return solo.submit(_check_in_worker, path).result()
+        except BrokenProcessPool:
+            return FileRecord(path, None, crashed="the process analysing it died")
 
 
 def link(records: Sequence[FileRecord], settings: Settings, cache: Optional[ResultCache]) -> list[Diagnostic]:
@@ -227,4 +252,5 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
         from initlint.confirm import confirm_diagnostics
 
         diagnostics = confirm_diagnostics(diagnostics, settings, settings.project_root)
-    return RunResult(tuple(diagnostics), len(files))
+    crashed = tuple((r.path, r.crashed) for r in records if r.crashed)
+    return RunResult(tuple(diagnostics), len(files), crashed)

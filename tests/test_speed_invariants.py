@@ -15,8 +15,10 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -230,3 +232,34 @@ def test_a_read_only_project_gets_no_cache_and_the_same_findings(tree: Path) -> 
         assert not (tree / ".initlint_cache").exists()
     finally:
         tree.chmod(0o755)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers through /proc")
+def test_a_worker_that_dies_does_not_stop_the_run(tree: Path) -> None:
+    """The kernel's OOM killer (or a crash in native code) takes a pool worker down mid-run:
+    the files it had not finished are checked again, each in a process of its own."""
+    # A big file keeps the workers busy long enough to kill one of them.
+    slow = TOWERS.format(n=99) + "".join(CLEAN_BLOCK.format(n=i) for i in range(400))
+    (tree / "big.py").write_text(slow)
+    reference = initlint_json(tree, "--no-cache", "--jobs", "1")
+    assert ("big.py", "IL101") in {(d["path"], d["code"]) for d in reference}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "initlint", "--format", "json", "--no-cache", "--jobs", "2", "."],
+        cwd=tree,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    killed = None
+    deadline = time.monotonic() + 60
+    while killed is None and time.monotonic() < deadline and proc.poll() is None:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        if children:
+            killed = int(children[0])
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.005)
+    out, err = proc.communicate(timeout=300)
+    assert killed is not None, "the run ended before a worker could be killed"
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err and "BrokenProcessPool" not in err, err
+    assert json.loads(out) == reference

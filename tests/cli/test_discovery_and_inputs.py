@@ -79,6 +79,8 @@ def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint, tmp_pat
     write(tmp_path, "chains.py", "import torch\nx = " + "not " * 20_000 + "y\n")
     write(tmp_path, "lambdas.py", "import torch\nf = " + "lambda: " * 20_000 + "y\n")
     write(tmp_path, "attributes.py", "import torch\nx = y" + ".z" * 50_000 + "\n")
+    # 10,000 lines of `y or`: fine for CPython, but it overflowed the C stack under libcst.
+    write(tmp_path, "ors.py", "import torch\nx = (y or\n" + "     y or\n" * 10_000 + "     y)\n")
     write(tmp_path, "data.py", "import torch\nDATA = [" + ", ".join(map(str, range(5_000))) + "]\n")  # long, not deep
     (tmp_path / "huge.py").write_bytes(b"import torch\n" + b"x = 1\n" * 2_000_000)
     proc = initlint("--format", "json")
@@ -95,6 +97,9 @@ def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint, tmp_pat
     assert by_path.pop("huge.py")[0][0] == "IL002"
     assert [c for c, _, _ in by_path.pop("nested.py")] in ([], ["IL001"])
     assert [c for c, _, _ in by_path.pop("unary.py")] in ([], ["IL001"])
+    assert "ors.py" not in by_path
+    alone = initlint("--format", "json", "ors.py")  # in this process, not in a pool worker
+    assert (alone.returncode, json.loads(alone.stdout)) == (0, []), alone.stderr
     for deep in ("chains.py", "lambdas.py", "attributes.py"):
         assert [c for c, _, _ in by_path.pop(deep)] == ["IL001"], deep
     assert by_path == {}  # cookie.py, bom.py and empty.py are fine
