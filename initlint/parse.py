@@ -182,6 +182,31 @@ SUSPICIOUS_DEPTH = 200
 # Every byte but the six brackets. UTF-8 never uses an ASCII byte inside a multi-byte
 # character, so the brackets left in the encoded text are exactly those of the text.
 _NOT_BRACKET_BYTES = bytes(b for b in range(256) if b not in b"()[]{}")
+_NOT_LAYOUT_BYTES = bytes(b for b in range(256) if b not in b"()[]{}\n")
+
+
+def _longest_bracketed_span(layout: bytes) -> int:
+    """The most lines any bracket pair spans, given only the file's brackets and newlines."""
+    for _ in range(SUSPICIOUS_DEPTH):  # pairs on one line first: what is left spans lines
+        peeled = layout.replace(b"()", b"").replace(b"[]", b"").replace(b"{}", b"")
+        if peeled == layout:
+            break
+        layout = peeled
+    depth = lines = longest = 0
+    for byte in layout:  # about one byte per line now
+        if byte == 10:
+            if depth:
+                lines += 1
+                longest = max(longest, lines)
+        elif byte in b"([{":
+            depth += 1
+        elif depth:
+            depth -= 1
+            if not depth:
+                lines = 0
+    return longest
+
+
 # Starts with a character class, so the regex engine can skip ahead to candidates.
 _UNARY_RUN = re.compile(r"[-+~](?:\s*[-+~]){%d}" % (SUSPICIOUS_DEPTH - 1))
 
@@ -205,7 +230,10 @@ def _could_crash_libcst(text: str) -> bool:
         return True  # a long chain fits on one line; CPython measures its depth
     if text.count("not ") + text.count("lambda") + text.count(" if ") > MAX_TREE_DEPTH:
         return True
-    brackets = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET_BYTES)
+    encoded = text.encode("utf-8", "surrogatepass")
+    if _longest_bracketed_span(encoded.translate(None, _NOT_LAYOUT_BYTES)) > MAX_TREE_DEPTH:
+        return True  # or on as many lines inside brackets (`(y\n + y\n + y ...)`)
+    brackets = encoded.translate(None, _NOT_BRACKET_BYTES)
     for _ in range(SUSPICIOUS_DEPTH):
         if not brackets:
             return _long_unary_run(text)

@@ -81,6 +81,7 @@ def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint, tmp_pat
     write(tmp_path, "attributes.py", "import torch\nx = y" + ".z" * 50_000 + "\n")
     # 10,000 lines of `y or`: fine for CPython, but it overflowed the C stack under libcst.
     write(tmp_path, "ors.py", "import torch\nx = (y or\n" + "     y or\n" * 10_000 + "     y)\n")
+    write(tmp_path, "sum.py", "import torch\nx = (y\n" + "    + y\n" * 10_000 + ")\n")  # libcst: minutes
     write(tmp_path, "data.py", "import torch\nDATA = [" + ", ".join(map(str, range(5_000))) + "]\n")  # long, not deep
     (tmp_path / "huge.py").write_bytes(b"import torch\n" + b"x = 1\n" * 2_000_000)
     proc = initlint("--format", "json")
@@ -100,7 +101,7 @@ def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint, tmp_pat
     assert "ors.py" not in by_path
     alone = initlint("--format", "json", "ors.py")  # in this process, not in a pool worker
     assert (alone.returncode, json.loads(alone.stdout)) == (0, []), alone.stderr
-    for deep in ("chains.py", "lambdas.py", "attributes.py"):
+    for deep in ("chains.py", "lambdas.py", "attributes.py", "sum.py"):
         assert [c for c, _, _ in by_path.pop(deep)] == ["IL001"], deep
     assert by_path == {}  # cookie.py, bom.py and empty.py are fine
 
