@@ -182,13 +182,16 @@ SUSPICIOUS_DEPTH = 200
 # Every byte but the six brackets. UTF-8 never uses an ASCII byte inside a multi-byte
 # character, so the brackets left in the encoded text are exactly those of the text.
 _NOT_BRACKET_BYTES = bytes(b for b in range(256) if b not in b"()[]{}")
-_NOT_LAYOUT_BYTES = bytes(b for b in range(256) if b not in b"()[]{}\n")
+_NOT_LAYOUT_BYTES = bytes(b for b in range(256) if b not in b"()[]{},\n")
+_ONE_LINE_PAIR = re.compile(rb"\(,*\)|\[,*\]|\{,*\}")
 
 
 def _longest_bracketed_span(layout: bytes) -> int:
-    """The most lines any bracket pair spans, given only the file's brackets and newlines."""
+    """The most lines in a row inside brackets with no comma between them, given only the
+    file's brackets, commas and newlines: a long chain (`(y\n + y\n + y ...)`), not a long
+    literal or argument list, whose items are separated by commas."""
     for _ in range(SUSPICIOUS_DEPTH):  # pairs on one line first: what is left spans lines
-        peeled = layout.replace(b"()", b"").replace(b"[]", b"").replace(b"{}", b"")
+        peeled = _ONE_LINE_PAIR.sub(b"", layout)
         if peeled == layout:
             break
         layout = peeled
@@ -198,6 +201,8 @@ def _longest_bracketed_span(layout: bytes) -> int:
             if depth:
                 lines += 1
                 longest = max(longest, lines)
+        elif byte == 44:
+            lines = 0
         elif byte in b"([{":
             depth += 1
         elif depth:
@@ -232,7 +237,7 @@ def _could_crash_libcst(text: str) -> bool:
         return True
     encoded = text.encode("utf-8", "surrogatepass")
     if _longest_bracketed_span(encoded.translate(None, _NOT_LAYOUT_BYTES)) > MAX_TREE_DEPTH:
-        return True  # or on as many lines inside brackets (`(y\n + y\n + y ...)`)
+        return True  # or over as many lines inside brackets
     brackets = encoded.translate(None, _NOT_BRACKET_BYTES)
     for _ in range(SUSPICIOUS_DEPTH):
         if not brackets:
