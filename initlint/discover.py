@@ -89,9 +89,14 @@ _NOT_BARE = re.compile(r"[/*?\[\]!\\#]|^\s|\s$")
 class _Excludes:
     def __init__(self, settings: Settings) -> None:
         self.root = os.path.abspath(settings.project_root or os.getcwd())
-        patterns = [p for p in (*settings.exclude, *settings.extend_exclude) if p]
-        self.names = frozenset(p for p in patterns if not _NOT_BARE.search(p))
-        globs = [p for p in patterns if _NOT_BARE.search(p)]
+        names: set[str] = set()
+        globs: list[str] = []
+        for pattern in filter(None, (*settings.exclude, *settings.extend_exclude)):
+            if _NOT_BARE.search(pattern):
+                globs.append(pattern)
+            else:
+                names.add(pattern)
+        self.names = frozenset(names)
         self.spec: Optional[pathspec.GitIgnoreSpec] = None
         if globs:
             import pathspec

@@ -233,8 +233,7 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
         triaged = _triage(path, data)
         if isinstance(triaged, FileRecord):
             records.append(triaged)
-            if cache is not None:
-                cache.put(triaged)
+            cache.put(triaged)
             continue
         todo.append(path)
         sizes.append(len(data) if isinstance(data, bytes) else 0)

@@ -35,6 +35,7 @@ from initlint.facts.values import (
     Tensor,
     Unknown,
     Value,
+    copy_with,
 )
 
 MAX_STEPS = 400_000
@@ -86,12 +87,7 @@ class Ctx:
     in_init: bool = False
 
     def but(self, **changes: Any) -> "Ctx":
-        """A copy with some fields changed (as `dataclasses.replace`, at a fraction of its cost;
-        the list of returns is shared unless replaced, as there)."""
-        new = object.__new__(Ctx)
-        new.__dict__.update(self.__dict__)
-        new.__dict__.update(changes)
-        return new
+        return copy_with(self, changes)  # the list of returns stays shared unless replaced
 
 
 class Interpreter:

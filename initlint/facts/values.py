@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 import libcst as cst
 
@@ -21,6 +21,18 @@ LIVE = "live"
 UNKNOWN_STATE = "unknown"
 
 _ids = itertools.count(1)
+
+_Record = TypeVar("_Record")
+
+
+def copy_with(record: _Record, changes: dict[str, Any]) -> _Record:
+    """A copy of a dataclass instance with some fields changed: `dataclasses.replace`
+    without re-running `__init__` field by field (for the interpreter's most frequent
+    copies, of tensors and of call contexts). Other fields are shared, as there."""
+    new = object.__new__(type(record))
+    new.__dict__.update(record.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 class Value:
@@ -132,13 +144,7 @@ class Tensor(Value):
     difference_of: Optional[Squash] = None  # `sigmoid(z) - y`: squaring it is a hand-written MSE on that output
 
     def but(self, **changes: Any) -> "Tensor":
-        """A copy with some fields changed (`dataclasses.replace`, without re-running the
-        frozen `__init__` field by field: this is the interpreter's most frequent copy)."""
-        new = object.__new__(type(self))
-        fields = new.__dict__
-        fields.update(self.__dict__)
-        fields.update(changes)
-        return new
+        return copy_with(self, changes)
 
     @property
     def is_zero(self) -> bool:
