@@ -66,6 +66,11 @@ class FileRecord:
     exports: Optional[bytes] = None
     # Whether the exports hold losses on imported models (the link step has work).
     pending: bool = False
+    # False when the pre-filter found no deep-learning code in the text: a folder walk then
+    # reports nothing for the file. Named on the command line, such a file is parsed anyway
+    # (parsed=True), so that a syntax error in it is still IL001.
+    model_code: bool = True
+    parsed: bool = True
     # Why the analysis of this file died (a crash in native code, the kernel's OOM killer);
     # empty when it did not. Such a record has no digest, so it is never cached.
     crashed: str = ""

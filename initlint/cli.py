@@ -36,7 +36,11 @@ class UsageError(Exception):
 
 
 def _codes(text: str) -> list[str]:
-    return [part for part in (p.strip() for p in text.split(",")) if part]
+    codes = [part for part in (p.strip() for p in text.split(",")) if part]
+    if not codes:
+        # `--select=` would otherwise switch every rule off and pass; ruff refuses it too.
+        raise argparse.ArgumentTypeError("expected at least one rule code or prefix, e.g. IL101, IL1 or ALL")
+    return codes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: .initlint_cache)")
     cfg.add_argument("--jobs", "-j", type=int, metavar="N", help="files checked in parallel (default: one per core)")
     con = parser.add_argument_group("confirmation (runs model code; needs torch)")
-    con.add_argument("--confirm", action="store_true", help="build each flagged model and confirm the finding")
+    which = con.add_mutually_exclusive_group()
+    which.add_argument("--confirm", action="store_true", help="build each flagged model and confirm the finding")
+    which.add_argument(
+        "--no-confirm", action="store_true",
+        help="static check only, even where the configuration sets `confirm` (the pre-commit hook's mode)",
+    )
     con.add_argument("--plot", metavar="DIR", help="with --confirm: per-layer charts of confirmed IL302/IL401")
     return parser
 
@@ -223,6 +232,8 @@ def _settings(args: argparse.Namespace, paths: list[str]) -> "Settings":
         settings = replace(settings, jobs=args.jobs)
     if args.confirm or args.plot:
         settings = replace(settings, confirm=replace(settings.confirm, enabled=True))
+    if args.no_confirm:
+        settings = replace(settings, confirm=replace(settings.confirm, enabled=False))
     return settings
 
 
@@ -232,6 +243,8 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError("- (stdin) cannot be combined with other paths")
     if args.stdin_filename and paths != ["-"]:
         raise UsageError("--stdin-filename needs - as the only path")
+    if args.plot and args.no_confirm:
+        raise UsageError("--plot draws the confirmation's measurements and cannot be combined with --no-confirm")
     if args.plot and not args.confirm:
         args.confirm = True
     settings = _settings(args, paths)
@@ -264,7 +277,10 @@ def _check(args: argparse.Namespace) -> int:
         except PlotUnavailable as exc:
             raise UsageError(str(exc)) from None
 
-    _write_report(args, diagnostics, files_checked)
+    # With every path missing there is nothing to summarise in text ("No findings in 0 files"
+    # would read as a pass); machine formats still get a valid, empty document.
+    if present or paths == ["-"] or args.format != "text":
+        _write_report(args, diagnostics, files_checked)
     for path, why in crashed:
         print(f"initlint: error: {path}: not checked, {why}; the other files were. Please report it with this file.", file=sys.stderr)
     if missing or crashed:
@@ -284,7 +300,6 @@ def _check_confirm_available() -> None:
 
 def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], int]:
     from initlint.diagnostics import Diagnostic
-    from initlint.discover import looks_like_model_code
     from initlint.engine import check_source
     from initlint.facts.project import link_project
     from initlint.source import decode_source
@@ -292,8 +307,6 @@ def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], i
     source = decode_source(name, sys.stdin.buffer.read())
     if isinstance(source, Diagnostic):
         return [source], 1
-    if not looks_like_model_code(source.text):
-        return [], 1
     result = check_source(name, source.text, settings)
     diagnostics = list(result.diagnostics) + link_project([result], settings)
     if settings.confirm.enabled:

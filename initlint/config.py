@@ -279,6 +279,9 @@ def settings_from_table(table: dict[str, Any], path: str, base: Optional[Setting
     for key in ("select", "ignore", "extend-select"):
         if key in table:
             values[key.replace("-", "_")] = reader.selectors(key)
+    if values.get("select") == ():
+        # An empty list would silently switch every rule off; ruff refuses it too.
+        raise reader.fail("select", 'a non-empty list of codes or prefixes (["ALL"] for every rule)')
     for key in ("exclude", "extend-exclude"):
         if key in table:
             values[key.replace("-", "_")] = reader.strings(key)

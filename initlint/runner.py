@@ -68,27 +68,28 @@ def _size(path: str) -> int:
         return 0
 
 
-def _triage(path: str, data: Union[bytes, Diagnostic]) -> Union[FileRecord, SourceFile]:
-    """The record of a file that needs no parse (unreadable, undecodable, not model code),
-    else its decoded source."""
+def _triage(path: str, data: Union[bytes, Diagnostic], named: bool) -> Union[FileRecord, SourceFile]:
+    """The record of a file that needs no parse (unreadable, undecodable, not model code in a
+    folder walk), else its decoded source. A file named on the command line is always parsed."""
     if isinstance(data, Diagnostic):
         return FileRecord(path, None, (data,))
     source = decode_source(path, data)
     if isinstance(source, Diagnostic):
         return FileRecord(path, digest_bytes(data), (source,))
-    if not wanted(source.text):
-        return FileRecord(path, digest_bytes(data))
+    if not named and not wanted(source.text):
+        return FileRecord(path, digest_bytes(data), model_code=False, parsed=False)
     return source
 
 
-def check_file(path: str, settings: Settings) -> FileRecord:
+def check_file(path: str, settings: Settings, named: bool = False) -> FileRecord:
     """The whole static analysis of one file, as a plain, picklable record (what the pool returns).
 
     The file is read again here: the record's digest is that of the bytes
     actually analysed, so the cache can never pair a result with other bytes.
+    `named`: the file was named on the command line, so the pre-filter does not skip it.
     """
     data = _read(path)
-    source = _triage(path, data)
+    source = _triage(path, data, named)
     if isinstance(source, FileRecord):
         return source
     assert isinstance(data, bytes)
@@ -111,6 +112,8 @@ def check_file(path: str, settings: Settings) -> FileRecord:
         suppressions=result.suppressions,
         exports=None if exports is None else pickle.dumps(exports, protocol=pickle.HIGHEST_PROTOCOL),
         pending=bool(exports is not None and exports.pending),
+        # Only a named file gets here without the pre-filter's say; a walk must still skip it.
+        model_code=not named or wanted(source.text),
     )
 
 
@@ -122,26 +125,31 @@ def default_jobs() -> int:
 
 
 _worker_settings: Optional[Settings] = None
+_worker_named: frozenset[str] = frozenset()
 
 
-def _init_worker(settings: Settings) -> None:
-    global _worker_settings
+def _init_worker(settings: Settings, named: frozenset[str]) -> None:
+    global _worker_settings, _worker_named
     _worker_settings = settings
+    _worker_named = named
 
 
 def _check_in_worker(path: str) -> FileRecord:
     assert _worker_settings is not None
-    return check_file(path, _worker_settings)
+    return check_file(path, _worker_settings, path in _worker_named)
 
 
-def check_files(paths: Sequence[str], sizes: Sequence[int], settings: Settings) -> Iterator[FileRecord]:
-    """Analyse files, in a process pool when there is enough work for more than one core."""
+def check_files(
+    paths: Sequence[str], sizes: Sequence[int], settings: Settings, named: frozenset[str] = frozenset()
+) -> Iterator[FileRecord]:
+    """Analyse files, in a process pool when there is enough work for more than one core.
+    `named`: the files named on the command line (checked even if the pre-filter would skip them)."""
     order = sorted(range(len(paths)), key=lambda i: (-sizes[i], paths[i]))  # biggest first
     ordered = [paths[i] for i in order]
     jobs = min(settings.jobs or default_jobs(), len(ordered))
     if jobs <= 1 or sum(sizes) < POOL_MIN_BYTES:
         for path in ordered:
-            yield check_file(path, settings)
+            yield check_file(path, settings, path in named)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -161,7 +169,7 @@ def check_files(paths: Sequence[str], sizes: Sequence[int], settings: Settings) 
     gc.freeze()
     try:
         lost: list[str] = []
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(settings,)) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(settings, named)) as pool:
             futures = [pool.submit(_check_in_worker, path) for path in ordered]
             for index, future in enumerate(futures):
                 try:
@@ -173,16 +181,16 @@ def check_files(paths: Sequence[str], sizes: Sequence[int], settings: Settings) 
         # Check the lost files again one at a time, each in a process of its own, so that
         # the file that kills its process cannot take the others down with it.
         for path in lost:
-            yield _check_alone(path, settings, context)
+            yield _check_alone(path, settings, named, context)
     finally:
         gc.unfreeze()
 
 
-def _check_alone(path: str, settings: Settings, context: Any) -> FileRecord:
+def _check_alone(path: str, settings: Settings, named: frozenset[str], context: Any) -> FileRecord:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker, initargs=(settings,)) as solo:
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker, initargs=(settings, named)) as solo:
         try:
             return solo.submit(_check_in_worker, path).result()
         except BrokenProcessPool:
@@ -213,6 +221,8 @@ def link(records: Sequence[FileRecord], settings: Settings, cache: Optional[Resu
 
 def run(paths: Sequence[str], settings: Settings) -> RunResult:
     files = discover(paths, settings)
+    # Files named on the command line (pre-commit names every staged file) skip the pre-filter.
+    named = frozenset(p for p in paths if not os.path.isdir(p))
     cache = ResultCache.open(settings, paths) if settings.use_cache else None
     records: list[FileRecord] = []
     todo: list[str] = []
@@ -227,21 +237,22 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
         data = _read(path)
         if isinstance(data, bytes):
             hit = cache.get(path, digest_bytes(data))
-            if hit is not None:
+            if hit is not None and (hit.parsed or path not in named):
                 records.append(hit)
                 continue
-        triaged = _triage(path, data)
+        triaged = _triage(path, data, path in named)
         if isinstance(triaged, FileRecord):
             records.append(triaged)
             cache.put(triaged)
             continue
         todo.append(path)
         sizes.append(len(data) if isinstance(data, bytes) else 0)
-    for record in check_files(todo, sizes, settings):
+    for record in check_files(todo, sizes, settings, named):
         records.append(record)
         if cache is not None:
             cache.put(record)
-    diagnostics = [d for r in records for d in r.diagnostics]
+    # A file without deep-learning code reports nothing unless it was named (DESIGN.md, Budgets).
+    diagnostics = [d for r in records if r.model_code or r.path in named for d in r.diagnostics]
     diagnostics.extend(link(records, settings, cache))
     if cache is not None:
         cache.save()

@@ -119,6 +119,32 @@ def test_files_without_deep_learning_code_are_skipped_before_parsing(initlint, t
     assert checked(proc) == ["model.py"]
 
 
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["cache", "no-cache"])
+def test_a_file_named_on_the_command_line_is_always_checked(initlint, tmp_path: Path, cache: list[str]) -> None:
+    """The pre-filter is for folder walks; pre-commit and editors name the files they want checked."""
+    write(tmp_path, "util.py", "def main(argv)\n    print(argv)\n")  # a syntax error, no model code
+    write(tmp_path, "model.py", CLEAN)
+    assert checked(initlint(*cache)) == []  # the walk skips it ...
+    named = initlint(*cache, "util.py", "model.py")  # ... after a walk has cached util.py as skipped
+    assert named.returncode == 1
+    assert findings(named.stdout) == [("util.py", "IL001", 1, 15)]
+    assert checked(initlint(*cache)) == []  # and a walk after the named run still skips it
+    assert findings(initlint(*cache, "util.py").stdout) == [("util.py", "IL001", 1, 15)]
+    piped = initlint("-", "--stdin-filename", "util.py", stdin=b"def main(argv)\n    print(argv)\n")
+    assert findings(piped.stdout) == [("util.py", "IL001", 1, 15)]
+
+
+def test_the_il001_documentation_example_is_reported(initlint, tmp_path: Path) -> None:
+    from initlint.rule import rule_by_code
+
+    rule = rule_by_code("IL001")
+    assert rule is not None
+    example = rule.documentation().split("## Example", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    write(tmp_path, "example.py", example)
+    proc = initlint("example.py")
+    assert proc.returncode == 1 and [f[1] for f in findings(proc.stdout)] == ["IL001"], proc.stdout
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads unreadable files")
 def test_unreadable_file(initlint, tmp_path: Path) -> None:
     path = write(tmp_path, "secret.py", TWO_TOWER)

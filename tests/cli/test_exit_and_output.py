@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import CLEAN, SIGMOID_BCE, TWO_TOWER, TWO_TOWER_AT, findings, write
 
 
@@ -56,6 +58,10 @@ def test_missing_path_is_an_error_but_the_others_are_checked(initlint, tmp_path:
     assert "nowhere.py: no such file or directory" in proc.stderr
     assert [f[1] for f in findings(proc.stdout)] == ["IL101"]
     assert initlint("nowhere.py", "--exit-zero").returncode == 2
+    alone = initlint("nowhere.py")
+    assert alone.returncode == 2 and alone.stdout == ""  # no "No findings in 0 files" that reads as a pass
+    assert "nowhere.py: no such file or directory" in alone.stderr
+    assert json.loads(initlint("--format", "json", "nowhere.py").stdout) == []  # machine formats stay parseable
 
 
 def test_usage_errors_exit_2(initlint) -> None:
@@ -100,6 +106,40 @@ def test_select_ignore_and_prefixes(initlint, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "E501" in bad.stderr
     unknown = initlint("--ignore", "IL999")
     assert unknown.returncode == 2 and "unknown rule code IL999" in unknown.stderr
+
+
+
+@pytest.mark.parametrize("flags", [["--select="], ["--select", ","], ["--select", " "], ["--extend-select="],
+                                   ["--ignore", ","]])
+def test_an_empty_selector_is_a_usage_error(initlint, tmp_path: Path, flags: list[str]) -> None:
+    """It would switch every rule off and pass; ruff refuses it too."""
+    write(tmp_path, "a.py", TWO_TOWER)
+    proc = initlint(*flags)
+    assert proc.returncode == 2 and "at least one rule code" in proc.stderr, proc.stderr
+    assert proc.stdout == ""
+
+
+def test_an_empty_select_list_in_the_configuration_is_an_error(initlint, tmp_path: Path) -> None:
+    write(tmp_path, "a.py", TWO_TOWER)
+    write(tmp_path, "pyproject.toml", "[tool.initlint]\nselect = []\n")
+    proc = initlint()
+    assert proc.returncode == 2 and "tool.initlint.select" in proc.stderr and "non-empty" in proc.stderr
+    write(tmp_path, "pyproject.toml", "[tool.initlint]\nextend-select = []\nignore = []\n")  # these may be empty
+    assert initlint().returncode == 1
+
+
+def test_no_confirm_overrides_the_configuration(initlint, tmp_path: Path) -> None:
+    write(tmp_path, "a.py", TWO_TOWER)
+    write(tmp_path, "pyproject.toml", "[tool.initlint]\nconfirm = true\n")
+    env = {"PYTHONPATH": str(tmp_path / "no-torch")}  # a `torch` that fails to import: as if absent
+    write(tmp_path, "no-torch/torch/__init__.py", "raise ImportError('no torch here')\n")
+    proc = initlint("--no-confirm", "--format", "json", env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert [d["code"] for d in json.loads(proc.stdout)] == ["IL101"]
+    assert all("confirmation" not in d for d in json.loads(proc.stdout))
+    both = initlint("--confirm", "--no-confirm")
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+    assert initlint("--plot", "charts", "--no-confirm").returncode == 2
 
 
 def test_rules_and_rule_subcommands(initlint) -> None:
