@@ -89,7 +89,7 @@ def _result(d: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
         out["relatedLocations"] = [
             {"id": i, **_location(r.path, r.span), "message": {"text": r.message}} for i, r in enumerate(d.related)
         ]
-    if d.fix is not None:
+    if d.fix is not None and d.fix.edits:  # SARIF requires at least one replacement
         out["fixes"] = [_fix(d.path, d.fix)]
     if d.confirmation is not None:
         out["properties"] = {
