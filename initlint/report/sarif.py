@@ -3,7 +3,11 @@
 Every shipped rule is listed in `tool.driver.rules` with its one-line summary,
 its whole documentation as help text and its docs URL, whether or not it
 fired; results point to their rule by id and index. Relative paths become
-relative URIs against `%SRCROOT%`, as code scanning expects.
+percent-encoded relative URIs against `%SRCROOT%` (the working directory), as
+code scanning expects; absolute paths become `file://` URIs. Columns are
+initlint's own (1-based code points, end exclusive), declared in
+`run.columnKind` because SARIF's default is UTF-16 code units. A finding's fix
+becomes the result's `fixes` (SARIF 2.1.0 §3.55).
 """
 
 from __future__ import annotations
@@ -12,29 +16,46 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Sequence
+from urllib.parse import quote_from_bytes
 
 from initlint import __version__
-from initlint.diagnostics import Diagnostic, Severity, Span
+from initlint.diagnostics import Diagnostic, Fix, Severity, Span
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def _location(path: str, span: Span) -> dict[str, Any]:
+def _artifact(path: str) -> dict[str, str]:
     if os.path.isabs(path):
-        artifact = {"uri": Path(path).as_uri()}
-    else:
-        artifact = {"uri": path.replace(os.sep, "/"), "uriBaseId": "%SRCROOT%"}
+        return {"uri": Path(path).as_uri()}
+    # Only `/` stays literal, as in Path.as_uri: `:` is encoded too, so a first segment
+    # such as `a:b` cannot be read as a scheme. fsencode keeps undecodable names intact.
+    return {"uri": quote_from_bytes(os.fsencode(path.replace(os.sep, "/")), safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def _region(span: Span) -> dict[str, int]:
+    # Compared as positions, not column by column: a multi-line span may end left of its start column.
+    end_line, end_column = max((span.end_line, span.end_column), (span.line, span.column))
+    return {"startLine": span.line, "startColumn": span.column, "endLine": end_line, "endColumn": end_column}
+
+
+def _location(path: str, span: Span) -> dict[str, Any]:
+    return {"physicalLocation": {"artifactLocation": _artifact(path), "region": _region(span)}}
+
+
+def _fix(path: str, fix: Fix) -> dict[str, Any]:
+    """A fix object (§3.55); fix-level metadata beyond SARIF's own goes in its `properties`."""
     return {
-        "physicalLocation": {
-            "artifactLocation": artifact,
-            "region": {
-                "startLine": span.line,
-                "startColumn": span.column,
-                "endLine": span.end_line,
-                "endColumn": max(span.end_column, span.column),
-            },
-        }
+        "description": {"text": fix.message},
+        "artifactChanges": [
+            {
+                "artifactLocation": _artifact(path),
+                "replacements": [
+                    {"deletedRegion": _region(edit.span), "insertedContent": {"text": edit.text}}
+                    for edit in fix.edits
+                ],
+            }
+        ],
     }
 
 
@@ -68,6 +89,8 @@ def _result(d: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
         out["relatedLocations"] = [
             {"id": i, **_location(r.path, r.span), "message": {"text": r.message}} for i, r in enumerate(d.related)
         ]
+    if d.fix is not None and d.fix.edits:  # SARIF requires at least one replacement
+        out["fixes"] = [_fix(d.path, d.fix)]
     if d.confirmation is not None:
         out["properties"] = {
             "confirmation": {
@@ -77,6 +100,12 @@ def _result(d: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
             }
         }
     return out
+
+
+def _directory_uri(path: Path) -> str:
+    """A base URI must end with `/` (§3.14.14); the root's as_uri already does."""
+    uri = path.as_uri()
+    return uri if uri.endswith("/") else uri + "/"
 
 
 def render(diagnostics: Sequence[Diagnostic], files_checked: int = 0) -> str:
@@ -95,7 +124,8 @@ def render(diagnostics: Sequence[Diagnostic], files_checked: int = 0) -> str:
                         "rules": rules,
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": _directory_uri(Path.cwd())}},
+                "columnKind": "unicodeCodePoints",
                 "results": [_result(d, index) for d in diagnostics],
             }
         ],
