@@ -88,8 +88,8 @@ def check_source(path: str, text: str, settings: Settings) -> FileResult:
             continue
         findings.extend(rule_class().check(facts))
     positions = facts.positions
-    diagnostics, suppressions = apply_suppressions(
-        to_diagnostics(path, positions, findings), parsed, text, settings, path
-    )
     exports = collect_exports(facts, positions.spans)
+    diagnostics, suppressions = apply_suppressions(
+        to_diagnostics(path, positions, findings), text, settings, path, pending=bool(exports and exports.pending)
+    )
     return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions)
