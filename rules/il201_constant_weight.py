@@ -225,9 +225,10 @@ class ConstantWeight(Rule):
     layer's units: the rows of the weight, or its columns for a hand-made
     `x @ W` and for Keras kernels, within each gate for LSTM and GRU weights.
     Still identical (to within 1e-6, times the weight's largest value when
-    that is above 1): confirmed, and the severity becomes error. Different: refuted, the severity becomes info and
-    the finding no longer fails the run. Unverified when the model cannot be
-    built or the weight has fewer than two units.
+    that is above 1): confirmed, and the severity becomes error. Different:
+    refuted, the severity becomes info and the finding no longer fails the
+    run. Unverified when the model cannot be built or the weight has fewer
+    than two units.
 
     ## Known problems
     Left alone on purpose: normalization-layer affine parameters, biases,

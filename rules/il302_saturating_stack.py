@@ -158,8 +158,9 @@ class SaturatingStack(Rule):
     Each sigmoid scales the backward signal by σ'(z) ≤ 0.25, so the first
     layers of the stack receive a vanishing gradient and stop learning
     (measured: with four sigmoid `Dense` layers the first layer's gradient
-    is about 1e-3 of the last's). tanh'(0) = 1, so short tanh stacks train; long ones decay
-    too (16 tanh layers keep about 8e-4 of the gradient at default init).
+    is about 1e-3 of the last's). tanh'(0) = 1, so short tanh stacks train;
+    long ones decay too (16 tanh layers keep about 8e-4 of the gradient at
+    default init).
 
     ## Example
     ```python

@@ -127,7 +127,8 @@ class MissingNormalization(Rule):
     activations by its own gain, so small init errors compound with depth:
     with PyTorch's default init, six ReLU `Linear` layers already shrink the
     layer-output RMS 11x (0.58 to 0.05), and a 30-layer network without
-    BatchNorm lets activations fall from 0.4 to 2e-5 (measured). Normalization re-centres and re-scales every layer's output, and a
+    BatchNorm lets activations fall from 0.4 to 2e-5 (measured).
+    Normalization re-centres and re-scales every layer's output, and a
     residual path gives the gradient a way around the stack.
 
     ## Example

@@ -178,7 +178,8 @@ class UnnormalizedInput(Rule):
     target's scale, so both grow with the raw range: a learning rate that
     suits unit-scale data takes steps hundreds of times too large, and the
     loss overflows. Measured: regressing `np.linspace(0, 4)` onto itself with
-    two Dense layers and SGD(0.1), epoch 1 ends at 5.7e31, then `nan`; the identical model on `np.linspace(0, 1)` trains. With
+    two Dense layers and SGD(0.1), epoch 1 ends at 5.7e31, then `nan`; the
+    identical model on `np.linspace(0, 1)` trains. With
     `arange(0, 100)` and SGD(0.01) the loss goes 1.8e4, 9.3e11, 1.4e36, `nan`
     in four steps.
 
