@@ -24,7 +24,9 @@ from initlint.diagnostics import Related, Severity, Subject
 if TYPE_CHECKING:
     from initlint.facts import FileFacts
 
-DOC_HEADINGS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
+# ruff's headings, plus whether a fix is offered (and how safe it is) and what
+# `--confirm` does with the finding: required so that no rule leaves them out.
+DOC_HEADINGS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix", "## Confirmation")
 CODE_PATTERN = re.compile(r"^IL\d{3}$")
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DOCS_URL = "https://github.com/initlint/initlint/blob/main/docs/rules.md#{code_lower}-{name}"

@@ -22,6 +22,13 @@ class SyntaxError(Rule):  # noqa: A001 - the class is the rule's name in CamelCa
     def forward(self, x):
         return self.fc(x)
     ```
+
+    ## Fix
+    No automatic fix.
+
+    ## Confirmation
+    `--confirm` has no check for this rule: the finding is about the file, not
+    a model, and is left as it is.
     """
 
     code = "IL001"

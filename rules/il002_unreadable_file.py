@@ -20,6 +20,13 @@ class UnreadableFile(Rule):
     ```python
     # -*- coding: latin-1 -*-
     ```
+
+    ## Fix
+    No automatic fix.
+
+    ## Confirmation
+    `--confirm` has no check for this rule: the finding is about the file, not
+    a model, and is left as it is.
     """
 
     code = "IL002"

@@ -24,6 +24,13 @@ class UnusedSuppression(Rule):
     self.fc = nn.Linear(64, 10)
     ```
 
+    ## Fix
+    No automatic fix.
+
+    ## Confirmation
+    `--confirm` has no check for this rule: the finding is about the file, not
+    a model, and is left as it is.
+
     ## Known problems
     A suppression that only silences a finding linked across files (IL301
     with the model in another file) is reported as unused.

@@ -351,6 +351,23 @@ class ZeroProduct(Rule):
     init, `nn.init.normal_(w, std=0.01)`), or a random bias when the factors
     are not subtracted from each other.
 
+    ## Fix
+    No automatic fix: which factor should start random is a modelling choice.
+
+    ## Confirmation
+    `--confirm` builds the model (from its constructor defaults or
+    `[tool.initlint.confirm.modules]`), runs it on inferred inputs,
+    backpropagates a random projection of the outputs, takes one SGD step
+    (learning rate 0.1) and runs a second forward and backward pass. It judges
+    the finding's parameters, or else those upstream of the flagged
+    operation, all together. Confirmed when every one of them gets exactly
+    zero gradient on both passes; refuted when any of them gets a non-zero
+    gradient on either pass. A parameter whose gradient is zero only on the
+    first pass is not dead (LoRA's `A` moves once `B` has), which is why the
+    second pass is measured. A refuted finding stays in the output but no
+    longer fails the run. Unverified when the model cannot be built or no
+    trainable parameter lies upstream.
+
     ## Known problems
     Products with exactly one zero factor are left alone on purpose: LoRA's
     zero `B`, ControlNet's zero convolutions, adaLN-Zero gates and zero
@@ -360,7 +377,11 @@ class ZeroProduct(Rule):
     never assumed to be zero.
 
     ## References
-    - seed 000: 谁偷走了我的梯度？(who stole my gradient?), and its triplet homework
+    - Hu et al., *LoRA: Low-Rank Adaptation of Large Language Models* (2021),
+      the zero-`B` product that learns: https://arxiv.org/abs/2106.09685
+    - Goodfellow, Bengio, Courville, *Deep Learning* (2016), 8.4 (parameter
+      initialization): https://www.deeplearningbook.org/contents/optimization.html
+    - PyTorch, `torch.nn.init`: https://pytorch.org/docs/stable/nn.init.html
     """
 
     code = "IL101"

@@ -146,7 +146,6 @@ class ZeroRelu(Rule):
     PyTorch defines `relu'(0) = 0`. With every pre-activation at exactly
     zero, the gradient through the activation is zero for every sample, so
     nothing before it ever learns: every unit is dead from the first step.
-    Seed 003 calls it 全0初始化 with g(0) = 0.
 
     ## Example
     ```python
@@ -162,13 +161,32 @@ class ZeroRelu(Rule):
     start and use an activation whose derivative at 0 is not 0 (GELU, SiLU,
     LeakyReLU).
 
+    ## Fix
+    No automatic fix: initialising randomly and changing the activation are
+    both modelling choices.
+
+    ## Confirmation
+    `--confirm` builds the model (from its constructor defaults or
+    `[tool.initlint.confirm.modules]`), runs it on inferred inputs,
+    backpropagates a random projection of the outputs, takes one SGD step
+    (learning rate 0.1) and runs a second forward and backward pass. It judges
+    the finding's parameters, or else those upstream of the activation, all
+    together. Confirmed when every one of them gets exactly zero gradient on
+    both passes; refuted when any of them gets a non-zero gradient on either
+    pass. A refuted finding stays in the output but no longer fails the run.
+    Unverified when the model cannot be built or no trainable parameter lies
+    upstream.
+
     ## Known problems
     `Hardtanh` and `clamp(min=0)` pass their gradient at the boundary in
     PyTorch and are not flagged. A zero input into sigmoid, tanh or GELU is
     not dead but may be symmetric (see IL201).
 
     ## References
-    - seed 003: 网络权重初始化方法总结（上）, the all-zero initialization case
+    - PyTorch, `torch.nn.ReLU`: https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html
+    - He et al., *Delving Deep into Rectifiers* (2015), initialization for
+      rectifier networks: https://arxiv.org/abs/1502.01852
+    - PyTorch, `torch.nn.init`: https://pytorch.org/docs/stable/nn.init.html
     """
 
     code = "IL102"

@@ -109,6 +109,21 @@ class SingleUnitSoftmax(Rule):
     A sigmoid for a binary probability (better: return the logit and use
     `BCEWithLogitsLoss`), or no activation for regression.
 
+    ## Fix
+    No automatic fix: whether the head should be a sigmoid or no activation
+    depends on the task.
+
+    ## Confirmation
+    `--confirm` builds the model (from its constructor defaults or
+    `[tool.initlint.confirm.modules]`), runs it on inferred inputs,
+    backpropagates a random projection of the outputs, takes one SGD step
+    (learning rate 0.1) and runs a second forward and backward pass. It judges
+    the parameters upstream of the softmax, all together. Confirmed when
+    every one of them gets exactly zero gradient on both passes; refuted when
+    any of them gets a non-zero gradient on either pass. A refuted finding
+    stays in the output but no longer fails the run. Unverified when the
+    model cannot be built or no trainable parameter lies upstream.
+
     ## Known problems
     The last axis (`dim=-1`, Keras' default `axis=-1`) is judged everywhere;
     `dim=1` only where the softmax is the model's output or a loss's input,
@@ -116,7 +131,8 @@ class SingleUnitSoftmax(Rule):
     score is attention pooling, which is correct.
 
     ## References
-    - RULES.md, IL103
+    - PyTorch, `torch.nn.Softmax`: https://pytorch.org/docs/stable/generated/torch.nn.Softmax.html
+    - PyTorch, `torch.nn.BCEWithLogitsLoss`: https://pytorch.org/docs/stable/generated/torch.nn.BCEWithLogitsLoss.html
     """
 
     code = "IL103"

@@ -197,13 +197,12 @@ class ConstantWeight(Rule):
     ## Why is this bad?
     Every unit of the layer computes the same function of the input and
     receives the same gradient, so the units stay identical after every
-    update: a 32-unit hidden layer trains like one unit. Seed 003 measures
-    it: with `constant_(w, 0.1)` the largest difference between two hidden
-    rows is still exactly 0.0 after 200 SGD steps, although the weights moved.
+    update: a 32-unit hidden layer trains like one unit. Measured: with
+    `constant_(w, 0.1)` the largest difference between two hidden rows is
+    still exactly 0.0 after 200 SGD steps, although the weights moved.
     The symmetry is only permanent when nothing downstream breaks it (a
     random next layer gives each unit its own gradient), so the static
-    finding is a warning and `--confirm` settles it: still identical after
-    one step makes it an error, different makes it info.
+    finding is a warning and `--confirm` settles it (see Confirmation).
 
     ## Example
     ```python
@@ -216,6 +215,21 @@ class ConstantWeight(Rule):
     `nn.init.kaiming_uniform_` / `xavier_uniform_` (Keras `'glorot_uniform'`,
     `'he_normal'`). Constant starts are for biases and normalization layers.
 
+    ## Fix
+    No automatic fix.
+
+    ## Confirmation
+    `--confirm` builds the outermost model that uses the flagged layer (what
+    follows the layer decides whether its symmetry lasts), runs one forward
+    and backward pass on inferred inputs and one SGD step, and compares the
+    layer's units: the rows of the weight, or its columns for a hand-made
+    `x @ W` and for Keras kernels, within each gate for LSTM and GRU weights.
+    Still identical (to within 1e-6, times the weight's largest value when
+    that is above 1): confirmed, and the severity becomes error. Different:
+    refuted, the severity becomes info and the finding no longer fails the
+    run. Unverified when the model cannot be built or the weight has fewer
+    than two units.
+
     ## Known problems
     Left alone on purpose: normalization-layer affine parameters, biases,
     element-wise scales (LayerScale's `1e-5 * ones`, ReZero's scalar),
@@ -227,8 +241,10 @@ class ConstantWeight(Rule):
     is not flagged.
 
     ## References
-    - seed 001 (打破对称性, breaking symmetry) and seed 003 (all-constant initialization)
-    - Goodfellow, Bengio, Courville, *Deep Learning*, 8.4 (breaking symmetry)
+    - Goodfellow, Bengio, Courville, *Deep Learning* (2016), 8.4 (breaking
+      symmetry): https://www.deeplearningbook.org/contents/optimization.html
+    - PyTorch, `torch.nn.init`: https://pytorch.org/docs/stable/nn.init.html
+    - Keras, layer weight initializers: https://keras.io/api/layers/initializers/
     """
 
     code = "IL201"

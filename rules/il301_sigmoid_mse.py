@@ -171,13 +171,25 @@ class SigmoidMse(LossPairingRule):
     For probabilities, return the logit and use `nn.BCEWithLogitsLoss`
     (Keras: `loss='binary_crossentropy'`). For regression, drop the sigmoid.
 
+    ## Fix
+    No automatic fix: the cure depends on whether the target is a probability
+    (keep the logit, use a logits loss) or a regression target (drop the
+    sigmoid).
+
+    ## Confirmation
+    `--confirm` has no check for this rule yet; the finding is left as it is.
+
     ## Known problems
     A sigmoid whose output is multiplied by something else (a gate) is not
     the output activation and is not judged. A model imported from another
     file is linked only when that file is part of the same run.
 
     ## References
-    - RULES.md, IL301; seed 002 (sigmoid needs BCELoss)
+    - Glorot & Bengio, *Understanding the difficulty of training deep
+      feedforward neural networks* (2010), cross-entropy against quadratic
+      cost: https://proceedings.mlr.press/v9/glorot10a.html
+    - PyTorch, `torch.nn.BCEWithLogitsLoss`: https://pytorch.org/docs/stable/generated/torch.nn.BCEWithLogitsLoss.html
+    - Keras, probabilistic losses (`from_logits`): https://keras.io/api/losses/probabilistic_losses/
     """
 
     code = "IL301"

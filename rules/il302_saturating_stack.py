@@ -157,9 +157,10 @@ class SaturatingStack(Rule):
     ## Why is this bad?
     Each sigmoid scales the backward signal by σ'(z) ≤ 0.25, so the first
     layers of the stack receive a vanishing gradient and stop learning
-    (seed 004's four sigmoid `Dense` layers: first-layer gradient about 1e-3
-    of the last). tanh'(0) = 1, so short tanh stacks train; long ones decay
-    too (16 tanh layers keep about 8e-4 of the gradient at default init).
+    (measured: with four sigmoid `Dense` layers the first layer's gradient
+    is about 1e-3 of the last's). tanh'(0) = 1, so short tanh stacks train;
+    long ones decay too (16 tanh layers keep about 8e-4 of the gradient at
+    default init).
 
     ## Example
     ```python
@@ -171,16 +172,37 @@ class SaturatingStack(Rule):
     ReLU/GELU hidden activations, or a normalization layer (BatchNorm,
     LayerNorm) or a residual connection inside the stack.
 
+    ## Fix
+    No automatic fix.
+
+    ## Confirmation
+    `--confirm` builds the outermost model that uses the stack and, for each
+    of five seeds, backpropagates a squared error against random targets
+    (an objective that does not cancel across the batch) on inferred inputs.
+    It compares the weight-gradient norm of the stack's first weight layer
+    with its last: confirmed when the median ratio over the seeds is below
+    `vanishing-ratio` (default 1e-2), refuted otherwise (the finding then no
+    longer fails the run); the evidence lists the per-layer norms. Unverified
+    when the model cannot be built or fewer than two of the stack's weight
+    layers can be measured.
+
     ## Known problems
     A sigmoid used as a multiplicative gate (squeeze-and-excitation, GLU,
     LSTM gates) is not counted.
 
     ## Options
     `saturating-stack-min` (3): sigmoid activations in a row;
-    `tanh-stack-min` (8): tanh and sigmoid activations in a row.
+    `tanh-stack-min` (8): tanh and sigmoid activations in a row;
+    `vanishing-ratio` (1e-2): the first/last gradient-norm ratio that
+    confirms a finding.
 
     ## References
-    - RULES.md, IL302; seeds 001, 002 (30-layer sigmoid net), 004 (experiment 3)
+    - Glorot & Bengio, *Understanding the difficulty of training deep
+      feedforward neural networks* (2010), saturation of sigmoid layers:
+      https://proceedings.mlr.press/v9/glorot10a.html
+    - Ioffe & Szegedy, *Batch Normalization* (2015): https://arxiv.org/abs/1502.03167
+    - He et al., *Deep Residual Learning for Image Recognition* (2016):
+      https://arxiv.org/abs/1512.03385
     """
 
     code = "IL302"

@@ -127,16 +127,29 @@ class SigmoidBce(LossPairingRule):
     loss = nn.BCEWithLogitsLoss()(model(x), y)  # torch.sigmoid at inference
     ```
 
+    ## Fix
+    Offered, and **unsafe**: for a PyTorch pair in one file, where this loss
+    object takes only this sigmoid and the sigmoid feeds only this loss, the
+    fix renames `BCELoss` to `BCEWithLogitsLoss` (`F.binary_cross_entropy` to
+    `F.binary_cross_entropy_with_logits`) and drops the sigmoid
+    (`torch.sigmoid(z)` and `z.sigmoid()` become `z`, `nn.Sigmoid()` becomes
+    `nn.Identity()`). That changes what the model returns: its outputs become
+    logits, so any other code that reads them as probabilities (a `predict()`
+    comparing them with 0.5, a metric) must apply `torch.sigmoid` itself.
+    Apply it only when nothing else uses the output.
+
+    ## Confirmation
+    `--confirm` has no check for this rule yet; the finding is left as it is.
+
     ## Known problems
     Keras's `Dense(1, activation='sigmoid')` with `loss='binary_crossentropy'`
     is not flagged: Keras computes it from the cached logits. A hand-written
-    cross-entropy (`-(y * log(p) + ...)`) is not recognized. The fix drops
-    the sigmoid from the model, so predictions become logits: apply
-    `torch.sigmoid` where probabilities are needed.
+    cross-entropy (`-(y * log(p) + ...)`) is not recognized.
 
     ## References
-    - RULES.md, IL303; seed 002
-    - https://pytorch.org/docs/stable/generated/torch.nn.BCEWithLogitsLoss.html
+    - PyTorch, `torch.nn.BCELoss` (its log is clamped at -100): https://pytorch.org/docs/stable/generated/torch.nn.BCELoss.html
+    - PyTorch, `torch.nn.BCEWithLogitsLoss`: https://pytorch.org/docs/stable/generated/torch.nn.BCEWithLogitsLoss.html
+    - Keras, probabilistic losses (`from_logits`): https://keras.io/api/losses/probabilistic_losses/
     """
 
     code = "IL303"

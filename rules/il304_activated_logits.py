@@ -151,13 +151,29 @@ class ActivatedLogits(LossPairingRule):
     ## Use instead
     Pass the logits; apply the softmax only for inference.
 
+    ## Fix
+    Offered, and safe, when the softmax or sigmoid is written in its
+    functional form as an argument of the loss call itself
+    (`F.cross_entropy(F.softmax(logits, dim=-1), y)`, `torch.sigmoid(z)`,
+    `tf.nn.softmax(...)`): the fix passes its input to the loss instead. It
+    changes only what the loss receives; the model and what it returns are
+    untouched. An activation inside the model (an `nn.Softmax` layer, Keras
+    `activation='softmax'`) gets no fix, because removing it would change
+    what the model returns; the method form (`z.softmax(-1)`) gets none
+    either.
+
+    ## Confirmation
+    `--confirm` has no check for this rule yet; the finding is left as it is.
+
     ## Known problems
     Log-softmax before `CrossEntropyLoss` is not flagged: log-softmax is
     idempotent, so the pair computes the right loss.
 
     ## References
-    - RULES.md, IL304
-    - https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html
+    - PyTorch, `torch.nn.CrossEntropyLoss` (its input is unnormalized logits):
+      https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html
+    - PyTorch, `torch.nn.BCEWithLogitsLoss`: https://pytorch.org/docs/stable/generated/torch.nn.BCEWithLogitsLoss.html
+    - Keras, probabilistic losses (`from_logits`): https://keras.io/api/losses/probabilistic_losses/
     """
 
     code = "IL304"

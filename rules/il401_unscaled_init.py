@@ -148,8 +148,8 @@ class UnscaledInit(Rule):
     ## Why is this bad?
     Each layer multiplies the scale of its input by about
     RMS(w)·sqrt(fan_in). Above 1 activations explode with depth, below 1 they
-    vanish, and the gradients follow. Seed 001 multiplies 100 Gaussian
-    matrices of variance 1 and gets values of 1e24; with `normal_(std=1)` on
+    vanish, and the gradients follow. A product of 100 Gaussian matrices of
+    variance 1 reaches values of 1e24 (measured); with `normal_(std=1)` on
     five 64-wide ReLU layers the activation RMS grows 767x (5.7 to 4.4e3),
     while the per-layer weight-gradient norms stay within 1.1x of each other,
     so the loss curve does not show why training diverges.
@@ -166,6 +166,21 @@ class UnscaledInit(Rule):
     # Keras "he_normal" / "glorot_uniform", or simply the framework default
     ```
 
+    ## Fix
+    No automatic fix: the right scale depends on the activation that follows.
+
+    ## Confirmation
+    `--confirm` builds the outermost model that uses the flagged layer, runs
+    one forward pass on inferred inputs and measures the RMS of each weight
+    layer's own output (not a residual sum), leaving out a zero-initialized
+    last layer. Confirmed when it grows or shrinks by more than `scale-ratio`
+    (default 10) from the first weight layer to the last; refuted when it
+    stays within that ratio (the finding then no longer fails the run).
+    Unverified when the model cannot be built or its forward pass uses fewer
+    than two weight layers. Only findings the static stage raised are
+    measured, because the measure alone is not a detector: PyTorch's default
+    init already shrinks activations 9.4x over a seven-layer ReLU MLP.
+
     ## Known problems
     Embeddings (`normal_(std=1)` is `nn.Embedding`'s own default),
     positional tables and other parameters that are not used as a matmul
@@ -177,13 +192,15 @@ class UnscaledInit(Rule):
     their normalization layers and residual paths absorb it.
 
     ## Options
-    The confirmation stage measures each layer's output RMS and confirms
-    when it grows or shrinks by more than `scale-ratio` (default 10) from the
-    first weight layer to the last.
+    `scale-ratio` (10): the growth or shrinkage of the layer-output RMS,
+    first weight layer to last, that confirms a finding.
 
     ## References
-    - seed 001 (梯度爆炸: a product of Gaussian matrices), seed 003 (too large explodes, too small vanishes)
-    - He et al., *Delving Deep into Rectifiers* (2015); Glorot & Bengio (2010)
+    - He et al., *Delving Deep into Rectifiers* (2015): https://arxiv.org/abs/1502.01852
+    - Glorot & Bengio, *Understanding the difficulty of training deep
+      feedforward neural networks* (2010): https://proceedings.mlr.press/v9/glorot10a.html
+    - PyTorch, `torch.nn.init`: https://pytorch.org/docs/stable/nn.init.html
+    - Keras, layer weight initializers: https://keras.io/api/layers/initializers/
     """
 
     code = "IL401"

@@ -126,9 +126,9 @@ class MissingNormalization(Rule):
     Without normalization each layer multiplies the scale of its
     activations by its own gain, so small init errors compound with depth:
     with PyTorch's default init, six ReLU `Linear` layers already shrink the
-    layer-output RMS 11x (0.58 to 0.05), and seed 002's 30-layer network
-    (its BatchNorm line commented out) lets activations fall from 0.4 to
-    2e-5. Normalization re-centres and re-scales every layer's output, and a
+    layer-output RMS 11x (0.58 to 0.05), and a 30-layer network without
+    BatchNorm lets activations fall from 0.4 to 2e-5 (measured).
+    Normalization re-centres and re-scales every layer's output, and a
     residual path gives the gradient a way around the stack.
 
     ## Example
@@ -150,6 +150,12 @@ class MissingNormalization(Rule):
     ```
     or residual blocks (`x + f(x)`), or `nn.LayerNorm` for sequence models.
 
+    ## Fix
+    No automatic fix.
+
+    ## Confirmation
+    `--confirm` has no check for this rule yet; the finding is left as it is.
+
     ## Known problems
     A normalization written by hand (`x / x.norm(...)`, a custom RMSNorm
     module made of tensor arithmetic) is not recognised as a normalization
@@ -159,8 +165,11 @@ class MissingNormalization(Rule):
     `plain-stack-min` in `[tool.initlint]` (default 6).
 
     ## References
-    - seed 002 (BatchNorm as the fix for vanishing and exploding activations)
-    - Ioffe & Szegedy, *Batch Normalization* (2015)
+    - Ioffe & Szegedy, *Batch Normalization: Accelerating Deep Network Training
+      by Reducing Internal Covariate Shift* (2015): https://arxiv.org/abs/1502.03167
+    - He et al., *Deep Residual Learning for Image Recognition* (2016):
+      https://arxiv.org/abs/1512.03385
+    - Keras, normalization layers: https://keras.io/api/layers/normalization_layers/
     """
 
     code = "IL402"

@@ -80,7 +80,7 @@ loss = nn.MSELoss()(model(x), y)
 """
 
 # Inputs reaching this magnitude are far outside the unit range that default
-# inits and learning rates assume (seed 004: linspace(0, 1) trains, linspace(0, 4) diverges).
+# inits and learning rates assume (measured: linspace(0, 1) trains, linspace(0, 4) diverges).
 LIMIT = 4.0
 REGRESSION_LOSSES = ("mse", "keras_mse")
 TO_TENSOR = ("ToTensor", "PILToTensor", "ToImage", "ConvertImageDtype", "ToDtype")
@@ -177,9 +177,9 @@ class UnnormalizedInput(Rule):
     to the input times the error, and the error is proportional to the
     target's scale, so both grow with the raw range: a learning rate that
     suits unit-scale data takes steps hundreds of times too large, and the
-    loss overflows. Seed 004's experiment 2 regresses `np.linspace(0, 4)` onto
-    itself with two Dense layers and SGD(0.1): epoch 1 ends at 5.7e31, then
-    `nan`; the identical model on `np.linspace(0, 1)` trains. With
+    loss overflows. Measured: regressing `np.linspace(0, 4)` onto itself with
+    two Dense layers and SGD(0.1), epoch 1 ends at 5.7e31, then `nan`; the
+    identical model on `np.linspace(0, 1)` trains. With
     `arange(0, 100)` and SGD(0.01) the loss goes 1.8e4, 9.3e11, 1.4e36, `nan`
     in four steps.
 
@@ -198,6 +198,12 @@ class UnnormalizedInput(Rule):
     or a normalization layer at the model's input (`keras.layers.Normalization`,
     `nn.BatchNorm1d`), or `transforms.Normalize(mean, std)` for images.
 
+    ## Fix
+    No automatic fix: the statistics to standardize with belong to the data.
+
+    ## Confirmation
+    `--confirm` has no check for this rule yet; the finding is left as it is.
+
     ## Known problems
     Precision comes first: only literal ranges the analysis can follow from
     their construction to the model are judged, so data loaded from files and
@@ -209,8 +215,12 @@ class UnnormalizedInput(Rule):
     alone.
 
     ## References
-    - seed 004 (experiment 2: unnormalized inputs blow a two-layer regression up to `nan`)
-    - LeCun et al., *Efficient BackProp* (1998), 4.3 (normalizing the inputs)
+    - LeCun, Bottou, Orr, Müller, *Efficient BackProp* (1998), 4.3 (normalizing
+      the inputs): http://leon.bottou.org/papers/lecun-98x
+    - torchvision, `transforms.Normalize`:
+      https://pytorch.org/vision/stable/generated/torchvision.transforms.Normalize.html
+    - Keras, `Normalization` layer:
+      https://keras.io/api/layers/preprocessing_layers/numerical/normalization/
     """
 
     code = "IL403"

@@ -137,6 +137,8 @@ def confirm_diagnostics(
                     evidence = dict(confirmation.evidence)
                     evidence["model"] = f"{target.name} built from {asm.ctor_origin}" + (
                         f" as {asm.ctor}" if asm.ctor else "")
+                    if result.get("memory_limit"):
+                        evidence["memory_limit"] = result["memory_limit"]
                     out[i] = _apply(d, Confirmation(confirmation.status, confirmation.detail, evidence))
         finally:
             pool.close()

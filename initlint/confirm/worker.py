@@ -24,7 +24,6 @@ import json
 import math
 import os
 import random
-import resource
 import sys
 import traceback
 import types
@@ -32,6 +31,11 @@ from typing import Any, Callable, Optional
 
 import torch
 from torch.overrides import TorchFunctionMode
+
+try:
+    import resource
+except ImportError:  # Windows has no setrlimit: measure without a memory limit and say so
+    resource = None  # type: ignore[assignment]
 
 MULTIPLICATIVE = {
     "mul", "__mul__", "__rmul__", "multiply", "matmul", "__matmul__", "__rmatmul__", "mm", "bmm",
@@ -678,21 +682,25 @@ def _symmetry(
     return {"units": units, "how": how, "inputs": shapes}
 
 
-def _limit_memory(mb: int) -> None:
+def _limit_memory(mb: int) -> Optional[str]:
+    """Cap the worker's address space at `mb` MB; why no limit applies when it cannot."""
     if mb <= 0:
-        return
+        return None
+    if resource is None:
+        return f"no memory limit applied: this platform has no `resource` module (asked for {mb} MB)"
     limit = mb * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ValueError, OSError):
-        pass
+    except (ValueError, OSError) as exc:
+        return f"no memory limit applied: setting {mb} MB failed ({exc})"
+    return None
 
 
 def main() -> None:
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # whatever the user's code prints goes to stderr, not the protocol
-    _limit_memory(int(config.get("memory_mb", 0)))
+    memory_note = _limit_memory(int(config.get("memory_mb", 0)))
     torch.set_num_threads(int(config.get("threads", 1)))
     torch.use_deterministic_algorithms(True, warn_only=True)
     proto.write(json.dumps({"ready": True}) + "\n")
@@ -703,12 +711,15 @@ def main() -> None:
         except BuildError as exc:
             result = {"ok": False, "error": str(exc)}
         except MemoryError:
-            result = {"ok": False, "error": f"ran out of memory (limit {config.get('memory_mb')} MB)"}
+            limit = memory_note or f"limit {config.get('memory_mb')} MB"
+            result = {"ok": False, "error": f"ran out of memory ({limit})"}
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             result = {"ok": False, "error": f"measuring raised {_user_error(exc, job.get('path', ''))}"}
         result["id"] = job.get("id")
+        if memory_note:
+            result["memory_limit"] = memory_note
         proto.write(json.dumps(result, default=_json_default) + "\n")
 
 

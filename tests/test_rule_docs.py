@@ -1,0 +1,64 @@
+"""Each rule's documentation says what the code does: whether it offers a fix, what `--confirm` does."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from initlint.config import Settings
+from initlint.confirm.checks import CHECKED_CODES
+from initlint.diagnostics import Severity
+from initlint.engine import check_source
+from initlint.rule import DOC_HEADINGS, Invalid, Rule, _validate, all_rules
+
+NO_FIX = "No automatic fix"
+NO_CHECK = "`--confirm` has no check for this rule"
+
+
+def section(rule: type[Rule], heading: str) -> str:
+    doc = rule.documentation()
+    body = doc.split(f"## {heading}\n", 1)[1]
+    return body.split("\n## ", 1)[0].strip()
+
+
+def offers_fix(rule: type[Rule]) -> bool:
+    """Whether any of the rule's own INVALID examples gets a fix from the real engine."""
+    for example in rule.INVALID:
+        assert isinstance(example, Invalid)
+        result = check_source(example.filename, example.source, Settings())
+        if any(d.fix is not None for d in result.diagnostics if d.code == rule.code):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
+def test_fix_section_matches_whether_the_rule_offers_a_fix(rule: type[Rule]) -> None:
+    text = section(rule, "Fix")
+    if offers_fix(rule):
+        assert not text.startswith(NO_FIX), text
+        # A rewrite is only worth offering with its safety stated.
+        assert re.search(r"\b(safe|unsafe)\b", text), text
+    else:
+        assert text.startswith(NO_FIX), text
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
+def test_confirmation_section_matches_the_checks_the_stage_has(rule: type[Rule]) -> None:
+    text = section(rule, "Confirmation")
+    assert (NO_CHECK in text) == (rule.code not in CHECKED_CODES), text
+
+
+def test_docs_cite_no_unshipped_notes() -> None:
+    for rule in all_rules():
+        assert not re.search(r"RULES\.md|\bseeds? \d{3}", rule.documentation(), re.IGNORECASE), rule.code
+
+
+@pytest.mark.parametrize("heading", ["## Fix", "## Confirmation"])
+def test_registry_rejects_a_rule_whose_doc_lacks_a_required_section(heading: str) -> None:
+    assert heading in DOC_HEADINGS
+    doc = "\n\n".join(f"{h}\ntext" for h in DOC_HEADINGS if h != heading)
+    broken = type("ExampleRule", (Rule,), {"__doc__": doc, "code": "IL999", "name": "example-rule",
+                                           "severity": Severity.INFO, "message": "x"})
+    with pytest.raises(ImportError, match=re.escape(heading)):
+        _validate(broken, "initlint.rules.il999_example_rule")
