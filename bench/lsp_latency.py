@@ -147,13 +147,15 @@ class Bench:
         return uri, future
 
     def close(self, uri: str) -> None:
-        self.client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+        doc = types.TextDocumentIdentifier(uri=uri)
+        self.client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=doc))
 
     def change(self, uri: str, version: int, text: str) -> asyncio.Future[list[types.Diagnostic]]:
         future = self.expect(uri, version)
         doc = types.VersionedTextDocumentIdentifier(uri=uri, version=version)
         change = types.TextDocumentContentChangeWholeDocument(text=text)
-        self.client.text_document_did_change(types.DidChangeTextDocumentParams(text_document=doc, content_changes=[change]))
+        params = types.DidChangeTextDocumentParams(text_document=doc, content_changes=[change])
+        self.client.text_document_did_change(params)
         return future
 
 
@@ -170,7 +172,8 @@ async def measure(text: str, runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         bench.root = root = Path(tmp)
-        await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=root.as_uri()))
+        params = types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=root.as_uri())
+        await client.initialize_async(params)
         client.initialized(types.InitializedParams())
 
         opens: list[float] = []
@@ -194,7 +197,8 @@ async def measure(text: str, runs: int) -> dict[str, Any]:
         small = generated_model()
         small_uri, future = bench.open("small.py", small)
         [finding] = await future
-        hover = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=small_uri), position=finding.range.start)
+        small_doc = types.TextDocumentIdentifier(uri=small_uri)
+        hover = types.HoverParams(text_document=small_doc, position=finding.range.start)
         hovers: list[float] = []
         for i in range(runs):
             uri, future = bench.open(f"checked_{i}.py", text)

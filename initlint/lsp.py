@@ -29,7 +29,7 @@ import traceback
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import Any, Optional
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -49,6 +49,7 @@ DEBOUNCE_SECONDS = 0.3
 CONFIRM_COMMAND = "initlint.confirm"
 
 Published = list[tuple[types.Diagnostic, Diagnostic]]
+Checked = Optional[tuple[Diagnostic, ...]]  # None: superseded while queued
 
 
 class InitlintServer(LanguageServer):
@@ -96,13 +97,13 @@ class InitlintServer(LanguageServer):
         )
         future.add_done_callback(lambda done: self.finish_check(uri, ticket, doc.path, done))
 
-    def run_check(self, uri: str, ticket: int, path: str, text: str, settings: Settings) -> tuple[Diagnostic, ...] | None:
+    def run_check(self, uri: str, ticket: int, path: str, text: str, settings: Settings) -> Checked:
         """On the check thread: the diagnostics, or None when superseded while queued."""
         if not self.is_current(uri, ticket):
             return None
         return self.check_process.check(path, text, settings)
 
-    def finish_check(self, uri: str, ticket: int, shown: str, done: asyncio.Future[tuple[Diagnostic, ...] | None]) -> None:
+    def finish_check(self, uri: str, ticket: int, shown: str, done: asyncio.Future[Checked]) -> None:
         if done.cancelled():
             return
         # A bug in a rule must not take the editor's server down: the previous diagnostics stay.
@@ -307,7 +308,6 @@ def did_close(ls: InitlintServer, params: types.DidCloseTextDocumentParams) -> N
 
 @server.feature(types.INITIALIZED)
 async def initialized(ls: InitlintServer, params: types.InitializedParams) -> None:
-    ls.checker.submit(ls.check_process.start)  # it loads the rules while the editor opens files
     watched = ls.client_capabilities.workspace and ls.client_capabilities.workspace.did_change_watched_files
     if watched and watched.dynamic_registration:
         options = types.DidChangeWatchedFilesRegistrationOptions(
@@ -405,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Editors' language clients pass it by default; stdio is the only transport.
     parser.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default and only transport)")
     parser.parse_args(list(argv or []))
+    server.checker.submit(server.check_process.start)  # it loads the rules during the handshake
     server.start_io()
     return 0
 

@@ -367,7 +367,9 @@ async def dying_client(lsp_client: LanguageClient, tmp_path: Path) -> Any:
     await lsp_client.shutdown_session()
 
 
-async def test_check_process_death_is_logged_and_a_new_one_checks(dying_client: LanguageClient, tmp_path: Path) -> None:
+async def test_check_process_death_is_logged_and_a_new_one_checks(
+    dying_client: LanguageClient, tmp_path: Path
+) -> None:
     dying = Session(dying_client, tmp_path)
     uri = open_without_waiting(dying, "pair.py", PAIR_MODEL)
     log = await dying.client.wait_for_notification(types.WINDOW_LOG_MESSAGE)
