@@ -114,6 +114,12 @@ class _Excludes:
         return self.spec is not None and bool(self.spec.match_file(relative + ("/" if is_dir else "")))
 
 
+def is_excluded(path: str, settings: Settings) -> bool:
+    """Whether `exclude`/`extend-exclude` exclude the file `path`, as when it is named on the
+    command line (the language server and stdin mode ask this of the file they stand for)."""
+    return _Excludes(settings).excluded(path, is_dir=False)
+
+
 def discover(paths: Sequence[str], settings: Settings) -> list[str]:
     """Every file to check under `paths`, deduplicated, in sorted order. Missing paths are skipped
     (the command line reports them; see `missing_paths`)."""

@@ -6,6 +6,12 @@ change while typing. It offers two quick fixes per finding (the rule's own
 fix where it has one, and a `# noqa: CODE` comment), links each code to the
 rule's documentation, and shows that documentation on hover.
 
+Checks run one at a time in a process of their own (lsp_worker.py), so the
+event loop answers hovers and code actions while a long file is checked.
+Each scheduled check takes a ticket; a check whose ticket is no longer its
+document's newest (a later edit, save or close) is skipped if still queued
+and never published.
+
 It never executes model code by itself: the confirmation stage runs only
 through the `initlint.confirm` command, which the user invokes.
 """
@@ -15,13 +21,15 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import io
+import itertools
 import os
 import sys
 import tokenize
 import traceback
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import Any, Optional
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -30,7 +38,9 @@ from pygls.workspace import TextDocument
 from initlint import __version__
 from initlint.config import ConfigError, Settings, find_pyproject, load_settings
 from initlint.diagnostics import Diagnostic, Span
+from initlint.discover import is_excluded
 from initlint.engine import check_source
+from initlint.lsp_worker import CheckFailed, CheckProcess, CheckProcessDied
 from initlint.report.lsp import SEVERITIES
 from initlint.rule import rule_by_code
 from initlint.suppress import IGNORE, NOQA
@@ -39,6 +49,7 @@ DEBOUNCE_SECONDS = 0.3
 CONFIRM_COMMAND = "initlint.confirm"
 
 Published = list[tuple[types.Diagnostic, Diagnostic]]
+Checked = Optional[tuple[Diagnostic, ...]]  # None: superseded while queued
 
 
 class InitlintServer(LanguageServer):
@@ -49,38 +60,90 @@ class InitlintServer(LanguageServer):
         self.published: dict[str, Published] = {}
         # pyproject.toml path -> ((mtime, size), Settings); re-read when the file changes.
         self.settings_cache: dict[str, tuple[tuple[int, int], Settings]] = {}
+        # The newest check wanted for each open document; tickets never repeat, even across a reopen.
+        self.tickets: dict[str, int] = {}
+        self.ticket_numbers = itertools.count(1)
+        # The one thread that talks to the check process (and waits on it without holding the GIL).
+        self.checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="initlint-check")
+        self.check_process = CheckProcess()
 
     def schedule(self, uri: str, delay: float) -> None:
-        """The one debounce: a new request for a document replaces the pending one."""
+        """The one debounce: a new request for a document replaces the pending one, and makes
+        any check of it already queued or running stale."""
         previous = self.pending.pop(uri, None)
         if previous is not None:
             previous.cancel()
-        self.pending[uri] = asyncio.get_running_loop().call_later(delay, self.publish, uri)
+        ticket = self.tickets[uri] = next(self.ticket_numbers)
+        self.pending[uri] = asyncio.get_running_loop().call_later(delay, self.start_check, uri, ticket)
 
-    def publish(self, uri: str, diagnostics: Sequence[Diagnostic] | None = None) -> None:
-        """Check the document's current text (unless `diagnostics` are given) and publish."""
+    def is_current(self, uri: str, ticket: int) -> bool:
+        """Whether `ticket` is still the newest for an open document (read from the check thread too)."""
+        return self.tickets.get(uri) == ticket
+
+    def start_check(self, uri: str, ticket: int) -> None:
+        """Hand the document's current text to the check thread; its result is published if still current."""
         self.pending.pop(uri, None)
+        if not self.is_current(uri, ticket):
+            return
+        doc = self.workspace.get_text_document(uri)
+        # An unsaved new buffer (untitled:...) has no folder, hence no pyproject.toml.
+        on_disk = doc.uri.startswith("file:")
+        settings, path = self.settings_for(doc.path) if on_disk else (Settings(), doc.path)
+        if on_disk and is_excluded(doc.path, settings):
+            self.publish(uri, ())  # as on the command line; clears what an earlier configuration gave
+            return
+        future = asyncio.get_running_loop().run_in_executor(
+            self.checker, self.run_check, uri, ticket, path, doc.source, settings
+        )
+        future.add_done_callback(lambda done: self.finish_check(uri, ticket, doc.path, done))
+
+    def run_check(self, uri: str, ticket: int, path: str, text: str, settings: Settings) -> Checked:
+        """On the check thread: the diagnostics, or None when superseded while queued."""
+        if not self.is_current(uri, ticket):
+            return None
+        return self.check_process.check(path, text, settings)
+
+    def finish_check(self, uri: str, ticket: int, shown: str, done: asyncio.Future[Checked]) -> None:
+        if done.cancelled():
+            return
+        # A bug in a rule must not take the editor's server down: the previous diagnostics stay.
+        error = done.exception()
+        if isinstance(error, CheckProcessDied):
+            if not self.check_process.closed:
+                self.log(types.MessageType.Error, f"initlint: {error} while checking {shown}; a new one was started")
+            return
+        if error is not None:
+            trace = str(error) if isinstance(error, CheckFailed) else "".join(
+                traceback.format_exception(type(error), error, error.__traceback__)
+            )
+            self.log(types.MessageType.Error, f"initlint crashed on {shown}:\n{trace}")
+            return
+        diagnostics = done.result()
+        if diagnostics is not None and self.is_current(uri, ticket):
+            self.publish(uri, diagnostics)
+
+    def publish(self, uri: str, diagnostics: Sequence[Diagnostic]) -> None:
+        """Publish diagnostics of the document's current text."""
         if uri not in self.published:  # closed meanwhile
             return
         doc = self.workspace.get_text_document(uri)
-        if diagnostics is None:
-            diagnostics = self.check(doc)
-            if diagnostics is None:
-                return  # keep the previous diagnostics; the crash was logged
         pairs = [(to_lsp(doc, d), d) for d in diagnostics]
         self.published[uri] = pairs
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=[p[0] for p in pairs])
         )
 
-    def check(self, doc: TextDocument) -> tuple[Diagnostic, ...] | None:
-        # An unsaved new buffer (untitled:...) has no folder, hence no pyproject.toml.
-        settings, path = self.settings_for(doc.path) if doc.uri.startswith("file:") else (Settings(), doc.path)
-        try:
-            return check_source(path, doc.source, settings).diagnostics
-        except Exception:  # noqa: BLE001 - a bug in a rule must not take the editor's server down
-            self.log(types.MessageType.Error, f"initlint crashed on {doc.path}:\n{traceback.format_exc()}")
-            return None
+    def supersede(self, uri: str) -> None:
+        """No check of `uri` scheduled so far will run or be published."""
+        pending = self.pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        self.tickets.pop(uri, None)
+
+    def shutdown(self) -> None:
+        self.checker.shutdown(wait=False, cancel_futures=True)
+        self.check_process.close()  # a check under way ends with it
+        super().shutdown()  # type: ignore[no-untyped-call]
 
     def settings_for(self, path: str) -> tuple[Settings, str]:
         """Settings of the nearest pyproject.toml above `path`, and `path` relative to its folder
@@ -238,9 +301,7 @@ def did_save(ls: InitlintServer, params: types.DidSaveTextDocumentParams) -> Non
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: InitlintServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
-    pending = ls.pending.pop(uri, None)
-    if pending is not None:
-        pending.cancel()
+    ls.supersede(uri)
     if ls.published.pop(uri, None) is not None:
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -321,13 +382,16 @@ async def confirm(ls: InitlintServer, uri: str) -> dict[str, Any]:
     if uri not in ls.published:
         return {"error": f"{uri} is not an open Python document"}
     doc = ls.workspace.get_text_document(uri)
+    version = doc.version
     settings, relative = ls.settings_for(doc.path)
     result = await asyncio.get_running_loop().run_in_executor(
         None, confirm_saved_file, doc.path, relative, doc.source, settings
     )
     if isinstance(result, str):
         return {"error": result}
-    ls.publish(uri, result)
+    if uri in ls.published and ls.workspace.get_text_document(uri).version == version:  # else edited meanwhile
+        ls.supersede(uri)  # these supersede a check of the same text still under way
+        ls.publish(uri, result)
     statuses = [d.confirmation.status for d in result if d.confirmation is not None]
     return {status: statuses.count(status) for status in ("confirmed", "refuted", "unverified")}
 
@@ -335,9 +399,13 @@ async def confirm(ls: InitlintServer, uri: str) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
-    argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(
         prog="initlint lsp", description="Run the initlint language server over stdin/stdout."
-    ).parse_args(list(argv or []))
+    )
+    # Editors' language clients pass it by default; stdio is the only transport.
+    parser.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default and only transport)")
+    parser.parse_args(list(argv or []))
+    server.checker.submit(server.check_process.start)  # it loads the rules during the handshake
     server.start_io()
     return 0
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,8 @@ from initlint.rules.il304_activated_logits import SIGMOID_BCE_LOGITS
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-pytestmark = pytest.mark.asyncio(loop_scope="function")
+# A hang (a server that never answers) fails the test instead of stalling the run.
+pytestmark = [pytest.mark.asyncio(loop_scope="function"), pytest.mark.timeout(60)]
 
 SERVER = [sys.executable, "-m", "initlint", "lsp"]
 
@@ -330,22 +333,11 @@ async def test_invalid_configuration_is_logged_and_defaults_apply(session: Sessi
     assert log.type == types.MessageType.Error and "select" in log.message
 
 
-# The real server with IL101's check replaced by one that raises.
-CRASHING_SERVER = [
-    sys.executable,
-    "-c",
-    (
-        "import initlint.rules.il101_zero_product as m\n"
-        "def crash(self, facts):\n"
-        "    raise RuntimeError('rule bug')\n"
-        "m.ZeroProduct.check = crash\n"
-        "from initlint.lsp import main\n"
-        "main()\n"
-    ),
-]
+# The real server with IL101's check replaced by one that raises, or one that ends the check process.
+CRASHING_SERVER = str(Path(__file__).with_name("crashing_server.py"))
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=CRASHING_SERVER))
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, CRASHING_SERVER, "raise"]))
 async def crashing_client(lsp_client: LanguageClient, tmp_path: Path) -> Any:
     await lsp_client.initialize_session(initialize_params(tmp_path))
     yield
@@ -366,6 +358,29 @@ async def test_rule_crash_is_logged_and_server_survives(crashing: Session) -> No
     assert log.type == types.MessageType.Error and "RuntimeError: rule bug" in log.message
     # Still alive: a file that does not parse never reaches the rules, and gets IL001.
     assert [d.code for d in await crashing.open("broken.py", "def f(:\n")] == ["IL001"]
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, CRASHING_SERVER, "exit"]))
+async def dying_client(lsp_client: LanguageClient, tmp_path: Path) -> Any:
+    await lsp_client.initialize_session(initialize_params(tmp_path))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_check_process_death_is_logged_and_a_new_one_checks(
+    dying_client: LanguageClient, tmp_path: Path
+) -> None:
+    dying = Session(dying_client, tmp_path)
+    uri = open_without_waiting(dying, "pair.py", PAIR_MODEL)
+    log = await dying.client.wait_for_notification(types.WINDOW_LOG_MESSAGE)
+    assert log.type == types.MessageType.Error
+    assert "check process stopped (exit code 3) while checking" in log.message and "pair.py" in log.message
+    assert uri not in dying.client.diagnostics
+    # A new check process checks the next file (which never reaches the rules), and the next.
+    assert [d.code for d in await dying.open("broken.py", "def f(:\n")] == ["IL001"]
+    open_without_waiting(dying, "again.py", PAIR_MODEL)
+    log = await dying.client.wait_for_notification(types.WINDOW_LOG_MESSAGE)
+    assert "check process stopped (exit code 3) while checking" in log.message and "again.py" in log.message
 
 
 async def test_confirmation_runs_only_when_asked(session: Session) -> None:
@@ -395,3 +410,135 @@ async def test_shutdown_and_exit_cleanly(tmp_path: Path) -> None:
     await client.shutdown_session()
     assert client._server is not None and client._server.returncode == 0
     await client.stop()
+
+
+# A model file of about 5,000 lines: a check of it takes seconds (~1.8 s on a 2-core machine),
+# long enough that a check on the event loop would hold up every request.
+LONG_BLOCK = """
+
+class Block{i}(nn.Module):
+    def __init__(self, dim=64, hidden=256):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+        self.drop = nn.Dropout(0.1)
+        nn.init.trunc_normal_(self.qkv.weight, std=0.02)
+
+    def attention(self, x):
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        att = F.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+        return att @ v
+
+    def forward(self, x):
+        x = x + self.attention(self.norm(x))
+        return x + self.drop(self.fc2(F.gelu(self.fc1(self.norm(x)))))
+"""
+
+
+def long_model(lines: int = 5000) -> str:
+    """Transformer blocks, then the pair model (one IL101)."""
+    head = "import math\n\nimport torch.nn.functional as F\nfrom torch import nn\n"
+    blocks = (lines - PAIR_MODEL.count("\n")) // LONG_BLOCK.count("\n")
+    return head + "".join(LONG_BLOCK.format(i=i) for i in range(blocks)) + "\n\n" + PAIR_MODEL
+
+
+def record_publications(session: Session) -> list[types.PublishDiagnosticsParams]:
+    """Every publishDiagnostics from now on, in order of arrival."""
+    published: list[types.PublishDiagnosticsParams] = []
+    original = session.client.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def record(params: types.PublishDiagnosticsParams) -> None:
+        published.append(params)
+        original(params)
+
+    session.client.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
+    return published
+
+
+def open_without_waiting(session: Session, name: str, text: str) -> str:
+    uri = session.uri(name)
+    (session.root / name).write_text(text, encoding="utf-8")
+    session.versions[uri] = 1
+    item = types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+    session.client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
+    return uri
+
+
+async def test_hover_is_answered_while_a_long_file_is_checked(session: Session) -> None:
+    [d] = await session.open("pair.py", PAIR_MODEL)
+    hover = types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=session.uri("pair.py")), position=d.range.start
+    )
+    long_text = long_model()
+    assert long_text.count("\n") >= 5000
+    checked = asyncio.ensure_future(
+        session.expect_diagnostics(session.uri("long.py"), lambda: open_without_waiting(session, "long.py", long_text))
+    )
+    await asyncio.sleep(0.2)  # the check is under way
+    latencies = []
+    while not checked.done():
+        start = time.perf_counter()
+        answer = await session.client.text_document_hover_async(hover)
+        latencies.append(time.perf_counter() - start)
+        assert answer is not None and "IL101" in answer.contents.value  # type: ignore[union-attr]
+        await asyncio.sleep(0.05)
+    assert [d.code for d in checked.result()] == ["IL101"]
+    # Several hovers went out during the check, and each was answered at once.
+    assert len(latencies) >= 3, latencies
+    assert max(latencies) < 0.5, latencies
+
+
+async def test_a_newer_edit_supersedes_a_check_under_way(session: Session) -> None:
+    published = record_publications(session)
+    uri = open_without_waiting(session, "long.py", long_model())
+    await asyncio.sleep(0.2)  # the check of version 1 is under way
+    # Version 2 is the fixed pair model alone: no findings, checked in a moment.
+    assert await session.change("long.py", PAIR_MODEL.replace(ZERO_INIT, "")) == []
+    await asyncio.sleep(0.5)
+    # Version 1's IL101 was never published, neither before version 2's result nor after it.
+    assert [(p.version, len(p.diagnostics)) for p in published if p.uri == uri] == [(2, 0)]
+
+
+async def test_excluded_files_get_an_empty_list(session: Session) -> None:
+    (session.root / "pyproject.toml").write_text('[tool.initlint]\nextend-exclude = ["generated/*.py"]\n')
+    for folder in ("generated", "build"):  # build/ is excluded by default
+        (session.root / folder).mkdir()
+        assert await session.open(f"{folder}/pair.py", PAIR_MODEL) == []  # an empty list is published
+    (session.root / "kept").mkdir()
+    assert [d.code for d in await session.open("kept/pair.py", PAIR_MODEL)] == ["IL101"]
+
+    # Excluding a file that has findings clears them at the next check.
+    (session.root / "pyproject.toml").write_text('[tool.initlint]\nextend-exclude = ["kept"]\n')
+    uri = session.uri("kept/pair.py")
+    params = types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    assert await session.expect_diagnostics(uri, lambda: session.client.text_document_did_save(params)) == []
+
+
+async def test_per_file_ignores_match_from_the_pyproject_folder(session: Session) -> None:
+    project = session.root / "project"
+    (project / "experiments").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[tool.initlint.per-file-ignores]\n"experiments/*.py" = ["IL1"]\n')
+    assert await session.open("project/experiments/pair.py", PAIR_MODEL) == []
+    assert [d.code for d in await session.open("project/pair.py", PAIR_MODEL)] == ["IL101"]
+    (session.root / "experiments").mkdir()  # outside the project: not matched
+    assert [d.code for d in await session.open("experiments/pair.py", PAIR_MODEL)] == ["IL101"]
+
+
+async def test_stdio_flag_is_accepted(tmp_path: Path) -> None:
+    client = pytest_lsp.make_test_lsp_client()
+    await client.start_io(*SERVER, "--stdio")
+    result = await client.initialize_session(initialize_params(tmp_path))
+    assert result.capabilities.hover_provider
+    await client.shutdown_session()
+    assert client._server is not None and client._server.returncode == 0
+    await client.stop()
+
+
+async def test_help_documents_stdio_and_unknown_flags_are_usage_errors() -> None:
+    shown = subprocess.run([*SERVER, "--help"], capture_output=True, text=True, timeout=30)
+    assert shown.returncode == 0 and "--stdio" in shown.stdout
+    refused = subprocess.run([*SERVER, "--tcp"], capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2
+    assert "usage: initlint lsp" in refused.stderr and "unrecognized arguments: --tcp" in refused.stderr
