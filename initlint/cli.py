@@ -300,11 +300,15 @@ def _check_confirm_available() -> None:
 
 def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], int]:
     from initlint.diagnostics import Diagnostic
+    from initlint.discover import is_excluded
     from initlint.engine import check_source
     from initlint.facts.project import link_project
     from initlint.source import decode_source
 
-    source = decode_source(name, sys.stdin.buffer.read())
+    data = sys.stdin.buffer.read()
+    if name != "-" and is_excluded(name, settings):
+        return [], 0  # the buffer stands for a file the configuration excludes, as on disk
+    source = decode_source(name, data)
     if isinstance(source, Diagnostic):
         return [source], 1
     result = check_source(name, source.text, settings)

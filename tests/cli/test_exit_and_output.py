@@ -93,6 +93,22 @@ def test_stdin_with_a_file_name(initlint, tmp_path: Path) -> None:
     assert initlint("-", "model.py").returncode == 2
 
 
+def test_stdin_honours_excludes_and_per_file_ignores(initlint, tmp_path: Path) -> None:
+    """An editor pipes the buffer of legacy/x.py: it is excluded there as it is on disk."""
+    write(tmp_path, "pyproject.toml", '[tool.initlint]\nextend-exclude = ["legacy/"]\n'
+          '[tool.initlint.per-file-ignores]\n"tests/*" = ["IL1"]\n')
+    excluded = initlint("-", "--stdin-filename", "legacy/x.py", stdin=TWO_TOWER.encode())
+    assert excluded.returncode == 0 and findings(excluded.stdout) == []
+    ignored = initlint("-", "--stdin-filename", "tests/test_x.py", stdin=TWO_TOWER.encode())
+    assert ignored.returncode == 0 and findings(ignored.stdout) == []
+    kept = initlint("-", "--stdin-filename", "src/x.py", stdin=TWO_TOWER.encode())
+    assert kept.returncode == 1 and findings(kept.stdout) == [("src/x.py", "IL101", *TWO_TOWER_AT)]
+    # From another working directory, the pattern still applies relative to the configuration.
+    (tmp_path / "legacy").mkdir()
+    away = initlint("-", "--stdin-filename", "x.py", stdin=TWO_TOWER.encode(), cwd=tmp_path / "legacy")
+    assert away.returncode == 0 and findings(away.stdout) == []
+
+
 def test_select_ignore_and_prefixes(initlint, tmp_path: Path) -> None:
     write(tmp_path, "a.py", TWO_TOWER)
     write(tmp_path, "b.py", SIGMOID_BCE)
