@@ -398,7 +398,7 @@ def _span(item: Any) -> Span:
         line, column, end_line, end_column = item
         # `type(...) is int` also turns away bools.
         if type(line) is int and type(column) is int and type(end_line) is int and type(end_column) is int:
-            if 0 <= line <= MAX_POSITION and 0 <= column <= MAX_POSITION and 0 <= end_line <= MAX_POSITION and 0 <= end_column <= MAX_POSITION:
+            if min(item) >= 0 and max(item) <= MAX_POSITION:
                 return Span(line, column, end_line, end_column)
     _invalid()
 
@@ -417,7 +417,7 @@ def _text(value: Any) -> str:
 
 def _path(value: Any) -> str:
     text = _text(value)
-    if not text or "\0" in text:  # a NUL makes every os.path call raise
+    if not text or "\0" in text:  # no real path holds a NUL (open() refuses one)
         _invalid()
     return text
 
