@@ -14,6 +14,19 @@ initlint's version, a digest of its own source files (an edited rule
 invalidates everything) and every Settings field that can change a
 result, so a stale entry can never hide a finding.
 
+The cache lives in the project, so a repository can ship one of its own:
+it is data only (JSON, read with `json.loads`, never pickle) and every
+value is checked when read. A file that is not a regular file (a symbolic
+link, a folder), is too big, is not JSON or is not exactly the shape this
+build writes, or comes from another format or key, is a miss; so is a
+record whose fields are not exactly what `_encode_record` writes. A cache
+folder that is a symbolic link is neither read nor written (a repository
+could point it anywhere), and pruning removes only files named as cache
+files. Files of the pickle format of older builds are never opened, only
+pruned. The encoding below is the cache's own, complete one (the
+confirmation stage's verdicts are not cached); the `--format json` output
+contract is `Diagnostic.to_json`.
+
 This module and the records it loads import nothing from the analysis:
 a run where every file is a hit never imports libcst.
 """
@@ -22,14 +35,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
-import pickle
+import re
+import stat
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, NoReturn, Optional, Sequence
 
 from initlint import __version__
 from initlint.config import Settings, find_pyproject
-from initlint.diagnostics import Diagnostic
+from initlint.diagnostics import Diagnostic, Edit, Fix, Related, Severity, Span, Subject
+from initlint.exports import OutputExport, PendingLoss, ProjectExports
 
 CACHE_DIR_NAME = ".initlint_cache"
 ENV_CACHE_DIR = "INITLINT_CACHE_DIR"
@@ -42,7 +58,14 @@ NOT_RESULT_AFFECTING = frozenset({"jobs", "use_cache", "cache_dir", "confirm", "
 KEEP_CACHE_FILES = 8
 # Link results (cross-file findings) kept per cache file, one per distinct set of files.
 KEEP_LINKS = 16
-FORMAT = 1
+# 1: pickle (never read any more); 2: JSON.
+FORMAT = 2
+# A bigger cache file is not read: a planted one must not exhaust memory.
+MAX_CACHE_BYTES = 64 * 1024 * 1024
+# No position initlint reports comes near this; anything above was not written by it.
+MAX_POSITION = 2**31 - 1
+# The names of cache files, of this format and of older ones: only these are pruned.
+CACHE_FILE = re.compile(r"[0-9a-f]{32}\.(json|pickle)")
 
 
 def digest_bytes(data: bytes) -> bytes:
@@ -61,9 +84,8 @@ class FileRecord:
     digest: Optional[bytes]  # of the bytes analysed; None = not cacheable (unreadable file)
     diagnostics: tuple[Diagnostic, ...] = ()
     suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
-    # facts.project.ProjectExports, pickled: loaded only when the cross-file
-    # link step has to run (unpickling it imports the analysis).
-    exports: Optional[bytes] = None
+    # What the cross-file link step needs from this file (plain data, initlint/exports.py).
+    exports: Optional[ProjectExports] = None
     # Whether the exports hold losses on imported models (the link step has work).
     pending: bool = False
     # False when the pre-filter found no deep-learning code in the text: a folder walk then
@@ -148,7 +170,8 @@ class ResultCache:
 
     def __init__(self, directory: str, key: str) -> None:
         self.directory = directory
-        self.path = os.path.join(directory, f"{key}.pickle")
+        self.key = key
+        self.path = os.path.join(directory, f"{key}.json")
         self.contents = self._load()
         self.dirty = False
 
@@ -158,13 +181,10 @@ class ResultCache:
 
     def _load(self) -> _Contents:
         try:
-            with open(self.path, "rb") as handle:
-                contents = pickle.load(handle)
-        except OSError:
+            data = _read_cache_file(self.directory, self.path)
+            return _Contents() if data is None else _decode_contents(json.loads(data), self.key)
+        except Exception:  # noqa: BLE001 - unreadable, truncated, corrupted, hostile: start afresh
             return _Contents()
-        except Exception:  # noqa: BLE001 - truncated, corrupted or from an incompatible build: start afresh
-            return _Contents()
-        return contents if isinstance(contents, _Contents) else _Contents()
 
     def get(self, path: str, digest: bytes) -> Optional[FileRecord]:
         record = self.contents.records.get(os.path.abspath(path))
@@ -199,14 +219,17 @@ class ResultCache:
         records = self.contents.records
         for key in [k for k in records if not os.path.exists(k)]:  # deleted files
             del records[key]
+        data = json.dumps(_encode_contents(self.contents, self.key), separators=(",", ":")).encode("ascii")
+        if len(data) > MAX_CACHE_BYTES:
+            return  # it would not be read back
         import tempfile  # not needed on the read-only path (it pulls in random and shutil)
 
         try:
             _prepare_directory(self.directory)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".pickle")
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    pickle.dump(self.contents, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    handle.write(data)
                 os.replace(tmp, self.path)
             except BaseException:
                 _remove(tmp)
@@ -215,6 +238,220 @@ class ResultCache:
         except OSError:
             return
         self.dirty = False
+
+
+def _read_cache_file(directory: str, path: str) -> Optional[bytes]:
+    """The bytes of a regular cache file of sane size, else None. Symbolic links are not
+    followed (a repository could point one at /dev/zero or a file elsewhere), nor does a
+    FIFO block the run."""
+    if os.path.islink(directory):
+        return None
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # absent, a symbolic link (ELOOP), unreadable
+        return None
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_BYTES:
+            return None
+        data = handle.read(MAX_CACHE_BYTES + 1)
+    return data if len(data) <= MAX_CACHE_BYTES else None
+
+
+# ---------------------------------------------------------------------------- the JSON encoding
+# Compact lists rather than objects (a cache file is read on every run). The
+# decoders accept exactly what the encoders write, checking every type and
+# shape; anything else raises _Invalid and the record, or the file, is a miss.
+class _Invalid(ValueError):
+    """A cache value this build did not write."""
+
+
+def _invalid() -> NoReturn:
+    raise _Invalid
+
+
+def _encode_contents(contents: _Contents, key: str) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "key": key,
+        "records": [_encode_record(absolute, record) for absolute, record in contents.records.items()],
+        "links": [[digest.hex(), [_encode_diagnostic(d) for d in found]] for digest, found in contents.links.items()],
+    }
+
+
+def _decode_contents(data: Any, key: str) -> _Contents:
+    if type(data) is not dict or data.get("format") != FORMAT or data.get("key") != key:
+        return _Contents()
+    contents = _Contents()
+    for item in _list(data.get("records")):
+        try:
+            absolute, record = _decode_record(item)
+        except ValueError:
+            continue  # one bad record is one miss
+        contents.records[absolute] = record
+    for item in _list(data.get("links")):
+        try:
+            digest, found = _fields(item, 2)
+            contents.links[_digest(digest)] = tuple(_decode_diagnostic(d) for d in _list(found))
+        except ValueError:
+            continue
+    return contents
+
+
+def _encode_record(absolute: str, record: FileRecord) -> list[Any]:
+    assert record.digest is not None  # put() keeps only cacheable records
+    return [
+        absolute,
+        record.path,
+        record.digest.hex(),
+        [_encode_diagnostic(d) for d in record.diagnostics],
+        [[line, sorted(codes)] for line, codes in record.suppressions.items()],
+        None if record.exports is None else _encode_exports(record.exports),
+    ]
+
+
+def _decode_record(item: Any) -> tuple[str, FileRecord]:
+    absolute, path, digest, diagnostics, suppressions, exports = _fields(item, 6)
+    decoded_exports = None if exports is None else _decode_exports(exports)
+    record = FileRecord(
+        path=_path(path),
+        digest=_digest(digest),
+        diagnostics=tuple([_decode_diagnostic(d) for d in _list(diagnostics)]),
+        suppressions={_position(line): frozenset([_text(c) for c in _list(codes)]) for line, codes in _items(suppressions, 2)},
+        exports=decoded_exports,
+        pending=bool(decoded_exports is not None and decoded_exports.pending),
+    )
+    return _path(absolute), record
+
+
+def _encode_diagnostic(d: Diagnostic) -> list[Any]:
+    fix = d.fix
+    subject = d.subject
+    return [
+        d.path,
+        _encode_span(d.span),
+        d.code,
+        d.name,
+        int(d.severity),
+        d.message,
+        [[r.path, _encode_span(r.span), r.message] for r in d.related],
+        None if fix is None else [fix.message, [[_encode_span(e.span), e.text] for e in fix.edits]],
+        None if subject is None else [subject.kind, subject.name, list(subject.params), list(subject.layers)],
+    ]
+
+
+_SEVERITIES = {int(s): s for s in Severity}
+
+
+def _decode_diagnostic(item: Any) -> Diagnostic:
+    path, span, code, name, severity, message, related, fix, subject = _fields(item, 9)
+    # Checked inline: this runs for every cached finding on every run.
+    if type(code) is not str or type(name) is not str or type(message) is not str or type(severity) is not int:
+        _invalid()
+    if severity not in _SEVERITIES:
+        _invalid()
+    return Diagnostic(
+        _path(path),
+        _span(span),
+        code,
+        name,
+        _SEVERITIES[severity],
+        message,
+        related=() if related == [] else tuple([Related(_path(p), _span(s), _text(m)) for p, s, m in _items(related, 3)]),
+        fix=None if fix is None else _decode_fix(fix),
+        subject=None if subject is None else _decode_subject(subject),
+    )
+
+
+def _decode_fix(item: Any) -> Fix:
+    message, edits = _fields(item, 2)
+    return Fix(_text(message), tuple(Edit(_span(s), _text(t)) for s, t in _items(edits, 2)))
+
+
+def _decode_subject(item: Any) -> Subject:
+    kind, name, params, layers = _fields(item, 4)
+    return Subject(_text(kind), _text(name), tuple(_text(p) for p in _list(params)), tuple(_text(x) for x in _list(layers)))
+
+
+def _encode_exports(exports: ProjectExports) -> list[Any]:
+    return [
+        [[name, o.squash, o.text, _encode_span(o.span)] for name, o in exports.outputs.items()],
+        [[p.target, p.loss, p.from_logits, p.framework, p.loss_text, _encode_span(p.span)] for p in exports.pending],
+    ]
+
+
+def _decode_exports(item: Any) -> ProjectExports:
+    outputs, pending = _fields(item, 2)
+    losses = []
+    for target, loss, from_logits, framework, loss_text, span in _items(pending, 6):
+        if from_logits is not None and type(from_logits) is not bool:
+            _invalid()
+        losses.append(PendingLoss(_text(target), _text(loss), from_logits, _text(framework), _text(loss_text), _span(span)))
+    return ProjectExports(
+        outputs={_text(name): OutputExport(_text(squash), _text(text), _span(span)) for name, squash, text, span in _items(outputs, 4)},
+        pending=tuple(losses),
+    )
+
+
+def _encode_span(span: Span) -> list[int]:
+    return [span.line, span.column, span.end_line, span.end_column]
+
+
+def _span(item: Any) -> Span:
+    if type(item) is list and len(item) == 4:
+        line, column, end_line, end_column = item
+        # `type(...) is int` also turns away bools.
+        if type(line) is int and type(column) is int and type(end_line) is int and type(end_column) is int:
+            if min(item) >= 0 and max(item) <= MAX_POSITION:
+                return Span(line, column, end_line, end_column)
+    _invalid()
+
+
+def _position(value: Any) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_POSITION:
+        _invalid()
+    return int(value)
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        _invalid()
+    return str(value)
+
+
+def _path(value: Any) -> str:
+    text = _text(value)
+    if not text or "\0" in text:  # no real path holds a NUL (open() refuses one)
+        _invalid()
+    return text
+
+
+def _digest(value: Any) -> bytes:
+    text = _text(value)
+    digest = bytes.fromhex(text) if len(text) == 32 else b""
+    if len(digest) != 16:  # fromhex skips whitespace
+        _invalid()
+    return digest
+
+
+def _list(value: Any) -> list[Any]:
+    if type(value) is not list:
+        _invalid()
+    return value
+
+
+def _fields(value: Any, width: int) -> list[Any]:
+    """A list of exactly `width` values."""
+    items = _list(value)
+    if len(items) != width:
+        _invalid()
+    return items
+
+
+def _items(value: Any, width: int) -> list[list[Any]]:
+    """A list of lists of `width` values each."""
+    return [_fields(item, width) for item in _list(value)]
 
 
 def link_key(records: Sequence[FileRecord]) -> Optional[bytes]:
@@ -228,6 +465,8 @@ def link_key(records: Sequence[FileRecord]) -> Optional[bytes]:
 
 
 def _prepare_directory(directory: str) -> None:
+    if os.path.islink(directory):
+        raise PermissionError(f"{directory} is a symbolic link")
     if not os.path.isdir(directory):
         parent = os.path.dirname(directory)
         # A folder nobody may write to (mode r-x, even when running as root) is
@@ -235,12 +474,13 @@ def _prepare_directory(directory: str) -> None:
         if os.path.isdir(parent) and not os.stat(parent).st_mode & 0o222:
             raise PermissionError(f"{parent} is read-only")
     os.makedirs(directory, exist_ok=True)
+    # lexists: a dangling symbolic link planted in the folder is not followed to create its target.
     marker = os.path.join(directory, ".gitignore")
-    if not os.path.exists(marker):
+    if not os.path.lexists(marker):
         with open(marker, "w", encoding="utf-8") as handle:
             handle.write("# Automatically created by initlint.\n*\n")
     tag = os.path.join(directory, "CACHEDIR.TAG")
-    if not os.path.exists(tag):
+    if not os.path.lexists(tag):
         with open(tag, "w", encoding="utf-8") as handle:
             handle.write(
                 "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -250,17 +490,15 @@ def _prepare_directory(directory: str) -> None:
 
 
 def _prune(directory: str, keep: str) -> None:
-    """Keep the newest cache files (other builds, other settings); remove the rest."""
+    """Keep the newest cache files (other builds, other settings); remove the rest, and every
+    file of the pickle format (never read)."""
     try:
-        entries = [
-            os.path.join(directory, name)
-            for name in os.listdir(directory)
-            if name.endswith(".pickle") and not name.startswith(".tmp-")
-        ]
-        entries.sort(key=lambda p: os.stat(p).st_mtime_ns, reverse=True)
+        entries = [os.path.join(directory, name) for name in os.listdir(directory) if CACHE_FILE.fullmatch(name)]
+        current = [p for p in entries if p.endswith(".json")]
+        current.sort(key=lambda p: os.lstat(p).st_mtime_ns, reverse=True)
     except OSError:
         return
-    for path in entries[KEEP_CACHE_FILES:]:
+    for path in [p for p in entries if p.endswith(".pickle")] + current[KEEP_CACHE_FILES:]:
         if path != keep:
             _remove(path)
 

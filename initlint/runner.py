@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gc
 import os
-import pickle
 import sys
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence, Union
@@ -110,7 +109,7 @@ def check_file(path: str, settings: Settings, named: bool = False) -> FileRecord
         digest=digest_bytes(data),
         diagnostics=result.diagnostics,
         suppressions=result.suppressions,
-        exports=None if exports is None else pickle.dumps(exports, protocol=pickle.HIGHEST_PROTOCOL),
+        exports=exports,
         pending=bool(exports is not None and exports.pending),
         # Only a named file gets here without the pre-filter's say; a walk must still skip it.
         model_code=not named or wanted(source.text),
@@ -209,10 +208,7 @@ def link(records: Sequence[FileRecord], settings: Settings, cache: Optional[Resu
     from initlint.engine import FileResult
     from initlint.facts.project import link_project
 
-    results = [
-        FileResult(r.path, r.diagnostics, exports=pickle.loads(r.exports) if r.exports else None, suppressions=r.suppressions)
-        for r in records
-    ]
+    results = [FileResult(r.path, r.diagnostics, exports=r.exports, suppressions=r.suppressions) for r in records]
     found = link_project(results, settings)
     if key is not None and cache is not None:
         cache.put_links(key, found)

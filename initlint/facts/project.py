@@ -7,10 +7,10 @@ Keras losses called eagerly, and `model.compile(loss=...)` on a Keras model
 whose output activation is known. The IL3 loss rules derive from
 `LossPairingRule` and only say which pairs they flag.
 
-Across files: each file exports a small, picklable summary
-(`ProjectExports`): the output activation of each model class it defines,
-and the losses it computes on instances of imported classes
-(`Tensor.ext_output`). After every file is checked, `link_project` resolves
+Across files: each file exports a small, plain-data summary
+(`ProjectExports`, in initlint/exports.py): the output activation of each
+model class it defines, and the losses it computes on instances of
+imported classes (`Tensor.ext_output`). After every file is checked, `link_project` resolves
 each imported class against the files of the run (relative to the importing
 file's directory, its parents, then the project root, as Python would for a
 script) and lets the same rules judge the pair. An import that resolves to
@@ -20,13 +20,15 @@ no file, or a class whose output is unknown, gives nothing.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
 import libcst as cst
 
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic, Related, Span
+from initlint.exports import OutputExport, PendingLoss
+from initlint.exports import ProjectExports as ProjectExports  # re-exported by initlint.facts
 from initlint.rule import Finding, Rule
 
 if TYPE_CHECKING:
@@ -58,33 +60,6 @@ class LossPairing:
     where: Optional["Where"] = None
     # Cross-file pairs only:
     related: Optional[Related] = None
-
-
-@dataclass(frozen=True)
-class OutputExport:
-    """The output activation of a model class, resolved to a place."""
-
-    squash: str
-    text: str
-    span: Span
-
-
-@dataclass(frozen=True)
-class PendingLoss:
-    """A loss computed on an instance of an imported class whose output is not known here."""
-
-    target: str  # qualified name of the imported class ("model.ConversionScorer")
-    loss: str
-    from_logits: Optional[bool]
-    framework: str
-    loss_text: str
-    span: Span
-
-
-@dataclass(frozen=True)
-class ProjectExports:
-    outputs: dict[str, OutputExport] = field(default_factory=dict)
-    pending: tuple[PendingLoss, ...] = ()
 
 
 # ---------------------------------------------------------------------------- one file
