@@ -308,11 +308,13 @@ def _encode_record(absolute: str, record: FileRecord) -> list[Any]:
         [_encode_diagnostic(d) for d in record.diagnostics],
         [[line, sorted(codes)] for line, codes in record.suppressions.items()],
         None if record.exports is None else _encode_exports(record.exports),
+        record.model_code,
+        record.parsed,
     ]
 
 
 def _decode_record(item: Any) -> tuple[str, FileRecord]:
-    absolute, path, digest, diagnostics, suppressions, exports = _fields(item, 6)
+    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed = _fields(item, 8)
     decoded_exports = None if exports is None else _decode_exports(exports)
     record = FileRecord(
         path=_path(path),
@@ -321,6 +323,8 @@ def _decode_record(item: Any) -> tuple[str, FileRecord]:
         suppressions={_position(line): frozenset([_text(c) for c in _list(codes)]) for line, codes in _items(suppressions, 2)},
         exports=decoded_exports,
         pending=bool(decoded_exports is not None and decoded_exports.pending),
+        model_code=_flag(model_code),
+        parsed=_flag(parsed),
     )
     return _path(absolute), record
 
@@ -433,6 +437,12 @@ def _digest(value: Any) -> bytes:
     if len(digest) != 16:  # fromhex skips whitespace
         _invalid()
     return digest
+
+
+def _flag(value: Any) -> bool:
+    if type(value) is not bool:
+        _invalid()
+    return bool(value)
 
 
 def _list(value: Any) -> list[Any]:
