@@ -60,7 +60,7 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
-    """A safe rewrite the editor integration can offer."""
+    """A rewrite that removes the finding; the rule's doc says how safe it is."""
 
     message: str
     edits: tuple[Edit, ...]
