@@ -26,20 +26,9 @@ import pytest
 from initlint.cache import CACHE_DIR_NAME, ResultCache
 from initlint.config import Settings
 from initlint.runner import check_file, link
+from tests.cli.conftest import SIGMOID_SCORER
 
-MODEL = """\
-import torch
-from torch import nn
-
-
-class Scorer(nn.Module):
-    def __init__(self, in_features=24):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(in_features, 32), nn.ReLU(), nn.Linear(32, 1))
-
-    def forward(self, x):
-        return torch.sigmoid(self.body(x)).squeeze(-1)
-"""
+MODEL = SIGMOID_SCORER
 
 # Two losses on the model above (another file): a cross-file IL301 at 10:12, and one suppressed.
 TRAIN = """\

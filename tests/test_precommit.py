@@ -15,23 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import SIGMOID_SCORER
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = os.path.dirname(sys.executable)
 
 # A sigmoid model in one file and the MSE loss on it in another: IL301 only links across files.
-MODEL = """\
-import torch
-from torch import nn
-
-
-class Scorer(nn.Module):
-    def __init__(self, in_features=24):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(in_features, 32), nn.ReLU(), nn.Linear(32, 1))
-
-    def forward(self, x):
-        return torch.sigmoid(self.body(x)).squeeze(-1)
-"""
+MODEL = SIGMOID_SCORER
 TRAIN = """\
 import torch
 from torch import nn

@@ -52,6 +52,21 @@ def train_step(model: Classifier, x, y):
     loss.backward()
 '''
 
+# A model whose output is a sigmoid: an MSE loss on it in another file is a cross-file IL301.
+SIGMOID_SCORER = """\
+import torch
+from torch import nn
+
+
+class Scorer(nn.Module):
+    def __init__(self, in_features=24):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(in_features, 32), nn.ReLU(), nn.Linear(32, 1))
+
+    def forward(self, x):
+        return torch.sigmoid(self.body(x)).squeeze(-1)
+"""
+
 CLEAN = '''import torch
 from torch import nn
 

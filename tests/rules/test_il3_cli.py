@@ -10,21 +10,11 @@ from typing import Optional
 
 import pytest
 
+from tests.cli.conftest import SIGMOID_SCORER
+
 CASES = Path(__file__).resolve().parents[2].parent / "shared" / "cases"
 
-SIGMOID_MODEL = """\
-import torch
-from torch import nn
-
-
-class Scorer(nn.Module):
-    def __init__(self, in_features=24):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(in_features, 32), nn.ReLU(), nn.Linear(32, 1))
-
-    def forward(self, x):
-        return torch.sigmoid(self.body(x)).squeeze(-1)
-"""
+SIGMOID_MODEL = SIGMOID_SCORER
 
 LOGIT_MODEL = SIGMOID_MODEL.replace("torch.sigmoid(self.body(x))", "self.body(x)")
 SOFTMAX_MODEL = SIGMOID_MODEL.replace("torch.sigmoid(self.body(x)).squeeze(-1)", "torch.softmax(self.body(x), dim=-1)")
