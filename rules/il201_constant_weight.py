@@ -307,8 +307,8 @@ def initialized_params(facts: FileFacts) -> Iterator[tuple[Param, Where]]:
             for _, param in root.obj.all_params():
                 yield param, root.where
     for event in facts.layer_calls:
-        if event.layer is None and event.weight.owner is None:
-            yield event.weight, event.where  # a module-level tf.Variable / tensor
+        if event.layer is None and (event.weight.owner is None or event.where.root is None):
+            yield event.weight, event.where  # a module-level tf.Variable / tensor, or one a plain class holds
         elif event.layer is not None and event.where.root is None:
             yield event.weight, event.where  # a TF1 functional layer (`tf.layers.dense(x, ...)`)
 

@@ -199,13 +199,14 @@ class UnscaledInit(Rule):
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
-        matmul_fan: dict[int, Optional[tuple[int, int]]] = {}
+        # The fan-in of each hand-made weight in each of its uses (None: orientation unknown).
+        matmul_fans: dict[int, list[Optional[int]]] = {}
         for event in facts.layer_calls:
             if event.layer is None:
-                matmul_fan[id(event.weight)] = None
+                matmul_fans.setdefault(id(event.weight), []).append(event.fan_in)
         groups: dict[int, tuple[cst.CSTNode, Where, list[Param], float, Optional[float]]] = {}
         for param, where in initialized_params(facts):
-            judged = self._judge(param, id(param) in matmul_fan)
+            judged = self._judge(param, matmul_fans.get(id(param)))
             if judged is None or param.init.node is None:
                 continue
             rms, ref = judged
@@ -228,35 +229,45 @@ class UnscaledInit(Rule):
             )
 
     @staticmethod
-    def _judge(param: Param, hand_made: bool) -> Optional[tuple[float, Optional[float]]]:
-        """(RMS, 1/sqrt(fan_in) or None) when the weight is far too large for its fan-in; else None."""
+    def _judge(param: Param, uses: Optional[list[Optional[int]]]) -> Optional[tuple[float, Optional[float]]]:
+        """(RMS, 1/sqrt(fan_in) or None) when the weight is far too large for its fan-in; else None.
+
+        `uses`: the fan-in of each use of a hand-made weight (None for a layer's weight)."""
         init = param.init
         if init.kind != "random" or init.conditional or not param.trainable or init.std is None:
             return None
         if init.distribution in SPARED_DISTRIBUTIONS:
             return None
         if param.role == "raw":
-            if not hand_made or param.shape is None or len(param.shape) < 2 or 1 in param.shape:
+            # A vector, or a matrix with a single row or column, is no mixing matrix; a
+            # convolution kernel may have one input channel (a grayscale image).
+            shape = param.shape
+            if uses is None or shape is None or len(shape) < 2 or (len(shape) == 2 and 1 in shape):
                 return None
         elif param.role != "weight":
             return None
         rms = math.sqrt(init.std ** 2 + (init.value or 0.0) ** 2)
-        low, high = _fan_in_bounds(param, hand_made)
-        if high is None or low is None:
+        fan = _fan_in(param, uses)
+        if fan is None:
             return (rms, None) if init.std >= 1.0 else None
-        if rms > FACTOR / math.sqrt(low):
-            return rms, 1 / math.sqrt(low)
+        if rms > FACTOR / math.sqrt(fan):
+            return rms, 1 / math.sqrt(fan)
         return None
 
 
-def _fan_in_bounds(param: Param, hand_made: bool) -> tuple[Optional[int], Optional[int]]:
-    """The fan-in, as (smallest, largest) possible value when the orientation is unknown."""
-    if hand_made:
-        dims = [d for d in (param.shape or ())[:2] if isinstance(d, int) and d > 0]
-        if len(dims) < 2:
-            return None, None
-        return min(dims), max(dims)
+def _fan_in(param: Param, uses: Optional[list[Optional[int]]]) -> Optional[int]:
+    """The fan-in of a weight: a layer's from its constructor, a hand-made one's from how it
+    is applied (the smallest over its uses). A use of unknown orientation leaves the side of
+    a matrix that makes a finding less likely, the smaller."""
+    if uses is not None:
+        fans = [fan for fan in uses if fan is not None]
+        if len(fans) < len(uses):
+            dims = [d for d in (param.shape or ())[:2] if isinstance(d, int) and d > 0]
+            if len(dims) < 2:
+                return None
+            fans.append(min(dims))
+        return min(fans) if fans else None
     fan = param.owner.config.get("fan_in") if param.owner is not None else None
     if isinstance(fan, Const) and isinstance(fan.value, int) and fan.value > 0:
-        return fan.value, fan.value
-    return None, None
+        return fan.value
+    return None

@@ -111,7 +111,7 @@ def test_unknown_helper_makes_parameters_unknown() -> None:
     ("spelling", "expected"),
     [
         ("tensorflow.keras.layers.Dense", "keras.layers.Dense"),
-        ("tensorflow.compat.v1.Variable", "tf.Variable"),
+        ("tensorflow.compat.v1.Variable", "tf.compat.v1.Variable"),  # TF1 API: same meaning, TF1 defaults
         ("keras.src.layers.core.dense.Dense", "keras.layers.Dense"),
         ("torch.nn.modules.linear.Linear", "torch.nn.Linear"),
         ("numpy.zeros", "np.zeros"),
