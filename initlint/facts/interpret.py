@@ -395,6 +395,8 @@ class Interpreter:
             return library.apply_loss(self, callee, args, kwargs, node, ctx)
         if isinstance(callee, library.Builtin):
             return self.call_builtin(callee.name, args, kwargs, node, ctx)
+        if isinstance(callee, library.Initializer):
+            return library.initializer_output(callee, args, kwargs, node)
         library.taint_arguments(args, kwargs, node)
         return UNKNOWN
 

@@ -1230,6 +1230,16 @@ def keras_initializer_call(name: str, args: list[Value], kwargs: dict[str, Value
     return InitEvent("unknown", node, f"`{name}`")
 
 
+def initializer_output(init: Initializer, args: list[Value], kwargs: dict[str, Value], node: Any) -> Tensor:
+    """`w_init(shape=(n_in, n_out))`: a tensor drawn by an initializer object (TF2's custom-layer idiom)."""
+    event = init.event
+    drawn = InitEvent(event.kind, node, event.description, value=event.value, distribution=event.distribution, std=event.std)
+    size = _arg(args, kwargs, 0, "shape", Const(None))
+    shape = shape_of([size]) if isinstance(size, Seq) else None
+    state = ZERO if drawn.kind == "zero" else INDEP if drawn.kind == "const" else LIVE if drawn.kind == "random" else UNKNOWN_STATE
+    return Tensor(state=state, key=("init", id(node)), creation=drawn, shape=shape, last_dim=_last(shape))
+
+
 # ---------------------------------------------------------------------------- layer construction
 def _arg(args: list[Value], kwargs: dict[str, Value], i: int, name: str, default: Value = UNKNOWN) -> Value:
     if name in kwargs:
