@@ -115,6 +115,86 @@ class Scaled(nn.Module):
         return torch.tanh(x @ self.w) @ self.v
 """
 
+TF1_RAW_CONV_NET = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 28, 28, 1])
+weights = {
+    "conv1": tf.Variable(tf.random_normal([5, 5, 1, 32])),
+    "conv2": tf.Variable(tf.random_normal([5, 5, 32, 64])),
+    "out": tf.Variable(tf.random_normal([7 * 7 * 64, 10])),
+}
+h = tf.nn.relu(tf.nn.conv2d(x, weights["conv1"], strides=[1, 1, 1, 1], padding="SAME"))
+h = tf.nn.max_pool(h, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
+h = tf.nn.relu(tf.nn.conv2d(h, weights["conv2"], strides=[1, 1, 1, 1], padding="SAME"))
+h = tf.nn.max_pool(h, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
+logits = tf.matmul(tf.reshape(h, [-1, 7 * 7 * 64]), weights["out"])
+"""
+
+COMPAT_V1_GET_VARIABLE = """\
+import tensorflow.compat.v1 as tf
+
+x = tf.placeholder(tf.float32, [None, 784])
+w = tf.get_variable("w", [784, 256], initializer=tf.random_normal_initializer())
+h = tf.nn.relu(tf.matmul(x, w))
+"""
+
+TORCH_LINEAR_OUT_IN = """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Projection(nn.Module):
+    def __init__(self, n_in=512, n_out=16):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(n_out, n_in))
+
+    def forward(self, x):
+        return F.linear(x, self.w)
+"""
+
+TF2_DEFAULT_STDDEV = """\
+import tensorflow as tf
+
+
+class Linear(tf.keras.layers.Layer):
+    def __init__(self, units=32, input_dim=784):
+        super().__init__()
+        w_init = tf.random_normal_initializer()
+        self.w = tf.Variable(w_init(shape=(input_dim, units), dtype="float32"))
+
+    def call(self, inputs):
+        return tf.matmul(inputs, self.w)
+
+
+model = tf.keras.Sequential([
+    tf.keras.layers.Dense(256, activation="relu", input_shape=(784,),
+                          kernel_initializer=tf.random_normal_initializer()),
+    tf.keras.layers.Dense(10, kernel_initializer=tf.keras.initializers.RandomNormal()),
+])
+"""
+
+TRANSPOSED_WEIGHTS = """\
+import tensorflow as tf
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+x = tf.keras.Input(shape=(16,))
+w = tf.Variable(tf.random.normal([1024, 16], stddev=0.25))
+h = tf.matmul(x, w, transpose_b=True)
+
+
+class Wide(nn.Module):
+    def __init__(self, n_in=16, n_out=1024):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(n_out, n_in) * 0.25)
+
+    def forward(self, x):
+        return F.linear(x, self.w)
+"""
+
 # A weight is flagged when its RMS is more than FACTOR times 1/sqrt(fan_in)
 # (too large: activations explode with depth).
 # Kaiming (sqrt(2/fan_in)) sits 1.4x above the reference and PyTorch's
@@ -190,12 +270,15 @@ class UnscaledInit(Rule):
     name = "unscaled-init"
     severity = Severity.WARNING
     message = "{names} {verb} drawn with RMS {rms} where 1/sqrt(fan_in) is {ref}{fan}: {trend} with depth; use Kaiming/Xavier or scale by 1/sqrt(fan_in)"
-    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN)]
+    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS)]
     INVALID = [
         Invalid(SEED_001_NORMAL_STD1, at=[(10, 13)]),
         Invalid(RANDN_PARAMETER, at=[(8, 32)]),
         Invalid(UNIFORM_DEFAULT_BOUNDS, at=[(4, 1)]),
         Invalid(KERAS_RANDOM_NORMAL, at=[(5, 24)]),
+        Invalid(TF1_RAW_CONV_NET, at=[(5, 26), (6, 26), (7, 24)]),
+        Invalid(COMPAT_V1_GET_VARIABLE, at=[(4, 5)]),
+        Invalid(TORCH_LINEAR_OUT_IN, at=[(9, 31)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -1808,7 +1808,7 @@ def tensor_function(interp: "Interpreter", qual: str, name: str, args: list[Valu
             return table.but(last_dim=table.last_dim, zero_layer=None)
         return Tensor(state=LIVE, params=table.params, last_dim=table.last_dim)
     # Activations.
-    act = ACT_NAMES.get(name)
+    act = ACT_NAMES.get(name) if not (name == "linear" and fw == "torch") else None  # F.linear is a layer, not Keras' identity
     if act is not None and (qual.startswith(("torch.nn.functional.", "tf.nn.", "tf.math.", "keras.activations.", "keras.ops.")) or qual in ("torch." + name, "tf." + name)):
         x = first or Tensor()
         return activation(interp, act, x, node, ctx, dim=_dim_arg(args, kwargs))
