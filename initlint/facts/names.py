@@ -81,7 +81,9 @@ def strip_tf1(qualname: str) -> tuple[str, bool]:
     """`tf.compat.v1.X` -> (`tf.X`, True): the same meaning as `tf.X`, with TF1's defaults."""
     if qualname.startswith(TF1_PREFIX):
         return "tf." + qualname[len(TF1_PREFIX):], True
-    return qualname, qualname == "tf.compat.v1"
+    if qualname == TF1_PREFIX[:-1]:
+        return "tf", True
+    return qualname, False
 
 
 def dotted_name(node: cst.BaseExpression) -> Optional[str]:
