@@ -419,6 +419,11 @@ _BASE_GROUPS = {
 }
 
 
+# Builtin type names an isinstance check may name (plain classes: a parameterized generic
+# such as tuple[Any, ...] makes isinstance raise).
+_PY_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple, "list": list}
+
+
 def _isinstance_one(value: Value, option: Value) -> Optional[bool]:
     if isinstance(option, ClassInfo):
         if isinstance(value, Obj):
@@ -443,11 +448,11 @@ def _isinstance_one(value: Value, option: Value) -> Optional[bool]:
                 return False
             return kind == wanted
         if isinstance(value, Const):
-            py = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple[Any, ...], "list": list}.get(wanted)
+            py = _PY_TYPES.get(wanted)
             return isinstance(value.value, py) if py else False
         return None
     if isinstance(option, Builtin) and isinstance(value, Const):
-        py = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple[Any, ...], "list": list}.get(option.name)
+        py = _PY_TYPES.get(option.name)
         return isinstance(value.value, py) if py else None
     if isinstance(option, Builtin) and isinstance(value, (Obj, Param, Tensor)):
         return False
@@ -985,9 +990,8 @@ def weight_fan_in(shape: Optional[tuple[Any, ...]], layout: Optional[str]) -> Op
         dims = shape[1:]
     else:
         return None
-    if not all(isinstance(d, int) and d > 0 for d in dims):
-        return None
-    return math.prod(dims)
+    sizes = [d for d in dims if isinstance(d, int) and d > 0]
+    return math.prod(sizes) if len(sizes) == len(dims) else None
 
 
 def matmul(interp: "Interpreter", a: Tensor, b: Tensor, b_value: Value, node: Any, ctx: "Ctx", layout: Optional[str] = IN_OUT) -> Tensor:
@@ -1714,9 +1718,8 @@ def make_variable(interp: "Interpreter", qual: str, args: list[Value], kwargs: d
         if last(qual) == "get_variable":
             # get_variable(name, shape=None, dtype=None, initializer=None, ...)
             init = _arg(args, kwargs, 3, "initializer", Const(None))
-            if isinstance(init, Const) and init.value is None:
-                event = InitEvent("random", node, "tf.get_variable default (glorot)", distribution="xavier")
-            else:
+            event: Optional[InitEvent] = InitEvent("random", node, "tf.get_variable default (glorot)", distribution="xavier")
+            if not (isinstance(init, Const) and init.value is None):
                 event = keras_initializer(init, node)
             size = _arg(args, kwargs, 1, "shape", Const(None))
             shape = shape_of([size]) if isinstance(size, Seq) else None
