@@ -1,4 +1,5 @@
-"""What to run: the module body, every model class, every function nobody called.
+"""What to run: the module body, every model class, every function nobody called,
+and the methods nobody called of plain classes (TF1 graph builders).
 
 Each root gets its own step budget so one huge class cannot starve the rest.
 """
