@@ -199,7 +199,7 @@ class ZeroRelu(Rule):
         Invalid(SEQUENTIAL_ZERO_INIT, at=[(10, 42)], also=[("IL101", 10, 53), ("IL201", 6, 9)]),
         Invalid(KERAS_ZERO_RELU, at=[(4, 5)], also=[("IL201", 4, 47)]),
         Invalid(SUBCLASS_RESET_PARAMETERS, at=[(18, 23)], also=[("IL201", 7, 9)]),
-        Invalid(PLAIN_TENSORS, at=[(8, 12)], also=[("IL201", 3, 6)]),
+        Invalid(PLAIN_TENSORS, at=[(8, 12)], also=[("IL201", 3, 6), ("IL401", 4, 6)]),
         Invalid(HAND_MADE_WEIGHTS, at=[(14, 16)], also=[("IL201", 8, 32)]),
     ]
 

@@ -182,6 +182,24 @@ h = tf.layers.dense(x, 64, kernel_initializer=tf.constant_initializer(0.1), acti
 y = tf.layers.dense(h, 1)
 """
 
+COMPAT_V1_GET_VARIABLE = """\
+import tensorflow as tf
+
+x = tf.compat.v1.placeholder(tf.float32, [None, 784])
+w = tf.compat.v1.get_variable("w", [784, 256], initializer=tf.compat.v1.constant_initializer(0.1))
+h = tf.nn.relu(tf.matmul(x, w))
+"""
+
+PLAIN_CLASS_BUILDER = """\
+from tensorflow.compat import v1 as tf
+
+
+class Net:
+    def build(self, features):
+        conv1 = tf.layers.conv2d(features, 32, 5, kernel_initializer=tf.constant_initializer(0.1))
+        return tf.layers.dense(tf.layers.flatten(conv1), 10)
+"""
+
 
 class ConstantWeight(Rule):
     """
@@ -265,6 +283,8 @@ class ConstantWeight(Rule):
         Invalid(KERAS_ONES_KERNEL, at=[(5, 41)]),
         Invalid(TF1_LAYERS_DENSE, at=[(4, 28)]),
         Invalid(KERAS_ZERO_HIDDEN, at=[(4, 50), (5, 50)]),
+        Invalid(COMPAT_V1_GET_VARIABLE, at=[(4, 5)]),
+        Invalid(PLAIN_CLASS_BUILDER, at=[(6, 51)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -323,8 +343,8 @@ def initialized_params(facts: FileFacts) -> Iterator[tuple[Param, Where]]:
             for _, param in root.obj.all_params():
                 yield param, root.where
     for event in facts.layer_calls:
-        if event.layer is None and event.weight.owner is None:
-            yield event.weight, event.where  # a module-level tf.Variable / tensor
+        if event.layer is None and (event.weight.owner is None or event.where.root is None):
+            yield event.weight, event.where  # a module-level tf.Variable / tensor, or one a plain class holds
         elif event.layer is not None and event.where.root is None:
             yield event.weight, event.where  # a TF1 functional layer (`tf.layers.dense(x, ...)`)
 

@@ -144,6 +144,28 @@ for _ in range(4):
 model = keras.Model(inputs, layers.Dense(1)(x))
 """
 
+TF1_BIAS_ADDS = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 64])
+w = [tf.Variable(tf.random_normal([64, 64], stddev=0.1)) for _ in range(3)]
+b = [tf.Variable(tf.random_normal([64])) for _ in range(3)]
+h = tf.sigmoid(tf.matmul(x, w[0]) + b[0])
+h = tf.sigmoid(tf.add(tf.matmul(h, w[1]), b[1]))
+h = tf.sigmoid(tf.nn.bias_add(tf.matmul(h, w[2]), b[2]))
+"""
+
+TF1_RESIDUAL = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 64])
+w = [tf.Variable(tf.random_normal([64, 64], stddev=0.1)) for _ in range(3)]
+b = [tf.Variable(tf.zeros([64])) for _ in range(3)]
+h = tf.sigmoid(tf.matmul(x, w[0]) + b[0])
+h = h + tf.sigmoid(tf.matmul(h, w[1]) + b[1])
+h = h + tf.sigmoid(tf.matmul(h, w[2]) + b[2])
+"""
+
 
 class SaturatingStack(Rule):
     """
@@ -209,13 +231,14 @@ class SaturatingStack(Rule):
     name = "saturating-stack"
     severity = Severity.WARNING
     message = "{count} {what} activations in a row with no normalization or residual path: each scales the gradient by at most {factor}, so the first layers of the stack barely learn"
-    VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES)]
+    VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES), Valid(TF1_RESIDUAL)]
     INVALID = [
         Invalid(SEQUENTIAL, at=[(10, 13)]),
         Invalid(LOOP_BUILT, at=[(5, 37)], also=[("IL402", 5, 16)]),
         Invalid(FORWARD_CHAIN, at=[(12, 17)]),
         Invalid(KERAS_STACK, at=[(4, 11)]),
         Invalid(KERAS_FUNCTIONAL_LOOP, at=[(7, 9)]),
+        Invalid(TF1_BIAS_ADDS, at=[(6, 5)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

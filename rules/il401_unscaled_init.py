@@ -115,6 +115,86 @@ class Scaled(nn.Module):
         return torch.tanh(x @ self.w) @ self.v
 """
 
+TF1_RAW_CONV_NET = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 28, 28, 1])
+weights = {
+    "conv1": tf.Variable(tf.random_normal([5, 5, 1, 32])),
+    "conv2": tf.Variable(tf.random_normal([5, 5, 32, 64])),
+    "out": tf.Variable(tf.random_normal([7 * 7 * 64, 10])),
+}
+h = tf.nn.relu(tf.nn.conv2d(x, weights["conv1"], strides=[1, 1, 1, 1], padding="SAME"))
+h = tf.nn.max_pool(h, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
+h = tf.nn.relu(tf.nn.conv2d(h, weights["conv2"], strides=[1, 1, 1, 1], padding="SAME"))
+h = tf.nn.max_pool(h, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
+logits = tf.matmul(tf.reshape(h, [-1, 7 * 7 * 64]), weights["out"])
+"""
+
+COMPAT_V1_GET_VARIABLE = """\
+import tensorflow.compat.v1 as tf
+
+x = tf.placeholder(tf.float32, [None, 784])
+w = tf.get_variable("w", [784, 256], initializer=tf.random_normal_initializer())
+h = tf.nn.relu(tf.matmul(x, w))
+"""
+
+TORCH_LINEAR_OUT_IN = """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Projection(nn.Module):
+    def __init__(self, n_in=512, n_out=16):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(n_out, n_in))
+
+    def forward(self, x):
+        return F.linear(x, self.w)
+"""
+
+TF2_DEFAULT_STDDEV = """\
+import tensorflow as tf
+
+
+class Linear(tf.keras.layers.Layer):
+    def __init__(self, units=32, input_dim=784):
+        super().__init__()
+        w_init = tf.random_normal_initializer()
+        self.w = tf.Variable(w_init(shape=(input_dim, units), dtype="float32"))
+
+    def call(self, inputs):
+        return tf.matmul(inputs, self.w)
+
+
+model = tf.keras.Sequential([
+    tf.keras.layers.Dense(256, activation="relu", input_shape=(784,),
+                          kernel_initializer=tf.random_normal_initializer()),
+    tf.keras.layers.Dense(10, kernel_initializer=tf.keras.initializers.RandomNormal()),
+])
+"""
+
+TRANSPOSED_WEIGHTS = """\
+import tensorflow as tf
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+x = tf.keras.Input(shape=(16,))
+w = tf.Variable(tf.random.normal([1024, 16], stddev=0.25))
+h = tf.matmul(x, w, transpose_b=True)
+
+
+class Wide(nn.Module):
+    def __init__(self, n_in=16, n_out=1024):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(n_out, n_in) * 0.25)
+
+    def forward(self, x):
+        return F.linear(x, self.w)
+"""
+
 # A weight is flagged when its RMS is more than FACTOR times 1/sqrt(fan_in)
 # (too large: activations explode with depth).
 # Kaiming (sqrt(2/fan_in)) sits 1.4x above the reference and PyTorch's
@@ -207,22 +287,26 @@ class UnscaledInit(Rule):
     name = "unscaled-init"
     severity = Severity.WARNING
     message = "{names} {verb} drawn with RMS {rms} where 1/sqrt(fan_in) is {ref}{fan}: {trend} with depth; use Kaiming/Xavier or scale by 1/sqrt(fan_in)"
-    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN)]
+    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS)]
     INVALID = [
         Invalid(SEED_001_NORMAL_STD1, at=[(10, 13)]),
         Invalid(RANDN_PARAMETER, at=[(8, 32)]),
         Invalid(UNIFORM_DEFAULT_BOUNDS, at=[(4, 1)]),
         Invalid(KERAS_RANDOM_NORMAL, at=[(5, 24)]),
+        Invalid(TF1_RAW_CONV_NET, at=[(5, 26), (6, 26), (7, 24)]),
+        Invalid(COMPAT_V1_GET_VARIABLE, at=[(4, 5)]),
+        Invalid(TORCH_LINEAR_OUT_IN, at=[(9, 31)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
-        matmul_fan: dict[int, Optional[tuple[int, int]]] = {}
+        # The fan-in of each hand-made weight in each of its uses (None: orientation unknown).
+        matmul_fans: dict[int, list[Optional[int]]] = {}
         for event in facts.layer_calls:
             if event.layer is None:
-                matmul_fan[id(event.weight)] = None
+                matmul_fans.setdefault(id(event.weight), []).append(event.fan_in)
         groups: dict[int, tuple[cst.CSTNode, Where, list[Param], float, Optional[float]]] = {}
         for param, where in initialized_params(facts):
-            judged = self._judge(param, id(param) in matmul_fan)
+            judged = self._judge(param, matmul_fans.get(id(param)))
             if judged is None or param.init.node is None:
                 continue
             rms, ref = judged
@@ -245,35 +329,45 @@ class UnscaledInit(Rule):
             )
 
     @staticmethod
-    def _judge(param: Param, hand_made: bool) -> Optional[tuple[float, Optional[float]]]:
-        """(RMS, 1/sqrt(fan_in) or None) when the weight is far too large for its fan-in; else None."""
+    def _judge(param: Param, uses: Optional[list[Optional[int]]]) -> Optional[tuple[float, Optional[float]]]:
+        """(RMS, 1/sqrt(fan_in) or None) when the weight is far too large for its fan-in; else None.
+
+        `uses`: the fan-in of each use of a hand-made weight (None for a layer's weight)."""
         init = param.init
         if init.kind != "random" or init.conditional or not param.trainable or init.std is None:
             return None
         if init.distribution in SPARED_DISTRIBUTIONS:
             return None
         if param.role == "raw":
-            if not hand_made or param.shape is None or len(param.shape) < 2 or 1 in param.shape:
+            # A vector, or a matrix with a single row or column, is no mixing matrix; a
+            # convolution kernel may have one input channel (a grayscale image).
+            shape = param.shape
+            if uses is None or shape is None or len(shape) < 2 or (len(shape) == 2 and 1 in shape):
                 return None
         elif param.role != "weight":
             return None
         rms = math.sqrt(init.std ** 2 + (init.value or 0.0) ** 2)
-        low, high = _fan_in_bounds(param, hand_made)
-        if high is None or low is None:
+        fan = _fan_in(param, uses)
+        if fan is None:
             return (rms, None) if init.std >= 1.0 else None
-        if rms > FACTOR / math.sqrt(low):
-            return rms, 1 / math.sqrt(low)
+        if rms > FACTOR / math.sqrt(fan):
+            return rms, 1 / math.sqrt(fan)
         return None
 
 
-def _fan_in_bounds(param: Param, hand_made: bool) -> tuple[Optional[int], Optional[int]]:
-    """The fan-in, as (smallest, largest) possible value when the orientation is unknown."""
-    if hand_made:
-        dims = [d for d in (param.shape or ())[:2] if isinstance(d, int) and d > 0]
-        if len(dims) < 2:
-            return None, None
-        return min(dims), max(dims)
+def _fan_in(param: Param, uses: Optional[list[Optional[int]]]) -> Optional[int]:
+    """The fan-in of a weight: a layer's from its constructor, a hand-made one's from how it
+    is applied (the smallest over its uses). A use of unknown orientation leaves the side of
+    a matrix that makes a finding less likely, the smaller."""
+    if uses is not None:
+        fans = [fan for fan in uses if fan is not None]
+        if len(fans) < len(uses):
+            dims = [d for d in (param.shape or ())[:2] if isinstance(d, int) and d > 0]
+            if len(dims) < 2:
+                return None
+            fans.append(min(dims))
+        return min(fans) if fans else None
     fan = param.owner.config.get("fan_in") if param.owner is not None else None
     if isinstance(fan, Const) and isinstance(fan.value, int) and fan.value > 0:
-        return fan.value, fan.value
-    return None, None
+        return fan.value
+    return None

@@ -59,6 +59,7 @@ class LayerCallEvent:
     input: Tensor
     node: cst.CSTNode
     where: Where
+    fan_in: Optional[int] = None  # of a hand-made weight, from its shape and how it is applied (library.weight_fan_in)
 
 
 @dataclass
@@ -129,8 +130,8 @@ class FileFacts:
     def activation(self, kind: str, node: Any, x: Tensor, ctx: Any, dim: Any) -> None:
         self.activations.append(ActivationEvent(kind, node, x, dim, self._where(ctx)))
 
-    def layer_call(self, layer: Optional[Obj], weight: Param, x: Tensor, node: Any, ctx: Any) -> None:
-        self.layer_calls.append(LayerCallEvent(layer, weight, x, node, self._where(ctx)))
+    def layer_call(self, layer: Optional[Obj], weight: Param, x: Tensor, node: Any, ctx: Any, fan_in: Optional[int] = None) -> None:
+        self.layer_calls.append(LayerCallEvent(layer, weight, x, node, self._where(ctx), fan_in))
 
     def zero_feed(self, weight: Param, node: Any, ctx: Any) -> None:
         self.zero_feeds.append(ZeroFeedEvent(weight, node, self._where(ctx)))

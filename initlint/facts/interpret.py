@@ -107,6 +107,7 @@ class Interpreter:
         # reference cycle, which `release` breaks once the file's facts are recorded.
         self.closures: list[Env] = []
         self.class_infos: list[ClassInfo] = []  # a class's methods point back at it: another cycle
+        self.tf_generations: set[int] = set()  # 1 / 2: TF1-only / TF2-only names used from `tf` so far
 
     def release(self) -> None:
         """Break the function <-> scope cycles, so the file's tree is freed by reference
@@ -394,6 +395,8 @@ class Interpreter:
             return library.apply_loss(self, callee, args, kwargs, node, ctx)
         if isinstance(callee, library.Builtin):
             return self.call_builtin(callee.name, args, kwargs, node, ctx)
+        if isinstance(callee, library.Initializer):
+            return library.initializer_output(callee, args, kwargs, node)
         library.taint_arguments(args, kwargs, node)
         return UNKNOWN
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import libcst as cst
 
+from initlint.facts.names import canonical, strip_tf1
 from initlint.facts.values import (
     INDEP,
     LIVE,
@@ -418,6 +419,11 @@ _BASE_GROUPS = {
 }
 
 
+# Builtin type names an isinstance check may name (plain classes: a parameterized generic
+# such as tuple[Any, ...] makes isinstance raise).
+_PY_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple, "list": list}
+
+
 def _isinstance_one(value: Value, option: Value) -> Optional[bool]:
     if isinstance(option, ClassInfo):
         if isinstance(value, Obj):
@@ -442,11 +448,11 @@ def _isinstance_one(value: Value, option: Value) -> Optional[bool]:
                 return False
             return kind == wanted
         if isinstance(value, Const):
-            py = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple[Any, ...], "list": list}.get(wanted)
+            py = _PY_TYPES.get(wanted)
             return isinstance(value.value, py) if py else False
         return None
     if isinstance(option, Builtin) and isinstance(value, Const):
-        py = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple[Any, ...], "list": list}.get(option.name)
+        py = _PY_TYPES.get(option.name)
         return isinstance(value.value, py) if py else None
     if isinstance(option, Builtin) and isinstance(value, (Obj, Param, Tensor)):
         return False
@@ -532,8 +538,10 @@ def get_attribute(interp: "Interpreter", owner: Value, name: str, node: Any, ctx
     if isinstance(owner, Ext):
         if name == "__name__":
             return Const(last(owner.qualname))
-        qual = f"{owner.qualname}.{name}"
-        return Ext("keras" if qual == "tf.keras" else qual)  # `import tensorflow as tf; tf.keras.X` is keras.X
+        if owner.qualname in _TF_ROOTS:
+            note_tf_generation(interp, owner.qualname, name)
+        # `tf.keras.X` is keras.X, `tf.compat.v2.X` is tf.X (names.canonical)
+        return Ext(canonical(f"{owner.qualname}.{name}"))
     if isinstance(owner, Obj):
         if name == "__class__":
             return type_of(owner)
@@ -573,6 +581,38 @@ def get_attribute(interp: "Interpreter", owner: Value, name: str, node: Any, ctx
     if isinstance(owner, Const) and isinstance(owner.value, str):
         return BoundMethod(owner, name)
     return UNKNOWN
+
+
+# Which TensorFlow a file targets decides some defaults (`random_normal_initializer`'s
+# stddev is 1.0 in TF1, 0.05 in TF2). These names exist only in TF1's root namespace
+# (TF2 moved them to tf.compat.v1), so a file that spells them `tf.X` runs on TF1.
+_TF_ROOTS = ("tf", "tf.train")
+TF1_ONLY_API = {
+    "placeholder", "placeholder_with_default", "Session", "InteractiveSession", "get_variable", "variable_scope",
+    "layers", "contrib", "global_variables_initializer", "initialize_all_variables", "random_normal",
+    "truncated_normal", "random_uniform", "get_default_graph", "reset_default_graph", "to_float",
+}
+TF2_ONLY_API = {"function", "GradientTape"}  # with a TF1-only name too, the file's target is unclear
+
+
+def note_tf_generation(interp: "Interpreter", owner: str, name: str) -> None:
+    """Record a TF1-only (`tf.placeholder`, `tf.train.AdamOptimizer`) or TF2-only name used from the root `tf`."""
+    if owner == "tf.train":
+        if name.endswith("Optimizer"):
+            interp.tf_generations.add(1)  # TF2 has only tf.keras.optimizers
+    elif name in TF1_ONLY_API:
+        interp.tf_generations.add(1)
+    elif name in TF2_ONLY_API:
+        interp.tf_generations.add(2)
+
+
+def tf1_defaults(interp: "Interpreter") -> Optional[bool]:
+    """Whether a bare `tf.X` has TF1's defaults in this file: True for a file that uses
+    TF1-only names, False for one that does not (TF2), None when it uses both kinds."""
+    generations = interp.tf_generations
+    if 1 in generations:
+        return None if 2 in generations else True
+    return False
 
 
 def set_attribute(interp: "Interpreter", owner: Value, name: str, value: Value, node: Any, ctx: "Ctx") -> None:
@@ -782,12 +822,18 @@ def _longest_chain(tensors: list[Tensor]) -> tuple[Any, ...]:
     return max(chains, key=len) if chains else ()
 
 
-def add(a: Tensor, b: Tensor, subtract: bool = False) -> Tensor:
-    result = _add(a, b, subtract)
+def add(a: Tensor, b: Tensor, subtract: bool = False, operands: tuple[Value, Value] = (UNKNOWN, UNKNOWN)) -> Tensor:
+    """`a + b` (`a - b`); `operands` are the values the tensors came from, when known."""
+    result = _add(a, b, subtract, operands)
     return result.but(difference=True, difference_of=a.squash or b.squash) if subtract else result
 
 
-def _add(a: Tensor, b: Tensor, subtract: bool) -> Tensor:
+def _input_free(t: Tensor, value: Value) -> bool:
+    """A term that does not depend on the input: a parameter (a bias), or an input-independent value."""
+    return isinstance(value, Param) or t.is_indep
+
+
+def _add(a: Tensor, b: Tensor, subtract: bool, operands: tuple[Value, Value]) -> Tensor:
     params = a.params | b.params
     last_dim = broadcast_dim(a.last_dim, b.last_dim)
     if subtract and a.is_indep and b.is_indep and a.key == b.key:
@@ -803,7 +849,9 @@ def _add(a: Tensor, b: Tensor, subtract: bool) -> Tensor:
         key = ("sub" if subtract else "add",) + tuple(sorted((repr(a.key), repr(b.key))) if not subtract else (repr(a.key), repr(b.key)))
         return Tensor(state=INDEP, key=key, params=params, last_dim=last_dim)
     if UNKNOWN_STATE in (a.state, b.state):
-        return Tensor(params=params, last_dim=last_dim)
+        # Adding a bias is not a residual connection: the path keeps its layer chain.
+        path = a if _input_free(b, operands[1]) else b if _input_free(a, operands[0]) else None
+        return Tensor(params=params, last_dim=last_dim, chain=path.chain if path is not None else ())
     # A sum with a live path: the shorter chain is the identity (residual) path.
     lives = [t for t in (a, b) if t.state == LIVE]
     chain = min((t.chain for t in lives), key=len)
@@ -885,7 +933,7 @@ def binary(interp: "Interpreter", op: str, left: Value, right: Value, node: Any,
         return UNKNOWN
     if op in ("Add", "Subtract"):
         if lt is not None and rt is not None and not _is_number(left) and not _is_number(right):
-            return add(lt, rt, subtract=op == "Subtract")
+            return add(lt, rt, subtract=op == "Subtract", operands=(left, right))
         if lt is not None and not _is_number(left):
             return shift(lt, rn if op == "Add" else (-rn if rn is not None else None))
         if rt is not None:
@@ -921,13 +969,39 @@ def _const_binary(op: str, a: Any, b: Any) -> Value:
     return Const(result)
 
 
-def matmul(interp: "Interpreter", a: Tensor, b: Tensor, b_value: Value, node: Any, ctx: "Ctx") -> Tensor:
-    """`a @ b`: a product; with a parameter operand it is also a weight layer."""
+# How an op applies a hand-made weight, which fixes the weight's fan-in (weight_fan_in).
+IN_OUT = "in_out"  # `x @ W`, `tf.matmul(x, W)`: W is [..., in, out]
+OUT_IN = "out_in"  # `F.linear(x, W)`, `tf.matmul(x, W, transpose_b=True)`: W is [..., out, in]
+CONV_TF = "conv_tf"  # `tf.nn.conv2d(x, W)`: W is [k..., in, out]
+CONV_TORCH = "conv_torch"  # `F.conv2d(x, W)`: W is [out, in / groups, k...]
+
+
+def weight_fan_in(shape: Optional[tuple[Any, ...]], layout: Optional[str]) -> Optional[int]:
+    """The inputs each output unit of a weight sums over, from its shape and how it is applied."""
+    if not shape or layout is None or len(shape) < 2:
+        return None
+    if layout == IN_OUT:
+        dims: tuple[Any, ...] = shape[-2:-1]
+    elif layout == OUT_IN:
+        dims = shape[-1:]
+    elif layout == CONV_TF:
+        dims = shape[:-1]
+    elif layout == CONV_TORCH:
+        dims = shape[1:]
+    else:
+        return None
+    sizes = [d for d in dims if isinstance(d, int) and d > 0]
+    return math.prod(sizes) if len(sizes) == len(dims) else None
+
+
+def matmul(interp: "Interpreter", a: Tensor, b: Tensor, b_value: Value, node: Any, ctx: "Ctx", layout: Optional[str] = IN_OUT) -> Tensor:
+    """`a @ b`: a product; with a parameter operand it is also a weight layer, applied as `layout`
+    says (None: an orientation the analysis does not know)."""
     if a.zero_layer is not None and isinstance(b_value, Param) and not ctx.no_grad:
         interp.rec.zero_feed(a.zero_layer, node, ctx)
     out = product(interp, "matmul", [a, b], node, ctx, last_dim=b.last_dim)
     if isinstance(b_value, Param):
-        interp.rec.layer_call(None, b_value, a, node, ctx)
+        interp.rec.layer_call(None, b_value, a, node, ctx, weight_fan_in(b_value.shape, layout))
         item = ChainItem("weight", node, ctx.anchor or node, None)
         chain = (a.chain + (item,))[-64:]
         zero_layer = b_value if b_value.is_zero and b_value.role in ("raw", "weight") else None
@@ -1090,17 +1164,49 @@ def keras_initializer(value: Value, node: Any) -> Optional[InitEvent]:
             return InitEvent("const", node, f"'{value.value}'", value=float(extra) if isinstance(extra, (int, float)) else None)
         return InitEvent("random", node, f"'{value.value}'", distribution=str(extra), std=0.05 / math.sqrt(3) if extra == "uniform_small" else None)
     if isinstance(value, Ext):
-        return keras_initializer_call(last(value.qualname), [], {}, node)
+        qual, tf1 = strip_tf1(value.qualname)
+        # An initializer class passed uncalled: TF1's when spelled so, else unknown for low-level TF.
+        return keras_initializer_call(last(qual), [], {}, node, _always if tf1 else _never if framework_of(qual) == "keras" else _unknown)
     if isinstance(value, Const) and value.value is None:
         return None
     return InitEvent("unknown", node, "an initializer")
 
 
-def keras_initializer_call(name: str, args: list[Value], kwargs: dict[str, Value], node: Any) -> InitEvent:
+def _never() -> Optional[bool]:
+    return False
+
+
+def _always() -> Optional[bool]:
+    return True
+
+
+def _unknown() -> Optional[bool]:
+    return None
+
+
+# Initializers whose defaults changed between TF1 and TF2 (TF docs, "How to Map Arguments" of
+# tf.compat.v1.random_normal_initializer / random_uniform_initializer: stddev 1.0 -> 0.05,
+# minval 0 -> -0.05, maxval 1.0 -> 0.05). Keras' own (RandomNormal, and its lowercase
+# aliases `keras.initializers.random_normal`) always had the TF2 values.
+_NORMAL_INITIALIZERS = {"RandomNormal", "random_normal", "random_normal_initializer", "TruncatedNormal", "truncated_normal", "truncated_normal_initializer"}
+_UNIFORM_INITIALIZERS = {"RandomUniform", "random_uniform", "random_uniform_initializer"}
+
+
+def keras_initializer_call(name: str, args: list[Value], kwargs: dict[str, Value], node: Any, tf1: Callable[[], Optional[bool]] = _never) -> InitEvent:
+    """The InitEvent of an initializer built by a call; `tf1` says whether TF1's defaults apply
+    (asked only when a default is needed; None: unknown, so the default is unknown too)."""
+
+    def given(i: int, key: str) -> bool:
+        return key in kwargs or i < len(args)
+
     def number(i: int, key: str, default: Optional[float]) -> Optional[float]:
         if key in kwargs:
             return const_number(kwargs[key])
         return const_number(args[i]) if i < len(args) else default
+
+    def legacy() -> Optional[bool]:
+        """TF1's defaults: never for Keras' CamelCase classes, else as the caller says."""
+        return False if name[0].isupper() else tf1()
 
     spec = KERAS_INITIALIZERS.get(name)
     if spec is not None and spec[0] in ("zero", "const"):
@@ -1110,15 +1216,32 @@ def keras_initializer_call(name: str, args: list[Value], kwargs: dict[str, Value
         if v is None:
             return InitEvent("unknown", node, f"`{name}`")
         return InitEvent("zero" if v == 0 else "const", node, f"`{name}({v:g})`", value=v)
-    if name in ("RandomNormal", "random_normal", "random_normal_initializer", "TruncatedNormal", "truncated_normal", "truncated_normal_initializer"):
-        return InitEvent("random", node, f"`{name}`", distribution="normal", std=number(1, "stddev", 0.05 if name[0].isupper() else 1.0), value=number(0, "mean", 0.0))
-    if name in ("RandomUniform", "random_uniform", "random_uniform_initializer"):
-        lo, hi = number(0, "minval", -0.05 if name[0].isupper() else 0.0), number(1, "maxval", 0.05 if name[0].isupper() else 1.0)
+    if name in _NORMAL_INITIALIZERS:
+        if given(1, "stddev"):
+            std = number(1, "stddev", None)
+        else:
+            old = legacy()
+            std = None if old is None else 1.0 if old else 0.05
+        return InitEvent("random", node, f"`{name}`", distribution="normal", std=std, value=number(0, "mean", 0.0))
+    if name in _UNIFORM_INITIALIZERS:
+        old = legacy() if not (given(0, "minval") and given(1, "maxval")) else False
+        lo = number(0, "minval", None if old is None else 0.0 if old else -0.05)
+        hi = number(1, "maxval", None if old is None else 1.0 if old else 0.05)
         std = (hi - lo) / math.sqrt(12) if lo is not None and hi is not None else None
         return InitEvent("random", node, f"`{name}`", distribution="uniform", std=std, value=(lo + hi) / 2 if lo is not None and hi is not None else None)
     if spec is not None:
         return InitEvent("random", node, f"`{name}`", distribution=spec[1] if isinstance(spec[1], str) else None)
     return InitEvent("unknown", node, f"`{name}`")
+
+
+def initializer_output(init: Initializer, args: list[Value], kwargs: dict[str, Value], node: Any) -> Tensor:
+    """`w_init(shape=(n_in, n_out))`: a tensor drawn by an initializer object (TF2's custom-layer idiom)."""
+    event = init.event
+    drawn = InitEvent(event.kind, node, event.description, value=event.value, distribution=event.distribution, std=event.std)
+    size = _arg(args, kwargs, 0, "shape", Const(None))
+    shape = shape_of([size]) if isinstance(size, Seq) else None
+    state = ZERO if drawn.kind == "zero" else INDEP if drawn.kind == "const" else LIVE if drawn.kind == "random" else UNKNOWN_STATE
+    return Tensor(state=state, key=("init", id(node)), creation=drawn, shape=shape, last_dim=_last(shape))
 
 
 # ---------------------------------------------------------------------------- layer construction
@@ -1445,6 +1568,7 @@ _TENSOR_CREATORS_RANDOM = {"randn": ("normal", 1.0), "randn_like": ("normal", 1.
 
 
 def call_ext(interp: "Interpreter", qual: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "Ctx") -> Value:
+    qual, tf1 = strip_tf1(qual)  # `tf.compat.v1.X` means `tf.X`, with TF1's defaults
     name = last(qual)
     fw = framework_of(qual)
     if qual in ("functools.partial",) and args:
@@ -1491,7 +1615,8 @@ def call_ext(interp: "Interpreter", qual: str, args: list[Value], kwargs: dict[s
     if qual.startswith("torch.nn.init.") or (fw == "torch" and name in INIT_FUNCTIONS):
         return apply_init(interp, name, args, kwargs, node, ctx)
     if fw in ("keras", "tf") and (".initializers." in qual or name.endswith("_initializer") or qual.startswith("keras.initializers")):
-        return Initializer(keras_initializer_call(name, args, kwargs, node))
+        legacy: Callable[[], Optional[bool]] = _never if fw == "keras" else _always if tf1 else lambda: tf1_defaults(interp)
+        return Initializer(keras_initializer_call(name, args, kwargs, node, legacy))
     # Losses.
     loss = make_loss(qual, args, kwargs, node)
     if loss is not None:
@@ -1591,9 +1716,13 @@ def make_variable(interp: "Interpreter", qual: str, args: list[Value], kwargs: d
         trainable = _truthy(_arg(args, kwargs, 1, "requires_grad", Const(True))) is not False
     else:
         if last(qual) == "get_variable":
-            init = kwargs.get("initializer", UNKNOWN)
-            event = keras_initializer(init, node) if not isinstance(init, Unknown) else InitEvent("random", node, "tf.get_variable default (glorot)", distribution="xavier")
-            shape = shape_of([kwargs["shape"]]) if "shape" in kwargs else None
+            # get_variable(name, shape=None, dtype=None, initializer=None, ...)
+            init = _arg(args, kwargs, 3, "initializer", Const(None))
+            event: Optional[InitEvent] = InitEvent("random", node, "tf.get_variable default (glorot)", distribution="xavier")
+            if not (isinstance(init, Const) and init.value is None):
+                event = keras_initializer(init, node)
+            size = _arg(args, kwargs, 1, "shape", Const(None))
+            shape = shape_of([size]) if isinstance(size, Seq) else None
             p = new_param(_name_of(args), "raw", shape, event or InitEvent("unknown", node, "initializer"), None, node)
             p.trainable = _truthy(kwargs.get("trainable", Const(True))) is not False
             return p
@@ -1682,7 +1811,7 @@ def tensor_function(interp: "Interpreter", qual: str, name: str, args: list[Valu
             return table.but(last_dim=table.last_dim, zero_layer=None)
         return Tensor(state=LIVE, params=table.params, last_dim=table.last_dim)
     # Activations.
-    act = ACT_NAMES.get(name)
+    act = ACT_NAMES.get(name) if not (name == "linear" and fw == "torch") else None  # F.linear is a layer, not Keras' identity
     if act is not None and (qual.startswith(("torch.nn.functional.", "tf.nn.", "tf.math.", "keras.activations.", "keras.ops.")) or qual in ("torch." + name, "tf." + name)):
         x = first or Tensor()
         return activation(interp, act, x, node, ctx, dim=_dim_arg(args, kwargs))
@@ -1698,12 +1827,21 @@ def tensor_op(interp: "Interpreter", name: str, x: Tensor, args: list[Value], kw
     others = args if is_method else args[1:]
     other_tensors: list[Tensor] = [t for t in (as_tensor(a) for a in others if not isinstance(a, Const)) if t is not None]
     if name in ("matmul", "mm", "bmm", "dot", "inner", "mv", "outer", "tensordot", "matvec") and other_tensors:
-        return matmul(interp, x, other_tensors[0], others[0] if others else UNKNOWN, node, ctx)
-    if name == "linear" and other_tensors:
-        weight_value = others[0] if others else UNKNOWN
-        out = matmul(interp, x, other_tensors[0], weight_value, node, ctx)
-        if len(other_tensors) > 1:
-            return add(out, other_tensors[1])
+        transposed = _truthy(kwargs.get("transpose_b", kwargs.get("adjoint_b", Const(False))))
+        layout = IN_OUT if name in ("matmul", "mm", "bmm", "dot") else OUT_IN if name == "inner" else None
+        if transposed is not False:
+            layout = OUT_IN if transposed and layout == IN_OUT else None
+        if _truthy(kwargs.get("transpose_a", kwargs.get("adjoint_a", Const(False)))) is not False:
+            layout = None  # the input is transposed: its last axis is not what the weight sums over
+        return matmul(interp, x, other_tensors[0], others[0] if others else UNKNOWN, node, ctx, layout)
+    if name in ("linear", "conv1d", "conv2d", "conv3d") and other_tensors and others and not isinstance(others[0], Const):
+        # F.linear(x, W, b), F.conv2d(x, W, b), tf.nn.conv2d(x, W, strides, padding)
+        layout = OUT_IN if name == "linear" else CONV_TF if fw == "tf" else CONV_TORCH
+        out = matmul(interp, x, other_tensors[0], others[0], node, ctx, layout)
+        bias = _arg(others, kwargs, 1, "bias", Const(None)) if fw == "torch" else Const(None)
+        bias_tensor = as_tensor(bias) if not isinstance(bias, Const) else None
+        if bias_tensor is not None:
+            return add(out, bias_tensor, operands=(UNKNOWN, bias))
         return out
     if name == "einsum":
         tensors = [as_tensor(a) for a in args[1:]]
@@ -1732,9 +1870,10 @@ def tensor_op(interp: "Interpreter", name: str, x: Tensor, args: list[Value], kw
                 return x.but(squash=None, last_dim=None, difference=False)
             return product(interp, name, [x, x], node, ctx)
         return product(interp, name, [x] + other_tensors, node, ctx)
-    if name in ("add", "sub", "subtract", "add_", "sub_") and others:
+    if name in ("add", "sub", "subtract", "add_", "sub_", "bias_add") and others:
         if other_tensors:
-            return add(x, other_tensors[0], subtract=name.startswith("sub"))
+            first_value = UNKNOWN if is_method or not args else args[0]
+            return add(x, other_tensors[0], subtract=name.startswith("sub"), operands=(first_value, others[0]))
         n = const_number(others[0])
         return shift(x, n if not name.startswith("sub") or n is None else -n)
     if name in ("div", "divide", "true_divide", "div_") and others:

@@ -10,17 +10,28 @@ and `tensorflow.python.keras.layers.Dense` are one name to the rules.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterator, Optional
 
 import libcst as cst
 
-# Longest prefix first; each maps a spelling to the canonical one.
+# Longest prefix first; each maps a spelling to the canonical one. Attribute chains
+# off an imported module (`tf.compat.v1.keras`) go through here too, so canonical
+# spellings map to themselves. `compat.v2` is the TF2 API itself; `compat.v1` stays
+# `tf.compat.v1.X`: TF1's objects differ from TF2's in their defaults
+# (`random_normal_initializer`'s stddev), and the analysis strips the prefix where
+# the meaning is the same (library.call_ext).
 _CANONICAL_PREFIXES = (
     ("tensorflow.compat.v1.keras.", "keras."),
-    ("tensorflow.compat.v1.", "tf."),
+    ("tensorflow.compat.v2.keras.", "keras."),
+    ("tf.compat.v1.keras.", "keras."),
+    ("tf.compat.v2.keras.", "keras."),
+    ("tensorflow.compat.v1.", "tf.compat.v1."),
     ("tensorflow.compat.v2.", "tf."),
+    ("tf.compat.v2.", "tf."),
     ("tensorflow.python.keras.", "keras."),
     ("tensorflow.keras.", "keras."),
+    ("tf.keras.", "keras."),
     ("tf_keras.", "keras."),
     ("keras.src.", "keras."),
     ("keras.api.", "keras."),
@@ -28,7 +39,13 @@ _CANONICAL_PREFIXES = (
     ("torch.nn.modules.", "torch.nn."),
     ("numpy.", "np."),
 )
-_CANONICAL_EXACT = {"tensorflow": "tf", "numpy": "np", "tensorflow.keras": "keras", "tf_keras": "keras"}
+_CANONICAL_EXACT = {
+    "tensorflow": "tf", "numpy": "np", "tensorflow.keras": "keras", "tf_keras": "keras", "tf.keras": "keras",
+    "tensorflow.compat.v1": "tf.compat.v1", "tensorflow.compat.v2": "tf", "tf.compat.v2": "tf",
+    "tensorflow.compat.v1.keras": "keras", "tensorflow.compat.v2.keras": "keras",
+    "tf.compat.v1.keras": "keras", "tf.compat.v2.keras": "keras",
+}
+TF1_PREFIX = "tf.compat.v1."
 
 # Sub-module paths that re-export the same objects (torch.nn.modules.linear.Linear is torch.nn.Linear).
 _TORCH_SUBMODULES = (
@@ -37,8 +54,9 @@ _TORCH_SUBMODULES = (
 )
 
 
+@lru_cache(maxsize=8192)
 def canonical(qualname: str) -> str:
-    """One spelling per framework object."""
+    """One spelling per framework object (cached: every attribute of an imported module asks)."""
     if qualname in _CANONICAL_EXACT:
         return _CANONICAL_EXACT[qualname]
     for prefix, replacement in _CANONICAL_PREFIXES:
@@ -57,6 +75,15 @@ def canonical(qualname: str) -> str:
         if qualname.startswith("keras.models.Sequential") or qualname == "keras.models.Model":
             qualname = "keras." + qualname.split(".")[-1]
     return qualname
+
+
+def strip_tf1(qualname: str) -> tuple[str, bool]:
+    """`tf.compat.v1.X` -> (`tf.X`, True): the same meaning as `tf.X`, with TF1's defaults."""
+    if qualname.startswith(TF1_PREFIX):
+        return "tf." + qualname[len(TF1_PREFIX):], True
+    if qualname == TF1_PREFIX[:-1]:
+        return "tf", True
+    return qualname, False
 
 
 def dotted_name(node: cst.BaseExpression) -> Optional[str]:

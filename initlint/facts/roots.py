@@ -1,4 +1,5 @@
-"""What to run: the module body, every model class, every function nobody called.
+"""What to run: the module body, every model class, every function nobody called,
+and the methods nobody called of plain classes (TF1 graph builders).
 
 Each root gets its own step budget so one huge class cannot starve the rest.
 """
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Optional
 import libcst as cst
 
 from initlint.facts.interpret import BudgetExhausted, Ctx, Interpreter
+from initlint.facts.library import Builtin
 from initlint.facts.values import UNKNOWN, ClassInfo, Const, Func, Obj, Tensor, Value, LIVE
 
 if TYPE_CHECKING:
@@ -38,6 +40,9 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
         for func_name, value in list(interp.globals.vars.items()):
             if isinstance(value, Func) and isinstance(value.node, cst.FunctionDef) and id(value.node) not in interp.called:
                 _run(facts, interp, lambda value=value: _run_function(interp, value, model_classes))
+        for info in list(interp.classes.values()):
+            if info.framework is None and _is_plain(info):
+                _run_plain_class(facts, interp, info, model_classes)
     finally:
         interp.release()
 
@@ -124,6 +129,40 @@ def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None
         interp.call_function(method, [fresh] + [UNKNOWN] * len(params), {}, method.node, ctx)
 
 
+def _is_plain(info: ClassInfo) -> bool:
+    """A class of this file that derives from nothing imported (`class Net:`, `class Net(object)`)."""
+    return all(isinstance(b, Builtin) and b.name == "object" or isinstance(b, ClassInfo) and _is_plain(b) for b in info.bases)
+
+
+def _run_plain_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo, model_classes: list[ClassInfo]) -> None:
+    """The methods nobody called of a plain class (a TF1 graph builder `class Net: def build(self, x)`),
+    each like a function nobody called, on one instance built with the constructor's defaults."""
+    methods = [
+        (name, method) for name, method in info.methods.items()
+        if isinstance(method.node, cst.FunctionDef) and id(method.node) not in interp.called
+        and (name == "__call__" or not name.startswith("__"))
+    ]
+    if not methods:
+        return
+    instance: list[Obj] = []
+
+    def construct() -> None:
+        obj = Obj(kind=f"user:{info.name}", site=info.node.name, cls=info)
+        init = info.lookup("__init__")
+        if isinstance(init, Func) and isinstance(init.node, cst.FunctionDef):
+            ctx = Ctx(root_kind="script", root_name=f"{info.name}.__init__", in_init=True)
+            interp.call_function(init, [obj], {}, info.node.name, ctx)
+        instance.append(obj)
+
+    _run(facts, interp, construct)
+    if not instance:
+        return
+    for name, method in methods:
+        if id(method.node) not in interp.called:  # not run by a method before it
+            bound = Func(node=method.node, closure=method.closure, bound_self=None if method.is_static else instance[0], owner_class=info, is_static=method.is_static)
+            _run(facts, interp, lambda bound=bound, name=name: _run_function(interp, bound, model_classes, f"{info.name}.{name}"))
+
+
 def _instantiate_quietly(interp: Interpreter, info: ClassInfo) -> Obj:
     obj = Obj(kind=f"user:{info.name}", site=info.node.name, cls=info)
     init = info.lookup("__init__")
@@ -132,12 +171,14 @@ def _instantiate_quietly(interp: Interpreter, info: ClassInfo) -> Obj:
     return obj
 
 
-def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo]) -> None:
-    """A function nobody called in the file (a training loop, a loss helper)."""
+def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo], label: str = "") -> None:
+    """A function nobody called in the file (a training loop, a loss helper), or a method
+    bound to an instance (its `self` is given)."""
     node = func.node
     single_model = model_classes[0] if len(model_classes) == 1 else None
     args: list[Value] = []
-    for param in list(node.params.posonly_params) + list(node.params.params):
+    params = list(node.params.posonly_params) + list(node.params.params)
+    for param in params[1:] if func.bound_self is not None else params:
         name = param.name.value
         annotation = param.annotation.annotation if param.annotation is not None else None
         cls = None
@@ -151,7 +192,7 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
             args.append(interp.eval(param.default, interp.globals, Ctx()))
         else:
             args.append(UNKNOWN)
-    interp.call_function(func, args, {}, node, Ctx(root_kind="script", root_name=node.name.value))
+    interp.call_function(func, args, {}, node, Ctx(root_kind="script", root_name=label or node.name.value))
 
 
 __all__ = ["analyse"]

@@ -13,7 +13,7 @@ import pytest
 
 from initlint.config import Settings
 from initlint.engine import check_source
-from initlint.facts.names import canonical, import_bindings
+from initlint.facts.names import canonical, import_bindings, strip_tf1
 
 BODY = """
 class Pair({module}):
@@ -111,7 +111,7 @@ def test_unknown_helper_makes_parameters_unknown() -> None:
     ("spelling", "expected"),
     [
         ("tensorflow.keras.layers.Dense", "keras.layers.Dense"),
-        ("tensorflow.compat.v1.Variable", "tf.Variable"),
+        ("tensorflow.compat.v1.Variable", "tf.compat.v1.Variable"),  # TF1 API: same meaning, TF1 defaults
         ("keras.src.layers.core.dense.Dense", "keras.layers.Dense"),
         ("torch.nn.modules.linear.Linear", "torch.nn.Linear"),
         ("numpy.zeros", "np.zeros"),
@@ -155,3 +155,91 @@ def test_type_and_class_name_guards_are_decided() -> None:
             return self.fc(self.emb(a)) * self.fc(self.emb(b))
     """
     assert [c for c, _ in codes(source)] == ["IL101"]
+
+
+# ---------------------------------------------------------------- TensorFlow's compat modules
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("import tensorflow.compat.v1 as tf\n", [("tf", "tf.compat.v1")]),
+        ("import tensorflow.compat.v2 as tf\n", [("tf", "tf")]),
+        ("from tensorflow.compat import v1 as tf\n", [("tf", "tf.compat.v1")]),
+        ("from tensorflow.compat import v2\n", [("v2", "tf")]),
+        ("from tensorflow.compat.v1 import placeholder, keras\n", [("placeholder", "tf.compat.v1.placeholder"), ("keras", "keras")]),
+        ("from tensorflow.compat.v1.keras import layers\n", [("layers", "keras.layers")]),
+    ],
+)
+def test_compat_import_bindings(statement: str, expected: list[tuple[str, str]]) -> None:
+    assert list(import_bindings(cst.parse_statement(statement).body[0])) == expected
+
+
+@pytest.mark.parametrize(
+    ("spelling", "expected"),
+    [
+        # Attribute chains off an imported module are canonical too.
+        ("tf.keras.layers.Dense", "keras.layers.Dense"),
+        ("tf.compat.v1.keras.layers.Dense", "keras.layers.Dense"),
+        ("tf.compat.v2.nn.relu", "tf.nn.relu"),
+        ("tf.compat.v2", "tf"),
+        ("tensorflow.compat.v2.random_normal_initializer", "tf.random_normal_initializer"),
+        ("tf.compat.v1.get_variable", "tf.compat.v1.get_variable"),
+    ],
+)
+def test_compat_canonical_names(spelling: str, expected: str) -> None:
+    assert canonical(spelling) == expected
+
+
+def test_strip_tf1() -> None:
+    assert strip_tf1("tf.compat.v1.nn.sigmoid") == ("tf.nn.sigmoid", True)
+    assert strip_tf1("tf.compat.v1") == ("tf", True)
+    assert strip_tf1("tf.nn.sigmoid") == ("tf.nn.sigmoid", False)
+
+
+CONSTANT_GET_VARIABLE = """
+x = {tf}.placeholder({tf}.float32, [None, 784])
+w = {tf}.get_variable("w", [784, 256], initializer={tf}.constant_initializer(0.1))
+h = {tf}.nn.relu({tf}.matmul(x, w))
+"""
+
+
+@pytest.mark.parametrize(
+    ("imports", "tf"),
+    [
+        ("import tensorflow as tf", "tf"),
+        ("import tensorflow as tf", "tf.compat.v1"),
+        ("import tensorflow.compat.v1 as tf", "tf"),
+        ("from tensorflow.compat import v1 as tf", "tf"),
+        ("from tensorflow.compat import v1", "v1"),
+        ("import tensorflow.compat.v2 as tf", "tf.compat.v1"),
+    ],
+)
+def test_compat_spellings_find_the_same_bug(imports: str, tf: str) -> None:
+    source = imports + "\n" + CONSTANT_GET_VARIABLE.format(tf=tf)
+    assert codes(source) == [("IL201", 4)]
+
+
+RANDOM_NORMAL_DEFAULT = """
+h = tf.keras.layers.Dense(256, kernel_initializer={tf}.random_normal_initializer())(x)
+"""
+
+
+@pytest.mark.parametrize(
+    ("preamble", "tf", "flagged"),
+    [
+        # TF1's default stddev is 1.0: through compat.v1, or in a file that uses TF1-only names.
+        ("import tensorflow.compat.v1 as tf\nx = tf.placeholder(tf.float32, [None, 784])", "tf", True),
+        ("import tensorflow as tf\nx = tf.keras.Input(shape=(784,))", "tf.compat.v1", True),
+        ("import tensorflow as tf\nx = tf.placeholder(tf.float32, [None, 784])", "tf", True),
+        ("import tensorflow as tf\nx = tf.keras.Input(shape=(784,))\nopt = tf.train.AdamOptimizer(0.01)", "tf", True),
+        # TF2's is 0.05: 1.4x 1/sqrt(784), fine.
+        ("import tensorflow as tf\nx = tf.keras.Input(shape=(784,))", "tf", False),
+        ("import tensorflow.compat.v2 as tf\nx = tf.keras.Input(shape=(784,))", "tf", False),
+        ("import tensorflow as tf\nx = tf.compat.v1.placeholder(tf.float32, [None, 784])", "tf", False),
+        # TF1-only and TF2-only names in one file: the default is unknown, so nothing is said.
+        ("import tensorflow as tf\nx = tf.placeholder(tf.float32, [None, 784])\nstep = tf.function(lambda: 0)", "tf", False),
+    ],
+)
+def test_tf_generation_decides_the_default_stddev(preamble: str, tf: str, flagged: bool) -> None:
+    source = preamble + "\n" + RANDOM_NORMAL_DEFAULT.format(tf=tf)
+    line = preamble.count("\n") + 3
+    assert codes(source) == ([("IL401", line)] if flagged else [])

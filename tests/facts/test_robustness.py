@@ -46,3 +46,14 @@ def test_deep_recursion_in_user_code_is_bounded() -> None:
 def test_huge_loop_is_capped() -> None:
     source = "import torch.nn as nn\nlayers = []\nfor i in range(10**9):\n    layers.append(nn.Linear(4, 4))\nnet = nn.Sequential(*layers)\n"
     assert check_source("loop.py", source, Settings()).diagnostics == ()
+
+
+def test_isinstance_of_a_builtin_tuple_is_decided() -> None:
+    # `isinstance(size, tuple)` on a constant once raised inside the interpreter, abandoning the model.
+    source = SOURCE.replace(
+        "        self.emb = nn.Embedding(10, 4)\n",
+        "        size = 4\n        if isinstance(size, (list, tuple)):\n            size = size[0]\n        self.emb = nn.Embedding(10, size)\n",
+    )
+    facts = build_facts(cst.parse_module(source), "pair.py", Settings())
+    assert facts.analysis_errors == []
+    assert [d.code for d in check_source("pair.py", source, Settings()).diagnostics] == ["IL101"]
