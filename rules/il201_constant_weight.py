@@ -249,7 +249,8 @@ class ConstantWeight(Rule):
     than two units.
 
     ## Known problems
-    Left alone on purpose: normalization-layer affine parameters, biases,
+    Left alone on purpose: weights of a model whose instance in the file
+    loads a checkpoint (`load_state_dict`), normalization-layer affine parameters, biases,
     element-wise scales (LayerScale's `1e-5 * ones`, ReZero's scalar),
     embeddings, layers with a single output unit, frozen parameters and
     buffers, and zero-initialized layers whose output is added to a live
@@ -337,7 +338,15 @@ def _single_output(layer: Optional[Obj]) -> bool:
 
 
 def initialized_params(facts: FileFacts) -> Iterator[tuple[Param, Where]]:
-    """Every parameter of every analysed model, and module-level tensors used as matmul weights."""
+    """Every parameter of every analysed model, and module-level tensors used as matmul weights,
+    except those whose values come from a checkpoint (`load_state_dict` in the file)."""
+    for param, where in _all_initialized_params(facts):
+        if param.uid in facts.checkpoint_params or (where.kind == "class" and where.name in facts.checkpoint_classes):
+            continue
+        yield param, where
+
+
+def _all_initialized_params(facts: FileFacts) -> Iterator[tuple[Param, Where]]:
     for root in facts.roots:
         if root.obj is not None:
             for _, param in root.obj.all_params():

@@ -203,6 +203,31 @@ FACTOR = 4.0
 SPARED_DISTRIBUTIONS = ("xavier", "kaiming", "scaled", "orthogonal", "default", "int")
 
 
+
+# Inference with weights from a checkpoint: the init never reaches training.
+FROM_CHECKPOINT = """\
+import torch
+from torch import nn
+
+
+class Projection(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(32, 512))
+
+    def forward(self, x):
+        return nn.functional.linear(x, self.weight)
+
+
+class Policy:
+    def __init__(self, path):
+        self.projection = Projection()
+        self.projection.load_state_dict(torch.load(path)["projection"])
+
+    def act(self, x):
+        return self.projection(x)
+"""
+
 class UnscaledInit(Rule):
     """
     ## What it does
@@ -264,7 +289,10 @@ class UnscaledInit(Rule):
     ## Known problems
     Embeddings (`normal_(std=1)` is `nn.Embedding`'s own default),
     positional tables and other parameters that are not used as a matmul
-    operand, buffers and frozen parameters are left alone. A fan-in the
+    operand, buffers and frozen parameters are left alone. So are the weights of a
+    model whose instance in the file loads a checkpoint (`load_state_dict`):
+    their init never reaches training; the same class trained from scratch
+    elsewhere in that file is then missed. A fan-in the
     analysis cannot compute (sizes read from a config object) limits the
     rule to unscaled standard normals. Too-small scales are not flagged:
     vision transformers use `trunc_normal_(std=0.02)` on stems with a fan-in
@@ -287,7 +315,7 @@ class UnscaledInit(Rule):
     name = "unscaled-init"
     severity = Severity.WARNING
     message = "{names} {verb} drawn with RMS {rms} where 1/sqrt(fan_in) is {ref}{fan}: {trend} with depth; use Kaiming/Xavier or scale by 1/sqrt(fan_in)"
-    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS)]
+    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT)]
     INVALID = [
         Invalid(SEED_001_NORMAL_STD1, at=[(10, 13)]),
         Invalid(RANDN_PARAMETER, at=[(8, 32)]),

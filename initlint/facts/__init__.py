@@ -109,6 +109,11 @@ class FileFacts:
     roots: list[Root] = field(default_factory=list)
     datasets: list[tuple[cst.CSTNode, Any, Where]] = field(default_factory=list)  # torchvision datasets and their transform
     positions: Positions = field(init=False)
+    # Weights that come from a checkpoint (`x.load_state_dict(...)` in the file): the classes
+    # of such instances, and the parameters of the instances themselves. How they were
+    # initialized does not decide how they train, so the init rules leave them alone.
+    checkpoint_classes: set[str] = field(default_factory=set)
+    checkpoint_params: set[int] = field(default_factory=set)  # Param.uid
     budget_exhausted: bool = False
     analysis_errors: list[str] = field(default_factory=list)  # roots abandoned on an interpreter error
 
@@ -144,6 +149,11 @@ class FileFacts:
 
     def dataset(self, node: Any, transform: Any, ctx: Any) -> None:
         self.datasets.append((node, transform, self._where(ctx)))
+
+    def weights_loaded(self, obj: Obj) -> None:
+        if obj.cls is not None:
+            self.checkpoint_classes.add(obj.cls.name)
+        self.checkpoint_params.update(p.uid for _, p in obj.all_params())
 
     def keras_fit(self, model: Obj, args: list[Any], kwargs: dict[str, Any], node: Any, ctx: Any) -> None:
         self.keras_fits.append((model, tuple(args), dict(kwargs), node, self._where(ctx)))

@@ -2057,6 +2057,9 @@ def object_method(interp: "Interpreter", obj: Obj, name: str, args: list[Value],
         if items is None:
             obj.config["incomplete"] = Const(True)
         return Const(None)
+    if name == "load_state_dict":
+        interp.rec.weights_loaded(obj)
+        return Const(None)
     if name == "apply" and args:
         fn = args[0]
         for module in obj.iter_modules()[::-1]:  # children first, like nn.Module.apply
