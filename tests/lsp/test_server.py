@@ -80,6 +80,11 @@ class Session:
         params = types.DidChangeTextDocumentParams(text_document=doc, content_changes=[change])
         return await self.expect_diagnostics(uri, lambda: self.client.text_document_did_change(params))
 
+    async def save(self, name: str) -> list[types.Diagnostic]:
+        uri = self.uri(name)
+        params = types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        return await self.expect_diagnostics(uri, lambda: self.client.text_document_did_save(params))
+
     async def code_actions(self, name: str, diagnostic: types.Diagnostic) -> list[types.CodeAction]:
         params = types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=self.uri(name)),
@@ -281,9 +286,7 @@ async def test_close_clears_and_non_python_is_ignored(session: Session) -> None:
 async def test_save_rechecks_at_once(session: Session) -> None:
     assert [d.code for d in await session.open("pair.py", PAIR_MODEL)] == ["IL101"]
     (session.root / "pyproject.toml").write_text('[tool.initlint]\nignore = ["IL101"]\n')
-    uri = session.uri("pair.py")
-    params = types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
-    assert await session.expect_diagnostics(uri, lambda: session.client.text_document_did_save(params)) == []
+    assert await session.save("pair.py") == []
 
 
 async def test_untitled_buffer_is_checked(session: Session) -> None:
@@ -511,9 +514,7 @@ async def test_excluded_files_get_an_empty_list(session: Session) -> None:
 
     # Excluding a file that has findings clears them at the next check.
     (session.root / "pyproject.toml").write_text('[tool.initlint]\nextend-exclude = ["kept"]\n')
-    uri = session.uri("kept/pair.py")
-    params = types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
-    assert await session.expect_diagnostics(uri, lambda: session.client.text_document_did_save(params)) == []
+    assert await session.save("kept/pair.py") == []
 
 
 async def test_per_file_ignores_match_from_the_pyproject_folder(session: Session) -> None:
