@@ -75,3 +75,23 @@ def read_source(path: str) -> Union[SourceFile, Diagnostic]:
     except OSError as exc:
         return unreadable(path, f"cannot read: {exc.strerror or exc}")
     return decode_source(path, data)
+
+
+def write_source(path: str, text: str) -> None:
+    """Write edited source text (as `decode_source` returned it) back to `path`, in the file's
+    own encoding and with its BOM, so that an edit changes nothing but the edited text.
+
+    The one place that rewrites a checked file (`--fix`, `--add-noqa`). Raises OSError when
+    the file cannot be read or written; a caller reports it.
+    """
+    with open(path, "rb") as handle:
+        original = handle.read()
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
+    bom = "\ufeff" if original.startswith(b"\xef\xbb\xbf") else ""
+    if encoding == "utf-8-sig":  # detect_encoding's name when there is a BOM; the BOM is added below
+        encoding = "utf-8"
+    data = (bom + text).encode(encoding)
+    tmp = f"{path}.initlint-tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)  # a reader sees the old file or the new one, never half of one
