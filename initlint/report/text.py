@@ -37,21 +37,27 @@ def summary(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
     return line
 
 
+def verdict(d: Diagnostic, color: bool = False) -> str:
+    """The confirmation verdict that follows a finding's message (empty when none)."""
+    if d.confirmation is None:
+        return ""
+    c = d.confirmation
+    text = f"[{c.status}: {c.detail}]" if c.detail else f"[{c.status}]"
+    return " " + (f"{VERDICT_COLORS.get(c.status, '')}{text}{RESET}" if color else text)
+
+
 def format_line(d: Diagnostic, color: bool = False) -> str:
-    verdict = ""
-    if d.confirmation is not None:
-        c = d.confirmation
-        text = f"[{c.status}: {c.detail}]" if c.detail else f"[{c.status}]"
-        verdict = " " + (f"{VERDICT_COLORS.get(c.status, '')}{text}{RESET}" if color else text)
+    verdict_text = verdict(d, color)
     if not color:
-        return f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}{verdict}"
+        return f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}{verdict_text}"
     return (
         f"{BOLD}{d.path}{RESET}:{d.line}:{d.column}: "
-        f"{BOLD}{COLORS[d.severity]}{d.code}{RESET} {d.message}{verdict}"
+        f"{BOLD}{COLORS[d.severity]}{d.code}{RESET} {d.message}{verdict_text}"
     )
 
 
-def render(diagnostics: Sequence[Diagnostic], files_checked: int = 0, color: bool = False) -> str:
+def render(diagnostics: Sequence[Diagnostic], files_checked: int = 0, color: bool = False, with_summary: bool = True) -> str:
     lines = [format_line(d, color) for d in diagnostics]
-    lines.append(summary(diagnostics, files_checked))
-    return "\n".join(lines) + "\n"
+    if with_summary:
+        lines.append(summary(diagnostics, files_checked))
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,40 @@
+"""The source lines a finding points at, for the reporters that show or fingerprint them.
+
+Files are read (with `read_source`, so as the checker decoded them) only when a
+finding in them asks, and once each; a file that cannot be read has no lines.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping, Optional
+
+from initlint.diagnostics import Span
+from initlint.source import SourceFile, read_source
+
+# The line breaks Python's tokenizer (and so libcst's positions) counts; str.splitlines
+# would also split on form feeds and other separators and shift every line after them.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class SourceLines:
+    """Each file's lines, read on first use; `sources` stands in for text not on disk (stdin)."""
+
+    def __init__(self, sources: Optional[Mapping[str, str]] = None) -> None:
+        self._lines: dict[str, Optional[list[str]]] = {
+            path: LINE_BREAK.split(text) for path, text in (sources or {}).items()
+        }
+
+    def lines(self, path: str) -> Optional[list[str]]:
+        if path not in self._lines:
+            source = read_source(path)
+            self._lines[path] = LINE_BREAK.split(source.text) if isinstance(source, SourceFile) else None
+        return self._lines[path]
+
+    def span_text(self, path: str, span: Span) -> Optional[str]:
+        """The text from the span's first line to its last, or None when the file (or those
+        lines) cannot be read: the file changed since the check, or never was on disk."""
+        lines = self.lines(path)
+        if lines is None or not 1 <= span.line <= len(lines):
+            return None
+        return "\n".join(lines[span.line - 1 : max(span.line, span.end_line)])
