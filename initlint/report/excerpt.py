@@ -32,9 +32,15 @@ class SourceLines:
         return self._lines[path]
 
     def span_text(self, path: str, span: Span) -> Optional[str]:
-        """The text from the span's first line to its last, or None when the file (or those
-        lines) cannot be read: the file changed since the check, or never was on disk."""
+        """The text inside `span`, or None when the file (or those lines) cannot be read: it
+        changed since the check, or never was on disk."""
         lines = self.lines(path)
-        if lines is None or not 1 <= span.line <= len(lines):
+        end_line = max(span.line, span.end_line)
+        if lines is None or not 1 <= span.line <= end_line <= len(lines):
             return None
-        return "\n".join(lines[span.line - 1 : max(span.line, span.end_line)])
+        if end_line == span.line:
+            return lines[span.line - 1][span.column - 1 : max(span.column, span.end_column) - 1]
+        inner = lines[span.line - 1 : end_line]
+        inner[0] = inner[0][span.column - 1 :]
+        inner[-1] = inner[-1][: span.end_column - 1]
+        return "\n".join(inner)
