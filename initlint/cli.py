@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SUBCOMMANDS = ("rules", "rule", "lsp")
-FORMATS = ("text", "json", "sarif", "github", "lsp")
 
 
 class UsageError(Exception):
@@ -54,9 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .); - reads stdin")
     parser.add_argument("--version", action="version", version=f"initlint {__version__}")
     out = parser.add_argument_group("output")
-    out.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    from initlint.report import FORMATS  # the registry: a new reporter is a new choice
+
+    out.add_argument("--format", choices=tuple(FORMATS), default="text", help="output format (default: text)")
     out.add_argument("--output-file", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     out.add_argument("--stdin-filename", metavar="NAME", help="the name of the file read from stdin (with -)")
+    out.add_argument("--statistics", action="store_true", help="count the findings by code instead of listing them")
+    out.add_argument("--quiet", "-q", action="store_true", help="print the findings only, without the summary line")
+    out.add_argument(
+        "--show-settings", action="store_true",
+        help="print the resolved settings and where each comes from, then exit without checking",
+    )
     status = parser.add_argument_group("exit status")
     status.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     status.add_argument("--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails the run (default: warning)")
@@ -198,7 +205,7 @@ def _lsp(rest: list[str]) -> int:
 
 
 def _settings(args: argparse.Namespace, paths: list[str]) -> "Settings":
-    from initlint.config import ConfigError, check_selector, discover_settings
+    from initlint.config import ConfigError, check_selector, discover_settings, override
     from initlint.diagnostics import Severity
 
     anchor = args.stdin_filename if paths == ["-"] and args.stdin_filename else (paths[0] if paths else ".")
@@ -209,31 +216,35 @@ def _settings(args: argparse.Namespace, paths: list[str]) -> "Settings":
             return tuple(check_selector(v, f"--{flag}") for v in values)
 
         if args.select is not None:
-            settings = replace(settings, select=selectors(args.select, "select"))
+            settings = override(settings, "select", "--select", select=selectors(args.select, "select"))
         if args.extend_select is not None:
-            settings = replace(settings, extend_select=settings.extend_select + selectors(args.extend_select, "extend-select"))
+            settings = override(settings, "extend-select", "--extend-select", extends=True,
+                                extend_select=settings.extend_select + selectors(args.extend_select, "extend-select"))
         if args.ignore is not None:
-            settings = replace(settings, ignore=settings.ignore + selectors(args.ignore, "ignore"))
+            settings = override(settings, "ignore", "--ignore", extends=True,
+                                ignore=settings.ignore + selectors(args.ignore, "ignore"))
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     if args.fail_on is not None:
-        settings = replace(settings, fail_on=Severity.parse(args.fail_on))
+        settings = override(settings, "fail-on", "--fail-on", fail_on=Severity.parse(args.fail_on))
     if args.show_unused_suppressions:
-        settings = replace(settings, report_unused_suppressions=True)
+        settings = override(settings, "report-unused-suppressions", "--show-unused-suppressions",
+                            report_unused_suppressions=True)
     if args.no_gitignore:
-        settings = replace(settings, respect_gitignore=False)
+        settings = override(settings, "respect-gitignore", "--no-gitignore", respect_gitignore=False)
     if args.no_cache:
-        settings = replace(settings, use_cache=False)
+        settings = override(settings, "cache", "--no-cache", use_cache=False)
     if args.cache_dir is not None:
-        settings = replace(settings, cache_dir=args.cache_dir)
+        settings = override(settings, "cache-dir", "--cache-dir", cache_dir=args.cache_dir)
     if args.jobs is not None:
         if args.jobs < 1:
             raise UsageError("--jobs must be at least 1")
-        settings = replace(settings, jobs=args.jobs)
+        settings = override(settings, "jobs", "--jobs", jobs=args.jobs)
     if args.confirm or args.plot:
-        settings = replace(settings, confirm=replace(settings.confirm, enabled=True))
+        flag = "--plot" if args.plot else "--confirm"  # --plot has set args.confirm by now
+        settings = override(settings, "confirm.enabled", flag, confirm=replace(settings.confirm, enabled=True))
     if args.no_confirm:
-        settings = replace(settings, confirm=replace(settings.confirm, enabled=False))
+        settings = override(settings, "confirm.enabled", "--no-confirm", confirm=replace(settings.confirm, enabled=False))
     return settings
 
 
@@ -248,6 +259,11 @@ def _check(args: argparse.Namespace) -> int:
     if args.plot and not args.confirm:
         args.confirm = True
     settings = _settings(args, paths)
+    if args.show_settings:
+        from initlint.report.settings import render as render_settings
+
+        _emit(args, render_settings(settings))
+        return EXIT_OK
     if settings.confirm.enabled:
         _check_confirm_available()
 
@@ -258,8 +274,9 @@ def _check(args: argparse.Namespace) -> int:
         print(f"initlint: error: {path}: no such file or directory", file=sys.stderr)
     present = [p for p in paths if p not in missing]
     crashed: tuple[tuple[str, str], ...] = ()
+    sources: dict[str, str] = {}  # text that is not on disk, for the reporters that quote it
     if paths == ["-"]:
-        diagnostics, files_checked = _check_stdin(args.stdin_filename or "-", settings)
+        diagnostics, files_checked = _check_stdin(args.stdin_filename or "-", settings, sources)
     elif present:
         from initlint.runner import run
 
@@ -277,10 +294,12 @@ def _check(args: argparse.Namespace) -> int:
         except PlotUnavailable as exc:
             raise UsageError(str(exc)) from None
 
-    # With every path missing there is nothing to summarise in text ("No findings in 0 files"
+    # With every path missing there is nothing to summarise for people ("No findings in 0 files"
     # would read as a pass); machine formats still get a valid, empty document.
-    if present or paths == ["-"] or args.format != "text":
-        _write_report(args, diagnostics, files_checked)
+    from initlint.report import HUMAN
+
+    if present or paths == ["-"] or args.format not in HUMAN:
+        _write_report(args, diagnostics, files_checked, sources)
     for path, why in crashed:
         print(f"initlint: error: {path}: not checked, {why}; the other files were. Please report it with this file.", file=sys.stderr)
     if missing or crashed:
@@ -298,7 +317,7 @@ def _check_confirm_available() -> None:
         raise UsageError("--confirm builds the flagged models and needs torch: pip install 'initlint[confirm]'")
 
 
-def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], int]:
+def _check_stdin(name: str, settings: "Settings", sources: dict[str, str]) -> tuple[list["Diagnostic"], int]:
     from initlint.diagnostics import Diagnostic
     from initlint.discover import is_excluded
     from initlint.engine import check_source
@@ -311,6 +330,7 @@ def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], i
     source = decode_source(name, data)
     if isinstance(source, Diagnostic):
         return [source], 1
+    sources[name] = source.text
     result = check_source(name, source.text, settings)
     diagnostics = list(result.diagnostics) + link_project([result], settings)
     if settings.confirm.enabled:
@@ -318,18 +338,20 @@ def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], i
     return diagnostics, 1
 
 
-def _write_report(args: argparse.Namespace, diagnostics: Sequence["Diagnostic"], files_checked: int) -> None:
+def _write_report(
+    args: argparse.Namespace, diagnostics: Sequence["Diagnostic"], files_checked: int, sources: dict[str, str]
+) -> None:
     from initlint.diagnostics import Diagnostic
-    from initlint.report import renderer
+    from initlint.report import report
 
     ordered = sorted(diagnostics, key=Diagnostic.sort_key)
-    if args.format == "text":
-        from initlint.report.text import render
+    color = args.output_file is None and _wants_color(sys.stdout)
+    _emit(args, report(args.format, ordered, files_checked, color=color, quiet=args.quiet,
+                       statistics=args.statistics, sources=sources))
 
-        color = args.output_file is None and _wants_color(sys.stdout)
-        text = render(ordered, files_checked, color=color)
-    else:
-        text = renderer(args.format)(ordered, files_checked)
+
+def _emit(args: argparse.Namespace, text: str) -> None:
+    """Write to --output-file, or stdout."""
     if args.output_file is None:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -86,6 +86,10 @@ class Settings:
     cache_dir: Optional[str] = None
     use_cache: bool = True
     jobs: Optional[int] = None
+    # Where each value came from (`--show-settings`), by its `[tool.initlint]` key
+    # (`confirm.timeout` inside the confirm table): a configuration file's path or a
+    # flag. A key not here has its default. Not part of equality: it changes no result.
+    origins: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def selectors(self) -> tuple[str, ...]:
@@ -210,6 +214,22 @@ def check_selector(selector: str, where: str) -> str:
     return text
 
 
+# The `[tool.initlint]` keys besides the thresholds and `confirm` -> their Settings field.
+TOP_KEYS: dict[str, str] = {
+    "select": "select",
+    "extend-select": "extend_select",
+    "ignore": "ignore",
+    "per-file-ignores": "per_file_ignores",
+    "exclude": "exclude",
+    "extend-exclude": "extend_exclude",
+    "respect-gitignore": "respect_gitignore",
+    "fail-on": "fail_on",
+    "report-unused-suppressions": "report_unused_suppressions",
+    "cache-dir": "cache_dir",
+    "jobs": "jobs",
+}
+CONFIRM_KEYS = ("enabled", "timeout", "total-timeout", "memory-mb", "device", "seed", "modules")
+
 THRESHOLD_KEYS: dict[str, bool] = {  # key -> integer?
     "saturating-stack-min": True,
     "tanh-stack-min": True,
@@ -220,8 +240,7 @@ THRESHOLD_KEYS: dict[str, bool] = {  # key -> integer?
 
 
 def _confirm(reader: _Reader, base: ConfirmSettings) -> ConfirmSettings:
-    known = {"enabled", "timeout", "total-timeout", "memory-mb", "device", "seed", "modules"}
-    reader.unknown(known)
+    reader.unknown(set(CONFIRM_KEYS))
     values: dict[str, Any] = {}
     parsers: dict[str, Callable[[str], Any]] = {
         "enabled": reader.boolean,
@@ -269,12 +288,7 @@ def settings_from_table(table: dict[str, Any], path: str, base: Optional[Setting
     """Validate a `[tool.initlint]` table and apply it over `base` (the defaults)."""
     settings = base or Settings()
     reader = _Reader(path, "tool.initlint", table)
-    known = {
-        "select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
-        "fail-on", "respect-gitignore", "report-unused-suppressions", "confirm", "cache-dir", "jobs",
-        *THRESHOLD_KEYS,
-    }
-    reader.unknown(known)
+    reader.unknown({*TOP_KEYS, "confirm", *THRESHOLD_KEYS})
     values: dict[str, Any] = {}
     for key in ("select", "ignore", "extend-select"):
         if key in table:
@@ -319,7 +333,23 @@ def settings_from_table(table: dict[str, Any], path: str, base: Optional[Setting
         raise reader.fail("confirm", "true, false or a table")
     values["project_root"] = os.path.dirname(os.path.abspath(path))
     values["config_path"] = path
+    origins = dict(settings.origins)
+    for key in table:
+        if key != "confirm":
+            origins[key] = path
+        elif isinstance(confirm, dict):
+            origins.update((f"confirm.{sub}", path) for sub in confirm)
+        else:
+            origins["confirm.enabled"] = path  # `confirm = true`
+    values["origins"] = origins
     return replace(settings, **values)
+
+
+def override(settings: Settings, key: str, flag: str, extends: bool = False, **changes: Any) -> Settings:
+    """`replace(settings, **changes)` for a command-line flag, noting that `key` now comes
+    from `flag`; `extends` for a flag that adds to the configured value (`--ignore`)."""
+    origin = f"{settings.origins[key]} + {flag}" if extends and key in settings.origins else flag
+    return replace(settings, origins={**settings.origins, key: origin}, **changes)
 
 
 def load_settings(path: str, base: Optional[Settings] = None) -> Settings:
