@@ -176,6 +176,7 @@ def test_junit_report(initlint, project: Path) -> None:
 def test_format_choices_are_the_reporter_registry(initlint) -> None:
     from initlint.report import FORMATS
 
+    assert {"full", "gitlab", "junit"} <= set(FORMATS)
     usage = initlint("--format", "nope").stderr
     assert "invalid choice" in usage
     for name in FORMATS:
