@@ -6,6 +6,7 @@ import libcst as cst
 
 from initlint.diagnostics import Severity
 from initlint.facts.project import LossPairing, LossPairingRule
+from initlint.facts.uses import ancestry, output_used_elsewhere, parent
 from initlint.rule import FixSpec, Invalid, Valid
 
 if TYPE_CHECKING:
@@ -192,10 +193,29 @@ class SigmoidBce(LossPairingRule):
         drop = _drop_sigmoid(pairing.squash_node, facts)
         if drop is None:
             return None
+        losses = [e.node for e in facts.losses if e.loss.node is call or e.node is call]
+        others = [e.node for e in facts.losses if not any(e.node is n for n in losses)]
+        # Dropping the sigmoid changes the value it produced (a model's output): safe only when
+        # the loss is its one reader.
+        unsafe = output_used_elsewhere(facts.module, pairing.squash_node, losses, others) or not _sole_layer(
+            pairing.squash_node, facts
+        )
         return FixSpec(
             f"use `{_LOGITS_NAMES[name_node.value]}` and drop the sigmoid (apply it at inference)",
             ((name_node, _LOGITS_NAMES[name_node.value]), drop),
+            "unsafe" if unsafe else "safe",
         )
+
+
+def _sole_layer(node: cst.CSTNode, facts: "FileFacts") -> bool:
+    """An `nn.Sigmoid()` object is safe to swap only as a `Sequential`'s own element: bound to an
+    attribute it may be called elsewhere too (a gate)."""
+    func = node.func if isinstance(node, cst.Call) else None
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "Sigmoid"):
+        return True  # the functional and method forms: their own value, judged by the caller
+    path = ancestry(facts.module, node)
+    owner = parent(path, (cst.Arg,)) if path is not None else None
+    return isinstance(owner, cst.Call) and facts.code(owner.func).endswith("Sequential")
 
 
 def _drop_sigmoid(node: cst.CSTNode, facts: "FileFacts") -> Optional[tuple[cst.CSTNode, str]]:
