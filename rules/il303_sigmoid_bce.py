@@ -63,6 +63,13 @@ def step(x, y):
     return tape.gradient(loss, [w])
 """
 
+PREDICT_READS_OUTPUT = SEQUENTIAL_SIGMOID + """
+
+@torch.no_grad()
+def predict(model, x):
+    return model(x) > 0.5
+"""
+
 KERAS_STANDARD = """\
 from tensorflow import keras
 from tensorflow.keras import layers
@@ -129,15 +136,19 @@ class SigmoidBce(LossPairingRule):
     ```
 
     ## Fix
-    Offered, and **unsafe**: for a PyTorch pair in one file, where this loss
-    object takes only this sigmoid and the sigmoid feeds only this loss, the
-    fix renames `BCELoss` to `BCEWithLogitsLoss` (`F.binary_cross_entropy` to
+    Offered for a PyTorch pair in one file, where this loss object takes only
+    this sigmoid and the sigmoid feeds only this loss: the fix renames
+    `BCELoss` to `BCEWithLogitsLoss` (`F.binary_cross_entropy` to
     `F.binary_cross_entropy_with_logits`) and drops the sigmoid
-    (`torch.sigmoid(z)` and `z.sigmoid()` become `z`, `nn.Sigmoid()` becomes
-    `nn.Identity()`). That changes what the model returns: its outputs become
-    logits, so any other code that reads them as probabilities (a `predict()`
-    comparing them with 0.5, a metric) must apply `torch.sigmoid` itself.
-    Apply it only when nothing else uses the output.
+    (`torch.sigmoid(z)` and `z.sigmoid()` become `z`, an `nn.Sigmoid()` in a
+    `Sequential` becomes `nn.Identity()`). Dropping the sigmoid changes what
+    the model (or the expression) returns: logits instead of probabilities.
+    So the fix is **safe** only when nothing else in the file reads that
+    output: no other call of the model besides the loss, no other method of
+    the model that uses the layers. Otherwise, or when that cannot be told (a
+    `predict()` comparing `model(x)` with 0.5, a metric, an `nn.Sigmoid`
+    bound to an attribute), it is **unsafe** (`--fix --unsafe-fixes`): those
+    readers must then apply `torch.sigmoid` themselves.
 
     ## Confirmation
     `--confirm` has no check for this rule yet; the finding is left as it is.
@@ -162,6 +173,7 @@ class SigmoidBce(LossPairingRule):
         Invalid(SEQUENTIAL_SIGMOID, at=[(21, 12)]),
         Invalid(FUNCTIONAL, at=[(9, 12)]),
         Invalid(TF_EAGER, at=[(9, 16)]),
+        Invalid(PREDICT_READS_OUTPUT, at=[(21, 12)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:
