@@ -38,11 +38,12 @@ def summary(diagnostics: Sequence[Diagnostic], files_checked: int, fixed: int = 
     refuted = sum(1 for d in diagnostics if d.confirmation is not None and d.confirmation.status == "refuted")
     if refuted:
         line += f" {refuted} refuted by confirmation (kept, not failing)."
+    # On the summary line itself: scripts read the last line as the summary.
     if fixable:
         more = f" ({hidden} more with `--unsafe-fixes`)" if hidden else ""
-        line += f"\n{fixable} fixable with `--fix`{more}."
+        line += f" {fixable} fixable with `--fix`{more}."
     elif hidden:
-        line += f"\n{hidden} {'fix' if hidden == 1 else 'fixes'} available with `--fix --unsafe-fixes`."
+        line += f" {hidden} {'fix' if hidden == 1 else 'fixes'} available with `--fix --unsafe-fixes`."
     return line
 
 
