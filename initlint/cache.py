@@ -44,7 +44,7 @@ from typing import Any, NoReturn, Optional, Sequence
 
 from initlint import __version__
 from initlint.config import Settings, find_pyproject
-from initlint.diagnostics import Diagnostic, Edit, Fix, Related, Severity, Span, Subject
+from initlint.diagnostics import APPLICABILITIES, Diagnostic, Edit, Fix, Related, Severity, Span, Subject
 from initlint.exports import OutputExport, PendingLoss, ProjectExports
 
 CACHE_DIR_NAME = ".initlint_cache"
@@ -58,8 +58,8 @@ NOT_RESULT_AFFECTING = frozenset({"jobs", "use_cache", "cache_dir", "confirm", "
 KEEP_CACHE_FILES = 8
 # Link results (cross-file findings) kept per cache file, one per distinct set of files.
 KEEP_LINKS = 16
-# 1: pickle (never read any more); 2: JSON.
-FORMAT = 2
+# 1: pickle (never read any more); 2: JSON; 3: a fix carries its applicability.
+FORMAT = 3
 # A bigger cache file is not read: a planted one must not exhaust memory.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 # No position initlint reports comes near this; anything above was not written by it.
@@ -340,7 +340,7 @@ def _encode_diagnostic(d: Diagnostic) -> list[Any]:
         int(d.severity),
         d.message,
         [[r.path, _encode_span(r.span), r.message] for r in d.related],
-        None if fix is None else [fix.message, [[_encode_span(e.span), e.text] for e in fix.edits]],
+        None if fix is None else [fix.message, [[_encode_span(e.span), e.text] for e in fix.edits], fix.applicability],
         None if subject is None else [subject.kind, subject.name, list(subject.params), list(subject.layers)],
     ]
 
@@ -369,8 +369,10 @@ def _decode_diagnostic(item: Any) -> Diagnostic:
 
 
 def _decode_fix(item: Any) -> Fix:
-    message, edits = _fields(item, 2)
-    return Fix(_text(message), tuple(Edit(_span(s), _text(t)) for s, t in _items(edits, 2)))
+    message, edits, applicability = _fields(item, 3)
+    if applicability not in APPLICABILITIES:
+        _invalid()
+    return Fix(_text(message), tuple(Edit(_span(s), _text(t)) for s, t in _items(edits, 2)), applicability)
 
 
 def _decode_subject(item: Any) -> Subject:

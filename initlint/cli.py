@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     cfg.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: .initlint_cache)")
     cfg.add_argument("--jobs", "-j", type=int, metavar="N", help="files checked in parallel (default: one per core)")
+    fixes = parser.add_argument_group("fixes")
+    fixes.add_argument("--fix", action="store_true", help="apply the safe fixes and write the files; report what remains")
+    fixes.add_argument(
+        "--unsafe-fixes", action="store_true",
+        help="also treat the unsafe fixes (which may change what the code does) as fixable: with --fix or --diff, apply them",
+    )
+    fixes.add_argument("--diff", action="store_true", help="print the changes --fix would make as a unified diff; write nothing (exit 1 when there are changes)")
     con = parser.add_argument_group("confirmation (runs model code; needs torch)")
     which = con.add_mutually_exclusive_group()
     which.add_argument("--confirm", action="store_true", help="build each flagged model and confirm the finding")
@@ -258,6 +265,8 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError("--plot draws the confirmation's measurements and cannot be combined with --no-confirm")
     if args.plot and not args.confirm:
         args.confirm = True
+    if (args.fix or args.diff) and paths == ["-"]:
+        raise UsageError("--fix and --diff rewrite files on disk and cannot be used with - (stdin)")
     settings = _settings(args, paths)
     if args.show_settings:
         from initlint.report.settings import render as render_settings
@@ -286,6 +295,26 @@ def _check(args: argparse.Namespace) -> int:
     else:
         diagnostics, files_checked = [], 0
 
+    fixed, fix_failed = 0, False
+    if (args.fix or args.diff) and present:
+        from initlint.fixes import fix_files
+
+        fix_run = fix_files(diagnostics, settings, unsafe=args.unsafe_fixes, write=not args.diff)
+        for error in fix_run.errors:
+            print(f"initlint: error: {error}", file=sys.stderr)
+        if args.diff:
+            sys.stdout.write(fix_run.diff)
+            sys.stdout.flush()
+            print(f"Would fix {fix_run.fixed} finding{'' if fix_run.fixed == 1 else 's'}.", file=sys.stderr)
+            return EXIT_ERROR if fix_run.errors or missing else EXIT_FINDINGS if fix_run.diff else EXIT_OK
+        fixed = fix_run.fixed
+        if fix_run.changed:  # the report and the exit status are about what remains
+            from initlint.runner import run
+
+            result = run(present, settings)
+            diagnostics, files_checked, crashed = list(result.diagnostics), result.files_checked, result.crashed
+        fix_failed = bool(fix_run.errors)
+
     if args.plot:
         from initlint.confirm.plot import PlotUnavailable, write_plots
 
@@ -299,10 +328,10 @@ def _check(args: argparse.Namespace) -> int:
     from initlint.report import HUMAN
 
     if present or paths == ["-"] or args.format not in HUMAN:
-        _write_report(args, diagnostics, files_checked, sources)
+        _write_report(args, diagnostics, files_checked, sources, fixed)
     for path, why in crashed:
         print(f"initlint: error: {path}: not checked, {why}; the other files were. Please report it with this file.", file=sys.stderr)
-    if missing or crashed:
+    if missing or crashed or fix_failed:
         return EXIT_ERROR
     if args.exit_zero:
         return EXIT_OK
@@ -339,15 +368,19 @@ def _check_stdin(name: str, settings: "Settings", sources: dict[str, str]) -> tu
 
 
 def _write_report(
-    args: argparse.Namespace, diagnostics: Sequence["Diagnostic"], files_checked: int, sources: dict[str, str]
+    args: argparse.Namespace, diagnostics: Sequence["Diagnostic"], files_checked: int, sources: dict[str, str],
+    fixed: int = 0,
 ) -> None:
     from initlint.diagnostics import Diagnostic
     from initlint.report import report
 
     ordered = sorted(diagnostics, key=Diagnostic.sort_key)
+    from initlint.fixes import fixable_counts
+
     color = args.output_file is None and _wants_color(sys.stdout)
     _emit(args, report(args.format, ordered, files_checked, color=color, quiet=args.quiet,
-                       statistics=args.statistics, sources=sources))
+                       statistics=args.statistics, sources=sources, fixed=fixed,
+                       fixable=fixable_counts(ordered, args.unsafe_fixes)))
 
 
 def _emit(args: argparse.Namespace, text: str) -> None:

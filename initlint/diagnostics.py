@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 
 class Severity(enum.IntEnum):
@@ -58,12 +58,24 @@ class Edit:
     text: str
 
 
+# ruff's two classes: a safe fix keeps what the code means (`--fix` applies it); an
+# unsafe one may change it, e.g. what a model returns (only with `--unsafe-fixes`).
+Applicability = Literal["safe", "unsafe"]
+APPLICABILITIES: tuple[Applicability, ...] = ("safe", "unsafe")
+
+
 @dataclass(frozen=True)
 class Fix:
-    """A rewrite that removes the finding; the rule's doc says how safe it is."""
+    """A rewrite that removes the finding; the rule's doc says when it is safe."""
 
     message: str
     edits: tuple[Edit, ...]
+    # Unsafe unless the rule shows otherwise: a fix of unknown safety must not run by default.
+    applicability: Applicability = "unsafe"
+
+    @property
+    def safe(self) -> bool:
+        return self.applicability == "safe"
 
 
 @dataclass(frozen=True)
@@ -144,6 +156,7 @@ class Diagnostic:
             if self.fix is None
             else {
                 "message": self.fix.message,
+                "applicability": self.fix.applicability,
                 "edits": [
                     {
                         "line": e.span.line,

@@ -50,6 +50,7 @@ def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding])
             fix = Fix(
                 finding.fix.message,
                 tuple(Edit(positions.span(node), text) for node, text in finding.fix.replacements),
+                finding.fix.applicability,
             )
         elif isinstance(finding.fix, Fix):
             fix = finding.fix
@@ -74,8 +75,12 @@ def active_rules(settings: Settings, path: str) -> tuple[type[Rule], ...]:
     return select_rules(settings.selectors, ignored)
 
 
-def check_source(path: str, text: str, settings: Settings) -> FileResult:
-    """The static analysis of one file's text."""
+def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool = True) -> FileResult:
+    """The static analysis of one file's text.
+
+    `verify_fixes`: keep only the fixes that verify (fixes.verified); off for the
+    verification's own reruns.
+    """
     rules = active_rules(settings, path)
     codes = {r.code for r in rules}
     parsed = parse_source(path, text)
@@ -92,4 +97,8 @@ def check_source(path: str, text: str, settings: Settings) -> FileResult:
     diagnostics, suppressions = apply_suppressions(
         to_diagnostics(path, positions, findings), text, settings, path, pending=bool(exports and exports.pending)
     )
+    if verify_fixes and any(d.fix is not None for d in diagnostics):  # files without fixes pay nothing
+        from initlint.fixes import verified
+
+        diagnostics = verified(path, text, diagnostics, settings)
     return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions)

@@ -251,7 +251,10 @@ def code_actions(doc: TextDocument, lsp_diag: types.Diagnostic, d: Diagnostic) -
 
     if d.fix is not None:
         edits = [types.TextEdit(range=to_range(doc, e.span), new_text=e.text) for e in d.fix.edits]
-        actions.append(action(f"{d.code}: {d.fix.message}", edits, True))
+        # Only a safe fix may be applied without a look (fix-all, a keybinding); an unsafe one
+        # changes what the code does.
+        title = f"{d.code}: {d.fix.message}" + ("" if d.fix.safe else " (unsafe)")
+        actions.append(action(title, edits, d.fix.safe))
     rule = rule_by_code(d.code)
     if rule is not None and not rule.emitted_by_pipeline:  # IL001/IL002 come before comments are read
         where = noqa_edit(doc.source, d.line, d.code)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional, S
 
 import libcst as cst
 
-from initlint.diagnostics import Related, Severity, Subject
+from initlint.diagnostics import Applicability, Related, Severity, Subject
 
 if TYPE_CHECKING:
     from initlint.facts import FileFacts
@@ -81,6 +81,7 @@ class FixSpec:
 
     message: str
     replacements: tuple[tuple[cst.CSTNode, str], ...]
+    applicability: Applicability = "unsafe"
 
 
 class Rule:

@@ -6,6 +6,7 @@ import libcst as cst
 
 from initlint.diagnostics import Severity
 from initlint.facts.project import LossPairing, LossPairingRule
+from initlint.facts.uses import ancestry, output_used_elsewhere, parent
 from initlint.rule import FixSpec, Invalid, Valid
 
 if TYPE_CHECKING:
@@ -60,6 +61,13 @@ def step(x, y):
     with tf.GradientTape() as tape:
         loss = bce(y, tf.sigmoid(tf.matmul(x, w)))
     return tape.gradient(loss, [w])
+"""
+
+PREDICT_READS_OUTPUT = SEQUENTIAL_SIGMOID + """
+
+@torch.no_grad()
+def predict(model, x):
+    return model(x) > 0.5
 """
 
 KERAS_STANDARD = """\
@@ -128,15 +136,19 @@ class SigmoidBce(LossPairingRule):
     ```
 
     ## Fix
-    Offered, and **unsafe**: for a PyTorch pair in one file, where this loss
-    object takes only this sigmoid and the sigmoid feeds only this loss, the
-    fix renames `BCELoss` to `BCEWithLogitsLoss` (`F.binary_cross_entropy` to
+    Offered for a PyTorch pair in one file, where this loss object takes only
+    this sigmoid and the sigmoid feeds only this loss: the fix renames
+    `BCELoss` to `BCEWithLogitsLoss` (`F.binary_cross_entropy` to
     `F.binary_cross_entropy_with_logits`) and drops the sigmoid
-    (`torch.sigmoid(z)` and `z.sigmoid()` become `z`, `nn.Sigmoid()` becomes
-    `nn.Identity()`). That changes what the model returns: its outputs become
-    logits, so any other code that reads them as probabilities (a `predict()`
-    comparing them with 0.5, a metric) must apply `torch.sigmoid` itself.
-    Apply it only when nothing else uses the output.
+    (`torch.sigmoid(z)` and `z.sigmoid()` become `z`, an `nn.Sigmoid()` in a
+    `Sequential` becomes `nn.Identity()`). Dropping the sigmoid changes what
+    the model (or the expression) returns: logits instead of probabilities.
+    So the fix is **safe** only when nothing else in the file reads that
+    output: no other call of the model besides the loss, no other method of
+    the model that uses the layers. Otherwise, or when that cannot be told (a
+    `predict()` comparing `model(x)` with 0.5, a metric, an `nn.Sigmoid`
+    bound to an attribute), it is **unsafe** (`--fix --unsafe-fixes`): those
+    readers must then apply `torch.sigmoid` themselves.
 
     ## Confirmation
     `--confirm` has no check for this rule yet; the finding is left as it is.
@@ -161,6 +173,7 @@ class SigmoidBce(LossPairingRule):
         Invalid(SEQUENTIAL_SIGMOID, at=[(21, 12)]),
         Invalid(FUNCTIONAL, at=[(9, 12)]),
         Invalid(TF_EAGER, at=[(9, 16)]),
+        Invalid(PREDICT_READS_OUTPUT, at=[(21, 12)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:
@@ -192,10 +205,29 @@ class SigmoidBce(LossPairingRule):
         drop = _drop_sigmoid(pairing.squash_node, facts)
         if drop is None:
             return None
+        losses = [e.node for e in facts.losses if e.loss.node is call or e.node is call]
+        others = [e.node for e in facts.losses if not any(e.node is n for n in losses)]
+        # Dropping the sigmoid changes the value it produced (a model's output): safe only when
+        # the loss is its one reader.
+        unsafe = output_used_elsewhere(facts.module, pairing.squash_node, losses, others) or not _sole_layer(
+            pairing.squash_node, facts
+        )
         return FixSpec(
             f"use `{_LOGITS_NAMES[name_node.value]}` and drop the sigmoid (apply it at inference)",
             ((name_node, _LOGITS_NAMES[name_node.value]), drop),
+            "unsafe" if unsafe else "safe",
         )
+
+
+def _sole_layer(node: cst.CSTNode, facts: "FileFacts") -> bool:
+    """An `nn.Sigmoid()` object is safe to swap only as a `Sequential`'s own element: bound to an
+    attribute it may be called elsewhere too (a gate)."""
+    func = node.func if isinstance(node, cst.Call) else None
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "Sigmoid"):
+        return True  # the functional and method forms: their own value, judged by the caller
+    path = ancestry(facts.module, node)
+    owner = parent(path, (cst.Arg,)) if path is not None else None
+    return isinstance(owner, cst.Call) and facts.code(owner.func).endswith("Sequential")
 
 
 def _drop_sigmoid(node: cst.CSTNode, facts: "FileFacts") -> Optional[tuple[cst.CSTNode, str]]:

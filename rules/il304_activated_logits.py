@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import libcst as cst
 
-from initlint.diagnostics import Severity
+from initlint.diagnostics import Edit, Fix, Severity, Span
 from initlint.facts.project import LossPairing, LossPairingRule
+from initlint.facts.uses import ancestry, parent
 from initlint.rule import FixSpec, Invalid, Valid
 
 if TYPE_CHECKING:
@@ -152,15 +153,21 @@ class ActivatedLogits(LossPairingRule):
     Pass the logits; apply the softmax only for inference.
 
     ## Fix
-    Offered, and safe, when the softmax or sigmoid is written in its
+    Offered, and **safe**, when the softmax or sigmoid is written in its
     functional form as an argument of the loss call itself
     (`F.cross_entropy(F.softmax(logits, dim=-1), y)`, `torch.sigmoid(z)`,
     `tf.nn.softmax(...)`): the fix passes its input to the loss instead. It
     changes only what the loss receives; the model and what it returns are
-    untouched. An activation inside the model (an `nn.Softmax` layer, Keras
-    `activation='softmax'`) gets no fix, because removing it would change
-    what the model returns; the method form (`z.softmax(-1)`) gets none
-    either.
+    untouched.
+
+    Offered, and **unsafe**, for a PyTorch model that squashes its own
+    output: an `nn.Softmax` / `nn.Sigmoid` as the last layer of a
+    `Sequential` is removed, and a `return F.softmax(z, dim=-1)` (or
+    `torch.softmax`, `z.softmax(-1)`, a sigmoid) returns `z`. The model then
+    returns logits, so whatever reads its output as probabilities must apply
+    the softmax itself; apply it with `--fix --unsafe-fixes`. A Keras
+    `activation='softmax'` and a squash bound to a name before it is
+    returned get no fix.
 
     ## Confirmation
     `--confirm` has no check for this rule yet; the finding is left as it is.
@@ -197,12 +204,13 @@ class ActivatedLogits(LossPairingRule):
         return True
 
     def fix(self, pairing: LossPairing, facts: "FileFacts") -> Optional[Any]:
-        """A functional softmax/sigmoid written in the loss call itself: pass its input instead."""
+        """A functional softmax/sigmoid written in the loss call itself: pass its input instead
+        (safe). In the model, drop its last layer or return the logits (unsafe)."""
         node, squash = pairing.node, pairing.squash_node
         if not isinstance(node, cst.Call) or not isinstance(squash, cst.Call):
             return None
         if not any(arg.value is squash for arg in node.args):
-            return None
+            return _model_fix(pairing, squash, facts) if pairing.framework == "torch" else None
         func = squash.func
         if not (isinstance(func, cst.Attribute) and func.attr.value in ("softmax", "sigmoid")) or not squash.args:
             return None
@@ -210,4 +218,54 @@ class ActivatedLogits(LossPairingRule):
         # Only the functional forms, whose first argument is the tensor (`logits.softmax(-1)` is a method).
         if first.keyword is not None or first.star or facts.code(func.value) not in _FUNCTIONAL_MODULES:
             return None
-        return FixSpec(f"pass the logits (drop `{func.attr.value}`)", ((squash, facts.module.code_for_node(first.value)),))
+        return FixSpec(
+            f"pass the logits (drop `{func.attr.value}`)", ((squash, facts.module.code_for_node(first.value)),), "safe"
+        )
+
+
+def _model_fix(pairing: LossPairing, squash: cst.Call, facts: "FileFacts") -> Optional[Union[Fix, FixSpec]]:
+    """The squash is the model's own: an `nn.Softmax()` last in a `Sequential`, or a softmax
+    returned from a function. Removing it changes what the model returns, so it is unsafe."""
+    path = ancestry(facts.module, squash)
+    if path is None:
+        return None
+    owner = parent(path)
+    func = squash.func
+    if isinstance(owner, cst.Arg) and isinstance(func, cst.Attribute) and func.attr.value in ("Softmax", "Sigmoid"):
+        seq = parent(path, (cst.Arg,))
+        if not isinstance(seq, cst.Call) or not facts.code(seq.func).endswith("Sequential"):
+            return None
+        args = list(seq.args)
+        if len(args) < 2 or args[-1] is not owner or any(a.star or a.keyword is not None for a in args):
+            return None
+        # Delete from the end of the layer before to the end of this one: the trailing comma,
+        # the line breaks and the closing bracket stay as written.
+        before, last = facts.positions.span(args[-2].value), facts.positions.span(squash)
+        layer = facts.code(squash, 40)
+        return Fix(
+            f"return the logits (remove the last layer `{layer}`; apply it at inference)",
+            (Edit(Span(before.end_line, before.end_column, last.end_line, last.end_column), ""),),
+            "unsafe",
+        )
+    if isinstance(owner, cst.Return) and isinstance(func, cst.Attribute) and func.attr.value in ("softmax", "sigmoid"):
+        logits = _squash_input(squash, facts)
+        if logits is None:
+            return None
+        return FixSpec(
+            f"return the logits (drop `{func.attr.value}`; apply it at inference)",
+            ((squash, facts.module.code_for_node(logits)),),
+            "unsafe",
+        )
+    return None
+
+
+def _squash_input(squash: cst.Call, facts: "FileFacts") -> Optional[cst.BaseExpression]:
+    """The tensor a softmax/sigmoid call squashes: `F.softmax(z, dim=-1)` and `z.softmax(-1)` -> `z`."""
+    func = squash.func
+    assert isinstance(func, cst.Attribute)
+    if facts.code(func.value) in _FUNCTIONAL_MODULES:
+        first = squash.args[0] if squash.args else None
+        if first is None or first.keyword is not None or first.star:
+            return None
+        return first.value
+    return func.value

@@ -311,6 +311,8 @@ CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
     "digest with spaces": _records(lambda record: record.__setitem__(2, record[2][:30] + " 0")),
     "path with a NUL": _records(_set(1, "towers.py\x00/etc/passwd")),
     "fix without edits": _records(lambda record: record[3][0].__setitem__(7, ["use the logits loss"])),
+    "fix of unknown applicability": _records(_set(7, ["m", [[[1, 1, 1, 2], "x"]], "sometimes"], 3, 0)),
+    "fix applicability as a bool": _records(_set(7, ["m", [[[1, 1, 1, 2], "x"]], True], 3, 0)),
     "subject params not text": _records(lambda record: record[3][0].__setitem__(8, ["class", "X", [1], []])),
     "suppression line as text": _records(lambda record: record.__setitem__(4, [["11", ["IL301"]]])),
     "exports not a pair": _records(lambda record: record.__setitem__(5, [[]])),

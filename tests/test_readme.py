@@ -58,7 +58,9 @@ def test_the_examples_command_finds_the_bugs_and_spares_the_clean_models() -> No
         "examples/sigmoid_bce.py": "IL303",
         "examples/softmax_cross_entropy.py": "IL304",
     }
-    assert proc.stdout.splitlines()[-1].endswith("in 5 files.")
+    summary = proc.stdout.splitlines()[-1]
+    assert summary.startswith("Found 3 findings (1 error, 2 warnings) in 5 files.")
+    assert summary in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.timeout(600)

@@ -22,23 +22,25 @@ def section(rule: type[Rule], heading: str) -> str:
     return body.split("\n## ", 1)[0].strip()
 
 
-def offers_fix(rule: type[Rule]) -> bool:
-    """Whether any of the rule's own INVALID examples gets a fix from the real engine."""
+def fix_applicabilities(rule: type[Rule]) -> set[str]:
+    """The applicabilities of the fixes the real engine offers on the rule's own INVALID examples."""
+    found = set()
     for example in rule.INVALID:
         assert isinstance(example, Invalid)
         result = check_source(example.filename, example.source, Settings())
-        if any(d.fix is not None for d in result.diagnostics if d.code == rule.code):
-            return True
-    return False
+        found |= {d.fix.applicability for d in result.diagnostics if d.code == rule.code and d.fix is not None}
+    return found
 
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
 def test_fix_section_matches_whether_the_rule_offers_a_fix(rule: type[Rule]) -> None:
     text = section(rule, "Fix")
-    if offers_fix(rule):
+    offered = fix_applicabilities(rule)
+    if offered:
         assert not text.startswith(NO_FIX), text
-        # A rewrite is only worth offering with its safety stated.
-        assert re.search(r"\b(safe|unsafe)\b", text), text
+        # A rewrite is only worth offering with its safety stated: the doc names, in bold, exactly
+        # the applicabilities the engine gives its examples' fixes.
+        assert set(re.findall(r"\*\*(safe|unsafe)\*\*", text)) == offered, (offered, text)
     else:
         assert text.startswith(NO_FIX), text
 

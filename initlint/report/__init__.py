@@ -43,10 +43,13 @@ def report(
     quiet: bool = False,
     statistics: bool = False,
     sources: Optional[Mapping[str, str]] = None,
+    fixed: int = 0,
+    fixable: tuple[int, int] = (0, 0),
 ) -> str:
     """The whole report in format `name`. `quiet` drops the summary line of the human formats;
     `statistics` counts the findings by code instead of listing them (as JSON with `json`, as
-    ruff does); `sources` stands in for files whose text is not on disk (stdin)."""
+    ruff does); `sources` stands in for files whose text is not on disk (stdin); `fixed` and `fixable` (safe,
+    unsafe-only) go into the summary line, as ruff's hint."""
     if statistics:
         from initlint.report import statistics as stats
 
@@ -56,9 +59,10 @@ def report(
     if name == "full":
         from initlint.report import full
 
-        return full.render(diagnostics, files_checked, color=color, with_summary=not quiet, sources=sources)
+        return full.render(diagnostics, files_checked, color=color, with_summary=not quiet, sources=sources,
+                           fixed=fixed, fixable=fixable)
     if name == "text":
         from initlint.report import text
 
-        return text.render(diagnostics, files_checked, color=color, with_summary=not quiet)
+        return text.render(diagnostics, files_checked, color=color, with_summary=not quiet, fixed=fixed, fixable=fixable)
     return renderer(name)(diagnostics, files_checked)

@@ -110,10 +110,12 @@ def render(
     files_checked: int = 0,
     color: bool = False,
     with_summary: bool = True,
+    fixed: int = 0,
+    fixable: tuple[int, int] = (0, 0),
     sources: Optional[Mapping[str, str]] = None,
 ) -> str:
     source = SourceLines(sources)
     parts = [format_finding(d, source, color) for d in diagnostics]
     if with_summary:
-        parts.append(summary(diagnostics, files_checked) + "\n")
+        parts.append(summary(diagnostics, files_checked, fixed, *fixable) + "\n")
     return "\n".join(parts)

@@ -56,6 +56,7 @@ def _fix(path: str, fix: Fix) -> dict[str, Any]:
                 ],
             }
         ],
+        "properties": {"applicability": fix.applicability},
     }
 
 

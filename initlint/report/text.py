@@ -21,8 +21,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def summary(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
+def summary(diagnostics: Sequence[Diagnostic], files_checked: int, fixed: int = 0, fixable: int = 0, hidden: int = 0) -> str:
+    """`fixed`: findings `--fix` removed; `fixable` / `hidden`: fixes `--fix` would apply,
+    and those it applies only with `--unsafe-fixes` (ruff's hint)."""
     files = _plural(files_checked, "file")
+    if fixed:
+        return f"Found {_plural(fixed + len(diagnostics), 'finding')} ({fixed} fixed, {len(diagnostics)} remaining) in {files}."
     if not diagnostics:
         return f"No findings in {files}."
     counts = [
@@ -34,6 +38,12 @@ def summary(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
     refuted = sum(1 for d in diagnostics if d.confirmation is not None and d.confirmation.status == "refuted")
     if refuted:
         line += f" {refuted} refuted by confirmation (kept, not failing)."
+    # On the summary line itself: scripts read the last line as the summary.
+    if fixable:
+        more = f" ({hidden} more with `--unsafe-fixes`)" if hidden else ""
+        line += f" {fixable} fixable with `--fix`{more}."
+    elif hidden:
+        line += f" {hidden} {'fix' if hidden == 1 else 'fixes'} available with `--fix --unsafe-fixes`."
     return line
 
 
@@ -56,8 +66,16 @@ def format_line(d: Diagnostic, color: bool = False) -> str:
     )
 
 
-def render(diagnostics: Sequence[Diagnostic], files_checked: int = 0, color: bool = False, with_summary: bool = True) -> str:
+def render(
+    diagnostics: Sequence[Diagnostic],
+    files_checked: int = 0,
+    color: bool = False,
+    with_summary: bool = True,
+    fixed: int = 0,
+    fixable: tuple[int, int] = (0, 0),
+) -> str:
+    """`fixed`: findings --fix removed; `fixable`: (safe, unsafe-only) fixes still on offer."""
     lines = [format_line(d, color) for d in diagnostics]
     if with_summary:
-        lines.append(summary(diagnostics, files_checked))
+        lines.append(summary(diagnostics, files_checked, fixed, *fixable))
     return "".join(line + "\n" for line in lines)

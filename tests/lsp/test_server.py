@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 import pytest_lsp
 from initlint.rules.il101_zero_product import SEED_000_PAIR
+from initlint.rules.il303_sigmoid_bce import PREDICT_READS_OUTPUT, SEQUENTIAL_SIGMOID
 from initlint.rules.il304_activated_logits import SIGMOID_BCE_LOGITS
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
@@ -223,6 +224,21 @@ async def test_rule_fix_is_offered_and_applies(session: Session) -> None:
     fixed = apply_edits(text, fix.edit.changes[session.uri("step.py")])
     assert fixed == text.replace("torch.sigmoid(head(h))", "head(h)")
     assert await session.change("step.py", fixed) == []
+
+
+async def test_an_unsafe_fix_is_offered_but_never_preferred(session: Session) -> None:
+    # A predict() reads the model's output, so dropping the model's sigmoid is unsafe.
+    [d] = await session.open("churn.py", PREDICT_READS_OUTPUT)
+    assert d.code == "IL303"
+    actions = await session.code_actions("churn.py", d)
+    fix = actions[0]
+    assert fix.title.endswith("(unsafe)") and not fix.is_preferred
+    assert fix.edit is not None and fix.edit.changes is not None
+    assert "BCEWithLogitsLoss" in apply_edits(PREDICT_READS_OUTPUT, fix.edit.changes[session.uri("churn.py")])
+    # Without that reader the same rewrite is safe, and preferred.
+    [d] = await session.open("churn2.py", SEQUENTIAL_SIGMOID)
+    safe = (await session.code_actions("churn2.py", d))[0]
+    assert safe.is_preferred and not safe.title.endswith("(unsafe)")
 
 
 async def test_positions_in_utf8_when_the_client_prefers_it(client: LanguageClient, tmp_path: Path) -> None:

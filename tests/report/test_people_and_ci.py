@@ -46,7 +46,8 @@ def test_full_shows_each_finding_with_its_source_and_carets(initlint, project: P
     assert carets.index("^") == len("19 | ") + TOWER_LINE.index(span)
     assert carets.endswith("^" * len(span) + " IL101")
     assert "   = note: models/tower.py:10:9: `item_emb.weight` starts at zero (`zeros_`)" in rows
-    assert summary == "Found 3 findings (2 errors, 1 warning) in 3 files.\n"
+    # The fix hint stands on the summary line, as in the text format.
+    assert summary == "Found 3 findings (2 errors, 1 warning) in 3 files. 1 fixable with `--fix`.\n"
 
 
 def test_full_quotes_stdin_and_colours_only_when_asked(initlint, tmp_path: Path) -> None:

@@ -1,0 +1,195 @@
+"""Where a node sits, and whether anything besides a loss reads a model's output.
+
+Fixes that rewrite a model (drop its final sigmoid or softmax) change what it
+returns, so they are safe only when nothing else in the file uses that output.
+These walks run only for a finding that has such a fix, never per file.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Optional, Sequence
+
+import libcst as cst
+
+_BUILTINS = frozenset(dir(builtins))
+# Methods of a model that compute its output's ingredients, not read it.
+_MODEL_PLUMBING = ("__init__", "forward", "call", "build", "reset_parameters", "_init_weights")
+
+
+def ancestry(module: cst.Module, target: cst.CSTNode) -> Optional[list[cst.CSTNode]]:
+    """The nodes from `module` down to `target` (both included), or None if it is not there."""
+
+    class Finder(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.stack: list[cst.CSTNode] = []
+            self.found: Optional[list[cst.CSTNode]] = None
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if self.found is not None:
+                return False
+            self.stack.append(node)
+            if node is target:
+                self.found = list(self.stack)
+                return False
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            if self.stack and self.stack[-1] is original_node:
+                self.stack.pop()
+
+    finder = Finder()
+    module.visit(finder)
+    return finder.found
+
+
+def parent(path: Sequence[cst.CSTNode], skip: tuple[type, ...] = ()) -> Optional[cst.CSTNode]:
+    """The nearest ancestor in an `ancestry` path that is not of a `skip` type."""
+    for node in reversed(path[:-1]):
+        if not isinstance(node, skip):
+            return node
+    return None
+
+
+def _within(node: cst.CSTNode, roots: Sequence[cst.CSTNode], module: cst.Module) -> bool:
+    return any(ancestry_contains(root, node) for root in roots)
+
+
+def ancestry_contains(root: cst.CSTNode, node: cst.CSTNode) -> bool:
+    """Whether `node` is `root` or lies inside it."""
+
+    class Finder(cst.CSTVisitor):
+        found = False
+
+        def on_visit(self, current: cst.CSTNode) -> bool:
+            if current is node:
+                self.found = True
+            return not self.found
+
+    finder = Finder()
+    root.visit(finder)
+    return finder.found
+
+
+def output_used_elsewhere(
+    module: cst.Module, squash: cst.CSTNode, losses: Sequence[cst.CSTNode], other_losses: Sequence[cst.CSTNode]
+) -> bool:
+    """Whether anything in the file besides the loss calls `losses` may read the value `squash`
+    produces, so that dropping the squash would change it. `other_losses` are the file's other
+    loss calls (calling a loss object is not a use of the model). True when in doubt.
+    """
+    path = ancestry(module, squash)
+    if path is None:
+        return True
+    classes = [n for n in path if isinstance(n, cst.ClassDef)]
+    if classes:
+        return _model_called_elsewhere(module, classes[-1], losses, other_losses)
+    return _value_read_elsewhere(module, path, losses)
+
+
+def _value_read_elsewhere(module: cst.Module, path: list[cst.CSTNode], losses: Sequence[cst.CSTNode]) -> bool:
+    """A squash outside any class: fine when written in the loss call, or bound to a name that
+    only the loss calls read."""
+    squash = path[-1]
+    if _within(squash, losses, module):
+        return False
+    owner = parent(path, (cst.AssignTarget,))
+    if not isinstance(owner, cst.Assign) or owner.value is not squash or len(owner.targets) != 1:
+        return True
+    bound = owner.targets[0].target
+    if not isinstance(bound, cst.Name):
+        return True
+    target: cst.Name = bound
+
+    class Reads(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.names: list[cst.Name] = []
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == target.value and node is not target:
+                self.names.append(node)
+
+    reads = Reads()
+    module.visit(reads)
+    return not reads.names or any(not _within(name, losses, module) for name in reads.names)
+
+
+def _model_called_elsewhere(
+    module: cst.Module, model: cst.ClassDef, losses: Sequence[cst.CSTNode], other_losses: Sequence[cst.CSTNode]
+) -> bool:
+    """Every call that may run the model class `model`, outside the loss calls, is a use."""
+    methods = {
+        s.name.value for s in model.body.body if isinstance(s, cst.FunctionDef) and s.name.value not in _MODEL_PLUMBING
+    }
+
+    class Calls(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.imported: set[str] = set()
+            self.defined: set[str] = set()
+            self.scopes: list[tuple[Optional[cst.ClassDef], str]] = []
+            self.candidates: list[cst.Call] = []
+
+        def visit_Import(self, node: cst.Import) -> None:
+            for alias in node.names:
+                bound = alias.asname.name if alias.asname is not None else alias.name
+                if isinstance(bound, cst.Name):
+                    self.imported.add(bound.value)
+                elif isinstance(bound, cst.Attribute):
+                    head: cst.BaseExpression = bound
+                    while isinstance(head, cst.Attribute):
+                        head = head.value
+                    if isinstance(head, cst.Name):
+                        self.imported.add(head.value)
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+            if isinstance(node.names, cst.ImportStar):
+                return
+            for alias in node.names:
+                bound = alias.asname.name if alias.asname is not None else alias.name
+                if isinstance(bound, cst.Name):
+                    self.imported.add(bound.value)
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            self.defined.add(node.name.value)
+            self.scopes.append((node, ""))
+
+        def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+            self.scopes.pop()
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.defined.add(node.name.value)
+            owner = self.scopes[-1][0] if self.scopes and self.scopes[-1][1] == "" else None
+            self.scopes.append((owner, node.name.value))
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            self.scopes.pop()
+
+        def visit_Call(self, node: cst.Call) -> None:
+            owner, method = self.scopes[-1] if self.scopes else (None, "")
+            func = node.func
+            if isinstance(func, cst.Name):
+                if func.value == "self" or func.value not in _BUILTINS:
+                    self.candidates.append(node)  # judged below, once every import and def is known
+            elif isinstance(func, cst.Attribute):
+                base = func.value
+                if isinstance(base, cst.Name) and base.value == "self":
+                    # `self.net(x)` inside the model's own plumbing builds the output; anywhere else
+                    # (another method, another class holding the model) it may read it.
+                    if owner is not model or method not in _MODEL_PLUMBING:
+                        self.candidates.append(node)
+                elif func.attr.value == "forward" or func.attr.value in methods:
+                    self.candidates.append(node)
+
+    calls = Calls()
+    module.visit(calls)
+    allowed = [*losses, *other_losses]
+    for call in calls.candidates:
+        func = call.func
+        if isinstance(func, cst.Name) and func.value != "self" and func.value in calls.imported | calls.defined:
+            continue
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in calls.imported:
+            continue
+        if any(call is other for other in other_losses) or _within(call, losses, module):
+            continue
+        return True
+    return False
