@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     cfg.add_argument("--cache-dir", metavar="DIR", help="where the result cache lives (default: .initlint_cache)")
     cfg.add_argument("--jobs", "-j", type=int, metavar="N", help="files checked in parallel (default: one per core)")
+    adopt = parser.add_argument_group("adopting initlint on an existing codebase")
+    adopt.add_argument("--add-noqa", action="store_true", help="add a `# noqa: CODE` comment for each finding reported, then exit 0")
+    known = adopt.add_mutually_exclusive_group()
+    known.add_argument("--baseline", metavar="FILE", help="report only findings not recorded in FILE (default: `baseline` in the configuration)")
+    known.add_argument("--no-baseline", action="store_true", help="report every finding, even where the configuration sets `baseline`")
+    adopt.add_argument("--write-baseline", metavar="FILE", help="record every finding of this run in FILE (JSON), then exit 0")
+    adopt.add_argument("--show-stale-baseline", action="store_true", help="list the baseline entries that no longer match a finding")
     con = parser.add_argument_group("confirmation (runs model code; needs torch)")
     which = con.add_mutually_exclusive_group()
     which.add_argument("--confirm", action="store_true", help="build each flagged model and confirm the finding")
@@ -230,6 +237,12 @@ def _settings(args: argparse.Namespace, paths: list[str]) -> "Settings":
         if args.jobs < 1:
             raise UsageError("--jobs must be at least 1")
         settings = replace(settings, jobs=args.jobs)
+    if args.baseline is not None:
+        settings = replace(settings, baseline=os.path.abspath(args.baseline))  # relative to where initlint runs
+    if args.no_baseline:
+        settings = replace(settings, baseline=None)
+    if args.show_stale_baseline and settings.baseline is None:
+        raise UsageError("--show-stale-baseline needs a baseline: --baseline FILE or `baseline` in the configuration")
     if args.confirm or args.plot:
         settings = replace(settings, confirm=replace(settings.confirm, enabled=True))
     if args.no_confirm:
@@ -247,6 +260,10 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError("--plot draws the confirmation's measurements and cannot be combined with --no-confirm")
     if args.plot and not args.confirm:
         args.confirm = True
+    if args.add_noqa and args.write_baseline:
+        raise UsageError("--add-noqa and --write-baseline are two ways to accept today's findings; choose one")
+    if paths == ["-"] and (args.add_noqa or args.write_baseline):
+        raise UsageError("--add-noqa and --write-baseline edit files on disk and cannot read stdin")
     settings = _settings(args, paths)
     if settings.confirm.enabled:
         _check_confirm_available()
@@ -258,8 +275,9 @@ def _check(args: argparse.Namespace) -> int:
         print(f"initlint: error: {path}: no such file or directory", file=sys.stderr)
     present = [p for p in paths if p not in missing]
     crashed: tuple[tuple[str, str], ...] = ()
+    texts: dict[str, str] = {}  # source not on disk (stdin), by path, for the baseline
     if paths == ["-"]:
-        diagnostics, files_checked = _check_stdin(args.stdin_filename or "-", settings)
+        diagnostics, files_checked, texts = _check_stdin(args.stdin_filename or "-", settings)
     elif present:
         from initlint.runner import run
 
@@ -277,18 +295,55 @@ def _check(args: argparse.Namespace) -> int:
         except PlotUnavailable as exc:
             raise UsageError(str(exc)) from None
 
+    notes, failed = _adopt(args, settings, list(texts) if paths == ["-"] else present, diagnostics, texts)
     # With every path missing there is nothing to summarise in text ("No findings in 0 files"
     # would read as a pass); machine formats still get a valid, empty document.
-    if present or paths == ["-"] or args.format != "text":
+    if (present or paths == ["-"] or args.format != "text") and not (args.add_noqa or args.write_baseline):
         _write_report(args, diagnostics, files_checked)
+    for note in notes:
+        print(note, file=sys.stderr)
     for path, why in crashed:
         print(f"initlint: error: {path}: not checked, {why}; the other files were. Please report it with this file.", file=sys.stderr)
-    if missing or crashed:
+    if missing or crashed or failed:
         return EXIT_ERROR
+    if args.add_noqa or args.write_baseline:
+        return EXIT_OK
     if args.exit_zero:
         return EXIT_OK
     failing = any(d.fails and d.severity >= settings.fail_on for d in diagnostics)
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _adopt(
+    args: argparse.Namespace, settings: "Settings", paths: Sequence[str], diagnostics: list["Diagnostic"], texts: dict[str, str]
+) -> tuple[list[str], bool]:
+    """--write-baseline, the baseline filter and --add-noqa, in that order (a noqa goes only where a
+    finding is new). Filters `diagnostics` in place; returns the lines for stderr and whether
+    something failed."""
+    notes: list[str] = []
+    if args.write_baseline or settings.baseline is not None:
+        from initlint import baseline
+
+        try:
+            if args.write_baseline:
+                count = baseline.record(diagnostics, settings, args.write_baseline, texts)
+                return [f"Wrote {count} baseline entr{'y' if count == 1 else 'ies'} to {args.write_baseline}."], False
+            assert settings.baseline is not None
+            filtered = baseline.filter_run(diagnostics, settings, paths, texts)
+        except baseline.BaselineError as exc:
+            raise UsageError(str(exc)) from None
+        diagnostics[:] = filtered.kept
+        shown = os.path.relpath(settings.baseline)
+        notes.extend(f"initlint: {note}" for note in filtered.notes(shown, args.show_stale_baseline))
+    if not args.add_noqa:
+        return notes, False
+    from initlint.suppress import add_noqa
+
+    result = add_noqa(diagnostics)
+    notes.extend(f"initlint: warning: {line}" for line in result.unsilenced)
+    notes.extend(f"initlint: error: {line}" for line in result.errors)
+    notes.append(f"Added {result.added} noqa directive{'' if result.added == 1 else 's'}.")
+    return notes, bool(result.errors)
 
 
 def _check_confirm_available() -> None:
@@ -298,7 +353,7 @@ def _check_confirm_available() -> None:
         raise UsageError("--confirm builds the flagged models and needs torch: pip install 'initlint[confirm]'")
 
 
-def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], int]:
+def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], int, dict[str, str]]:
     from initlint.diagnostics import Diagnostic
     from initlint.discover import is_excluded
     from initlint.engine import check_source
@@ -307,15 +362,15 @@ def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], i
 
     data = sys.stdin.buffer.read()
     if name != "-" and is_excluded(name, settings):
-        return [], 0  # the buffer stands for a file the configuration excludes, as on disk
+        return [], 0, {}  # the buffer stands for a file the configuration excludes, as on disk
     source = decode_source(name, data)
     if isinstance(source, Diagnostic):
-        return [source], 1
+        return [source], 1, {}
     result = check_source(name, source.text, settings)
     diagnostics = list(result.diagnostics) + link_project([result], settings)
     if settings.confirm.enabled:
         print("initlint: --confirm reads files from disk; skipped for stdin", file=sys.stderr)
-    return diagnostics, 1
+    return diagnostics, 1, {name: source.text}
 
 
 def _write_report(args: argparse.Namespace, diagnostics: Sequence["Diagnostic"], files_checked: int) -> None:

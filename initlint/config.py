@@ -86,6 +86,8 @@ class Settings:
     cache_dir: Optional[str] = None
     use_cache: bool = True
     jobs: Optional[int] = None
+    # A baseline file of accepted findings (baseline.py); an absolute path once loaded.
+    baseline: Optional[str] = None
 
     @property
     def selectors(self) -> tuple[str, ...]:
@@ -272,7 +274,7 @@ def settings_from_table(table: dict[str, Any], path: str, base: Optional[Setting
     known = {
         "select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude",
         "fail-on", "respect-gitignore", "report-unused-suppressions", "confirm", "cache-dir", "jobs",
-        *THRESHOLD_KEYS,
+        "baseline", *THRESHOLD_KEYS,
     }
     reader.unknown(known)
     values: dict[str, Any] = {}
@@ -295,6 +297,12 @@ def settings_from_table(table: dict[str, Any], path: str, base: Optional[Setting
             raise reader.fail("fail-on", '"error", "warning" or "info"') from None
     if "cache-dir" in table:
         values["cache_dir"] = reader.string("cache-dir")
+    if "baseline" in table:
+        baseline = reader.string("baseline")
+        if not baseline.strip():
+            raise reader.fail("baseline", "a file name (relative to this file's folder)")
+        # Relative to the configuration's folder, as `extend-exclude` is, wherever initlint runs from.
+        values["baseline"] = os.path.join(os.path.dirname(os.path.abspath(path)), baseline)
     if "jobs" in table:
         values["jobs"] = int(reader.number("jobs", integer=True))
     if "per-file-ignores" in table:
