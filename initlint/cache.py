@@ -53,7 +53,7 @@ ENV_CACHE_DIR = "INITLINT_CACHE_DIR"
 # pre-filter would skip, to show that the pre-filter loses no finding.
 ENV_NO_PREFILTER = "INITLINT_NO_PREFILTER"
 # Settings that cannot change what a file's analysis returns.
-NOT_RESULT_AFFECTING = frozenset({"jobs", "use_cache", "cache_dir", "confirm", "config_path", "fail_on", "origins"})
+NOT_RESULT_AFFECTING = frozenset({"jobs", "use_cache", "cache_dir", "confirm", "config_path", "fail_on", "origins", "baseline"})
 # Cache files kept per cache directory (other builds and settings); older ones are removed.
 KEEP_CACHE_FILES = 8
 # Link results (cross-file findings) kept per cache file, one per distinct set of files.

@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also treat the unsafe fixes (which may change what the code does) as fixable: with --fix or --diff, apply them",
     )
     fixes.add_argument("--diff", action="store_true", help="print the changes --fix would make as a unified diff; write nothing (exit 1 when there are changes)")
+    adopt = parser.add_argument_group("adopting initlint on an existing codebase")
+    adopt.add_argument("--add-noqa", action="store_true", help="add a `# noqa: CODE` comment for each finding reported, then exit 0")
+    known = adopt.add_mutually_exclusive_group()
+    known.add_argument("--baseline", metavar="FILE", help="report only findings not recorded in FILE (default: `baseline` in the configuration)")
+    known.add_argument("--no-baseline", action="store_true", help="report every finding, even where the configuration sets `baseline`")
+    adopt.add_argument("--write-baseline", metavar="FILE", help="record every finding of this run in FILE (JSON), then exit 0")
+    adopt.add_argument("--show-stale-baseline", action="store_true", help="list the baseline entries that no longer match a finding")
     con = parser.add_argument_group("confirmation (runs model code; needs torch)")
     which = con.add_mutually_exclusive_group()
     which.add_argument("--confirm", action="store_true", help="build each flagged model and confirm the finding")
@@ -247,6 +254,12 @@ def _settings(args: argparse.Namespace, paths: list[str]) -> "Settings":
         if args.jobs < 1:
             raise UsageError("--jobs must be at least 1")
         settings = override(settings, "jobs", "--jobs", jobs=args.jobs)
+    if args.baseline is not None:  # relative to where initlint runs
+        settings = override(settings, "baseline", "--baseline", baseline=os.path.abspath(args.baseline))
+    if args.no_baseline:
+        settings = override(settings, "baseline", "--no-baseline", baseline=None)
+    if args.show_stale_baseline and settings.baseline is None:
+        raise UsageError("--show-stale-baseline needs a baseline: --baseline FILE or `baseline` in the configuration")
     if args.confirm or args.plot:
         flag = "--plot" if args.plot else "--confirm"  # --plot has set args.confirm by now
         settings = override(settings, "confirm.enabled", flag, confirm=replace(settings.confirm, enabled=True))
@@ -267,6 +280,10 @@ def _check(args: argparse.Namespace) -> int:
         args.confirm = True
     if (args.fix or args.diff) and paths == ["-"]:
         raise UsageError("--fix and --diff rewrite files on disk and cannot be used with - (stdin)")
+    if args.add_noqa and args.write_baseline:
+        raise UsageError("--add-noqa and --write-baseline are two ways to accept today's findings; choose one")
+    if paths == ["-"] and (args.add_noqa or args.write_baseline):
+        raise UsageError("--add-noqa and --write-baseline edit files on disk and cannot read stdin")
     settings = _settings(args, paths)
     if args.show_settings:
         from initlint.report.settings import render as render_settings
@@ -323,20 +340,57 @@ def _check(args: argparse.Namespace) -> int:
         except PlotUnavailable as exc:
             raise UsageError(str(exc)) from None
 
+    notes, failed = _adopt(args, settings, list(sources) if paths == ["-"] else present, diagnostics, sources)
     # With every path missing there is nothing to summarise for people ("No findings in 0 files"
     # would read as a pass); machine formats still get a valid, empty document.
     from initlint.report import HUMAN
 
-    if present or paths == ["-"] or args.format not in HUMAN:
+    if (present or paths == ["-"] or args.format not in HUMAN) and not (args.add_noqa or args.write_baseline):
         _write_report(args, diagnostics, files_checked, sources, fixed)
+    for note in notes:
+        print(note, file=sys.stderr)
     for path, why in crashed:
         print(f"initlint: error: {path}: not checked, {why}; the other files were. Please report it with this file.", file=sys.stderr)
-    if missing or crashed or fix_failed:
+    if missing or crashed or fix_failed or failed:
         return EXIT_ERROR
+    if args.add_noqa or args.write_baseline:
+        return EXIT_OK
     if args.exit_zero:
         return EXIT_OK
     failing = any(d.fails and d.severity >= settings.fail_on for d in diagnostics)
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _adopt(
+    args: argparse.Namespace, settings: "Settings", paths: Sequence[str], diagnostics: list["Diagnostic"], texts: dict[str, str]
+) -> tuple[list[str], bool]:
+    """--write-baseline, the baseline filter and --add-noqa, in that order (a noqa goes only where a
+    finding is new). Filters `diagnostics` in place; returns the lines for stderr and whether
+    something failed."""
+    notes: list[str] = []
+    if args.write_baseline or settings.baseline is not None:
+        from initlint import baseline
+
+        try:
+            if args.write_baseline:
+                count = baseline.record(diagnostics, settings, args.write_baseline, texts)
+                return [f"Wrote {count} baseline entr{'y' if count == 1 else 'ies'} to {args.write_baseline}."], False
+            assert settings.baseline is not None
+            filtered = baseline.filter_run(diagnostics, settings, paths, texts)
+        except baseline.BaselineError as exc:
+            raise UsageError(str(exc)) from None
+        diagnostics[:] = filtered.kept
+        shown = os.path.relpath(settings.baseline)
+        notes.extend(f"initlint: {note}" for note in filtered.notes(shown, args.show_stale_baseline))
+    if not args.add_noqa:
+        return notes, False
+    from initlint.suppress import add_noqa
+
+    result = add_noqa(diagnostics)
+    notes.extend(f"initlint: warning: {line}" for line in result.unsilenced)
+    notes.extend(f"initlint: error: {line}" for line in result.errors)
+    notes.append(f"Added {result.added} noqa directive{'' if result.added == 1 else 's'}.")
+    return notes, bool(result.errors)
 
 
 def _check_confirm_available() -> None:

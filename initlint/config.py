@@ -90,6 +90,8 @@ class Settings:
     # (`confirm.timeout` inside the confirm table): a configuration file's path or a
     # flag. A key not here has its default. Not part of equality: it changes no result.
     origins: dict[str, str] = field(default_factory=dict, compare=False)
+    # A baseline file of accepted findings (baseline.py); an absolute path once loaded.
+    baseline: Optional[str] = None
 
     @property
     def selectors(self) -> tuple[str, ...]:
@@ -227,6 +229,7 @@ TOP_KEYS: dict[str, str] = {
     "report-unused-suppressions": "report_unused_suppressions",
     "cache-dir": "cache_dir",
     "jobs": "jobs",
+    "baseline": "baseline",
 }
 CONFIRM_KEYS = ("enabled", "timeout", "total-timeout", "memory-mb", "device", "seed", "modules")
 
@@ -309,6 +312,12 @@ def settings_from_table(table: dict[str, Any], path: str, base: Optional[Setting
             raise reader.fail("fail-on", '"error", "warning" or "info"') from None
     if "cache-dir" in table:
         values["cache_dir"] = reader.string("cache-dir")
+    if "baseline" in table:
+        baseline = reader.string("baseline")
+        if not baseline.strip():
+            raise reader.fail("baseline", "a file name (relative to this file's folder)")
+        # Relative to the configuration's folder, as `extend-exclude` is, wherever initlint runs from.
+        values["baseline"] = os.path.join(os.path.dirname(os.path.abspath(path)), baseline)
     if "jobs" in table:
         values["jobs"] = int(reader.number("jobs", integer=True))
     if "per-file-ignores" in table:

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import io
 import itertools
 import os
 import sys
-import tokenize
 import traceback
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +41,7 @@ from initlint.engine import check_source
 from initlint.lsp_worker import CheckFailed, CheckProcess, CheckProcessDied
 from initlint.report.lsp import SEVERITIES
 from initlint.rule import rule_by_code
-from initlint.suppress import IGNORE, NOQA
+from initlint.suppress import noqa_edit
 
 DEBOUNCE_SECONDS = 0.3
 CONFIRM_COMMAND = "initlint.confirm"
@@ -206,35 +204,6 @@ def to_lsp(doc: TextDocument, d: Diagnostic) -> types.Diagnostic:
         ]
         or None,
     )
-
-
-def noqa_edit(text: str, line: int, code: str) -> tuple[int, int, str] | None:
-    """Where `# noqa: CODE` goes for a finding on `line` (1-based): (start, end, new text), columns of that line.
-
-    An existing `# noqa: ...` or `# initlint: ignore[...]` comment gets the code
-    added; a line that ends inside a string or with a backslash cannot hold one.
-    """
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    for tok in tokens:
-        if tok.start[0] <= line < tok.end[0] and tok.type not in (tokenize.NEWLINE, tokenize.NL):
-            return None
-        if tok.type == tokenize.COMMENT and tok.start[0] == line:
-            for pattern in (IGNORE, NOQA):
-                match = pattern.search(tok.string)
-                if match is None:
-                    continue
-                if not match.group("codes"):
-                    return None  # a bare noqa silences the line already
-                end = tok.start[1] + match.end("codes")
-                return end, end, f", {code}"
-    source_line = text.splitlines()[line - 1]
-    content = source_line.rstrip()
-    if content.endswith("\\"):
-        return None
-    return len(content), len(source_line), f"  # noqa: {code}"
 
 
 def code_actions(doc: TextDocument, lsp_diag: types.Diagnostic, d: Diagnostic) -> list[types.CodeAction]:

@@ -15,7 +15,7 @@ import fnmatch
 import io
 import re
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
 from initlint.config import Settings
@@ -54,13 +54,69 @@ def _codes_in(comment: str) -> Optional[frozenset[str]]:
     return None
 
 
-def _tokens(text: str) -> Iterator[tokenize.TokenInfo]:
+def _tokens(text: str, layout: Layout) -> Iterator[tokenize.TokenInfo]:
     """The file's tokens up to the first tokenizer error (a file that does not parse still
     has its suppressions read up to that point)."""
     try:
         yield from tokenize.generate_tokens(io.StringIO(text).readline)
     except (tokenize.TokenError, SyntaxError):
-        return
+        layout.complete = False
+
+
+@dataclass(frozen=True)
+class LogicalLine:
+    """One statement as the tokenizer sees it: its lines and its code tokens (no comments)."""
+
+    first: int
+    last: int
+    tokens: tuple[tokenize.TokenInfo, ...]
+
+
+@dataclass
+class Layout:
+    """Where a file's comments are and can go, from one pass of the tokenizer."""
+
+    # Every comment token with the lines it covers: the whole statement from the statement's
+    # first line, its own line anywhere else.
+    comments: list[tuple[tokenize.TokenInfo, int, int]] = field(default_factory=list)
+    statements: list[LogicalLine] = field(default_factory=list)  # kept only when asked for
+    in_token: set[int] = field(default_factory=set)  # lines that end inside a string
+    complete: bool = True  # False: the tokenizer stopped early (a file that does not parse)
+
+
+def scan_layout(text: str, keep_statements: bool = False) -> Layout:
+    """The file's comments and (with `keep_statements`) its statements, in one tokenizer pass."""
+    layout = Layout()
+    start: Optional[int] = None  # first line of the logical line being read
+    pending: list[tokenize.TokenInfo] = []  # comments of that logical line
+    tokens: list[tokenize.TokenInfo] = []
+    ignorable = (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING)
+    for tok in _tokens(text, layout):
+        if tok.start[0] < tok.end[0] and tok.type not in (tokenize.NEWLINE, tokenize.NL):
+            layout.in_token.update(range(tok.start[0], tok.end[0]))
+        if tok.type == tokenize.COMMENT:
+            if start is None:  # a comment on a line of its own covers only that line
+                layout.comments.append((tok, tok.start[0], tok.start[0]))
+            else:
+                pending.append(tok)
+            continue
+        if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            end = tok.start[0]
+            for comment in pending:
+                line = comment.start[0]
+                layout.comments.append((comment, line, end if line == start else line))
+            if start is not None and keep_statements:
+                layout.statements.append(LogicalLine(start, end, tuple(tokens)))
+            pending, tokens, start = [], [], None
+            continue
+        if tok.type not in ignorable:
+            if start is None:
+                start = tok.start[0]
+            if keep_statements:
+                tokens.append(tok)
+    for comment in pending:  # the tokenizer stopped inside a statement
+        layout.comments.append((comment, comment.start[0], comment.start[0]))
+    return layout
 
 
 def read_suppression_comments(text: str) -> list[Suppression]:
@@ -68,32 +124,10 @@ def read_suppression_comments(text: str) -> list[Suppression]:
     if "noqa" not in text.lower() and "initlint" not in text.lower():
         return []  # the common case: no need to tokenize
     found: list[Suppression] = []
-    statement_start: Optional[int] = None  # first line of the logical line being read
-    pending: list[tuple[tokenize.TokenInfo, frozenset[str]]] = []  # comments of that logical line
-    ignorable = (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING)
-    for tok in _tokens(text):
-        if tok.type == tokenize.COMMENT:
-            codes = _codes_in(tok.string)
-            if codes is not None:
-                if statement_start is None:  # a comment on a line of its own covers only that line
-                    found.append(_suppression(tok, codes, tok.start[0], tok.start[0]))
-                else:
-                    pending.append((tok, codes))
-            continue
-        if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
-            end = tok.start[0]
-            for comment, codes in pending:
-                line = comment.start[0]
-                # On the statement's first line: the whole statement; elsewhere: its own line.
-                last = end if line == statement_start else line
-                found.append(_suppression(comment, codes, line, last))
-            pending = []
-            statement_start = None
-            continue
-        if tok.type not in ignorable and statement_start is None:
-            statement_start = tok.start[0]
-    for comment, codes in pending:  # the tokenizer stopped inside a statement
-        found.append(_suppression(comment, codes, comment.start[0], comment.start[0]))
+    for tok, first, last in scan_layout(text).comments:
+        codes = _codes_in(tok.string)
+        if codes is not None:
+            found.append(_suppression(tok, codes, first, last))
     return found
 
 
@@ -193,3 +227,135 @@ def per_file_ignored(settings: Settings, path: str) -> tuple[str, ...]:
         if fnmatch.fnmatch(normalized, pattern) or fnmatch.fnmatch(normalized.rsplit("/", 1)[-1], pattern):
             codes.extend(pattern_codes)
     return tuple(codes)
+
+
+# Writing suppression comments: the language server's quick fix and `--add-noqa`.
+
+
+def noqa_edit(text: str, line: int, code: str) -> Optional[tuple[int, int, str]]:
+    """Where `# noqa: CODE` goes for a finding on `line` (1-based): (start, end, new text), columns of that line.
+
+    An existing `# noqa: ...` or `# initlint: ignore[...]` comment gets the code
+    added; a line that ends inside a string or with a backslash cannot hold one.
+    """
+    layout = scan_layout(text)
+    if not layout.complete:
+        return None
+    lines = _bodies(io.StringIO(text).readlines())
+    return _comment_edit(lines, layout, _comments_by_line(layout).get(line), line, [code])
+
+
+def _bodies(lines: Sequence[str]) -> list[str]:
+    # The lines as the tokenizer splits them (a form feed is not a line break), without their endings.
+    return [line.rstrip("\r\n") for line in lines]
+
+
+def _comments_by_line(layout: Layout) -> dict[int, tokenize.TokenInfo]:
+    return {tok.start[0]: tok for tok, _, _ in layout.comments}
+
+
+def _holds_comment(lines: Sequence[str], layout: Layout, comment: Optional[tokenize.TokenInfo], line: int) -> bool:
+    """Whether a comment can end `line`: not inside a string, not after a line-continuation backslash."""
+    if line in layout.in_token or not 1 <= line <= len(lines):
+        return False
+    return comment is not None or not lines[line - 1].rstrip().endswith("\\")
+
+
+def _comment_edit(
+    lines: Sequence[str], layout: Layout, comment: Optional[tokenize.TokenInfo], line: int, codes: Sequence[str]
+) -> Optional[tuple[int, int, str]]:
+    """The edit that makes `line` carry a suppression of `codes`, or None when it cannot or need not."""
+    if not _holds_comment(lines, layout, comment, line):
+        return None
+    if comment is not None:
+        for pattern in (IGNORE, NOQA):
+            match = pattern.search(comment.string)
+            if match is None:
+                continue
+            if not match.group("codes"):
+                return None  # a bare noqa silences the line already
+            present = _codes_in(comment.string) or frozenset()
+            missing = [c for c in codes if not any(c.startswith(p) for p in present)]
+            if not missing:
+                return None
+            # Other tools' codes stay: `# noqa: E501` becomes `# noqa: E501, IL101`.
+            end = comment.start[1] + match.end("codes")
+            return end, end, ", " + ", ".join(missing)
+    body = lines[line - 1]
+    content = body.rstrip()
+    return len(content), len(body), "  # noqa: " + ", ".join(codes)
+
+
+def add_noqa_to_text(text: str, diagnostics: Sequence[Diagnostic]) -> tuple[str, int, list[Diagnostic]]:
+    """`text` with a `# noqa: CODE` comment for each diagnostic, the number of lines given or
+    extended one, and the diagnostics that no comment can silence.
+
+    A comment goes on the finding's line; where that line ends inside a string or with a
+    backslash, on the first line of its statement (which covers the whole statement). The
+    result is read back as suppressions, so a diagnostic counted as silenced really is.
+    """
+    layout = scan_layout(text, keep_statements=True)
+    if not layout.complete:
+        return text, 0, list(diagnostics)
+    lines = io.StringIO(text).readlines()
+    bodies = _bodies(lines)
+    comments = _comments_by_line(layout)
+    first_lines = {line: s.first for s in layout.statements for line in range(s.first, s.last + 1)}
+    wanted: dict[int, list[str]] = {}
+    for d in diagnostics:
+        target = d.line if _holds_comment(bodies, layout, comments.get(d.line), d.line) else first_lines.get(d.line, d.line)
+        codes = wanted.setdefault(target, [])
+        if d.code not in codes:
+            codes.append(d.code)
+    edited = 0
+    for target, codes in sorted(wanted.items()):
+        edit = _comment_edit(bodies, layout, comments.get(target), target, sorted(codes))
+        if edit is None:
+            continue
+        start, end, new = edit
+        body = bodies[target - 1]
+        lines[target - 1] = body[:start] + new + body[end:] + lines[target - 1][len(body):]
+        edited += 1
+    new_text = "".join(lines)
+    read_back = read_suppression_comments(new_text)
+    return new_text, edited, [d for d in diagnostics if not any(s.covers(d) for s in read_back)]
+
+
+@dataclass(frozen=True)
+class NoqaResult:
+    added: int  # lines that got a comment or a code
+    unsilenced: tuple[str, ...]  # findings no comment can silence (a warning)
+    errors: tuple[str, ...]  # files that could not be read or written
+
+
+def add_noqa(diagnostics: Sequence[Diagnostic]) -> NoqaResult:
+    """`--add-noqa`: write into each file the comments that silence its findings."""
+    from initlint.rule import rule_by_code
+    from initlint.source import read_source, write_source
+
+    by_path: dict[str, list[Diagnostic]] = {}
+    unsilenced: list[str] = []
+    errors: list[str] = []
+    for d in diagnostics:
+        rule = rule_by_code(d.code)
+        if rule is not None and rule.emitted_by_pipeline:  # IL001-IL003 are decided before comments are read
+            unsilenced.append(f"{d.path}:{d.line}:{d.column}: {d.code} cannot be silenced by a comment")
+        else:
+            by_path.setdefault(d.path, []).append(d)
+    added = 0
+    for path, found in sorted(by_path.items()):
+        source = read_source(path)
+        if isinstance(source, Diagnostic):
+            errors.append(f"{path}: {source.message}")
+            continue
+        text, edited, missed = add_noqa_to_text(source.text, found)
+        unsilenced.extend(f"{d.path}:{d.line}:{d.column}: {d.code} cannot be silenced by a comment here" for d in missed)
+        if not edited:
+            continue
+        try:
+            write_source(path, text)
+        except (OSError, UnicodeEncodeError) as exc:
+            errors.append(f"{path}: cannot write: {getattr(exc, 'strerror', None) or exc}")
+            continue
+        added += edited
+    return NoqaResult(added, tuple(unsilenced), tuple(errors))
