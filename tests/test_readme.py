@@ -87,3 +87,11 @@ def test_the_readme_install_commands_work_from_a_clone(tmp_path: Path) -> None:
         run = subprocess.run([str(venv / "bin" / "initlint"), str(clone / "examples")], capture_output=True,
                              text=True, timeout=120)
         assert run.returncode == 1 and "IL101" in run.stdout, (label, run.stdout, run.stderr)
+
+
+def test_the_configuration_example_shows_the_default_excludes() -> None:
+    from initlint.config import DEFAULT_EXCLUDE
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in readme.splitlines() if line.startswith("exclude = ["))
+    assert re.findall(r'"([^"]+)"', line.split("#", 1)[0]) == list(DEFAULT_EXCLUDE)
