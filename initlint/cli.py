@@ -25,6 +25,7 @@ from initlint import __version__
 if TYPE_CHECKING:
     from initlint.config import Settings
     from initlint.diagnostics import Diagnostic
+    from initlint.notebook import NotebookMap
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SUBCOMMANDS = ("rules", "rule", "lsp")
@@ -258,14 +259,16 @@ def _check(args: argparse.Namespace) -> int:
         print(f"initlint: error: {path}: no such file or directory", file=sys.stderr)
     present = [p for p in paths if p not in missing]
     crashed: tuple[tuple[str, str], ...] = ()
+    notebooks: dict[str, NotebookMap] = {}
     if paths == ["-"]:
-        diagnostics, files_checked = _check_stdin(args.stdin_filename or "-", settings)
+        diagnostics, files_checked = _check_stdin(args.stdin_filename or "-", settings, notebooks)
     elif present:
         from initlint.runner import run
 
         result = run(present, settings)
         diagnostics, files_checked = list(result.diagnostics), result.files_checked
         crashed = result.crashed
+        notebooks.update(result.notebooks)
     else:
         diagnostics, files_checked = [], 0
 
@@ -280,7 +283,7 @@ def _check(args: argparse.Namespace) -> int:
     # With every path missing there is nothing to summarise in text ("No findings in 0 files"
     # would read as a pass); machine formats still get a valid, empty document.
     if present or paths == ["-"] or args.format != "text":
-        _write_report(args, diagnostics, files_checked)
+        _write_report(args, diagnostics, files_checked, notebooks)
     for path, why in crashed:
         print(f"initlint: error: {path}: not checked, {why}; the other files were. Please report it with this file.", file=sys.stderr)
     if missing or crashed:
@@ -298,7 +301,9 @@ def _check_confirm_available() -> None:
         raise UsageError("--confirm builds the flagged models and needs torch: pip install 'initlint[confirm]'")
 
 
-def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], int]:
+def _check_stdin(name: str, settings: "Settings", notebooks: dict[str, "NotebookMap"]) -> tuple[list["Diagnostic"], int]:
+    """The check of stdin's bytes as the file `name` (a notebook when it ends in .ipynb);
+    a notebook's map goes into `notebooks`."""
     from initlint.diagnostics import Diagnostic
     from initlint.discover import is_excluded
     from initlint.engine import check_source
@@ -311,6 +316,8 @@ def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], i
     source = decode_source(name, data)
     if isinstance(source, Diagnostic):
         return [source], 1
+    if source.notebook is not None:
+        notebooks[name] = source.notebook
     result = check_source(name, source.text, settings)
     diagnostics = list(result.diagnostics) + link_project([result], settings)
     if settings.confirm.enabled:
@@ -318,11 +325,15 @@ def _check_stdin(name: str, settings: "Settings") -> tuple[list["Diagnostic"], i
     return diagnostics, 1
 
 
-def _write_report(args: argparse.Namespace, diagnostics: Sequence["Diagnostic"], files_checked: int) -> None:
+def _write_report(
+    args: argparse.Namespace, diagnostics: Sequence["Diagnostic"], files_checked: int, notebooks: dict[str, "NotebookMap"]
+) -> None:
     from initlint.diagnostics import Diagnostic
+    from initlint.notebook import to_cells
     from initlint.report import renderer
 
-    ordered = sorted(diagnostics, key=Diagnostic.sort_key)
+    # Sorted in program lines (cell order), then located in cells for the reader.
+    ordered = to_cells(sorted(diagnostics, key=Diagnostic.sort_key), notebooks)
     if args.format == "text":
         from initlint.report.text import render
 
