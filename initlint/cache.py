@@ -46,7 +46,7 @@ from initlint import __version__
 from initlint.config import Settings, find_pyproject
 from initlint.diagnostics import Diagnostic, Edit, Fix, Related, Severity, Span, Subject
 from initlint.exports import OutputExport, PendingLoss, ProjectExports
-from initlint.notebook import CellLines, NotebookMap
+from initlint.notebook import CellLines, NotebookMap, is_notebook
 
 CACHE_DIR_NAME = ".initlint_cache"
 ENV_CACHE_DIR = "INITLINT_CACHE_DIR"
@@ -331,6 +331,8 @@ def _decode_record(item: Any) -> tuple[str, FileRecord]:
         parsed=_flag(parsed),
         notebook=None if notebook is None else _decode_notebook(notebook),
     )
+    if record.notebook is not None and not is_notebook(record.path):  # only a notebook has cells
+        _invalid()
     return _path(absolute), record
 
 
