@@ -29,7 +29,6 @@ Stdlib only (json): the cache decodes maps without importing the analysis.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass, replace
@@ -278,6 +277,8 @@ def rewrite_notebook(original: str, program: str) -> str:
     outputs, metadata, key order, the JSON indentation and the final newline stay.
     Raises InvalidNotebook.
     """
+    import difflib  # only where a notebook is written back
+
     data, cells = _load(original)
     before = read_program(original)
     new_lines = _split(program)

@@ -39,7 +39,10 @@ NOTEBOOK = with_outputs(notebook_text("# Zwei Türme\n", TWO_TOWER_IMPORTS, "x =
 
 def test_an_unedited_program_writes_back_the_same_bytes(tmp_path: Path) -> None:
     path = notebook_file(tmp_path, NOTEBOOK)
-    write_source(str(path), read(path).text)
+    program = read(path).text
+    # The program: the code cells, magic and shell lines left out in place.
+    assert program == "\n\n" + TWO_TOWER_IMPORTS.split("\n", 2)[2] + "x = 1\n" + TWO_TOWER_CLASS
+    write_source(str(path), program)
     assert path.read_text(encoding="utf-8") == NOTEBOOK
 
 
@@ -65,7 +68,8 @@ def test_a_string_source_and_another_indentation_are_kept(tmp_path: Path) -> Non
             "nbformat": 4, "nbformat_minor": 2, "metadata": {}}
     text = json.dumps(data, indent=2)  # no final newline
     path = notebook_file(tmp_path, text)
-    write_source(str(path), read(path).text.replace("b = 2", "b = 3"))
+    assert read(path).text == "a = 1\nb = 2\n"
+    write_source(str(path), "a = 1\nb = 3\n")
     data["cells"][0]["source"] = "a = 1\nb = 3"
     assert path.read_text(encoding="utf-8") == json.dumps(data, indent=2)
 
@@ -76,3 +80,4 @@ def test_an_invalid_notebook_is_il002(tmp_path: Path, text: str) -> None:
     path.write_bytes(text.encode("latin-1"))
     result = read_source(str(path))
     assert isinstance(result, Diagnostic) and result.code == "IL002"
+    assert "notebook" in result.message or "UTF-8" in result.message
