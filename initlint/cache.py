@@ -4,8 +4,8 @@ One cache file per (initlint build, result-affecting settings) under the
 cache directory, `.initlint_cache/` at the project root by default (a
 `.gitignore` with `*` and a `CACHEDIR.TAG` inside, as pytest and ruff do).
 It maps each checked file to a `FileRecord`: the digest of the bytes that
-were analysed, the file's diagnostics, its suppression comments and its
-cross-file exports.
+were analysed, the file's diagnostics, its suppression comments, its
+cross-file exports and, for a notebook, the map from program lines to cells.
 
 A record is used only when the file's current bytes have the same digest
 (size and mtime are not trusted: an edit within the file system's
@@ -46,6 +46,7 @@ from initlint import __version__
 from initlint.config import Settings, find_pyproject
 from initlint.diagnostics import APPLICABILITIES, Diagnostic, Edit, Fix, Related, Severity, Span, Subject
 from initlint.exports import OutputExport, PendingLoss, ProjectExports
+from initlint.notebook import CellLines, NotebookMap, is_notebook
 
 CACHE_DIR_NAME = ".initlint_cache"
 ENV_CACHE_DIR = "INITLINT_CACHE_DIR"
@@ -96,6 +97,8 @@ class FileRecord:
     # Why the analysis of this file died (a crash in native code, the kernel's OOM killer);
     # empty when it did not. Such a record has no digest, so it is never cached.
     crashed: str = ""
+    # A notebook's program lines -> cells (its diagnostics are in program lines).
+    notebook: Optional[NotebookMap] = None
 
 
 def cache_directory(settings: Settings, paths: Sequence[str]) -> str:
@@ -310,11 +313,12 @@ def _encode_record(absolute: str, record: FileRecord) -> list[Any]:
         None if record.exports is None else _encode_exports(record.exports),
         record.model_code,
         record.parsed,
+        None if record.notebook is None else [[c.cell, c.first, c.count] for c in record.notebook.cells],
     ]
 
 
 def _decode_record(item: Any) -> tuple[str, FileRecord]:
-    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed = _fields(item, 8)
+    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed, notebook = _fields(item, 9)
     decoded_exports = None if exports is None else _decode_exports(exports)
     record = FileRecord(
         path=_path(path),
@@ -325,8 +329,25 @@ def _decode_record(item: Any) -> tuple[str, FileRecord]:
         pending=bool(decoded_exports is not None and decoded_exports.pending),
         model_code=_flag(model_code),
         parsed=_flag(parsed),
+        notebook=None if notebook is None else _decode_notebook(notebook),
     )
+    if record.notebook is not None and not is_notebook(record.path):  # only a notebook has cells
+        _invalid()
     return _path(absolute), record
+
+
+def _decode_notebook(item: Any) -> NotebookMap:
+    """Exactly what build_program makes: cells in increasing order, each starting where the
+    one before it ends."""
+    cells = []
+    next_line, last_cell = 1, 0
+    for cell, first, count in _items(item, 3):
+        if _position(cell) <= last_cell or _position(first) != next_line:
+            _invalid()
+        next_line += _position(count)
+        last_cell = cell
+        cells.append(CellLines(cell, first, count))
+    return NotebookMap(tuple(cells))
 
 
 def _encode_diagnostic(d: Diagnostic) -> list[Any]:

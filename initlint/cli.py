@@ -25,6 +25,7 @@ from initlint import __version__
 if TYPE_CHECKING:
     from initlint.config import Settings
     from initlint.diagnostics import Diagnostic
+    from initlint.notebook import NotebookMap
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SUBCOMMANDS = ("rules", "rule", "lsp")
@@ -301,14 +302,16 @@ def _check(args: argparse.Namespace) -> int:
     present = [p for p in paths if p not in missing]
     crashed: tuple[tuple[str, str], ...] = ()
     sources: dict[str, str] = {}  # text that is not on disk, for the reporters that quote it
+    notebooks: dict[str, NotebookMap] = {}  # where each notebook's program lines are in its cells
     if paths == ["-"]:
-        diagnostics, files_checked = _check_stdin(args.stdin_filename or "-", settings, sources)
+        diagnostics, files_checked = _check_stdin(args.stdin_filename or "-", settings, sources, notebooks)
     elif present:
         from initlint.runner import run
 
         result = run(present, settings)
         diagnostics, files_checked = list(result.diagnostics), result.files_checked
         crashed = result.crashed
+        notebooks.update(result.notebooks)
     else:
         diagnostics, files_checked = [], 0
 
@@ -330,6 +333,7 @@ def _check(args: argparse.Namespace) -> int:
 
             result = run(present, settings)
             diagnostics, files_checked, crashed = list(result.diagnostics), result.files_checked, result.crashed
+            notebooks.update(result.notebooks)
         fix_failed = bool(fix_run.errors)
 
     if args.plot:
@@ -346,7 +350,7 @@ def _check(args: argparse.Namespace) -> int:
     from initlint.report import HUMAN
 
     if (present or paths == ["-"] or args.format not in HUMAN) and not (args.add_noqa or args.write_baseline):
-        _write_report(args, diagnostics, files_checked, sources, fixed)
+        _write_report(args, diagnostics, files_checked, sources, notebooks, fixed)
     for note in notes:
         print(note, file=sys.stderr)
     for path, why in crashed:
@@ -400,7 +404,11 @@ def _check_confirm_available() -> None:
         raise UsageError("--confirm builds the flagged models and needs torch: pip install 'initlint[confirm]'")
 
 
-def _check_stdin(name: str, settings: "Settings", sources: dict[str, str]) -> tuple[list["Diagnostic"], int]:
+def _check_stdin(
+    name: str, settings: "Settings", sources: dict[str, str], notebooks: dict[str, "NotebookMap"]
+) -> tuple[list["Diagnostic"], int]:
+    """The check of stdin's bytes as the file `name` (a notebook when it ends in .ipynb); its
+    text goes into `sources`, a notebook's map into `notebooks`."""
     from initlint.diagnostics import Diagnostic
     from initlint.discover import is_excluded
     from initlint.engine import check_source
@@ -414,6 +422,8 @@ def _check_stdin(name: str, settings: "Settings", sources: dict[str, str]) -> tu
     if isinstance(source, Diagnostic):
         return [source], 1
     sources[name] = source.text
+    if source.notebook is not None:
+        notebooks[name] = source.notebook
     result = check_source(name, source.text, settings)
     diagnostics = list(result.diagnostics) + link_project([result], settings)
     if settings.confirm.enabled:
@@ -423,13 +433,15 @@ def _check_stdin(name: str, settings: "Settings", sources: dict[str, str]) -> tu
 
 def _write_report(
     args: argparse.Namespace, diagnostics: Sequence["Diagnostic"], files_checked: int, sources: dict[str, str],
-    fixed: int = 0,
+    notebooks: dict[str, "NotebookMap"], fixed: int = 0,
 ) -> None:
     from initlint.diagnostics import Diagnostic
+    from initlint.fixes import fixable_counts
+    from initlint.notebook import to_cells
     from initlint.report import report
 
-    ordered = sorted(diagnostics, key=Diagnostic.sort_key)
-    from initlint.fixes import fixable_counts
+    # Sorted in program lines (cell order), then located in cells for the reader.
+    ordered = to_cells(sorted(diagnostics, key=Diagnostic.sort_key), notebooks)
 
     color = args.output_file is None and _wants_color(sys.stdout)
     _emit(args, report(args.format, ordered, files_checked, color=color, quiet=args.quiet,

@@ -25,6 +25,7 @@ DEFAULT_EXCLUDE = (
     "build",
     "dist",
     "__pycache__",
+    ".ipynb_checkpoints",  # Jupyter's autosaved copies of the notebooks beside it
     "node_modules",
     ".tox",
     ".nox",

@@ -48,6 +48,8 @@ class Related:
     path: str
     span: Span
     message: str
+    # In a notebook, once located for a report (notebook.to_cells): the 1-based cell the span is in.
+    cell: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ class Diagnostic:
     fix: Optional[Fix] = None
     confirmation: Optional[Confirmation] = None
     subject: Optional[Subject] = None
+    # Set only at the report boundary (notebook.to_cells): the notebook cell, 1-based among all
+    # cells, that `span` is then relative to. Spans are in program lines until then.
+    cell: Optional[int] = None
 
     @property
     def line(self) -> int:
@@ -138,8 +143,10 @@ class Diagnostic:
 
     def to_json(self) -> dict[str, Any]:
         """The output contract of `--format json` (see DESIGN.md)."""
-        out: dict[str, Any] = {
-            "path": self.path,
+        out: dict[str, Any] = {"path": self.path}
+        if self.cell is not None:
+            out["cell"] = self.cell
+        out.update({
             "line": self.span.line,
             "column": self.span.column,
             "end_line": self.span.end_line,
@@ -149,7 +156,8 @@ class Diagnostic:
             "severity": self.severity.label,
             "message": self.message,
             "related": [
-                {"path": r.path, "line": r.span.line, "column": r.span.column, "message": r.message}
+                {"path": r.path, **({} if r.cell is None else {"cell": r.cell}), "line": r.span.line,
+                 "column": r.span.column, "message": r.message}
                 for r in self.related
             ],
             "fix": None
@@ -168,7 +176,7 @@ class Diagnostic:
                     for e in self.fix.edits
                 ],
             },
-        }
+        })
         if self.confirmation is not None:
             out["confirmation"] = {
                 "status": self.confirmation.status,

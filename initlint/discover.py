@@ -2,8 +2,9 @@
 
 - Directories are walked recursively, in sorted order; symlinked directories
   are followed once (a symlink loop is walked no deeper than its target).
-- Only `.py` files are collected from directories (stubs, `.pyi`, are not
-  code that trains); a file named on the command line is checked whatever
+- Only `.py` files and Jupyter notebooks (`.ipynb`, checked as the program
+  of their code cells: initlint/notebook.py) are collected from directories
+  (stubs, `.pyi`, are not code that trains); a file named on the command line is checked whatever
   its suffix, unless an exclude pattern matches it (as ruff's
   `force-exclude`, so pre-commit's file list honours the configuration).
 - `exclude`/`extend-exclude` are gitignore-style patterns relative to the
@@ -24,6 +25,9 @@ from initlint.config import Settings
 
 if TYPE_CHECKING:
     import pathspec
+
+# What a folder walk collects.
+CHECKED_SUFFIXES = (".py", ".ipynb")
 
 
 def missing_paths(paths: Sequence[str]) -> list[str]:
@@ -160,7 +164,7 @@ def _walk(top: str, excludes: _Excludes, ignores: Optional[_Ignores], found: dic
             kept.append(name)
         dirs[:] = kept
         for name in sorted(files):
-            if not name.endswith(".py"):
+            if not name.endswith(CHECKED_SUFFIXES):
                 continue
             shown = _join(top, root, name)
             if excludes.excluded(shown, is_dir=False):

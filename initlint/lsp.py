@@ -2,7 +2,9 @@
 
 It publishes the static check (`engine.check_source`) of the unsaved text of
 every open Python document: at once on open and save, 0.3 s after the last
-change while typing. It offers two quick fixes per finding (the rule's own
+change while typing. An open Jupyter notebook (LSP 3.17 notebook documents)
+is checked as one program, its Python code cells in order (notebook.py), and
+each cell gets its own diagnostics on the cell's URI. It offers two quick fixes per finding (the rule's own
 fix where it has one, and a `# noqa: CODE` comment), links each code to the
 rule's documentation, and shows that documentation on hover.
 
@@ -39,6 +41,7 @@ from initlint.diagnostics import Diagnostic, Span
 from initlint.discover import is_excluded
 from initlint.engine import check_source
 from initlint.lsp_worker import CheckFailed, CheckProcess, CheckProcessDied
+from initlint.notebook import NotebookMap, build_program, to_cells
 from initlint.report.lsp import SEVERITIES
 from initlint.rule import rule_by_code
 from initlint.suppress import noqa_edit
@@ -48,11 +51,27 @@ CONFIRM_COMMAND = "initlint.confirm"
 
 Published = list[tuple[types.Diagnostic, Diagnostic]]
 Checked = Optional[tuple[Diagnostic, ...]]  # None: superseded while queued
+# The notebooks the server asks for: Python code cells, in any notebook type.
+NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
+    notebook_selector=[types.NotebookDocumentFilterWithCells(cells=[types.NotebookCellLanguage(language="python")])],
+    save=True,
+)
+
+
+class NotebookCheck:
+    """What one check of a notebook was made of: its program's map and, by cell position,
+    the cells' documents at that moment."""
+
+    def __init__(self, notebook_map: NotebookMap, cells: dict[int, str]) -> None:
+        self.map = notebook_map
+        self.cells = cells  # 1-based position -> cell document URI (code cells)
 
 
 class InitlintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("initlint", __version__)
+        super().__init__("initlint", __version__, notebook_document_sync=NOTEBOOK_SYNC)
+        # Open notebooks -> the cell URIs they last published on (to clear removed cells).
+        self.notebooks: dict[str, list[str]] = {}
         self.pending: dict[str, asyncio.TimerHandle] = {}
         # What was last published for each open document, to answer code actions and hovers.
         self.published: dict[str, Published] = {}
@@ -83,17 +102,41 @@ class InitlintServer(LanguageServer):
         self.pending.pop(uri, None)
         if not self.is_current(uri, ticket):
             return
-        doc = self.workspace.get_text_document(uri)
+        notebook: Optional[NotebookCheck] = None
+        if uri in self.notebooks:
+            shown, text, notebook = self.notebook_program(uri)
+        else:
+            doc = self.workspace.get_text_document(uri)
+            shown, text = doc.path, doc.source
         # An unsaved new buffer (untitled:...) has no folder, hence no pyproject.toml.
-        on_disk = doc.uri.startswith("file:")
-        settings, path = self.settings_for(doc.path) if on_disk else (Settings(), doc.path)
-        if on_disk and is_excluded(doc.path, settings):
-            self.publish(uri, ())  # as on the command line; clears what an earlier configuration gave
+        on_disk = uri.startswith("file:")
+        settings, path = self.settings_for(shown) if on_disk else (Settings(), shown)
+        if on_disk and is_excluded(shown, settings):
+            self.publish(uri, (), notebook)  # as on the command line; clears what an earlier configuration gave
             return
         future = asyncio.get_running_loop().run_in_executor(
-            self.checker, self.run_check, uri, ticket, path, doc.source, settings
+            self.checker, self.run_check, uri, ticket, path, text, settings
         )
-        future.add_done_callback(lambda done: self.finish_check(uri, ticket, doc.path, done))
+        future.add_done_callback(lambda done: self.finish_check(uri, ticket, shown, done, notebook))
+
+    def notebook_program(self, uri: str) -> tuple[str, str, NotebookCheck]:
+        """The path, program text and cells of an open notebook as they are now."""
+        from pygls.uris import to_fs_path
+
+        notebook = self.workspace.get_notebook_document(notebook_uri=uri)
+        assert notebook is not None  # open: `self.notebooks` follows didOpen/didClose
+        sources: list[tuple[int, str]] = []
+        cells: dict[int, str] = {}
+        for position, cell in enumerate(notebook.cells, 1):
+            if cell.kind != types.NotebookCellKind.Code:
+                continue
+            doc = self.workspace.get_text_document(cell.document)
+            if doc.language_id not in (None, "python"):
+                continue
+            sources.append((position, doc.source))
+            cells[position] = cell.document
+        program = build_program(sources)
+        return to_fs_path(uri) or uri, program.text, NotebookCheck(program.map, cells)
 
     def run_check(self, uri: str, ticket: int, path: str, text: str, settings: Settings) -> Checked:
         """On the check thread: the diagnostics, or None when superseded while queued."""
@@ -101,7 +144,9 @@ class InitlintServer(LanguageServer):
             return None
         return self.check_process.check(path, text, settings)
 
-    def finish_check(self, uri: str, ticket: int, shown: str, done: asyncio.Future[Checked]) -> None:
+    def finish_check(
+        self, uri: str, ticket: int, shown: str, done: asyncio.Future[Checked], notebook: Optional[NotebookCheck] = None
+    ) -> None:
         if done.cancelled():
             return
         # A bug in a rule must not take the editor's server down: the previous diagnostics stay.
@@ -118,10 +163,13 @@ class InitlintServer(LanguageServer):
             return
         diagnostics = done.result()
         if diagnostics is not None and self.is_current(uri, ticket):
-            self.publish(uri, diagnostics)
+            self.publish(uri, diagnostics, notebook)
 
-    def publish(self, uri: str, diagnostics: Sequence[Diagnostic]) -> None:
-        """Publish diagnostics of the document's current text."""
+    def publish(self, uri: str, diagnostics: Sequence[Diagnostic], notebook: Optional[NotebookCheck] = None) -> None:
+        """Publish diagnostics of the document's current text (of a notebook: on each cell)."""
+        if notebook is not None:
+            self.publish_notebook(uri, diagnostics, notebook)
+            return
         if uri not in self.published:  # closed meanwhile
             return
         doc = self.workspace.get_text_document(uri)
@@ -130,6 +178,33 @@ class InitlintServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=[p[0] for p in pairs])
         )
+
+    def publish_notebook(self, uri: str, diagnostics: Sequence[Diagnostic], notebook: NotebookCheck) -> None:
+        """Each code cell's diagnostics on the cell's URI, in the cell's own lines; cells no
+        longer in the notebook are cleared."""
+        if uri not in self.notebooks:  # closed meanwhile
+            return
+        by_cell: dict[int, list[Diagnostic]] = {position: [] for position in notebook.cells}
+        for d in to_cells(diagnostics, {d.path: notebook.map for d in diagnostics}):
+            if d.cell in by_cell:
+                by_cell[d.cell].append(d)
+        docs = {position: self.workspace.get_text_document(cell) for position, cell in notebook.cells.items()}
+        for position, found in by_cell.items():
+            doc = docs[position]
+            pairs = [(to_lsp(doc, d, docs), d) for d in found]
+            self.published[doc.uri] = pairs
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=doc.uri, version=doc.version, diagnostics=[p[0] for p in pairs])
+            )
+        current = list(notebook.cells.values())
+        for gone in set(self.notebooks[uri]) - set(current):
+            self.clear(gone)
+        self.notebooks[uri] = current
+
+    def clear(self, uri: str) -> None:
+        """Forget a document's diagnostics and clear them in the editor."""
+        if self.published.pop(uri, None) is not None:
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     def supersede(self, uri: str) -> None:
         """No check of `uri` scheduled so far will run or be published."""
@@ -180,7 +255,9 @@ def to_range(doc: TextDocument, span: Span) -> types.Range:
     )
 
 
-def to_lsp(doc: TextDocument, d: Diagnostic) -> types.Diagnostic:
+def to_lsp(doc: TextDocument, d: Diagnostic, cells: Optional[dict[int, TextDocument]] = None) -> types.Diagnostic:
+    """A diagnostic of `doc`; in a notebook, `cells` (by position) holds the documents
+    that related places in other cells point to."""
     rule = rule_by_code(d.code)
     message = d.message
     severity = types.DiagnosticSeverity(SEVERITIES[d.severity])
@@ -197,10 +274,11 @@ def to_lsp(doc: TextDocument, d: Diagnostic) -> types.Diagnostic:
         source="initlint",
         related_information=[
             types.DiagnosticRelatedInformation(
-                location=types.Location(uri=doc.uri, range=to_range(doc, r.span)), message=r.message
+                location=types.Location(uri=where.uri, range=to_range(where, r.span)), message=r.message
             )
             for r in d.related
-            if r.path == d.path  # one buffer is checked; links to other files come from whole-project runs
+            # One buffer is checked; links to other files come from whole-project runs.
+            if r.path == d.path and (where := doc if r.cell is None or cells is None else cells.get(r.cell)) is not None
         ]
         or None,
     )
@@ -270,6 +348,35 @@ def did_save(ls: InitlintServer, params: types.DidSaveTextDocumentParams) -> Non
         ls.schedule(params.text_document.uri, 0)
 
 
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+def did_open_notebook(ls: InitlintServer, params: types.DidOpenNotebookDocumentParams) -> None:
+    uri = params.notebook_document.uri
+    ls.notebooks[uri] = []
+    ls.schedule(uri, 0)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+def did_change_notebook(ls: InitlintServer, params: types.DidChangeNotebookDocumentParams) -> None:
+    if params.notebook_document.uri in ls.notebooks:
+        ls.schedule(params.notebook_document.uri, DEBOUNCE_SECONDS)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+def did_save_notebook(ls: InitlintServer, params: types.DidSaveNotebookDocumentParams) -> None:
+    if params.notebook_document.uri in ls.notebooks:
+        ls.schedule(params.notebook_document.uri, 0)
+
+
+@server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+def did_close_notebook(ls: InitlintServer, params: types.DidCloseNotebookDocumentParams) -> None:
+    uri = params.notebook_document.uri
+    ls.supersede(uri)
+    for cell in ls.notebooks.pop(uri, []):
+        ls.clear(cell)
+    for cell_doc in params.cell_text_documents:
+        ls.clear(cell_doc.uri)
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: InitlintServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
@@ -295,7 +402,8 @@ async def initialized(ls: InitlintServer, params: types.InitializedParams) -> No
 def did_change_watched_files(ls: InitlintServer, params: types.DidChangeWatchedFilesParams) -> None:
     """A changed pyproject.toml re-checks every open document (settings_for re-reads it)."""
     ls.settings_cache.clear()
-    for uri in ls.published:
+    cells = {cell for published in ls.notebooks.values() for cell in published}
+    for uri in [u for u in ls.published if u not in cells] + list(ls.notebooks):
         ls.schedule(uri, 0)
 
 
@@ -351,8 +459,8 @@ async def confirm(ls: InitlintServer, uri: str) -> dict[str, Any]:
     """
     if importlib.util.find_spec("initlint.confirm") is None:
         return {"error": "this build of initlint has no confirmation stage"}
-    if uri not in ls.published:
-        return {"error": f"{uri} is not an open Python document"}
+    if uri not in ls.published or any(uri in cells for cells in ls.notebooks.values()):
+        return {"error": f"{uri} is not an open Python document (notebooks are checked statically only)"}
     doc = ls.workspace.get_text_document(uri)
     version = doc.version
     settings, relative = ls.settings_for(doc.path)

@@ -27,6 +27,7 @@ from initlint.cache import FileRecord, ResultCache, digest_bytes, link_key, pref
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic
 from initlint.discover import discover, looks_like_model_code
+from initlint.notebook import NotebookMap
 from initlint.source import MAX_FILE_BYTES, SourceFile, decode_source, read_source, unreadable
 
 # Below this much source to parse, a pool costs more than it saves (a worker
@@ -39,6 +40,9 @@ class RunResult:
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
     crashed: tuple[tuple[str, str], ...] = ()  # (path, why) of files whose analysis died
+    # The notebooks among the files: their diagnostics are in program lines, and a report
+    # locates them in cells through these (notebook.to_cells).
+    notebooks: tuple[tuple[str, NotebookMap], ...] = ()
 
 
 def wanted(text: str) -> bool:
@@ -113,6 +117,7 @@ def check_file(path: str, settings: Settings, named: bool = False) -> FileRecord
         pending=bool(exports is not None and exports.pending),
         # Only a named file gets here without the pre-filter's say; a walk must still skip it.
         model_code=not named or wanted(source.text),
+        notebook=source.notebook,
     )
 
 
@@ -259,4 +264,5 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
 
         diagnostics = confirm_diagnostics(diagnostics, settings, settings.project_root)
     crashed = tuple((r.path, r.crashed) for r in records if r.crashed)
-    return RunResult(tuple(diagnostics), len(files), crashed)
+    notebooks = tuple((r.path, r.notebook) for r in records if r.notebook is not None)
+    return RunResult(tuple(diagnostics), len(files), crashed, notebooks)

@@ -1,5 +1,8 @@
 """Read a file's bytes and decode them as Python does (PEP 263 cookie, BOM).
 
+A notebook (.ipynb) is UTF-8 JSON; its text is the program of its code cells
+(initlint/notebook.py), and the source keeps the map back to the cells.
+
 Anything that cannot be read or decoded becomes an IL002 diagnostic; this
 stage never raises for bad input.
 """
@@ -10,9 +13,10 @@ import io
 import os
 import tokenize
 from dataclasses import dataclass
-from typing import Union
+from typing import Optional, Union
 
 from initlint.diagnostics import Diagnostic, Severity, Span
+from initlint.notebook import InvalidNotebook, NotebookMap, is_notebook, read_program, rewrite_notebook
 
 # Larger files are generated or data, not model code; reading them would
 # only make the run slow.
@@ -22,7 +26,8 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 @dataclass(frozen=True)
 class SourceFile:
     path: str  # as given by the user (relative stays relative)
-    text: str
+    text: str  # of a notebook: the program of its code cells
+    notebook: Optional[NotebookMap] = None  # a notebook's program lines -> cells
 
 
 def unreadable(path: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:
@@ -40,6 +45,8 @@ def decode_source(path: str, data: bytes) -> Union[SourceFile, Diagnostic]:
     """Decode bytes as CPython would, or explain why they cannot be."""
     if b"\x00" in data:
         return unreadable(path, "binary file (contains NUL bytes), not Python source")
+    if is_notebook(path):
+        return _decode_notebook(path, data)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:  # unknown codec in the cookie, or BOM + other cookie
@@ -63,6 +70,16 @@ def decode_source(path: str, data: bytes) -> Union[SourceFile, Diagnostic]:
     return SourceFile(path=path, text=text)
 
 
+def _decode_notebook(path: str, data: bytes) -> Union[SourceFile, Diagnostic]:
+    try:
+        program = read_program(data.decode("utf-8-sig"))  # JSON is UTF-8 (RFC 8259)
+    except UnicodeDecodeError as exc:
+        return unreadable(path, f"cannot decode as UTF-8, as a notebook must be: byte 0x{data[exc.start]:02x} is invalid")
+    except InvalidNotebook as exc:
+        return unreadable(path, str(exc))
+    return SourceFile(path=path, text=program.text, notebook=program.map)
+
+
 def read_source(path: str) -> Union[SourceFile, Diagnostic]:
     try:
         size = os.path.getsize(path)
@@ -83,14 +100,26 @@ def write_source(path: str, text: str) -> None:
 
     The one place that rewrites a checked file (`--fix`, `--add-noqa`). Raises OSError when
     the file cannot be read or written; a caller reports it.
+
+    A notebook gets the edited program back into its code cells (notebook.rewrite_notebook:
+    outputs, metadata and JSON layout kept); one that is no longer a valid notebook raises
+    ValueError (notebook.InvalidNotebook).
     """
     with open(path, "rb") as handle:
         original = handle.read()
+    if is_notebook(path):
+        marker = b"\xef\xbb\xbf" if original.startswith(b"\xef\xbb\xbf") else b""
+        notebook = rewrite_notebook(original.decode("utf-8-sig"), text)
+        _replace(path, marker + notebook.encode("utf-8"))
+        return
     encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
     bom = "\ufeff" if original.startswith(b"\xef\xbb\xbf") else ""
     if encoding == "utf-8-sig":  # detect_encoding's name when there is a BOM; the BOM is added below
         encoding = "utf-8"
-    data = (bom + text).encode(encoding)
+    _replace(path, (bom + text).encode(encoding))
+
+
+def _replace(path: str, data: bytes) -> None:
     tmp = f"{path}.initlint-tmp"
     with open(tmp, "wb") as handle:
         handle.write(data)

@@ -448,3 +448,26 @@ def test_a_wrong_type_or_shape_anywhere_drops_that_record_only(project: Path, mo
             elif len(where) < 2 and where != ("records",) and where != ("links",):
                 assert not loaded.records and not loaded.links, (where, replacement)
     assert tried > 500
+
+
+def test_a_notebook_record_keeps_its_cell_map_and_a_bad_map_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.cli.conftest import TWO_TOWER_NOTEBOOK
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nb.ipynb").write_text(TWO_TOWER_NOTEBOOK, encoding="utf-8")
+    record = check_file("nb.ipynb", Settings(project_root=str(tmp_path)))
+    assert record.notebook is not None and [c.cell for c in record.notebook.cells] == [2, 3]
+    assert record.diagnostics
+    cache = ResultCache(str(tmp_path / CACHE_DIR_NAME), "0" * 32)
+    cache.put(record)
+    cache.save()
+    assert record.digest is not None
+    assert ResultCache(str(tmp_path / CACHE_DIR_NAME), "0" * 32).get("nb.ipynb", record.digest) == record
+
+    # Cells out of order, or lines that do not follow on: not what this build writes.
+    [cache_file] = (tmp_path / CACHE_DIR_NAME).glob("*.json")
+    data = json.loads(cache_file.read_text())
+    for bad in ([[3, 1, 4], [2, 5, 15]], [[2, 1, 4], [3, 6, 15]], [[2, 1, -1]], [[2, 1, True]]):
+        data["records"][0][-1] = bad
+        cache_file.write_text(json.dumps(data))
+        assert ResultCache(str(tmp_path / CACHE_DIR_NAME), "0" * 32).get("nb.ipynb", record.digest) is None

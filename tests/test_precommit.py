@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import SIGMOID_SCORER
+from tests.cli.conftest import SIGMOID_SCORER, TWO_TOWER_NOTEBOOK, TWO_TOWER_NOTEBOOK_AT
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = os.path.dirname(sys.executable)
@@ -205,3 +205,13 @@ def test_the_readme_hooks_work_as_written(tmp_path: Path, hook_repo: tuple[Path,
                               text=True, timeout=600)
         assert proc.returncode == 1, (label, proc.stdout + proc.stderr)
         assert re.search(r"^train\.py:13:\d+: IL301 ", proc.stdout, re.M), (label, proc.stdout)
+
+
+@pytest.mark.timeout(900)
+def test_hook_checks_a_staged_notebook(tmp_path: Path, hook_repo: tuple[Path, str], env: dict[str, str]) -> None:
+    """`types_or: [python, jupyter]`: a staged notebook reaches initlint, reported by cell."""
+    repo = project(tmp_path / "project", {"analysis.ipynb": TWO_TOWER_NOTEBOOK})
+    refused = try_repo(repo, hook_repo, env)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    cell, line, column = TWO_TOWER_NOTEBOOK_AT
+    assert f"analysis.ipynb:cell {cell}:{line}:{column}: IL101" in refused.stdout

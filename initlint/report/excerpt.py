@@ -10,6 +10,7 @@ import re
 from typing import Mapping, Optional
 
 from initlint.diagnostics import Span
+from initlint.notebook import NotebookMap
 from initlint.source import SourceFile, read_source
 
 # The line breaks Python's tokenizer (and so libcst's positions) counts; str.splitlines
@@ -24,17 +25,26 @@ class SourceLines:
         self._lines: dict[str, Optional[list[str]]] = {
             path: LINE_BREAK.split(text) for path, text in (sources or {}).items()
         }
+        self._maps: dict[str, NotebookMap] = {}
 
-    def lines(self, path: str) -> Optional[list[str]]:
+    def lines(self, path: str, cell: Optional[int] = None) -> Optional[list[str]]:
+        """The file's lines; for a notebook finding (`cell` set, its span within the cell),
+        that cell's lines of the checked program."""
         if path not in self._lines:
             source = read_source(path)
             self._lines[path] = LINE_BREAK.split(source.text) if isinstance(source, SourceFile) else None
-        return self._lines[path]
+            if isinstance(source, SourceFile) and source.notebook is not None:
+                self._maps[path] = source.notebook
+        lines = self._lines[path]
+        if cell is None or lines is None:
+            return lines
+        where = next((c for c in self._maps[path].cells if c.cell == cell), None) if path in self._maps else None
+        return None if where is None else lines[where.first - 1 : where.first - 1 + where.count]
 
-    def span_text(self, path: str, span: Span) -> Optional[str]:
+    def span_text(self, path: str, span: Span, cell: Optional[int] = None) -> Optional[str]:
         """The text inside `span`, or None when the file (or those lines) cannot be read: it
         changed since the check, or never was on disk."""
-        lines = self.lines(path)
+        lines = self.lines(path, cell)
         end_line = max(span.line, span.end_line)
         if lines is None or not 1 <= span.line <= end_line <= len(lines):
             return None

@@ -22,7 +22,7 @@ from typing import Mapping, Optional, Sequence
 
 from initlint.diagnostics import Diagnostic
 from initlint.report.excerpt import SourceLines
-from initlint.report.text import BOLD, COLORS, RESET, summary, verdict
+from initlint.report.text import BOLD, COLORS, RESET, location, summary, verdict
 
 GUTTER = "\033[1;34m"
 CONTEXT = 2  # lines shown before and after the span, as ruff does
@@ -87,12 +87,13 @@ def _snippet(d: Diagnostic, lines: list[str], color: bool) -> tuple[list[str], i
 
 def format_finding(d: Diagnostic, source: SourceLines, color: bool = False) -> str:
     kind = f"{d.severity.label}[{d.code}]"
+    where = location(d)
     if color:
-        header = f"{BOLD}{d.path}{RESET}:{d.line}:{d.column}: {BOLD}{COLORS[d.severity]}{kind}{RESET} {BOLD}{d.message}{RESET}"
+        header = f"{BOLD}{d.path}{RESET}:{where}: {BOLD}{COLORS[d.severity]}{kind}{RESET} {BOLD}{d.message}{RESET}"
     else:
-        header = f"{d.path}:{d.line}:{d.column}: {kind} {d.message}"
+        header = f"{d.path}:{where}: {kind} {d.message}"
     out = [header + verdict(d, color)]
-    lines = source.lines(d.path)
+    lines = source.lines(d.path, d.cell)
     width = 0
     if lines is not None and 1 <= d.span.line <= len(lines):
         rows, width = _snippet(d, lines, color)

@@ -75,7 +75,7 @@ def render(diagnostics: Sequence[Diagnostic], files_checked: int = 0) -> str:
     for d in diagnostics:
         path = report_path(d.path)
         # An empty span (a file-level finding) has no text of its own: its message stands in.
-        text = source.span_text(d.path, d.span) or d.message
+        text = source.span_text(d.path, d.span, d.cell) or d.message
         key = (d.code, path, " ".join(text.split()))
         occurrence = seen.get(key, 0)
         seen[key] = occurrence + 1

@@ -4,7 +4,8 @@ A JSON array of `{"uri": "file:///…", "diagnostics": [Diagnostic…]}`, one pe
 file with findings: 0-based lines and characters (counted in code points, as
 the positionEncoding "utf-32"), LSP severities (1 error, 2 warning, 3
 information), `source: "initlint"`, `code`, `codeDescription.href` and
-`relatedInformation`.
+`relatedInformation`. In a notebook, ranges are within the cell that
+`data.cell` names (1-based among all cells), under the notebook file's URI.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def lsp_diagnostic(d: Diagnostic) -> dict[str, Any]:
             for r in d.related
         ]
     data: dict[str, Any] = {"name": d.name}
+    if d.cell is not None:
+        data["cell"] = d.cell
     if d.confirmation is not None:
         data["confirmation"] = {"status": d.confirmation.status, "detail": d.confirmation.detail}
     if d.fix is not None:

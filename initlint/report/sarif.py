@@ -7,7 +7,9 @@ percent-encoded relative URIs against `%SRCROOT%` (the working directory), as
 code scanning expects; absolute paths become `file://` URIs. Columns are
 initlint's own (1-based code points, end exclusive), declared in
 `run.columnKind` because SARIF's default is UTF-16 code units. A finding's fix
-becomes the result's `fixes` (SARIF 2.1.0 §3.55).
+becomes the result's `fixes` (SARIF 2.1.0 §3.55). In a notebook, a region's
+lines are those of its cell, which the location names in its message
+(`cell 3`) and its `properties.cell` (1-based among all cells).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 from urllib.parse import quote_from_bytes
 
 from initlint import __version__
-from initlint.diagnostics import Diagnostic, Fix, Severity, Span
+from initlint.diagnostics import Diagnostic, Fix, Related, Severity, Span
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -39,8 +41,18 @@ def _region(span: Span) -> dict[str, int]:
     return {"startLine": span.line, "startColumn": span.column, "endLine": end_line, "endColumn": end_column}
 
 
-def _location(path: str, span: Span) -> dict[str, Any]:
-    return {"physicalLocation": {"artifactLocation": _artifact(path), "region": _region(span)}}
+def _location(path: str, span: Span, cell: Optional[int] = None) -> dict[str, Any]:
+    location: dict[str, Any] = {"physicalLocation": {"artifactLocation": _artifact(path), "region": _region(span)}}
+    if cell is not None:
+        location["message"] = {"text": f"cell {cell}"}
+        location["properties"] = {"cell": cell}
+    return location
+
+
+def _related_location(r: Related) -> dict[str, Any]:
+    location = _location(r.path, r.span, r.cell)
+    text = r.message if r.cell is None else f"cell {r.cell}: {r.message}"
+    return {**location, "message": {"text": text}}
 
 
 def _fix(path: str, fix: Fix) -> dict[str, Any]:
@@ -82,13 +94,13 @@ def _result(d: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
         "ruleId": d.code,
         "level": LEVELS[d.severity],
         "message": {"text": d.message},
-        "locations": [_location(d.path, d.span)],
+        "locations": [_location(d.path, d.span, d.cell)],
     }
     if d.code in index:
         out["ruleIndex"] = index[d.code]
     if d.related:
         out["relatedLocations"] = [
-            {"id": i, **_location(r.path, r.span), "message": {"text": r.message}} for i, r in enumerate(d.related)
+            {"id": i, **_related_location(r)} for i, r in enumerate(d.related)
         ]
     if d.fix is not None and d.fix.edits:  # SARIF requires at least one replacement
         out["fixes"] = [_fix(d.path, d.fix)]

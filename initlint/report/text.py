@@ -1,5 +1,7 @@
 """`--format text`: `path:line:col: CODE message`, one finding a line, and a summary line.
 
+In a notebook the cell comes first, as in ruff: `nb.ipynb:cell 3:5:9: CODE message`.
+
 A confirmation verdict follows the message on the same line. Colour is the
 caller's decision (a TTY, and no NO_COLOR); `render` stays plain.
 """
@@ -56,12 +58,18 @@ def verdict(d: Diagnostic, color: bool = False) -> str:
     return " " + (f"{VERDICT_COLORS.get(c.status, '')}{text}{RESET}" if color else text)
 
 
+def location(d: Diagnostic) -> str:
+    """`line:column`, or `cell N:line:column` in a notebook (as ruff writes it)."""
+    return f"{d.line}:{d.column}" if d.cell is None else f"cell {d.cell}:{d.line}:{d.column}"
+
+
 def format_line(d: Diagnostic, color: bool = False) -> str:
     verdict_text = verdict(d, color)
+    where = location(d)
     if not color:
-        return f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}{verdict_text}"
+        return f"{d.path}:{where}: {d.code} {d.message}{verdict_text}"
     return (
-        f"{BOLD}{d.path}{RESET}:{d.line}:{d.column}: "
+        f"{BOLD}{d.path}{RESET}:{where}: "
         f"{BOLD}{COLORS[d.severity]}{d.code}{RESET} {d.message}{verdict_text}"
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -120,3 +121,29 @@ def findings(stdout: str) -> list[tuple[str, str, int, int]]:
         if len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit():
             out.append((parts[0], parts[3].split()[0], int(parts[1]), int(parts[2])))
     return out
+
+
+def notebook_text(*cells: str, kinds: Optional[list[str]] = None) -> str:
+    """A notebook as Jupyter writes it (nbformat 4, indent 1, `source` as a list of lines)."""
+    kinds = kinds or ["code"] * len(cells)
+    items = []
+    for kind, source in zip(kinds, cells):
+        cell: dict = {"cell_type": kind, "metadata": {}, "source": source.splitlines(keepends=True)}
+        if kind == "code":
+            cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": cell["source"]}
+        items.append(cell)
+    data = {
+        "cells": items,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+# TWO_TOWER as a notebook: a markdown cell, the imports with IPython lines, the class in cell 3.
+TWO_TOWER_IMPORTS = "%matplotlib inline\n!pip install torch\n" + TWO_TOWER[: TWO_TOWER.index("class ")]
+TWO_TOWER_CLASS = TWO_TOWER[TWO_TOWER.index("class ") :]
+TWO_TOWER_NOTEBOOK = notebook_text("# Two towers\n", TWO_TOWER_IMPORTS, TWO_TOWER_CLASS, kinds=["markdown", "code", "code"])
+# Where IL101 is in cell 3: the product's line within the class's text.
+TWO_TOWER_NOTEBOOK_AT = (3, TWO_TOWER_AT[0] - TWO_TOWER[: TWO_TOWER.index("class ")].count("\n"), TWO_TOWER_AT[1])

@@ -87,8 +87,11 @@ class Session:
         return await self.expect_diagnostics(uri, lambda: self.client.text_document_did_save(params))
 
     async def code_actions(self, name: str, diagnostic: types.Diagnostic) -> list[types.CodeAction]:
+        return await self.code_actions_on(self.uri(name), diagnostic)
+
+    async def code_actions_on(self, uri: str, diagnostic: types.Diagnostic) -> list[types.CodeAction]:
         params = types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=self.uri(name)),
+            text_document=types.TextDocumentIdentifier(uri=uri),
             range=diagnostic.range,
             context=types.CodeActionContext(diagnostics=[diagnostic]),
         )
@@ -559,3 +562,81 @@ async def test_help_documents_stdio_and_unknown_flags_are_usage_errors() -> None
     refused = subprocess.run([*SERVER, "--tcp"], capture_output=True, text=True, timeout=30)
     assert refused.returncode == 2
     assert "usage: initlint lsp" in refused.stderr and "unrecognized arguments: --tcp" in refused.stderr
+
+
+# The pair model as a notebook: a markdown cell, the imports with IPython lines, the class.
+NOTEBOOK_IMPORTS = "%matplotlib inline\n!pip install torch\n" + PAIR_MODEL[: PAIR_MODEL.index("class ")]
+NOTEBOOK_MODEL = PAIR_MODEL[PAIR_MODEL.index("class ") :]
+NOTEBOOK_PRODUCT_LINE = next(i for i, line in enumerate(NOTEBOOK_MODEL.splitlines()) if PRODUCT in line)
+
+
+async def notebook_diagnostics(session: Session, cells: list[str], send: Callable[[], None]) -> dict[str, list[types.Diagnostic]]:
+    """Send a notification and collect what the server publishes on each of the code cells' URIs.
+
+    Read from the client's record of every publication: the cells' arrive back to back, faster
+    than one wait_for_notification can follow another."""
+    for uri in cells:
+        session.client.diagnostics.pop(uri, None)
+    send()
+    while not all(uri in session.client.diagnostics for uri in cells):
+        await asyncio.sleep(0.02)
+    return {uri: list(session.client.diagnostics[uri]) for uri in cells}
+
+
+async def test_notebook_cells_get_their_own_diagnostics(session: Session) -> None:
+    notebook_uri = session.uri("pair.ipynb")
+    cell_uris = [f"vscode-notebook-cell:{session.root / 'pair.ipynb'}#W{i}" for i in range(3)]
+    texts = ["# The pair model", NOTEBOOK_IMPORTS, NOTEBOOK_MODEL]
+    kinds = [types.NotebookCellKind.Markup, types.NotebookCellKind.Code, types.NotebookCellKind.Code]
+    languages = ["markdown", "python", "python"]
+    notebook = types.NotebookDocument(
+        uri=notebook_uri,
+        notebook_type="jupyter-notebook",
+        version=1,
+        cells=[types.NotebookCell(kind=k, document=u) for k, u in zip(kinds, cell_uris)],
+    )
+    documents = [
+        types.TextDocumentItem(uri=u, language_id=lang, version=1, text=t)
+        for u, lang, t in zip(cell_uris, languages, texts)
+    ]
+    open_params = types.DidOpenNotebookDocumentParams(notebook_document=notebook, cell_text_documents=documents)
+    code_cells = cell_uris[1:]
+    found = await notebook_diagnostics(session, code_cells, lambda: session.client.notebook_document_did_open(open_params))
+
+    # The magics cause no IL001; the product is flagged in its own cell, at the cell's line.
+    assert found[cell_uris[1]] == []
+    [d] = found[cell_uris[2]]
+    assert d.code == "IL101"
+    assert d.range.start == types.Position(line=NOTEBOOK_PRODUCT_LINE, character=PRODUCT_COLUMN)
+    # The zero initializers, in the same cell, are related places on that cell's URI.
+    assert d.related_information and {r.location.uri for r in d.related_information} == {cell_uris[2]}
+
+    # The quick fix's `# noqa` goes into the cell, and the finding goes away as the cell is edited.
+    actions = await session.code_actions_on(cell_uris[2], d)
+    [suppress] = [a for a in actions if a.title == "Suppress IL101 on this line"]
+    assert suppress.edit is not None and suppress.edit.changes is not None
+    suppressed = apply_edits(NOTEBOOK_MODEL, suppress.edit.changes[cell_uris[2]])
+    assert suppressed.splitlines()[NOTEBOOK_PRODUCT_LINE].endswith("  # noqa: IL101")
+    change = types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(uri=notebook_uri, version=2),
+        change=types.NotebookDocumentChangeEvent(
+            cells=types.NotebookDocumentCellChanges(
+                text_content=[
+                    types.NotebookDocumentCellContentChanges(
+                        document=types.VersionedTextDocumentIdentifier(uri=cell_uris[2], version=2),
+                        changes=[types.TextDocumentContentChangeWholeDocument(text=suppressed)],
+                    )
+                ]
+            )
+        ),
+    )
+    found = await notebook_diagnostics(session, code_cells, lambda: session.client.notebook_document_did_change(change))
+    assert found == {cell_uris[1]: [], cell_uris[2]: []}
+
+    # Closing the notebook clears its cells.
+    close = types.DidCloseNotebookDocumentParams(
+        notebook_document=types.NotebookDocumentIdentifier(uri=notebook_uri),
+        cell_text_documents=[types.TextDocumentIdentifier(uri=u) for u in cell_uris],
+    )
+    found = await notebook_diagnostics(session, code_cells, lambda: session.client.notebook_document_did_close(close))
+    assert found == {cell_uris[1]: [], cell_uris[2]: []}

@@ -16,7 +16,7 @@ import pytest
 
 from initlint.rule import all_rules
 from initlint.rules.il304_activated_logits import SIGMOID_BCE_LOGITS
-from tests.cli.conftest import CLEAN, TWO_TOWER, Run, write
+from tests.cli.conftest import CLEAN, TWO_TOWER, TWO_TOWER_NOTEBOOK, TWO_TOWER_NOTEBOOK_AT, Run, write
 
 SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 
@@ -222,3 +222,19 @@ def test_a_clean_run_is_a_valid_empty_log(initlint: Run, tmp_path: Path) -> None
     assert [r["id"] for r in the_run["tool"]["driver"]["rules"]] == [rule.code for rule in all_rules()]
     assert the_run["columnKind"] == "unicodeCodePoints"
     assert schema_errors(log) == []
+
+
+def test_a_notebook_finding_names_its_cell_and_validates(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "nb.ipynb", TWO_TOWER_NOTEBOOK)
+    log, contract = run(initlint, tmp_path, "nb.ipynb")
+    assert schema_errors(log) == []
+    [result] = log["runs"][0]["results"]
+    [location] = result["locations"]
+    cell, line, column = TWO_TOWER_NOTEBOOK_AT
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == "nb.ipynb"
+    region = location["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (line, column) == (contract[0]["line"], contract[0]["column"])
+    assert location["properties"] == {"cell": cell} and location["message"] == {"text": f"cell {cell}"}
+    assert result["relatedLocations"]
+    for related in result["relatedLocations"]:
+        assert related["properties"] == {"cell": cell} and related["message"]["text"].startswith(f"cell {cell}: ")
