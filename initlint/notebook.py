@@ -182,7 +182,11 @@ def cell_lines(source: str) -> Optional[list[_Line]]:
     in_magic = False  # on a line that a magic continues with a backslash
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if in_magic or (index == first and stripped.startswith("%%")):
+        if in_magic:  # the magic's own line already stands in for the statement
+            out.append(_Line("", line))
+            in_magic = line.rstrip().endswith("\\")
+            continue
+        if index == first and stripped.startswith("%%"):
             out.append(_Line(_blank(line), line))
             in_magic = line.rstrip().endswith("\\")
             continue

@@ -164,3 +164,11 @@ def test_full_format_quotes_the_cell(initlint: Run, tmp_path: Path) -> None:
     rows = initlint("--format", "full", "towers.ipynb").stdout.splitlines()
     assert rows[0].startswith(f"towers.ipynb:cell {CELL}:{LINE}:{COLUMN}: error[IL101]")
     assert f"{LINE} |         return (vec_a * vec_b).sum(-1)" in rows, rows
+
+
+def test_a_shell_line_continued_with_backslashes_is_left_out_whole(initlint: Run, tmp_path: Path) -> None:
+    """Colab's `!pip install -q \\` over indented lines: the continuation is part of the shell line."""
+    install = "!pip install -q -U \\\n    transformers \\\n    accelerate\n"
+    write(tmp_path, "setup.ipynb", notebook_text(install, "import torch\nx = torch.zeros(3)\n"))
+    proc = initlint("--format", "json", "setup.ipynb")
+    assert json.loads(proc.stdout) == [], proc.stdout
