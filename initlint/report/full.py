@@ -100,7 +100,10 @@ def format_finding(d: Diagnostic, source: SourceLines, color: bool = False) -> s
         out.extend(rows)
     pad = " " * (width + 1)
     label = (lambda s: f"{BOLD}{s}{RESET}") if color else (lambda s: s)
-    out.extend(f"{pad}= {label('note')}: {r.path}:{r.span.line}:{r.span.column}: {r.message}" for r in d.related)
+    out.extend(
+        f"{pad}= {label('note')}: {r.path}:{'' if r.cell is None else f'cell {r.cell}:'}{r.span.line}:{r.span.column}: {r.message}"
+        for r in d.related
+    )
     if d.fix is not None:
         out.append(f"{pad}= {label('help')}: {d.fix.message}")
     return "\n".join(out) + "\n"

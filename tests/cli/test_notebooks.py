@@ -164,6 +164,7 @@ def test_full_format_quotes_the_cell(initlint: Run, tmp_path: Path) -> None:
     rows = initlint("--format", "full", "towers.ipynb").stdout.splitlines()
     assert rows[0].startswith(f"towers.ipynb:cell {CELL}:{LINE}:{COLUMN}: error[IL101]")
     assert f"{LINE} |         return (vec_a * vec_b).sum(-1)" in rows, rows
+    assert any(row.strip().startswith(f"= note: towers.ipynb:cell {CELL}:") for row in rows), rows
 
 
 def test_a_shell_line_continued_with_backslashes_is_left_out_whole(initlint: Run, tmp_path: Path) -> None:
