@@ -4,7 +4,7 @@ from typing import Iterator
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
-from initlint.facts.library import DEAD_AT_ZERO_ACTS
+from initlint.frameworks.tables import DEAD_AT_ZERO_ACTS
 from initlint.rule import Finding, Invalid, Rule, Valid
 
 ZERO_EMBEDDING_RELU = """\

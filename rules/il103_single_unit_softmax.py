@@ -4,7 +4,7 @@ from typing import Iterator
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
-from initlint.facts.library import const_int
+from initlint.facts.values import const_int
 from initlint.facts.values import Const, Tensor, Value
 from initlint.rule import Finding, Invalid, Rule, Valid
 

@@ -6,7 +6,7 @@ import libcst as cst
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
-from initlint.facts.library import Transform
+from initlint.facts.values import Transform
 from initlint.facts.values import Const, Ext, Tensor
 from initlint.rule import Finding, Invalid, Rule, Valid
 

@@ -2,9 +2,11 @@
 
 It runs the file's code on abstract values (values.py): module-level
 statements, each model class built with its defaults and run on abstract
-inputs, and each top-level function with unknown arguments. Framework calls
-are given meaning by library.py. What the rules need is recorded as events
-in `Recorder` (products, activations, layer calls, losses, parameters).
+inputs, and each top-level function with unknown arguments. Statements and
+calls are run here; expressions are evaluated in expressions.py, Python's own
+objects follow python.py, tensors tensors.py, and imported framework names get
+their meaning from initlint.frameworks (registry.py dispatches). What the rules
+need is recorded as events into `FileFacts` (events.py).
 
 Precision first: whatever the interpreter cannot decide becomes `Unknown`,
 and rules stay quiet on unknown values. Work is bounded by a step budget,
@@ -13,14 +15,20 @@ a call-depth limit and a loop-unrolling cap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 import libcst as cst
 
-from initlint.facts import library
+from initlint.facts import expressions, python
+from initlint.facts.context import CallContext, Env, Recorder
 from initlint.facts.names import import_bindings
+from initlint.frameworks import keras, layers, losses, registry
 from initlint.facts.values import (
+    Builtin,
+    Initializer,
+    Partial,
+    Property,
+    SuperRef,
     UNKNOWN,
     Loss,
     BoundMethod,
@@ -32,10 +40,8 @@ from initlint.facts.values import (
     Obj,
     Param,
     Seq,
-    Tensor,
     Unknown,
     Value,
-    copy_with,
 )
 
 MAX_STEPS = 400_000
@@ -47,53 +53,10 @@ class BudgetExhausted(Exception):
     """Raised when a file's step budget is spent; the root in progress is abandoned."""
 
 
-class Env:
-    """A scope: local variables, then the enclosing scope."""
-
-    __slots__ = ("vars", "parent")
-
-    def __init__(self, parent: Optional["Env"] = None) -> None:
-        self.vars: dict[str, Value] = {}
-        self.parent = parent
-
-    def lookup(self, name: str) -> Optional[Value]:
-        env: Optional[Env] = self
-        while env is not None:
-            if name in env.vars:
-                return env.vars[name]
-            env = env.parent
-        return None
-
-    def copy(self) -> "Env":
-        new = Env(self.parent)
-        new.vars = dict(self.vars)
-        return new
-
-
-@dataclass
-class Ctx:
-    """Per-call interpretation context."""
-
-    root: Optional[Obj] = None  # the model being analysed (its forward/__init__), for subjects
-    root_kind: str = "script"  # "class" | "script"
-    root_name: str = ""
-    conditional: bool = False  # inside a branch whose condition is unknown
-    no_grad: bool = False  # inside torch.no_grad(): no gradient events
-    anchor: Optional[cst.CSTNode] = None  # constructor of the outermost called module
-    depth: int = 0
-    returns: list[Value] = field(default_factory=list)
-    self_obj: Optional[Value] = None  # `self` of the method being run (for super())
-    cls: Optional[ClassInfo] = None  # class whose method is being run (for super())
-    in_init: bool = False
-
-    def but(self, **changes: Any) -> "Ctx":
-        return copy_with(self, changes)  # the list of returns stays shared unless replaced
-
-
 class Interpreter:
-    def __init__(self, module: cst.Module, recorder: Any, package: Optional[str] = None) -> None:
+    def __init__(self, module: cst.Module, facts: Recorder, package: Optional[str] = None) -> None:
         self.module = module
-        self.rec = recorder
+        self.facts = facts
         self.package = package
         self.steps = 0
         self.globals = Env()
@@ -129,7 +92,7 @@ class Interpreter:
             raise BudgetExhausted
 
     # ------------------------------------------------------------------ blocks
-    def exec_body(self, body: Any, env: Env, ctx: Ctx) -> bool:
+    def exec_body(self, body: Any, env: Env, ctx: CallContext) -> bool:
         """Run a statement block; True when it certainly returned."""
         if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)):
             stmts: Sequence[Any] = body.body
@@ -142,7 +105,7 @@ class Interpreter:
                 return True
         return False
 
-    def exec_stmt(self, stmt: Any, env: Env, ctx: Ctx) -> bool:
+    def exec_stmt(self, stmt: Any, env: Env, ctx: CallContext) -> bool:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise BudgetExhausted
@@ -156,30 +119,30 @@ class Interpreter:
         handler = _STMT.get(kind)
         return bool(handler(self, stmt, env, ctx)) if handler is not None else False
 
-    def exec_function_def(self, stmt: cst.FunctionDef, env: Env, ctx: Ctx) -> bool:
+    def exec_function_def(self, stmt: cst.FunctionDef, env: Env, ctx: CallContext) -> bool:
         env.vars[stmt.name.value] = self.make_function(stmt, env, ctx)
         return False
 
-    def exec_class_def(self, stmt: cst.ClassDef, env: Env, ctx: Ctx) -> bool:
+    def exec_class_def(self, stmt: cst.ClassDef, env: Env, ctx: CallContext) -> bool:
         env.vars[stmt.name.value] = self.make_class(stmt, env, ctx)
         return False
 
-    def exec_while(self, stmt: cst.While, env: Env, ctx: Ctx) -> bool:
+    def exec_while(self, stmt: cst.While, env: Env, ctx: CallContext) -> bool:
         self.exec_body(stmt.body, env, ctx.but(conditional=True))
         return False
 
-    def exec_with(self, stmt: cst.With, env: Env, ctx: Ctx) -> bool:
+    def exec_with(self, stmt: cst.With, env: Env, ctx: CallContext) -> bool:
         inner = ctx
         for item in stmt.items:
             value = self.eval(item.item, env, ctx)
-            no_grad = library.is_no_grad(value, item.item)
+            no_grad = python.is_no_grad(value, item.item)
             if no_grad:
                 inner = inner.but(no_grad=True)
             if item.asname is not None:
                 self.assign(item.asname.name, UNKNOWN if no_grad else value, env, ctx)
         return self.exec_body(stmt.body, env, inner)
 
-    def exec_try(self, stmt: Any, env: Env, ctx: Ctx) -> bool:
+    def exec_try(self, stmt: Any, env: Env, ctx: CallContext) -> bool:
         returned = self.exec_body(stmt.body, env, ctx)
         for handler in stmt.handlers:
             self.exec_body(handler.body, env.copy(), ctx.but(conditional=True, returns=[]))
@@ -190,42 +153,42 @@ class Interpreter:
         return returned
 
     # Small statements: each returns True when it certainly ends the block.
-    def exec_expr(self, small: cst.Expr, env: Env, ctx: Ctx) -> bool:
+    def exec_expr(self, small: cst.Expr, env: Env, ctx: CallContext) -> bool:
         if type(small.value) not in (cst.SimpleString, cst.ConcatenatedString):  # a docstring does nothing
             self.eval(small.value, env, ctx)
         return False
 
-    def exec_assign(self, small: cst.Assign, env: Env, ctx: Ctx) -> bool:
+    def exec_assign(self, small: cst.Assign, env: Env, ctx: CallContext) -> bool:
         value = self.eval(small.value, env, ctx)
         for target in small.targets:
             self.assign(target.target, value, env, ctx)
         return False
 
-    def exec_ann_assign(self, small: cst.AnnAssign, env: Env, ctx: Ctx) -> bool:
+    def exec_ann_assign(self, small: cst.AnnAssign, env: Env, ctx: CallContext) -> bool:
         if small.value is not None:
             self.assign(small.target, self.eval(small.value, env, ctx), env, ctx)
         return False
 
-    def exec_aug_assign(self, small: cst.AugAssign, env: Env, ctx: Ctx) -> bool:
+    def exec_aug_assign(self, small: cst.AugAssign, env: Env, ctx: CallContext) -> bool:
         left = self.eval(small.target, env, ctx)
         right = self.eval(small.value, env, ctx)
         op = type(small.operator).__name__.replace("Assign", "")
-        self.assign(small.target, library.binary(self, op, left, right, small, ctx), env, ctx)
+        self.assign(small.target, python.binary(self, op, left, right, small, ctx), env, ctx)
         return False
 
-    def exec_return(self, small: cst.Return, env: Env, ctx: Ctx) -> bool:
+    def exec_return(self, small: cst.Return, env: Env, ctx: CallContext) -> bool:
         ctx.returns.append(self.eval(small.value, env, ctx) if small.value is not None else Const(None))
         return not ctx.conditional
 
-    def exec_import(self, small: Any, env: Env, ctx: Ctx) -> bool:
+    def exec_import(self, small: Any, env: Env, ctx: CallContext) -> bool:
         for local, qual in import_bindings(small, self.package):
             env.vars[local] = Ext(qual)
         return False
 
-    def exec_raise(self, small: cst.Raise, env: Env, ctx: Ctx) -> bool:
+    def exec_raise(self, small: cst.Raise, env: Env, ctx: CallContext) -> bool:
         return not ctx.conditional
 
-    def exec_if(self, stmt: cst.If, env: Env, ctx: Ctx) -> bool:
+    def exec_if(self, stmt: cst.If, env: Env, ctx: CallContext) -> bool:
         test = self.truth(self.eval(stmt.test, env, ctx))
         if _is_main_guard(stmt.test):
             test = None  # scripts' main blocks may or may not run; analyse them as a branch
@@ -250,10 +213,10 @@ class Interpreter:
         ctx.returns.extend(branch_ctx.returns)
         for name in set(then_env.vars) | set(else_env.vars):
             a, b = then_env.vars.get(name), else_env.vars.get(name)
-            env.vars[name] = b if a is None else a if b is None else join(a, b)  # type: ignore[assignment]
+            env.vars[name] = b if a is None else a if b is None else python.join(a, b)  # type: ignore[assignment]
         return False
 
-    def exec_for(self, stmt: cst.For, env: Env, ctx: Ctx) -> bool:
+    def exec_for(self, stmt: cst.For, env: Env, ctx: CallContext) -> bool:
         iterable = self.eval(stmt.iter, env, ctx)
         items = self.iterate(iterable)
         if items is None:
@@ -299,7 +262,7 @@ class Interpreter:
         return self.loop_kinds[key]
 
     # ------------------------------------------------------------------ binding
-    def assign(self, target: Any, value: Value, env: Env, ctx: Ctx) -> None:
+    def assign(self, target: Any, value: Value, env: Env, ctx: CallContext) -> None:
         if type(target) is cst.Name:
             env.vars[target.value] = value
             if isinstance(value, Param) and not value.name:
@@ -316,11 +279,11 @@ class Interpreter:
                 if type(element) is cst.StarredElement:
                     self.assign(element.value, UNKNOWN, env, ctx)
                     continue
-                item = items[i] if items is not None and i < len(items) else library.unpack_item(value, i)
+                item = items[i] if items is not None and i < len(items) else python.unpack_item(value, i)
                 self.assign(element.value, item, env, ctx)
         elif isinstance(target, cst.Attribute):
             owner = self.eval(target.value, env, ctx)
-            library.set_attribute(self, owner, target.attr.value, value, target, ctx)
+            python.set_attribute(self, owner, target.attr.value, value, target, ctx)
         elif isinstance(target, cst.Subscript):
             owner = self.eval(target.value, env, ctx)
             if isinstance(owner, Mapping) and len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
@@ -331,12 +294,12 @@ class Interpreter:
                 owner.complete = False
             saved, self.current_env = self.current_env, env
             try:
-                library.subscript_assign(self, owner, value, target, ctx)
+                python.subscript_assign(self, owner, value, target, ctx)
             finally:
                 self.current_env = saved
 
     # ------------------------------------------------------------------ definitions
-    def make_function(self, node: Any, env: Env, ctx: Ctx) -> Value:
+    def make_function(self, node: Any, env: Env, ctx: CallContext) -> Value:
         func = Func(node=node, closure=env)
         self.closures.append(env)
         if isinstance(node, cst.FunctionDef):
@@ -349,11 +312,11 @@ class Interpreter:
                     return replace_property(func)
         return func
 
-    def make_class(self, node: cst.ClassDef, env: Env, ctx: Ctx) -> ClassInfo:
+    def make_class(self, node: cst.ClassDef, env: Env, ctx: CallContext) -> ClassInfo:
         bases = [self.eval(arg.value, env, ctx) for arg in node.bases if not arg.keyword]
         info = ClassInfo(name=node.name.value, node=node, bases=bases)
         self.class_infos.append(info)
-        info.framework = library.class_framework(info)
+        info.framework = registry.class_framework(info)
         class_env = Env(env)
         for stmt in node.body.body:
             if isinstance(stmt, cst.FunctionDef):
@@ -377,43 +340,43 @@ class Interpreter:
         return info
 
     # ------------------------------------------------------------------ calls
-    def call(self, callee: Value, args: list[Value], kwargs: dict[str, Value], node: Any, env: Env, ctx: Ctx) -> Value:
+    def call(self, callee: Value, args: list[Value], kwargs: dict[str, Value], node: Any, env: Env, ctx: CallContext) -> Value:
         self.tick()
         if isinstance(callee, Func):
             return self.call_function(callee, args, kwargs, node, ctx)
         if isinstance(callee, ClassInfo):
             return self.instantiate(callee, args, kwargs, node, ctx)
         if isinstance(callee, Ext):
-            return library.call_ext(self, callee.qualname, args, kwargs, node, ctx)
+            return registry.call_ext(self, callee.qualname, args, kwargs, node, ctx)
         if isinstance(callee, BoundMethod):
-            return library.call_method(self, callee.target, callee.name, args, kwargs, node, ctx)
+            return registry.call_method(self, callee.target, callee.name, args, kwargs, node, ctx)
         if isinstance(callee, Obj):
             return self.call_object(callee, args, kwargs, node, ctx)
-        if isinstance(callee, library.Partial):
+        if isinstance(callee, Partial):
             return self.call(callee.func, callee.args + args, {**callee.kwargs, **kwargs}, node, env, ctx)
         if isinstance(callee, Loss):
-            return library.apply_loss(self, callee, args, kwargs, node, ctx)
-        if isinstance(callee, library.Builtin):
+            return losses.apply_loss(self, callee, args, kwargs, node, ctx)
+        if isinstance(callee, Builtin):
             return self.call_builtin(callee.name, args, kwargs, node, ctx)
-        if isinstance(callee, library.Initializer):
-            return library.initializer_output(callee, args, kwargs, node)
-        library.taint_arguments(args, kwargs, node)
+        if isinstance(callee, Initializer):
+            return keras.initializer_output(callee, args, kwargs, node)
+        python.taint_arguments(args, kwargs, node)
         return UNKNOWN
 
-    def call_builtin(self, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: Ctx) -> Value:
+    def call_builtin(self, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
         if name == "__noop__":
             return Const(None)
         if name == "__construct_into__" and len(args) >= 2 and isinstance(args[0], Obj) and isinstance(args[1], Const):
-            built = library.construct_into(self, args[0], str(args[1].value), args[2:], kwargs, node, ctx)
+            built = registry.construct_into(self, args[0], str(args[1].value), args[2:], kwargs, node, ctx)
             self.run_reset_parameters(built, node, ctx)
             return built
         if name == "__apply_base__" and args and isinstance(args[0], Obj):
-            return library.apply_layer(self, args[0], args[1:], kwargs, node, ctx)
+            return layers.apply_layer(self, args[0], args[1:], kwargs, node, ctx)
         if name == "super":
-            return library.SuperRef(ctx.self_obj, ctx.cls)
-        return library.call_builtin(self, name, args, kwargs, node, ctx)
+            return SuperRef(ctx.self_obj, ctx.cls)
+        return python.call_builtin(self, name, args, kwargs, node, ctx)
 
-    def call_object(self, obj: Obj, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: Ctx) -> Value:
+    def call_object(self, obj: Obj, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
         if obj.cls is not None:
             build = obj.cls.lookup("build") if obj.cls.framework == "keras" else None
             if isinstance(build, Func) and not obj.config.get("built"):
@@ -425,22 +388,22 @@ class Interpreter:
                 inner = ctx.but(anchor=ctx.anchor or obj.site)
                 return self.call_function(method, [obj] + args, kwargs, node, inner)
             if obj.kind and not obj.kind.startswith("user:"):
-                return library.apply_layer(self, obj, args, kwargs, node, ctx)
+                return layers.apply_layer(self, obj, args, kwargs, node, ctx)
             return UNKNOWN
-        return library.apply_layer(self, obj, args, kwargs, node, ctx)
+        return layers.apply_layer(self, obj, args, kwargs, node, ctx)
 
-    def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: Ctx) -> Value:
-        base_kind = library.framework_base_kind(info)
+    def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
+        base_kind = registry.framework_base_kind(info)
         obj = Obj(kind=base_kind or f"user:{info.name}", site=node, cls=info)
         init = info.lookup("__init__")
         if isinstance(init, Func):
             self.call_function(init, [obj] + args, kwargs, node, ctx.but(in_init=True, anchor=None))
         elif base_kind:
-            library.construct_into(self, obj, base_kind, args, kwargs, node, ctx)
+            registry.construct_into(self, obj, base_kind, args, kwargs, node, ctx)
             self.run_reset_parameters(obj, node, ctx)
         return obj
 
-    def run_reset_parameters(self, obj: Obj, node: Any, ctx: Ctx) -> None:
+    def run_reset_parameters(self, obj: Obj, node: Any, ctx: CallContext) -> None:
         """`class ZeroLinear(nn.Linear)` overriding `reset_parameters`: the base constructor calls it."""
         if obj.cls is None:
             return
@@ -448,10 +411,10 @@ class Interpreter:
         if isinstance(method, Func):
             self.call_function(method, [obj], {}, node, ctx)
 
-    def call_function(self, func: Func, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: Ctx) -> Value:
+    def call_function(self, func: Func, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
         fnode = func.node
         if ctx.depth >= MAX_DEPTH or id(fnode) in self.active_calls:
-            library.taint_arguments(args, kwargs, node)
+            python.taint_arguments(args, kwargs, node)
             return UNKNOWN
         if func.bound_self is not None:
             args = [func.bound_self] + args
@@ -459,7 +422,7 @@ class Interpreter:
         self.bind_params(fnode.params, args, kwargs, env, ctx)
         owner = func.owner_class
         is_method = owner is not None and not func.is_static
-        inner = Ctx(
+        inner = CallContext(
             root=ctx.root,
             root_kind=ctx.root_kind,
             root_name=ctx.root_name,
@@ -484,10 +447,10 @@ class Interpreter:
             return Const(None)
         result = inner.returns[0]
         for other in inner.returns[1:]:
-            result = join(result, other)
+            result = python.join(result, other)
         return result
 
-    def bind_params(self, params: cst.Parameters, args: list[Value], kwargs: dict[str, Value], env: Env, ctx: Ctx) -> None:
+    def bind_params(self, params: cst.Parameters, args: list[Value], kwargs: dict[str, Value], env: Env, ctx: CallContext) -> None:
         positional = list(params.posonly_params) + list(params.params)
         kwargs = dict(kwargs)
         star_kwargs = kwargs.pop("**", None)
@@ -518,7 +481,7 @@ class Interpreter:
             env.vars[params.star_kwarg.name.value] = Mapping(dict(kwargs), complete=star_kwargs is None)
 
     # ------------------------------------------------------------------ expressions
-    def eval(self, node: Any, env: Env, ctx: Ctx) -> Value:
+    def eval(self, node: Any, env: Env, ctx: CallContext) -> Value:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise BudgetExhausted
@@ -527,25 +490,25 @@ class Interpreter:
             return UNKNOWN
         return handler(self, node, env, ctx)
 
-    def eval_name(self, node: cst.Name, env: Env, ctx: Ctx) -> Value:
+    def eval_name(self, node: cst.Name, env: Env, ctx: CallContext) -> Value:
         name = node.value
         found = env.lookup(name)
         if found is not None:
             return found
         if name in ("True", "False", "None"):
             return Const({"True": True, "False": False, "None": None}[name])
-        return library.builtin(name)
+        return python.builtin(name)
 
-    def eval_attribute(self, node: cst.Attribute, env: Env, ctx: Ctx) -> Value:
+    def eval_attribute(self, node: cst.Attribute, env: Env, ctx: CallContext) -> Value:
         owner = self.eval(node.value, env, ctx)
-        return library.get_attribute(self, owner, node.attr.value, node, ctx)
+        return registry.get_attribute(self, owner, node.attr.value, node, ctx)
 
-    def eval_call(self, node: cst.Call, env: Env, ctx: Ctx) -> Value:
+    def eval_call(self, node: cst.Call, env: Env, ctx: CallContext) -> Value:
         func_node = node.func
         if type(func_node) is cst.Call and type(func_node.func) is cst.Name and func_node.func.value == "super":
-            callee: Value = library.SuperRef(ctx.self_obj, ctx.cls)
+            callee: Value = SuperRef(ctx.self_obj, ctx.cls)
         elif type(func_node) is cst.Attribute and type(func_node.value) is cst.Call and type(func_node.value.func) is cst.Name and func_node.value.func.value == "super":
-            callee = library.super_method(self, ctx, func_node.attr.value)
+            callee = registry.super_method(self, ctx, func_node.attr.value)
         else:
             callee = self.eval(func_node, env, ctx)
         args: list[Value] = []
@@ -582,7 +545,7 @@ class Interpreter:
 
     def iterate(self, value: Value) -> Optional[list[Value]]:
         """The elements of an iterable the interpreter knows completely, else None."""
-        return library.iterate(self, value)
+        return python.iterate(self, value)
 
     def truth(self, value: Value) -> Optional[bool]:
         if isinstance(value, Const):
@@ -597,7 +560,7 @@ class Interpreter:
         return None
 
     # ------------------------------------------------------------------ comprehension
-    def _run_comprehension(self, node: Any, for_in: cst.CompFor, env: Env, ctx: Ctx, results: list[Value]) -> bool:
+    def _run_comprehension(self, node: Any, for_in: cst.CompFor, env: Env, ctx: CallContext, results: list[Value]) -> bool:
         """One `for ... in ... if ...` clause of a comprehension and the clauses inside it; False when
         some turn was skipped or unknown. (A method, not a recursive closure: a closure that calls
         itself is a reference cycle that would keep every file's tree alive until the collector runs.)"""
@@ -631,7 +594,7 @@ class Interpreter:
                 results.append(self.eval(node.elt, env, ctx))
         return complete
 
-    def eval_comprehension(self, node: Any, env: Env, ctx: Ctx) -> Value:
+    def eval_comprehension(self, node: Any, env: Env, ctx: CallContext) -> Value:
         results: list[Value] = []
         complete = self._run_comprehension(node, node.for_in, Env(env), ctx, results)
         if isinstance(node, cst.DictComp):
@@ -666,7 +629,7 @@ def _names_in(node: Any) -> list[cst.Name]:
 
 
 def replace_property(func: Func) -> Value:
-    return library.Property(func)
+    return Property(func)
 
 
 def _is_main_guard(test: Any) -> bool:
@@ -689,174 +652,7 @@ def _is_no_grad_function(fnode: Any) -> bool:
     return False
 
 
-def join(a: Value, b: Value) -> Value:
-    """What a variable holds after two branches that bound it differently."""
-    if a is b:
-        return a
-    if isinstance(a, Const) and isinstance(b, Const) and type(a.value) is type(b.value) and a.value == b.value:
-        return a
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return library.join_tensors(a, b)
-    return UNKNOWN
-
-
-def _eval_number(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
-    # libcst's evaluated_value calls ast.literal_eval; parsing the token directly is ~10x cheaper.
-    text = node.value.replace("_", "")
-    try:
-        if type(node) is cst.Integer:
-            return Const(int(text, 0) if not (len(text) > 1 and text[0] == "0" and text[1].isdigit()) else int(text))
-        if type(node) is cst.Float:
-            return Const(float(text))
-    except ValueError:
-        pass
-    return UNKNOWN
-
-
-def _eval_string(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
-    text = node.value
-    quote = text[-1]
-    # Plain 'abc' / """abc""" without escapes or prefixes: no need for literal_eval.
-    if text[0] == quote and "\\" not in text:
-        return Const(text[3:-3] if text.startswith(quote * 3) and len(text) >= 6 else text[1:-1])
-    try:
-        value = node.evaluated_value
-    except Exception:  # noqa: BLE001 - byte strings and malformed literals we do not evaluate
-        return UNKNOWN
-    return Const(value) if isinstance(value, str) else UNKNOWN
-
-
-def _eval_sequence(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
-    items: list[Value] = []
-    complete = True
-    for element in node.elements:
-        value = interp.eval(element.value, env, ctx)
-        if type(element) is cst.StarredElement:
-            expanded = interp.iterate(value)
-            if expanded is None:
-                complete = False
-            else:
-                items.extend(expanded)
-        else:
-            items.append(value)
-    return Seq(items, is_tuple=isinstance(node, cst.Tuple), complete=complete)
-
-
-def _eval_dict(interp: Interpreter, node: cst.Dict, env: Env, ctx: Ctx) -> Value:
-    items: dict[Any, Value] = {}
-    complete = True
-    for element in node.elements:
-        if isinstance(element, cst.DictElement):
-            key = interp.eval(element.key, env, ctx)
-            if isinstance(key, Const):
-                items[key.value] = interp.eval(element.value, env, ctx)
-            else:
-                complete = False
-        else:
-            other = interp.eval(element.value, env, ctx)
-            if isinstance(other, Mapping):
-                items.update(other.items)
-                complete = complete and other.complete
-            else:
-                complete = False
-    return Mapping(items, complete=complete)
-
-
-def _eval_binary(interp: Interpreter, node: cst.BinaryOperation, env: Env, ctx: Ctx) -> Value:
-    left = interp.eval(node.left, env, ctx)
-    right = interp.eval(node.right, env, ctx)
-    return library.binary(interp, type(node.operator).__name__, left, right, node, ctx)
-
-
-def _eval_unary(interp: Interpreter, node: cst.UnaryOperation, env: Env, ctx: Ctx) -> Value:
-    value = interp.eval(node.expression, env, ctx)
-    op = type(node.operator).__name__
-    if op == "Not":
-        truth = interp.truth(value)
-        return UNKNOWN if truth is None else Const(not truth)
-    if isinstance(value, Const) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
-        return Const(-value.value if op == "Minus" else value.value)
-    if isinstance(value, Tensor):
-        return value.but(squash=None)
-    return UNKNOWN
-
-
-def _eval_boolean(interp: Interpreter, node: cst.BooleanOperation, env: Env, ctx: Ctx) -> Value:
-    left = interp.eval(node.left, env, ctx)
-    truth = interp.truth(left)
-    is_and = isinstance(node.operator, cst.And)
-    if truth is None:
-        interp.eval(node.right, env, ctx)
-        return UNKNOWN
-    if is_and:
-        return interp.eval(node.right, env, ctx) if truth else left
-    return left if truth else interp.eval(node.right, env, ctx)
-
-
-def _eval_comparison(interp: Interpreter, node: cst.Comparison, env: Env, ctx: Ctx) -> Value:
-    left = interp.eval(node.left, env, ctx)
-    result: Optional[bool] = True
-    for target in node.comparisons:
-        right = interp.eval(target.comparator, env, ctx)
-        outcome = library.compare(type(target.operator).__name__, left, right)
-        if outcome is False:
-            return Const(False)
-        if outcome is None:
-            result = None
-        left = right
-    return UNKNOWN if result is None else Const(True)
-
-
-def _eval_subscript(interp: Interpreter, node: cst.Subscript, env: Env, ctx: Ctx) -> Value:
-    owner = interp.eval(node.value, env, ctx)
-    keys: list[Value] = []
-    for element in node.slice:
-        if isinstance(element.slice, cst.Index):
-            keys.append(interp.eval(element.slice.value, env, ctx))
-        elif isinstance(element.slice, cst.Slice):
-            sl = element.slice
-            parts = [interp.eval(p, env, ctx) if p is not None else Const(None) for p in (sl.lower, sl.upper, sl.step)]
-            keys.append(library.SliceValue(*parts))
-    return library.subscript(interp, owner, keys, node, ctx)
-
-
-def _eval_ifexp(interp: Interpreter, node: cst.IfExp, env: Env, ctx: Ctx) -> Value:
-    truth = interp.truth(interp.eval(node.test, env, ctx))
-    if truth is True:
-        return interp.eval(node.body, env, ctx)
-    if truth is False:
-        return interp.eval(node.orelse, env, ctx)
-    return join(interp.eval(node.body, env, ctx), interp.eval(node.orelse, env, ctx))
-
-
-def _eval_lambda(interp: Interpreter, node: cst.Lambda, env: Env, ctx: Ctx) -> Value:
-    interp.closures.append(env)
-    return Func(node=node, closure=env)
-
-
-def _eval_paren_passthrough(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
-    return interp.eval(node.value, env, ctx)
-
-
-def _eval_named_expr(interp: Interpreter, node: cst.NamedExpr, env: Env, ctx: Ctx) -> Value:
-    value = interp.eval(node.value, env, ctx)
-    interp.assign(node.target, value, env, ctx)
-    return value
-
-
-def _eval_fstring(interp: Interpreter, node: Any, env: Env, ctx: Ctx) -> Value:
-    return UNKNOWN
-
-
-def _eval_concat(interp: Interpreter, node: cst.ConcatenatedString, env: Env, ctx: Ctx) -> Value:
-    left = interp.eval(node.left, env, ctx)
-    right = interp.eval(node.right, env, ctx)
-    if isinstance(left, Const) and isinstance(right, Const) and isinstance(left.value, str) and isinstance(right.value, str):
-        return Const(left.value + right.value)
-    return UNKNOWN
-
-
-_STMT: dict[type, Callable[[Interpreter, Any, Env, Ctx], bool]] = {
+_STMT: dict[type, Callable[[Interpreter, Any, Env, CallContext], bool]] = {
     cst.FunctionDef: Interpreter.exec_function_def,
     cst.ClassDef: Interpreter.exec_class_def,
     cst.If: Interpreter.exec_if,
@@ -866,7 +662,7 @@ _STMT: dict[type, Callable[[Interpreter, Any, Env, Ctx], bool]] = {
     cst.Try: Interpreter.exec_try,
     cst.TryStar: Interpreter.exec_try,
 }
-_SMALL: dict[type, Callable[[Interpreter, Any, Env, Ctx], bool]] = {
+_SMALL: dict[type, Callable[[Interpreter, Any, Env, CallContext], bool]] = {
     cst.Expr: Interpreter.exec_expr,
     cst.Assign: Interpreter.exec_assign,
     cst.AnnAssign: Interpreter.exec_ann_assign,
@@ -876,30 +672,30 @@ _SMALL: dict[type, Callable[[Interpreter, Any, Env, Ctx], bool]] = {
     cst.ImportFrom: Interpreter.exec_import,
     cst.Raise: Interpreter.exec_raise,
 }
-_EVAL: dict[type, Callable[[Interpreter, Any, Env, Ctx], Value]] = {
+_EVAL: dict[type, Callable[[Interpreter, Any, Env, CallContext], Value]] = {
     cst.Name: Interpreter.eval_name,
     cst.Attribute: Interpreter.eval_attribute,
     cst.Call: Interpreter.eval_call,
-    cst.Integer: _eval_number,
-    cst.Float: _eval_number,
-    cst.SimpleString: _eval_string,
-    cst.ConcatenatedString: _eval_concat,
-    cst.FormattedString: _eval_fstring,
-    cst.List: _eval_sequence,
-    cst.Tuple: _eval_sequence,
-    cst.Set: _eval_sequence,
-    cst.Dict: _eval_dict,
-    cst.BinaryOperation: _eval_binary,
-    cst.UnaryOperation: _eval_unary,
-    cst.BooleanOperation: _eval_boolean,
-    cst.Comparison: _eval_comparison,
-    cst.Subscript: _eval_subscript,
-    cst.IfExp: _eval_ifexp,
-    cst.Lambda: _eval_lambda,
+    cst.Integer: expressions.eval_number,
+    cst.Float: expressions.eval_number,
+    cst.SimpleString: expressions.eval_string,
+    cst.ConcatenatedString: expressions.eval_concat,
+    cst.FormattedString: expressions.eval_fstring,
+    cst.List: expressions.eval_sequence,
+    cst.Tuple: expressions.eval_sequence,
+    cst.Set: expressions.eval_sequence,
+    cst.Dict: expressions.eval_dict,
+    cst.BinaryOperation: expressions.eval_binary,
+    cst.UnaryOperation: expressions.eval_unary,
+    cst.BooleanOperation: expressions.eval_boolean,
+    cst.Comparison: expressions.eval_comparison,
+    cst.Subscript: expressions.eval_subscript,
+    cst.IfExp: expressions.eval_ifexp,
+    cst.Lambda: expressions.eval_lambda,
     cst.ListComp: Interpreter.eval_comprehension,
     cst.GeneratorExp: Interpreter.eval_comprehension,
     cst.SetComp: Interpreter.eval_comprehension,
     cst.DictComp: Interpreter.eval_comprehension,
-    cst.NamedExpr: _eval_named_expr,
+    cst.NamedExpr: expressions.eval_named_expr,
     cst.Await: lambda i, n, e, c: i.eval(n.expression, e, c),
 }

@@ -20,7 +20,7 @@ import libcst as cst
 # spellings map to themselves. `compat.v2` is the TF2 API itself; `compat.v1` stays
 # `tf.compat.v1.X`: TF1's objects differ from TF2's in their defaults
 # (`random_normal_initializer`'s stddev), and the analysis strips the prefix where
-# the meaning is the same (library.call_ext).
+# the meaning is the same (frameworks.registry.call_ext).
 _CANONICAL_PREFIXES = (
     ("tensorflow.compat.v1.keras.", "keras."),
     ("tensorflow.compat.v2.keras.", "keras."),

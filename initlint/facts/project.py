@@ -33,7 +33,7 @@ from initlint.rule import Finding, Rule
 
 if TYPE_CHECKING:
     from initlint.engine import FileResult
-    from initlint.facts import FileFacts, Where
+    from initlint.facts.events import FileFacts, Where
 
 # Loss kinds some IL3 rule cares about; other losses are not exported.
 PAIRED_LOSSES = frozenset({"mse", "bce", "bce_logits", "ce", "keras_bce", "keras_cce"})
@@ -65,7 +65,8 @@ class LossPairing:
 # ---------------------------------------------------------------------------- one file
 def loss_pairings(facts: "FileFacts") -> Iterator[LossPairing]:
     """Every (output activation, loss) pair of the file, each distinct pair once."""
-    from initlint.facts.library import KERAS_LOSSES, framework_of, last, model_output
+    from initlint.frameworks.keras import model_output
+    from initlint.frameworks.tables import KERAS_LOSSES, framework_of, last
 
     seen: set[tuple[int, int]] = set()
     for event in facts.losses:

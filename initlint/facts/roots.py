@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import libcst as cst
 
-from initlint.facts.interpret import BudgetExhausted, Ctx, Interpreter
-from initlint.facts.library import Builtin
-from initlint.facts.values import UNKNOWN, ClassInfo, Const, Func, Obj, Tensor, Value, LIVE
-
-if TYPE_CHECKING:
-    from initlint.facts import FileFacts
+from initlint.facts.context import CallContext
+from initlint.facts.events import FileFacts, Root, Where
+from initlint.facts.interpret import BudgetExhausted, Interpreter
+from initlint.facts.values import UNKNOWN, Builtin, ClassInfo, Const, Func, Obj, Tensor, Value, LIVE
 
 # Parameters of a training function that hold "the model".
 MODEL_PARAM_NAMES = {"model", "net", "network", "classifier", "regressor", "module", "scorer", "ranker"}
@@ -28,7 +26,7 @@ TRAINING_METHOD = re.compile(r"(step|loss|train|fit)", re.IGNORECASE)
 def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> None:
     interp = Interpreter(module, facts, package)
     try:
-        script = Ctx(root_kind="script", root_name="")
+        script = CallContext(root_kind="script", root_name="")
         _run(facts, interp, lambda: interp.exec_body(module, interp.globals, script))
         for name, value in list(interp.globals.vars.items()):
             if isinstance(value, Obj) and value.cls is None:
@@ -73,17 +71,15 @@ def _run(facts: "FileFacts", interp: Interpreter, action: "object") -> None:
 
 
 def _run_script_model(facts: "FileFacts", interp: Interpreter, name: str, obj: Obj) -> None:
-    from initlint.facts import Root, Where
-
     kind = "keras-script" if obj.kind.startswith("keras.") else "script"
-    ctx = Ctx(root=obj, root_kind=kind, root_name=name)
+    ctx = CallContext(root=obj, root_kind=kind, root_name=name)
     root = Root(Where(kind, name, obj), obj)
     facts.roots.append(root)
     if obj.children or obj.kind in ("keras.Model", "keras.Functional"):
         root.output = interp.call_object(obj, [Tensor(state=LIVE)], {}, obj.site, ctx)
 
 
-def _forward_args(interp: Interpreter, func: Func, ctx: Ctx) -> tuple[list[Value], dict[str, Value]]:
+def _forward_args(interp: Interpreter, func: Func, ctx: CallContext) -> tuple[list[Value], dict[str, Value]]:
     """Abstract inputs for a forward/call: a live tensor per required argument."""
     node = func.node
     args: list[Value] = []
@@ -98,14 +94,12 @@ def _forward_args(interp: Interpreter, func: Func, ctx: Ctx) -> tuple[list[Value
 
 
 def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None:
-    from initlint.facts import Root, Where
-
-    where_ctx = Ctx(root_kind="class", root_name=info.name)
+    where_ctx = CallContext(root_kind="class", root_name=info.name)
     obj = Obj(kind=f"user:{info.name}", site=info.node.name, cls=info)
     where_ctx.root = obj
     init = info.lookup("__init__")
     if isinstance(init, Func):
-        interp.call_function(init, [obj], {}, info.node.name, Ctx(root=obj, root_kind="class", root_name=info.name, in_init=True))
+        interp.call_function(init, [obj], {}, info.node.name, CallContext(root=obj, root_kind="class", root_name=info.name, in_init=True))
     root = Root(Where("class", info.name, obj), obj)
     facts.roots.append(root)
     forward = info.lookup("forward") or info.lookup("call")
@@ -124,7 +118,7 @@ def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None
             continue
         interp.steps = 0
         fresh = _instantiate_quietly(interp, info)
-        ctx = Ctx(root=fresh, root_kind="class", root_name=info.name)
+        ctx = CallContext(root=fresh, root_kind="class", root_name=info.name)
         params = list(method.node.params.params)[1:]
         interp.call_function(method, [fresh] + [UNKNOWN] * len(params), {}, method.node, ctx)
 
@@ -150,7 +144,7 @@ def _run_plain_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo, m
         obj = Obj(kind=f"user:{info.name}", site=info.node.name, cls=info)
         init = info.lookup("__init__")
         if isinstance(init, Func) and isinstance(init.node, cst.FunctionDef):
-            ctx = Ctx(root_kind="script", root_name=f"{info.name}.__init__", in_init=True)
+            ctx = CallContext(root_kind="script", root_name=f"{info.name}.__init__", in_init=True)
             interp.call_function(init, [obj], {}, info.node.name, ctx)
         instance.append(obj)
 
@@ -167,7 +161,7 @@ def _instantiate_quietly(interp: Interpreter, info: ClassInfo) -> Obj:
     obj = Obj(kind=f"user:{info.name}", site=info.node.name, cls=info)
     init = info.lookup("__init__")
     if isinstance(init, Func):
-        interp.call_function(init, [obj], {}, info.node.name, Ctx(root=obj, root_kind="class", root_name=info.name, in_init=True))
+        interp.call_function(init, [obj], {}, info.node.name, CallContext(root=obj, root_kind="class", root_name=info.name, in_init=True))
     return obj
 
 
@@ -189,10 +183,10 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
         if cls is not None and cls.framework is not None:
             args.append(_instantiate_quietly(interp, cls))
         elif param.default is not None:
-            args.append(interp.eval(param.default, interp.globals, Ctx()))
+            args.append(interp.eval(param.default, interp.globals, CallContext()))
         else:
             args.append(UNKNOWN)
-    interp.call_function(func, args, {}, node, Ctx(root_kind="script", root_name=label or node.name.value))
+    interp.call_function(func, args, {}, node, CallContext(root_kind="script", root_name=label or node.name.value))
 
 
 __all__ = ["analyse"]

@@ -310,3 +310,69 @@ class Symbolic(Value):
     """A placeholder for a model-building input (Keras `Input`, a forward argument)."""
 
     tensor: Tensor
+
+
+# ---------------------------------------------------------------------------- interpreter helper values
+@dataclass(eq=False)
+class Partial(Value):
+    func: Value
+    args: list[Value]
+    kwargs: dict[str, Value]
+
+
+@dataclass(eq=False)
+class Property(Value):
+    func: Func
+
+
+@dataclass(eq=False)
+class SuperRef(Value):
+    self_obj: Optional[Value]
+    cls: Optional[ClassInfo]
+
+
+@dataclass(eq=False)
+class SliceValue(Value):
+    lower: Value
+    upper: Value
+    step: Value
+
+
+@dataclass(eq=False)
+class Initializer(Value):
+    """A Keras / TF initializer object or name, as an InitEvent template."""
+
+    event: InitEvent
+
+
+@dataclass(eq=False)
+class Builtin(Value):
+    name: str
+
+
+def const_number(value: Value) -> Optional[float]:
+    if isinstance(value, Const) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+        return float(value.value)
+    return None
+
+
+def const_int(value: Value) -> Optional[int]:
+    if isinstance(value, Const) and isinstance(value.value, int) and not isinstance(value.value, bool):
+        return value.value
+    return None
+
+
+@dataclass(eq=False)
+class Transform(Value):
+    """A torchvision transform or `Compose` pipeline: the step names, in order."""
+
+    steps: tuple[str, ...]
+    node: Any
+    complete: bool = True
+
+
+@dataclass(eq=False)
+class Pieces(Value):
+    """`a, b = x.chunk(2)`: every piece has x's state."""
+
+    piece: Tensor

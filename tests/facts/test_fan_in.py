@@ -14,7 +14,7 @@ import pytest
 
 from initlint.config import Settings
 from initlint.engine import check_source
-from initlint.facts.library import CONV_TF, CONV_TORCH, IN_OUT, OUT_IN, weight_fan_in
+from initlint.facts.tensors import CONV_TF, CONV_TORCH, IN_OUT, OUT_IN, weight_fan_in
 
 
 def quoted_fans(source: str) -> list[tuple[int, int]]:

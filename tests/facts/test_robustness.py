@@ -7,7 +7,7 @@ import pytest
 
 from initlint.config import Settings
 from initlint.engine import check_source
-from initlint.facts import build_facts, library
+from initlint.facts import build_facts, python
 
 SOURCE = """
 import torch
@@ -31,7 +31,7 @@ def test_an_interpreter_error_drops_the_root_and_keeps_the_file(monkeypatch: pyt
     def broken(*args, **kwargs):
         raise ValueError("simulated interpreter bug")
 
-    monkeypatch.setattr(library, "product", broken)
+    monkeypatch.setattr(python, "product", broken)  # `a * b` of two tensors
     facts = build_facts(cst.parse_module(SOURCE), "pair.py", Settings())
     assert facts.analysis_errors and "simulated interpreter bug" in facts.analysis_errors[0]
     assert facts.products == []

@@ -1,0 +1,236 @@
+"""The events the interpreter records and the rules read: `FileFacts` and its lists.
+
+- `products`: multiplicative ops with the abstract value of each factor (IL101)
+- `activations`: activation calls with their input (IL102, IL103, IL302)
+- `layer_calls`: weight layers / hand-made weights applied to an input (IL201, IL401, IL402)
+- `zero_feeds`: a zero-initialized mixing weight whose output feeds another weight layer (IL201)
+- `losses`: loss computations with the prediction's abstract value (IL3)
+- `keras_compiles`: Keras `model.compile(...)` calls, with their loss and optimizer (IL3, IL403)
+- `keras_fits`: Keras `model.fit(...)` / `train_on_batch(...)` calls, with their data (IL403)
+- `datasets`: torchvision datasets and the transform they are built with (IL403)
+- `roots`: every analysed model (class instance or script), to walk parameters
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import libcst as cst
+
+from initlint.config import Settings
+from initlint.diagnostics import Subject
+from initlint.facts.context import CallContext
+from initlint.facts.values import Loss, Obj, Param, Tensor
+from initlint.positions import Positions
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which analysis root an event happened in (for confirmation subjects)."""
+
+    kind: str  # "class" | "script"
+    name: str
+    root: Optional[Obj]
+
+
+@dataclass
+class ProductEvent:
+    op: str  # "mul", "matmul", "layer", "square", "pow", "einsum", "norm", ...
+    node: cst.CSTNode
+    factors: tuple[Tensor, ...]
+    where: Where
+
+
+@dataclass
+class ActivationEvent:
+    kind: str
+    node: cst.CSTNode
+    input: Tensor
+    dim: Any
+    where: Where
+
+
+@dataclass
+class LayerCallEvent:
+    layer: Optional[Obj]  # None for a hand-made weight (`x @ W`)
+    weight: Param
+    input: Tensor
+    node: cst.CSTNode
+    where: Where
+    fan_in: Optional[int] = None  # of a hand-made weight, from its shape and how it is applied (library.weight_fan_in)
+
+
+@dataclass
+class ZeroFeedEvent:
+    weight: Param  # the zero mixing weight whose output is consumed
+    node: cst.CSTNode  # the consuming weight layer call
+    where: Where
+
+
+@dataclass
+class LossEvent:
+    loss: Loss
+    node: cst.CSTNode  # the loss call (or the compile call for Keras)
+    prediction: Tensor
+    target: Tensor
+    where: Where
+
+
+@dataclass
+class KerasCompile:
+    model: Obj
+    node: cst.CSTNode
+    loss: Any
+    optimizer: Any
+    where: Where
+
+
+@dataclass
+class Root:
+    where: Where
+    obj: Optional[Obj]
+    output: Any = None
+
+
+@dataclass
+class FileFacts:
+    path: str
+    module: cst.Module
+    settings: Settings
+    products: list[ProductEvent] = field(default_factory=list)
+    activations: list[ActivationEvent] = field(default_factory=list)
+    layer_calls: list[LayerCallEvent] = field(default_factory=list)
+    zero_feeds: list[ZeroFeedEvent] = field(default_factory=list)
+    losses: list[LossEvent] = field(default_factory=list)
+    keras_compiles: list[KerasCompile] = field(default_factory=list)
+    keras_fits: list[tuple[Obj, tuple[Any, ...], dict[str, Any], cst.CSTNode, Where]] = field(default_factory=list)
+    roots: list[Root] = field(default_factory=list)
+    datasets: list[tuple[cst.CSTNode, Any, Where]] = field(default_factory=list)  # torchvision datasets and their transform
+    positions: Positions = field(init=False)
+    # Weights that come from a checkpoint (`x.load_state_dict(...)` in the file): the classes
+    # of such instances, and the parameters of the instances themselves. How they were
+    # initialized does not decide how they train, so the init rules leave them alone.
+    checkpoint_classes: set[str] = field(default_factory=set)
+    checkpoint_params: set[int] = field(default_factory=set)  # Param.uid
+    budget_exhausted: bool = False
+    analysis_errors: list[str] = field(default_factory=list)  # roots abandoned on an interpreter error
+
+    def __post_init__(self) -> None:
+        self.positions = Positions(self.module)
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        """The 1-based line of a node, for messages (positions are resolved on first use)."""
+        return self.positions.span(node).line
+
+    # ------------------------------------------------------------ recorder API
+    @staticmethod
+    def _where(ctx: CallContext) -> Where:
+        return Where(ctx.root_kind, ctx.root_name, ctx.root)
+
+    def product(self, op: str, node: Any, factors: list[Tensor], ctx: CallContext) -> None:
+        self.products.append(ProductEvent(op, node, tuple(factors), self._where(ctx)))
+
+    def activation(self, kind: str, node: Any, x: Tensor, ctx: CallContext, dim: Any) -> None:
+        self.activations.append(ActivationEvent(kind, node, x, dim, self._where(ctx)))
+
+    def layer_call(self, layer: Optional[Obj], weight: Param, x: Tensor, node: Any, ctx: CallContext, fan_in: Optional[int] = None) -> None:
+        self.layer_calls.append(LayerCallEvent(layer, weight, x, node, self._where(ctx), fan_in))
+
+    def zero_feed(self, weight: Param, node: Any, ctx: CallContext) -> None:
+        self.zero_feeds.append(ZeroFeedEvent(weight, node, self._where(ctx)))
+
+    def loss(self, loss: Loss, node: Any, prediction: Tensor, target: Tensor, ctx: CallContext) -> None:
+        self.losses.append(LossEvent(loss, node, prediction, target, self._where(ctx)))
+
+    def keras_compile(self, model: Obj, args: list[Any], kwargs: dict[str, Any], node: Any, ctx: CallContext) -> None:
+        self.keras_compiles.append(KerasCompile(model, node, kwargs.get("loss", args[1] if len(args) > 1 else None), kwargs.get("optimizer", args[0] if args else None), self._where(ctx)))
+
+    def dataset(self, node: Any, transform: Any, ctx: CallContext) -> None:
+        self.datasets.append((node, transform, self._where(ctx)))
+
+    def weights_loaded(self, obj: Obj) -> None:
+        if obj.cls is not None:
+            self.checkpoint_classes.add(obj.cls.name)
+        self.checkpoint_params.update(p.uid for _, p in obj.all_params())
+
+    def keras_fit(self, model: Obj, args: list[Any], kwargs: dict[str, Any], node: Any, ctx: CallContext) -> None:
+        self.keras_fits.append((model, tuple(args), dict(kwargs), node, self._where(ctx)))
+
+    # ------------------------------------------------------------ helpers for rules
+    def subject(self, where: Where, params: Any = (), layers: Any = ()) -> Subject:
+        """A confirmation subject naming parameters by their dotted path in the root."""
+        names = param_names(where.root) if where.root is not None else {}
+        param_list = tuple(dict.fromkeys(names[p.uid] for p in params if p.uid in names))
+        return Subject(kind=where.kind, name=where.name, params=param_list, layers=tuple(layers))
+
+
+    def display_name(self, param: Param, where: Where) -> str:
+        """How the user would name a parameter: `video_emb.weight`, or the variable `a`."""
+        if where.root is not None:
+            name = param_names(where.root).get(param.uid)
+            if name:
+                return name
+        if param.owner is not None and param.owner.name:
+            return f"{param.owner.name}.{param.name}"
+        return param.name or "a parameter"
+
+    def zero_causes(self, tensors: Any, where: Where) -> tuple[list[str], list[tuple[cst.CSTNode, str]]]:
+        """The zero-initialized parameters behind zero values.
+
+        Returns labels for messages (`` `video_emb.weight` zeroed at line 10 ``) and
+        related locations (the initializer of each).
+        """
+        labels: list[str] = []
+        related: list[tuple[cst.CSTNode, str]] = []
+        seen: set[str] = set()
+        for tensor in tensors:
+            for node, cause in tensor.zero_sites:
+                if not isinstance(cause, Param) or node is None:
+                    continue
+                name = self.display_name(cause, where)
+                if name in seen:
+                    continue
+                seen.add(name)
+                labels.append(f"`{name}` zeroed at line {self.line_of(node)}")
+                how = cause.init.description if cause.init.node is node else "its construction"
+                related.append((node, f"`{name}` starts at zero ({how})"))
+        return labels, related
+
+    def code(self, node: cst.CSTNode, limit: int = 60) -> str:
+        """Source text of a node, on one line, shortened for messages."""
+        text = " ".join(self.module.code_for_node(node).split())
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def param_names(root: Obj) -> dict[int, str]:
+    """uid -> dotted name of every parameter under `root` (first path wins, like named_parameters)."""
+    names: dict[int, str] = {}
+    visited: set[int] = set()
+
+    def walk(module: Obj, prefix: str) -> None:
+        if module.uid in visited:
+            return
+        visited.add(module.uid)
+        for n, p in module.params.items():
+            names.setdefault(p.uid, prefix + n)
+        for n, child in module.children:
+            walk(child, f"{prefix}{n}.")
+
+    walk(root, "")
+    return names
+
+
+def module_names(root: Obj) -> dict[int, str]:
+    """uid -> dotted name of every sub-module under `root`."""
+    names: dict[int, str] = {}
+
+    def walk(module: Obj, prefix: str) -> None:
+        if module.uid in names:
+            return
+        names[module.uid] = prefix.rstrip(".")
+        for n, child in module.children:
+            walk(child, f"{prefix}{n}.")
+
+    walk(root, "")
+    return names

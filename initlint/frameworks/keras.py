@@ -1,0 +1,190 @@
+"""Keras (keras / tf.keras): layer construction, initializers, activations given
+by name, and a model's output activation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Optional
+
+from initlint.facts.context import CallContext, Machine
+from initlint.facts.names import strip_tf1
+from initlint.facts.python import iterate
+from initlint.facts.tensors import argument, _last, truthy, new_param, shape_of
+from initlint.facts.values import INDEP, LIVE, UNKNOWN_STATE, ZERO, Const, Ext, InitEvent, Initializer, Obj, Seq, Tensor, Value, const_int, const_number
+from initlint.frameworks.tables import ACT_NAMES, KERAS_INITIALIZERS, NORM_LAYERS, PASS_LAYERS, SQUASH_ACTS, framework_of, last
+from initlint.frameworks.torch import _optional_param
+
+
+def keras_initializer(value: Value, node: Any) -> Optional[InitEvent]:
+    """The InitEvent a Keras/TF initializer argument stands for, when known."""
+    if isinstance(value, Initializer):
+        return InitEvent(value.event.kind, node, value.event.description, value=value.event.value, distribution=value.event.distribution, std=value.event.std)
+    if isinstance(value, Const) and isinstance(value.value, str):
+        spec = KERAS_INITIALIZERS.get(value.value)
+        if spec is None:
+            return InitEvent("unknown", node, repr(value.value))
+        kind, extra = spec
+        if kind == "zero":
+            return InitEvent("zero", node, f"'{value.value}'")
+        if kind == "const":
+            return InitEvent("const", node, f"'{value.value}'", value=float(extra) if isinstance(extra, (int, float)) else None)
+        return InitEvent("random", node, f"'{value.value}'", distribution=str(extra), std=0.05 / math.sqrt(3) if extra == "uniform_small" else None)
+    if isinstance(value, Ext):
+        qual, tf1 = strip_tf1(value.qualname)
+        # An initializer class passed uncalled: TF1's when spelled so, else unknown for low-level TF.
+        return keras_initializer_call(last(qual), [], {}, node, tf1_always if tf1 else tf1_never if framework_of(qual) == "keras" else tf1_unknown)
+    if isinstance(value, Const) and value.value is None:
+        return None
+    return InitEvent("unknown", node, "an initializer")
+
+
+def tf1_never() -> Optional[bool]:
+    return False
+
+
+def tf1_always() -> Optional[bool]:
+    return True
+
+
+def tf1_unknown() -> Optional[bool]:
+    return None
+
+
+# Initializers whose defaults changed between TF1 and TF2 (TF docs, "How to Map Arguments" of
+# tf.compat.v1.random_normal_initializer / random_uniform_initializer: stddev 1.0 -> 0.05,
+# minval 0 -> -0.05, maxval 1.0 -> 0.05). Keras' own (RandomNormal, and its lowercase
+# aliases `keras.initializers.random_normal`) always had the TF2 values.
+_NORMAL_INITIALIZERS = {"RandomNormal", "random_normal", "random_normal_initializer", "TruncatedNormal", "truncated_normal", "truncated_normal_initializer"}
+
+
+_UNIFORM_INITIALIZERS = {"RandomUniform", "random_uniform", "random_uniform_initializer"}
+
+
+def keras_initializer_call(name: str, args: list[Value], kwargs: dict[str, Value], node: Any, tf1: Callable[[], Optional[bool]] = tf1_never) -> InitEvent:
+    """The InitEvent of an initializer built by a call; `tf1` says whether TF1's defaults apply
+    (asked only when a default is needed; None: unknown, so the default is unknown too)."""
+
+    def given(i: int, key: str) -> bool:
+        return key in kwargs or i < len(args)
+
+    def number(i: int, key: str, default: Optional[float]) -> Optional[float]:
+        if key in kwargs:
+            return const_number(kwargs[key])
+        return const_number(args[i]) if i < len(args) else default
+
+    def legacy() -> Optional[bool]:
+        """TF1's defaults: never for Keras' CamelCase classes, else as the caller says."""
+        return False if name[0].isupper() else tf1()
+
+    spec = KERAS_INITIALIZERS.get(name)
+    if spec is not None and spec[0] in ("zero", "const"):
+        return InitEvent(spec[0], node, f"`{name}`", value=spec[1] if isinstance(spec[1], (int, float)) else None)
+    if name in ("Constant", "constant", "constant_initializer"):
+        v = number(0, "value", 0.0)
+        if v is None:
+            return InitEvent("unknown", node, f"`{name}`")
+        return InitEvent("zero" if v == 0 else "const", node, f"`{name}({v:g})`", value=v)
+    if name in _NORMAL_INITIALIZERS:
+        if given(1, "stddev"):
+            std = number(1, "stddev", None)
+        else:
+            old = legacy()
+            std = None if old is None else 1.0 if old else 0.05
+        return InitEvent("random", node, f"`{name}`", distribution="normal", std=std, value=number(0, "mean", 0.0))
+    if name in _UNIFORM_INITIALIZERS:
+        old = legacy() if not (given(0, "minval") and given(1, "maxval")) else False
+        lo = number(0, "minval", None if old is None else 0.0 if old else -0.05)
+        hi = number(1, "maxval", None if old is None else 1.0 if old else 0.05)
+        std = (hi - lo) / math.sqrt(12) if lo is not None and hi is not None else None
+        return InitEvent("random", node, f"`{name}`", distribution="uniform", std=std, value=(lo + hi) / 2 if lo is not None and hi is not None else None)
+    if spec is not None:
+        return InitEvent("random", node, f"`{name}`", distribution=spec[1] if isinstance(spec[1], str) else None)
+    return InitEvent("unknown", node, f"`{name}`")
+
+
+def initializer_output(init: Initializer, args: list[Value], kwargs: dict[str, Value], node: Any) -> Tensor:
+    """`w_init(shape=(n_in, n_out))`: a tensor drawn by an initializer object (TF2's custom-layer idiom)."""
+    event = init.event
+    drawn = InitEvent(event.kind, node, event.description, value=event.value, distribution=event.distribution, std=event.std)
+    size = argument(args, kwargs, 0, "shape", Const(None))
+    shape = shape_of([size]) if isinstance(size, Seq) else None
+    state = ZERO if drawn.kind == "zero" else INDEP if drawn.kind == "const" else LIVE if drawn.kind == "random" else UNKNOWN_STATE
+    return Tensor(state=state, key=("init", id(node)), creation=drawn, shape=shape, last_dim=_last(shape))
+
+
+def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> None:
+    if name in ("Dense", "Conv1D", "Conv2D", "Conv3D", "Convolution2D", "Conv2DTranspose", "Conv1DTranspose", "dense", "conv2d", "conv1d"):
+        units = const_int(argument(args, kwargs, 0, "units" if name in ("Dense", "dense") else "filters"))
+        obj.config["out_features"] = Const(units)
+        obj.config["activation"] = argument(args, kwargs, 1 if name in ("Dense", "dense") else 99, "activation", Const(None))
+        kernel = keras_initializer(kwargs.get("kernel_initializer", Const("glorot_uniform")), node) or InitEvent("random", node, "glorot_uniform", distribution="xavier")
+        if kernel.node is None:
+            kernel.node = node
+        obj.params["kernel"] = new_param("kernel", "weight", (None, units), kernel, obj, node)
+        bias_event = keras_initializer(kwargs.get("bias_initializer", Const("zeros")), node) or InitEvent("zero", node, "'zeros'")
+        _optional_param(obj, "bias", "bias", (units,), bias_event, truthy(kwargs.get("use_bias", Const(True))), node)
+        input_shape = kwargs.get("input_shape", kwargs.get("input_dim", Const(None)))
+        if isinstance(input_shape, Seq) and input_shape.items:
+            obj.config["in_features"] = Const(const_int(input_shape.items[-1]))
+        elif const_int(input_shape) is not None:
+            obj.config["in_features"] = input_shape
+    elif name == "Embedding":
+        obj.config.update(num_embeddings=argument(args, kwargs, 0, "input_dim"), embedding_dim=argument(args, kwargs, 1, "output_dim"))
+        event = keras_initializer(kwargs.get("embeddings_initializer", Const("uniform")), node) or InitEvent("random", node, "uniform")
+        obj.params["embeddings"] = new_param("embeddings", "embedding", None, event, obj, node)
+    elif name in NORM_LAYERS:
+        obj.params["gamma"] = new_param("gamma", "norm_weight", None, InitEvent("const", None, "ones", value=1.0), obj, node)
+        obj.params["beta"] = new_param("beta", "norm_bias", None, InitEvent("zero", None, "zeros"), obj, node)
+    elif name == "Activation":
+        obj.config["activation"] = argument(args, kwargs, 0, "activation", Const(None))
+    elif name == "Softmax":
+        obj.config["dim"] = kwargs.get("axis", Const(-1))
+    elif name in ("Sequential",):
+        layers = argument(args, kwargs, 0, "layers", Const(None))
+        items = iterate(interp, layers) if isinstance(layers, Seq) else []
+        for i, item in enumerate(items or []):
+            if isinstance(item, Obj):
+                obj.children.append((str(i), item))
+    elif name in ("Model", "Functional"):
+        obj.config["inputs"] = argument(args, kwargs, 0, "inputs")
+        obj.config["outputs"] = argument(args, kwargs, 1, "outputs")
+
+
+def keras_activation_kind(value: Value) -> Optional[str]:
+    if isinstance(value, Const) and isinstance(value.value, str):
+        return ACT_NAMES.get(value.value, value.value)
+    if isinstance(value, Ext):
+        return ACT_NAMES.get(last(value.qualname))
+    if isinstance(value, Const) and value.value is None:
+        return None
+    return "unknown"
+
+
+def model_output(obj: Obj) -> Optional[tuple[str, Any]]:
+    """(kind, node) of a Keras model's output activation (sigmoid, softmax, ...), else None.
+
+    A `Sequential`: its last layer that is not a pass-through (a `Dense` with an
+    `activation`, or an `Activation`/`Softmax` layer). A functional `Model`: the
+    squash of its `outputs` tensor.
+    """
+    if obj.kind in ("keras.Model", "keras.Functional"):
+        out = obj.config.get("outputs")
+        return (out.squash.kind, out.squash.node) if isinstance(out, Tensor) and out.squash is not None else None
+    if obj.kind != "keras.Sequential" or obj.config.get("incomplete"):
+        return None
+    for _, layer in reversed(obj.children):
+        kind = last(layer.kind)
+        if kind in PASS_LAYERS:
+            continue
+        if kind == "Softmax":
+            return ("softmax", layer.site)
+        act = keras_activation_kind(layer.config.get("activation", Const(None))) if "activation" in layer.config else ACT_NAMES.get(kind)
+        return (act, layer.site) if act in SQUASH_ACTS else None
+    return None
+
+
+def keras_input(args: list[Value], kwargs: dict[str, Value]) -> Tensor:
+    shape = argument(args, kwargs, 0, "shape", Const(None))
+    last_dim = const_int(shape.items[-1]) if isinstance(shape, Seq) and shape.items else None
+    return Tensor(state=LIVE, last_dim=last_dim)

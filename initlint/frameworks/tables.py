@@ -1,0 +1,148 @@
+"""The framework vocabulary, one table per family, keyed by a name's last part.
+
+Pure data (imports nothing), so the file pre-filter (discover.py) and the
+confirmation stage read the same names the interpreter gives meaning to.
+"""
+
+from __future__ import annotations
+
+
+
+
+
+ZERO_PRESERVING_ACTS = {"relu", "relu6", "gelu", "silu", "tanh", "elu", "selu", "leaky_relu", "mish", "hardswish", "hardtanh", "softsign", "celu", "prelu", "rrelu", "glu"}
+
+
+# Derivative exactly 0 at 0 in PyTorch: a zero pre-activation kills the gradient (IL102).
+DEAD_AT_ZERO_ACTS = {"relu", "relu6", "rrelu"}
+
+
+SQUASH_ACTS = {"sigmoid", "hardsigmoid", "softmax", "log_softmax"}
+
+
+ACT_NAMES = {
+    "relu": "relu", "relu_": "relu", "relu6": "relu6", "ReLU": "relu", "ReLU6": "relu6",
+    "gelu": "gelu", "GELU": "gelu", "silu": "silu", "SiLU": "silu", "swish": "silu",
+    "tanh": "tanh", "Tanh": "tanh", "tanh_": "tanh",
+    "sigmoid": "sigmoid", "Sigmoid": "sigmoid", "sigmoid_": "sigmoid",
+    "hardsigmoid": "hardsigmoid", "Hardsigmoid": "hardsigmoid", "hard_sigmoid": "hardsigmoid",
+    "softmax": "softmax", "Softmax": "softmax", "log_softmax": "log_softmax", "LogSoftmax": "log_softmax",
+    "elu": "elu", "ELU": "elu", "selu": "selu", "SELU": "selu", "celu": "celu", "CELU": "celu",
+    "leaky_relu": "leaky_relu", "LeakyReLU": "leaky_relu", "mish": "mish", "Mish": "mish",
+    "hardswish": "hardswish", "Hardswish": "hardswish", "hardtanh": "hardtanh", "Hardtanh": "hardtanh",
+    "softplus": "softplus", "Softplus": "softplus", "softsign": "softsign", "Softsign": "softsign",
+    "PReLU": "prelu", "prelu": "prelu", "RReLU": "rrelu", "GLU": "glu", "glu": "glu",
+    "exponential": "exp", "linear": "identity",
+}
+
+
+NORM_LAYERS = {
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm", "BatchNormalization",
+    "LayerNormalization", "GroupNormalization", "UnitNormalization", "LazyBatchNorm1d", "LazyBatchNorm2d",
+}
+
+
+WEIGHT_LAYERS = {
+    "Linear", "Bilinear", "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+    "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose",
+    "Conv1DTranspose", "Conv3DTranspose", "SeparableConv2D", "DepthwiseConv2D", "Convolution2D", "EinsumDense",
+}
+
+
+PASS_LAYERS = {
+    "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity", "Flatten", "Unflatten",
+    "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "Reshape", "Permute",
+    "InputLayer", "ActivityRegularization", "Masking",
+}
+
+
+POOL_LAYERS = {
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxPooling1D",
+    "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Upsample", "UpSampling2D", "PixelShuffle", "ZeroPad2d",
+    "ZeroPadding2D", "ReflectionPad2d", "ReplicationPad2d", "ConstantPad2d",
+}
+
+
+CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
+
+
+EMBEDDINGS = {"Embedding", "EmbeddingBag"}
+
+
+RNN_LAYERS = {"RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "SimpleRNN"}
+
+
+# Canonical loss kinds. "_probs" losses expect probabilities, the others logits or raw values.
+TORCH_LOSSES = {
+    "MSELoss": "mse", "mse_loss": "mse", "L1Loss": "l1", "l1_loss": "l1", "SmoothL1Loss": "l1",
+    "smooth_l1_loss": "l1", "HuberLoss": "l1", "huber_loss": "l1",
+    "BCELoss": "bce", "binary_cross_entropy": "bce",
+    "BCEWithLogitsLoss": "bce_logits", "binary_cross_entropy_with_logits": "bce_logits",
+    "CrossEntropyLoss": "ce", "cross_entropy": "ce", "NLLLoss": "nll", "nll_loss": "nll",
+    "KLDivLoss": "kl", "kl_div": "kl", "TripletMarginLoss": "triplet", "triplet_margin_loss": "triplet",
+}
+
+
+KERAS_LOSSES = {
+    "mse": "mse", "mean_squared_error": "mse", "MeanSquaredError": "mse", "MSE": "mse",
+    "mae": "l1", "mean_absolute_error": "l1", "MeanAbsoluteError": "l1", "huber": "l1", "Huber": "l1",
+    "binary_crossentropy": "keras_bce", "BinaryCrossentropy": "keras_bce", "binary_focal_crossentropy": "keras_bce",
+    "categorical_crossentropy": "keras_cce", "CategoricalCrossentropy": "keras_cce",
+    "sparse_categorical_crossentropy": "keras_cce", "SparseCategoricalCrossentropy": "keras_cce",
+}
+
+
+TF_LOSSES = {
+    "sigmoid_cross_entropy_with_logits": "bce_logits", "sigmoid_cross_entropy": "bce_logits",
+    "softmax_cross_entropy_with_logits": "ce", "softmax_cross_entropy_with_logits_v2": "ce",
+    "sparse_softmax_cross_entropy_with_logits": "ce", "softmax_cross_entropy": "ce",
+    "sparse_softmax_cross_entropy": "ce", "mean_squared_error": "mse", "log_loss": "bce",
+}
+
+
+INIT_FUNCTIONS = {
+    "zeros_", "ones_", "constant_", "normal_", "uniform_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+    "kaiming_normal_", "trunc_normal_", "orthogonal_", "eye_", "dirac_", "sparse_", "lecun_normal_", "variance_scaling_",
+    "trunc_normal_tf_",
+}
+
+
+WELL_SCALED_INITS = {"xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "lecun_normal_", "variance_scaling_", "sparse_", "dirac_", "eye_"}
+
+
+KERAS_INITIALIZERS = {
+    "zeros": ("zero", None), "Zeros": ("zero", None), "zeros_initializer": ("zero", None),
+    "ones": ("const", 1.0), "Ones": ("const", 1.0), "ones_initializer": ("const", 1.0),
+    "glorot_uniform": ("random", "xavier"), "GlorotUniform": ("random", "xavier"), "glorot_normal": ("random", "xavier"),
+    "GlorotNormal": ("random", "xavier"), "he_normal": ("random", "kaiming"), "HeNormal": ("random", "kaiming"),
+    "he_uniform": ("random", "kaiming"), "HeUniform": ("random", "kaiming"), "lecun_normal": ("random", "lecun"),
+    "LecunNormal": ("random", "lecun"), "lecun_uniform": ("random", "lecun"), "LecunUniform": ("random", "lecun"),
+    "orthogonal": ("random", "orthogonal"), "Orthogonal": ("random", "orthogonal"), "orthogonal_initializer": ("random", "orthogonal"),
+    "glorot_uniform_initializer": ("random", "xavier"), "glorot_normal_initializer": ("random", "xavier"),
+    "variance_scaling_initializer": ("random", "variance_scaling"), "VarianceScaling": ("random", "variance_scaling"),
+    "uniform": ("random", "uniform_small"),
+}
+
+
+def last(qual: str) -> str:
+    return qual.rsplit(".", 1)[-1]
+
+
+def framework_of(qual: str) -> str:
+    return qual.split(".", 1)[0]
+
+
+BASE_GROUPS = {
+    "_ConvNd": {"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"},
+    "_BatchNorm": {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"},
+    "_NormBase": {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"},
+    "_InstanceNorm": {"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"},
+    "RNNBase": {"RNN", "LSTM", "GRU"},
+    "Module": None,  # everything
+    "Layer": None,
+}
+
+
