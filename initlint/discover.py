@@ -22,6 +22,7 @@ import re
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from initlint.config import Settings
+from initlint.frameworks.tables import PREFILTER_NAMES  # pure data: no libcst on the warm path
 
 if TYPE_CHECKING:
     import pathspec
@@ -186,7 +187,7 @@ def _join(top: str, root: str, name: str) -> str:
 # framework and no layer, initializer, activation, loss or tensor constructor that
 # any rule reads cannot produce a finding, so it is skipped before parsing. Err on
 # the side of keeping files: a false keep costs a parse, a false skip costs findings.
-MODEL_CODE = re.compile(
+_STEMS = (
     r"torch|tensorflow|keras|jax|flax|numpy|\bnp\.|\bnn\.|\btf\.|\bF\."
     r"|Linear|Conv|Dense|Embedding|Bilinear|RNN|LSTM|GRU|Attention|Sequential|Module|Model\b"
     r"|[Ss]igmoid|[Ss]oftmax|[Rr]elu|ReLU|[Tt]anh|GELU|gelu|SiLU|silu|swish|\belu|ELU|activation"
@@ -196,6 +197,12 @@ MODEL_CODE = re.compile(
     r"|linspace|arange|ToTensor|Normalize|Norm\b|BatchNorm|LayerNorm|GroupNorm|InstanceNorm|Normalization"
     r"|matmul|einsum|\bmm\b|bmm|multiply|square|cdist|cosine"
 )
+# Plus every name of the analysis's tables that no stem above matches (frameworks/tables.py),
+# but for plain words that mean a framework thing only as a Keras argument
+# (`activation="linear"`), where the stem `activation` already keeps the file.
+IN_CONTEXT_ONLY = frozenset({"linear", "exponential"})
+_MISSED = sorted(n for n in PREFILTER_NAMES - IN_CONTEXT_ONLY if re.search(_STEMS, n) is None)
+MODEL_CODE = re.compile(_STEMS + (r"|\b(?:" + "|".join(map(re.escape, _MISSED)) + r")\b" if _MISSED else ""))
 
 
 def looks_like_model_code(text: str) -> bool:

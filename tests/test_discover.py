@@ -32,3 +32,14 @@ def test_excludes_agree_with_pathspec(tmp_path, patterns: tuple[str, ...]) -> No
         for is_dir in (False, True):
             expected = bool(spec.match_file(relative + ("/" if is_dir else "")))
             assert excludes.excluded(os.path.join(str(tmp_path), relative), is_dir) is expected, (relative, is_dir)
+
+
+def test_the_pre_filter_keeps_a_file_naming_any_table_entry() -> None:
+    # A file that names only `nn.Mish`, `keras.losses.Huber`, `nn.init.eye_`... is analysed, not skipped.
+    from initlint.discover import IN_CONTEXT_ONLY, looks_like_model_code
+    from initlint.frameworks.tables import PREFILTER_NAMES
+
+    assert "Mish" in PREFILTER_NAMES and "eye_" in PREFILTER_NAMES
+    assert sorted(n for n in PREFILTER_NAMES if not looks_like_model_code(f"y = {n}(x)\n")) == sorted(IN_CONTEXT_ONLY)
+    assert all(looks_like_model_code(f'Dense(3, activation="{n}")\n') for n in IN_CONTEXT_ONLY)
+    assert not looks_like_model_code("def add(a, b):\n    return a + b\n")
