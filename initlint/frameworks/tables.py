@@ -6,20 +6,13 @@ confirmation stage read the same names the interpreter gives meaning to.
 
 from __future__ import annotations
 
-
-
+from typing import Collection, NamedTuple
 
 
 ZERO_PRESERVING_ACTS = {"relu", "relu6", "gelu", "silu", "tanh", "elu", "selu", "leaky_relu", "mish", "hardswish", "hardtanh", "softsign", "celu", "prelu", "rrelu", "glu"}
-
-
 # Derivative exactly 0 at 0 in PyTorch: a zero pre-activation kills the gradient (IL102).
 DEAD_AT_ZERO_ACTS = {"relu", "relu6", "rrelu"}
-
-
 SQUASH_ACTS = {"sigmoid", "hardsigmoid", "softmax", "log_softmax"}
-
-
 ACT_NAMES = {
     "relu": "relu", "relu_": "relu", "relu6": "relu6", "ReLU": "relu", "ReLU6": "relu6",
     "gelu": "gelu", "GELU": "gelu", "silu": "silu", "SiLU": "silu", "swish": "silu",
@@ -34,29 +27,36 @@ ACT_NAMES = {
     "PReLU": "prelu", "prelu": "prelu", "RReLU": "rrelu", "GLU": "glu", "glu": "glu",
     "exponential": "exp", "linear": "identity",
 }
-
-
 NORM_LAYERS = {
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm1d",
     "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm", "BatchNormalization",
     "LayerNormalization", "GroupNormalization", "UnitNormalization", "LazyBatchNorm1d", "LazyBatchNorm2d",
 }
-
-
 WEIGHT_LAYERS = {
     "Linear", "Bilinear", "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
     "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose",
     "Conv1DTranspose", "Conv3DTranspose", "SeparableConv2D", "DepthwiseConv2D", "Convolution2D", "EinsumDense",
 }
+class Affine(NamedTuple):
+    """A torch layer `y = x W + b` whose weight is `(out, *inputs)`: its arguments, in order
+    (`inputs`, then `output`, then `bias`), and how PyTorch fills it by default. Both
+    weight and bias start uniform in ±1/sqrt(inputs[0]) (std 1/sqrt(3 * inputs[0]))."""
+
+    inputs: tuple[str, ...]
+    output: str
+    default: str
 
 
+# Adding such a layer is one entry here (it must also be in WEIGHT_LAYERS to be applied).
+TORCH_AFFINE = {
+    "Linear": Affine(("in_features",), "out_features", "kaiming_uniform"),
+    "Bilinear": Affine(("in1_features", "in2_features"), "out_features", "uniform ±1/sqrt(in1_features)"),
+}
 PASS_LAYERS = {
     "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity", "Flatten", "Unflatten",
     "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "Reshape", "Permute",
     "InputLayer", "ActivityRegularization", "Masking",
 }
-
-
 POOL_LAYERS = {
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxPooling1D",
@@ -64,17 +64,9 @@ POOL_LAYERS = {
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Upsample", "UpSampling2D", "PixelShuffle", "ZeroPad2d",
     "ZeroPadding2D", "ReflectionPad2d", "ReplicationPad2d", "ConstantPad2d",
 }
-
-
 CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
-
-
 EMBEDDINGS = {"Embedding", "EmbeddingBag"}
-
-
 RNN_LAYERS = {"RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "SimpleRNN"}
-
-
 # Canonical loss kinds. "_probs" losses expect probabilities, the others logits or raw values.
 TORCH_LOSSES = {
     "MSELoss": "mse", "mse_loss": "mse", "L1Loss": "l1", "l1_loss": "l1", "SmoothL1Loss": "l1",
@@ -84,8 +76,6 @@ TORCH_LOSSES = {
     "CrossEntropyLoss": "ce", "cross_entropy": "ce", "NLLLoss": "nll", "nll_loss": "nll",
     "KLDivLoss": "kl", "kl_div": "kl", "TripletMarginLoss": "triplet", "triplet_margin_loss": "triplet",
 }
-
-
 KERAS_LOSSES = {
     "mse": "mse", "mean_squared_error": "mse", "MeanSquaredError": "mse", "MSE": "mse",
     "mae": "l1", "mean_absolute_error": "l1", "MeanAbsoluteError": "l1", "huber": "l1", "Huber": "l1",
@@ -93,26 +83,18 @@ KERAS_LOSSES = {
     "categorical_crossentropy": "keras_cce", "CategoricalCrossentropy": "keras_cce",
     "sparse_categorical_crossentropy": "keras_cce", "SparseCategoricalCrossentropy": "keras_cce",
 }
-
-
 TF_LOSSES = {
     "sigmoid_cross_entropy_with_logits": "bce_logits", "sigmoid_cross_entropy": "bce_logits",
     "softmax_cross_entropy_with_logits": "ce", "softmax_cross_entropy_with_logits_v2": "ce",
     "sparse_softmax_cross_entropy_with_logits": "ce", "softmax_cross_entropy": "ce",
     "sparse_softmax_cross_entropy": "ce", "mean_squared_error": "mse", "log_loss": "bce",
 }
-
-
 INIT_FUNCTIONS = {
     "zeros_", "ones_", "constant_", "normal_", "uniform_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
     "kaiming_normal_", "trunc_normal_", "orthogonal_", "eye_", "dirac_", "sparse_", "lecun_normal_", "variance_scaling_",
     "trunc_normal_tf_",
 }
-
-
 WELL_SCALED_INITS = {"xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "lecun_normal_", "variance_scaling_", "sparse_", "dirac_", "eye_"}
-
-
 KERAS_INITIALIZERS = {
     "zeros": ("zero", None), "Zeros": ("zero", None), "zeros_initializer": ("zero", None),
     "ones": ("const", 1.0), "Ones": ("const", 1.0), "ones_initializer": ("const", 1.0),
@@ -144,5 +126,10 @@ BASE_GROUPS = {
     "Module": None,  # everything
     "Layer": None,
 }
-
-
+# The families a rule reads: the file pre-filter (discover.MODEL_CODE) keeps every file
+# that names one of these, so a new table entry is never skipped before parsing.
+PREFILTER_FAMILIES: tuple[Collection[str], ...] = (
+    ACT_NAMES, NORM_LAYERS, WEIGHT_LAYERS, EMBEDDINGS, RNN_LAYERS, CONTAINERS, TORCH_LOSSES, KERAS_LOSSES,
+    TF_LOSSES, INIT_FUNCTIONS, KERAS_INITIALIZERS,
+)
+PREFILTER_NAMES = frozenset(name for family in PREFILTER_FAMILIES for name in family)

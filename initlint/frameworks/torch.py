@@ -14,7 +14,7 @@ from initlint.facts.python import iterate
 from initlint.facts.tensors import argument, truthy, default_random, init_from_tensor, new_param, param_tensor
 from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, Const, InitEvent, Mapping, Obj, Param, Seq, Tensor, Transform, Value, const_int, const_number
 from initlint.frameworks.ops import tensor_op
-from initlint.frameworks.tables import EMBEDDINGS, INIT_FUNCTIONS, NORM_LAYERS, RNN_LAYERS, WELL_SCALED_INITS
+from initlint.frameworks.tables import TORCH_AFFINE, EMBEDDINGS, INIT_FUNCTIONS, NORM_LAYERS, RNN_LAYERS, WELL_SCALED_INITS
 
 
 def apply_init(interp: "Machine", fname: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
@@ -77,14 +77,20 @@ def _optional_param(obj: Obj, name: str, role: str, shape: Optional[tuple[Any, .
 
 
 def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> None:
-    if name in ("Linear", "LazyLinear"):
-        i0 = 1 if name == "LazyLinear" else 0
-        n_in = const_int(argument(args, kwargs, 0, "in_features")) if name == "Linear" else None
-        n_out = const_int(argument(args, kwargs, 1 - i0, "out_features"))
+    spec = TORCH_AFFINE.get(name)
+    if spec is not None:
+        ins = [const_int(argument(args, kwargs, i, key)) for i, key in enumerate(spec.inputs)]
+        n_out = const_int(argument(args, kwargs, len(ins), spec.output))
+        n_in = ins[0]
         obj.config.update(in_features=Const(n_in), out_features=Const(n_out), fan_in=Const(n_in))
         std = 1 / math.sqrt(3 * n_in) if n_in else None
-        obj.params["weight"] = new_param("weight", "weight", (n_out, n_in), default_random("nn.Linear default (kaiming_uniform)", std, "scaled"), obj, node)
-        _optional_param(obj, "bias", "bias", (n_out,), default_random("nn.Linear default bias", std), truthy(argument(args, kwargs, 2 - i0, "bias", Const(True))), node)
+        obj.params["weight"] = new_param("weight", "weight", (n_out, *ins), default_random(f"nn.{name} default ({spec.default})", std, "scaled"), obj, node)
+        _optional_param(obj, "bias", "bias", (n_out,), default_random(f"nn.{name} default bias", std), truthy(argument(args, kwargs, len(ins) + 1, "bias", Const(True))), node)
+    elif name == "LazyLinear":  # in_features is known only at the first call: the init's scale is unknown
+        n_out = const_int(argument(args, kwargs, 0, "out_features"))
+        obj.config.update(in_features=Const(None), out_features=Const(n_out), fan_in=Const(None))
+        obj.params["weight"] = new_param("weight", "weight", (n_out, None), default_random("nn.Linear default (kaiming_uniform)", None, "scaled"), obj, node)
+        _optional_param(obj, "bias", "bias", (n_out,), default_random("nn.Linear default bias", None), truthy(argument(args, kwargs, 1, "bias", Const(True))), node)
     elif name in ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"):
         dims = int(name[-2])
         c_in = const_int(argument(args, kwargs, 0, "in_channels"))
