@@ -82,7 +82,7 @@ loss = nn.MSELoss()(model(x), y)
 # Inputs reaching this magnitude are far outside the unit range that default
 # inits and learning rates assume (measured: linspace(0, 1) trains, linspace(0, 4) diverges).
 LIMIT = 4.0
-REGRESSION_LOSSES = ("mse", "keras_mse")
+REGRESSION_LOSSES = ("mse",)
 TO_TENSOR = ("ToTensor", "PILToTensor", "ToImage", "ConvertImageDtype", "ToDtype")
 NORMALIZING = ("Normalize", "Lambda", "LinearTransformation", "Grayscale")
 KERAS_MSE_NAMES = ("mse", "mean_squared_error", "MeanSquaredError", "MSE")
@@ -279,7 +279,8 @@ class UnnormalizedInput(Rule):
         models = [r.output for r in facts.roots if r.where.kind == "class" and isinstance(r.output, Tensor)]
         if not models or any(not out.chain or out.chain[0].kind != "weight" for out in models):
             return
-        for _, transform, _ in facts.datasets:
+        for dataset in facts.datasets:
+            transform = dataset.transform
             if not isinstance(transform, Transform) or not transform.complete:
                 continue
             if any(step in TO_TENSOR for step in transform.steps) and not any(step in NORMALIZING for step in transform.steps):
@@ -297,9 +298,10 @@ class UnnormalizedInput(Rule):
         for compile_event in facts.keras_compiles:
             if not (_is_keras_mse(compile_event.loss) and _is_sgd(compile_event.optimizer)):
                 continue
-            for model, args, kwargs, node, _ in facts.keras_fits:
-                if model is not compile_event.model:
+            for fit in facts.keras_fits:
+                if fit.model is not compile_event.model:
                     continue
+                args, kwargs, node = fit.args, fit.kwargs, fit.node
                 features = args[0] if args else kwargs.get("x")
                 origin = _raw(features) if isinstance(features, Tensor) else None
                 target = args[1] if len(args) > 1 else kwargs.get("y")

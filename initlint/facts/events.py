@@ -87,6 +87,22 @@ class KerasCompile:
 
 
 @dataclass
+class KerasFit:
+    model: Obj
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    node: cst.CSTNode  # the fit / train_on_batch call
+    where: Where
+
+
+@dataclass
+class DatasetEvent:
+    node: cst.CSTNode  # a torchvision dataset's construction
+    transform: Any  # its `transform=` (a values.Transform when known)
+    where: Where
+
+
+@dataclass
 class Root:
     where: Where
     obj: Optional[Obj]
@@ -104,9 +120,9 @@ class FileFacts:
     zero_feeds: list[ZeroFeedEvent] = field(default_factory=list)
     losses: list[LossEvent] = field(default_factory=list)
     keras_compiles: list[KerasCompile] = field(default_factory=list)
-    keras_fits: list[tuple[Obj, tuple[Any, ...], dict[str, Any], cst.CSTNode, Where]] = field(default_factory=list)
+    keras_fits: list[KerasFit] = field(default_factory=list)
     roots: list[Root] = field(default_factory=list)
-    datasets: list[tuple[cst.CSTNode, Any, Where]] = field(default_factory=list)  # torchvision datasets and their transform
+    datasets: list[DatasetEvent] = field(default_factory=list)
     positions: Positions = field(init=False)
     # Weights that come from a checkpoint (`x.load_state_dict(...)` in the file): the classes
     # of such instances, and the parameters of the instances themselves. How they were
@@ -147,7 +163,7 @@ class FileFacts:
         self.keras_compiles.append(KerasCompile(model, node, kwargs.get("loss", args[1] if len(args) > 1 else None), kwargs.get("optimizer", args[0] if args else None), self._where(ctx)))
 
     def dataset(self, node: Any, transform: Any, ctx: CallContext) -> None:
-        self.datasets.append((node, transform, self._where(ctx)))
+        self.datasets.append(DatasetEvent(node, transform, self._where(ctx)))
 
     def weights_loaded(self, obj: Obj) -> None:
         if obj.cls is not None:
@@ -155,7 +171,7 @@ class FileFacts:
         self.checkpoint_params.update(p.uid for _, p in obj.all_params())
 
     def keras_fit(self, model: Obj, args: list[Any], kwargs: dict[str, Any], node: Any, ctx: CallContext) -> None:
-        self.keras_fits.append((model, tuple(args), dict(kwargs), node, self._where(ctx)))
+        self.keras_fits.append(KerasFit(model, tuple(args), dict(kwargs), node, self._where(ctx)))
 
     # ------------------------------------------------------------ helpers for rules
     def subject(self, where: Where, params: Any = (), layers: Any = ()) -> Subject:

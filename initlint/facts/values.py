@@ -136,7 +136,6 @@ class Tensor(Value):
     chain: tuple[Any, ...] = ()  # ChainItem, most recent last
     zero_layer: Optional["Param"] = None  # a zero mixing weight whose output this is
     ext_output: Optional[str] = None  # output of an imported model class (cross-file link)
-    grad_dead: bool = False  # no gradient can flow back through this value (after softmax over 1 unit)
     creation: Optional["InitEvent"] = None  # how a freshly created tensor was filled (zeros, randn * s, ...)
     origin: Optional[tuple[Any, ...]] = None  # data provenance for IL403: ("range", low, high, node)
     shape: Optional[tuple[Any, ...]] = None  # known sizes (ints or None) of a freshly created tensor
