@@ -36,53 +36,79 @@ def missing_paths(paths: Sequence[str]) -> list[str]:
     return [p for p in paths if not os.path.lexists(p)]
 
 
-class _Ignores:
-    """The .gitignore files that apply inside one walk, deepest last."""
+class _GitIgnore:
+    """One .gitignore file: pathspec decides; one combined regex first tells whether any of its
+    patterns matches at all (most paths match none, and pathspec tries each pattern in turn)."""
 
-    def __init__(self) -> None:
-        self.cache: dict[str, Optional[pathspec.GitIgnoreSpec]] = {}
+    def __init__(self, lines: list[str]) -> None:
+        import pathspec  # only where a .gitignore exists (its import is ~15 ms)
 
-    def spec(self, directory: str) -> Optional[pathspec.GitIgnoreSpec]:
-        if directory not in self.cache:
-            spec: Optional[pathspec.GitIgnoreSpec] = None
-            try:
-                with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as handle:
-                    lines = handle.read().splitlines()
-            except OSError:
-                pass
-            else:
-                import pathspec  # only where a .gitignore exists (its import is ~15 ms)
+        self.spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        regexes = [p.regex for p in self.spec.patterns if p.include is not None and p.regex is not None]
+        self.any: Optional[re.Pattern[str]] = None
+        if len({r.flags for r in regexes}) == 1:
+            # The named groups (a directory mark) would clash in one pattern; unnamed they match the same.
+            alternatives = (_NAMED_GROUP.sub("(?:", r.pattern) for r in regexes)
+            self.any = re.compile("|".join(f"(?:{a})" for a in alternatives), regexes[0].flags)
+        elif not regexes:
+            self.any = re.compile(r"(?!)")
 
-                spec = pathspec.GitIgnoreSpec.from_lines(lines)
-            self.cache[directory] = spec
-        return self.cache[directory]
+    def decision(self, relative: str) -> Optional[bool]:
+        """True: ignored, False: re-included (`!pattern`), None: no pattern matches."""
+        if self.any is not None and self.any.search(relative) is None:
+            return None
+        return self.spec.check_file(relative).include
 
-    def ignored(self, path: str, is_dir: bool) -> bool:
-        """Whether git would ignore `path` (absolute): the deepest .gitignore that decides wins."""
-        decision: Optional[bool] = None
-        directory = os.path.dirname(path)
-        chain: list[str] = []
-        while True:
-            chain.append(directory)
-            if _is_repo_root(directory):
-                break
-            parent = os.path.dirname(directory)
-            if parent == directory:
-                break
-            directory = parent
-        for base in reversed(chain):  # shallowest first; deeper files override
-            spec = self.spec(base)
-            if spec is None:
-                continue
-            relative = os.path.relpath(path, base).replace(os.sep, "/") + ("/" if is_dir else "")
-            result = spec.check_file(relative)
-            if result.include is not None:
-                decision = result.include
-        return bool(decision)
+
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+def _read_gitignore(directory: str) -> Optional[_GitIgnore]:
+    try:
+        with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as handle:
+            return _GitIgnore(handle.read().splitlines())
+    except OSError:
+        return None
 
 
 def _is_repo_root(directory: str) -> bool:
     return os.path.exists(os.path.join(directory, ".git"))
+
+
+# The .gitignore files that apply to a folder's entries, shallowest first, each with the
+# folder's path relative to it ("" for the folder's own, else ending in "/").
+_Chain = tuple[tuple[_GitIgnore, str], ...]
+
+
+def _chain_above(directory: str) -> _Chain:
+    """The chain of a walk's top folder (absolute): its own .gitignore and those above it up to
+    the repository root."""
+    links: list[tuple[_GitIgnore, str]] = []
+    current, relative = directory, ""
+    while True:
+        spec = _read_gitignore(current)
+        if spec is not None:
+            links.append((spec, relative))
+        if _is_repo_root(current):
+            break
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        relative = os.path.basename(current) + "/" + relative
+        current = parent
+    return tuple(reversed(links))
+
+
+def _ignored(chain: _Chain, name: str, is_dir: bool) -> bool:
+    """Whether git would ignore the entry `name` of the folder of `chain`: the deepest
+    .gitignore that decides wins."""
+    decision: Optional[bool] = None
+    suffix = name + ("/" if is_dir else "")
+    for spec, relative in chain:
+        result = spec.decision(relative + suffix)
+        if result is not None:
+            decision = result
+    return bool(decision)
 
 
 # A bare name (`build`, `.venv`) excludes a file or folder of that name anywhere, as in
@@ -108,14 +134,23 @@ class _Excludes:
 
             self.spec = pathspec.GitIgnoreSpec.from_lines(globs)
 
-    def excluded(self, path: str, is_dir: bool) -> bool:
+    def relative(self, path: str) -> str:
+        """The form of `path` that the patterns are matched against."""
         absolute = os.path.abspath(path)
         relative = os.path.relpath(absolute, self.root).replace(os.sep, "/")
         if relative.startswith("../"):
             # Outside the project root: only unanchored patterns (names) can match.
             relative = absolute.lstrip("/").replace(os.sep, "/")
-        if self.names and not self.names.isdisjoint(relative.split("/")):
-            return True
+        return relative
+
+    def excluded(self, path: str, is_dir: bool) -> bool:
+        relative = self.relative(path)
+        return self.named(relative) or self.globbed(relative, is_dir)
+
+    def named(self, relative: str) -> bool:
+        return bool(self.names) and not self.names.isdisjoint(relative.split("/"))
+
+    def globbed(self, relative: str, is_dir: bool) -> bool:
         return self.spec is not None and bool(self.spec.match_file(relative + ("/" if is_dir else "")))
 
 
@@ -129,11 +164,10 @@ def discover(paths: Sequence[str], settings: Settings) -> list[str]:
     """Every file to check under `paths`, deduplicated, in sorted order. Missing paths are skipped
     (the command line reports them; see `missing_paths`)."""
     excludes = _Excludes(settings)
-    ignores = _Ignores() if settings.respect_gitignore else None
     found: dict[str, str] = {}  # real path -> path as the user will see it
     for given in paths:
         if os.path.isdir(given):
-            _walk(given, excludes, ignores, found)
+            _walk(given, excludes, settings.respect_gitignore, found)
         elif os.path.lexists(given) and not excludes.excluded(given, is_dir=False):
             found.setdefault(_identity(given), given)
     return sorted(found.values())
@@ -146,33 +180,72 @@ def _identity(path: str) -> str:
         return os.path.abspath(path)
 
 
-def _walk(top: str, excludes: _Excludes, ignores: Optional[_Ignores], found: dict[str, str]) -> None:
+def _walk(top: str, excludes: _Excludes, gitignore: bool, found: dict[str, str]) -> None:
+    """Depth first, a folder's files before its sub-folders, each in sorted order (as os.walk
+    with followlinks). Every folder's excludes form, .gitignore chain and real path are worked
+    out once, for its entries to extend; an ignored or excluded folder is never entered, and
+    only symbolic links are resolved."""
     visited: set[str] = set()
-    for root, dirs, files in os.walk(top, followlinks=True):
-        real = _identity(root)
+    top_relative = excludes.relative(top)
+    top_absolute = os.path.abspath(top)
+    # Below a folder that holds the project root, an entry's excludes form is not its folder's
+    # form plus its name (`..` + `/x.py` is `x.py` outside the root, `b/y.py` inside it).
+    above_root = set(top_relative.split("/")) == {".."}
+    # (folder as shown, absolute, real path, excludes form, named-excluded already, .gitignore chain)
+    stack: list[tuple[str, str, str, str, bool, _Chain]] = [
+        (top, top_absolute, _identity(top), top_relative, excludes.named(top_relative), _chain_above(top_absolute) if gitignore else ())
+    ]
+    while stack:
+        root, absolute, real, relative, named, chain = stack.pop()
         if real in visited:  # a symlink loop, or a link to a folder already walked
-            dirs[:] = []
             continue
         visited.add(real)
-        absolute_root = os.path.abspath(root)
-        kept = []
-        for name in sorted(dirs):
+        try:
+            with os.scandir(root) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            continue
+        prefix = "" if relative == "." else relative + "/"
+        folders: list[tuple[str, str, str, str, bool, _Chain]] = []
+        for entry in entries:
+            name = entry.name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir and not name.endswith(CHECKED_SUFFIXES):
+                continue
             shown = _join(top, root, name)
-            if excludes.excluded(shown, is_dir=True):
+            if above_root:
+                entry_relative = excludes.relative(shown)
+                entry_named = excludes.named(entry_relative)
+            else:
+                entry_relative = prefix + name
+                entry_named = named or name in excludes.names
+            if entry_named or excludes.globbed(entry_relative, is_dir):
                 continue
-            if ignores is not None and ignores.ignored(os.path.join(absolute_root, name), is_dir=True):
+            if chain and _ignored(chain, name, is_dir):
                 continue
-            kept.append(name)
-        dirs[:] = kept
-        for name in sorted(files):
-            if not name.endswith(CHECKED_SUFFIXES):
+            try:
+                linked = entry.is_symlink()
+            except OSError:
+                linked = True
+            entry_real = _identity(shown) if linked else os.path.join(real, name)
+            if not is_dir:
+                found.setdefault(entry_real, shown)
                 continue
-            shown = _join(top, root, name)
-            if excludes.excluded(shown, is_dir=False):
-                continue
-            if ignores is not None and ignores.ignored(os.path.join(absolute_root, name), is_dir=False):
-                continue
-            found.setdefault(_identity(shown), shown)
+            entry_absolute = os.path.join(absolute, name)
+            entry_chain = chain
+            if gitignore:
+                if _is_repo_root(entry_absolute):
+                    entry_chain = ()
+                else:
+                    entry_chain = tuple((spec, base + name + "/") for spec, base in chain)
+                own = _read_gitignore(entry_absolute)
+                if own is not None:
+                    entry_chain = (*entry_chain, (own, ""))
+            folders.append((shown, entry_absolute, entry_real, entry_relative, entry_named, entry_chain))
+        stack.extend(reversed(folders))
 
 
 def _join(top: str, root: str, name: str) -> str:

@@ -1,35 +1,134 @@
-"""Node positions of one parsed module, resolved once and only when asked for."""
+"""Node positions of one parsed module, resolved once and only when asked for.
+
+The positions are libcst's `PositionProvider` positions (syntactic where a node
+records them, whitespace-inclusive otherwise), computed without the metadata
+machinery: one code-generation pass records, for every node, the indices of the
+tokens where it starts and ends, and only the nodes asked for are turned into
+lines and columns. The provider instead builds two position objects and splits
+every token with a regex (3-6 times a plain code generation); this pass costs
+about 1.5 times one.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+import bisect
+import itertools
+import re
+from typing import Optional, Sequence
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState
 
 from initlint.diagnostics import Span
+
+# The newlines libcst counts (libcst.metadata.position_provider.NEWLINE_RE).
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+class _RecordingState(CodegenState):
+    """Code generation that records each node's (first token, end token) indices, by `id`
+    (a node's own `__hash__` is a Python call; the module keeps every node alive).
+
+    Mirrors libcst's PositionProvidingCodegenState: a node's syntactic range
+    (`record_syntactic_position`, with the start or end of a child hoisted
+    when given) wins over its whitespace-inclusive one (`before`/`after_codegen`).
+    """
+
+    __slots__ = ("ranges", "_stack", "_syntactic")
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.ranges: dict[int, tuple[int, int]] = {}
+        self._stack: list[int] = []
+        self._syntactic: list[tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.CSTNode], int]] = []
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self._stack.append(len(self.tokens))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        self.ranges.setdefault(id(node), (self._stack.pop(), len(self.tokens)))
+
+    def pop_trailing_newline(self) -> None:
+        # The provider counts the newline that Module drops at the end of a file without
+        # one (its line and column were already advanced), so the token stays.
+        pass
+
+    def record_syntactic_position(  # type: ignore[override]
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: Optional[cst.CSTNode] = None,
+        end_node: Optional[cst.CSTNode] = None,
+    ) -> _RecordingState:
+        # A context manager without a generator (~3x cheaper): the records nest as the
+        # `with` blocks do, so one stack holds them.
+        self._syntactic.append((node, start_node, end_node, len(self.tokens)))
+        return self
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        node, start_node, end_node, start = self._syntactic.pop()
+        ranges = self.ranges
+        ranges[id(node)] = (
+            start if start_node is None else ranges[id(start_node)][0],
+            len(self.tokens) if end_node is None else ranges[id(end_node)][1],
+        )
 
 
 class Positions:
     """Node positions of one module, computed at most once and only when asked for.
 
-    libcst's PositionProvider re-generates the whole file (about two parses'
-    worth of work), so files without findings or exports never pay for it.
+    Files without findings or exports never pay for the code-generation pass.
     """
 
     def __init__(self, module: cst.Module) -> None:
         self.module = module
-        self._positions: Optional[Any] = None
+        self._ranges: Optional[dict[int, tuple[int, int]]] = None
+        self._points: list[tuple[int, int]] = []  # token index -> (line, 0-based column)
+        self._offsets: list[int] = []  # token index -> offset in the text
+        self._line_starts: list[int] = []
+
+    def _resolve(self) -> dict[int, tuple[int, int]]:
+        state = _RecordingState(self.module)
+        self.module._codegen(state)
+        tokens = state.tokens
+        text = "".join(tokens)
+        if "\r" in text:
+            # Count as the provider does, token by token: a "\r" ending one token and a "\n"
+            # starting the next are two newlines to it, one to a regex over the whole text.
+            line, column = 1, 0
+            points = [(1, 0)]
+            for token in tokens:
+                segments = _NEWLINE.split(token)
+                if len(segments) == 1:
+                    column += len(token)
+                else:
+                    line += len(segments) - 1
+                    column = len(segments[-1])
+                points.append((line, column))
+            self._points = points
+        else:
+            self._offsets = [0, *itertools.accumulate(map(len, tokens))]
+            self._line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+        self._ranges = state.ranges
+        return state.ranges
+
+    def _point(self, index: int) -> tuple[int, int]:
+        if self._points:
+            return self._points[index]
+        offset = self._offsets[index]
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1]
 
     def span(self, node: cst.CSTNode) -> Span:
-        if self._positions is None:
-            # Imported here: libcst.metadata costs ~20 ms to import, and most files never need it.
-            from libcst.metadata import MetadataWrapper, PositionProvider
-
-            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        pos = self._positions.get(node)
-        if pos is None:  # a node outside this module (should not happen); point at the top
+        ranges = self._ranges if self._ranges is not None else self._resolve()
+        found = ranges.get(id(node))
+        if found is None:  # a node outside this module (should not happen); point at the top
             return Span(1, 1, 1, 1)
-        return Span(pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1)
+        (line, column), (end_line, end_column) = self._point(found[0]), self._point(found[1])
+        return Span(line, column + 1, end_line, end_column + 1)
 
     def spans(self, nodes: Sequence[cst.CSTNode]) -> list[Span]:
         return [self.span(node) for node in nodes]

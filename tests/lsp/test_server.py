@@ -214,6 +214,21 @@ async def test_positions_count_utf16_code_units(session: Session) -> None:
     assert suppressed.splitlines()[PRODUCT_LINE] == text.splitlines()[PRODUCT_LINE] + "  # noqa: IL101"
 
 
+async def test_a_multi_line_node_after_tabs_and_a_non_bmp_character(session: Session) -> None:
+    # The product spans two lines; before it on its first line are U+1F600 (two UTF-16 units)
+    # and tabs (one unit each), and its second line starts with tabs.
+    text = with_emoji_before_product().replace(EMOJI_STATEMENT, 'tag = "\U0001f600\t";\t').replace(
+        PRODUCT, "vec_a\n\t\t\t* vec_b"
+    )
+    first = text.splitlines()[PRODUCT_LINE]
+    [d] = await session.open("pair.py", text)
+    start = len(first[: first.index("vec_a")].encode("utf-16-le")) // 2
+    assert d.range == types.Range(
+        start=types.Position(line=PRODUCT_LINE, character=start),
+        end=types.Position(line=PRODUCT_LINE + 1, character=len("\t\t\t* vec_b")),
+    )
+
+
 async def test_rule_fix_is_offered_and_applies(session: Session) -> None:
     # sigmoid fed to binary_cross_entropy_with_logits; the emoji shifts the edit's UTF-16 columns.
     text = with_emoji_before(SIGMOID_BCE_LOGITS, "torch.sigmoid(head(h))")
