@@ -37,7 +37,7 @@ def test_exclude_and_extend_exclude_from_config(initlint, tmp_path: Path) -> Non
 
 
 def test_gitignore_nested_and_negated(initlint, tmp_path: Path) -> None:
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=120)
     write(tmp_path, ".gitignore", "generated/\n*_tmp.py\n")
     write(tmp_path, "pkg/.gitignore", "local_*.py\n!local_keep.py\n")
     for name in ("main.py", "generated/model.py", "scratch_tmp.py", "pkg/local_a.py", "pkg/local_keep.py", "local_b.py"):
