@@ -6,8 +6,6 @@ so that the failure cases stay fast.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -17,11 +15,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from initlint.config import ConfirmSettings, Settings, Thresholds  # noqa: E402
-from initlint.confirm import CHECKED_CODES, confirm_diagnostics  # noqa: E402
-from initlint.diagnostics import Diagnostic, Severity, Span, Subject  # noqa: E402
-
-from tests.corpus import CORPUS, load_cases  # noqa: E402
+from initlint.config import ConfirmSettings, Settings, Thresholds
+from initlint.confirm import CHECKED_CODES, confirm_diagnostics
+from initlint.diagnostics import Diagnostic, Severity, Span, Subject
+from tests.corpus import CORPUS, load_cases
 
 # A labelled case the confirmation stage gets wrong today: both layers are constant, so the hidden
 # units stay equal for ever (fc1's rows and fc2's columns, measured over 50 steps), but the stage

@@ -12,12 +12,11 @@ import pytest
 
 pytest.importorskip("torch")
 
-from initlint.config import ConfirmSettings, Settings  # noqa: E402
-from initlint.confirm import confirm_diagnostics  # noqa: E402
-from initlint.confirm.plot import write_plots  # noqa: E402
-from initlint.diagnostics import Diagnostic, Severity, Span  # noqa: E402
-
-from tests.corpus import CORPUS, load_cases  # noqa: E402
+from initlint.config import ConfirmSettings, Settings
+from initlint.confirm import confirm_diagnostics
+from initlint.confirm.plot import write_plots
+from initlint.diagnostics import Diagnostic, Severity, Span
+from tests.corpus import CORPUS, load_cases
 
 FILES = ["il101_pos_answer_match.py", "il102_pos_zero_table_relu6.py", "il103_pos_softmax_module.py",
          "il201_refuted_constant_conv_random_head.py", "il101_neg_one_zero_factor.py"]

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 SEVEN_LAYERS = """\
 from torch import nn
 
