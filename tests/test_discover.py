@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pathspec
 import pytest
@@ -22,7 +23,7 @@ PATHS = [
     [DEFAULT_EXCLUDE, ("a b", "builder"), ("src/gen", "*.py"), ("build", "src/gen/*.py", "!keep.py"), ()],
     ids=["defaults", "names-with-spaces", "globs", "mixed", "none"],
 )
-def test_excludes_agree_with_pathspec(tmp_path, patterns: tuple[str, ...]) -> None:
+def test_excludes_agree_with_pathspec(tmp_path: Path, patterns: tuple[str, ...]) -> None:
     settings = Settings(exclude=patterns, project_root=str(tmp_path))
     excludes = _Excludes(settings)
     spec = pathspec.GitIgnoreSpec.from_lines(list(patterns))

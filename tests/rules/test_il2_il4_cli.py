@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.corpus import Finding
+
 SEVEN_LAYERS = """\
 from torch import nn
 
@@ -31,11 +33,12 @@ model = keras.Sequential([
 """
 
 
-def run(*args: str, cwd: Path) -> list[dict]:
+def run(*args: str, cwd: Path) -> list[Finding]:
     proc = subprocess.run([sys.executable, "-m", "initlint", "--format", "json", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode in (0, 1), proc.stderr
-    return json.loads(proc.stdout)
+    findings: list[Finding] = json.loads(proc.stdout)
+    return findings
 
 
 def test_plain_stack_min_is_read_from_pyproject(tmp_path: Path) -> None:

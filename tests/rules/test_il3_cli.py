@@ -11,6 +11,7 @@ from typing import Optional
 import pytest
 
 from tests.cli.conftest import SIGMOID_SCORER
+from tests.corpus import Finding
 
 SIGMOID_MODEL = SIGMOID_SCORER
 
@@ -83,14 +84,15 @@ net = nn.Sequential(*layers, nn.Linear(32, 1))
 """
 
 
-def run(*args: str, cwd: Path) -> list[dict]:
+def run(*args: str, cwd: Path) -> list[Finding]:
     proc = subprocess.run([sys.executable, "-m", "initlint", "--format", "json", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode in (0, 1), proc.stderr
-    return json.loads(proc.stdout)
+    findings: list[Finding] = json.loads(proc.stdout)
+    return findings
 
 
-def il3(findings: list[dict]) -> list[tuple[str, str, int]]:
+def il3(findings: list[Finding]) -> list[tuple[str, str, int]]:
     return sorted((f["code"], f["path"], f["line"]) for f in findings if f["code"].startswith("IL3"))
 
 
@@ -153,7 +155,7 @@ def test_cross_file_finding_honours_noqa_and_ignore(tmp_path: Path) -> None:
     assert il3(run(".", "--select", "IL301", cwd=tmp_path)) == [("IL301", "train.py", LOSS_LINE)]
 
 
-def apply_fix(text: str, fix: dict) -> str:
+def apply_fix(text: str, fix: Finding) -> str:
     lines = text.splitlines(keepends=True)
     for edit in sorted(fix["edits"], key=lambda e: (e["line"], e["column"]), reverse=True):
         assert edit["line"] == edit["end_line"]
