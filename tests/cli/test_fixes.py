@@ -8,7 +8,6 @@ from pathlib import Path
 
 from initlint.rules.il303_sigmoid_bce import PREDICT_READS_OUTPUT, SEQUENTIAL_SIGMOID
 from initlint.rules.il304_activated_logits import SIGMOID_BCE_LOGITS
-
 from tests.cli.conftest import SIGMOID_BCE, Run, findings, write
 from tests.corpus import Finding
 

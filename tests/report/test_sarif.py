@@ -14,9 +14,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import jsonschema
 import pytest
-from initlint.rules.il304_activated_logits import SIGMOID_BCE_LOGITS
 
 from initlint.rule import all_rules
+from initlint.rules.il304_activated_logits import SIGMOID_BCE_LOGITS
 from tests.cli.conftest import CLEAN, TWO_TOWER, TWO_TOWER_NOTEBOOK, TWO_TOWER_NOTEBOOK_AT, Run, write
 
 SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
