@@ -15,7 +15,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
 
 from initlint.config import ConfirmSettings, Settings
 from initlint.confirm import CHECKED_CODES, confirm_diagnostics
@@ -23,7 +22,8 @@ from initlint.diagnostics import Diagnostic, Severity, Span
 
 
 def labelled(cases: str) -> tuple[list[Diagnostic], dict[str, str]]:
-    labels = json.load(open(os.path.join(cases, "labels.json")))["cases"]
+    with open(os.path.join(cases, "labels.json"), encoding="utf-8") as f:
+        labels = json.load(f)["cases"]
     diags, expected = [], {}
     for case in labels:
         expected[case["path"]] = case["confirm"]

@@ -25,14 +25,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lsp_latency import Bench, generated_model  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run as `python bench/rows.py`
+from bench.lsp_latency import Bench, generated_model
 
 PARSE_ONE = "import sys, libcst; libcst.parse_module(open(sys.argv[1], 'rb').read())"
 DEBOUNCE = 0.3

@@ -37,8 +37,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Optional
 
 # The cost of parsing every file with libcst in one process (the floor).
 FLOOR_SCRIPT = r"""

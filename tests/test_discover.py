@@ -25,7 +25,7 @@ PATHS = [
     [DEFAULT_EXCLUDE, ("a b", "builder"), ("src/gen", "*.py"), ("build", "src/gen/*.py", "!keep.py"), ()],
     ids=["defaults", "names-with-spaces", "globs", "mixed", "none"],
 )
-def test_excludes_agree_with_pathspec(tmp_path, patterns: tuple[str, ...]) -> None:
+def test_excludes_agree_with_pathspec(tmp_path: Path, patterns: tuple[str, ...]) -> None:
     settings = Settings(exclude=patterns, project_root=str(tmp_path))
     excludes = _Excludes(settings)
     spec = pathspec.GitIgnoreSpec.from_lines(list(patterns))
@@ -58,7 +58,7 @@ def _write(root: Path, relative: str, text: str = "") -> None:
 def test_gitignore_decisions_are_gits(tmp_path: Path) -> None:
     """Nested .gitignore files, negations, anchored and folder-only patterns: the files a walk
     keeps are the ones git itself does not ignore."""
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=120)
     _write(tmp_path, ".gitignore", "generated/\n*_tmp.py\n/anchored.py\nsub/deep/\n!keep_tmp.py\nbuild*\n**/x/y.py\n")
     _write(tmp_path, "pkg/.gitignore", "local_*.py\n!local_keep.py\n/only_here.py\n")
     _write(tmp_path, "pkg/inner/.gitignore", "!local_*.py\n")
@@ -70,7 +70,7 @@ def test_gitignore_decisions_are_gits(tmp_path: Path) -> None:
     ]:
         _write(tmp_path, relative)
     git = subprocess.run(
-        ["git", "ls-files", "--others", "--exclude-standard"], cwd=tmp_path, capture_output=True, text=True, check=True
+        ["git", "ls-files", "--others", "--exclude-standard"], cwd=tmp_path, capture_output=True, text=True, check=True, timeout=120
     )
     expected = sorted(p for p in git.stdout.splitlines() if p.endswith((".py", ".ipynb")))
     cwd = os.getcwd()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,7 +65,7 @@ def test_an_edit_in_cell_3_changes_only_that_cell(tmp_path: Path) -> None:
 
 
 def test_a_string_source_and_another_indentation_are_kept(tmp_path: Path) -> None:
-    data = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": "a = 1\nb = 2"}],
+    data: dict[str, Any] = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": "a = 1\nb = 2"}],
             "nbformat": 4, "nbformat_minor": 2, "metadata": {}}
     text = json.dumps(data, indent=2)  # no final newline
     path = notebook_file(tmp_path, text)

@@ -63,7 +63,7 @@ def _pre_commit() -> str:
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True, timeout=120).stdout
 
 
 def _init(repo: Path) -> None:
@@ -79,7 +79,7 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """This working tree as it is (uncommitted edits included), committed in a repository of its own."""
     snapshot = tmp_path_factory.mktemp("hook-repo")
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            check=True, capture_output=True).stdout.decode().split("\0")
+                            check=True, capture_output=True, timeout=120).stdout.decode().split("\0")
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file():

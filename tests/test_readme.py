@@ -20,7 +20,7 @@ def test_rules_table_matches_the_registry() -> None:
     assert START in readme and END in readme
     table = readme.split(START, 1)[1].split(END, 1)[0]
     generated = subprocess.run([sys.executable, "-m", "initlint", "rules", "--markdown"], capture_output=True,
-                               text=True, check=True).stdout
+                               text=True, check=True, timeout=120).stdout
     assert table == generated, "README's rules table is stale: paste the output of `initlint rules --markdown`"
     from initlint.rule import all_rules
 
@@ -31,7 +31,7 @@ def test_rule_docs_page_matches_the_registry() -> None:
     """docs/rules.md is where every diagnostic's codeDescription.href points."""
     page = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     generated = subprocess.run([sys.executable, "-m", "initlint", "rules", "--docs"], capture_output=True,
-                               text=True, check=True).stdout
+                               text=True, check=True, timeout=120).stdout
     assert page == generated, "docs/rules.md is stale: run `initlint rules --docs > docs/rules.md`"
     from initlint.rule import all_rules
 

@@ -29,7 +29,7 @@ def fix_applicabilities(rule: type[Rule]) -> set[str]:
         assert isinstance(example, Invalid)
         result = check_source(example.filename, example.source, Settings())
         found |= {d.fix.applicability for d in result.diagnostics if d.code == rule.code and d.fix is not None}
-    return found
+    return set(found)
 
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)

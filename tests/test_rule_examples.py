@@ -7,17 +7,19 @@ false positives that cross rules.
 
 from __future__ import annotations
 
+from typing import Union
+
 import pytest
 
 from initlint.config import Settings
 from initlint.engine import check_source
-from initlint.rule import Invalid, iter_examples
+from initlint.rule import Invalid, Rule, Valid, iter_examples
 
 EXAMPLES = list(iter_examples())
 
 
 @pytest.mark.parametrize(("rule", "example"), [(r, e) for r, _, e in EXAMPLES], ids=[i for _, i, _ in EXAMPLES])
-def test_rule_example(rule, example):
+def test_rule_example(rule: type[Rule], example: Union[Valid, Invalid]) -> None:
     result = check_source(example.filename, example.source, Settings())
     found = sorted((d.code, d.line, d.column) for d in result.diagnostics)
     if isinstance(example, Invalid):
@@ -27,7 +29,7 @@ def test_rule_example(rule, example):
         assert found == []
 
 
-def test_every_rule_has_examples():
+def test_every_rule_has_examples() -> None:
     from initlint.rule import all_rules
 
     for rule in all_rules():

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Optional, Protocol
 
 import pytest
 
@@ -82,12 +82,16 @@ class MLP(nn.Module):
         return self.fc2(torch.relu(self.fc1(x)))
 '''
 
-Run = Callable[..., subprocess.CompletedProcess]
+class Run(Protocol):
+    """The `initlint` fixture: the real command in a subprocess, its output decoded."""
+
+    def __call__(self, *args: str, cwd: Optional[Path] = None, stdin: Optional[bytes] = None,
+                 env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess[str]: ...
 
 
 @pytest.fixture
 def initlint(tmp_path: Path) -> Run:
-    def run(*args: str, cwd: Optional[Path] = None, stdin: Optional[bytes] = None, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:
+    def run(*args: str, cwd: Optional[Path] = None, stdin: Optional[bytes] = None, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess[str]:
         full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
         full_env.update(env or {})
         proc = subprocess.run(
@@ -128,7 +132,7 @@ def notebook_text(*cells: str, kinds: Optional[list[str]] = None) -> str:
     kinds = kinds or ["code"] * len(cells)
     items = []
     for kind, source in zip(kinds, cells):
-        cell: dict = {"cell_type": kind, "metadata": {}, "source": source.splitlines(keepends=True)}
+        cell: dict[str, Any] = {"cell_type": kind, "metadata": {}, "source": source.splitlines(keepends=True)}
         if kind == "code":
             cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": cell["source"]}
         items.append(cell)

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import SIGMOID_BCE, TWO_TOWER, TWO_TOWER_AT, findings, write
+from tests.cli.conftest import SIGMOID_BCE, TWO_TOWER, TWO_TOWER_AT, Run, findings, write
 
 PRODUCT = "        return (vec_a * vec_b).sum(-1)\n"
 
 
-def located(proc) -> list[tuple[str, str, int]]:
+def located(proc: subprocess.CompletedProcess[str]) -> list[tuple[str, str, int]]:
     return [(f[0], f[1], f[2]) for f in findings(proc.stdout)]
 
 
-def test_add_noqa_silences_each_finding_and_keeps_other_tools_codes(initlint, tmp_path: Path) -> None:
+def test_add_noqa_silences_each_finding_and_keeps_other_tools_codes(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "a.py", TWO_TOWER.replace(PRODUCT, PRODUCT.rstrip("\n") + "  # noqa: E501\n"))
     write(tmp_path, "b.py", SIGMOID_BCE.replace("    loss = nn.BCELoss()(model(x), y)\n", "    loss = nn.BCELoss()(model(x), y)  # noqa: IL101\n"))
     assert sorted(f[1] for f in findings(initlint().stdout)) == ["IL101", "IL303"]
@@ -33,7 +34,7 @@ def test_add_noqa_silences_each_finding_and_keeps_other_tools_codes(initlint, tm
     assert rerun.returncode == 0 and findings(rerun.stdout) == [], rerun.stdout
 
 
-def test_add_noqa_is_idempotent_and_leaves_a_bare_noqa_alone(initlint, tmp_path: Path) -> None:
+def test_add_noqa_is_idempotent_and_leaves_a_bare_noqa_alone(initlint: Run, tmp_path: Path) -> None:
     a = write(tmp_path, "a.py", TWO_TOWER)
     b = write(tmp_path, "b.py", SIGMOID_BCE.replace("model(x), y)\n", "model(x), y)  # noqa\n"))
     bare = b.read_bytes()
@@ -45,7 +46,7 @@ def test_add_noqa_is_idempotent_and_leaves_a_bare_noqa_alone(initlint, tmp_path:
     assert a.read_bytes() == once and b.read_bytes() == bare
 
 
-def test_add_noqa_puts_the_comment_where_it_covers_a_multi_line_statement(initlint, tmp_path: Path) -> None:
+def test_add_noqa_puts_the_comment_where_it_covers_a_multi_line_statement(initlint: Run, tmp_path: Path) -> None:
     # The finding's line ends inside a string, where no comment can go: the statement's first
     # line takes it, and a comment there covers the whole statement.
     call = '        return torch.add(\n            torch.zeros(1), (vec_a * vec_b).sum(-1), alpha=len("""\n        """))\n'
@@ -59,7 +60,7 @@ def test_add_noqa_puts_the_comment_where_it_covers_a_multi_line_statement(initli
     assert located(initlint("a.py")) == []
 
 
-def test_add_noqa_keeps_the_files_encoding(initlint, tmp_path: Path) -> None:
+def test_add_noqa_keeps_the_files_encoding(initlint: Run, tmp_path: Path) -> None:
     path = tmp_path / "a.py"
     path.write_bytes(b"\xef\xbb\xbf# caf\xc3\xa9\r\n" + TWO_TOWER.replace("\n", "\r\n").encode())
     assert initlint("--add-noqa").returncode == 0
@@ -74,7 +75,7 @@ def _two_files(root: Path) -> None:
     write(root, "src/b.py", SIGMOID_BCE)
 
 
-def test_a_baseline_survives_moved_and_reindented_code(initlint, tmp_path: Path) -> None:
+def test_a_baseline_survives_moved_and_reindented_code(initlint: Run, tmp_path: Path) -> None:
     _two_files(tmp_path)
     assert len(findings(initlint().stdout)) == 2  # and fills the cache: the baseline reads cached files' text
     wrote = initlint("--write-baseline", "initlint-baseline.json")
@@ -100,7 +101,7 @@ def test_a_baseline_survives_moved_and_reindented_code(initlint, tmp_path: Path)
     assert (tmp_path / "initlint-baseline.json").read_bytes() == before
 
 
-def test_a_baseline_reports_new_findings_and_lists_stale_entries(initlint, tmp_path: Path) -> None:
+def test_a_baseline_reports_new_findings_and_lists_stale_entries(initlint: Run, tmp_path: Path) -> None:
     _two_files(tmp_path)
     initlint("--write-baseline", "base.json")
     # A second statement identical to a baselined one is new: the baseline counts occurrences.
@@ -133,7 +134,7 @@ def test_a_baseline_reports_new_findings_and_lists_stale_entries(initlint, tmp_p
     assert [(e["path"], e["code"]) for e in entries] == [("src/a.py", "IL101")]
 
 
-def test_baseline_from_the_configuration(initlint, tmp_path: Path) -> None:
+def test_baseline_from_the_configuration(initlint: Run, tmp_path: Path) -> None:
     _two_files(tmp_path)
     write(tmp_path, "pyproject.toml", '[tool.initlint]\nbaseline = "ci/initlint-baseline.json"\n')
     missing = initlint()
@@ -147,7 +148,7 @@ def test_baseline_from_the_configuration(initlint, tmp_path: Path) -> None:
     assert everything.returncode == 1 and len(findings(everything.stdout)) == 2
 
 
-def test_add_noqa_applies_only_to_findings_new_since_the_baseline(initlint, tmp_path: Path) -> None:
+def test_add_noqa_applies_only_to_findings_new_since_the_baseline(initlint: Run, tmp_path: Path) -> None:
     _two_files(tmp_path)
     initlint("--write-baseline", "base.json")
     write(tmp_path, "src/c.py", TWO_TOWER)
@@ -170,7 +171,7 @@ def test_add_noqa_applies_only_to_findings_new_since_the_baseline(initlint, tmp_
         ("[" * 100_000, "nested too deeply"),
     ],
 )
-def test_a_broken_baseline_is_a_clear_error(initlint, tmp_path: Path, content: str, message: str) -> None:
+def test_a_broken_baseline_is_a_clear_error(initlint: Run, tmp_path: Path, content: str, message: str) -> None:
     _two_files(tmp_path)
     write(tmp_path, "base.json", content)
     proc = initlint("--baseline", "base.json")
@@ -178,7 +179,7 @@ def test_a_broken_baseline_is_a_clear_error(initlint, tmp_path: Path, content: s
     assert f"initlint: error: baseline base.json: {message}" in proc.stderr, proc.stderr
 
 
-def test_baseline_options_are_validated(initlint, tmp_path: Path) -> None:
+def test_baseline_options_are_validated(initlint: Run, tmp_path: Path) -> None:
     _two_files(tmp_path)
     write(tmp_path, "pyproject.toml", "[tool.initlint]\nbaseline = 3\n")
     wrong = initlint()
@@ -191,7 +192,7 @@ def test_baseline_options_are_validated(initlint, tmp_path: Path) -> None:
     assert stdin.returncode == 2 and "stdin" in stdin.stderr
 
 
-def test_a_baseline_applies_to_stdin(initlint, tmp_path: Path) -> None:
+def test_a_baseline_applies_to_stdin(initlint: Run, tmp_path: Path) -> None:
     _two_files(tmp_path)
     initlint("--write-baseline", "base.json")
     # An editor's unsaved buffer of a baselined file, one line moved down.

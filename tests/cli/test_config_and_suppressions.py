@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import SIGMOID_BCE, TWO_TOWER, TWO_TOWER_AT, findings, write
+from tests.cli.conftest import SIGMOID_BCE, TWO_TOWER, TWO_TOWER_AT, Run, findings, write
 
 
-def codes(proc) -> list[str]:
+def codes(proc: subprocess.CompletedProcess[str]) -> list[str]:
     return sorted(f[1] for f in findings(proc.stdout))
 
 
-def test_nearest_pyproject_above_the_first_path(initlint, tmp_path: Path) -> None:
+def test_nearest_pyproject_above_the_first_path(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", '[tool.initlint]\nignore = ["IL1"]\n')
     write(tmp_path, "src/a.py", TWO_TOWER)
     write(tmp_path, "src/b.py", SIGMOID_BCE)
@@ -24,7 +25,7 @@ def test_nearest_pyproject_above_the_first_path(initlint, tmp_path: Path) -> Non
     assert codes(initlint("src")) == ["IL101"]
 
 
-def test_config_file_flag_and_flags_override(initlint, tmp_path: Path) -> None:
+def test_config_file_flag_and_flags_override(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "a.py", TWO_TOWER)
     write(tmp_path, "b.py", SIGMOID_BCE)
     write(tmp_path, "conf/initlint.toml", 'select = ["IL3"]\nfail-on = "error"\n')
@@ -36,7 +37,7 @@ def test_config_file_flag_and_flags_override(initlint, tmp_path: Path) -> None:
     assert missing.returncode == 2 and "nope.toml" in missing.stderr
 
 
-def test_per_file_ignores_and_thresholds(initlint, tmp_path: Path) -> None:
+def test_per_file_ignores_and_thresholds(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", """[tool.initlint]
 saturating-stack-min = 4
 tanh-stack-min = 9
@@ -75,7 +76,7 @@ scale-ratio = 20
         ("[tool.initlint\nselect = []\n", "invalid TOML"),
     ],
 )
-def test_bad_configuration_is_one_clear_message_and_exit_2(initlint, tmp_path: Path, toml: str, expected: str) -> None:
+def test_bad_configuration_is_one_clear_message_and_exit_2(initlint: Run, tmp_path: Path, toml: str, expected: str) -> None:
     write(tmp_path, "pyproject.toml", toml)
     write(tmp_path, "a.py", TWO_TOWER)
     proc = initlint()
@@ -85,7 +86,7 @@ def test_bad_configuration_is_one_clear_message_and_exit_2(initlint, tmp_path: P
     assert expected in proc.stderr
 
 
-def test_a_pyproject_that_does_not_configure_initlint_is_not_ours_to_judge(initlint, tmp_path: Path) -> None:
+def test_a_pyproject_that_does_not_configure_initlint_is_not_ours_to_judge(initlint: Run, tmp_path: Path) -> None:
     # Another tool's broken TOML does not stop the run; the same file mentioning initlint does.
     write(tmp_path, "pyproject.toml", "[project\nname = 'app'\n")
     write(tmp_path, "a.py", TWO_TOWER)
@@ -94,7 +95,7 @@ def test_a_pyproject_that_does_not_configure_initlint_is_not_ours_to_judge(initl
     assert initlint().returncode == 2
 
 
-def test_a_valid_confirm_table_is_accepted(initlint, tmp_path: Path) -> None:
+def test_a_valid_confirm_table_is_accepted(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", """[tool.initlint]
 report-unused-suppressions = false
 [tool.initlint.confirm]
@@ -132,7 +133,7 @@ def _with_comment(line_no: int, comment: str, source: str = TWO_TOWER) -> str:
         ("# type: ignore  # noqa: IL101", True),
     ],
 )
-def test_suppression_comments(initlint, tmp_path: Path, comment: str, silenced: bool) -> None:
+def test_suppression_comments(initlint: Run, tmp_path: Path, comment: str, silenced: bool) -> None:
     write(tmp_path, "a.py", _with_comment(TWO_TOWER_AT[0], comment))
     proc = initlint()
     assert codes(proc) == ([] if silenced else ["IL101"])
@@ -145,7 +146,7 @@ MULTI_LINE = TWO_TOWER.replace(
 )
 
 
-def test_a_comment_on_the_first_line_of_a_statement_covers_it(initlint, tmp_path: Path) -> None:
+def test_a_comment_on_the_first_line_of_a_statement_covers_it(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "a.py", MULTI_LINE)
     assert findings(initlint().stdout) == [("a.py", "IL101", 20, 13)]
     write(tmp_path, "a.py", _with_comment(19, "# noqa: IL101", MULTI_LINE))
@@ -158,13 +159,13 @@ def test_a_comment_on_the_first_line_of_a_statement_covers_it(initlint, tmp_path
     assert codes(initlint()) == ["IL101"]
 
 
-def test_noqa_inside_a_string_is_not_a_suppression(initlint, tmp_path: Path) -> None:
+def test_noqa_inside_a_string_is_not_a_suppression(initlint: Run, tmp_path: Path) -> None:
     source = TWO_TOWER.replace("return (vec_a * vec_b).sum(-1)", 'return (vec_a * vec_b).sum(-1), "# noqa"')
     write(tmp_path, "a.py", source)
     assert codes(initlint()) == ["IL101"]
 
 
-def test_unused_suppressions_are_reported_when_asked(initlint, tmp_path: Path) -> None:
+def test_unused_suppressions_are_reported_when_asked(initlint: Run, tmp_path: Path) -> None:
     source = _with_comment(TWO_TOWER_AT[0], "# noqa: IL101, IL303")
     source = _with_comment(8, "# noqa", source)
     source = _with_comment(9, "# noqa: E501", source)  # another tool's code: not ours to judge

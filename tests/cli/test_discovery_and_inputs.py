@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import CLEAN, TWO_TOWER, findings, write
+from tests.cli.conftest import CLEAN, TWO_TOWER, Run, findings, write
 
 
-def checked(proc: subprocess.CompletedProcess) -> list[str]:
+def checked(proc: subprocess.CompletedProcess[str]) -> list[str]:
     return sorted(f[0] for f in findings(proc.stdout))
 
 
-def test_default_excludes_and_pyi(initlint, tmp_path: Path) -> None:
+def test_default_excludes_and_pyi(initlint: Run, tmp_path: Path) -> None:
     for folder in ("src", ".venv/lib", "venv", "build", "dist", "__pycache__", "node_modules", ".tox", "x/site-packages", ".git"):
         write(tmp_path, f"{folder}/model.py", TWO_TOWER)
     write(tmp_path, "src/stub.pyi", TWO_TOWER)
@@ -23,7 +23,7 @@ def test_default_excludes_and_pyi(initlint, tmp_path: Path) -> None:
     assert checked(initlint()) == ["src/model.py"]
 
 
-def test_exclude_and_extend_exclude_from_config(initlint, tmp_path: Path) -> None:
+def test_exclude_and_extend_exclude_from_config(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", '[tool.initlint]\nextend-exclude = ["legacy/", "gen_*.py", "src/only_here.py"]\n')
     for name in ("src/model.py", "legacy/old.py", "src/gen_a.py", "src/only_here.py", "other/src/only_here.py", "build/x.py"):
         write(tmp_path, name, TWO_TOWER)
@@ -36,8 +36,8 @@ def test_exclude_and_extend_exclude_from_config(initlint, tmp_path: Path) -> Non
     assert checked(initlint("legacy/old.py", "src/model.py")) == ["src/model.py"]
 
 
-def test_gitignore_nested_and_negated(initlint, tmp_path: Path) -> None:
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+def test_gitignore_nested_and_negated(initlint: Run, tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=120)
     write(tmp_path, ".gitignore", "generated/\n*_tmp.py\n")
     write(tmp_path, "pkg/.gitignore", "local_*.py\n!local_keep.py\n")
     for name in ("main.py", "generated/model.py", "scratch_tmp.py", "pkg/local_a.py", "pkg/local_keep.py", "local_b.py"):
@@ -51,7 +51,7 @@ def test_gitignore_nested_and_negated(initlint, tmp_path: Path) -> None:
     assert "scratch_tmp.py" in checked(initlint())
 
 
-def test_directory_named_like_a_python_file_and_symlink_loops(initlint, tmp_path: Path) -> None:
+def test_directory_named_like_a_python_file_and_symlink_loops(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "x.py/inner.py", TWO_TOWER)
     (tmp_path / "pkg").mkdir()
     os.symlink("..", tmp_path / "pkg" / "up")  # a loop back to the root
@@ -65,7 +65,7 @@ def test_directory_named_like_a_python_file_and_symlink_loops(initlint, tmp_path
     assert checked(initlint("x.py")) == ["x.py/inner.py"]
 
 
-def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint, tmp_path: Path) -> None:
+def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "good.py", TWO_TOWER)
     write(tmp_path, "syntax.py", "import torch\n\ndef forward(self, x)\n    return x\n")
     (tmp_path / "latin1.py").write_bytes("import torch\nname = 'caf\u00e9'\n".encode("latin-1"))
@@ -87,7 +87,7 @@ def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint, tmp_pat
     proc = initlint("--format", "json")
     import json
 
-    by_path = {}
+    by_path: dict[str, list[tuple[str, int, int]]] = {}
     for d in json.loads(proc.stdout):
         by_path.setdefault(d["path"], []).append((d["code"], d["line"], d["column"]))
     assert proc.returncode == 1
@@ -106,13 +106,13 @@ def test_bad_inputs_become_diagnostics_and_the_rest_is_checked(initlint, tmp_pat
     assert by_path == {}  # cookie.py, bom.py and empty.py are fine
 
 
-def test_syntax_message_names_the_problem(initlint, tmp_path: Path) -> None:
+def test_syntax_message_names_the_problem(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "m.py", "import torch\n\ndef forward(self, x)\n    return x\n")
     proc = initlint()
     assert proc.stdout.splitlines()[0] == "m.py:3:21: IL001 syntax error: expected ':'"
 
 
-def test_files_without_deep_learning_code_are_skipped_before_parsing(initlint, tmp_path: Path) -> None:
+def test_files_without_deep_learning_code_are_skipped_before_parsing(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "setup_helper.py", "def main(argv)\n    print(argv)\n")  # a syntax error, but no model code
     write(tmp_path, "model.py", "import torch\n\ndef main(argv)\n    print(argv)\n")
     proc = initlint()
@@ -120,7 +120,7 @@ def test_files_without_deep_learning_code_are_skipped_before_parsing(initlint, t
 
 
 @pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["cache", "no-cache"])
-def test_a_file_named_on_the_command_line_is_always_checked(initlint, tmp_path: Path, cache: list[str]) -> None:
+def test_a_file_named_on_the_command_line_is_always_checked(initlint: Run, tmp_path: Path, cache: list[str]) -> None:
     """The pre-filter is for folder walks; pre-commit and editors name the files they want checked."""
     write(tmp_path, "util.py", "def main(argv)\n    print(argv)\n")  # a syntax error, no model code
     write(tmp_path, "model.py", CLEAN)
@@ -134,7 +134,7 @@ def test_a_file_named_on_the_command_line_is_always_checked(initlint, tmp_path: 
     assert findings(piped.stdout) == [("util.py", "IL001", 1, 15)]
 
 
-def test_the_il001_documentation_example_is_reported(initlint, tmp_path: Path) -> None:
+def test_the_il001_documentation_example_is_reported(initlint: Run, tmp_path: Path) -> None:
     from initlint.rule import rule_by_code
 
     rule = rule_by_code("IL001")
@@ -146,7 +146,7 @@ def test_the_il001_documentation_example_is_reported(initlint, tmp_path: Path) -
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads unreadable files")
-def test_unreadable_file(initlint, tmp_path: Path) -> None:
+def test_unreadable_file(initlint: Run, tmp_path: Path) -> None:
     path = write(tmp_path, "secret.py", TWO_TOWER)
     path.chmod(0)
     proc = initlint()

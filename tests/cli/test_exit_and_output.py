@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import CLEAN, SIGMOID_BCE, TWO_TOWER, TWO_TOWER_AT, findings, write
+from tests.cli.conftest import CLEAN, SIGMOID_BCE, TWO_TOWER, TWO_TOWER_AT, Run, findings, write
 
 
-def test_clean_code_exits_0_with_a_summary(initlint, tmp_path: Path) -> None:
+def test_clean_code_exits_0_with_a_summary(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "model.py", CLEAN)
     proc = initlint()
     assert proc.returncode == 0
     assert proc.stdout == "No findings in 1 file.\n"
 
 
-def test_a_finding_exits_1_in_the_documented_text_format(initlint, tmp_path: Path) -> None:
+def test_a_finding_exits_1_in_the_documented_text_format(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "pkg/model.py", TWO_TOWER)
     write(tmp_path, "pkg/clean.py", CLEAN)
     proc = initlint()  # default path: .
@@ -32,7 +32,7 @@ def test_a_finding_exits_1_in_the_documented_text_format(initlint, tmp_path: Pat
     assert lines[-1] == "Found 1 finding (1 error) in 2 files."
 
 
-def test_paths_keep_the_form_given(initlint, tmp_path: Path) -> None:
+def test_paths_keep_the_form_given(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "src/model.py", TWO_TOWER)
     assert findings(initlint("src").stdout)[0][0] == "src/model.py"
     assert findings(initlint("./src/").stdout)[0][0] == "./src/model.py"
@@ -40,7 +40,7 @@ def test_paths_keep_the_form_given(initlint, tmp_path: Path) -> None:
     assert findings(initlint(absolute).stdout)[0][0] == absolute
 
 
-def test_exit_zero_and_fail_on(initlint, tmp_path: Path) -> None:
+def test_exit_zero_and_fail_on(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "model.py", SIGMOID_BCE)  # a warning
     assert initlint().returncode == 1  # default: warnings fail
     assert initlint("--fail-on", "error").returncode == 0
@@ -51,7 +51,7 @@ def test_exit_zero_and_fail_on(initlint, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--fail-on" in bad.stderr
 
 
-def test_missing_path_is_an_error_but_the_others_are_checked(initlint, tmp_path: Path) -> None:
+def test_missing_path_is_an_error_but_the_others_are_checked(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "model.py", TWO_TOWER)
     proc = initlint("nowhere.py", "model.py")
     assert proc.returncode == 2
@@ -64,7 +64,7 @@ def test_missing_path_is_an_error_but_the_others_are_checked(initlint, tmp_path:
     assert json.loads(initlint("--format", "json", "nowhere.py").stdout) == []  # machine formats stay parseable
 
 
-def test_usage_errors_exit_2(initlint) -> None:
+def test_usage_errors_exit_2(initlint: Run) -> None:
     assert initlint("--no-such-flag").returncode == 2
     assert initlint("--format", "xml").returncode == 2
     proc = initlint("--stdin-filename", "x.py", "a.py")
@@ -72,7 +72,7 @@ def test_usage_errors_exit_2(initlint) -> None:
     assert initlint("--jobs", "0").returncode == 2
 
 
-def test_output_file(initlint, tmp_path: Path) -> None:
+def test_output_file(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "model.py", TWO_TOWER)
     proc = initlint("--format", "json", "--output-file", "out/../report.json")
     assert proc.returncode == 2  # the folder `out` does not exist
@@ -82,7 +82,7 @@ def test_output_file(initlint, tmp_path: Path) -> None:
     assert [d["code"] for d in json.loads((tmp_path / "report.json").read_text())] == ["IL101"]
 
 
-def test_stdin_with_a_file_name(initlint, tmp_path: Path) -> None:
+def test_stdin_with_a_file_name(initlint: Run, tmp_path: Path) -> None:
     proc = initlint("-", "--stdin-filename", "models/tower.py", stdin=TWO_TOWER.encode())
     assert proc.returncode == 1
     assert findings(proc.stdout) == [("models/tower.py", "IL101", *TWO_TOWER_AT)]
@@ -93,7 +93,7 @@ def test_stdin_with_a_file_name(initlint, tmp_path: Path) -> None:
     assert initlint("-", "model.py").returncode == 2
 
 
-def test_stdin_honours_excludes_and_per_file_ignores(initlint, tmp_path: Path) -> None:
+def test_stdin_honours_excludes_and_per_file_ignores(initlint: Run, tmp_path: Path) -> None:
     """An editor pipes the buffer of legacy/x.py: it is excluded there as it is on disk."""
     write(tmp_path, "pyproject.toml", '[tool.initlint]\nextend-exclude = ["legacy/"]\n'
           '[tool.initlint.per-file-ignores]\n"tests/*" = ["IL1"]\n')
@@ -109,10 +109,12 @@ def test_stdin_honours_excludes_and_per_file_ignores(initlint, tmp_path: Path) -
     assert away.returncode == 0 and findings(away.stdout) == []
 
 
-def test_select_ignore_and_prefixes(initlint, tmp_path: Path) -> None:
+def test_select_ignore_and_prefixes(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "a.py", TWO_TOWER)
     write(tmp_path, "b.py", SIGMOID_BCE)
-    codes = lambda *args: sorted(f[1] for f in findings(initlint(*args).stdout))  # noqa: E731
+    def codes(*args: str) -> list[str]:
+        return sorted(f[1] for f in findings(initlint(*args).stdout))
+
     assert codes() == ["IL101", "IL303"]
     assert codes("--select", "IL1") == ["IL101"]
     assert codes("--select", "IL303,IL101") == ["IL101", "IL303"]
@@ -127,7 +129,7 @@ def test_select_ignore_and_prefixes(initlint, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("flags", [["--select="], ["--select", ","], ["--select", " "], ["--extend-select="],
                                    ["--ignore", ","]])
-def test_an_empty_selector_is_a_usage_error(initlint, tmp_path: Path, flags: list[str]) -> None:
+def test_an_empty_selector_is_a_usage_error(initlint: Run, tmp_path: Path, flags: list[str]) -> None:
     """It would switch every rule off and pass; ruff refuses it too."""
     write(tmp_path, "a.py", TWO_TOWER)
     proc = initlint(*flags)
@@ -135,7 +137,7 @@ def test_an_empty_selector_is_a_usage_error(initlint, tmp_path: Path, flags: lis
     assert proc.stdout == ""
 
 
-def test_an_empty_select_list_in_the_configuration_is_an_error(initlint, tmp_path: Path) -> None:
+def test_an_empty_select_list_in_the_configuration_is_an_error(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "a.py", TWO_TOWER)
     write(tmp_path, "pyproject.toml", "[tool.initlint]\nselect = []\n")
     proc = initlint()
@@ -144,7 +146,7 @@ def test_an_empty_select_list_in_the_configuration_is_an_error(initlint, tmp_pat
     assert initlint().returncode == 1
 
 
-def test_no_confirm_overrides_the_configuration(initlint, tmp_path: Path) -> None:
+def test_no_confirm_overrides_the_configuration(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "a.py", TWO_TOWER)
     write(tmp_path, "pyproject.toml", "[tool.initlint]\nconfirm = true\n")
     env = {"PYTHONPATH": str(tmp_path / "no-torch")}  # a `torch` that fails to import: as if absent
@@ -158,7 +160,7 @@ def test_no_confirm_overrides_the_configuration(initlint, tmp_path: Path) -> Non
     assert initlint("--plot", "charts", "--no-confirm").returncode == 2
 
 
-def test_rules_and_rule_subcommands(initlint) -> None:
+def test_rules_and_rule_subcommands(initlint: Run) -> None:
     from initlint.rule import all_rules
 
     table = initlint("rules")
@@ -175,7 +177,7 @@ def test_rules_and_rule_subcommands(initlint) -> None:
     assert missing.returncode == 2 and "unknown rule" in missing.stderr
 
 
-def test_version(initlint) -> None:
+def test_version(initlint: Run) -> None:
     from initlint import __version__
 
     proc = initlint("--version")
@@ -202,7 +204,7 @@ def _run_on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     return b"".join(chunks).decode()
 
 
-def test_colour_only_on_a_terminal_and_never_with_no_color(initlint, tmp_path: Path) -> None:
+def test_colour_only_on_a_terminal_and_never_with_no_color(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "model.py", TWO_TOWER)
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     env["TERM"] = "xterm"

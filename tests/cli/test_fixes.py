@@ -8,13 +8,13 @@ from pathlib import Path
 
 from initlint.rules.il303_sigmoid_bce import PREDICT_READS_OUTPUT, SEQUENTIAL_SIGMOID
 from initlint.rules.il304_activated_logits import SIGMOID_BCE_LOGITS
-
 from tests.cli.conftest import SIGMOID_BCE, Run, findings, write
+from tests.corpus import Finding
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def fixes(initlint: Run, *args: str) -> list[dict]:
+def fixes(initlint: Run, *args: str) -> list[Finding]:
     proc = initlint("--format", "json", "--no-cache", *args)
     return [d["fix"] for d in json.loads(proc.stdout)]
 

@@ -6,8 +6,6 @@ so that the failure cases stay fast.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -17,11 +15,15 @@ import pytest
 
 pytest.importorskip("torch")
 
-from initlint.config import ConfirmSettings, Settings, Thresholds  # noqa: E402
-from initlint.confirm import CHECKED_CODES, confirm_diagnostics  # noqa: E402
-from initlint.diagnostics import Diagnostic, Severity, Span, Subject  # noqa: E402
+from initlint.config import ConfirmSettings, Settings, Thresholds
+from initlint.confirm import CHECKED_CODES, confirm_diagnostics
+from initlint.diagnostics import Diagnostic, Severity, Span, Subject
+from tests.corpus import CORPUS, load_cases
 
-CASES = Path(__file__).resolve().parents[2].parent / "shared" / "cases"
+# A labelled case the confirmation stage gets wrong today: both layers are constant, so the hidden
+# units stay equal for ever (fc1's rows and fc2's columns, measured over 50 steps), but the stage
+# judges fc2's rows, its output axis, which the loss separates, and refutes.
+WRONG_TODAY = {"il201_pos_filled_mlp.py"}
 
 
 def diag(path: str, code: str, line: int, subject: Optional[Subject] = None) -> Diagnostic:
@@ -39,11 +41,8 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 
 def corpus_file(tmp_path: Path, name: str) -> str:
-    src = CASES / name
-    if not src.exists():
-        pytest.skip("the shared corpus is not checked out")
     path = tmp_path / name
-    path.write_text(src.read_text())
+    path.write_text((CORPUS / name).read_text())
     return str(path)
 
 
@@ -52,24 +51,44 @@ def status(d: Diagnostic) -> str:
     return d.confirmation.status
 
 
-@pytest.mark.skipif(not CASES.is_dir(), reason="the shared corpus is not checked out")
-def test_corpus_verdicts_match_labels(tmp_path: Path) -> None:
-    root = tmp_path / "cases"
-    shutil.copytree(CASES, root)
-    cases = json.loads((root / "labels.json").read_text())["cases"]
+def labelled_verdicts(root: Path, paths: set[str]) -> tuple[list[Diagnostic], dict[tuple[str, str, int], str]]:
+    """One diagnostic per labelled finding with a dynamic check, at its first acceptable line, and its verdict."""
     diags, expected = [], {}
-    for case in cases:
-        if case["confirm"] not in ("confirmed", "refuted"):
+    for case in load_cases():
+        if case["path"] not in paths or case["confirm"] not in ("confirmed", "refuted"):
             continue
         for e in case["expect"]:
             if e["code"] in CHECKED_CODES:
                 d = diag(str(root / case["path"]), e["code"], e["lines"][0])
                 diags.append(d)
                 expected[(d.path, d.code, d.line)] = case["confirm"]
-    assert len(diags) >= 15
-    done = confirm_diagnostics(diags, settings(), str(root))
+    return diags, expected
+
+
+@pytest.fixture(scope="module")
+def corpus_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    shutil.copytree(CORPUS, root, dirs_exist_ok=True)
+    return root
+
+
+def test_corpus_verdicts_match_labels(corpus_copy: Path) -> None:
+    paths = {c["path"] for c in load_cases()} - WRONG_TODAY
+    diags, expected = labelled_verdicts(corpus_copy, paths)
+    assert len(diags) >= 10
+    assert {d.code for d in diags} >= {"IL101", "IL102", "IL103", "IL201", "IL302", "IL401"}
+    assert "refuted" in expected.values()
+    done = confirm_diagnostics(diags, settings(), str(corpus_copy))
     got = {(d.path, d.code, d.line): status(d) for d in done}
     assert got == expected
+
+
+@pytest.mark.xfail(strict=True, reason="IL201 confirmation judges a constant output layer's rows, not the hidden-unit axis")
+def test_corpus_verdicts_the_stage_gets_wrong_today(corpus_copy: Path) -> None:
+    diags, expected = labelled_verdicts(corpus_copy, WRONG_TODAY)
+    assert diags
+    done = confirm_diagnostics(diags, settings(), str(corpus_copy))
+    assert {(d.path, d.code, d.line): status(d) for d in done} == expected
 
 
 def test_top_level_side_effects_never_run(tmp_path: Path) -> None:
@@ -190,13 +209,13 @@ def test_lora_second_pass_refutes_a_factor_that_is_zero_only_on_the_first(tmp_pa
 
 
 def test_refuted_symmetry_is_downgraded_to_info(tmp_path: Path) -> None:
-    path = corpus_file(tmp_path, "il201_refuted_random_head.py")
+    path = corpus_file(tmp_path, "il201_refuted_constant_conv_random_head.py")
     (done,) = confirm_diagnostics([diag(path, "IL201", 11)], settings(), str(tmp_path))
     assert status(done) == "refuted"
     assert done.severity == Severity.INFO
     assert done.fails is False
     assert done.confirmation is not None
-    assert done.confirmation.evidence["units"][0]["param"] == "hidden.weight"
+    assert done.confirmation.evidence["units"][0]["param"] == "conv.weight"
 
 
 def test_constructor_arguments_from_config_literal_call_and_reasons(tmp_path: Path) -> None:
@@ -248,13 +267,15 @@ def test_constructor_arguments_from_config_literal_call_and_reasons(tmp_path: Pa
 
 
 def test_thresholds_come_from_settings(tmp_path: Path) -> None:
-    path = corpus_file(tmp_path, "il302_pos_sigmoid_stack.py")
+    path = corpus_file(tmp_path, "il302_pos_sigmoid_loop.py")
+    # At the default threshold this stack is confirmed (test_corpus_verdicts_match_labels).
     strict = Settings(confirm=ConfirmSettings(enabled=True), thresholds=Thresholds(vanishing_ratio=1e-6))
-    (done,) = confirm_diagnostics([diag(path, "IL302", 11)], strict, str(tmp_path))
+    (done,) = confirm_diagnostics([diag(path, "IL302", 12)], strict, str(tmp_path))
     assert status(done) == "refuted"
     assert done.confirmation is not None
     ev = done.confirmation.evidence
-    assert ev["layers"] == ["net.0.weight", "net.2.weight", "net.4.weight", "net.6.weight", "net.8.weight"]
+    assert ev["layers"] == ["body.0.weight", "body.2.weight", "body.4.weight", "body.6.weight", "body.8.weight",
+                           "body.10.weight"]
     assert 1e-6 < ev["ratio_first_last"] < 1e-2
 
 

@@ -122,12 +122,18 @@ def test_canonical_names(spelling: str, expected: str) -> None:
     assert canonical(spelling) == expected
 
 
+def first_import(source: str) -> cst.BaseSmallStatement:
+    line = cst.parse_statement(source)
+    assert isinstance(line, cst.SimpleStatementLine)
+    return line.body[0]
+
+
 def test_import_bindings() -> None:
-    stmt = cst.parse_statement("from torch import nn as xx, optim\n").body[0]
+    stmt = first_import("from torch import nn as xx, optim\n")
     assert list(import_bindings(stmt)) == [("xx", "torch.nn"), ("optim", "torch.optim")]
-    stmt = cst.parse_statement("import torch.nn.functional as F\n").body[0]
+    stmt = first_import("import torch.nn.functional as F\n")
     assert list(import_bindings(stmt)) == [("F", "torch.nn.functional")]
-    stmt = cst.parse_statement("from .layers import Block\n").body[0]
+    stmt = first_import("from .layers import Block\n")
     assert list(import_bindings(stmt, package="pkg.models")) == [("Block", "pkg.models.layers.Block")]
 
 
@@ -170,7 +176,7 @@ def test_type_and_class_name_guards_are_decided() -> None:
     ],
 )
 def test_compat_import_bindings(statement: str, expected: list[tuple[str, str]]) -> None:
-    assert list(import_bindings(cst.parse_statement(statement).body[0])) == expected
+    assert list(import_bindings(first_import(statement))) == expected
 
 
 @pytest.mark.parametrize(

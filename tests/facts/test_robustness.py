@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import libcst as cst
 import pytest
 
@@ -28,7 +30,7 @@ class Pair(nn.Module):
 def test_an_interpreter_error_drops_the_root_and_keeps_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INITLINT_TRACEBACK", raising=False)
 
-    def broken(*args, **kwargs):
+    def broken(*args: object, **kwargs: object) -> NoReturn:
         raise ValueError("simulated interpreter bug")
 
     monkeypatch.setattr(python, "product", broken)  # `a * b` of two tensors

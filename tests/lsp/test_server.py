@@ -6,18 +6,19 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
 from initlint.rules.il101_zero_product import SEED_000_PAIR
 from initlint.rules.il303_sigmoid_bce import PREDICT_READS_OUTPUT, SEQUENTIAL_SIGMOID
 from initlint.rules.il304_activated_logits import SIGMOID_BCE_LOGITS
-from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 # A hang (a server that never answers) fails the test instead of stalling the run.
 pytestmark = [pytest.mark.asyncio(loop_scope="function"), pytest.mark.timeout(60)]
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.asyncio(loop_scope="function"), pytest.mark.timeout(60
 SERVER = [sys.executable, "-m", "initlint", "lsp"]
 
 # Seed 000's pair model: zero-initialized embeddings and bias, an element-wise product of the two towers.
-PAIR_MODEL = SEED_000_PAIR
+PAIR_MODEL: str = SEED_000_PAIR
 PRODUCT = "vec_a * vec_b"
 PRODUCT_LINE = next(i for i, line in enumerate(PAIR_MODEL.splitlines()) if PRODUCT in line)  # 0-based
 PRODUCT_COLUMN = PAIR_MODEL.splitlines()[PRODUCT_LINE].index(PRODUCT)
@@ -56,7 +57,7 @@ class Session:
     def uri(self, name: str) -> str:
         return (self.root / name).as_uri()
 
-    async def expect_diagnostics(self, uri: str, send: Callable[[], None]) -> list[types.Diagnostic]:
+    async def expect_diagnostics(self, uri: str, send: Callable[[], object]) -> list[types.Diagnostic]:
         """Send a notification and return the diagnostics the server publishes for `uri` in reply."""
         send()
         while True:
@@ -107,7 +108,7 @@ def initialize_params(root: Path, capabilities: types.ClientCapabilities | None 
     )
 
 
-def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
+def apply_edits(text: str, edits: Sequence[types.TextEdit]) -> str:
     """Apply LSP edits (UTF-16 columns) the way an editor does."""
     lines = text.splitlines(keepends=True)
 
@@ -152,8 +153,11 @@ async def test_initialize_advertises_features(session: Session) -> None:
     assert session.result is not None
     caps = session.result.capabilities
     assert caps.hover_provider
-    assert list(caps.code_action_provider.code_action_kinds) == [types.CodeActionKind.QuickFix]
+    assert isinstance(caps.code_action_provider, types.CodeActionOptions)
+    assert list(caps.code_action_provider.code_action_kinds or []) == [types.CodeActionKind.QuickFix]
+    assert caps.execute_command_provider is not None
     assert "initlint.confirm" in caps.execute_command_provider.commands
+    assert isinstance(caps.text_document_sync, types.TextDocumentSyncOptions)
     assert caps.text_document_sync.save
 
 

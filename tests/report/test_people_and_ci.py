@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.cli.conftest import CLEAN, SIGMOID_BCE, TWO_TOWER, write
+from tests.cli.conftest import CLEAN, SIGMOID_BCE, TWO_TOWER, Run, write
 
 HERE = Path(__file__).parent
 ANSI = "\033["
@@ -25,7 +25,7 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_full_shows_each_finding_with_its_source_and_carets(initlint, project: Path) -> None:
+def test_full_shows_each_finding_with_its_source_and_carets(initlint: Run, project: Path) -> None:
     (project / "models" / "latin.py").write_bytes(b"x = '\xff'\n")  # IL002: no source to show
     proc = initlint("--format", "full", "models")
     assert proc.returncode == 1, proc.stderr
@@ -50,7 +50,7 @@ def test_full_shows_each_finding_with_its_source_and_carets(initlint, project: P
     assert summary == "Found 3 findings (2 errors, 1 warning) in 3 files. 1 fixable with `--fix`.\n"
 
 
-def test_full_quotes_stdin_and_colours_only_when_asked(initlint, tmp_path: Path) -> None:
+def test_full_quotes_stdin_and_colours_only_when_asked(initlint: Run, tmp_path: Path) -> None:
     # The buffer names a file that is not on disk: the snippet comes from stdin.
     proc = initlint("--format", "full", "-", "--stdin-filename", "edited.py", stdin=TWO_TOWER.encode())
     assert proc.returncode == 1
@@ -63,7 +63,7 @@ def test_full_quotes_stdin_and_colours_only_when_asked(initlint, tmp_path: Path)
     assert ANSI not in plain and plain == proc.stdout
 
 
-def test_statistics_count_findings_by_code(initlint, project: Path) -> None:
+def test_statistics_count_findings_by_code(initlint: Run, project: Path) -> None:
     write(project, "models/clf2.py", SIGMOID_BCE)
     proc = initlint("--statistics", "models")
     assert proc.returncode == 1
@@ -80,7 +80,7 @@ def test_statistics_count_findings_by_code(initlint, project: Path) -> None:
     ]
 
 
-def test_quiet_prints_the_findings_only(initlint, project: Path) -> None:
+def test_quiet_prints_the_findings_only(initlint: Run, project: Path) -> None:
     full = initlint("models").stdout.splitlines()
     proc = initlint("--quiet", "models")
     assert proc.returncode == 1
@@ -93,7 +93,7 @@ def test_quiet_prints_the_findings_only(initlint, project: Path) -> None:
     assert clean.returncode == 0 and clean.stdout == ""
 
 
-def test_show_settings_names_where_each_value_comes_from(initlint, project: Path) -> None:
+def test_show_settings_names_where_each_value_comes_from(initlint: Run, project: Path) -> None:
     pyproject = write(project, "pyproject.toml", '[tool.initlint]\nignore = ["IL303"]\nfail-on = "error"\n'
                                                  'tanh-stack-min = 4\n[tool.initlint.confirm]\ntimeout = 5\n')
     proc = initlint("--show-settings", "--ignore", "IL102", "--select", "il1,IL3", "--jobs", "2", "models")
@@ -115,7 +115,7 @@ def test_show_settings_names_where_each_value_comes_from(initlint, project: Path
 GITLAB_SEVERITIES = {"info", "minor", "major", "critical", "blocker"}
 
 
-def test_gitlab_code_quality_report(initlint, project: Path) -> None:
+def test_gitlab_code_quality_report(initlint: Run, project: Path) -> None:
     schema = json.loads((HERE / "gitlab-codeclimate-schema.json").read_text(encoding="utf-8"))
     proc = initlint("--format", "gitlab", "models")
     assert proc.returncode == 1, proc.stderr
@@ -141,7 +141,7 @@ def test_gitlab_code_quality_report(initlint, project: Path) -> None:
     assert len(twice) == 2 and twice[0]["fingerprint"] != twice[1]["fingerprint"]
 
 
-def test_junit_report(initlint, project: Path) -> None:
+def test_junit_report(initlint: Run, project: Path) -> None:
     odd = 'models/a&b/<q"uote>.py'  # every character XML must escape
     write(project, odd, TWO_TOWER)
     proc = initlint("--format", "junit", "models")
@@ -150,7 +150,7 @@ def test_junit_report(initlint, project: Path) -> None:
     root = ET.fromstring(proc.stdout)
     assert root.tag == "testsuites" and root.get("name") == "initlint"
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "3", "0")
-    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    suites = {s.get("name", ""): s for s in root.findall("testsuite")}
     assert set(suites) == {odd, "models/clf.py", "models/tower.py"}
     for name, suite in suites.items():
         cases = suite.findall("testcase")
@@ -174,7 +174,7 @@ def test_junit_report(initlint, project: Path) -> None:
     assert case.find("failure") is None and case.get("name") == "No findings in 1 file"
 
 
-def test_format_choices_are_the_reporter_registry(initlint) -> None:
+def test_format_choices_are_the_reporter_registry(initlint: Run) -> None:
     from initlint.report import FORMATS
 
     assert {"full", "gitlab", "junit"} <= set(FORMATS)
