@@ -317,7 +317,7 @@ def _check(args: argparse.Namespace) -> int:
 
     fixed, fix_failed = 0, False
     if (args.fix or args.diff) and present:
-        from initlint.fixes import fix_files
+        from initlint.runner import fix_files
 
         fix_run = fix_files(diagnostics, settings, unsafe=args.unsafe_fixes, write=not args.diff)
         for error in fix_run.errors:
@@ -412,7 +412,7 @@ def _check_stdin(
     from initlint.diagnostics import Diagnostic
     from initlint.discover import is_excluded
     from initlint.engine import check_source
-    from initlint.facts.project import link_project
+    from initlint.link import link_project
     from initlint.source import decode_source
 
     data = sys.stdin.buffer.read()

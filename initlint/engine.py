@@ -17,7 +17,7 @@ from initlint.facts import ProjectExports, build_facts
 from initlint.facts.project import collect_exports
 from initlint.parse import parse_source
 from initlint.positions import Positions
-from initlint.rule import Finding, FixSpec, Rule, select_rules
+from initlint.rule import Finding, FixSpec, active_rules
 from initlint.suppress import apply_suppressions
 
 
@@ -68,13 +68,6 @@ def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding])
     return sorted(out.values(), key=Diagnostic.sort_key)
 
 
-def active_rules(settings: Settings, path: str) -> tuple[type[Rule], ...]:
-    from initlint.suppress import per_file_ignored
-
-    ignored = settings.ignore + per_file_ignored(settings, path)
-    return select_rules(settings.selectors, ignored)
-
-
 def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool = True) -> FileResult:
     """The static analysis of one file's text.
 
@@ -100,5 +93,7 @@ def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool
     if verify_fixes and any(d.fix is not None for d in diagnostics):  # files without fixes pay nothing
         from initlint.fixes import verified
 
-        diagnostics = verified(path, text, diagnostics, settings)
+        diagnostics = verified(
+            path, text, diagnostics, lambda fixed: check_source(path, fixed, settings, verify_fixes=False).diagnostics
+        )
     return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions)

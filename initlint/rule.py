@@ -11,7 +11,6 @@ examples, and implements `check(facts)`, which only reads the shared
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,6 +21,7 @@ import libcst as cst
 from initlint.diagnostics import Applicability, Related, Severity, Subject
 
 if TYPE_CHECKING:
+    from initlint.config import Settings
     from initlint.facts import FileFacts
 
 # ruff's headings, plus whether a fix is offered (and how safe it is) and what
@@ -165,13 +165,11 @@ def _validate(rule: type[Rule], module_name: str) -> None:
 @lru_cache(maxsize=1)
 def all_rules() -> tuple[type[Rule], ...]:
     """Every shipped rule, sorted by code; validated once at first use."""
-    package = importlib.import_module("initlint.rules")  # `rules/`, shipped as initlint.rules
+    from initlint.codes import rule_modules  # `rules/`, shipped as initlint.rules
 
     found: dict[str, type[Rule]] = {}
-    for info in pkgutil.iter_modules(package.__path__):
-        if not info.name.startswith("il"):
-            continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+    for name in rule_modules():
+        module = importlib.import_module(f"initlint.rules.{name}")
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Rule) and value is not Rule and value.__module__ == module.__name__:
                 _validate(value, module.__name__)
@@ -188,15 +186,11 @@ def rule_by_code(code: str) -> Optional[type[Rule]]:
     return None
 
 
-def matches_selector(code: str, selectors: Iterable[str]) -> bool:
-    """`IL1` selects the IL1xx family, `IL101` one rule, `ALL` everything."""
-    return any(s == "ALL" or code.startswith(s) for s in selectors)
+def active_rules(settings: "Settings", path: str) -> tuple[type[Rule], ...]:
+    """The rules that run on `path` (selection.is_selected), in code order."""
+    from initlint.selection import is_selected
 
-
-def select_rules(select: Sequence[str], ignore: Sequence[str]) -> tuple[type[Rule], ...]:
-    return tuple(
-        r for r in all_rules() if matches_selector(r.code, select) and not matches_selector(r.code, ignore)
-    )
+    return tuple(r for r in all_rules() if is_selected(r.code, settings, path))
 
 
 def iter_examples() -> Iterator[tuple[type[Rule], str, Union[Valid, Invalid]]]:
