@@ -54,16 +54,8 @@ def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding])
             )
         elif isinstance(finding.fix, Fix):
             fix = finding.fix
-        out[key] = Diagnostic(
-            path=path,
-            span=span,
-            code=finding.code,
-            name=finding.name,
-            severity=finding.severity,
-            message=finding.message,
-            related=related,
-            fix=fix,
-            subject=finding.subject,
+        out[key] = finding.rule.diagnostic(
+            path, span, finding.message, severity=finding.severity, related=related, fix=fix, subject=finding.subject
         )
     return sorted(out.values(), key=Diagnostic.sort_key)
 

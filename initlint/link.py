@@ -77,15 +77,8 @@ def link_project(results: Sequence[FileResult], settings: Settings) -> list[Diag
                 if not rule.applies(pairing):
                     continue
                 related = Related(exporter.path, output.span, rule.related_message(pairing) + f" ({os.path.basename(exporter.path)})")
-                diagnostic = Diagnostic(
-                    path=result.path,
-                    span=pending.span,
-                    code=rule.code,
-                    name=rule.name,
-                    severity=rule.severity,
-                    message=rule.message.format(loss=pairing.loss_text, act=pairing.act_text),
-                    related=(related,),
-                )
+                message = rule.message.format(loss=pairing.loss_text, act=pairing.act_text)
+                diagnostic = rule.diagnostic(result.path, pending.span, message, related=(related,))
                 if not is_suppressed(diagnostic, result.suppressions):
                     out.append(diagnostic)
     return out

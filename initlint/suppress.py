@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
 from initlint.config import Settings
-from initlint.diagnostics import Diagnostic, Severity, Span
+from initlint.diagnostics import Diagnostic, Span
 from initlint.selection import is_selected, matches_selector
 
 # Both patterns are applied to one comment token's text, never to code.
@@ -40,9 +40,12 @@ class Suppression:
     last: int
 
     def covers(self, diagnostic: Diagnostic) -> bool:
-        return self.first <= diagnostic.line <= self.last and (
-            not self.codes or any(diagnostic.code.startswith(c) for c in self.codes)
-        )
+        return self.first <= diagnostic.line <= self.last and silences(self.codes, diagnostic.code)
+
+
+def silences(codes: frozenset[str], code: str) -> bool:
+    """Whether a comment's codes silence `code`: codes are prefixes, none at all silences every code."""
+    return not codes or any(code.startswith(c) for c in codes)
 
 
 def _codes_in(comment: str) -> Optional[frozenset[str]]:
@@ -147,9 +150,7 @@ def suppressions_by_line(comments: Sequence[Suppression]) -> dict[int, frozenset
 
 def is_suppressed(diagnostic: Diagnostic, suppressions: dict[int, frozenset[str]]) -> bool:
     codes = suppressions.get(diagnostic.line)
-    if codes is None:
-        return False
-    return not codes or any(diagnostic.code.startswith(c) for c in codes)
+    return codes is not None and silences(codes, diagnostic.code)
 
 
 def apply_suppressions(
@@ -204,14 +205,9 @@ def _unused(
 
 
 def _il003(path: str, s: Suppression, message: str) -> Diagnostic:
-    return Diagnostic(
-        path=path,
-        span=Span(s.line, s.column, s.line, s.end_column),
-        code="IL003",
-        name="unused-suppression",
-        severity=Severity.WARNING,
-        message=message,
-    )
+    from initlint.rule import pipeline_diagnostic
+
+    return pipeline_diagnostic("IL003", path, Span(s.line, s.column, s.line, s.end_column), message)
 
 
 # Writing suppression comments: the language server's quick fix and `--add-noqa`.
