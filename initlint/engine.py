@@ -31,6 +31,8 @@ class FileResult:
     # Suppression comments of this file, kept so project-level findings can
     # honour them too: line -> codes (empty set = bare noqa).
     suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
+    # The roots whose analysis ran out of its step budget ("class `Net`"): analysed in part.
+    partial: tuple[str, ...] = ()
 
 
 def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding]) -> list[Diagnostic]:
@@ -88,4 +90,5 @@ def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool
         diagnostics = verified(
             path, text, diagnostics, lambda fixed: check_source(path, fixed, settings, verify_fixes=False).diagnostics
         )
-    return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions)
+    partial = tuple(dict.fromkeys(facts.partial_roots))
+    return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions, partial=partial)

@@ -43,6 +43,8 @@ class RunResult:
     # The notebooks among the files: their diagnostics are in program lines, and a report
     # locates them in cells through these (notebook.to_cells).
     notebooks: tuple[tuple[str, NotebookMap], ...] = ()
+    # (path, roots) of the files analysed in part: a root ran out of its step budget.
+    partial: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def wanted(text: str) -> bool:
@@ -118,6 +120,7 @@ def check_file(path: str, settings: Settings, named: bool = False) -> FileRecord
         # Only a named file gets here without the pre-filter's say; a walk must still skip it.
         model_code=not named or wanted(source.text),
         notebook=source.notebook,
+        partial=result.partial,
     )
 
 
@@ -265,7 +268,9 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
         diagnostics = confirm_diagnostics(diagnostics, settings, settings.project_root)
     crashed = tuple((r.path, r.crashed) for r in records if r.crashed)
     notebooks = tuple((r.path, r.notebook) for r in records if r.notebook is not None)
-    return RunResult(tuple(diagnostics), len(files), crashed, notebooks)
+    # Like the findings: a file without deep-learning code is silent unless named.
+    partial = tuple(sorted((r.path, r.partial) for r in records if r.partial and (r.model_code or r.path in named)))
+    return RunResult(tuple(diagnostics), len(files), crashed, notebooks, partial)
 
 
 # ---------------------------------------------------------------------------- --fix / --diff
