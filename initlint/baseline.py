@@ -291,12 +291,10 @@ def apply_baseline(
 
 
 def _checked(entry: Entry, scopes: Sequence[str], settings: Settings) -> bool:
-    from initlint.rule import matches_selector
-    from initlint.suppress import per_file_ignored
+    from initlint.selection import is_selected
 
     in_paths = any(s in (".", "") or entry.path == s or entry.path.startswith(s.rstrip("/") + "/") for s in scopes)
-    ignored = settings.ignore + per_file_ignored(settings, entry.path)
-    return in_paths and matches_selector(entry.code, settings.selectors) and not matches_selector(entry.code, ignored)
+    return in_paths and is_selected(entry.code, settings, entry.path)
 
 
 def record(diagnostics: Sequence[Diagnostic], settings: Settings, path: str, texts: Mapping[str, str] = {}) -> int:

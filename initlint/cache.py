@@ -59,8 +59,9 @@ NOT_RESULT_AFFECTING = frozenset({"jobs", "use_cache", "cache_dir", "confirm", "
 KEEP_CACHE_FILES = 8
 # Link results (cross-file findings) kept per cache file, one per distinct set of files.
 KEEP_LINKS = 16
-# 1: pickle (never read any more); 2: JSON; 3: a fix carries its applicability.
-FORMAT = 3
+# 1: pickle (never read any more); 2: JSON; 3: a fix carries its applicability;
+# 4: a record names the roots analysed in part (out of step budget).
+FORMAT = 4
 # A bigger cache file is not read: a planted one must not exhaust memory.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 # No position initlint reports comes near this; anything above was not written by it.
@@ -99,6 +100,8 @@ class FileRecord:
     crashed: str = ""
     # A notebook's program lines -> cells (its diagnostics are in program lines).
     notebook: Optional[NotebookMap] = None
+    # The roots ("class `Net`") whose analysis ran out of its step budget: analysed in part.
+    partial: tuple[str, ...] = ()
 
 
 def cache_directory(settings: Settings, paths: Sequence[str]) -> str:
@@ -314,11 +317,12 @@ def _encode_record(absolute: str, record: FileRecord) -> list[Any]:
         record.model_code,
         record.parsed,
         None if record.notebook is None else [[c.cell, c.first, c.count] for c in record.notebook.cells],
+        list(record.partial),
     ]
 
 
 def _decode_record(item: Any) -> tuple[str, FileRecord]:
-    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed, notebook = _fields(item, 9)
+    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed, notebook, partial = _fields(item, 10)
     decoded_exports = None if exports is None else _decode_exports(exports)
     record = FileRecord(
         path=_path(path),
@@ -330,6 +334,7 @@ def _decode_record(item: Any) -> tuple[str, FileRecord]:
         model_code=_flag(model_code),
         parsed=_flag(parsed),
         notebook=None if notebook is None else _decode_notebook(notebook),
+        partial=tuple([_text(root) for root in _list(partial)]),
     )
     if record.notebook is not None and not is_notebook(record.path):  # only a notebook has cells
         _invalid()

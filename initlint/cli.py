@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--stdin-filename", metavar="NAME", help="the name of the file read from stdin (with -)")
     out.add_argument("--statistics", action="store_true", help="count the findings by code instead of listing them")
     out.add_argument("--quiet", "-q", action="store_true", help="print the findings only, without the summary line")
+    out.add_argument("--verbose", "-v", action="store_true", help="name each file that was analysed only in part")
     out.add_argument(
         "--show-settings", action="store_true",
         help="print the resolved settings and where each comes from, then exit without checking",
@@ -301,6 +302,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"initlint: error: {path}: no such file or directory", file=sys.stderr)
     present = [p for p in paths if p not in missing]
     crashed: tuple[tuple[str, str], ...] = ()
+    partial: tuple[tuple[str, tuple[str, ...]], ...] = ()  # files analysed in part (out of budget)
     sources: dict[str, str] = {}  # text that is not on disk, for the reporters that quote it
     notebooks: dict[str, NotebookMap] = {}  # where each notebook's program lines are in its cells
     if paths == ["-"]:
@@ -310,14 +312,14 @@ def _check(args: argparse.Namespace) -> int:
 
         result = run(present, settings)
         diagnostics, files_checked = list(result.diagnostics), result.files_checked
-        crashed = result.crashed
+        crashed, partial = result.crashed, result.partial
         notebooks.update(result.notebooks)
     else:
         diagnostics, files_checked = [], 0
 
     fixed, fix_failed = 0, False
     if (args.fix or args.diff) and present:
-        from initlint.fixes import fix_files
+        from initlint.runner import fix_files
 
         fix_run = fix_files(diagnostics, settings, unsafe=args.unsafe_fixes, write=not args.diff)
         for error in fix_run.errors:
@@ -333,6 +335,7 @@ def _check(args: argparse.Namespace) -> int:
 
             result = run(present, settings)
             diagnostics, files_checked, crashed = list(result.diagnostics), result.files_checked, result.crashed
+            partial = result.partial
             notebooks.update(result.notebooks)
         fix_failed = bool(fix_run.errors)
 
@@ -350,9 +353,10 @@ def _check(args: argparse.Namespace) -> int:
     from initlint.report import HUMAN
 
     if (present or paths == ["-"] or args.format not in HUMAN) and not (args.add_noqa or args.write_baseline):
-        _write_report(args, diagnostics, files_checked, sources, notebooks, fixed)
+        _write_report(args, diagnostics, files_checked, sources, notebooks, fixed, partial)
     for note in notes:
         print(note, file=sys.stderr)
+    _note_partial(partial, args.verbose)
     for path, why in crashed:
         print(f"initlint: error: {path}: not checked, {why}; the other files were. Please report it with this file.", file=sys.stderr)
     if missing or crashed or fix_failed or failed:
@@ -412,7 +416,7 @@ def _check_stdin(
     from initlint.diagnostics import Diagnostic
     from initlint.discover import is_excluded
     from initlint.engine import check_source
-    from initlint.facts.project import link_project
+    from initlint.link import link_project
     from initlint.source import decode_source
 
     data = sys.stdin.buffer.read()
@@ -433,7 +437,7 @@ def _check_stdin(
 
 def _write_report(
     args: argparse.Namespace, diagnostics: Sequence["Diagnostic"], files_checked: int, sources: dict[str, str],
-    notebooks: dict[str, "NotebookMap"], fixed: int = 0,
+    notebooks: dict[str, "NotebookMap"], fixed: int = 0, partial: Sequence[tuple[str, tuple[str, ...]]] = (),
 ) -> None:
     from initlint.diagnostics import Diagnostic
     from initlint.fixes import fixable_counts
@@ -446,7 +450,20 @@ def _write_report(
     color = args.output_file is None and _wants_color(sys.stdout)
     _emit(args, report(args.format, ordered, files_checked, color=color, quiet=args.quiet,
                        statistics=args.statistics, sources=sources, fixed=fixed,
-                       fixable=fixable_counts(ordered, args.unsafe_fixes)))
+                       fixable=fixable_counts(ordered, args.unsafe_fixes), partial=partial))
+
+
+def _note_partial(partial: Sequence[tuple[str, tuple[str, ...]]], verbose: bool) -> None:
+    """Tell the user which files were analysed only in part (a root ran out of its step budget):
+    a finding may be missing there."""
+    if not partial:
+        return
+    if verbose:
+        for path, roots in partial:
+            print(f"initlint: {path}: analysed in part: {', '.join(roots)} ran out of analysis budget", file=sys.stderr)
+        return
+    count = len(partial)
+    print(f"initlint: {count} file{' was' if count == 1 else 's were'} analysed in part; --verbose names them", file=sys.stderr)
 
 
 def _emit(args: argparse.Namespace, text: str) -> None:

@@ -13,11 +13,12 @@ from typing import Optional, Sequence
 
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic, Edit, Fix, Related, Span
-from initlint.facts import ProjectExports, build_facts
+from initlint.facts import ProjectExports
+from initlint.facts.analysis import build_facts
 from initlint.facts.project import collect_exports
 from initlint.parse import parse_source
 from initlint.positions import Positions
-from initlint.rule import Finding, FixSpec, Rule, select_rules
+from initlint.rule import Finding, FixSpec, active_rules
 from initlint.suppress import apply_suppressions
 
 
@@ -31,6 +32,8 @@ class FileResult:
     # Suppression comments of this file, kept so project-level findings can
     # honour them too: line -> codes (empty set = bare noqa).
     suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
+    # The roots whose analysis ran out of its step budget ("class `Net`"): analysed in part.
+    partial: tuple[str, ...] = ()
 
 
 def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding]) -> list[Diagnostic]:
@@ -54,25 +57,10 @@ def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding])
             )
         elif isinstance(finding.fix, Fix):
             fix = finding.fix
-        out[key] = Diagnostic(
-            path=path,
-            span=span,
-            code=finding.code,
-            name=finding.name,
-            severity=finding.severity,
-            message=finding.message,
-            related=related,
-            fix=fix,
-            subject=finding.subject,
+        out[key] = finding.rule.diagnostic(
+            path, span, finding.message, severity=finding.severity, related=related, fix=fix, subject=finding.subject
         )
     return sorted(out.values(), key=Diagnostic.sort_key)
-
-
-def active_rules(settings: Settings, path: str) -> tuple[type[Rule], ...]:
-    from initlint.suppress import per_file_ignored
-
-    ignored = settings.ignore + per_file_ignored(settings, path)
-    return select_rules(settings.selectors, ignored)
 
 
 def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool = True) -> FileResult:
@@ -100,5 +88,8 @@ def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool
     if verify_fixes and any(d.fix is not None for d in diagnostics):  # files without fixes pay nothing
         from initlint.fixes import verified
 
-        diagnostics = verified(path, text, diagnostics, settings)
-    return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions)
+        diagnostics = verified(
+            path, text, diagnostics, lambda fixed: check_source(path, fixed, settings, verify_fixes=False).diagnostics
+        )
+    partial = tuple(dict.fromkeys(facts.partial_roots))
+    return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions, partial=partial)

@@ -2,7 +2,7 @@
 
 Plain data (strings, flags, spans) and no libcst, so that the result cache
 can store it as JSON and rebuild it without importing the analysis, and
-the process pool can carry it. facts/project.py collects and links it.
+the process pool can carry it. facts/project.py collects it, link.py joins it.
 """
 
 from __future__ import annotations

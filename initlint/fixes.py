@@ -6,8 +6,9 @@ Python strings do). Each fix is `safe` (`--fix` applies it) or `unsafe`
 (`--fix --unsafe-fixes`). A fix is offered only when it verifies: the fixed
 text parses and a rerun of the engine no longer reports the finding.
 `--fix` applies the chosen fixes, skipping any that overlap one already taken,
-and checks again until nothing more applies (a few passes at most); `--diff`
-shows the same result as a unified diff and writes nothing.
+and checks again until nothing more applies (a few passes at most; the run
+level drives it: runner.fix_files); `--diff` shows the same result as a
+unified diff and writes nothing.
 
 Files are written only through `source.write_source`, the one place that
 knows each file's encoding.
@@ -17,12 +18,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 from initlint.diagnostics import Diagnostic, Edit, Fix
-
-if TYPE_CHECKING:
-    from initlint.config import Settings
 
 # ruff stops after 100 passes; a rule here fixes in one, so a few are plenty
 # (a second pass takes fixes that overlapped one applied in the first).
@@ -95,9 +93,12 @@ def applies(fix: Optional[Fix], unsafe: bool) -> bool:
 
 
 # ---------------------------------------------------------------------------- verification
-def verifies(path: str, text: str, d: Diagnostic, settings: "Settings") -> bool:
+# The engine's check of a fixed text, without fix verification of its own: the diagnostics it reports.
+Recheck = Callable[[str], Sequence[Diagnostic]]
+
+
+def verifies(path: str, text: str, d: Diagnostic, recheck: Recheck) -> bool:
     """The fix of `d` parses and removes the finding (at its place, moved by the edits)."""
-    from initlint.engine import check_source
     from initlint.parse import parse_source
 
     assert d.fix is not None
@@ -108,14 +109,16 @@ def verifies(path: str, text: str, d: Diagnostic, settings: "Settings") -> bool:
         return False
     if fixed == text or isinstance(parse_source(path, fixed), Diagnostic):
         return False
-    after = check_source(path, fixed, settings, verify_fixes=False).diagnostics
-    return not any(a.code == d.code and (a.span.line, a.span.column) == place for a in after)
+    return not any(a.code == d.code and (a.span.line, a.span.column) == place for a in recheck(fixed))
 
 
-def verified(path: str, text: str, diagnostics: Sequence[Diagnostic], settings: "Settings") -> list[Diagnostic]:
-    """The diagnostics with every fix that does not verify taken away (the finding stays)."""
+def verified(path: str, text: str, diagnostics: Sequence[Diagnostic], recheck: Recheck) -> list[Diagnostic]:
+    """The diagnostics with every fix that does not verify taken away (the finding stays).
+
+    `recheck` is the engine's check of a fixed text, passed in so that this module stays
+    below the engine (which calls it)."""
     return [
-        d if d.fix is None or verifies(path, text, d, settings) else replace(d, fix=None) for d in diagnostics
+        d if d.fix is None or verifies(path, text, d, recheck) else replace(d, fix=None) for d in diagnostics
     ]
 
 
@@ -135,62 +138,6 @@ def apply_fixes(text: str, diagnostics: Sequence[Diagnostic], unsafe: bool) -> t
         taken.extend(d.fix.edits)
         count += 1
     return (apply_edits(text, taken), count) if count else (text, 0)
-
-
-@dataclass(frozen=True)
-class FixedSource:
-    text: str
-    fixed: int  # findings fixed
-    remaining: tuple[Diagnostic, ...]  # what a check of the fixed text reports
-
-
-def fix_source(path: str, text: str, settings: "Settings", unsafe: bool) -> FixedSource:
-    """Apply fixes to one file's text until none applies (or MAX_PASSES)."""
-    from initlint.engine import check_source
-
-    fixed = 0
-    diagnostics = check_source(path, text, settings).diagnostics
-    for _ in range(MAX_PASSES):
-        new_text, count = apply_fixes(text, diagnostics, unsafe)
-        if not count:
-            break
-        text, fixed = new_text, fixed + count
-        diagnostics = check_source(path, text, settings).diagnostics
-    return FixedSource(text, fixed, diagnostics)
-
-
-@dataclass(frozen=True)
-class FixRun:
-    fixed: int
-    diff: str  # unified diff of every changed file
-    changed: tuple[str, ...]  # paths whose text changed
-    errors: tuple[str, ...]  # files that could not be read back or written
-
-
-def fix_files(diagnostics: Sequence[Diagnostic], settings: "Settings", unsafe: bool, write: bool) -> FixRun:
-    """Fix every file whose findings carry an applicable fix; write it back when `write`."""
-    from initlint.source import SourceFile, read_source, write_source
-
-    paths = sorted({d.path for d in diagnostics if applies(d.fix, unsafe)})
-    fixed, diffs, changed, errors = 0, [], [], []
-    for path in paths:
-        source = read_source(path)
-        if not isinstance(source, SourceFile):
-            errors.append(f"{path}: {source.message}")
-            continue
-        result = fix_source(path, source.text, settings, unsafe)
-        if result.text == source.text:
-            continue
-        if write:
-            try:
-                write_source(path, result.text)
-            except (OSError, UnicodeError, SyntaxError) as exc:
-                errors.append(f"{path}: cannot write the fixed file: {getattr(exc, 'strerror', None) or exc}")
-                continue
-        fixed += result.fixed
-        changed.append(path)
-        diffs.append(unified_diff(path, source.text, result.text))
-    return FixRun(fixed, "".join(diffs), tuple(changed), tuple(errors))
 
 
 def unified_diff(path: str, before: str, after: str) -> str:

@@ -16,18 +16,12 @@ from typing import Any, Callable, Iterator, Optional, Union
 import libcst as cst
 from libcst import CSTNode
 
-from initlint.diagnostics import Diagnostic, Severity, Span
+from initlint.diagnostics import Diagnostic, Span
+from initlint.rule import pipeline_diagnostic
 
 
 def syntax_error(path: str, message: str, line: int, column: int) -> Diagnostic:
-    return Diagnostic(
-        path=path,
-        span=Span(line, column, line, column + 1),
-        code="IL001",
-        name="syntax-error",
-        severity=Severity.ERROR,
-        message=message,
-    )
+    return pipeline_diagnostic("IL001", path, Span(line, column, line, column + 1), message)
 
 
 # libcst's parse time grows steeply with the depth of an expression (1,000 chained

@@ -11,17 +11,17 @@ examples, and implements `check(facts)`, which only reads the shared
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional, Sequence, Union
 
-import libcst as cst
-
-from initlint.diagnostics import Applicability, Related, Severity, Subject
+from initlint.diagnostics import Applicability, Diagnostic, Fix, Related, Severity, Span, Subject
 
 if TYPE_CHECKING:
+    import libcst as cst
+
+    from initlint.config import Settings
     from initlint.facts import FileFacts
 
 # ruff's headings, plus whether a fix is offered (and how safe it is) and what
@@ -57,7 +57,9 @@ class Invalid:
 
 # A related location is either a node of the same file or an already
 # resolved place (another file, found by the project index).
-RelatedNode = tuple[cst.CSTNode, str]
+# (libcst is named as a string: the pipeline's own findings, IL001-IL003, are built from
+# their rules before the parser is ever imported.)
+RelatedNode = tuple["cst.CSTNode", str]
 RelatedRef = Union[RelatedNode, Related]
 
 
@@ -65,14 +67,21 @@ RelatedRef = Union[RelatedNode, Related]
 class Finding:
     """What a rule reports, before positions are resolved."""
 
-    code: str
-    name: str
+    rule: type[Rule]
     severity: Severity
     message: str
     node: cst.CSTNode
     related: list[RelatedRef] = field(default_factory=list)
     fix: Optional[Any] = None  # a FixSpec (node-based) or a resolved Fix
     subject: Optional[Subject] = None
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
 
 
 @dataclass(frozen=True)
@@ -133,8 +142,7 @@ class Rule:
         **fmt: Any,
     ) -> Finding:
         return Finding(
-            code=self.code,
-            name=self.name,
+            rule=type(self),
             severity=severity if severity is not None else self.severity,
             message=self.message.format(**fmt),
             node=node,
@@ -142,6 +150,54 @@ class Rule:
             fix=fix,
             subject=subject,
         )
+
+
+    @classmethod
+    def diagnostic(
+        cls,
+        path: str,
+        span: Span,
+        message: str,
+        *,
+        severity: Optional[Severity] = None,
+        related: Sequence[Related] = (),
+        fix: Optional[Fix] = None,
+        subject: Optional[Subject] = None,
+    ) -> Diagnostic:
+        """This rule's finding at a resolved place: the one place where a rule's code, name and
+        severity go into a Diagnostic (the engine's findings, the cross-file links, IL001-IL003)."""
+        return Diagnostic(
+            path=path,
+            span=span,
+            code=cls.code,
+            name=cls.name,
+            severity=severity if severity is not None else cls.severity,
+            message=message,
+            related=tuple(related),
+            fix=fix,
+            subject=subject,
+        )
+
+
+def pipeline_diagnostic(code: str, path: str, span: Span, message: str) -> Diagnostic:
+    """A finding of a rule the pipeline emits itself (IL001 from the parser, IL002 from reading,
+    IL003 from the suppression comments), built from that rule's definition. Only its module is
+    imported: an unreadable file on a warm run must not load every rule and the parser."""
+    return _pipeline_rule(code).diagnostic(path, span, message)
+
+
+@lru_cache(maxsize=None)
+def _pipeline_rule(code: str) -> type[Rule]:
+    from initlint.codes import rule_modules
+
+    name = next(m for m in rule_modules() if m[:5].upper() == code)
+    module = importlib.import_module(f"initlint.rules.{name}")
+    rule = next(
+        v for v in vars(module).values()
+        if isinstance(v, type) and issubclass(v, Rule) and v is not Rule and v.__module__ == module.__name__
+    )
+    assert rule.emitted_by_pipeline, code
+    return rule
 
 
 def _validate(rule: type[Rule], module_name: str) -> None:
@@ -165,13 +221,11 @@ def _validate(rule: type[Rule], module_name: str) -> None:
 @lru_cache(maxsize=1)
 def all_rules() -> tuple[type[Rule], ...]:
     """Every shipped rule, sorted by code; validated once at first use."""
-    package = importlib.import_module("initlint.rules")  # `rules/`, shipped as initlint.rules
+    from initlint.codes import rule_modules  # `rules/`, shipped as initlint.rules
 
     found: dict[str, type[Rule]] = {}
-    for info in pkgutil.iter_modules(package.__path__):
-        if not info.name.startswith("il"):
-            continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+    for name in rule_modules():
+        module = importlib.import_module(f"initlint.rules.{name}")
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Rule) and value is not Rule and value.__module__ == module.__name__:
                 _validate(value, module.__name__)
@@ -188,15 +242,11 @@ def rule_by_code(code: str) -> Optional[type[Rule]]:
     return None
 
 
-def matches_selector(code: str, selectors: Iterable[str]) -> bool:
-    """`IL1` selects the IL1xx family, `IL101` one rule, `ALL` everything."""
-    return any(s == "ALL" or code.startswith(s) for s in selectors)
+def active_rules(settings: "Settings", path: str) -> tuple[type[Rule], ...]:
+    """The rules that run on `path` (selection.is_selected), in code order."""
+    from initlint.selection import is_selected
 
-
-def select_rules(select: Sequence[str], ignore: Sequence[str]) -> tuple[type[Rule], ...]:
-    return tuple(
-        r for r in all_rules() if matches_selector(r.code, select) and not matches_selector(r.code, ignore)
-    )
+    return tuple(r for r in all_rules() if is_selected(r.code, settings, path))
 
 
 def iter_examples() -> Iterator[tuple[type[Rule], str, Union[Valid, Invalid]]]:

@@ -28,7 +28,7 @@ from initlint.config import Settings
 from initlint.diagnostics import Diagnostic
 from initlint.discover import discover, looks_like_model_code
 from initlint.notebook import NotebookMap
-from initlint.source import MAX_FILE_BYTES, SourceFile, decode_source, read_source, unreadable
+from initlint.source import MAX_FILE_BYTES, SourceFile, decode_source, read_source, unreadable, write_source
 
 # Below this much source to parse, a pool costs more than it saves (a worker
 # fork plus result transfer is ~10 ms; libcst parses roughly 100 kB/s).
@@ -43,6 +43,8 @@ class RunResult:
     # The notebooks among the files: their diagnostics are in program lines, and a report
     # locates them in cells through these (notebook.to_cells).
     notebooks: tuple[tuple[str, NotebookMap], ...] = ()
+    # (path, roots) of the files analysed in part: a root ran out of its step budget.
+    partial: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def wanted(text: str) -> bool:
@@ -118,6 +120,7 @@ def check_file(path: str, settings: Settings, named: bool = False) -> FileRecord
         # Only a named file gets here without the pre-filter's say; a walk must still skip it.
         model_code=not named or wanted(source.text),
         notebook=source.notebook,
+        partial=result.partial,
     )
 
 
@@ -202,7 +205,7 @@ def _check_alone(path: str, settings: Settings, named: frozenset[str], context: 
 
 
 def link(records: Sequence[FileRecord], settings: Settings, cache: Optional[ResultCache]) -> list[Diagnostic]:
-    """Cross-file findings (facts/project.py) over cached and fresh records alike."""
+    """Cross-file findings (link.py) over cached and fresh records alike."""
     if not any(r.pending for r in records):
         return []  # nothing imports a model's output from elsewhere
     key = link_key(records) if cache is not None else None
@@ -211,7 +214,7 @@ def link(records: Sequence[FileRecord], settings: Settings, cache: Optional[Resu
         if cached is not None:
             return list(cached)
     from initlint.engine import FileResult
-    from initlint.facts.project import link_project
+    from initlint.link import link_project
 
     results = [FileResult(r.path, r.diagnostics, exports=r.exports, suppressions=r.suppressions) for r in records]
     found = link_project(results, settings)
@@ -265,4 +268,64 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
         diagnostics = confirm_diagnostics(diagnostics, settings, settings.project_root)
     crashed = tuple((r.path, r.crashed) for r in records if r.crashed)
     notebooks = tuple((r.path, r.notebook) for r in records if r.notebook is not None)
-    return RunResult(tuple(diagnostics), len(files), crashed, notebooks)
+    # Like the findings: a file without deep-learning code is silent unless named.
+    partial = tuple(sorted((r.path, r.partial) for r in records if r.partial and (r.model_code or r.path in named)))
+    return RunResult(tuple(diagnostics), len(files), crashed, notebooks, partial)
+
+
+# ---------------------------------------------------------------------------- --fix / --diff
+@dataclass(frozen=True)
+class FixedSource:
+    text: str
+    fixed: int  # findings fixed
+    remaining: tuple[Diagnostic, ...]  # what a check of the fixed text reports
+
+
+def fix_source(path: str, text: str, settings: Settings, unsafe: bool) -> FixedSource:
+    """Apply fixes to one file's text until none applies (or MAX_PASSES)."""
+    from initlint.engine import check_source
+    from initlint.fixes import MAX_PASSES, apply_fixes
+
+    fixed = 0
+    diagnostics = check_source(path, text, settings).diagnostics
+    for _ in range(MAX_PASSES):
+        new_text, count = apply_fixes(text, diagnostics, unsafe)
+        if not count:
+            break
+        text, fixed = new_text, fixed + count
+        diagnostics = check_source(path, text, settings).diagnostics
+    return FixedSource(text, fixed, diagnostics)
+
+
+@dataclass(frozen=True)
+class FixRun:
+    fixed: int
+    diff: str  # unified diff of every changed file
+    changed: tuple[str, ...]  # paths whose text changed
+    errors: tuple[str, ...]  # files that could not be read back or written
+
+
+def fix_files(diagnostics: Sequence[Diagnostic], settings: Settings, unsafe: bool, write: bool) -> FixRun:
+    """Fix every file whose findings carry an applicable fix; write it back when `write`."""
+    from initlint.fixes import applies, unified_diff
+
+    paths = sorted({d.path for d in diagnostics if applies(d.fix, unsafe)})
+    fixed, diffs, changed, errors = 0, [], [], []
+    for path in paths:
+        source = read_source(path)
+        if not isinstance(source, SourceFile):
+            errors.append(f"{path}: {source.message}")
+            continue
+        result = fix_source(path, source.text, settings, unsafe)
+        if result.text == source.text:
+            continue
+        if write:
+            try:
+                write_source(path, result.text)
+            except (OSError, UnicodeError, SyntaxError) as exc:
+                errors.append(f"{path}: cannot write the fixed file: {getattr(exc, 'strerror', None) or exc}")
+                continue
+        fixed += result.fixed
+        changed.append(path)
+        diffs.append(unified_diff(path, source.text, result.text))
+    return FixRun(fixed, "".join(diffs), tuple(changed), tuple(errors))

@@ -15,8 +15,9 @@ import tokenize
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from initlint.diagnostics import Diagnostic, Severity, Span
+from initlint.diagnostics import Diagnostic, Span
 from initlint.notebook import InvalidNotebook, NotebookMap, is_notebook, read_program, rewrite_notebook
+from initlint.rule import pipeline_diagnostic
 
 # Larger files are generated or data, not model code; reading them would
 # only make the run slow.
@@ -31,14 +32,7 @@ class SourceFile:
 
 
 def unreadable(path: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:
-    return Diagnostic(
-        path=path,
-        span=Span(line, column, line, column),
-        code="IL002",
-        name="unreadable-file",
-        severity=Severity.ERROR,
-        message=message,
-    )
+    return pipeline_diagnostic("IL002", path, Span(line, column, line, column), message)
 
 
 def decode_source(path: str, data: bytes) -> Union[SourceFile, Diagnostic]:

@@ -11,7 +11,6 @@ code in it) that silences nothing is reported as IL003.
 
 from __future__ import annotations
 
-import fnmatch
 import io
 import re
 import tokenize
@@ -19,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
 from initlint.config import Settings
-from initlint.diagnostics import Diagnostic, Severity, Span
+from initlint.diagnostics import Diagnostic, Span
+from initlint.selection import is_selected, matches_selector
 
 # Both patterns are applied to one comment token's text, never to code.
 # `codes` is absent for a bare suppression (which silences every code).
@@ -40,9 +40,12 @@ class Suppression:
     last: int
 
     def covers(self, diagnostic: Diagnostic) -> bool:
-        return self.first <= diagnostic.line <= self.last and (
-            not self.codes or any(diagnostic.code.startswith(c) for c in self.codes)
-        )
+        return self.first <= diagnostic.line <= self.last and silences(self.codes, diagnostic.code)
+
+
+def silences(codes: frozenset[str], code: str) -> bool:
+    """Whether a comment's codes silence `code`: codes are prefixes, none at all silences every code."""
+    return not codes or any(code.startswith(c) for c in codes)
 
 
 def _codes_in(comment: str) -> Optional[frozenset[str]]:
@@ -147,9 +150,7 @@ def suppressions_by_line(comments: Sequence[Suppression]) -> dict[int, frozenset
 
 def is_suppressed(diagnostic: Diagnostic, suppressions: dict[int, frozenset[str]]) -> bool:
     codes = suppressions.get(diagnostic.line)
-    if codes is None:
-        return False
-    return not codes or any(diagnostic.code.startswith(c) for c in codes)
+    return codes is not None and silences(codes, diagnostic.code)
 
 
 def apply_suppressions(
@@ -179,16 +180,13 @@ def apply_suppressions(
 
 
 def _reports_unused(settings: Settings, path: str) -> bool:
-    from initlint.rule import matches_selector
-
-    ignored = settings.ignore + per_file_ignored(settings, path)
-    return matches_selector("IL003", settings.selectors) and not matches_selector("IL003", ignored)
+    return is_selected("IL003", settings, path)
 
 
 def _unused(
     path: str, diagnostics: Sequence[Diagnostic], comments: Sequence[Suppression], settings: Settings
 ) -> Iterator[Diagnostic]:
-    from initlint.rule import matches_selector, rule_by_code
+    from initlint.codes import rule_codes
 
     for s in comments:
         hits = [d for d in diagnostics if s.covers(d)]
@@ -200,33 +198,16 @@ def _unused(
             c for c in s.codes
             if c.startswith("IL") and not any(d.code.startswith(c) for d in hits)
             # a code of a rule that is switched off here is not "unused", it is idle
-            and (rule_by_code(c) is None or matches_selector(c, settings.selectors))
+            and (c not in rule_codes() or matches_selector(c, settings.selectors))
         )
         if unused:
             yield _il003(path, s, f"unused suppression of {', '.join(unused)}: no such finding here")
 
 
 def _il003(path: str, s: Suppression, message: str) -> Diagnostic:
-    return Diagnostic(
-        path=path,
-        span=Span(s.line, s.column, s.line, s.end_column),
-        code="IL003",
-        name="unused-suppression",
-        severity=Severity.WARNING,
-        message=message,
-    )
+    from initlint.rule import pipeline_diagnostic
 
-
-def per_file_ignored(settings: Settings, path: str) -> tuple[str, ...]:
-    """Codes `per-file-ignores` switches off for `path` (glob against the path or its file name)."""
-    codes: list[str] = []
-    normalized = path.replace("\\", "/")
-    while normalized.startswith("./"):
-        normalized = normalized[2:]
-    for pattern, pattern_codes in settings.per_file_ignores:
-        if fnmatch.fnmatch(normalized, pattern) or fnmatch.fnmatch(normalized.rsplit("/", 1)[-1], pattern):
-            codes.extend(pattern_codes)
-    return tuple(codes)
+    return pipeline_diagnostic("IL003", path, Span(s.line, s.column, s.line, s.end_column), message)
 
 
 # Writing suppression comments: the language server's quick fix and `--add-noqa`.

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from initlint.diagnostics import Severity
-from initlint.facts.project import LossPairing, LossPairingRule
+from initlint.facts.project import LossPairing
+from initlint.loss_rule import LossPairingRule
 from initlint.rule import Invalid, Valid
 
 FORWARD_SIGMOID = """\

@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING, Any, Optional
 import libcst as cst
 
 from initlint.diagnostics import Severity
-from initlint.facts.project import LossPairing, LossPairingRule
+from initlint.facts.project import LossPairing
+from initlint.loss_rule import LossPairingRule
 from initlint.facts.uses import ancestry, output_used_elsewhere, parent
 from initlint.rule import FixSpec, Invalid, Valid
 

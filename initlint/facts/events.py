@@ -130,6 +130,7 @@ class FileFacts:
     checkpoint_classes: set[str] = field(default_factory=set)
     checkpoint_params: set[int] = field(default_factory=set)  # Param.uid
     budget_exhausted: bool = False
+    partial_roots: list[str] = field(default_factory=list)  # what ran out of budget: "class `Net`", ...
     analysis_errors: list[str] = field(default_factory=list)  # roots abandoned on an interpreter error
 
     def __post_init__(self) -> None:

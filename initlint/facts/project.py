@@ -5,34 +5,27 @@ model's output activation, `Tensor.squash`). `loss_pairings(facts)` lists
 every (output activation, loss) pair of one file: PyTorch / TF loss calls,
 Keras losses called eagerly, and `model.compile(loss=...)` on a Keras model
 whose output activation is known. The IL3 loss rules derive from
-`LossPairingRule` and only say which pairs they flag.
+`LossPairingRule` (initlint/loss_rule.py) and only say which pairs they flag.
 
 Across files: each file exports a small, plain-data summary
 (`ProjectExports`, in initlint/exports.py): the output activation of each
 model class it defines, and the losses it computes on instances of
-imported classes (`Tensor.ext_output`). After every file is checked, `link_project` resolves
-each imported class against the files of the run (relative to the importing
-file's directory, its parents, then the project root, as Python would for a
-script) and lets the same rules judge the pair. An import that resolves to
-no file, or a class whose output is unknown, gives nothing.
+imported classes (`Tensor.ext_output`). After every file is checked, the run
+joins them (initlint/link.py).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import libcst as cst
 
-from initlint.config import Settings
-from initlint.diagnostics import Diagnostic, Related, Span
+from initlint.diagnostics import Related, Span
 from initlint.exports import OutputExport, PendingLoss
 from initlint.exports import ProjectExports as ProjectExports  # re-exported by initlint.facts
-from initlint.rule import Finding, Rule
 
 if TYPE_CHECKING:
-    from initlint.engine import FileResult
     from initlint.facts.events import FileFacts, Where
 
 # Loss kinds some IL3 rule cares about; other losses are not exported.
@@ -132,33 +125,6 @@ def loss_pairings(facts: "FileFacts") -> Iterator[LossPairing]:
         )
 
 
-class LossPairingRule(Rule):
-    """Base of the rules that judge a loss by the output activation it receives."""
-
-    def applies(self, pairing: LossPairing) -> bool:
-        raise NotImplementedError
-
-    def fix(self, pairing: LossPairing, facts: "FileFacts") -> Optional[Any]:
-        """A FixSpec for a same-file pair, when the fix is safe and obvious."""
-        return None
-
-    def related_message(self, pairing: LossPairing) -> str:
-        return f"the output goes through `{pairing.act_text}` here"
-
-    def check(self, facts: "FileFacts") -> Iterator[Finding]:
-        for pairing in loss_pairings(facts):
-            if pairing.node is None or not self.applies(pairing):
-                continue
-            related = [(pairing.squash_node, self.related_message(pairing))] if pairing.squash_node is not None else []
-            yield self.report(
-                pairing.node,
-                related=related,
-                fix=self.fix(pairing, facts),
-                loss=pairing.loss_text,
-                act=pairing.act_text,
-            )
-
-
 # ---------------------------------------------------------------------------- exports
 def collect_exports(facts: "FileFacts", resolve: Callable[[list[cst.CSTNode]], list[Span]]) -> Optional[ProjectExports]:
     """What other files may link to, and what this file needs from them.
@@ -196,74 +162,3 @@ def collect_exports(facts: "FileFacts", resolve: Callable[[list[cst.CSTNode]], l
             for (target, loss, text, _), span in zip(pending, spans[len(outputs):])
         ),
     )
-
-
-# ---------------------------------------------------------------------------- the run
-def _module_files(qualname: str, importer: str, root: Optional[str]) -> list[str]:
-    """Candidate files for the module part of `pkg.mod.Class`, in Python's search order."""
-    module = qualname.rsplit(".", 1)[0] if "." in qualname else ""
-    if not module or module.startswith("."):
-        return []
-    rel = module.replace(".", os.sep)
-    bases: list[str] = []
-    directory = os.path.dirname(os.path.abspath(importer))
-    stop = os.path.abspath(root) if root else None
-    while True:
-        bases.append(directory)
-        parent = os.path.dirname(directory)
-        if directory == stop or parent == directory:
-            break
-        directory = parent
-    if stop and stop not in bases:
-        bases.append(stop)
-    return [os.path.join(base, rel + suffix) for base in bases for suffix in (".py", os.sep + "__init__.py")]
-
-
-def link_project(results: Sequence["FileResult"], settings: Settings) -> list[Diagnostic]:
-    """Findings that join a loss in one file to a model output in another."""
-    from initlint.engine import active_rules
-    from initlint.suppress import is_suppressed
-
-    by_path = {os.path.abspath(r.path): r for r in results if r.exports is not None}
-    if not any(r.exports is not None and r.exports.pending for r in results):
-        return []
-    out: list[Diagnostic] = []
-    for result in results:
-        if result.exports is None or not result.exports.pending:
-            continue
-        rules = [r() for r in active_rules(settings, result.path) if issubclass(r, LossPairingRule)]
-        if not rules:
-            continue
-        for pending in result.exports.pending:
-            exporter = next((by_path[c] for c in _module_files(pending.target, result.path, settings.project_root) if c in by_path), None)
-            if exporter is None or exporter.exports is None:
-                continue
-            output = exporter.exports.outputs.get(pending.target.rsplit(".", 1)[-1])
-            if output is None:
-                continue
-            pairing = LossPairing(
-                squash=output.squash,
-                loss=pending.loss,
-                from_logits=pending.from_logits,
-                framework=pending.framework,
-                compiled=False,
-                keras_layer=False,
-                loss_text=pending.loss_text,
-                act_text=output.text,
-            )
-            for rule in rules:
-                if not rule.applies(pairing):
-                    continue
-                related = Related(exporter.path, output.span, rule.related_message(pairing) + f" ({os.path.basename(exporter.path)})")
-                diagnostic = Diagnostic(
-                    path=result.path,
-                    span=pending.span,
-                    code=rule.code,
-                    name=rule.name,
-                    severity=rule.severity,
-                    message=rule.message.format(loss=pairing.loss_text, act=pairing.act_text),
-                    related=(related,),
-                )
-                if not is_suppressed(diagnostic, result.suppressions):
-                    out.append(diagnostic)
-    return out

@@ -45,11 +45,13 @@ def report(
     sources: Optional[Mapping[str, str]] = None,
     fixed: int = 0,
     fixable: tuple[int, int] = (0, 0),
+    partial: Sequence[tuple[str, tuple[str, ...]]] = (),
 ) -> str:
     """The whole report in format `name`. `quiet` drops the summary line of the human formats;
     `statistics` counts the findings by code instead of listing them (as JSON with `json`, as
     ruff does); `sources` stands in for files whose text is not on disk (stdin); `fixed` and `fixable` (safe,
-    unsafe-only) go into the summary line, as ruff's hint."""
+    unsafe-only) go into the summary line, as ruff's hint; `partial` (files analysed in part, with
+    the roots that ran out of budget) goes into SARIF's tool notifications."""
     if statistics:
         from initlint.report import statistics as stats
 
@@ -65,4 +67,8 @@ def report(
         from initlint.report import text
 
         return text.render(diagnostics, files_checked, color=color, with_summary=not quiet, fixed=fixed, fixable=fixable)
+    if name == "sarif":
+        from initlint.report import sarif
+
+        return sarif.render(diagnostics, files_checked, partial=partial)
     return renderer(name)(diagnostics, files_checked)

@@ -121,10 +121,22 @@ def _directory_uri(path: Path) -> str:
     return uri if uri.endswith("/") else uri + "/"
 
 
-def render(diagnostics: Sequence[Diagnostic], files_checked: int = 0) -> str:
+def _partial_notification(path: str, roots: tuple[str, ...]) -> dict[str, Any]:
+    """A file analysed in part, as a tool notification (a finding may be missing there)."""
+    return {
+        "descriptor": {"id": "analysed-in-part"},
+        "level": "note",
+        "message": {"text": f"analysed in part: {', '.join(roots)} ran out of analysis budget"},
+        "locations": [{"physicalLocation": {"artifactLocation": _artifact(path)}}],
+    }
+
+
+def render(
+    diagnostics: Sequence[Diagnostic], files_checked: int = 0, partial: Sequence[tuple[str, tuple[str, ...]]] = ()
+) -> str:
     rules = rule_descriptors()
     index = {rule["id"]: i for i, rule in enumerate(rules)}
-    log = {
+    log: dict[str, Any] = {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [
@@ -143,4 +155,11 @@ def render(diagnostics: Sequence[Diagnostic], files_checked: int = 0) -> str:
             }
         ],
     }
+    if partial:  # only then: a run analysed in full keeps the log it always had
+        log["runs"][0]["invocations"] = [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [_partial_notification(path, roots) for path, roots in partial],
+            }
+        ]
     return json.dumps(log, indent=2, default=str) + "\n"

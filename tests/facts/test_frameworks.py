@@ -6,7 +6,8 @@ from __future__ import annotations
 import libcst as cst
 
 from initlint.config import Settings
-from initlint.facts import FileFacts, build_facts
+from initlint.facts import FileFacts
+from initlint.facts.analysis import build_facts
 from initlint.facts.context import CallContext
 from initlint.facts.interpret import Interpreter
 from initlint.facts.values import Const, Obj, Param, const_int

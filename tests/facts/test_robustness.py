@@ -9,7 +9,8 @@ import pytest
 
 from initlint.config import Settings
 from initlint.engine import check_source
-from initlint.facts import build_facts, python
+from initlint.facts import python
+from initlint.facts.analysis import build_facts
 
 SOURCE = """
 import torch

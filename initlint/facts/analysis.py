@@ -12,6 +12,7 @@ from typing import Optional
 
 import libcst as cst
 
+from initlint.config import Settings
 from initlint.facts.context import CallContext
 from initlint.facts.events import FileFacts, Root, Where
 from initlint.facts.interpret import BudgetExhausted, Interpreter
@@ -27,17 +28,17 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
     interp = Interpreter(module, facts, package)
     try:
         script = CallContext(root_kind="script", root_name="")
-        _run(facts, interp, lambda: interp.exec_body(module, interp.globals, script))
+        _run(facts, interp, lambda: interp.exec_body(module, interp.globals, script), "the module level")
         for name, value in list(interp.globals.vars.items()):
             if isinstance(value, Obj) and value.cls is None:
                 # A model built at module level (`net = nn.Sequential(...)`, a Keras model): run it once.
-                _run(facts, interp, lambda name=name, value=value: _run_script_model(facts, interp, name, value))
+                _run(facts, interp, lambda name=name, value=value: _run_script_model(facts, interp, name, value), f"model `{name}`")
         model_classes = [c for c in interp.classes.values() if c.framework is not None]
         for info in model_classes:
-            _run(facts, interp, lambda info=info: _run_class(facts, interp, info))
+            _run(facts, interp, lambda info=info: _run_class(facts, interp, info), f"class `{info.name}`")
         for func_name, value in list(interp.globals.vars.items()):
             if isinstance(value, Func) and isinstance(value.node, cst.FunctionDef) and id(value.node) not in interp.called:
-                _run(facts, interp, lambda value=value: _run_function(interp, value, model_classes))
+                _run(facts, interp, lambda value=value: _run_function(interp, value, model_classes), f"function `{func_name}`")
         for info in list(interp.classes.values()):
             if info.framework is None and _is_plain(info):
                 _run_plain_class(facts, interp, info, model_classes)
@@ -48,11 +49,11 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
 _EVENT_LISTS = ("products", "activations", "layer_calls", "zero_feeds", "losses", "keras_compiles", "keras_fits", "roots", "datasets")
 
 
-def _run(facts: "FileFacts", interp: Interpreter, action: "object") -> None:
+def _run(facts: "FileFacts", interp: Interpreter, action: "object", root: str) -> None:
     """Run one root with a fresh step budget; a root that fails leaves no events behind.
 
     Running out of budget keeps what was recorded (every value the root did not
-    reach stays unknown). An unexpected error in the interpreter on unusual code
+    reach stays unknown) and names `root` in `facts.partial_roots`, so the user is told. An unexpected error in the interpreter on unusual code
     discards the root's events, so a half-run root can never report a finding
     that its unreached half would have cancelled (a later re-initialisation).
     """
@@ -62,6 +63,7 @@ def _run(facts: "FileFacts", interp: Interpreter, action: "object") -> None:
         action()  # type: ignore[operator]
     except (BudgetExhausted, RecursionError):
         facts.budget_exhausted = True
+        facts.partial_roots.append(root)
     except Exception as exc:  # noqa: BLE001 - the facts stage owns its failures
         if os.environ.get("INITLINT_TRACEBACK"):
             raise
@@ -148,13 +150,13 @@ def _run_plain_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo, m
             interp.call_function(init, [obj], {}, info.node.name, ctx)
         instance.append(obj)
 
-    _run(facts, interp, construct)
+    _run(facts, interp, construct, f"class `{info.name}`")
     if not instance:
         return
     for name, method in methods:
         if id(method.node) not in interp.called:  # not run by a method before it
             bound = Func(node=method.node, closure=method.closure, bound_self=None if method.is_static else instance[0], owner_class=info, is_static=method.is_static)
-            _run(facts, interp, lambda bound=bound, name=name: _run_function(interp, bound, model_classes, f"{info.name}.{name}"))
+            _run(facts, interp, lambda bound=bound, name=name: _run_function(interp, bound, model_classes, f"{info.name}.{name}"), f"method `{info.name}.{name}`")
 
 
 def _instantiate_quietly(interp: Interpreter, info: ClassInfo) -> Obj:
@@ -190,3 +192,22 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
 
 
 __all__ = ["analyse"]
+
+
+def _package_of(path: str) -> Optional[str]:
+    """The dotted package a file belongs to (for relative imports), from __init__.py files."""
+    directory = os.path.dirname(os.path.abspath(path))
+    parts: list[str] = []
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        parts.append(os.path.basename(directory))
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return ".".join(reversed(parts)) or None
+
+
+def build_facts(module: cst.Module, path: str, settings: Settings) -> FileFacts:
+    facts = FileFacts(path=path, module=module, settings=settings)
+    analyse(facts, module, _package_of(path) if os.path.exists(path) else None)
+    return facts
