@@ -55,6 +55,10 @@ def test_wheel_ships_the_package_with_its_rules_and_license(dists: tuple[Path, P
         assert licenses, names
         assert zf.read(licenses[0]) == (ROOT / "LICENSE").read_bytes()
     assert "initlint/__init__.py" in names and "initlint/confirm/worker.py" in names
+    # Every module of the source tree, sub-packages included (a package missing from
+    # pyproject's list installs fine and fails on first import).
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "initlint").rglob("*.py") if "__pycache__" not in p.parts}
+    assert modules - set(names) == set()
     shipped_rules = {n.split("/", 2)[2] for n in names if n.startswith("initlint/rules/")}
     assert shipped_rules == {p.name for p in (ROOT / "rules").glob("*.py")}
     # rules/ is shipped as initlint.rules only: a top-level `rules` package would shadow users' own.
