@@ -16,10 +16,15 @@ from typing import Any, Optional, Sequence
 
 from initlint.config import Settings
 from initlint.confirm.assemble import Assembly, FileModel, Target, Unbuildable, assemble, resolve_target
-from initlint.confirm.checks import CHECKED_CODES, VERDICTS
-from initlint.diagnostics import Confirmation, Diagnostic, Severity
+from initlint.confirm.checks import VERDICTS
+from initlint.diagnostics import Confirmation, Diagnostic
+from initlint.rule import Confirm, Rule, all_rules
 
 __all__ = ["CHECKED_CODES", "confirm_diagnostics"]
+
+# Each rule declares its own confirmation (rule.Confirm); the stage never asks which rule it is.
+CONFIRMED_BY: dict[str, type[Rule]] = {r.code: r for r in all_rules() if r.confirmation is not None}
+CHECKED_CODES = frozenset(CONFIRMED_BY)
 
 
 def _unverified(reason: str) -> Confirmation:
@@ -51,15 +56,18 @@ def _job(asm: Assembly, checks: list[dict[str, Any]], settings: Settings, projec
     }
 
 
+def _declared(diag: Diagnostic) -> Confirm:
+    confirm = CONFIRMED_BY[diag.code].confirmation
+    assert confirm is not None
+    return confirm
+
+
 def _apply(diag: Diagnostic, confirmation: Confirmation) -> Diagnostic:
     out = diag.with_confirmation(confirmation)
-    if diag.code == "IL201":
-        # RULES.md: warning statically; error when confirmed; info when refuted.
-        if confirmation.status == "confirmed":
-            out = replace(out, severity=Severity.ERROR)
-        elif confirmation.status == "refuted":
-            out = replace(out, severity=Severity.INFO)
-    return out
+    declared = _declared(diag)
+    severity = {"confirmed": declared.severity_when_confirmed,
+                "refuted": declared.severity_when_refuted}.get(confirmation.status)
+    return replace(out, severity=severity) if severity is not None else out
 
 
 def confirm_diagnostics(
@@ -86,7 +94,7 @@ def confirm_diagnostics(
             out[i] = _apply(d, _unverified(str(fm)))
             continue
         try:
-            target = resolve_target(fm, d)
+            target = resolve_target(fm, d, outward=_declared(d).outward)
         except Unbuildable as exc:
             out[i] = _apply(d, _unverified(str(exc)))
             continue
@@ -110,9 +118,11 @@ def confirm_diagnostics(
                 for i in indices:
                     d = diagnostics[i]
                     subject = d.subject
+                    declared = _declared(d)
                     checks.append({
                         "index": i,
-                        "code": d.code,
+                        "probe": declared.probe,
+                        "probe_params": dict(declared.params),
                         "lines": [d.span.line, max(d.span.line, d.span.end_line)],
                         "params": list(subject.params) if subject is not None else [],
                         "layers": list(subject.layers) if subject is not None else [],
@@ -133,7 +143,10 @@ def confirm_diagnostics(
                     if measured is None:
                         out[i] = _apply(d, _unverified("no measurement was returned for this finding"))
                         continue
-                    confirmation = VERDICTS[d.code](measured, settings)
+                    declared = _declared(d)
+                    threshold = (None if declared.threshold is None
+                                 else float(CONFIRMED_BY[d.code].option(settings, declared.threshold)))
+                    confirmation = VERDICTS[declared.probe](measured, threshold)
                     evidence = dict(confirmation.evidence)
                     evidence["model"] = f"{target.name} built from {asm.ctor_origin}" + (
                         f" as {asm.ctor}" if asm.ctor else "")

@@ -1,17 +1,17 @@
-"""Verdicts: the worker's measurements -> confirmed / refuted, per rule (RULES.md "Confirmation").
+"""Verdicts: the worker's measurements -> confirmed / refuted, per probe (RULES.md "Confirmation").
 
+A rule names its probe in its `confirmation` declaration (rule.Confirm); the
+worker runs the probe of that name and this module reads its measurement.
 Pure Python on numbers, so each criterion is testable without torch.
 """
 
 from __future__ import annotations
 
 import statistics
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
-from initlint.config import Settings
 from initlint.diagnostics import Confirmation
 
-CHECKED_CODES = frozenset({"IL101", "IL102", "IL103", "IL201", "IL302", "IL401"})
 # Rows that differ by less than this (relative to the weight's scale) are identical:
 # a constant layer fed by a constant next layer stays equal to ~6e-8 after 20 steps.
 SYMMETRY_TOLERANCE = 1e-6
@@ -26,7 +26,7 @@ def _names(names: list[str], limit: int = 6) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def zero_gradients(m: dict[str, Any], settings: Settings) -> Confirmation:
+def zero_gradients(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     """IL101/IL102/IL103: every judged parameter gets exactly zero gradient on both passes."""
     params: list[str] = m["params"]
     if not params:
@@ -52,7 +52,7 @@ def zero_gradients(m: dict[str, Any], settings: Settings) -> Confirmation:
     return Confirmation("refuted", detail, evidence)
 
 
-def symmetry(m: dict[str, Any], settings: Settings) -> Confirmation:
+def symmetry(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     """IL201: the layer's units are still identical after one step."""
     units = m["units"]
     if not units:
@@ -76,7 +76,7 @@ def symmetry(m: dict[str, Any], settings: Settings) -> Confirmation:
     )
 
 
-def vanishing(m: dict[str, Any], settings: Settings) -> Confirmation:
+def vanishing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     """IL302: first/last per-layer weight-gradient norm below the threshold (median over seeds)."""
     layers: list[str] = m["layers"]
     if len(layers) < 2:
@@ -86,7 +86,7 @@ def vanishing(m: dict[str, Any], settings: Settings) -> Confirmation:
         ratios.append(norms[0] / norms[-1] if norms[-1] > 0 else (1.0 if norms[0] > 0 else 0.0))
     ratio = statistics.median(ratios)
     median_norms = [statistics.median(col) for col in zip(*m["norms"])]
-    threshold = settings.thresholds.vanishing_ratio
+    assert threshold is not None, "the vanishing probe needs a threshold option"
     evidence = {"layers": layers, "grad_norms": median_norms, "ratio_first_last": ratio,
                 "ratios_per_seed": ratios, "threshold": threshold, "inputs": m.get("inputs"),
                 "measure": "weight-gradient norm"}
@@ -97,13 +97,14 @@ def vanishing(m: dict[str, Any], settings: Settings) -> Confirmation:
     return Confirmation("refuted", f"{summary}, not below {_fmt(threshold)}", evidence)
 
 
-def scale(m: dict[str, Any], settings: Settings) -> Confirmation:
+def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     """IL401: layer-output RMS grows or shrinks by more than the ratio from first to last layer."""
     layers: list[str] = m["layers"]
     rms: list[float] = m["rms"]
     if len(layers) < 2:
         return Confirmation("unverified", "fewer than two weight layers were used by the forward pass", {})
-    limit = settings.thresholds.scale_ratio
+    assert threshold is not None, "the scale probe needs a threshold option"
+    limit = threshold
     first, last = rms[0], rms[-1]
     ratio = last / first if first > 0 else float("inf")
     evidence = {"layers": layers, "output_rms": rms, "ratio_last_first": ratio, "threshold": limit,
@@ -114,11 +115,10 @@ def scale(m: dict[str, Any], settings: Settings) -> Confirmation:
     return Confirmation("refuted", f"{summary}, within {_fmt(limit)}x", evidence)
 
 
-VERDICTS: dict[str, Callable[[dict[str, Any], Settings], Confirmation]] = {
-    "IL101": zero_gradients,
-    "IL102": zero_gradients,
-    "IL103": zero_gradients,
-    "IL201": symmetry,
-    "IL302": vanishing,
-    "IL401": scale,
+# Probe name -> verdict on its measurement, given the value of the rule's threshold option.
+VERDICTS: dict[str, Callable[[dict[str, Any], Optional[float]], Confirmation]] = {
+    "zero_gradients": zero_gradients,
+    "symmetry": symmetry,
+    "vanishing": vanishing,
+    "scale": scale,
 }
