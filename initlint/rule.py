@@ -76,6 +76,8 @@ class Confirm:
     params: Mapping[str, Any] = field(default_factory=dict)
     threshold: Optional[str] = None
     outward: bool = False
+    # Build the model at the finding's first related location (a loss finding's activation).
+    at_related: bool = False
     severity_when_confirmed: Optional[Severity] = None
     severity_when_refuted: Optional[Severity] = None
     plot: Optional[tuple[str, str, str]] = None  # (evidence key, axis label, bar colour)

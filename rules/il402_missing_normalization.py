@@ -154,7 +154,12 @@ class MissingNormalization(Rule):
     No automatic fix.
 
     ## Confirmation
-    `--confirm` has no check for this rule yet; the finding is left as it is.
+    Evidence only: `--confirm` measures each weight layer's output RMS and
+    weight-gradient norm (squared error against random targets) through the
+    stack. Confirmed when the last/first RMS or the first/last gradient norm
+    lies beyond 10x; otherwise `unverified` with the figures, never refuted:
+    this is advice about depth, and a stack that is fine at initialization
+    may still drift in training.
 
     ## Known problems
     A normalization written by hand (`x / x.norm(...)`, a custom RMSNorm
@@ -172,6 +177,7 @@ class MissingNormalization(Rule):
     code = "IL402"
     name = "missing-normalization"
     severity = Severity.INFO
+    confirmation = Confirm(probe="depth_drift", outward=True)
     options = (Option("plain-stack-min", int, 6, "weight layers in sequence without normalization"),)
     message = "{count} weight layers run in sequence with no normalization layer and no residual connection: activations and gradients scale with depth; add BatchNorm/LayerNorm between them or residual connections"
     VALID = [Valid(BATCHNORM_LOOP), Valid(RESIDUAL_BLOCKS), Valid(FIVE_LAYERS)]

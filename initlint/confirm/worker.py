@@ -34,6 +34,8 @@ from typing import Any, Callable, Optional
 import torch
 from torch.overrides import TorchFunctionMode
 
+from initlint.confirm.probes import PROBES, Tools
+
 try:
     import resource
 except ImportError:  # Windows has no setrlimit: measure without a memory limit and say so
@@ -641,6 +643,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 "pass2": {n: pass2[n] for n in judged},
                 "inputs": shapes_used,
             }
+    # The probes of probes.py, each on its own pass.
+    tools = Tools(_user_line, _tensors, Recorder, _norms, _objective)
+    for c in checks:
+        if c["probe"] in PROBES:
+            _seed(job["seed"])
+            results[c["index"]] = dict(PROBES[c["probe"]](tools, built, inputs, c, path, job["seed"]),
+                                       inputs=shapes_used)
     return {"ok": True, "checks": results}
 
 
