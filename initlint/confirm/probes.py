@@ -32,26 +32,32 @@ class Tools(NamedTuple):
 
 
 class _Activation(TorchFunctionMode):
-    """Finds the sigmoid/softmax a finding's lines run, and can replace it by the identity."""
+    """Records the sigmoid/softmax calls of a forward pass (kind, output, whether it ran on the
+    finding's lines); with `bypass`, call number `bypass` returns its input instead."""
 
-    def __init__(self, tools: Tools, filename: str, lines: set[int], bypass: bool) -> None:
+    def __init__(self, tools: Tools, filename: str, lines: set[int], bypass: Optional[int] = None) -> None:
         super().__init__()
         self.tools, self.filename, self.lines, self.bypass = tools, filename, lines, bypass
-        self.kind: Optional[str] = None
-        self.output: Optional[torch.Tensor] = None
+        self.calls: list[tuple[str, torch.Tensor, bool]] = []
 
     def __torch_function__(self, func: Callable[..., Any], types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
-        if self.kind is None and (name in SIGMOID or name in SOFTMAX) and args and isinstance(args[0], torch.Tensor):
-            if self.tools.user_line(self.filename) in self.lines:
-                self.kind = "sigmoid" if name in SIGMOID else "softmax"
-                if self.bypass:
-                    return args[0]
-                out = func(*args, **kwargs)
-                self.output = out
-                return out
+        if (name in SIGMOID or name in SOFTMAX) and args and isinstance(args[0], torch.Tensor):
+            if self.bypass == len(self.calls):
+                self.calls.append(("", args[0], False))
+                return args[0]
+            out = func(*args, **kwargs)
+            on_lines = self.tools.user_line(self.filename) in self.lines
+            self.calls.append(("sigmoid" if name in SIGMOID else "softmax", out, on_lines))
+            return out
         return func(*args, **kwargs)
+
+    def chosen(self) -> Optional[int]:
+        """The call on the finding's lines; else the last one (an `nn.Softmax` layer runs where the
+        model calls it, not on the line that constructs it)."""
+        on_lines = [i for i, c in enumerate(self.calls) if c[2]]
+        return on_lines[0] if on_lines else (len(self.calls) - 1 if self.calls else None)
 
 
 def _reaches(out: torch.Tensor, target: torch.Tensor) -> bool:
@@ -86,14 +92,16 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
     lines = set(range(check["lines"][0], check["lines"][1] + 1))
     loss = check["probe_params"]["loss"]  # "logits" (IL304), "bce" (IL303) or "mse" (IL301)
     first = _first_weight(built)
-    mode = _Activation(tools, path, lines, bypass=False)
+    mode = _Activation(tools, path, lines)
     built.zero_grad()
     with mode:
         out = _output(tools, built(inputs))
-    if mode.kind is None or mode.output is None or out is None:
+    index = mode.chosen()
+    if index is None or out is None:
         return {"activation": None, "lines": check["lines"]}
-    on_path = _reaches(out, mode.output)
-    result: dict[str, Any] = {"activation": mode.kind, "on_path": on_path, "output_shape": list(out.shape),
+    kind, act_out, _ = mode.calls[index]
+    on_path = _reaches(out, act_out)
+    result: dict[str, Any] = {"activation": kind, "on_path": on_path, "output_shape": list(out.shape),
                               "lines": check["lines"]}
     if not on_path:
         return result
@@ -101,7 +109,7 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
     batch = out.shape[0] if out.dim() else 1
     if loss == "logits":
         def objective(o: torch.Tensor) -> torch.Tensor:
-            if mode.kind == "softmax":
+            if kind == "softmax":
                 labels = torch.randint(0, o.shape[-1], o.shape[:-1], generator=gen).to(o.device)
                 return F.cross_entropy(o.reshape(-1, o.shape[-1]), labels.reshape(-1))
             return F.binary_cross_entropy_with_logits(o, torch.randint(0, 2, o.shape, generator=gen).to(o))
@@ -110,16 +118,16 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
         with_act = _grad_norm(built, first)
         built.zero_grad()
         gen.set_state(state)
-        bypass = _Activation(tools, path, lines, bypass=True)
+        bypass = _Activation(tools, path, lines, bypass=index)
         with bypass:
             raw = _output(tools, built(inputs))
         assert raw is not None
         objective(raw).backward()  # type: ignore[no-untyped-call]
         without = _grad_norm(built, first)
         built.zero_grad()
-        classes = int(out.shape[-1]) if mode.kind == "softmax" else 2
+        classes = int(out.shape[-1]) if kind == "softmax" else 2
         # Probabilities in [0, 1] as logits: a one-hot output still costs log(1 + (C-1)/e).
-        floor = math.log(1 + (classes - 1) / math.e) if mode.kind == "softmax" else math.log(1 + math.exp(-1))
+        floor = math.log(1 + (classes - 1) / math.e) if kind == "softmax" else math.log(1 + math.exp(-1))
         result.update(layer=first, grad_with=with_act, grad_without=without,
                       ratio=with_act / without if without > 0 else None, loss_floor=floor, classes=classes)
         return result
