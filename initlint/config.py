@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 from initlint.diagnostics import Severity
+from initlint.options import OptionValue, declared_options
 
 DEFAULT_EXCLUDE = (
     ".git",
@@ -45,17 +46,6 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """Rule thresholds; names match the `[tool.initlint]` keys with `-` for `_`."""
-
-    saturating_stack_min: int = 3
-    tanh_stack_min: int = 8
-    plain_stack_min: int = 6
-    vanishing_ratio: float = 1e-2
-    scale_ratio: float = 10.0
-
-
-@dataclass(frozen=True)
 class ConfirmSettings:
     enabled: bool = False
     timeout: float = 60.0  # seconds per module
@@ -77,7 +67,9 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
     fail_on: Severity = Severity.WARNING
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    # The rules' options set in the configuration, by key (each rule declares its own, with
+    # its default: Rule.option); sorted, so that equal settings print alike in the cache key.
+    options: dict[str, OptionValue] = field(default_factory=dict)
     confirm: ConfirmSettings = field(default_factory=ConfirmSettings)
     report_unused_suppressions: bool = False
     project_root: Optional[str] = None
@@ -218,7 +210,7 @@ def check_selector(selector: str, where: str) -> str:
     return text
 
 
-# The `[tool.initlint]` keys besides the thresholds and `confirm` -> their Settings field.
+# The `[tool.initlint]` keys besides the rules' options and `confirm` -> their Settings field.
 TOP_KEYS: dict[str, str] = {
     "select": "select",
     "extend-select": "extend_select",
@@ -234,14 +226,6 @@ TOP_KEYS: dict[str, str] = {
     "baseline": "baseline",
 }
 CONFIRM_KEYS = ("enabled", "timeout", "total-timeout", "memory-mb", "device", "seed", "modules")
-
-THRESHOLD_KEYS: dict[str, bool] = {  # key -> integer?
-    "saturating-stack-min": True,
-    "tanh-stack-min": True,
-    "plain-stack-min": True,
-    "vanishing-ratio": False,
-    "scale-ratio": False,
-}
 
 
 def _confirm(reader: _Reader, base: ConfirmSettings) -> ConfirmSettings:
@@ -293,7 +277,9 @@ def settings_from_table(table: dict[str, Any], path: str, base: Optional[Setting
     """Validate a `[tool.initlint]` table and apply it over `base` (the defaults)."""
     settings = base or Settings()
     reader = _Reader(path, "tool.initlint", table)
-    reader.unknown({*TOP_KEYS, "confirm", *THRESHOLD_KEYS})
+    # The rules' option declarations are read only when the table sets something else.
+    declared = declared_options() if any(k not in TOP_KEYS and k != "confirm" for k in table) else {}
+    reader.unknown({*TOP_KEYS, "confirm", *declared})
     values: dict[str, Any] = {}
     for key in ("select", "ignore", "extend-select"):
         if key in table:
@@ -328,13 +314,10 @@ def settings_from_table(table: dict[str, Any], path: str, base: Optional[Setting
             raise reader.fail("per-file-ignores", 'a table of glob = ["IL101", ...]')
         sub = _Reader(path, "tool.initlint.per-file-ignores", ignores)
         values["per_file_ignores"] = tuple((glob, sub.selectors(glob)) for glob in ignores)
-    thresholds: dict[str, Any] = {
-        key.replace("-", "_"): reader.number(key, integer=integer)
-        for key, integer in THRESHOLD_KEYS.items()
-        if key in table
-    }
-    if thresholds:
-        values["thresholds"] = replace(settings.thresholds, **thresholds)
+    options = {key: reader.number(key, integer=option.type is int) for key, (_, option) in declared.items()
+               if key in table}
+    if options:
+        values["options"] = dict(sorted({**settings.options, **options}.items()))
     confirm = table.get("confirm")
     if isinstance(confirm, bool):
         values["confirm"] = replace(settings.confirm, enabled=confirm)

@@ -14,9 +14,10 @@ import importlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from initlint.diagnostics import Applicability, Diagnostic, Fix, Related, Severity, Span, Subject
+from initlint.options import Option as Option, OptionValue, declared_options  # rules import Option from here
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -63,6 +64,25 @@ RelatedNode = tuple["cst.CSTNode", str]
 RelatedRef = Union[RelatedNode, Related]
 
 
+@dataclass(frozen=True)
+class Confirm:
+    """How `--confirm` checks a rule's finding: the worker's probe (PROBES in
+    initlint/confirm/probes.py) and the parameters sent with it, the rule's option that holds the
+    verdict's threshold, whether to build the outermost model that uses the flagged class (the
+    verdict depends on what follows the flagged layer), the severity a confirmed or refuted
+    finding takes, and what `--plot` draws as per-layer bars."""
+
+    probe: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    threshold: Optional[str] = None
+    outward: bool = False
+    # Build the model at the finding's first related location (a loss finding's activation).
+    at_related: bool = False
+    severity_when_confirmed: Optional[Severity] = None
+    severity_when_refuted: Optional[Severity] = None
+    plot: Optional[tuple[str, str, str]] = None  # (evidence key, axis label, bar colour)
+
+
 @dataclass
 class Finding:
     """What a rule reports, before positions are resolved."""
@@ -104,6 +124,21 @@ class Rule:
     INVALID: ClassVar[Sequence[Invalid]] = ()
     # Rules the pipeline emits itself (IL001, IL002) have no check.
     emitted_by_pipeline: ClassVar[bool] = False
+    # Flat `[tool.initlint]` keys this rule reads (options.py), and how `--confirm` checks it.
+    options: ClassVar[tuple[Option, ...]] = ()
+    confirmation: ClassVar[Optional[Confirm]] = None
+
+    @classmethod
+    def option(cls, settings: "Settings", name: str) -> OptionValue:
+        """The configured value of one of this rule's options, else its default."""
+        declared = next((o for o in cls.options if o.name == name), None)
+        if declared is None:
+            raise KeyError(f"{cls.code} declares no option {name!r}")
+        return settings.options.get(name, declared.default)
+
+    @classmethod
+    def option_values(cls, settings: "Settings") -> dict[str, OptionValue]:
+        return {o.name: cls.option(settings, o.name) for o in cls.options}
 
     @classmethod
     def summary(cls) -> str:
@@ -212,6 +247,15 @@ def _validate(rule: type[Rule], module_name: str) -> None:
     expected_class = "".join(part.capitalize() for part in rule.name.split("-"))
     if rule.__name__ != expected_class:
         raise ImportError(f"{where}: class should be named {expected_class}")
+    read = tuple(o for code, o in declared_options().values() if code == rule.code)
+    if tuple(rule.options) != read:
+        raise ImportError(f"{where}: options must be a literal tuple of Option(name, int | float, default, doc)")
+    for option in rule.options:
+        if not isinstance(option.default, option.type) or isinstance(option.default, bool):
+            raise ImportError(f"{where}: option {option.name} has a default that is not {option.type.__name__}")
+    confirm = rule.confirmation
+    if confirm is not None and confirm.threshold is not None and confirm.threshold not in {o.name for o in rule.options}:
+        raise ImportError(f"{where}: the confirmation's threshold {confirm.threshold!r} is not one of its options")
     doc = rule.__doc__ or ""
     missing = [h for h in DOC_HEADINGS if h not in doc]
     if missing:

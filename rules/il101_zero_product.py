@@ -4,7 +4,7 @@ from typing import Iterator
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
-from initlint.rule import Finding, Invalid, Rule, Valid
+from initlint.rule import Confirm, Finding, Invalid, Rule, Valid
 
 SEED_000_PAIR = """\
 import torch
@@ -387,6 +387,7 @@ class ZeroProduct(Rule):
     code = "IL101"
     name = "zero-product"
     severity = Severity.ERROR
+    confirmation = Confirm(probe="zero_gradients", params={"ops": "multiplicative"})
     message = "every factor of `{expr}` is zero at initialization ({causes}), so none of them receives a gradient"
     VALID = [
         Valid(LORA),

@@ -5,7 +5,7 @@ from typing import Iterator
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
 from initlint.frameworks.tables import DEAD_AT_ZERO_ACTS
-from initlint.rule import Finding, Invalid, Rule, Valid
+from initlint.rule import Confirm, Finding, Invalid, Rule, Valid
 
 ZERO_EMBEDDING_RELU = """\
 import torch
@@ -192,6 +192,7 @@ class ZeroRelu(Rule):
     code = "IL102"
     name = "zero-relu"
     severity = Severity.ERROR
+    confirmation = Confirm(probe="zero_gradients", params={"ops": "activation"})
     message = "`{act}` receives an input that is zero at initialization ({causes}); relu'(0) = 0, so no gradient flows back through it"
     VALID = [Valid(ZERO_EMBEDDING_GELU), Valid(ZERO_RESIDUAL_BRANCH)]
     INVALID = [

@@ -6,7 +6,7 @@ from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
 from initlint.facts.values import const_int
 from initlint.facts.values import Const, Tensor, Value
-from initlint.rule import Finding, Invalid, Rule, Valid
+from initlint.rule import Confirm, Finding, Invalid, Rule, Valid
 
 TORCH_HEAD = """\
 import torch
@@ -138,6 +138,7 @@ class SingleUnitSoftmax(Rule):
     code = "IL103"
     name = "single-unit-softmax"
     severity = Severity.ERROR
+    confirmation = Confirm(probe="zero_gradients", params={"ops": "softmax"})
     message = "`{act}` normalizes over an axis of size 1: its output is always {constant}, so no gradient reaches the layers before it"
     VALID = [Valid(LISTWISE), Valid(ATTENTION_POOLING)]
     INVALID = [

@@ -7,7 +7,7 @@ import libcst as cst
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, Where
 from initlint.facts.values import Const, Obj, Param
-from initlint.rule import Finding, Invalid, Rule, Valid
+from initlint.rule import Confirm, Finding, Invalid, Rule, Valid
 
 SEED_003_CONSTANT_MLP = """\
 import torch
@@ -269,6 +269,9 @@ class ConstantWeight(Rule):
     code = "IL201"
     name = "constant-weight"
     severity = Severity.WARNING
+    # RULES.md: warning statically; error when confirmed; info when refuted.
+    confirmation = Confirm(probe="symmetry", outward=True, severity_when_confirmed=Severity.ERROR,
+                           severity_when_refuted=Severity.INFO)
     message = "{names} {verb} initialized to the constant {value}: every unit of the layer computes the same function and gets the same gradient; use a random fan-in-scaled init (the default, Kaiming or Xavier)"
     VALID = [
         Valid(NORM_AND_BIAS),

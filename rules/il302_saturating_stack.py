@@ -5,7 +5,7 @@ from typing import Any, Iterator
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, Where, module_names
 from initlint.facts.values import ChainItem
-from initlint.rule import Finding, Invalid, Rule, Valid
+from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 
 SEQUENTIAL = """\
 import torch
@@ -212,12 +212,6 @@ class SaturatingStack(Rule):
     A sigmoid used as a multiplicative gate (squeeze-and-excitation, GLU,
     LSTM gates) is not counted.
 
-    ## Options
-    `saturating-stack-min` (3): sigmoid activations in a row;
-    `tanh-stack-min` (8): tanh and sigmoid activations in a row;
-    `vanishing-ratio` (1e-2): the first/last gradient-norm ratio that
-    confirms a finding.
-
     ## References
     - Glorot & Bengio, *Understanding the difficulty of training deep
       feedforward neural networks* (2010), saturation of sigmoid layers:
@@ -230,6 +224,13 @@ class SaturatingStack(Rule):
     code = "IL302"
     name = "saturating-stack"
     severity = Severity.WARNING
+    options = (
+        Option("saturating-stack-min", int, 3, "sigmoid activations in a row"),
+        Option("tanh-stack-min", int, 8, "tanh and sigmoid activations in a row"),
+        Option("vanishing-ratio", float, 1e-2, "the first/last gradient-norm ratio that confirms a finding"),
+    )
+    confirmation = Confirm(probe="vanishing", threshold="vanishing-ratio", outward=True,
+                           plot=("grad_norms", "weight-gradient norm", "#c0392b"))
     message = "{count} {what} activations in a row with no normalization or residual path: each scales the gradient by at most {factor}, so the first layers of the stack barely learn"
     VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES), Valid(TF1_RESIDUAL)]
     INVALID = [
@@ -242,7 +243,8 @@ class SaturatingStack(Rule):
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
-        thresholds = facts.settings.thresholds
+        sigmoid_min = self.option(facts.settings, "saturating-stack-min")
+        tanh_min = self.option(facts.settings, "tanh-stack-min")
         gates = _gate_nodes(facts)
         stacks: dict[int, tuple[list[ChainItem], list[ChainItem], int, Where]] = {}
         for event in facts.activations:
@@ -251,7 +253,7 @@ class SaturatingStack(Rule):
             step = "tanh" if event.kind == "tanh" else "sigmoid"
             acts, weights = _stack(event.input.chain + (ChainItem(step, event.node, event.node),), gates)
             sigmoids = sum(1 for item in acts if item.kind == "sigmoid")
-            if sigmoids < thresholds.saturating_stack_min and len(acts) < thresholds.tanh_stack_min:
+            if sigmoids < sigmoid_min and len(acts) < tanh_min:
                 continue
             first = id(acts[0].node)
             if first not in stacks or len(acts) > len(stacks[first][0]):
@@ -261,7 +263,7 @@ class SaturatingStack(Rule):
         for first, (acts, weights, sigmoids, where) in stacks.items():
             if first in inner and len({id(item.node) for item in acts}) > 1:
                 continue
-            is_sigmoid = sigmoids >= thresholds.saturating_stack_min
+            is_sigmoid = sigmoids >= sigmoid_min
             layers = [item.layer for item in weights if item.layer is not None]
             names = module_names(where.root) if where.root is not None else {}
             yield self.report(

@@ -8,7 +8,7 @@ from initlint.diagnostics import Severity
 from initlint.facts.project import LossPairing
 from initlint.loss_rule import LossPairingRule
 from initlint.facts.uses import ancestry, output_used_elsewhere, parent
-from initlint.rule import FixSpec, Invalid, Valid
+from initlint.rule import Confirm, FixSpec, Invalid, Valid
 
 if TYPE_CHECKING:
     from initlint.facts import FileFacts
@@ -152,7 +152,14 @@ class SigmoidBce(LossPairingRule):
     readers must then apply `torch.sigmoid` themselves.
 
     ## Confirmation
-    `--confirm` has no check for this rule yet; the finding is left as it is.
+    `--confirm` builds the model the sigmoid belongs to (the finding's related
+    location) and checks structurally: the sigmoid's output reaches the
+    model's output at run time, and at a saturated wrong sample (logit 20,
+    label 0) dL/dz through the sigmoid is exactly 0.0 (`BCELoss` clamps its logarithm) against 1/B with
+    `BCEWithLogitsLoss` (at initialization the gradients of both losses are
+    alike, so a gradient ratio would not tell). Confirmed when dL/dz is below
+    a thousandth of the logits loss's; refuted when the sigmoid does not
+    reach the output at run time; unverified when no sigmoid runs there.
 
     ## Known problems
     Keras's `Dense(1, activation='sigmoid')` with `loss='binary_crossentropy'`
@@ -168,6 +175,7 @@ class SigmoidBce(LossPairingRule):
     code = "IL303"
     name = "sigmoid-bce"
     severity = Severity.WARNING
+    confirmation = Confirm(probe="loss_pairing", params={"loss": "bce"}, at_related=True)
     message = "`{loss}` takes a sigmoid output (`{act}`): the sigmoid saturates to exactly 0 or 1 in float32 and the gradient is lost; use the logits loss on the pre-sigmoid value"
     VALID = [Valid(KERAS_STANDARD), Valid(LOGITS_LOSS)]
     INVALID = [

@@ -8,7 +8,7 @@ from initlint.diagnostics import Edit, Fix, Severity, Span
 from initlint.facts.project import LossPairing
 from initlint.loss_rule import LossPairingRule
 from initlint.facts.uses import ancestry, parent
-from initlint.rule import FixSpec, Invalid, Valid
+from initlint.rule import Confirm, FixSpec, Invalid, Valid
 
 if TYPE_CHECKING:
     from initlint.facts import FileFacts
@@ -171,7 +171,15 @@ class ActivatedLogits(LossPairingRule):
     returned get no fix.
 
     ## Confirmation
-    `--confirm` has no check for this rule yet; the finding is left as it is.
+    `--confirm` builds the model the activation belongs to (the finding's
+    related location) and measures the first weight layer's gradient norm
+    under the loss (cross-entropy after a softmax, `BCEWithLogitsLoss` after
+    a sigmoid, random labels) with the activation and with it replaced by
+    the identity. Confirmed when the ratio is below 0.5 (0.02-0.23 measured
+    on small classifiers), refuted otherwise; the evidence gives the loss
+    floor the squashed output cannot go below (0.905 for five classes).
+    Refuted when the activation's output does not reach the model's output
+    at run time.
 
     ## Known problems
     Log-softmax before `CrossEntropyLoss` is not flagged: log-softmax is
@@ -187,6 +195,7 @@ class ActivatedLogits(LossPairingRule):
     code = "IL304"
     name = "activated-logits"
     severity = Severity.WARNING
+    confirmation = Confirm(probe="loss_pairing", params={"loss": "logits"}, at_related=True)
     message = "`{loss}` expects logits but receives an activated output (`{act}`): the loss squashes it again, flattens and shrinks the gradient"
     VALID = [Valid(LOG_SOFTMAX_CE), Valid(SOFTMAX_AT_INFERENCE), Valid(KERAS_SOFTMAX_CCE)]
     INVALID = [

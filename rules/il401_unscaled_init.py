@@ -8,7 +8,7 @@ import libcst as cst
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, Where
 from initlint.facts.values import Const, Param
-from initlint.rule import Finding, Invalid, Rule, Valid
+from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 from .il201_constant_weight import initialized_params, initializer_location
 
 SEED_001_NORMAL_STD1 = """\
@@ -195,11 +195,10 @@ class Wide(nn.Module):
         return F.linear(x, self.w)
 """
 
-# A weight is flagged when its RMS is more than FACTOR times 1/sqrt(fan_in)
-# (too large: activations explode with depth).
+# A weight is flagged when its RMS is more than `init-scale-factor` (4) times
+# 1/sqrt(fan_in) (too large: activations explode with depth).
 # Kaiming (sqrt(2/fan_in)) sits 1.4x above the reference and PyTorch's
 # default Linear init 1.7x below it, so both are well inside.
-FACTOR = 4.0
 SPARED_DISTRIBUTIONS = ("xavier", "kaiming", "scaled", "orthogonal", "default", "int")
 
 
@@ -299,10 +298,6 @@ class UnscaledInit(Rule):
     of 48 and tiny head scales (BEiT's `head_init_scale`) on purpose, and
     their normalization layers and residual paths absorb it.
 
-    ## Options
-    `scale-ratio` (10): the growth or shrinkage of the layer-output RMS,
-    first weight layer to last, that confirms a finding.
-
     ## References
     - He et al., *Delving Deep into Rectifiers* (2015): https://arxiv.org/abs/1502.01852
     - Glorot & Bengio, *Understanding the difficulty of training deep
@@ -314,6 +309,12 @@ class UnscaledInit(Rule):
     code = "IL401"
     name = "unscaled-init"
     severity = Severity.WARNING
+    options = (
+        Option("scale-ratio", float, 10.0, "the growth or shrinkage of the layer-output RMS, first weight layer to last, that confirms a finding"),
+        Option("init-scale-factor", float, 4.0, "how many times 1/sqrt(fan_in) a weight's RMS may be before it is flagged"),
+    )
+    confirmation = Confirm(probe="scale", threshold="scale-ratio", outward=True,
+                           plot=("output_rms", "layer-output RMS", "#2c7fb8"))
     message = "{names} {verb} drawn with RMS {rms} where 1/sqrt(fan_in) is {ref}{fan}: {trend} with depth; use Kaiming/Xavier or scale by 1/sqrt(fan_in)"
     VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT)]
     INVALID = [
@@ -333,8 +334,9 @@ class UnscaledInit(Rule):
             if event.layer is None:
                 matmul_fans.setdefault(id(event.weight), []).append(event.fan_in)
         groups: dict[int, tuple[cst.CSTNode, Where, list[Param], float, Optional[float]]] = {}
+        factor = self.option(facts.settings, "init-scale-factor")
         for param, where in initialized_params(facts):
-            judged = self._judge(param, matmul_fans.get(id(param)))
+            judged = self._judge(param, matmul_fans.get(id(param)), factor)
             if judged is None or param.init.node is None:
                 continue
             rms, ref = judged
@@ -357,7 +359,7 @@ class UnscaledInit(Rule):
             )
 
     @staticmethod
-    def _judge(param: Param, uses: Optional[list[Optional[int]]]) -> Optional[tuple[float, Optional[float]]]:
+    def _judge(param: Param, uses: Optional[list[Optional[int]]], factor: float) -> Optional[tuple[float, Optional[float]]]:
         """(RMS, 1/sqrt(fan_in) or None) when the weight is far too large for its fan-in; else None.
 
         `uses`: the fan-in of each use of a hand-made weight (None for a layer's weight)."""
@@ -378,7 +380,7 @@ class UnscaledInit(Rule):
         fan = _fan_in(param, uses)
         if fan is None:
             return (rms, None) if init.std >= 1.0 else None
-        if rms > FACTOR / math.sqrt(fan):
+        if rms > factor / math.sqrt(fan):
             return rms, 1 / math.sqrt(fan)
         return None
 

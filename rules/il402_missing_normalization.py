@@ -5,7 +5,7 @@ from typing import Any, Iterator
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, Where
 from initlint.facts.values import ChainItem, Tensor
-from initlint.rule import Finding, Invalid, Rule, Valid
+from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 
 PLAIN_SEQUENTIAL = """\
 from torch import nn
@@ -154,15 +154,17 @@ class MissingNormalization(Rule):
     No automatic fix.
 
     ## Confirmation
-    `--confirm` has no check for this rule yet; the finding is left as it is.
+    Evidence only: `--confirm` measures each weight layer's output RMS and
+    weight-gradient norm (squared error against random targets) through the
+    stack. Confirmed when the last/first RMS or the first/last gradient norm
+    lies beyond 10x; otherwise `unverified` with the figures, never refuted:
+    this is advice about depth, and a stack that is fine at initialization
+    may still drift in training.
 
     ## Known problems
     A normalization written by hand (`x / x.norm(...)`, a custom RMSNorm
     module made of tensor arithmetic) is not recognised as a normalization
     layer. Shallow stacks are left alone.
-
-    ## Options
-    `plain-stack-min` in `[tool.initlint]` (default 6).
 
     ## References
     - Ioffe & Szegedy, *Batch Normalization: Accelerating Deep Network Training
@@ -175,6 +177,8 @@ class MissingNormalization(Rule):
     code = "IL402"
     name = "missing-normalization"
     severity = Severity.INFO
+    confirmation = Confirm(probe="depth_drift", outward=True)
+    options = (Option("plain-stack-min", int, 6, "weight layers in sequence without normalization"),)
     message = "{count} weight layers run in sequence with no normalization layer and no residual connection: activations and gradients scale with depth; add BatchNorm/LayerNorm between them or residual connections"
     VALID = [Valid(BATCHNORM_LOOP), Valid(RESIDUAL_BLOCKS), Valid(FIVE_LAYERS)]
     INVALID = [
@@ -184,7 +188,7 @@ class MissingNormalization(Rule):
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
-        minimum = facts.settings.thresholds.plain_stack_min
+        minimum = self.option(facts.settings, "plain-stack-min")
         # The longest plain run behind each model output, keyed by where the run starts.
         stacks: dict[int, tuple[int, ChainItem, tuple[Any, ...], Where]] = {}
         for chain, where in _output_chains(facts):

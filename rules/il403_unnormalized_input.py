@@ -8,7 +8,7 @@ from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
 from initlint.facts.values import Transform
 from initlint.facts.values import Const, Ext, Tensor
-from initlint.rule import Finding, Invalid, Rule, Valid
+from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 
 ARANGE_REGRESSION = """\
 import torch
@@ -79,9 +79,8 @@ model = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 1))
 loss = nn.MSELoss()(model(x), y)
 """
 
-# Inputs reaching this magnitude are far outside the unit range that default
+# Inputs reaching `raw-input-limit` (4) are far outside the unit range that default
 # inits and learning rates assume (measured: linspace(0, 1) trains, linspace(0, 4) diverges).
-LIMIT = 4.0
 REGRESSION_LOSSES = ("mse",)
 TO_TENSOR = ("ToTensor", "PILToTensor", "ToImage", "ConvertImageDtype", "ToDtype")
 NORMALIZING = ("Normalize", "Lambda", "LinearTransformation", "Grayscale")
@@ -202,7 +201,11 @@ class UnnormalizedInput(Rule):
     No automatic fix: the statistics to standardize with belong to the data.
 
     ## Confirmation
-    `--confirm` has no check for this rule yet; the finding is left as it is.
+    `--confirm` would replay the script's literal data through ten steps of
+    its own optimizer, raw against standardized; that needs a slice of the
+    script's module-level code that the confirmation stage does not build
+    yet, so the finding stays `unverified` with that reason (as does a
+    `ToTensor()` pipeline, whose data is not in the file).
 
     ## Known problems
     Precision comes first: only literal ranges the analysis can follow from
@@ -226,6 +229,8 @@ class UnnormalizedInput(Rule):
     code = "IL403"
     name = "unnormalized-input"
     severity = Severity.INFO
+    confirmation = Confirm(probe="raw_input")
+    options = (Option("raw-input-limit", float, 4.0, "the magnitude a literal input range must reach to be flagged"),)
     message = "{problem}; {advice}"
     VALID = [
         Valid(STANDARDIZED),
@@ -288,11 +293,12 @@ class UnnormalizedInput(Rule):
 
     def _raw_regressions(self, facts: FileFacts) -> Iterator[tuple[cst.CSTNode, tuple[Any, ...], cst.CSTNode]]:
         """(range construction, origin, feeding node) for each raw-range regression."""
+        limit = self.option(facts.settings, "raw-input-limit")
         for event in facts.losses:
-            if event.loss.kind not in REGRESSION_LOSSES or _raw(event.target) is None:
+            if event.loss.kind not in REGRESSION_LOSSES or _raw(event.target, limit) is None:
                 continue
             for call in facts.layer_calls:
-                origin = _raw(call.input)
+                origin = _raw(call.input, limit)
                 if origin is not None and call.where == event.where and not call.input.chain:
                     yield origin[3], origin, event.node
         for compile_event in facts.keras_compiles:
@@ -303,18 +309,18 @@ class UnnormalizedInput(Rule):
                     continue
                 args, kwargs, node = fit.args, fit.kwargs, fit.node
                 features = args[0] if args else kwargs.get("x")
-                origin = _raw(features) if isinstance(features, Tensor) else None
+                origin = _raw(features, limit) if isinstance(features, Tensor) else None
                 target = args[1] if len(args) > 1 else kwargs.get("y")
                 # A tf.data dataset carries its targets inside; a separate target must be raw as well.
-                if origin is not None and (target is None or (isinstance(target, Tensor) and _raw(target) is not None)):
+                if origin is not None and (target is None or (isinstance(target, Tensor) and _raw(target, limit) is not None)):
                     yield origin[3], origin, node
 
 
-def _raw(tensor: Tensor) -> Optional[tuple[Any, ...]]:
+def _raw(tensor: Tensor, limit: float) -> Optional[tuple[Any, ...]]:
     origin = tensor.origin
     if origin is None or origin[0] != "range" or origin[3] is None:
         return None
-    if max(abs(origin[1]), abs(origin[2])) < LIMIT:
+    if max(abs(origin[1]), abs(origin[2])) < limit:
         return None
     return origin
 

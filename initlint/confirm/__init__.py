@@ -12,14 +12,29 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any, Optional, Sequence
 
 from initlint.config import Settings
 from initlint.confirm.assemble import Assembly, FileModel, Target, Unbuildable, assemble, resolve_target
-from initlint.confirm.checks import CHECKED_CODES, VERDICTS
-from initlint.diagnostics import Confirmation, Diagnostic, Severity
+from initlint.confirm.checks import VERDICTS
+from initlint.diagnostics import Confirmation, Diagnostic
+from initlint.rule import Confirm, Rule, all_rules
 
 __all__ = ["CHECKED_CODES", "confirm_diagnostics"]
+
+
+@lru_cache(maxsize=1)
+def confirmed_by() -> dict[str, type[Rule]]:
+    """Each rule that declares a confirmation (rule.Confirm), by code: the stage never asks which
+    rule it is. Looked up on first use: the worker, a submodule, must not load the rules."""
+    return {r.code: r for r in all_rules() if r.confirmation is not None}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CHECKED_CODES":
+        return frozenset(confirmed_by())
+    raise AttributeError(name)
 
 
 def _unverified(reason: str) -> Confirmation:
@@ -51,15 +66,27 @@ def _job(asm: Assembly, checks: list[dict[str, Any]], settings: Settings, projec
     }
 
 
+def _declared(diag: Diagnostic) -> Confirm:
+    confirm = confirmed_by()[diag.code].confirmation
+    assert confirm is not None
+    return confirm
+
+
+def _located(diag: Diagnostic) -> Diagnostic:
+    """Where the model to build is: the finding itself, or its first related location for a rule
+    that asks for it (a loss finding points at the loss call; the activation is in the model)."""
+    if _declared(diag).at_related and diag.related:
+        place = diag.related[0]
+        return replace(diag, path=place.path, span=place.span, subject=None)
+    return diag
+
+
 def _apply(diag: Diagnostic, confirmation: Confirmation) -> Diagnostic:
     out = diag.with_confirmation(confirmation)
-    if diag.code == "IL201":
-        # RULES.md: warning statically; error when confirmed; info when refuted.
-        if confirmation.status == "confirmed":
-            out = replace(out, severity=Severity.ERROR)
-        elif confirmation.status == "refuted":
-            out = replace(out, severity=Severity.INFO)
-    return out
+    declared = _declared(diag)
+    severity = {"confirmed": declared.severity_when_confirmed,
+                "refuted": declared.severity_when_refuted}.get(confirmation.status)
+    return replace(out, severity=severity) if severity is not None else out
 
 
 def confirm_diagnostics(
@@ -67,12 +94,13 @@ def confirm_diagnostics(
 ) -> list[Diagnostic]:
     """The diagnostics, in the same order, with a confirmation on each one a rule can check."""
     root = os.path.abspath(project_root or settings.project_root or os.getcwd())
-    out: list[Optional[Diagnostic]] = [None if d.code in CHECKED_CODES else d for d in diagnostics]
+    out: list[Optional[Diagnostic]] = [None if d.code in confirmed_by() else d for d in diagnostics]
     files: dict[str, Any] = {}
     groups: dict[tuple[str, Target], list[int]] = {}
-    for i, d in enumerate(diagnostics):
+    for i, diag in enumerate(diagnostics):
         if out[i] is not None:
             continue
+        d = _located(diag)
         fm = files.get(d.path)
         if fm is None:
             try:
@@ -83,12 +111,12 @@ def confirm_diagnostics(
                 fm = exc
             files[d.path] = fm
         if isinstance(fm, Unbuildable):
-            out[i] = _apply(d, _unverified(str(fm)))
+            out[i] = _apply(diag, _unverified(str(fm)))
             continue
         try:
-            target = resolve_target(fm, d)
+            target = resolve_target(fm, d, outward=_declared(d).outward)
         except Unbuildable as exc:
-            out[i] = _apply(d, _unverified(str(exc)))
+            out[i] = _apply(diag, _unverified(str(exc)))
             continue
         groups.setdefault((d.path, target), []).append(i)
 
@@ -108,11 +136,13 @@ def confirm_diagnostics(
                     continue
                 checks = []
                 for i in indices:
-                    d = diagnostics[i]
+                    d = _located(diagnostics[i])
                     subject = d.subject
+                    declared = _declared(d)
                     checks.append({
                         "index": i,
-                        "code": d.code,
+                        "probe": declared.probe,
+                        "probe_params": dict(declared.params),
                         "lines": [d.span.line, max(d.span.line, d.span.end_line)],
                         "params": list(subject.params) if subject is not None else [],
                         "layers": list(subject.layers) if subject is not None else [],
@@ -133,7 +163,10 @@ def confirm_diagnostics(
                     if measured is None:
                         out[i] = _apply(d, _unverified("no measurement was returned for this finding"))
                         continue
-                    confirmation = VERDICTS[d.code](measured, settings)
+                    declared = _declared(d)
+                    threshold = (None if declared.threshold is None
+                                 else float(confirmed_by()[d.code].option(settings, declared.threshold)))
+                    confirmation = VERDICTS[declared.probe](measured, threshold)
                     evidence = dict(confirmation.evidence)
                     evidence["model"] = f"{target.name} built from {asm.ctor_origin}" + (
                         f" as {asm.ctor}" if asm.ctor else "")

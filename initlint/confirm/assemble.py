@@ -29,9 +29,6 @@ BUILD_METHODS = frozenset(
      "register_parameter", "register_buffer", "apply", "requires_grad_", "to", "float",
      "double", "train"}
 )
-# Rules whose verdict depends on what follows the flagged layer: build the
-# outermost model that uses the flagged class.
-OUTWARD_CODES = frozenset({"IL201", "IL302", "IL401"})
 PROJECT_SCAN_LIMIT = 300
 SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist",
                        "site-packages", ".tox", ".nox"})
@@ -283,7 +280,7 @@ def _users_of(fm: FileModel, cls: str) -> tuple[Optional[str], Optional[str]]:
     return (None, None)
 
 
-def resolve_target(fm: FileModel, diag: Diagnostic) -> Target:
+def resolve_target(fm: FileModel, diag: Diagnostic, outward: bool = False) -> Target:
     """The model to build for one finding: its subject, else what encloses its line."""
     subject = diag.subject
     if subject is not None and subject.kind == "class" and fm.class_def(subject.name) is not None:
@@ -300,7 +297,9 @@ def resolve_target(fm: FileModel, diag: Diagnostic) -> Target:
             if name is None:
                 raise Unbuildable(f"no model class or model variable encloses line {diag.line}")
             target = Target("script", name)
-    if diag.code in OUTWARD_CODES and target.kind == "class":
+    # A verdict that depends on what follows the flagged layer (rule.Confirm.outward) is
+    # judged on the outermost model that uses the flagged class.
+    if outward and target.kind == "class":
         seen = {target.name}
         while True:
             kind, name = _users_of(fm, target.name)

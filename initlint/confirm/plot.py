@@ -1,4 +1,5 @@
-"""`--plot DIR`: a per-layer bar chart for each confirmed vanishing (IL302) or scale (IL401) finding.
+"""`--plot DIR`: a per-layer bar chart for each confirmed finding whose rule declares a plot
+(rule.Confirm.plot: IL302's gradient norms, IL401's layer-output RMS).
 
 Drawn from the evidence the confirmation stage recorded, so it needs no
 torch; matplotlib is an optional extra and is imported only here.
@@ -8,11 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Sequence
+from typing import Optional, Sequence
 
 from initlint.diagnostics import Diagnostic
-
-PLOTTED = {"IL302": ("grad_norms", "weight-gradient norm"), "IL401": ("output_rms", "layer-output RMS")}
+from initlint.rule import rule_by_code
 
 
 class PlotUnavailable(Exception):
@@ -24,12 +24,18 @@ def _file_name(d: Diagnostic) -> str:
     return f"{stem}_{d.line}_{d.code}.png"
 
 
+def _plot(d: Diagnostic) -> Optional[tuple[str, str, str]]:
+    """(evidence key, axis label, bar colour) of the rule's declared plot."""
+    rule = rule_by_code(d.code)
+    return rule.confirmation.plot if rule is not None and rule.confirmation is not None else None
+
+
 def write_plots(diagnostics: Sequence[Diagnostic], directory: str) -> list[str]:
-    """Write one PNG per confirmed IL302/IL401 finding; the paths written."""
+    """Write one PNG per confirmed finding whose rule declares a plot; the paths written."""
     wanted = [
-        d for d in diagnostics
-        if d.code in PLOTTED and d.confirmation is not None and d.confirmation.status == "confirmed"
-        and PLOTTED[d.code][0] in d.confirmation.evidence
+        (d, plot) for d in diagnostics
+        if d.confirmation is not None and d.confirmation.status == "confirmed"
+        and (plot := _plot(d)) is not None and plot[0] in d.confirmation.evidence
     ]
     if not wanted:
         return []
@@ -42,13 +48,12 @@ def write_plots(diagnostics: Sequence[Diagnostic], directory: str) -> list[str]:
         raise PlotUnavailable("--plot needs matplotlib (pip install 'initlint[plot]')") from None
     os.makedirs(directory, exist_ok=True)
     written = []
-    for d in wanted:
+    for d, (key, label, colour) in wanted:
         assert d.confirmation is not None
-        key, label = PLOTTED[d.code]
         values = [float(v) for v in d.confirmation.evidence[key]]
         layers = [str(n) for n in d.confirmation.evidence.get("layers", range(len(values)))]
         fig, ax = plt.subplots(figsize=(max(4.0, 0.35 * len(values) + 2), 3.5))
-        ax.bar(range(len(values)), values, color="#c0392b" if d.code == "IL302" else "#2c7fb8")
+        ax.bar(range(len(values)), values, color=colour)
         ax.set_yscale("log")
         ax.set_xticks(range(len(values)))
         ax.set_xticklabels(layers, rotation=60, ha="right", fontsize=7)

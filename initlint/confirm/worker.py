@@ -8,13 +8,15 @@ torch has been imported. torch (and Keras, on demand) is imported only here.
 Each job builds one model from an assembled source (see assemble.py), then
 runs, on the same inputs:
 1. a recorded forward pass: the order in which weights are used and the RMS
-   of each weight layer's own output (IL401), and, for every finding line,
-   the parameters upstream of the operation on that line (IL101-IL103);
-2. for IL302, a few backward passes of a squared error against random
+   of each weight layer's own output (probe `scale`), and, for every finding
+   line, the parameters upstream of the operation on that line (`zero_gradients`);
+2. for `vanishing`, a few backward passes of a squared error against random
    targets, one per seed, giving per-layer weight-gradient norms;
 3. the two-pass check: forward, random projection of the outputs,
    backward; one SGD step; forward and backward again. Gradient norms of
-   both passes (IL101-IL103) and the weights after the step (IL201).
+   both passes (`zero_gradients`) and the weights after the step (`symmetry`).
+Each finding's check names its rule's probe (rule.Confirm) and that probe's
+parameters; the worker never imports the rules.
 It returns measurements; the verdicts are made in checks.py.
 """
 
@@ -31,6 +33,8 @@ from typing import Any, Callable, Optional
 
 import torch
 from torch.overrides import TorchFunctionMode
+
+from initlint.confirm.probes import PROBES, Tools
 
 try:
     import resource
@@ -49,6 +53,8 @@ BIAS_POSITION = {"linear": 2, "conv1d": 2, "conv2d": 2, "conv3d": 2, "conv_trans
                  "conv_transpose2d": 2, "conv_transpose3d": 2, "bilinear": 3}
 LAYER_FUNCS = {"linear", "matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "conv1d", "conv2d",
                "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "addmm", "einsum"}
+# The operations a zero-gradient finding is about, by the probe parameter `ops`.
+OPS = {"multiplicative": MULTIPLICATIVE, "activation": ACTIVATIONS, "softmax": SOFTMAX}
 LR = 0.1
 VANISHING_SEEDS = 5
 
@@ -552,9 +558,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
     upstream: dict[int, set[str]] = {}
     for c in checks:
-        if c["code"] not in ("IL101", "IL102", "IL103"):
+        if c["probe"] != "zero_gradients":
             continue
-        wanted = {"IL101": MULTIPLICATIVE, "IL102": ACTIVATIONS, "IL103": SOFTMAX}[c["code"]]
+        wanted = OPS[c["probe_params"]["ops"]]
         ops = [op for ln in range(c["lines"][0], c["lines"][1] + 1) for op in rec.at_line.get(ln, [])]
         chosen = [op for op in ops if op[0] in wanted] or ops
         upstream[c["index"]] = _upstream([t for _, ts in chosen for t in ts], built.names)
@@ -562,9 +568,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
     results: dict[int, dict[str, Any]] = {}
     order = [n for n in rec.order if n in built.params]
-    # IL401: per-layer output RMS at each layer's own output.
+    # scale: per-layer output RMS at each layer's own output.
     for c in checks:
-        if c["code"] != "IL401":
+        if c["probe"] != "scale":
             continue
         layers = _layer_params(built, c.get("layers", []), order)
         layers = [n for n in layers if n in rec.rms]
@@ -572,8 +578,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             layers = layers[:-1]
         results[c["index"]] = {"layers": layers, "rms": [rec.rms[n] for n in layers], "inputs": shapes_used}
 
-    # IL302: per-layer weight-gradient norms, squared error vs random targets, a few seeds.
-    vanishing = [c for c in checks if c["code"] == "IL302"]
+    # vanishing: per-layer weight-gradient norms, squared error vs random targets, a few seeds.
+    vanishing = [c for c in checks if c["probe"] == "vanishing"]
     if vanishing:
         per_seed: list[dict[str, float]] = []
         for k in range(VANISHING_SEEDS):
@@ -593,7 +599,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             results[c["index"]] = {"layers": layers, "norms": norms, "inputs": shapes_used}
 
     # The two-pass check.
-    two_pass = [c for c in checks if c["code"] in ("IL101", "IL102", "IL103", "IL201")]
+    two_pass = [c for c in checks if c["probe"] in ("zero_gradients", "symmetry")]
     if two_pass:
         trainable = built.trainable()
         built.zero_grad()
@@ -619,7 +625,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         pass2 = _norms(built)
         for c in two_pass:
             idx = c["index"]
-            if c["code"] == "IL201":
+            if c["probe"] == "symmetry":
                 results[idx] = _symmetry(c, built, init, written_params, rec, shapes_used)
                 continue
             given = [p for p in c.get("params", []) if p in trainable]
@@ -637,6 +643,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 "pass2": {n: pass2[n] for n in judged},
                 "inputs": shapes_used,
             }
+    # The probes of probes.py, each on its own pass.
+    tools = Tools(_user_line, _tensors, Recorder, _norms, _objective)
+    for c in checks:
+        if c["probe"] in PROBES:
+            _seed(job["seed"])
+            results[c["index"]] = dict(PROBES[c["probe"]](tools, built, inputs, c, path, job["seed"]),
+                                       inputs=shapes_used)
     return {"ok": True, "checks": results}
 
 

@@ -11,8 +11,9 @@ import json
 import re
 from typing import Any
 
-from initlint.config import CONFIRM_KEYS, THRESHOLD_KEYS, TOP_KEYS, Settings
+from initlint.config import CONFIRM_KEYS, TOP_KEYS, Settings
 from initlint.diagnostics import Severity
+from initlint.options import declared_options
 
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 # What an unset (None) value means; TOML has no null to print.
@@ -38,14 +39,16 @@ def toml_value(value: Any) -> str:
     return json.dumps(str(value))
 
 
-def values(settings: Settings) -> list[tuple[str, Any]]:
-    """Every configurable key with its resolved value, in the README's order."""
-    out: list[tuple[str, Any]] = []
+def values(settings: Settings) -> list[tuple[str, Any, str]]:
+    """Every configurable key with its resolved value and what it is (the rules' options: the
+    rule and the option's doc), in the README's order, the rules' options in code order."""
+    out: list[tuple[str, Any, str]] = []
     for key, attr in TOP_KEYS.items():
         value = getattr(settings, attr)
-        out.append((key, dict(value) if key == "per-file-ignores" else value))
-    out += [(key, getattr(settings.thresholds, key.replace("-", "_"))) for key in THRESHOLD_KEYS]
-    out += [(f"confirm.{key}", getattr(settings.confirm, key.replace("-", "_"))) for key in CONFIRM_KEYS]
+        out.append((key, dict(value) if key == "per-file-ignores" else value, ""))
+    out += [(key, settings.options.get(key, option.default), f"{code}: {option.doc}")
+            for key, (code, option) in declared_options().items()]
+    out += [(f"confirm.{key}", getattr(settings.confirm, key.replace("-", "_")), "") for key in CONFIRM_KEYS]
     return out
 
 
@@ -53,8 +56,10 @@ def render(settings: Settings) -> str:
     lines = [f"# configuration: {settings.config_path or 'none (defaults)'}"]
     if settings.project_root:
         lines.append(f"# project root: {settings.project_root}")
-    for key, value in values(settings):
+    for key, value, what in values(settings):
         shown = UNSET.get(key, "(unset)") if value is None else toml_value(value)
+        if what:
+            lines.append(f"# {what}")
         lines.append(f"{key} = {shown}  # {settings.origins.get(key, 'default')}")
     # The result cache has no configuration key: only --no-cache turns it off.
     lines.append(f"# cache: {'on' if settings.use_cache else 'off'}  # {settings.origins.get('cache', 'default')}")

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from initlint.config import ConfirmSettings, Settings, Thresholds
+from initlint.config import ConfirmSettings, Settings
 from initlint.confirm import CHECKED_CODES, confirm_diagnostics
 from initlint.diagnostics import Diagnostic, Severity, Span, Subject
 from tests.corpus import CORPUS, load_cases
@@ -269,7 +269,7 @@ def test_constructor_arguments_from_config_literal_call_and_reasons(tmp_path: Pa
 def test_thresholds_come_from_settings(tmp_path: Path) -> None:
     path = corpus_file(tmp_path, "il302_pos_sigmoid_loop.py")
     # At the default threshold this stack is confirmed (test_corpus_verdicts_match_labels).
-    strict = Settings(confirm=ConfirmSettings(enabled=True), thresholds=Thresholds(vanishing_ratio=1e-6))
+    strict = Settings(confirm=ConfirmSettings(enabled=True), options={"vanishing-ratio": 1e-6})
     (done,) = confirm_diagnostics([diag(path, "IL302", 12)], strict, str(tmp_path))
     assert status(done) == "refuted"
     assert done.confirmation is not None

@@ -1,0 +1,187 @@
+"""Worker probes beyond the two-pass check: loss pairings (IL301, IL303, IL304), depth drift
+(IL402) and raw inputs (IL403). Imported by the worker only (it imports torch).
+
+A probe takes the built model, the example inputs and one check (its lines
+and `probe_params`) and returns a measurement; checks.py reads it. The
+worker dispatches on the probe's name (PROBES) and never on a rule code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
+
+SIGMOID = {"sigmoid", "sigmoid_"}
+SOFTMAX = {"softmax", "_softmax"}
+# A wrong sample saturated this far: sigmoid(20) is exactly 1.0 in float32.
+SATURATED_LOGIT = 20.0
+
+
+class Tools(NamedTuple):
+    """The worker's measuring helpers, handed in so that this module need not import the worker."""
+
+    user_line: Callable[[str], Optional[int]]
+    tensors: Callable[[Any], list[torch.Tensor]]
+    recorder: Callable[[str, set[int], dict[int, str]], Any]
+    norms: Callable[[Any], dict[str, float]]
+    objective: Callable[..., Optional[torch.Tensor]]
+
+
+class _Activation(TorchFunctionMode):
+    """Records the sigmoid/softmax calls of a forward pass (kind, output, whether it ran on the
+    finding's lines); with `bypass`, call number `bypass` returns its input instead."""
+
+    def __init__(self, tools: Tools, filename: str, lines: set[int], bypass: Optional[int] = None) -> None:
+        super().__init__()
+        self.tools, self.filename, self.lines, self.bypass = tools, filename, lines, bypass
+        self.calls: list[tuple[str, torch.Tensor, bool]] = []
+
+    def __torch_function__(self, func: Callable[..., Any], types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if (name in SIGMOID or name in SOFTMAX) and args and isinstance(args[0], torch.Tensor):
+            if self.bypass == len(self.calls):
+                self.calls.append(("", args[0], False))
+                return args[0]
+            out = func(*args, **kwargs)
+            on_lines = self.tools.user_line(self.filename) in self.lines
+            self.calls.append(("sigmoid" if name in SIGMOID else "softmax", out, on_lines))
+            return out
+        return func(*args, **kwargs)
+
+    def chosen(self) -> Optional[int]:
+        """The call on the finding's lines; else the last one (an `nn.Softmax` layer runs where the
+        model calls it, not on the line that constructs it)."""
+        on_lines = [i for i, c in enumerate(self.calls) if c[2]]
+        return on_lines[0] if on_lines else (len(self.calls) - 1 if self.calls else None)
+
+
+def _reaches(out: torch.Tensor, target: torch.Tensor) -> bool:
+    """Whether `target` lies on the autograd path of `out`."""
+    if out is target:
+        return True
+    want, seen, stack = target.grad_fn, set(), [out.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        if fn is want:
+            return True
+        seen.add(id(fn))
+        stack += [nxt for nxt, _ in getattr(fn, "next_functions", ())]
+    return False
+
+
+def _output(tools: Tools, out: Any) -> Optional[torch.Tensor]:
+    found = [t for t in tools.tensors(out) if t.is_floating_point()]
+    return found[0] if found else None
+
+
+def _first_weight(built: Any) -> Optional[str]:
+    return next((n for n, p in built.trainable().items() if p.dim() >= 2), None)
+
+
+def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: dict[str, Any], path: str,
+                 seed: int) -> dict[str, Any]:
+    """The activation on the finding's lines: whether its output reaches the model's output, and
+    the loss's gradient with it against the loss on the logits (before the activation)."""
+    lines = set(range(check["lines"][0], check["lines"][1] + 1))
+    loss = check["probe_params"]["loss"]  # "logits" (IL304), "bce" (IL303) or "mse" (IL301)
+    first = _first_weight(built)
+    mode = _Activation(tools, path, lines)
+    built.zero_grad()
+    with mode:
+        out = _output(tools, built(inputs))
+    index = mode.chosen()
+    if index is None or out is None:
+        return {"activation": None, "lines": check["lines"]}
+    kind, act_out, _ = mode.calls[index]
+    on_path = _reaches(out, act_out)
+    result: dict[str, Any] = {"activation": kind, "on_path": on_path, "output_shape": list(out.shape),
+                              "lines": check["lines"]}
+    if not on_path:
+        return result
+    gen = torch.Generator().manual_seed(seed + 11)
+    batch = out.shape[0] if out.dim() else 1
+    if loss == "logits":
+        def objective(o: torch.Tensor) -> torch.Tensor:
+            if kind == "softmax":
+                labels = torch.randint(0, o.shape[-1], o.shape[:-1], generator=gen).to(o.device)
+                return F.cross_entropy(o.reshape(-1, o.shape[-1]), labels.reshape(-1))
+            return F.binary_cross_entropy_with_logits(o, torch.randint(0, 2, o.shape, generator=gen).to(o))
+        state = gen.get_state()
+        objective(out).backward()  # type: ignore[no-untyped-call]
+        with_act = _grad_norm(built, first)
+        built.zero_grad()
+        gen.set_state(state)
+        bypass = _Activation(tools, path, lines, bypass=index)
+        with bypass:
+            raw = _output(tools, built(inputs))
+        assert raw is not None
+        objective(raw).backward()  # type: ignore[no-untyped-call]
+        without = _grad_norm(built, first)
+        built.zero_grad()
+        classes = int(out.shape[-1]) if kind == "softmax" else 2
+        # Probabilities in [0, 1] as logits: a one-hot output still costs log(1 + (C-1)/e).
+        floor = math.log(1 + (classes - 1) / math.e) if kind == "softmax" else math.log(1 + math.exp(-1))
+        result.update(layer=first, grad_with=with_act, grad_without=without,
+                      ratio=with_act / without if without > 0 else None, loss_floor=floor, classes=classes)
+        return result
+    # Sigmoid + BCELoss / MSE: at a saturated wrong sample (logit 20, label 0), dL/dz through the
+    # sigmoid against the logits loss (1/B for each element with mean reduction).
+    z = torch.full((batch,), SATURATED_LOGIT, requires_grad=True)
+    y = torch.zeros(batch)
+    p = torch.sigmoid(z)
+    paired = F.binary_cross_entropy(p, y) if loss == "bce" else F.mse_loss(p, y)
+    paired.backward()  # type: ignore[no-untyped-call]
+    assert z.grad is not None
+    dz = float(z.grad.abs().max())
+    zl = z.detach().clone().requires_grad_(True)
+    F.binary_cross_entropy_with_logits(zl, y).backward()  # type: ignore[no-untyped-call]
+    assert zl.grad is not None
+    result.update(loss=loss, saturated_logit=SATURATED_LOGIT, batch=batch, dz=dz,
+                  dz_logits=float(zl.grad.abs().max()))
+    return result
+
+
+def _grad_norm(built: Any, name: Optional[str]) -> float:
+    if name is None:
+        return 0.0
+    grad = built.params[name].grad
+    return 0.0 if grad is None else float(grad.detach().double().norm())
+
+
+def depth_drift(tools: Tools, built: Any, inputs: list[torch.Tensor], check: dict[str, Any], path: str,
+                seed: int) -> dict[str, Any]:
+    """Layer-output RMS and weight-gradient norm of each weight layer through the stack."""
+    rec = tools.recorder(path, set(), built.names)
+    built.zero_grad()
+    with rec:
+        out = built(inputs)
+    gen = torch.Generator().manual_seed(seed + 13)
+    loss = tools.objective(out, gen, squared_error=True)
+    if loss is not None and loss.requires_grad:
+        loss.backward()  # type: ignore[no-untyped-call]
+    norms = tools.norms(built)
+    built.zero_grad()
+    layers = [n for n in rec.order if n in norms]
+    return {"layers": layers, "output_rms": [rec.rms[n] for n in layers], "grad_norms": [norms[n] for n in layers]}
+
+
+def raw_input(tools: Tools, built: Any, inputs: list[torch.Tensor], check: dict[str, Any], path: str,
+              seed: int) -> dict[str, Any]:
+    """Replaying the script's data and training steps needs the data in a slice of the script,
+    which the assembled module does not carry: say so rather than measure on made-up data."""
+    return {"reason": "replaying the script's own data and optimizer steps needs a slice of its "
+                      "module-level code, which the confirmation stage does not assemble yet"}
+
+
+PROBES: dict[str, Callable[[Tools, Any, list[torch.Tensor], dict[str, Any], str, int], dict[str, Any]]] = {
+    "loss_pairing": loss_pairing,
+    "depth_drift": depth_drift,
+    "raw_input": raw_input,
+}
