@@ -525,6 +525,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     written_params: dict[int, set[str]] = {}
     for ln, ptrs in pre.written.items():
         written_params[ln] = {built.ptrs[p] for p in ptrs if p in built.ptrs}
+    if built.keras and not built.params:
+        probe = keras_tf.build_subclassed(built.obj)
+        if probe is not None:
+            built, job = Built(built.obj, keras=True), dict(job, inputs=job.get("inputs") or [probe])
     if not built.params:
         raise BuildError(f"`{job['target']}` has no parameters")
     init = {n: p.detach().clone() for n, p in built.params.items()}
