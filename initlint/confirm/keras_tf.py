@@ -265,6 +265,8 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
         np.random.seed(job["seed"])
         exec(compile(job["source"], path, "exec"), module.__dict__)
         variables = list(v1.trainable_variables())
+        # Name each variable as the script does (`W`, not `Variable_2`).
+        pynames = {id(v): k for k, v in module.__dict__.items() if isinstance(v, tf.Variable)}
         if not variables:
             raise ValueError("the graph has no trainable variable")
         plan = []
@@ -292,7 +294,7 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
             sess.run(init)
             feeds = _feed(tf, graph, rng)
             for c, pairs, norms, step in plan:
-                names = [v.op.name for v, _ in pairs]
+                names = [pynames.get(id(v), v.op.name) for v, _ in pairs]
                 pass1 = sess.run(norms, feed_dict=feeds) if norms else []
                 if step:
                     sess.run(step, feed_dict=feeds)
