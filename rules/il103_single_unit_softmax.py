@@ -123,6 +123,9 @@ class SingleUnitSoftmax(Rule):
     any of them gets a non-zero gradient on either pass. A refuted finding
     stays in the output but no longer fails the run. Unverified when the
     model cannot be built or no trainable parameter lies upstream.
+    A Keras model is measured on the backend the file targets (TensorFlow
+    for `tf.keras` and plain `keras`; needs `tensorflow-cpu`, else
+    unverified), with a GradientTape; a TF1 graph under `tf.compat.v1`.
 
     ## Known problems
     The last axis (`dim=-1`, Keras' default `axis=-1`) is judged everywhere;
