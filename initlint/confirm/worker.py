@@ -751,6 +751,11 @@ def main() -> None:
     memory_note = _limit_memory(int(config.get("memory_mb", 0)))
     torch.set_num_threads(int(config.get("threads", 1)))
     torch.use_deterministic_algorithms(True, warn_only=True)
+    if os.environ.get("KERAS_BACKEND") == "tensorflow":
+        try:  # import TensorFlow under the start-up limit, not a job's time limit (~15 s)
+            import keras  # type: ignore[import-untyped]  # noqa: F401
+        except Exception:
+            pass  # the job says why
     proto.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         job = json.loads(line)
