@@ -753,7 +753,7 @@ def main() -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
     if os.environ.get("KERAS_BACKEND") == "tensorflow":
         try:  # import TensorFlow under the start-up limit, not a job's time limit (~15 s)
-            import keras  # type: ignore[import-untyped]  # noqa: F401
+            import keras  # noqa: F401
         except Exception:
             pass  # the job says why
     proto.write(json.dumps({"ready": True}) + "\n")
