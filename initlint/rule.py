@@ -81,6 +81,9 @@ class Confirm:
     severity_when_confirmed: Optional[Severity] = None
     severity_when_refuted: Optional[Severity] = None
     plot: Optional[tuple[str, str, str]] = None  # (evidence key, axis label, bar colour)
+    # Measure a Keras model on the backend the file targets, not on torch: the verdict depends on
+    # the loss the backend computes (TensorFlow's Keras recovers logits from a sigmoid/softmax output).
+    file_backend: bool = False
 
 
 @dataclass

@@ -123,6 +123,9 @@ class SingleUnitSoftmax(Rule):
     any of them gets a non-zero gradient on either pass. A refuted finding
     stays in the output but no longer fails the run. Unverified when the
     model cannot be built or no trainable parameter lies upstream.
+    A Keras model is measured on the backend the file targets (TensorFlow
+    for `tf.keras` and plain `keras`; needs `tensorflow-cpu`, else
+    unverified), with a GradientTape; a TF1 graph under `tf.compat.v1`.
 
     ## Known problems
     The last axis (`dim=-1`, Keras' default `axis=-1`) is judged everywhere;
@@ -138,7 +141,7 @@ class SingleUnitSoftmax(Rule):
     code = "IL103"
     name = "single-unit-softmax"
     severity = Severity.ERROR
-    confirmation = Confirm(probe="zero_gradients", params={"ops": "softmax"})
+    confirmation = Confirm(probe="zero_gradients", params={"ops": "softmax"}, file_backend=True)
     message = "`{act}` normalizes over an axis of size 1: its output is always {constant}, so no gradient reaches the layers before it"
     VALID = [Valid(LISTWISE), Valid(ATTENTION_POOLING)]
     INVALID = [

@@ -203,7 +203,7 @@ class SigmoidMse(LossPairingRule):
     code = "IL301"
     name = "sigmoid-mse"
     severity = Severity.WARNING
-    confirmation = Confirm(probe="loss_pairing", params={"loss": "mse"}, at_related=True)
+    confirmation = Confirm(probe="loss_pairing", params={"loss": "mse"}, at_related=True, file_backend=True)
     message = "`{loss}` is a squared error on a sigmoid output (`{act}`): its gradient carries σ' ≤ 0.25 and vanishes when the unit saturates"
     VALID = [Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE)]
     INVALID = [

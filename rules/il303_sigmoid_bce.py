@@ -175,7 +175,7 @@ class SigmoidBce(LossPairingRule):
     code = "IL303"
     name = "sigmoid-bce"
     severity = Severity.WARNING
-    confirmation = Confirm(probe="loss_pairing", params={"loss": "bce"}, at_related=True)
+    confirmation = Confirm(probe="loss_pairing", params={"loss": "bce"}, at_related=True, file_backend=True)
     message = "`{loss}` takes a sigmoid output (`{act}`): the sigmoid saturates to exactly 0 or 1 in float32 and the gradient is lost; use the logits loss on the pre-sigmoid value"
     VALID = [Valid(KERAS_STANDARD), Valid(LOGITS_LOSS)]
     INVALID = [

@@ -195,7 +195,7 @@ class ActivatedLogits(LossPairingRule):
     code = "IL304"
     name = "activated-logits"
     severity = Severity.WARNING
-    confirmation = Confirm(probe="loss_pairing", params={"loss": "logits"}, at_related=True)
+    confirmation = Confirm(probe="loss_pairing", params={"loss": "logits"}, at_related=True, file_backend=True)
     message = "`{loss}` expects logits but receives an activated output (`{act}`): the loss squashes it again, flattens and shrinks the gradient"
     VALID = [Valid(LOG_SOFTMAX_CE), Valid(SOFTMAX_AT_INFERENCE), Valid(KERAS_SOFTMAX_CCE)]
     INVALID = [

@@ -47,7 +47,8 @@ def _read(path: str) -> str:
     return data.decode("utf-8-sig")
 
 
-def _job(asm: Assembly, checks: list[dict[str, Any]], settings: Settings, project_root: str, key: int) -> dict[str, Any]:
+def _job(asm: Assembly, checks: list[dict[str, Any]], settings: Settings, project_root: str, key: int,
+         backend: str = "torch") -> dict[str, Any]:
     return {
         "id": key,
         "path": os.path.abspath(asm.path),
@@ -59,6 +60,7 @@ def _job(asm: Assembly, checks: list[dict[str, Any]], settings: Settings, projec
         "inputs": asm.inputs,
         "input_hints": asm.input_hints,
         "forward_args": asm.forward_args,
+        "backend": backend,
         "checks": checks,
         "seed": settings.confirm.seed,
         "device": settings.confirm.device,
@@ -79,6 +81,16 @@ def _located(diag: Diagnostic) -> Diagnostic:
         place = diag.related[0]
         return replace(diag, path=place.path, span=place.span, subject=None)
     return diag
+
+
+def _backend_for(asm: Assembly, confirm: Confirm) -> str:
+    """Where a finding is measured. The init rules do not depend on the Keras backend and run on
+    torch; the loss-pairing ones run on the backend the file targets (TensorFlow's Keras recovers
+    logits from a sigmoid or softmax output, torch's does not); TF graphs and Keras models written
+    with tf ops run only on TensorFlow."""
+    if asm.framework == "tf" or asm.tf_ops or (asm.framework == "keras" and confirm.file_backend):
+        return asm.backend
+    return "torch"
 
 
 def _apply(diag: Diagnostic, confirmation: Confirmation) -> Diagnostic:
@@ -121,19 +133,30 @@ def confirm_diagnostics(
         groups.setdefault((d.path, target), []).append(i)
 
     if groups:
-        from initlint.confirm.pool import WorkerPool
+        from initlint.confirm.pool import WorkerPool, backend_missing
 
-        pool = WorkerPool(settings.confirm.memory_mb, root)
+        pools: dict[str, WorkerPool] = {}
         deadline = time.monotonic() + settings.confirm.total_timeout
         try:
-            for key, ((path, target), indices) in enumerate(groups.items()):
+            jobs: list[tuple[Target, Assembly, list[int], str]] = []
+            for (path, target), group in groups.items():
                 fm = files[path]
                 try:
                     asm = assemble(fm, target, settings.confirm.modules, root)
                 except Unbuildable as exc:
-                    for i in indices:
+                    for i in group:
                         out[i] = _apply(diagnostics[i], _unverified(f"cannot build {target.name}: {exc}"))
                     continue
+                by_backend: dict[str, list[int]] = {}
+                for i in group:
+                    backend = _backend_for(asm, _declared(diagnostics[i]))
+                    missing = backend_missing(backend)
+                    if missing is not None:
+                        out[i] = _apply(diagnostics[i], _unverified(f"cannot measure {target.name}: {missing}"))
+                    else:
+                        by_backend.setdefault(backend, []).append(i)
+                jobs.extend((target, asm, indices, backend) for backend, indices in by_backend.items())
+            for key, (target, asm, indices, backend) in enumerate(jobs):
                 checks = []
                 for i in indices:
                     d = _located(diagnostics[i])
@@ -153,7 +176,10 @@ def confirm_diagnostics(
                         out[i] = _apply(diagnostics[i], _unverified(
                             f"the total confirmation time limit ({settings.confirm.total_timeout:g} s) was reached"))
                     continue
-                result = pool.run(_job(asm, checks, settings, root, key), min(settings.confirm.timeout, left))
+                if backend not in pools:
+                    pools[backend] = WorkerPool(settings.confirm.memory_mb, root, backend=backend)
+                result = pools[backend].run(_job(asm, checks, settings, root, key, backend),
+                                            min(settings.confirm.timeout, left))
                 for i in indices:
                     d = diagnostics[i]
                     if not result.get("ok"):
@@ -162,6 +188,9 @@ def confirm_diagnostics(
                     measured = result["checks"].get(str(i)) or result["checks"].get(i)
                     if measured is None:
                         out[i] = _apply(d, _unverified("no measurement was returned for this finding"))
+                        continue
+                    if "unverified" in measured:
+                        out[i] = _apply(d, _unverified(measured["unverified"]))
                         continue
                     declared = _declared(d)
                     threshold = (None if declared.threshold is None
@@ -174,5 +203,6 @@ def confirm_diagnostics(
                         evidence["memory_limit"] = result["memory_limit"]
                     out[i] = _apply(d, Confirmation(confirmation.status, confirmation.detail, evidence))
         finally:
-            pool.close()
+            for pool in pools.values():
+                pool.close()
     return [d for d in out if d is not None]

@@ -59,6 +59,10 @@ class Assembly:
     inputs: Optional[list[Any]] = None  # from configuration
     input_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
     forward_args: Optional[list[str]] = None  # None: no `forward` in the class body
+    # The backend a Keras file targets ("tensorflow" for tf.keras and, by Keras' own default, plain
+    # keras): the loss-pairing checks run there; "tensorflow" for TF graphs.
+    backend: str = "torch"
+    tf_ops: bool = False  # a Keras model class written with tf ops: every check runs on TensorFlow
 
 
 Stmt = ast.stmt
@@ -280,6 +284,23 @@ def _users_of(fm: FileModel, cls: str) -> tuple[Optional[str], Optional[str]]:
     return (None, None)
 
 
+def _keras_model_over(fm: FileModel, index: int) -> Optional[str]:
+    """The Keras functional model (`m = Model(inp, out)`) built over a layer application
+    (`h = Dense(8)(x)`) at `index`: a symbolic tensor is not a model, the model that uses it is."""
+    node = fm.body[index]
+    if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Call)):
+        return None
+    for j in range(index + 1, len(fm.body)):
+        later = fm.body[j]
+        if not (isinstance(later, ast.Assign) and isinstance(later.value, ast.Call)):
+            continue
+        func = later.value.func
+        called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if called == "Model" and index in fm.closure([j]):
+            return _bound_target(fm, j)
+    return None
+
+
 def resolve_target(fm: FileModel, diag: Diagnostic, outward: bool = False) -> Target:
     """The model to build for one finding: its subject, else what encloses its line."""
     subject = diag.subject
@@ -296,7 +317,8 @@ def resolve_target(fm: FileModel, diag: Diagnostic, outward: bool = False) -> Ta
             name = _bound_target(fm, index) if index is not None else None
             if name is None:
                 raise Unbuildable(f"no model class or model variable encloses line {diag.line}")
-            target = Target("script", name)
+            assert index is not None
+            target = Target("script", _keras_model_over(fm, index) or name)
     # A verdict that depends on what follows the flagged layer (rule.Confirm.outward) is
     # judged on the outermost model that uses the flagged class.
     if outward and target.kind == "class":
@@ -342,6 +364,18 @@ def _framework(fm: FileModel, indices: list[int]) -> str:
     if uses_tf or "keras" in text:
         return "keras"
     return "torch"
+
+
+def keras_backend(fm: FileModel) -> str:
+    """The Keras backend the file targets: the KERAS_BACKEND it sets, else TensorFlow (Keras' default)."""
+    for node in ast.walk(fm.tree):
+        if isinstance(node, (ast.Assign, ast.Call)):
+            consts = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            if "KERAS_BACKEND" in consts:
+                for value in consts:
+                    if value in ("torch", "jax", "tensorflow", "numpy", "openvino"):
+                        return value
+    return "tensorflow"
 
 
 def _ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional[tuple[str, set[str], str]]:
@@ -653,8 +687,13 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         config = settings_modules.get(target.name, {})
         ctor, origin, forward_of = None, "the module-level statements that build it", None
     framework = _framework(fm, indices)
-    if framework == "tf":
-        raise Unbuildable("low-level TensorFlow code: TensorFlow graphs are not built by the confirmation stage")
+    backend, tf_ops = "torch", False
+    if framework == "tf" and target.kind == "class":
+        framework, backend, tf_ops = "keras", "tensorflow", True  # a Keras model written with tf ops runs only on TensorFlow
+    elif framework == "tf":
+        backend = "tensorflow"
+    elif framework == "keras":
+        backend = keras_backend(fm)
     forward = _forward_def(forward_of, framework) if forward_of is not None else None
     args, hints = input_hints(forward) if forward is not None else ([], {})
     inputs = config.get("inputs")
@@ -668,4 +707,6 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         inputs=list(inputs) if inputs is not None else None,
         input_hints=hints,
         forward_args=args if forward is not None else None,
+        backend=backend,
+        tf_ops=tf_ops,
     )

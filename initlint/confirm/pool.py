@@ -20,8 +20,25 @@ from typing import Any, Optional
 STARTUP_TIMEOUT = 120.0
 
 
+def backend_missing(backend: str) -> Optional[str]:
+    """Why the worker cannot run `backend` (found without importing it), or None."""
+    import importlib.util
+
+    if backend == "torch":
+        return None
+    if backend != "tensorflow":
+        return f"the file targets the Keras {backend} backend, which the confirmation stage does not run"
+    if os.environ.get("INITLINT_CONFIRM_NO_TENSORFLOW") or importlib.util.find_spec("tensorflow") is None:
+        return "it must run on TensorFlow, the backend the file targets, and TensorFlow is not installed " \
+               "(pip install tensorflow-cpu)"
+    return None
+
+
 class WorkerPool:
-    def __init__(self, memory_mb: int, project_root: str, threads: int = 1) -> None:
+    """One worker per Keras backend: a process can import Keras for one backend only."""
+
+    def __init__(self, memory_mb: int, project_root: str, threads: int = 1, backend: str = "torch") -> None:
+        self.backend = backend
         self.memory_mb = memory_mb
         self.project_root = project_root
         self.threads = threads
@@ -32,7 +49,7 @@ class WorkerPool:
 
     def _start(self) -> bool:
         env = dict(os.environ)
-        env.setdefault("KERAS_BACKEND", "torch")
+        env["KERAS_BACKEND"] = self.backend
         env["PYTHONHASHSEED"] = "0"
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         self.stderr = tempfile.TemporaryFile()

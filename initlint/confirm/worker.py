@@ -34,6 +34,7 @@ from typing import Any, Callable, Optional
 import torch
 from torch.overrides import TorchFunctionMode
 
+from initlint.confirm import keras_tf
 from initlint.confirm.probes import PROBES, Tools
 
 try:
@@ -171,12 +172,15 @@ def _upstream(tensors: list[torch.Tensor], names: dict[int, str]) -> set[str]:
 class Built:
     """A built model with a uniform view of its parameters (torch or Keras)."""
 
-    def __init__(self, obj: Any, keras: bool) -> None:
+    def __init__(self, obj: Any, keras: bool, backend: str = "torch") -> None:
         self.obj = obj
         self.keras = keras
-        if keras:
+        self.backend = backend
+        self.params: dict[str, torch.Tensor] = {}
+        if backend != "torch":  # measured by keras_tf.run_keras_tf, not through torch tensors
+            pass
+        elif keras:
             prefix = obj.name + "/"
-            self.params: dict[str, torch.Tensor] = {}
             for v in obj.weights:
                 path = v.path[len(prefix):] if v.path.startswith(prefix) else v.path
                 self.params[path.replace("/", ".")] = v.value
@@ -198,14 +202,14 @@ class Built:
             p.grad = None
 
 
-def _keras() -> Any:
-    os.environ.setdefault("KERAS_BACKEND", "torch")
+def _keras(backend: str = "torch") -> Any:
+    os.environ.setdefault("KERAS_BACKEND", backend)
     try:
         import keras  # type: ignore[import-untyped]
     except Exception as exc:  # keras missing, or configured for another backend
-        raise BuildError(f"Keras 3 is not available on the torch backend ({type(exc).__name__}: {exc})") from None
-    if keras.backend.backend() != "torch":
-        raise BuildError(f"Keras runs on the {keras.backend.backend()} backend, not torch")
+        raise BuildError(f"Keras 3 is not available on the {backend} backend ({type(exc).__name__}: {exc})") from None
+    if keras.backend.backend() != backend:
+        raise BuildError(f"Keras runs on the {keras.backend.backend()} backend, not {backend}")
     return keras
 
 
@@ -220,7 +224,7 @@ def _tensorflow_import(keras: Any) -> Optional[Callable[..., Any]]:
     import importlib
     import importlib.util
 
-    if importlib.util.find_spec("tensorflow") is not None:
+    if importlib.util.find_spec("tensorflow") is not None and not os.environ.get("INITLINT_CONFIRM_NO_TENSORFLOW"):
         return None
 
     class _TF(types.ModuleType):
@@ -354,7 +358,10 @@ def _input_specs(job: dict[str, Any], built: Built) -> list[list[tuple[list[int]
         if shape is None:
             raise BuildError("the Keras model has no input shape; set inputs under [tool.initlint.confirm.modules]")
         shapes = shape if isinstance(shape, list) else [shape]
-        return [[([2] + [d or 8 for d in s[1:]], "float", 0)] for s in shapes]
+        tensors = list(getattr(obj, "inputs", None) or [])
+        kinds = [("int", keras_tf._table_size(obj, t)) if "int" in str(getattr(t, "dtype", "")) else ("float", 0)
+                 for t in tensors] if len(tensors) == len(shapes) else [("float", 0)] * len(shapes)
+        return [[([2] + [d or 8 for d in s[1:]], kind, high)] for s, (kind, high) in zip(shapes, kinds)]
     args = job.get("forward_args")
     if args is None:
         args = ["input"]
@@ -402,7 +409,7 @@ def build(job: dict[str, Any]) -> Built:
     module = types.ModuleType("__initlint_confirm__")
     module.__file__ = path
     if job["framework"] == "keras":
-        keras_mod = _keras()
+        keras_mod = _keras(job.get("backend", "torch"))
         keras_mod.utils.set_random_seed(job["seed"])
         importer = _tensorflow_import(keras_mod)
         if importer is not None:
@@ -427,6 +434,8 @@ def build(job: dict[str, Any]) -> Built:
         what = f"building {target}" + (f" as `{job['ctor']}`" if job.get("ctor") else "")
         raise BuildError(f"{what} raised {_user_error(exc, path)}") from None
     if keras_mod is not None and isinstance(obj, keras_mod.Model):
+        if job.get("backend", "torch") != "torch":
+            return Built(obj, keras=True, backend=job["backend"])
         return Built(obj, keras=True)
     if not isinstance(obj, torch.nn.Module):
         raise BuildError(f"`{target}` is a {type(obj).__name__}, not a torch.nn.Module or Keras model")
@@ -508,13 +517,23 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     checks = job["checks"]
     path = job["path"]
     lines = {ln for c in checks for ln in range(c["lines"][0], c["lines"][1] + 1)}
-    # Construction under a recorder: which tensors the finding lines write.
+    if job["framework"] == "tf":
+        return _tf_graph(job)
+    keras_mod = _keras(job.get("backend", "torch")) if job["framework"] == "keras" else None
+    # Construction under a recorder: which tensors the finding lines write, which layers they create.
     pre = Recorder(path, lines, {})
-    with pre:
+    created = keras_tf.LayerLines(path, lines, keras_mod)
+    with pre, created:
         built = build(job)
+    if built.backend != "torch":
+        return _keras_on_tf(job, built, created, keras_mod)
     written_params: dict[int, set[str]] = {}
     for ln, ptrs in pre.written.items():
         written_params[ln] = {built.ptrs[p] for p in ptrs if p in built.ptrs}
+    if built.keras and not built.params:
+        probe = keras_tf.build_subclassed(built.obj)
+        if probe is not None:
+            built, job = Built(built.obj, keras=True), dict(job, inputs=job.get("inputs") or [probe])
     if not built.params:
         raise BuildError(f"`{job['target']}` has no parameters")
     init = {n: p.detach().clone() for n, p in built.params.items()}
@@ -535,6 +554,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     combos.append([len(s) - 1 for s in specs])
     inputs: list[torch.Tensor] = []
     rec = None
+    flagged_layers = [m for c in checks for m in created.layers(c["lines"][0], c["lines"][1])]
+    layer_out: dict[int, list[Any]] = {}
     last_error = ""
     for combo in combos[:8]:
         gen.manual_seed(job["seed"])
@@ -543,7 +564,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         built.zero_grad()
         _seed(job["seed"])
         try:
-            with rec:
+            with rec, keras_tf.layer_outputs(flagged_layers, keras_mod) as layer_out:
                 out0 = built(inputs)
             break
         except BaseException as exc:
@@ -563,7 +584,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         wanted = OPS[c["probe_params"]["ops"]]
         ops = [op for ln in range(c["lines"][0], c["lines"][1] + 1) for op in rec.at_line.get(ln, [])]
         chosen = [op for op in ops if op[0] in wanted] or ops
-        upstream[c["index"]] = _upstream([t for _, ts in chosen for t in ts], built.names)
+        # A layer created on the flagged line stands for it (Keras calls its layers from its own code).
+        made = [t for m in created.layers(c["lines"][0], c["lines"][1]) for o in layer_out.get(id(m), [])
+                for t in _tensors(o)]
+        upstream[c["index"]] = _upstream([t for _, ts in chosen for t in ts] + made, built.names)
     del out0
 
     results: dict[int, dict[str, Any]] = {}
@@ -634,8 +658,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             elif upstream.get(idx):
                 judged = sorted(n for n in upstream[idx] if n in trainable)
                 how = f"the parameters upstream of line {c['lines'][0]}"
-            else:
-                judged, how = sorted(trainable), "every trainable parameter"
+            else:  # never judge the whole model: its output layer always learns
+                judged, how = [], (f"no operation or layer on line {c['lines'][0]} ran in the forward pass, so the "
+                                   "parameters upstream of it are unknown")
             results[idx] = {
                 "params": judged,
                 "how": how,
@@ -651,6 +676,28 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             results[c["index"]] = dict(PROBES[c["probe"]](tools, built, inputs, c, path, job["seed"]),
                                        inputs=shapes_used)
     return {"ok": True, "checks": results}
+
+
+def _tf_graph(job: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return keras_tf.run_graph(job)
+    except keras_tf.TFUnavailable as exc:
+        raise BuildError(str(exc)) from None
+    except BaseException as exc:  # user code: any failure is a reason
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise BuildError(f"building the TensorFlow graph raised {_user_error(exc, job['path'])}") from None
+
+
+def _keras_on_tf(job: dict[str, Any], built: Built, created: keras_tf.LayerLines, keras: Any) -> dict[str, Any]:
+    try:
+        return keras_tf.run_keras_tf(job, built.obj, created, keras)
+    except keras_tf.TFUnavailable as exc:
+        raise BuildError(str(exc)) from None
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise BuildError(f"measuring on the TensorFlow backend raised {_user_error(exc, job['path'])}") from None
 
 
 def _regen(t: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -716,6 +763,11 @@ def main() -> None:
     memory_note = _limit_memory(int(config.get("memory_mb", 0)))
     torch.set_num_threads(int(config.get("threads", 1)))
     torch.use_deterministic_algorithms(True, warn_only=True)
+    if os.environ.get("KERAS_BACKEND") == "tensorflow":
+        try:  # import TensorFlow under the start-up limit, not a job's time limit (~15 s)
+            import keras  # noqa: F401
+        except Exception:
+            pass  # the job says why
     proto.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         job = json.loads(line)

@@ -279,7 +279,8 @@ def test_thresholds_come_from_settings(tmp_path: Path) -> None:
     assert 1e-6 < ev["ratio_first_last"] < 1e-2
 
 
-def test_tf1_graph_is_unverified_without_building(tmp_path: Path) -> None:
+def test_tf1_graph_is_unverified_without_building(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INITLINT_CONFIRM_NO_TENSORFLOW", "1")  # built when TensorFlow is there: test_keras_tf.py
     path = write(tmp_path, "graph.py", """\
         import tensorflow as tf
 

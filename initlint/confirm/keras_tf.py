@@ -1,0 +1,379 @@
+"""Keras layer lines and TensorFlow runs for the confirmation worker.
+
+Imported only by worker.py, inside the worker process.
+
+- `LayerLines` records, while a model is built, which layers (Keras layers
+  and torch modules) each line of the user's file creates; `LayerOutputs`
+  then captures those layers' outputs during the forward pass. A Keras
+  Sequential or functional model calls its layers from Keras' own code, so
+  the torch line recorder never sees the user's line: the layer created
+  there stands for it.
+- `run_graph` builds a TF1 graph (`tf.compat.v1`, graph mode) from the
+  file's module-level statements and measures the flagged tensor's
+  gradients with respect to the variables upstream of it.
+- `run_keras_tf` measures a Keras model on the TensorFlow backend with a
+  GradientTape (the loss-pairing rules must run on the backend the file
+  targets).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import types
+from typing import Any, Callable, Iterator, Optional
+
+LR = 0.1
+ONLY_ZERO = "on TensorFlow the confirmation stage measures only exactly-zero gradients (the zero_gradients probe: IL101-IL103)"
+# Ops whose integer input indexes a table: (op type, input position of the table).
+GATHER_OPS = {"GatherV2": 0, "ResourceGather": 0, "Gather": 0}
+SPARSE_LABEL_OPS = {"SparseSoftmaxCrossEntropyWithLogits"}
+
+
+class TFUnavailable(Exception):
+    """TensorFlow (or the backend the file needs) is not installed or is hidden."""
+
+
+def _user_line(filename: str) -> Optional[int]:
+    frame: Any = sys._getframe(2)
+    for _ in range(80):
+        if frame is None:
+            return None
+        if frame.f_code.co_filename == filename:
+            return int(frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
+class LayerLines:
+    """While active: the layers (Keras layers, torch modules) created on each user line."""
+
+    def __init__(self, filename: str, lines: set[int], keras: Any = None) -> None:
+        self.filename = filename
+        self.lines = lines
+        self.keras = keras
+        self.at_line: dict[int, list[Any]] = {}
+        self._undo: list[Callable[[], None]] = []
+
+    def _patch(self, cls: Any) -> None:
+        real = cls.__init__
+        owner = self
+
+        def __init__(obj: Any, *args: Any, **kwargs: Any) -> None:
+            real(obj, *args, **kwargs)
+            line = _user_line(owner.filename)
+            if line is not None and line in owner.lines:
+                found = owner.at_line.setdefault(line, [])
+                if not any(o is obj for o in found):
+                    found.append(obj)
+
+        cls.__init__ = __init__
+        self._undo.append(lambda: setattr(cls, "__init__", real))
+
+    def __enter__(self) -> "LayerLines":
+        import torch
+
+        if self.lines:
+            self._patch(torch.nn.Module)
+            if self.keras is not None:
+                self._patch(self.keras.layers.Layer)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def layers(self, first: int, last: int) -> list[Any]:
+        out: list[Any] = []
+        for ln in range(first, last + 1):
+            out.extend(self.at_line.get(ln, []))
+        return out
+
+
+@contextlib.contextmanager
+def layer_outputs(layers: list[Any], keras: Any) -> Iterator[dict[int, list[Any]]]:
+    """The outputs of `layers` (by id) produced while active."""
+    import torch
+
+    got: dict[int, list[Any]] = {}
+    watched = {id(layer) for layer in layers}
+    handles = []
+    for layer in layers:
+        if isinstance(layer, torch.nn.Module) and not (keras is not None and isinstance(layer, keras.layers.Layer)):
+            handles.append(layer.register_forward_hook(
+                lambda mod, _args, out: got.setdefault(id(mod), []).append(out)))
+    real = None
+    if keras is not None:
+        real = keras.layers.Layer.__call__
+
+        def __call__(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            out = real(obj, *args, **kwargs)
+            if id(obj) in watched:
+                got.setdefault(id(obj), []).append(out)
+            return out
+
+        keras.layers.Layer.__call__ = __call__
+    try:
+        yield got
+    finally:
+        for h in handles:
+            h.remove()
+        if keras is not None:
+            keras.layers.Layer.__call__ = real
+
+
+# Example inputs tried, in order, to build a subclassed Keras model (its weights exist only once called).
+KERAS_PROBES = (([2, 8], "int"), ([2, 8], "float"), ([2, 16, 16, 3], "float"), ([2, 8, 8], "float"))
+
+
+def build_subclassed(obj: Any) -> Optional[dict[str, Any]]:
+    """Call an unbuilt Keras model on the first probe input it accepts; that input, or None."""
+    import numpy as np
+
+    tables = [int(layer.input_dim) for layer in obj._flatten_layers() if hasattr(layer, "input_dim")]
+    rng = np.random.default_rng(0)
+    for shape, kind in KERAS_PROBES:
+        if kind == "int" and not tables:
+            continue
+        high = min(tables) if kind == "int" else 0
+        x = rng.integers(0, high, size=shape) if kind == "int" else rng.standard_normal(size=shape).astype("float32")
+        try:
+            obj(x)
+        except Exception:
+            continue
+        return {"shape": shape, "dtype": "int64" if kind == "int" else "float32", "high": high}
+    return None
+
+
+# --- TensorFlow -------------------------------------------------------------------------------
+
+
+def tensorflow() -> Any:
+    """TensorFlow, or TFUnavailable with the reason."""
+    import importlib.util
+    import os
+
+    if os.environ.get("INITLINT_CONFIRM_NO_TENSORFLOW"):
+        raise TFUnavailable("TensorFlow is hidden from the confirmation stage (INITLINT_CONFIRM_NO_TENSORFLOW)")
+    if importlib.util.find_spec("tensorflow") is None:
+        raise TFUnavailable("TensorFlow is not installed (pip install tensorflow-cpu)")
+    try:
+        import tensorflow as tf  # type: ignore[import-untyped]
+    except Exception as exc:
+        raise TFUnavailable(f"TensorFlow does not import ({type(exc).__name__}: {exc})") from None
+    return tf
+
+
+def v1_importer(tf: Any) -> Callable[..., Any]:
+    """An `__import__` under which `import tensorflow` is `tf.compat.v1` (TF1 code on TF2)."""
+    import builtins
+
+    real = builtins.__import__
+    v1 = tf.compat.v1
+
+    def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+        if level == 0 and name == "tensorflow":
+            if fromlist:
+                return types.SimpleNamespace(**{n: getattr(v1, n) for n in fromlist if hasattr(v1, n)})
+            return v1
+        return real(name, globals, locals, fromlist, level)
+
+    return _import
+
+
+def _feed(tf: Any, graph: Any, rng: Any) -> dict[Any, Any]:
+    """Random values for every placeholder: indices below the table size, labels below the logits width."""
+    import numpy as np
+
+    feeds: dict[Any, Any] = {}
+    for op in graph.get_operations():
+        if op.type != "Placeholder":
+            continue
+        t = op.outputs[0]
+        dims = t.shape.as_list() if t.shape.rank is not None else [2]
+        shape = [2 if d is None else d for d in dims]
+        dtype = t.dtype
+        if dtype.is_integer:
+            high = 2
+            for consumer in t.consumers():
+                pos = GATHER_OPS.get(consumer.type)
+                if pos is not None and consumer.inputs[pos] is not t:
+                    table = consumer.inputs[pos].shape.as_list()
+                    high = table[0] if table and table[0] else high
+                elif consumer.type in SPARSE_LABEL_OPS:
+                    width = consumer.inputs[0].shape.as_list()[-1]
+                    high = width or high
+            feeds[t] = rng.integers(0, max(1, high), size=shape).astype(dtype.as_numpy_dtype)
+        elif dtype.is_bool:
+            feeds[t] = np.bool_(True) if not shape else np.ones(shape, dtype=bool)
+        else:
+            feeds[t] = rng.random(size=shape).astype(dtype.as_numpy_dtype)
+    return feeds
+
+
+def _upstream_vars(tensors: list[Any], variables: list[Any]) -> list[Any]:
+    by_op = {}
+    for v in variables:
+        by_op[v.op.name] = v
+    found: dict[str, Any] = {}
+    seen: set[str] = set()
+    stack = [t.op for t in tensors]
+    while stack:
+        op = stack.pop()
+        if op.name in seen:
+            continue
+        seen.add(op.name)
+        if op.name in by_op:
+            found[op.name] = by_op[op.name]
+        stack.extend(i.op for i in op.inputs)
+        stack.extend(op.control_inputs)
+    return [found[k] for k in sorted(found)]
+
+
+def _ops_at(graph: Any, filename: str, first: int, last: int) -> list[Any]:
+    """Ops created by the flagged lines (the innermost user frame of their creation traceback)."""
+    out = []
+    for op in graph.get_operations():
+        tb = getattr(op, "traceback", None) or []
+        line = None
+        for frame in tb:
+            if frame[0] == filename:
+                line = frame[1]
+        if line is not None and first <= line <= last:
+            out.append(op)
+    return out
+
+
+def run_graph(job: dict[str, Any]) -> dict[str, Any]:
+    """The two-pass zero-gradient measurement on a TF1 graph built from the script slice."""
+    import numpy as np
+
+    tf = tensorflow()
+    v1 = tf.compat.v1
+    path = job["path"]
+    results: dict[int, dict[str, Any]] = {}
+    graph = tf.Graph()
+    module = types.ModuleType("__initlint_confirm__")
+    module.__file__ = path
+    import builtins
+
+    module.__dict__["__builtins__"] = dict(builtins.__dict__, __import__=v1_importer(tf))
+    rng = np.random.default_rng(job["seed"])
+    with graph.as_default():
+        v1.set_random_seed(job["seed"])
+        np.random.seed(job["seed"])
+        exec(compile(job["source"], path, "exec"), module.__dict__)
+        variables = list(v1.trainable_variables())
+        # Name each variable as the script does (`W`, not `Variable_2`).
+        pynames = {id(v): k for k, v in module.__dict__.items() if isinstance(v, tf.Variable)}
+        if not variables:
+            raise ValueError("the graph has no trainable variable")
+        plan = []
+        for c in job["checks"]:
+            if c["probe"] != "zero_gradients":
+                results[c["index"]] = {"unverified": ONLY_ZERO}
+                continue
+            ops = _ops_at(graph, path, c["lines"][0], c["lines"][1])
+            flagged = [t for op in ops[-1:] for t in op.outputs if t.dtype.is_floating]
+            if not flagged:
+                results[c["index"]] = {"params": [], "how": f"no floating tensor is computed on line {c['lines'][0]}",
+                                       "pass1": {}, "pass2": {}}
+                continue
+            up = _upstream_vars(flagged, variables)
+            target = tf.add_n([tf.reduce_sum(t * tf.random.normal(tf.shape(t), seed=job["seed"] + 7, dtype=t.dtype))
+                               for t in flagged])
+            grads = tf.gradients(target, up) if up else []
+            dense = [None if g is None else tf.convert_to_tensor(g) for g in grads]  # IndexedSlices -> dense
+            pairs = [(v, g) for v, g in zip(up, dense) if g is not None]
+            norms = [tf.norm(tf.cast(g, tf.float64)) for _, g in pairs]
+            step = [v1.assign_sub(v, LR * g) for v, g in pairs]
+            plan.append((c, pairs, norms, step))
+        init = v1.global_variables_initializer()
+        with v1.Session(graph=graph) as sess:
+            sess.run(init)
+            feeds = _feed(tf, graph, rng)
+            for c, pairs, norms, step in plan:
+                names = [pynames.get(id(v), v.op.name) for v, _ in pairs]
+                pass1 = sess.run(norms, feed_dict=feeds) if norms else []
+                if step:
+                    sess.run(step, feed_dict=feeds)
+                pass2 = sess.run(norms, feed_dict=feeds) if norms else []
+                sess.run(init)  # the next finding starts from the same weights
+                results[c["index"]] = {
+                    "params": names,
+                    "how": f"the variables upstream of line {c['lines'][0]} (gradients of the tensor it computes)",
+                    "pass1": {n: float(x) for n, x in zip(names, pass1)},
+                    "pass2": {n: float(x) for n, x in zip(names, pass2)},
+                    "inputs": {t.op.name: list(np.shape(v)) for t, v in feeds.items()},
+                }
+    return {"ok": True, "checks": results}
+
+
+def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -> dict[str, Any]:
+    """The two-pass zero-gradient measurement of a Keras model on the TensorFlow backend."""
+    import numpy as np
+
+    tf = tensorflow()
+    rng = np.random.default_rng(job["seed"])
+    inputs = []
+    for t in obj.inputs:
+        shape = [2] + [d or 8 for d in t.shape[1:]]
+        if "int" in str(t.dtype):
+            inputs.append(rng.integers(0, _table_size(obj, t), size=shape).astype(str(t.dtype)))
+        else:
+            inputs.append(rng.standard_normal(size=shape).astype("float32"))
+    x = inputs[0] if len(inputs) == 1 else inputs
+    weights = {v.path: v for v in obj.trainable_weights}
+    results: dict[int, dict[str, Any]] = {}
+
+    def measure(layers: list[Any]) -> tuple[dict[str, float], list[str]]:
+        with layer_outputs(layers, keras) as got, tf.GradientTape(persistent=True) as tape:
+            out = obj(x, training=True)
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            gen = tf.random.Generator.from_seed(job["seed"] + 7)
+            objective = tf.add_n([tf.reduce_sum(o * gen.normal(tf.shape(o), dtype=o.dtype)) for o in outs])
+            flagged = [o for layer in layers for o in got.get(id(layer), [])]
+            probe = tf.add_n([tf.reduce_sum(tf.cast(f, tf.float32)) for f in flagged]) if flagged else None
+        names = list(weights)
+        grads = tape.gradient(objective, [weights[n] for n in names])
+        up = tape.gradient(probe, [weights[n] for n in names]) if probe is not None else [None] * len(names)
+        del tape
+        upstream = [n for n, g in zip(names, up) if g is not None]
+        norms = {n: 0.0 if g is None else float(tf.norm(tf.cast(tf.convert_to_tensor(g), tf.float64)))
+                 for n, g in zip(names, grads)}
+        for n, g in zip(names, grads):
+            if g is not None:
+                weights[n].assign_sub(LR * tf.convert_to_tensor(g))
+        return norms, upstream
+
+    for c in job["checks"]:
+        if c["probe"] != "zero_gradients":
+            results[c["index"]] = {"unverified": ONLY_ZERO}
+            continue
+        layers = lines.layers(c["lines"][0], c["lines"][1])
+        snapshot = {n: v.numpy() for n, v in weights.items()}
+        pass1, upstream = measure(layers)
+        pass2, _ = measure(layers)
+        for n, v in weights.items():
+            v.assign(snapshot[n])
+        how = f"the weights upstream of the layer built on line {c['lines'][0]} (Keras on TensorFlow)"
+        if not layers:
+            how = f"no Keras layer is built on line {c['lines'][0]}"
+        results[c["index"]] = {"params": upstream, "how": how,
+                               "pass1": {n: pass1[n] for n in upstream}, "pass2": {n: pass2[n] for n in upstream},
+                               "inputs": [list(np.shape(i)) for i in inputs]}
+    return {"ok": True, "checks": results}
+
+
+def _table_size(model: Any, tensor: Any) -> int:
+    """The smallest `input_dim` of an Embedding the Keras input feeds (indices stay valid), else 2."""
+    sizes = [int(layer.input_dim) for layer in getattr(model, "layers", [])
+             if hasattr(layer, "input_dim") and _feeds(model, tensor, layer)]
+    return min(sizes) if sizes else 2
+
+
+def _feeds(model: Any, tensor: Any, layer: Any) -> bool:
+    try:
+        return any(node_in is tensor for node in layer._inbound_nodes for node_in in node.input_tensors)
+    except Exception:
+        return True

@@ -1,0 +1,172 @@
+"""Confirming Keras 3 models (init rules on the torch backend, loss-pairing rules on TensorFlow)
+and TF1 graphs, in real workers. One confirmation run serves the whole module."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("keras")
+pytest.importorskip("tensorflow")
+
+from initlint.config import ConfirmSettings, Settings
+from initlint.confirm import confirm_diagnostics
+from initlint.diagnostics import Confirmation, Diagnostic, Severity, Span
+from tests.corpus import CORPUS
+
+DEAD_DENSE = 'layers.Dense(8, kernel_initializer="zeros", bias_initializer="zeros", activation="relu")'
+LIVE_DENSE = 'layers.Dense(8, kernel_initializer="zeros", bias_initializer="ones", activation="relu")'
+
+SEQUENTIAL = """\
+import keras
+from keras import layers
+
+model = keras.Sequential([
+    keras.Input(shape=(4,)),
+    {dense},
+    layers.Dense(1),
+])
+model.compile(optimizer="sgd", loss="mse")
+"""
+FUNCTIONAL = f"""\
+import keras
+from keras import layers
+
+inp = keras.Input(shape=(6,), dtype="int32")
+emb = layers.Embedding(50, 8)(inp)
+flat = layers.Flatten()(emb)
+hidden = {DEAD_DENSE}(flat)
+out = layers.Dense(1)(hidden)
+model = keras.Model(inp, out)
+"""
+SUBCLASSED = f"""\
+import keras
+from keras import layers
+
+
+class Net(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = {DEAD_DENSE}
+        self.out = layers.Dense(1)
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+"""
+SCALE = """\
+import keras
+from keras import layers
+
+big = keras.initializers.RandomNormal(stddev=1.0)
+model = keras.Sequential([keras.Input(shape=(256,))] + [
+    layers.Dense(256, kernel_initializer=big, activation="relu") for _ in range(4)
+])
+"""
+CASES = {
+    # name: (source, code, line, expected status)
+    "sequential.py": (SEQUENTIAL.format(dense=DEAD_DENSE), "IL102", 6, "confirmed"),
+    "sequential_live.py": (SEQUENTIAL.format(dense=LIVE_DENSE), "IL102", 6, "refuted"),
+    "functional.py": (FUNCTIONAL, "IL102", 7, "confirmed"),
+    "subclassed.py": (SUBCLASSED, "IL102", 8, "confirmed"),
+    "scale.py": (SCALE, "IL401", 6, "confirmed"),
+    "seed000_pair_tf1.py": (None, "IL101", 16, "confirmed"),
+    "seed000_pair_fixed_tf1.py": (None, "IL101", 16, "refuted"),
+    "tf1_pos_zero_distance.py": (None, "IL101", 6, "confirmed"),
+    "tf1_neg_random_positive.py": (None, "IL101", 6, "refuted"),
+    "il103_pos_keras_dense_softmax.py": (None, "IL103", 11, "confirmed"),
+}
+
+
+def _settings() -> Settings:
+    return Settings(confirm=ConfirmSettings(enabled=True, timeout=120.0))
+
+
+def _write(root: Path, name: str, source: Optional[str]) -> str:
+    """`source`, or the corpus file of that name, written under `root`."""
+    (root / name).write_text(textwrap.dedent(source) if source is not None else (CORPUS / name).read_text())
+    return str(root / name)
+
+
+# Seed 000's TF1 pair model (the fixed twin's layer bias is random, so gradients flow).
+TF1_PAIR = """\
+# seed 000's TF1 pair model
+import tensorflow as tf
+import numpy as np
+
+a = tf.Variable(initial_value=[[0., 0., 0., 0., 0., 0., 0., 0.]])
+b = tf.Variable(initial_value=[[0., 0., 0., 0., 0., 0., 0., 0.]])
+
+label = tf.constant([[0.]])
+
+W = tf.Variable(initial_value=np.random.rand(8, 4), dtype=tf.float32)
+B = tf.Variable(initial_value=np.{bias}, dtype=tf.float32)
+
+vec_a = tf.matmul(a, W) + B
+vec_b = tf.matmul(b, W) + B
+
+cos = tf.multiply(vec_a, vec_b)
+
+loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=label, logits=tf.reduce_sum(cos, keep_dims=True)))
+
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    print("loss: ", sess.run(loss))
+"""
+
+
+def _diag(path: str, code: str, line: int) -> Diagnostic:
+    return Diagnostic(path, Span(line, 1, line, 2), code, code.lower(), Severity.ERROR, "finding")
+
+
+@pytest.fixture(scope="module")
+def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Confirmation]:
+    root = tmp_path_factory.mktemp("keras_tf")
+    diags = []
+    for name, (source, code, line, _) in CASES.items():
+        if name == "seed000_pair_tf1.py":
+            source = TF1_PAIR.format(bias="zeros((1, 4))")
+        elif name == "seed000_pair_fixed_tf1.py":
+            source = TF1_PAIR.format(bias="random.rand(1, 4)")
+        diags.append(_diag(_write(root, name, source), code, line))
+    done = confirm_diagnostics(diags, _settings(), str(root))
+    out = {}
+    for d in done:
+        assert d.confirmation is not None
+        out[Path(d.path).name] = d.confirmation
+    return out
+
+
+def test_verdicts(verdicts: dict[str, Confirmation]) -> None:
+    # One test on the shared run: under pytest-xdist each test of a module may land in another
+    # process, and the run (a torch and a TensorFlow worker) is what costs.
+    assert {n: c.status for n, c in verdicts.items()} == {n: case[3] for n, case in CASES.items()}, verdicts
+
+    # Keras init rules judge only the layers upstream of the flagged one, on torch: the output Dense
+    # learns in each of these models, so a verdict over every parameter would refute.
+    for name in ("sequential.py", "functional.py", "subclassed.py"):
+        params = verdicts[name].evidence["parameters"]
+        assert len([p for p in params if p.endswith("kernel")]) == 1, params
+    assert any(p.startswith("embedding") for p in verdicts["functional.py"].evidence["parameters"])
+
+    # TF1 graphs: the script's own variable names; the fixed twin's random bias gets a gradient.
+    assert set(verdicts["seed000_pair_tf1.py"].evidence["parameters"]) == {"a", "b", "W", "B"}
+    assert verdicts["seed000_pair_fixed_tf1.py"].evidence["pass1_grad_norm"]["B"] > 0
+
+    # The Keras loss-pairing check runs on TensorFlow, the backend the file targets.
+    assert "Keras on TensorFlow" in verdicts["il103_pos_keras_dense_softmax.py"].evidence["judged"]
+
+
+def test_without_tensorflow_the_tf_findings_are_unverified_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INITLINT_CONFIRM_NO_TENSORFLOW", "1")
+    graph = _write(tmp_path, "tf1_pos_zero_distance.py", None)
+    keras_file = _write(tmp_path, "il103_pos_keras_dense_softmax.py", None)
+    done = confirm_diagnostics([_diag(graph, "IL101", 6), _diag(keras_file, "IL103", 11)], _settings(), str(tmp_path))
+    for d in done:
+        assert d.confirmation is not None and d.confirmation.status == "unverified", d
+        assert "TensorFlow is not installed" in d.confirmation.detail, d.confirmation
