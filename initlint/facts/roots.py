@@ -15,6 +15,7 @@ import libcst as cst
 from initlint.facts.context import CallContext
 from initlint.facts.events import FileFacts, Root, Where
 from initlint.facts.interpret import BudgetExhausted, Interpreter
+from initlint.frameworks.tables import WEIGHT_LAYERS, last
 from initlint.facts.values import UNKNOWN, Builtin, ClassInfo, Const, Func, Obj, Tensor, Value, LIVE
 
 # Parameters of a training function that hold "the model".
@@ -75,7 +76,7 @@ def _run_script_model(facts: "FileFacts", interp: Interpreter, name: str, obj: O
     ctx = CallContext(root=obj, root_kind=kind, root_name=name)
     root = Root(Where(kind, name, obj), obj)
     facts.roots.append(root)
-    if obj.children or obj.kind in ("keras.Model", "keras.Functional"):
+    if obj.children or obj.kind in ("keras.Model", "keras.Functional") or obj.kind.startswith("torch.nn.") and last(obj.kind) in WEIGHT_LAYERS:
         root.output = interp.call_object(obj, [Tensor(state=LIVE)], {}, obj.site, ctx)
 
 
