@@ -22,7 +22,7 @@ from initlint.frameworks.keras import keras_initializer_call, keras_input, tf1_a
 from initlint.frameworks.layers import object_method, weight_layer
 from initlint.frameworks.losses import apply_loss, make_loss
 from initlint.frameworks.ops import tensor_function, tensor_op
-from initlint.frameworks.tables import INIT_FUNCTIONS, framework_of, last
+from initlint.frameworks.tables import INIT_FUNCTIONS, TORCH_MODEL_WRAPPERS, framework_of, last
 from initlint.frameworks.tensorflow import TF_ROOTS, make_variable, note_tf_generation, tf1_defaults
 from initlint.frameworks.torch import apply_init, param_method, transform_step
 
@@ -117,6 +117,8 @@ def call_ext(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, 
                     return Mapping({}, complete=False)
             return Mapping(items)
         return Mapping({}, complete=not args)
+    if qual in TORCH_MODEL_WRAPPERS and args and isinstance(args[0], Obj):
+        return args[0]
     if qual == "torch.nn.parallel.data_parallel" and args and isinstance(args[0], Obj):
         return interp.call_object(args[0], args[1:2], {}, node, ctx)  # module(input), replicated
     if qual.startswith("torchvision.transforms"):

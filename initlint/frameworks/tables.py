@@ -64,6 +64,16 @@ POOL_LAYERS = {
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Upsample", "UpSampling2D", "PixelShuffle", "ZeroPad2d",
     "ZeroPadding2D", "ReflectionPad2d", "ReplicationPad2d", "ConstantPad2d",
 }
+# Wrappers that return the model they are given, with the same parameters: calling the
+# wrapper runs the model (`nn.DataParallel(model)`, `torch.compile(model)`).
+TORCH_MODEL_WRAPPERS = {
+    "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
+    "torch.nn.parallel.distributed.DistributedDataParallel", "torch.distributed.fsdp.FullyShardedDataParallel",
+    "torch.compile", "torch.jit.script",
+}
+# Launcher objects whose method returns the models (and optimizers) it was given, in order:
+# Lightning's `fabric.setup(model, opt)`, Accelerate's `accelerator.prepare(model, opt, loader)`.
+LAUNCHER_SETUP = {"Fabric": ("setup", "setup_module"), "LightningLite": ("setup",), "Accelerator": ("prepare", "prepare_model")}
 CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
 EMBEDDINGS = {"Embedding", "EmbeddingBag"}
 RNN_LAYERS = {"RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "SimpleRNN"}
