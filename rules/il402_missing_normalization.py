@@ -171,6 +171,21 @@ loss = nn.MSELoss()(decoded, torch.randn(8, 784))
 """
 
 
+# Lazy layers are weight layers whose in_features comes from the first input.
+LAZY_STACK = """\
+from torch import nn
+
+net = nn.Sequential(
+    nn.LazyConv2d(32, 3), nn.ReLU(),
+    nn.LazyConv2d(32, 3), nn.ReLU(),
+    nn.LazyConv2d(32, 3), nn.ReLU(),
+    nn.LazyConv2d(32, 3), nn.ReLU(),
+    nn.Flatten(), nn.LazyLinear(64), nn.ReLU(),
+    nn.LazyLinear(10),
+)
+"""
+
+
 class MissingNormalization(Rule):
     """
     ## What it does
@@ -244,6 +259,7 @@ class MissingNormalization(Rule):
         Invalid(KERAS_DENSE_STACK, at=[(3, 27)]),
         Invalid(CONSTRUCTOR_FLAG, at=[(10, 29)]),
         Invalid(ENCODER_DECODER, at=[(16, 9)]),
+        Invalid(LAZY_STACK, at=[(4, 5)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -34,7 +34,8 @@ NORM_LAYERS = {
 }
 WEIGHT_LAYERS = {
     "Linear", "Bilinear", "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
-    "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose",
+    "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
+    "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose",
     "Conv1DTranspose", "Conv3DTranspose", "SeparableConv2D", "DepthwiseConv2D", "Convolution2D", "EinsumDense",
 }
 class Affine(NamedTuple):
@@ -52,6 +53,9 @@ TORCH_AFFINE = {
     "Linear": Affine(("in_features",), "out_features", "kaiming_uniform"),
     "Bilinear": Affine(("in1_features", "in2_features"), "out_features", "uniform ±1/sqrt(in1_features)"),
 }
+# `nn.LazyConv2d(out_channels, kernel_size, ...)`: a convolution whose in_channels (and so its
+# fan-in) is set by the first input.
+LAZY_CONVS = {"LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"}
 PASS_LAYERS = {
     "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity", "Flatten", "Unflatten",
     "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "Reshape", "Permute",
