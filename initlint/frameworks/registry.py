@@ -15,7 +15,7 @@ from initlint.facts.context import CallContext, Machine
 from initlint.facts.names import canonical, strip_tf1
 from initlint.facts import python
 from initlint.facts.python import container_method, taint_arguments
-from initlint.facts.tensors import truthy, as_tensor, event_from_value, new_param
+from initlint.facts.tensors import truthy, as_tensor, event_from_value, new_param, product
 from initlint.facts.values import UNKNOWN, Builtin, ClassInfo, Const, Ext, Func, Initializer, Loss, Mapping, Obj, Param, Partial, Seq, Tensor, Value, const_number
 from initlint.frameworks import keras, torch
 from initlint.frameworks.keras import keras_initializer_call, keras_input, tf1_always, tf1_never
@@ -117,6 +117,10 @@ def call_ext(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, 
                     return Mapping({}, complete=False)
             return Mapping(items)
         return Mapping({}, complete=not args)
+    if qual == "einops.einsum" and len(args) >= 3 and isinstance(args[-1], Const):
+        # einops takes the operands first and the pattern last: a product of the operands.
+        factors = [t for t in (as_tensor(a) for a in args[:-1]) if t is not None]
+        return product(interp, "einsum", factors, node, ctx) if len(factors) == len(args) - 1 else Tensor()
     if qual in TORCH_MODEL_WRAPPERS and args and isinstance(args[0], Obj):
         return args[0]
     if qual == "torch.nn.parallel.data_parallel" and args and isinstance(args[0], Obj):
