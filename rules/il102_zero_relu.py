@@ -135,7 +135,6 @@ class Net(nn.Module):
 """
 
 
-
 # Zeros fed as data: a shape check, and a reference input next to training on real data.
 ZEROS_SHAPE_CHECK = """\
 import torch
