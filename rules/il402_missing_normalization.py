@@ -171,6 +171,11 @@ loss = nn.MSELoss()(decoded, torch.randn(8, 784))
 """
 
 
+# The class's own run and the script's instance reach the same stack: one report, at the stack.
+AUTOENCODER_INSTANCE = ENCODER_DECODER.replace("return encoded, self.decoder(encoded)", "return self.decoder(encoded)").replace(
+    "encoded, decoded = model(", "decoded = model("
+)
+
 # Lazy layers are weight layers whose in_features comes from the first input.
 LAZY_STACK = """\
 from torch import nn
@@ -284,6 +289,7 @@ class MissingNormalization(Rule):
         Invalid(KERAS_DENSE_STACK, at=[(3, 27)]),
         Invalid(CONSTRUCTOR_FLAG, at=[(10, 29)]),
         Invalid(ENCODER_DECODER, at=[(16, 9)]),
+        Invalid(AUTOENCODER_INSTANCE, at=[(8, 38)]),
         Invalid(LAZY_STACK, at=[(4, 5)]),
         Invalid(BUILDER_FIXED_STACK, at=[(6, 9)]),
     ]
