@@ -227,6 +227,10 @@ class MissingNormalization(Rule):
     residual connection around them. It follows what the forward pass
     actually calls: a `BatchNorm` that is built but never used does not
     count, and a block whose output is added to its input restarts the count.
+    A class the file builds with arguments (`Net(batch_normalization=True)`)
+    is judged by what those arguments build, two models applied one after
+    the other in a script (`D(G(z))`) are two stacks, and a stack is reported
+    once, where it is written, however many instances reach it.
 
     ## Why is this bad?
     Without normalization each layer multiplies the scale of its

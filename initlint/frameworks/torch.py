@@ -98,8 +98,8 @@ def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs:
         ks = [const_int(k)] * dims if const_int(k) is not None else ([const_int(v) for v in k.items] if isinstance(k, Seq) else [None] * dims)
         obj.config.update(in_features=Const(None), out_features=Const(c_out), fan_in=Const(None))
         obj.params["weight"] = new_param("weight", "weight", (c_out, None, *ks), default_random(f"nn.{name[4:]} default (kaiming_uniform)", None, "scaled"), obj, node)
-        bias_index = 6 if "Transpose" not in name else 7
-        _optional_param(obj, "bias", "bias", (c_out,), default_random(f"nn.{name[4:]} default bias", None), truthy(argument(args, kwargs, bias_index, "bias", Const(True))), node)
+        # (out_channels, kernel_size, stride, padding, dilation | output_padding, groups, bias)
+        _optional_param(obj, "bias", "bias", (c_out,), default_random(f"nn.{name[4:]} default bias", None), truthy(argument(args, kwargs, 6, "bias", Const(True))), node)
     elif name in ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"):
         dims = int(name[-2])
         c_in = const_int(argument(args, kwargs, 0, "in_channels"))
