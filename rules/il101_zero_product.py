@@ -316,6 +316,27 @@ class PairScore(tf.keras.layers.Layer):
         return tf.reduce_sum(va * vb, axis=-1)
 """
 
+# The product is an `einops.einsum` (operands first, pattern last), on a value a helper
+# method computed one call down.
+EINOPS_HELPER = """\
+import einops
+import torch
+from torch import nn
+
+
+class EdgeMix(nn.Module):
+    def __init__(self, d=16):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(d, d))
+        self.v = nn.Parameter(torch.zeros(d, d))
+
+    def edge_update(self, x):
+        return torch.tanh(x @ self.w)
+
+    def forward(self, x):
+        return einops.einsum(self.edge_update(x), self.v, "b i, i j -> b j")
+"""
+
 
 class ZeroProduct(Rule):
     """
@@ -410,6 +431,7 @@ class ZeroProduct(Rule):
         Invalid(KERAS_MULTIPLY_LAYER, at=[(8, 9)]),
         Invalid(TF1_GET_VARIABLE, at=[(8, 23)]),
         Invalid(KERAS_ADD_WEIGHT, at=[(12, 30)]),
+        Invalid(EINOPS_HELPER, at=[(16, 16)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -135,6 +135,37 @@ class Net(nn.Module):
 """
 
 
+# Zeros fed as data: a shape check, and a reference input next to training on real data.
+ZEROS_SHAPE_CHECK = """\
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, c=3):
+        super().__init__()
+        self.conv = nn.Conv2d(c, 8, 3, padding=1, bias=False)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).mean((2, 3)))
+
+
+blk = Block()
+assert blk(torch.zeros((2, 3, 16, 16))).shape == (2, 4)
+"""
+
+ZEROS_REFERENCE_INPUT = """\
+import torch
+from torch import nn
+
+base = nn.Sequential(nn.Linear(10, 32, bias=False), nn.ReLU(), nn.Linear(32, 1))
+for x, y in loader:
+    ref = base(torch.zeros_like(x))
+    loss = ((base(x) - ref - y) ** 2).mean()
+"""
+
+
 class ZeroRelu(Rule):
     """
     ## What it does
@@ -194,7 +225,7 @@ class ZeroRelu(Rule):
     severity = Severity.ERROR
     confirmation = Confirm(probe="zero_gradients", params={"ops": "activation"})
     message = "`{act}` receives an input that is zero at initialization ({causes}); relu'(0) = 0, so no gradient flows back through it"
-    VALID = [Valid(ZERO_EMBEDDING_GELU), Valid(ZERO_RESIDUAL_BRANCH)]
+    VALID = [Valid(ZERO_EMBEDDING_GELU), Valid(ZERO_RESIDUAL_BRANCH), Valid(ZEROS_SHAPE_CHECK), Valid(ZEROS_REFERENCE_INPUT)]
     INVALID = [
         Invalid(ZERO_EMBEDDING_RELU, at=[(14, 13)]),
         Invalid(SEQUENTIAL_ZERO_INIT, at=[(10, 42)], also=[("IL101", 10, 53), ("IL201", 6, 9)]),
@@ -211,9 +242,13 @@ class ZeroRelu(Rule):
                 continue
             if id(event.node) in seen:
                 continue
-            seen.add(id(event.node))
             names, related = facts.zero_causes([event.input], event.where)
-            causes = ", ".join(names[:4]) if names else "a zero weight and no bias"
+            if not names:
+                # Zero only because the input is (`blk(torch.zeros(...)).shape`, a zeros reference
+                # input): the model's weights are not what makes it zero.
+                continue
+            seen.add(id(event.node))
+            causes = ", ".join(names[:4])
             yield self.report(
                 event.node,
                 related=related,

@@ -143,6 +143,27 @@ def step(w, x, y):
 """
 
 
+# A symmetric loss with the prediction given second, on a raw-tensor model.
+SWAPPED_MSE = """\
+import torch
+import torch.nn.functional as F
+
+x = torch.randn(4, 10)
+w = torch.randn(2, 10, requires_grad=True)
+loss = F.mse_loss(torch.ones(4, 2), torch.sigmoid(x @ w.t()))
+"""
+
+# The sigmoid is on the target, the model's output is linear.
+SIGMOID_TARGET = """\
+import torch
+import torch.nn.functional as F
+
+x = torch.randn(4, 10)
+w = torch.randn(2, 10, requires_grad=True)
+loss = F.mse_loss(x @ w.t(), torch.sigmoid(torch.randn(4, 2)))
+"""
+
+
 class SigmoidMse(LossPairingRule):
     """
     ## What it does
@@ -205,7 +226,7 @@ class SigmoidMse(LossPairingRule):
     severity = Severity.WARNING
     confirmation = Confirm(probe="loss_pairing", params={"loss": "mse"}, at_related=True, file_backend=True)
     message = "`{loss}` is a squared error on a sigmoid output (`{act}`): its gradient carries σ' ≤ 0.25 and vanishes when the unit saturates"
-    VALID = [Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE)]
+    VALID = [Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE), Valid(SIGMOID_TARGET)]
     INVALID = [
         Invalid(FORWARD_SIGMOID, at=[(16, 12)]),
         Invalid(FUNCTIONAL_MSE, at=[(8, 12)]),
@@ -213,6 +234,7 @@ class SigmoidMse(LossPairingRule):
         Invalid(KERAS_FUNCTIONAL, at=[(7, 1)]),
         Invalid(TF_EAGER, at=[(9, 16)]),
         Invalid(HAND_WRITTEN_MSE, at=[(7, 23), (12, 13)]),
+        Invalid(SWAPPED_MSE, at=[(6, 8)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:

@@ -105,6 +105,25 @@ def fit(model, x, churned):
     loss.backward()
 """
 
+# The model behind wrappers that hand back the same module: `nn.DataParallel` in a branch,
+# `torch.compile`, Lightning Fabric's `setup(model, optimizer)`.
+WRAPPED_MODELS = """\
+import torch
+from torch import nn
+from lightning.fabric import Fabric
+
+fabric = Fabric(accelerator="auto")
+D = nn.Sequential(nn.Linear(64, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1), nn.Sigmoid()).to("cpu")
+if torch.cuda.device_count() > 1:
+    D = nn.DataParallel(D)
+D = torch.compile(D)
+opt = torch.optim.Adam(D.parameters())
+D, opt = fabric.setup(D, opt)
+criterion = nn.BCELoss()
+for x in fabric.setup_dataloaders(loader):
+    loss = criterion(D(x).view(-1), torch.ones(x.shape[0]))
+"""
+
 _LOGITS_NAMES = {"BCELoss": "BCEWithLogitsLoss", "binary_cross_entropy": "binary_cross_entropy_with_logits"}
 
 
@@ -183,6 +202,7 @@ class SigmoidBce(LossPairingRule):
         Invalid(FUNCTIONAL, at=[(9, 12)]),
         Invalid(TF_EAGER, at=[(9, 16)]),
         Invalid(PREDICT_READS_OUTPUT, at=[(21, 12)]),
+        Invalid(WRAPPED_MODELS, at=[(14, 12)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:

@@ -227,6 +227,27 @@ class Policy:
         return self.projection(x)
 """
 
+# Weights replaced through `.weight.data` with a NumPy draw: uniform(3, 5) has RMS 4.
+NUMPY_WEIGHT_DATA = """\
+import numpy as np
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(100, 50)
+        self.fc2 = nn.Linear(50, 10)
+        self.fc1.weight.data = torch.from_numpy(np.random.uniform(3, 5, (50, 100))).float()
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+"""
+
+# The same draw, scaled to the fan-in: uniform(-0.1, 0.1) at fan-in 100.
+NUMPY_WEIGHT_DATA_SCALED = NUMPY_WEIGHT_DATA.replace("np.random.uniform(3, 5, (50, 100))", "np.random.uniform(-0.1, 0.1, (50, 100))")
+
 class UnscaledInit(Rule):
     """
     ## What it does
@@ -316,10 +337,11 @@ class UnscaledInit(Rule):
     confirmation = Confirm(probe="scale", threshold="scale-ratio", outward=True,
                            plot=("output_rms", "layer-output RMS", "#2c7fb8"))
     message = "{names} {verb} drawn with RMS {rms} where 1/sqrt(fan_in) is {ref}{fan}: {trend} with depth; use Kaiming/Xavier or scale by 1/sqrt(fan_in)"
-    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT)]
+    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT), Valid(NUMPY_WEIGHT_DATA_SCALED)]
     INVALID = [
         Invalid(SEED_001_NORMAL_STD1, at=[(10, 13)]),
         Invalid(RANDN_PARAMETER, at=[(8, 32)]),
+        Invalid(NUMPY_WEIGHT_DATA, at=[(11, 49)]),
         Invalid(UNIFORM_DEFAULT_BOUNDS, at=[(4, 1)]),
         Invalid(KERAS_RANDOM_NORMAL, at=[(5, 24)]),
         Invalid(TF1_RAW_CONV_NET, at=[(5, 26), (6, 26), (7, 24)]),

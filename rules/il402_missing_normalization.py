@@ -110,6 +110,112 @@ net = nn.Sequential(
 """
 
 
+# The instance's constructor flag decides which layers exist; only the plain one is a stack,
+# and it is reported once, where it is written (not again where the instance is built).
+CONSTRUCTOR_FLAG = """\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, batch_normalization=False):
+        super().__init__()
+        self.do_bn, self.fcs, self.bns = batch_normalization, [], []
+        for i in range(8):
+            self.fcs.append(nn.Linear(1 if i == 0 else 10, 10))
+            if self.do_bn: self.bns.append(nn.BatchNorm1d(10))
+
+    def forward(self, x):
+        for i in range(8):
+            x = self.fcs[i](x)
+            if self.do_bn: x = self.bns[i](x)
+        return x
+
+
+nets = [Net(batch_normalization=False), Net(batch_normalization=True)]
+for net in nets:
+    loss = nn.MSELoss()(net(torch.randn(4, 1)), torch.randn(4, 10))
+"""
+
+NORMALIZED_INSTANCE = CONSTRUCTOR_FLAG.replace("[Net(batch_normalization=False), Net(batch_normalization=True)]", "[Net(batch_normalization=True)]")
+
+GAN = """\
+import torch
+from torch import nn
+
+D = nn.Sequential(nn.Linear(784, 256), nn.LeakyReLU(0.2), nn.Linear(256, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1))
+G = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 784), nn.Tanh())
+z = torch.randn(100, 64)
+g_loss = nn.BCEWithLogitsLoss()(D(G(z)), torch.ones(100, 1))
+"""
+
+ENCODER_DECODER = """\
+import torch
+from torch import nn
+
+
+class AutoEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(784, 128), nn.Tanh(), nn.Linear(128, 64), nn.Tanh(), nn.Linear(64, 3))
+        self.decoder = nn.Sequential(nn.Linear(3, 64), nn.Tanh(), nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, 784))
+
+    def forward(self, x):
+        encoded = self.encoder(x)
+        return encoded, self.decoder(encoded)
+
+
+model = AutoEncoder()
+encoded, decoded = model(torch.randn(8, 784))
+loss = nn.MSELoss()(decoded, torch.randn(8, 784))
+"""
+
+
+# The class's own run and the script's instance reach the same stack: one report, at the stack.
+AUTOENCODER_INSTANCE = ENCODER_DECODER.replace("return encoded, self.decoder(encoded)", "return self.decoder(encoded)").replace(
+    "encoded, decoded = model(", "decoded = model("
+)
+
+# Lazy layers are weight layers whose in_features comes from the first input.
+LAZY_STACK = """\
+from torch import nn
+
+net = nn.Sequential(
+    nn.LazyConv2d(32, 3), nn.ReLU(),
+    nn.LazyConv2d(32, 3), nn.ReLU(),
+    nn.LazyConv2d(32, 3), nn.ReLU(),
+    nn.LazyConv2d(32, 3), nn.ReLU(),
+    nn.Flatten(), nn.LazyLinear(64), nn.ReLU(),
+    nn.LazyLinear(10),
+)
+"""
+
+
+# Builders nobody calls in the file: a stack written out inside is certain; one built by a
+# loop over an unknown list may have any depth, so nothing is said about it.
+BUILDER_FIXED_STACK = """\
+from torch import nn
+
+
+def make_head(d):
+    return nn.Sequential(
+        nn.Linear(d, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+        nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1),
+    )
+"""
+
+BUILDER_UNKNOWN_DEPTH = """\
+from torch import nn
+
+
+def make_mlp(sizes):
+    layers = []
+    for a, b in zip(sizes, sizes[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*layers)
+"""
+
+
 class MissingNormalization(Rule):
     """
     ## What it does
@@ -121,6 +227,10 @@ class MissingNormalization(Rule):
     residual connection around them. It follows what the forward pass
     actually calls: a `BatchNorm` that is built but never used does not
     count, and a block whose output is added to its input restarts the count.
+    A class the file builds with arguments (`Net(batch_normalization=True)`)
+    is judged by what those arguments build, two models applied one after
+    the other in a script (`D(G(z))`) are two stacks, and a stack is reported
+    once, where it is written, however many instances reach it.
 
     ## Why is this bad?
     Without normalization each layer multiplies the scale of its
@@ -180,17 +290,25 @@ class MissingNormalization(Rule):
     confirmation = Confirm(probe="depth_drift", outward=True)
     options = (Option("plain-stack-min", int, 6, "weight layers in sequence without normalization"),)
     message = "{count} weight layers run in sequence with no normalization layer and no residual connection: activations and gradients scale with depth; add BatchNorm/LayerNorm between them or residual connections"
-    VALID = [Valid(BATCHNORM_LOOP), Valid(RESIDUAL_BLOCKS), Valid(FIVE_LAYERS)]
+    VALID = [Valid(BATCHNORM_LOOP), Valid(RESIDUAL_BLOCKS), Valid(FIVE_LAYERS), Valid(NORMALIZED_INSTANCE), Valid(GAN), Valid(BUILDER_UNKNOWN_DEPTH)]
     INVALID = [
         Invalid(PLAIN_SEQUENTIAL, at=[(8, 13)]),
         Invalid(UNUSED_BATCHNORM, at=[(15, 23)]),
         Invalid(KERAS_DENSE_STACK, at=[(3, 27)]),
+        Invalid(CONSTRUCTOR_FLAG, at=[(10, 29)]),
+        Invalid(ENCODER_DECODER, at=[(16, 9)]),
+        Invalid(AUTOENCODER_INSTANCE, at=[(8, 38)]),
+        Invalid(LAZY_STACK, at=[(4, 5)]),
+        Invalid(BUILDER_FIXED_STACK, at=[(6, 9)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
         minimum = self.option(facts.settings, "plain-stack-min")
-        # The longest plain run behind each model output, keyed by where the run starts.
+        # The longest plain run behind each model output, keyed by the layer the run starts at:
+        # a class run with its defaults and an instance of it built in the script reach the
+        # same layers, and the stack is reported once, where it is written.
         stacks: dict[int, tuple[int, ChainItem, tuple[Any, ...], Where]] = {}
+        instance_keys: set[int] = set()  # stacks some run other than a class's defaults reached
         for chain, where in _output_chains(facts):
             run = 0
             first = None
@@ -202,10 +320,16 @@ class MissingNormalization(Rule):
                     first = item
             if first is None or run < minimum:
                 continue
-            key = id(first.anchor)
-            if key not in stacks or stacks[key][0] < run:
+            key = id(first.node)
+            if where.kind != "class":
+                instance_keys.add(key)
+            if key not in stacks or stacks[key][0] < run or (
+                stacks[key][0] == run and where.kind == "class" and stacks[key][3].kind != "class"
+            ):
                 stacks[key] = (run, first, chain, where)
-        for run, first, chain, where in stacks.values():
+        for key, (run, first, chain, where) in stacks.items():
+            if where.kind == "class" and where.name in facts.configured_classes and key not in instance_keys:
+                continue  # the script builds this class only with arguments under which the stack is not plain
             layers = tuple(dict.fromkeys(
                 item.layer.name for item in chain if item.kind == "weight" and item.layer is not None and item.layer.name
             ))
@@ -220,8 +344,9 @@ def _output_chains(facts: FileFacts) -> Iterator[tuple[tuple[Any, ...], Where]]:
     """The layer chains of what models return and what losses are computed on: the main path,
     where a gate's side branch (squeeze-excitation) has already been left out."""
     for root in facts.roots:
-        if isinstance(root.output, Tensor):
-            yield root.output.chain, root.where
+        output = root.main_output()
+        if output is not None:
+            yield output.chain, root.where
     for event in facts.losses:
         yield event.prediction.chain, event.where
     for compile_event in facts.keras_compiles:

@@ -110,6 +110,46 @@ def train_step(model, images, labels):
     return nn.CrossEntropyLoss()(model(images), labels)
 """
 
+
+# A model built at module level, and a forward that returns (logits, features).
+MODULE_LEVEL_LINEAR = """\
+import torch
+import torchvision
+from torch import nn
+
+ds = torchvision.datasets.MNIST(root="data", train=True, transform=torchvision.transforms.ToTensor())
+model = nn.Linear(28 * 28, 10).to("cpu")
+for x, y in torch.utils.data.DataLoader(ds, batch_size=100):
+    loss = nn.functional.cross_entropy(model(x.reshape(-1, 784)), y)
+"""
+
+TUPLE_FORWARD = """\
+import torch
+import torchvision
+from torch import nn
+
+ds = torchvision.datasets.MNIST(root="mnist", train=True, transform=torchvision.transforms.ToTensor())
+
+
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 5)
+        self.out = nn.Linear(8 * 24 * 24, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.conv(x)).flatten(1)
+        return self.out(x), x
+
+
+cnn = CNN()
+for x, y in torch.utils.data.DataLoader(ds, batch_size=50):
+    nn.functional.cross_entropy(cnn(x)[0], y).backward()
+"""
+
+# The model normalizes its own input first.
+MODULE_LEVEL_BATCHNORM = MODULE_LEVEL_LINEAR.replace("nn.Linear(28 * 28, 10)", "nn.Sequential(nn.BatchNorm1d(784), nn.Linear(784, 10))")
+
 TORCHVISION_NORMALIZED = """\
 import torch
 from torch import nn
@@ -239,11 +279,14 @@ class UnnormalizedInput(Rule):
         Valid(SINE_TARGET),
         Valid(TORCHVISION_NORMALIZED),
         Valid(TORCHVISION_VAE),
+        Valid(MODULE_LEVEL_BATCHNORM),
     ]
     INVALID = [
         Invalid(ARANGE_REGRESSION, at=[(4, 5)]),
         Invalid(SEED_004_KERAS, at=[(4, 5)]),
         Invalid(TORCHVISION_CLASSIFIER, at=[(16, 69)]),
+        Invalid(MODULE_LEVEL_LINEAR, at=[(5, 68)]),
+        Invalid(TUPLE_FORWARD, at=[(5, 69)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -281,7 +324,8 @@ class UnnormalizedInput(Rule):
         """
         if not any(event.loss.kind in ("ce", "nll") for event in facts.losses):
             return
-        models = [r.output for r in facts.roots if r.where.kind == "class" and isinstance(r.output, Tensor)]
+        # Model classes and the models built at module level (`model = nn.Linear(784, 10)`).
+        models = [out for out in (r.main_output() for r in facts.roots if r.where.kind in ("class", "script")) if out is not None]
         if not models or any(not out.chain or out.chain[0].kind != "weight" for out in models):
             return
         for dataset in facts.datasets:

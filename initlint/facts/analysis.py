@@ -16,6 +16,7 @@ from initlint.config import Settings
 from initlint.facts.context import CallContext
 from initlint.facts.events import FileFacts, Root, Where
 from initlint.facts.interpret import BudgetExhausted, Interpreter
+from initlint.frameworks.tables import WEIGHT_LAYERS, last
 from initlint.facts.values import UNKNOWN, Builtin, ClassInfo, Const, Func, Obj, Tensor, Value, LIVE
 
 # Parameters of a training function that hold "the model".
@@ -77,7 +78,7 @@ def _run_script_model(facts: "FileFacts", interp: Interpreter, name: str, obj: O
     ctx = CallContext(root=obj, root_kind=kind, root_name=name)
     root = Root(Where(kind, name, obj), obj)
     facts.roots.append(root)
-    if obj.children or obj.kind in ("keras.Model", "keras.Functional"):
+    if _is_model(obj):
         root.output = interp.call_object(obj, [Tensor(state=LIVE)], {}, obj.site, ctx)
 
 
@@ -188,7 +189,20 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
             args.append(interp.eval(param.default, interp.globals, CallContext()))
         else:
             args.append(UNKNOWN)
-    interp.call_function(func, args, {}, node, CallContext(root_kind="script", root_name=label or node.name.value))
+    name = label or node.name.value
+    result = interp.call_function(func, args, {}, node, CallContext(root_kind="script", root_name=name))
+    if isinstance(result, Obj) and result.cls is None and result.kind.startswith("torch.nn.") and _is_model(result):
+        # A torch builder nobody called (`def make_head(d): return nn.Sequential(...)`): the model it
+        # returns, like one built at module level. A stack it cannot know (a loop over an
+        # unknown list) leaves the Sequential incomplete, and nothing is claimed about it.
+        facts = interp.facts
+        if isinstance(facts, FileFacts):
+            _run_script_model(facts, interp, name, result)
+
+
+def _is_model(obj: Obj) -> bool:
+    """A framework model or a weight layer, worth running on an input as a root of its own."""
+    return bool(obj.children) or obj.kind in ("keras.Model", "keras.Functional") or obj.kind.startswith("torch.nn.") and last(obj.kind) in WEIGHT_LAYERS
 
 
 __all__ = ["analyse"]

@@ -21,7 +21,7 @@ import libcst as cst
 from initlint.config import Settings
 from initlint.diagnostics import Subject
 from initlint.facts.context import CallContext
-from initlint.facts.values import Loss, Obj, Param, Tensor
+from initlint.facts.values import Loss, Obj, Param, Seq, Tensor
 from initlint.positions import Positions
 
 
@@ -108,6 +108,14 @@ class Root:
     obj: Optional[Obj]
     output: Any = None
 
+    def main_output(self) -> Optional[Tensor]:
+        """What the model predicts: its output, or the first item of a returned tuple
+        (`return logits, features`, used as `net(x)[0]`)."""
+        out = self.output
+        if isinstance(out, Seq) and out.is_tuple and out.items:
+            out = out.items[0]
+        return out if isinstance(out, Tensor) else None
+
 
 @dataclass
 class FileFacts:
@@ -129,6 +137,9 @@ class FileFacts:
     # initialized does not decide how they train, so the init rules leave them alone.
     checkpoint_classes: set[str] = field(default_factory=set)
     checkpoint_params: set[int] = field(default_factory=set)  # Param.uid
+    # Model classes the file's own code builds with known arguments and runs: their real
+    # configurations, where the class root only guesses the defaults (`Net(batch_normalization=True)`).
+    configured_classes: set[str] = field(default_factory=set)
     budget_exhausted: bool = False
     partial_roots: list[str] = field(default_factory=list)  # what ran out of budget: "class `Net`", ...
     analysis_errors: list[str] = field(default_factory=list)  # roots abandoned on an interpreter error

@@ -40,6 +40,7 @@ from initlint.facts.values import (
     Obj,
     Param,
     Seq,
+    Tensor,
     Unknown,
     Value,
 )
@@ -71,6 +72,7 @@ class Interpreter:
         self.closures: list[Env] = []
         self.class_infos: list[ClassInfo] = []  # a class's methods point back at it: another cycle
         self.tf_generations: set[int] = set()  # 1 / 2: TF1-only / TF2-only names used from `tf` so far
+        self.known_instances: set[int] = set()  # uids of model instances the script built with known arguments
 
     def release(self) -> None:
         """Break the function <-> scope cycles, so the file's tree is freed by reference
@@ -116,7 +118,8 @@ class Interpreter:
                 if handler is not None and handler(self, small, env, ctx):
                     return True
             return False
-        handler = _STMT.get(kind)
+        # A one-line body (`if cond: x = f(x)`) holds small statements directly.
+        handler = _STMT.get(kind) or _SMALL.get(kind)
         return bool(handler(self, stmt, env, ctx)) if handler is not None else False
 
     def exec_function_def(self, stmt: cst.FunctionDef, env: Env, ctx: CallContext) -> bool:
@@ -351,6 +354,14 @@ class Interpreter:
         if isinstance(callee, BoundMethod):
             return registry.call_method(self, callee.target, callee.name, args, kwargs, node, ctx)
         if isinstance(callee, Obj):
+            if ctx.self_obj is None and args and _is_torch_model(callee):
+                x = args[0]
+                if isinstance(x, Tensor) and x.chain:
+                    # `D(G(z))` in a script: two models, each its own stack (inside a
+                    # model's forward, sub-models compose into one).
+                    args = [x.but(chain=())] + args[1:]
+                if callee.uid in self.known_instances and ctx.root_kind == "script":
+                    self.facts.configured_classes.add(callee.cls.name)  # type: ignore[union-attr]
             return self.call_object(callee, args, kwargs, node, ctx)
         if isinstance(callee, Partial):
             return self.call(callee.func, callee.args + args, {**callee.kwargs, **kwargs}, node, env, ctx)
@@ -395,6 +406,10 @@ class Interpreter:
     def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
         base_kind = registry.framework_base_kind(info)
         obj = Obj(kind=base_kind or f"user:{info.name}", site=node, cls=info)
+        if ctx.root_kind == "script" and info.framework == "torch" and not any(
+            isinstance(v, Unknown) for v in [*args, *kwargs.values()]
+        ):
+            self.known_instances.add(obj.uid)
         init = info.lookup("__init__")
         if isinstance(init, Func):
             self.call_function(init, [obj] + args, kwargs, node, ctx.but(in_init=True, anchor=None))
@@ -699,3 +714,10 @@ _EVAL: dict[type, Callable[[Interpreter, Any, Env, CallContext], Value]] = {
     cst.NamedExpr: expressions.eval_named_expr,
     cst.Await: lambda i, n, e, c: i.eval(n.expression, e, c),
 }
+
+
+def _is_torch_model(obj: Obj) -> bool:
+    """A whole torch model (a user module or a `Sequential`), as opposed to a single layer."""
+    if obj.cls is not None:
+        return bool(obj.cls.framework == "torch")
+    return obj.kind == "torch.nn.Sequential"

@@ -11,7 +11,7 @@ from initlint.facts.python import iterate, lookup_attribute, taint_arguments
 from initlint.facts.tensors import truthy, activation, as_tensor, event_from_value, merge_params, merge_sites, new_param, param_tensor, product, shape_of
 from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, InitEvent, Obj, Param, Seq, Tensor, Value, const_int
 from initlint.frameworks.keras import keras_activation_kind, keras_initializer
-from initlint.frameworks.tables import ACT_NAMES, CONTAINERS, EMBEDDINGS, NORM_LAYERS, PASS_LAYERS, POOL_LAYERS, RNN_LAYERS, WEIGHT_LAYERS, last
+from initlint.frameworks.tables import ACT_NAMES, CONTAINERS, LAUNCHER_SETUP, EMBEDDINGS, NORM_LAYERS, PASS_LAYERS, POOL_LAYERS, RNN_LAYERS, WEIGHT_LAYERS, last
 
 
 def apply_layer(interp: "Machine", obj: Obj, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
@@ -118,6 +118,9 @@ def weight_layer(interp: "Machine", obj: Obj, x: Tensor, node: Any, ctx: "CallCo
 
 
 def object_method(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
+    if obj.kind.startswith("ext:") and name in LAUNCHER_SETUP.get(last(obj.kind), ()) and args and not kwargs:
+        # `model, opt = fabric.setup(model, opt)`: the same objects back, one alone unwrapped.
+        return args[0] if len(args) == 1 else Seq(list(args), is_tuple=True)
     if name in ("add", "add_module", "append", "register_module"):
         child = args[-1] if args else kwargs.get("module", kwargs.get("layer", UNKNOWN))
         label = str(args[0].value) if name in ("add_module", "register_module") and args and isinstance(args[0], Const) else str(len(obj.children))

@@ -12,6 +12,10 @@ from initlint.facts.values import LIVE, UNKNOWN, Const, Loss, Tensor, Value
 from initlint.frameworks.tables import KERAS_LOSSES, TF_LOSSES, TORCH_LOSSES, framework_of, last
 
 
+# Losses whose value does not depend on the order of their two arguments.
+SYMMETRIC_LOSSES = {"mse", "l1"}
+
+
 def make_loss(qual: str, args: list[Value], kwargs: dict[str, Value], node: Any) -> Optional[Loss]:
     name = last(qual)
     fw = framework_of(qual)
@@ -40,6 +44,12 @@ def apply_loss(interp: "Machine", loss: Loss, args: list[Value], kwargs: dict[st
         # `tf.losses.mean_squared_error(y, predictions=p)`: the one positional is the labels.
         prediction = kwargs.get("y_pred", kwargs.get("predictions", kwargs.get("logits", UNKNOWN)))
         target = args[0]
+    elif loss.framework == "torch" and loss.kind in SYMMETRIC_LOSSES and len(args) >= 2 and not kwargs:
+        # `F.mse_loss(target, model(x))`: the loss is symmetric, so the prediction is whichever
+        # argument the trained parameters reach (when only the second does).
+        first, second = as_tensor(args[0]), as_tensor(args[1])
+        if first is not None and second is not None and not first.params and second.params:
+            prediction, target = args[1], args[0]
     t = as_tensor(prediction) or Tensor()
     if not ctx.no_grad:
         interp.facts.loss(loss, node, t, as_tensor(target) or Tensor(), ctx)

@@ -80,7 +80,16 @@ def tensor_function(interp: "Machine", qual: str, name: str, args: list[Value], 
         if name in ("normal", "random_normal", "truncated_normal"):
             std = const_number(kwargs.get("std", kwargs.get("stddev", kwargs.get("scale", args[1] if len(args) > 1 and fw != "tf" else Const(1.0)))))
         shape = shape_of(args) if name in ("randn", "rand", "standard_normal") else shape_of([args[0]]) if args and fw == "tf" else None
-        return Tensor(state=LIVE, creation=InitEvent("random", node, f"`{name}`", distribution=dist, std=std, value=0.5 if dist == "uniform01" else 0.0), shape=shape, last_dim=_last(shape))
+        mean = 0.5 if dist == "uniform01" else 0.0
+        if name == "uniform" and qual.startswith("np.random."):
+            # `np.random.uniform(low, high, size)`: mean (low + high) / 2, std (high - low) / sqrt(12).
+            low = const_number(argument(args, kwargs, 0, "low", Const(0.0)))
+            high = const_number(argument(args, kwargs, 1, "high", Const(1.0)))
+            size = argument(args, kwargs, 2, "size", Const(None))
+            shape = shape_of([size]) if not isinstance(size, Const) or size.value is not None else None
+            if low is not None and high is not None:
+                mean, std = (low + high) / 2, abs(high - low) / math.sqrt(12)
+        return Tensor(state=LIVE, creation=InitEvent("random", node, f"`{name}`", distribution=dist, std=std, value=mean), shape=shape, last_dim=_last(shape))
     if name in ("tensor", "as_tensor", "from_numpy", "array", "asarray", "constant", "convert_to_tensor", "FloatTensor", "LongTensor"):
         data = args[0] if args else UNKNOWN
         if isinstance(data, (Tensor, Param)):

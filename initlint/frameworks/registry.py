@@ -15,14 +15,14 @@ from initlint.facts.context import CallContext, Machine
 from initlint.facts.names import canonical, strip_tf1
 from initlint.facts import python
 from initlint.facts.python import container_method, taint_arguments
-from initlint.facts.tensors import truthy, as_tensor, event_from_value, new_param
+from initlint.facts.tensors import truthy, as_tensor, event_from_value, new_param, product
 from initlint.facts.values import UNKNOWN, Builtin, ClassInfo, Const, Ext, Func, Initializer, Loss, Mapping, Obj, Param, Partial, Seq, Tensor, Value, const_number
 from initlint.frameworks import keras, torch
 from initlint.frameworks.keras import keras_initializer_call, keras_input, tf1_always, tf1_never
 from initlint.frameworks.layers import object_method, weight_layer
 from initlint.frameworks.losses import apply_loss, make_loss
 from initlint.frameworks.ops import tensor_function, tensor_op
-from initlint.frameworks.tables import INIT_FUNCTIONS, framework_of, last
+from initlint.frameworks.tables import INIT_FUNCTIONS, TORCH_MODEL_WRAPPERS, framework_of, last
 from initlint.frameworks.tensorflow import TF_ROOTS, make_variable, note_tf_generation, tf1_defaults
 from initlint.frameworks.torch import apply_init, param_method, transform_step
 
@@ -117,6 +117,12 @@ def call_ext(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, 
                     return Mapping({}, complete=False)
             return Mapping(items)
         return Mapping({}, complete=not args)
+    if qual == "einops.einsum" and len(args) >= 3 and isinstance(args[-1], Const):
+        # einops takes the operands first and the pattern last: a product of the operands.
+        factors = [t for t in (as_tensor(a) for a in args[:-1]) if t is not None]
+        return product(interp, "einsum", factors, node, ctx) if len(factors) == len(args) - 1 else Tensor()
+    if qual in TORCH_MODEL_WRAPPERS and args and isinstance(args[0], Obj):
+        return args[0]
     if qual == "torch.nn.parallel.data_parallel" and args and isinstance(args[0], Obj):
         return interp.call_object(args[0], args[1:2], {}, node, ctx)  # module(input), replicated
     if qual.startswith("torchvision.transforms"):

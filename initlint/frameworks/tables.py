@@ -34,7 +34,8 @@ NORM_LAYERS = {
 }
 WEIGHT_LAYERS = {
     "Linear", "Bilinear", "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
-    "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose",
+    "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
+    "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose",
     "Conv1DTranspose", "Conv3DTranspose", "SeparableConv2D", "DepthwiseConv2D", "Convolution2D", "EinsumDense",
 }
 class Affine(NamedTuple):
@@ -52,6 +53,9 @@ TORCH_AFFINE = {
     "Linear": Affine(("in_features",), "out_features", "kaiming_uniform"),
     "Bilinear": Affine(("in1_features", "in2_features"), "out_features", "uniform ±1/sqrt(in1_features)"),
 }
+# `nn.LazyConv2d(out_channels, kernel_size, ...)`: a convolution whose in_channels (and so its
+# fan-in) is set by the first input.
+LAZY_CONVS = {"LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"}
 PASS_LAYERS = {
     "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity", "Flatten", "Unflatten",
     "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "Reshape", "Permute",
@@ -64,6 +68,16 @@ POOL_LAYERS = {
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Upsample", "UpSampling2D", "PixelShuffle", "ZeroPad2d",
     "ZeroPadding2D", "ReflectionPad2d", "ReplicationPad2d", "ConstantPad2d",
 }
+# Wrappers that return the model they are given, with the same parameters: calling the
+# wrapper runs the model (`nn.DataParallel(model)`, `torch.compile(model)`).
+TORCH_MODEL_WRAPPERS = {
+    "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
+    "torch.nn.parallel.distributed.DistributedDataParallel", "torch.distributed.fsdp.FullyShardedDataParallel",
+    "torch.compile", "torch.jit.script",
+}
+# Launcher objects whose method returns the models (and optimizers) it was given, in order:
+# Lightning's `fabric.setup(model, opt)`, Accelerate's `accelerator.prepare(model, opt, loader)`.
+LAUNCHER_SETUP = {"Fabric": ("setup", "setup_module"), "LightningLite": ("setup",), "Accelerator": ("prepare", "prepare_model")}
 CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
 EMBEDDINGS = {"Embedding", "EmbeddingBag"}
 RNN_LAYERS = {"RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "SimpleRNN"}

@@ -14,7 +14,7 @@ from initlint.facts.python import iterate
 from initlint.facts.tensors import argument, truthy, default_random, init_from_tensor, new_param, param_tensor
 from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, Const, InitEvent, Mapping, Obj, Param, Seq, Tensor, Transform, Value, const_int, const_number
 from initlint.frameworks.ops import tensor_op
-from initlint.frameworks.tables import TORCH_AFFINE, EMBEDDINGS, INIT_FUNCTIONS, NORM_LAYERS, RNN_LAYERS, WELL_SCALED_INITS
+from initlint.frameworks.tables import LAZY_CONVS, TORCH_AFFINE, EMBEDDINGS, INIT_FUNCTIONS, NORM_LAYERS, RNN_LAYERS, WELL_SCALED_INITS
 
 
 def apply_init(interp: "Machine", fname: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
@@ -91,6 +91,15 @@ def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs:
         obj.config.update(in_features=Const(None), out_features=Const(n_out), fan_in=Const(None))
         obj.params["weight"] = new_param("weight", "weight", (n_out, None), default_random("nn.Linear default (kaiming_uniform)", None, "scaled"), obj, node)
         _optional_param(obj, "bias", "bias", (n_out,), default_random("nn.Linear default bias", None), truthy(argument(args, kwargs, 1, "bias", Const(True))), node)
+    elif name in LAZY_CONVS:  # in_channels is known only at the first call: the init's scale is unknown
+        dims = int(name[-2])
+        c_out = const_int(argument(args, kwargs, 0, "out_channels"))
+        k = argument(args, kwargs, 1, "kernel_size")
+        ks = [const_int(k)] * dims if const_int(k) is not None else ([const_int(v) for v in k.items] if isinstance(k, Seq) else [None] * dims)
+        obj.config.update(in_features=Const(None), out_features=Const(c_out), fan_in=Const(None))
+        obj.params["weight"] = new_param("weight", "weight", (c_out, None, *ks), default_random(f"nn.{name[4:]} default (kaiming_uniform)", None, "scaled"), obj, node)
+        # (out_channels, kernel_size, stride, padding, dilation | output_padding, groups, bias)
+        _optional_param(obj, "bias", "bias", (c_out,), default_random(f"nn.{name[4:]} default bias", None), truthy(argument(args, kwargs, 6, "bias", Const(True))), node)
     elif name in ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"):
         dims = int(name[-2])
         c_in = const_int(argument(args, kwargs, 0, "in_channels"))
