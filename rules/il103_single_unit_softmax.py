@@ -34,6 +34,27 @@ model = keras.Sequential([
 model.compile(optimizer="adam", loss="binary_crossentropy")
 """
 
+KERAS_ACTIVATION_LAYER = """\
+from keras.models import Sequential
+from keras.layers import Activation, Dense
+
+model = Sequential()
+model.add(Dense(16, activation="relu", input_shape=(8,)))
+model.add(Dense(1))
+model.add(Activation("softmax"))
+model.compile(loss="binary_crossentropy", optimizer="adam")
+"""
+
+KERAS_ACTIVATION_LAYERS_FINE = """\
+from keras.models import Sequential
+from keras.layers import Activation, Dense
+
+binary = Sequential([Dense(16, input_shape=(8,)), Activation("relu"), Dense(1), Activation("sigmoid")])
+binary.compile(loss="binary_crossentropy", optimizer="adam")
+classes = Sequential([Dense(16, input_shape=(8,)), Activation("relu"), Dense(3), Activation("softmax")])
+classes.compile(loss="categorical_crossentropy", optimizer="adam")
+"""
+
 SEQUENTIAL_MODULE = """\
 from torch import nn
 
@@ -139,10 +160,11 @@ class SingleUnitSoftmax(Rule):
     name = "single-unit-softmax"
     severity = Severity.ERROR
     message = "`{act}` normalizes over an axis of size 1: its output is always {constant}, so no gradient reaches the layers before it"
-    VALID = [Valid(LISTWISE), Valid(ATTENTION_POOLING)]
+    VALID = [Valid(LISTWISE), Valid(ATTENTION_POOLING), Valid(KERAS_ACTIVATION_LAYERS_FINE)]
     INVALID = [
         Invalid(TORCH_HEAD, at=[(12, 16)]),
         Invalid(KERAS_HEAD, at=[(6, 5)]),
+        Invalid(KERAS_ACTIVATION_LAYER, at=[(7, 11)]),
         Invalid(SEQUENTIAL_MODULE, at=[(3, 68)]),
         Invalid(DIM_ONE_HEAD, at=[(11, 16)]),
     ]

@@ -138,6 +138,7 @@ def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs:
         obj.params["beta"] = new_param("beta", "norm_bias", None, InitEvent("zero", None, "zeros"), obj, node)
     elif name == "Activation":
         obj.config["activation"] = argument(args, kwargs, 0, "activation", Const(None))
+        obj.config["dim"] = Const(-1)  # Keras activations normalize over the last axis
     elif name == "Softmax":
         obj.config["dim"] = kwargs.get("axis", Const(-1))
     elif name in ("Sequential",):
@@ -177,11 +178,18 @@ def model_output(obj: Obj) -> Optional[tuple[str, Any]]:
         kind = last(layer.kind)
         if kind in PASS_LAYERS:
             continue
-        if kind == "Softmax":
-            return ("softmax", layer.site)
-        act = keras_activation_kind(layer.config.get("activation", Const(None))) if "activation" in layer.config else ACT_NAMES.get(kind)
+        act = layer_activation(layer)
         return (act, layer.site) if act in SQUASH_ACTS else None
     return None
+
+
+def layer_activation(layer: Obj) -> Optional[str]:
+    """The activation a layer applies, by kind: an activation layer (`nn.Sigmoid`, Keras
+    `Softmax`, `Activation('softmax')`) or a layer's `activation=` argument; None for none,
+    "unknown" when it is not known."""
+    if "activation" in layer.config:
+        return keras_activation_kind(layer.config["activation"])
+    return ACT_NAMES.get(last(layer.kind))
 
 
 def keras_input(args: list[Value], kwargs: dict[str, Value]) -> Tensor:

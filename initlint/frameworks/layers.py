@@ -10,7 +10,7 @@ from initlint.facts.context import CallContext, Machine
 from initlint.facts.python import iterate, lookup_attribute, taint_arguments
 from initlint.facts.tensors import truthy, activation, as_tensor, event_from_value, merge_params, merge_sites, new_param, param_tensor, product, shape_of
 from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, InitEvent, Obj, Param, Seq, Tensor, Value, const_int
-from initlint.frameworks.keras import keras_activation_kind, keras_initializer
+from initlint.frameworks.keras import keras_initializer, layer_activation
 from initlint.frameworks.tables import ACT_NAMES, CONTAINERS, EMBEDDINGS, NORM_LAYERS, PASS_LAYERS, POOL_LAYERS, RNN_LAYERS, WEIGHT_LAYERS, last
 
 
@@ -60,9 +60,8 @@ def apply_layer(interp: "Machine", obj: Obj, args: list[Value], kwargs: dict[str
                 return x.but(params=all_params, chain=x.chain + (item,), squash=None)
             return Tensor(state=INDEP, key=("param", bias.uid), params=all_params, chain=x.chain + (item,))
         return x.but(params=all_params, chain=x.chain + (item,), squash=None, zero_layer=None, origin=None)
-    act = ACT_NAMES.get(kind)
+    act = layer_activation(obj) if kind in ACT_NAMES or kind == "Activation" else None
     if act is not None or kind == "Activation":
-        act = act or keras_activation_kind(obj.config.get("activation", Const(None)))
         if act is None or act == "unknown":
             return x if act is None else Tensor(params=x.params)
         return activation(interp, act, x, site, ctx, dim=obj.config.get("dim"), layer=obj)
@@ -109,7 +108,7 @@ def weight_layer(interp: "Machine", obj: Obj, x: Tensor, node: Any, ctx: "CallCo
         out = out.but(zero_sites=merge_sites(out))
     zero_layer = w if w.is_zero and out.state == ZERO and (out_dim is None or out_dim != 1) else None
     out = out.but(chain=chain, zero_layer=zero_layer, squash=None, origin=None)
-    act = keras_activation_kind(obj.config.get("activation", Const(None))) if "activation" in obj.config else None
+    act = layer_activation(obj)
     if act == "unknown":
         return Tensor(params=out.params, last_dim=out_dim, chain=chain)
     if act is not None:
