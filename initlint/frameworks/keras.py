@@ -114,7 +114,7 @@ def initializer_output(init: Initializer, args: list[Value], kwargs: dict[str, V
 
 
 def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> None:
-    if name in ("Dense", "Conv1D", "Conv2D", "Conv3D", "Convolution2D", "Conv2DTranspose", "Conv1DTranspose", "dense", "conv2d", "conv1d"):
+    if name in ("Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "Conv1DTranspose", "dense", "conv2d", "conv1d"):
         units = const_int(argument(args, kwargs, 0, "units" if name in ("Dense", "dense") else "filters"))
         obj.config["out_features"] = Const(units)
         obj.config["activation"] = argument(args, kwargs, 1 if name in ("Dense", "dense") else 99, "activation", Const(None))

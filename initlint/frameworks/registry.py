@@ -22,7 +22,7 @@ from initlint.frameworks.keras import keras_initializer_call, keras_input, tf1_a
 from initlint.frameworks.layers import object_method, weight_layer
 from initlint.frameworks.losses import apply_loss, make_loss
 from initlint.frameworks.ops import tensor_function, tensor_op
-from initlint.frameworks.tables import INIT_FUNCTIONS, framework_of, last
+from initlint.frameworks.tables import INIT_FUNCTIONS, KERAS_ALIASES, framework_of, last
 from initlint.frameworks.tensorflow import TF_ROOTS, make_variable, note_tf_generation, tf1_defaults
 from initlint.frameworks.torch import apply_init, param_method, transform_step
 
@@ -158,7 +158,8 @@ def call_ext(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, 
     if fw == "keras" and (qual.startswith("keras.layers.") or name in ("Sequential", "Model")) and name[:1].isupper():
         if name == "Input" or name == "InputLayer":
             return keras_input(args, kwargs)
-        canonical_kind = "keras." + name if name in ("Sequential", "Model") else qual
+        alias = KERAS_ALIASES.get(name)
+        canonical_kind = "keras." + name if name in ("Sequential", "Model") else qual if alias is None else qual[: -len(name)] + alias
         return construct_into(interp, Obj(kind=canonical_kind, site=node), canonical_kind, args, kwargs, node, ctx)
     if fw == "keras" and name == "Input":
         return keras_input(args, kwargs)
