@@ -11,7 +11,7 @@ from initlint.facts.context import CallContext, Machine
 from initlint.facts.names import strip_tf1
 from initlint.facts.python import iterate
 from initlint.facts.tensors import argument, _last, truthy, new_param, shape_of
-from initlint.facts.values import INDEP, LIVE, UNKNOWN_STATE, ZERO, Const, Ext, InitEvent, Initializer, Obj, Seq, Tensor, Value, const_int, const_number
+from initlint.facts.values import INDEP, LIVE, UNKNOWN_STATE, ZERO, Const, Ext, InitEvent, Initializer, Mapping, Obj, Seq, Tensor, Value, const_int, const_number
 from initlint.frameworks.tables import ACT_NAMES, KERAS_INITIALIZERS, NORM_LAYERS, PASS_LAYERS, SQUASH_ACTS, framework_of, last
 from initlint.frameworks.torch import _optional_param
 
@@ -190,6 +190,16 @@ def layer_activation(layer: Obj) -> Optional[str]:
     if "activation" in layer.config:
         return keras_activation_kind(layer.config["activation"])
     return ACT_NAMES.get(last(layer.kind))
+
+
+def single_loss(loss: Value) -> Value:
+    """`compile(loss=['mse'])` or `loss={'out': 'mse'}`: the one loss of a list or dict of one
+    (a single-output model's); any other loss as given."""
+    if isinstance(loss, Seq) and loss.complete and len(loss.items) == 1:
+        return loss.items[0]
+    if isinstance(loss, Mapping) and loss.complete and len(loss.items) == 1:
+        return next(iter(loss.items.values()))
+    return loss
 
 
 def keras_input(args: list[Value], kwargs: dict[str, Value]) -> Tensor:

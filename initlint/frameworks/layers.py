@@ -10,7 +10,7 @@ from initlint.facts.context import CallContext, Machine
 from initlint.facts.python import iterate, lookup_attribute, taint_arguments
 from initlint.facts.tensors import truthy, activation, as_tensor, event_from_value, merge_params, merge_sites, new_param, param_tensor, product, shape_of
 from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, InitEvent, Obj, Param, Seq, Tensor, Value, const_int
-from initlint.frameworks.keras import keras_initializer, layer_activation
+from initlint.frameworks.keras import keras_initializer, layer_activation, single_loss
 from initlint.frameworks.tables import ACT_NAMES, CONTAINERS, EMBEDDINGS, NORM_LAYERS, PASS_LAYERS, POOL_LAYERS, RNN_LAYERS, WEIGHT_LAYERS, last
 
 
@@ -187,6 +187,10 @@ def object_method(interp: "Machine", obj: Obj, name: str, args: list[Value], kwa
     if name in ("to", "cuda", "cpu", "train", "eval", "float", "double", "half", "type", "bfloat16"):
         return obj
     if name == "compile":
+        if "loss" in kwargs:
+            kwargs = {**kwargs, "loss": single_loss(kwargs["loss"])}
+        elif len(args) > 1:
+            args = [args[0], single_loss(args[1]), *args[2:]]
         interp.facts.keras_compile(obj, args, kwargs, node, ctx)
         return Const(None)
     if name in ("fit", "train_on_batch"):
