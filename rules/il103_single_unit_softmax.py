@@ -55,6 +55,20 @@ classes = Sequential([Dense(16, input_shape=(8,)), Activation("relu"), Dense(3),
 classes.compile(loss="categorical_crossentropy", optimizer="adam")
 """
 
+KERAS_PRETRAINED_BODY = """\
+from tensorflow.keras.applications import VGG16
+from tensorflow.keras.layers import Dense, Flatten
+from tensorflow.keras.models import Sequential
+
+base = VGG16(weights=None, include_top=False, input_shape=(64, 64, 3))
+model = Sequential()
+for layer in base.layers:
+    model.add(layer)
+model.add(Flatten())
+model.add(Dense(1, activation="softmax"))
+model.compile(loss="binary_crossentropy", optimizer="adam")
+"""
+
 SEQUENTIAL_MODULE = """\
 from torch import nn
 
@@ -165,6 +179,7 @@ class SingleUnitSoftmax(Rule):
         Invalid(TORCH_HEAD, at=[(12, 16)]),
         Invalid(KERAS_HEAD, at=[(6, 5)]),
         Invalid(KERAS_ACTIVATION_LAYER, at=[(7, 11)]),
+        Invalid(KERAS_PRETRAINED_BODY, at=[(11, 11)]),
         Invalid(SEQUENTIAL_MODULE, at=[(3, 68)]),
         Invalid(DIM_ONE_HEAD, at=[(11, 16)]),
     ]

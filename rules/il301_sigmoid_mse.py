@@ -76,6 +76,16 @@ model = keras.Model(inputs, [clicked, layers.Dense(1)(hidden)])
 model.compile(loss=["binary_crossentropy", "mse"], optimizer="adam")
 """
 
+KERAS_UNKNOWN_LAST_LAYERS = """\
+from keras import Sequential
+from keras.layers import Dense
+
+model = Sequential([Dense(32, activation="relu", input_shape=(12,)), Dense(1, activation="sigmoid")])
+for layer in extra_layers:
+    model.add(layer)
+model.compile(loss="mse", optimizer="adam")
+"""
+
 TF_EAGER = """\
 import tensorflow as tf
 
@@ -215,7 +225,7 @@ class SigmoidMse(LossPairingRule):
     name = "sigmoid-mse"
     severity = Severity.WARNING
     message = "`{loss}` is a squared error on a sigmoid output (`{act}`): its gradient carries σ' ≤ 0.25 and vanishes when the unit saturates"
-    VALID = [Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE), Valid(KERAS_TWO_OUTPUT_LOSSES)]
+    VALID = [Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE), Valid(KERAS_TWO_OUTPUT_LOSSES), Valid(KERAS_UNKNOWN_LAST_LAYERS)]
     INVALID = [
         Invalid(FORWARD_SIGMOID, at=[(16, 12)]),
         Invalid(FUNCTIONAL_MSE, at=[(8, 12)]),

@@ -172,15 +172,21 @@ def model_output(obj: Obj) -> Optional[tuple[str, Any]]:
     if obj.kind in ("keras.Model", "keras.Functional"):
         out = obj.config.get("outputs")
         return (out.squash.kind, out.squash.node) if isinstance(out, Tensor) and out.squash is not None else None
-    if obj.kind != "keras.Sequential" or obj.config.get("incomplete"):
+    if obj.kind != "keras.Sequential":
         return None
-    for _, layer in reversed(obj.children):
+    for _, layer in reversed(known_tail(obj) if obj.config.get("incomplete") else obj.children):
         kind = last(layer.kind)
         if kind in PASS_LAYERS:
             continue
         act = layer_activation(layer)
         return (act, layer.site) if act in SQUASH_ACTS else None
     return None
+
+
+def known_tail(obj: Obj) -> list[tuple[str, Obj]]:
+    """The layers added to an incomplete container after its last unknown one (its known end)."""
+    tail = obj.config.get("tail")
+    return obj.children[tail.value:] if isinstance(tail, Const) and isinstance(tail.value, int) else []
 
 
 def layer_activation(layer: Obj) -> Optional[str]:

@@ -10,7 +10,7 @@ from initlint.facts.context import CallContext, Machine
 from initlint.facts.python import iterate, lookup_attribute, taint_arguments
 from initlint.facts.tensors import truthy, activation, as_tensor, event_from_value, merge_params, merge_sites, new_param, param_tensor, product, shape_of
 from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, InitEvent, Obj, Param, Seq, Tensor, Value, const_int
-from initlint.frameworks.keras import keras_initializer, layer_activation, single_loss
+from initlint.frameworks.keras import keras_initializer, known_tail, layer_activation, single_loss
 from initlint.frameworks.tables import ACT_NAMES, CONTAINERS, EMBEDDINGS, NORM_LAYERS, PASS_LAYERS, POOL_LAYERS, RNN_LAYERS, WEIGHT_LAYERS, last
 
 
@@ -20,10 +20,14 @@ def apply_layer(interp: "Machine", obj: Obj, args: list[Value], kwargs: dict[str
     kind = last(obj.kind)
     x_value = args[0] if args else kwargs.get("input", kwargs.get("inputs", UNKNOWN))
     if kind in CONTAINERS and kind == "Sequential" or obj.kind == "keras.Sequential":
-        if obj.config.get("incomplete"):
-            return Tensor()
         value: Value = x_value
-        for _, child in obj.children:
+        children = obj.children
+        if obj.config.get("incomplete"):
+            tail = known_tail(obj)
+            if not tail:
+                return Tensor()
+            value, children = Tensor(), tail  # what the unknown layers give is unknown
+        for _, child in children:
             value = interp.call_object(child, [value], {}, child.site or node, ctx)
         return value
     if obj.kind in ("keras.Model", "keras.Functional"):
@@ -127,7 +131,10 @@ def object_method(interp: "Machine", obj: Obj, name: str, args: list[Value], kwa
         elif isinstance(child, Param) and obj.kind.endswith("ParameterList"):
             obj.params[str(len(obj.params))] = child
         else:
+            # Unknown layers (`for layer in base.layers: model.add(layer)`): the layers added
+            # after them are still known, and they end the model.
             obj.config["incomplete"] = Const(True)
+            obj.config["tail"] = Const(len(obj.children))
         return Const(None)
     if name == "extend":
         items = iterate(interp, args[0]) if args else None
