@@ -179,7 +179,7 @@ class SingleUnitSoftmax(Rule):
         Invalid(TORCH_HEAD, at=[(12, 16)]),
         Invalid(KERAS_HEAD, at=[(6, 5)]),
         Invalid(KERAS_ACTIVATION_LAYER, at=[(7, 11)]),
-        Invalid(KERAS_PRETRAINED_BODY, at=[(11, 11)]),
+        Invalid(KERAS_PRETRAINED_BODY, at=[(10, 11)]),
         Invalid(SEQUENTIAL_MODULE, at=[(3, 68)]),
         Invalid(DIM_ONE_HEAD, at=[(11, 16)]),
     ]
