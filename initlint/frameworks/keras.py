@@ -11,7 +11,7 @@ from initlint.facts.context import CallContext, Machine
 from initlint.facts.names import strip_tf1
 from initlint.facts.python import iterate
 from initlint.facts.tensors import argument, _last, truthy, new_param, shape_of
-from initlint.facts.values import INDEP, LIVE, UNKNOWN_STATE, ZERO, Const, Ext, InitEvent, Initializer, Mapping, Obj, Seq, Tensor, Value, const_int, const_number
+from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, Const, Ext, InitEvent, Initializer, Mapping, Obj, Seq, Tensor, Value, const_int, const_number
 from initlint.frameworks.tables import ACT_NAMES, KERAS_INITIALIZERS, NORM_LAYERS, PASS_LAYERS, SQUASH_ACTS, framework_of, last
 from initlint.frameworks.torch import _optional_param
 
@@ -206,6 +206,22 @@ def single_loss(loss: Value) -> Value:
     if isinstance(loss, Mapping) and loss.complete and len(loss.items) == 1:
         return next(iter(loss.items.values()))
     return loss
+
+
+# keras.datasets whose images load_data() returns as uint8 pixels in [0, 255].
+PIXEL_DATASETS = {"mnist", "fashion_mnist", "cifar10", "cifar100"}
+
+
+def load_data(qual: str, node: Any) -> Value:
+    """`keras.datasets.mnist.load_data()`: ((x_train, y_train), (x_test, y_test)), the images raw pixels."""
+    parts = qual.split(".")
+    if len(parts) < 2 or parts[-2] not in PIXEL_DATASETS:
+        return UNKNOWN
+
+    def split() -> Seq:
+        return Seq([Tensor(state=LIVE, origin=("pixels", 0.0, 255.0, node)), Tensor(state=LIVE)], is_tuple=True)
+
+    return Seq([split(), split()], is_tuple=True)
 
 
 def keras_input(args: list[Value], kwargs: dict[str, Value]) -> Tensor:

@@ -141,6 +141,8 @@ def call_ext(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, 
     if fw in ("keras", "tf") and (".initializers." in qual or name.endswith("_initializer") or qual.startswith("keras.initializers")):
         legacy: Callable[[], Optional[bool]] = tf1_never if fw == "keras" else tf1_always if tf1 else lambda: tf1_defaults(interp)
         return Initializer(keras_initializer_call(name, args, kwargs, node, legacy))
+    if fw == "keras" and ".datasets." in qual and name == "load_data":
+        return keras.load_data(qual, node)
     # Losses.
     loss = make_loss(qual, args, kwargs, node)
     if loss is not None:
