@@ -65,6 +65,39 @@ model.add(tf.keras.layers.Dense(1))
 model.compile(loss="mse", optimizer="sgd")
 """
 
+TF1_HELPER_ONE_LINE_LOOP = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 1])
+y = tf.placeholder(tf.float32, [None, 1])
+
+
+def add_layer(h, n):
+    return tf.nn.tanh(tf.layers.dense(h, n, kernel_initializer=tf.random_normal_initializer(0.0, 0.1)))
+
+
+h = x
+for _ in range(8): h = add_layer(h, 10)
+loss = tf.losses.mean_squared_error(y, tf.layers.dense(h, 1))
+"""
+
+TF1_HELPER_ONE_LINE_LOOP_NORMALIZED = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 1])
+y = tf.placeholder(tf.float32, [None, 1])
+
+
+def add_layer(h, n):
+    h = tf.layers.dense(h, n, kernel_initializer=tf.random_normal_initializer(0.0, 0.1))
+    return tf.nn.tanh(tf.layers.batch_normalization(h, training=True))
+
+
+h = x
+for _ in range(8): h = add_layer(h, 10)
+loss = tf.losses.mean_squared_error(y, tf.layers.dense(h, 1))
+"""
+
 TANH_FOUR = """\
 from torch import nn
 
@@ -231,7 +264,7 @@ class SaturatingStack(Rule):
     name = "saturating-stack"
     severity = Severity.WARNING
     message = "{count} {what} activations in a row with no normalization or residual path: each scales the gradient by at most {factor}, so the first layers of the stack barely learn"
-    VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES), Valid(TF1_RESIDUAL)]
+    VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES), Valid(TF1_RESIDUAL), Valid(TF1_HELPER_ONE_LINE_LOOP_NORMALIZED)]
     INVALID = [
         Invalid(SEQUENTIAL, at=[(10, 13)]),
         Invalid(LOOP_BUILT, at=[(5, 37)], also=[("IL402", 5, 16)]),
@@ -239,6 +272,7 @@ class SaturatingStack(Rule):
         Invalid(KERAS_STACK, at=[(4, 11)]),
         Invalid(KERAS_FUNCTIONAL_LOOP, at=[(7, 9)]),
         Invalid(TF1_BIAS_ADDS, at=[(6, 5)]),
+        Invalid(TF1_HELPER_ONE_LINE_LOOP, at=[(8, 12)], also=[("IL402", 8, 23)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -94,7 +94,13 @@ class Interpreter:
     # ------------------------------------------------------------------ blocks
     def exec_body(self, body: Any, env: Env, ctx: CallContext) -> bool:
         """Run a statement block; True when it certainly returned."""
-        if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+        if isinstance(body, cst.SimpleStatementSuite):
+            # `for _ in range(8): h = layer(h)`: small statements after the colon, one line.
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                raise BudgetExhausted
+            return self.exec_small(body.body, env, ctx)
+        if isinstance(body, cst.IndentedBlock):
             stmts: Sequence[Any] = body.body
         elif isinstance(body, cst.Module):
             stmts = body.body
@@ -111,13 +117,17 @@ class Interpreter:
             raise BudgetExhausted
         kind = type(stmt)
         if kind is cst.SimpleStatementLine:
-            for small in stmt.body:
-                handler = _SMALL.get(type(small))
-                if handler is not None and handler(self, small, env, ctx):
-                    return True
-            return False
+            return self.exec_small(stmt.body, env, ctx)
         handler = _STMT.get(kind)
         return bool(handler(self, stmt, env, ctx)) if handler is not None else False
+
+    def exec_small(self, smalls: Sequence[Any], env: Env, ctx: CallContext) -> bool:
+        """The small statements of one line (`a = f(x); b = g(a)`); True when one returned."""
+        for small in smalls:
+            handler = _SMALL.get(type(small))
+            if handler is not None and handler(self, small, env, ctx):
+                return True
+        return False
 
     def exec_function_def(self, stmt: cst.FunctionDef, env: Env, ctx: CallContext) -> bool:
         env.vars[stmt.name.value] = self.make_function(stmt, env, ctx)
