@@ -9,7 +9,7 @@ from typing import Any
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.python import iterate, lookup_attribute, taint_arguments
 from initlint.facts.tensors import truthy, activation, as_tensor, event_from_value, merge_params, merge_sites, new_param, param_tensor, product, shape_of
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, InitEvent, Obj, Param, Seq, Tensor, Value, const_int
+from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, Func, InitEvent, Obj, Param, Seq, Tensor, Value, const_int
 from initlint.frameworks.keras import keras_initializer, known_tail, layer_activation, single_loss
 from initlint.frameworks.tables import ACT_NAMES, CONTAINERS, EMBEDDINGS, NORM_LAYERS, PASS_LAYERS, POOL_LAYERS, RNN_LAYERS, WEIGHT_LAYERS, last
 
@@ -193,6 +193,14 @@ def object_method(interp: "Machine", obj: Obj, name: str, args: list[Value], kwa
         return obj
     if name in ("to", "cuda", "cpu", "train", "eval", "float", "double", "half", "type", "bfloat16"):
         return obj
+    if name == "add_loss" and (args or "losses" in kwargs):
+        term = args[0] if args else kwargs["losses"]
+        if isinstance(term, Func):  # Keras calls a zero-argument callable each step
+            term = interp.call(term, [], {}, node, interp.current_env or interp.globals, ctx)
+        t = as_tensor(term)
+        if t is not None and not t.chain:  # computed from the weights, not through the layers
+            interp.facts.direct_gradient(t.params)
+        return Const(None)
     if name == "compile":
         if "loss" in kwargs:
             kwargs = {**kwargs, "loss": single_loss(kwargs["loss"])}
