@@ -98,6 +98,27 @@ for _ in range(8): h = add_layer(h, 10)
 loss = tf.losses.mean_squared_error(y, tf.layers.dense(h, 1))
 """
 
+TF1_ACTIVATION_ARGUMENT = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 1])
+
+
+class Net(object):
+    def __init__(self):
+        self.layers = [x]
+        for _ in range(8):
+            self.layers.append(self.add_layer(self.layers[-1], 10, ac=tf.nn.tanh))
+        self.out = tf.layers.dense(self.layers[-1], 1)
+
+    def add_layer(self, h, n, ac=None):
+        h = tf.layers.dense(h, n)
+        return h if ac is None else ac(h)
+
+
+net = Net()
+"""
+
 TANH_FOUR = """\
 from torch import nn
 
@@ -272,6 +293,7 @@ class SaturatingStack(Rule):
         Invalid(KERAS_STACK, at=[(4, 11)]),
         Invalid(KERAS_FUNCTIONAL_LOOP, at=[(7, 9)]),
         Invalid(TF1_BIAS_ADDS, at=[(6, 5)]),
+        Invalid(TF1_ACTIVATION_ARGUMENT, at=[(15, 37)]),
         Invalid(TF1_HELPER_ONE_LINE_LOOP, at=[(8, 12)], also=[("IL402", 8, 23)]),
     ]
 
