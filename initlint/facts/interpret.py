@@ -405,6 +405,8 @@ class Interpreter:
     def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
         base_kind = registry.framework_base_kind(info)
         obj = Obj(kind=base_kind or f"user:{info.name}", site=node, cls=info)
+        if not args and not kwargs:
+            obj.config["default_args"] = Const(True)  # built as the class root is (roots.py)
         init = info.lookup("__init__")
         if isinstance(init, Func):
             self.call_function(init, [obj] + args, kwargs, node, ctx.but(in_init=True, anchor=None))

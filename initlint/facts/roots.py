@@ -111,6 +111,11 @@ def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None
         interp.steps = 0
         args, kwargs = _forward_args(interp, forward, where_ctx)
         root.output = interp.call_function(forward, [obj] + args, kwargs, forward.node, where_ctx)
+        params = forward.node.params
+        if not any("train" in p.name.value for p in [*params.params, *params.kwonly_params]):
+            # `call(self, x, training=False)`: fit() runs the training branch, this root ran the
+            # other one, so only a call() without such a flag tells what the loss receives.
+            info.output = root.output
     for name, method in info.methods.items():
         if method is forward or name.startswith("__") or not TRAINING_METHOD.search(name):
             continue

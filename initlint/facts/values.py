@@ -272,6 +272,7 @@ class ClassInfo(Value):
     methods: dict[str, Func] = field(default_factory=dict)
     class_attrs: dict[str, Value] = field(default_factory=dict)
     framework: Optional[str] = None  # "torch" | "keras" when it derives from nn.Module / keras.Model|Layer
+    output: Optional[Value] = None  # what forward/call returned when the class ran as a root (default arguments)
 
     def lookup(self, name: str) -> Optional[Value]:
         if name in self.methods:

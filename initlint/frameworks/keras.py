@@ -169,6 +169,10 @@ def model_output(obj: Obj) -> Optional[tuple[str, Any]]:
     `activation`, or an `Activation`/`Softmax` layer). A functional `Model`: the
     squash of its `outputs` tensor.
     """
+    if obj.cls is not None and obj.cls.framework == "keras" and obj.kind.startswith("user:"):
+        # A subclassed model built with its defaults: what its call() returned as a class root.
+        out = obj.cls.output if obj.config.get("default_args") else None
+        return (out.squash.kind, out.squash.node) if isinstance(out, Tensor) and out.squash is not None else None
     if obj.kind in ("keras.Model", "keras.Functional"):
         out = obj.config.get("outputs")
         return (out.squash.kind, out.squash.node) if isinstance(out, Tensor) and out.squash is not None else None
