@@ -69,6 +69,19 @@ model.add(Dense(1, activation="softmax"))
 model.compile(loss="binary_crossentropy", optimizer="adam")
 """
 
+KERAS_STATIC_BUILDER = """\
+from keras.layers import Dense
+from keras.models import Sequential
+
+
+class Models:
+    @staticmethod
+    def binary(units):
+        model = Sequential([Dense(units, activation="relu", input_shape=(8,)), Dense(1, activation="softmax")])
+        model.compile(loss="binary_crossentropy", optimizer="adam")
+        return model
+"""
+
 SEQUENTIAL_MODULE = """\
 from torch import nn
 
@@ -179,6 +192,7 @@ class SingleUnitSoftmax(Rule):
         Invalid(TORCH_HEAD, at=[(12, 16)]),
         Invalid(KERAS_HEAD, at=[(6, 5)]),
         Invalid(KERAS_ACTIVATION_LAYER, at=[(7, 11)]),
+        Invalid(KERAS_STATIC_BUILDER, at=[(8, 80)]),
         Invalid(KERAS_PRETRAINED_BODY, at=[(10, 11)]),
         Invalid(SEQUENTIAL_MODULE, at=[(3, 68)]),
         Invalid(DIM_ONE_HEAD, at=[(11, 16)]),

@@ -119,6 +119,34 @@ class Net(object):
 net = Net()
 """
 
+KERAS_BUILDER = """\
+from keras.layers import Dense
+from keras.models import Sequential
+
+
+def build_model(units):
+    model = Sequential()
+    for _ in range(4):
+        model.add(Dense(units, activation="sigmoid"))
+    model.add(Dense(1))
+    model.compile(loss="mse", optimizer="sgd")
+    return model
+"""
+
+KERAS_BUILDER_UNKNOWN_DEPTH = """\
+from keras.layers import Dense
+from keras.models import Sequential
+
+
+def build_model(n_hidden, units):
+    model = Sequential([Dense(units, activation="sigmoid", input_shape=(8,))])
+    for _ in range(n_hidden):
+        model.add(Dense(units, activation="sigmoid"))
+    model.add(Dense(1, activation="sigmoid"))
+    model.compile(loss="binary_crossentropy", optimizer="sgd")
+    return model
+"""
+
 TANH_FOUR = """\
 from torch import nn
 
@@ -285,7 +313,7 @@ class SaturatingStack(Rule):
     name = "saturating-stack"
     severity = Severity.WARNING
     message = "{count} {what} activations in a row with no normalization or residual path: each scales the gradient by at most {factor}, so the first layers of the stack barely learn"
-    VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES), Valid(TF1_RESIDUAL), Valid(TF1_HELPER_ONE_LINE_LOOP_NORMALIZED)]
+    VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES), Valid(TF1_RESIDUAL), Valid(TF1_HELPER_ONE_LINE_LOOP_NORMALIZED), Valid(KERAS_BUILDER_UNKNOWN_DEPTH)]
     INVALID = [
         Invalid(SEQUENTIAL, at=[(10, 13)]),
         Invalid(LOOP_BUILT, at=[(5, 37)], also=[("IL402", 5, 16)]),
@@ -294,6 +322,7 @@ class SaturatingStack(Rule):
         Invalid(KERAS_FUNCTIONAL_LOOP, at=[(7, 9)]),
         Invalid(TF1_BIAS_ADDS, at=[(6, 5)]),
         Invalid(TF1_ACTIVATION_ARGUMENT, at=[(15, 37)]),
+        Invalid(KERAS_BUILDER, at=[(8, 19)]),
         Invalid(TF1_HELPER_ONE_LINE_LOOP, at=[(8, 12)], also=[("IL402", 8, 23)]),
     ]
 

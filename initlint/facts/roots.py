@@ -41,6 +41,7 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
         for info in list(interp.classes.values()):
             if info.framework is None and _is_plain(info):
                 _run_plain_class(facts, interp, info, model_classes)
+        _run_built_models(facts, interp)
     finally:
         interp.release()
 
@@ -77,6 +78,19 @@ def _run_script_model(facts: "FileFacts", interp: Interpreter, name: str, obj: O
     facts.roots.append(root)
     if obj.children or obj.kind in ("keras.Model", "keras.Functional"):
         root.output = interp.call_object(obj, [Tensor(state=LIVE)], {}, obj.site, ctx)
+
+
+def _run_built_models(facts: "FileFacts", interp: Interpreter) -> None:
+    """Keras models built inside a function (`def build_model(units): m = Sequential(); ...;
+    m.compile(...)`, a builder nobody calls): each compiled or returned one, run once like a
+    module-level model. Their layers are what the function built for unknown arguments."""
+    done = {id(root.where.root) for root in facts.roots}
+    models = [event.model for event in facts.keras_compiles] + interp.built_models
+    for obj in models:
+        if id(obj) in done or obj.cls is not None or not obj.kind.startswith("keras."):
+            continue
+        done.add(id(obj))
+        _run(facts, interp, lambda obj=obj: _run_script_model(facts, interp, obj.name or "model", obj))
 
 
 def _forward_args(interp: Interpreter, func: Func, ctx: CallContext) -> tuple[list[Value], dict[str, Value]]:
@@ -191,7 +205,9 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
             args.append(interp.eval(param.default, interp.globals, CallContext()))
         else:
             args.append(UNKNOWN)
-    interp.call_function(func, args, {}, node, CallContext(root_kind="script", root_name=label or node.name.value))
+    result = interp.call_function(func, args, {}, node, CallContext(root_kind="script", root_name=label or node.name.value))
+    if isinstance(result, Obj):
+        interp.built_models.append(result)  # a builder's model (`return model`)
 
 
 __all__ = ["analyse"]

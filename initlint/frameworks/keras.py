@@ -180,6 +180,8 @@ def model_output(obj: Obj) -> Optional[tuple[str, Any]]:
         return None
     for _, layer in reversed(known_tail(obj) if obj.config.get("incomplete") else obj.children):
         kind = last(layer.kind)
+        if layer.config.get("uncertain"):
+            return None  # maybe never added: the last layer is not known
         if kind in PASS_LAYERS:
             continue
         act = layer_activation(layer)

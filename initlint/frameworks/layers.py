@@ -28,7 +28,7 @@ def apply_layer(interp: "Machine", obj: Obj, args: list[Value], kwargs: dict[str
                 return Tensor()
             value, children = Tensor(), tail  # what the unknown layers give is unknown
         for _, child in children:
-            value = interp.call_object(child, [value], {}, child.site or node, ctx)
+            value = Tensor() if child.config.get("uncertain") else interp.call_object(child, [value], {}, child.site or node, ctx)
         return value
     if obj.kind in ("keras.Model", "keras.Functional"):
         out = obj.config.get("outputs", UNKNOWN)
@@ -128,6 +128,10 @@ def object_method(interp: "Machine", obj: Obj, name: str, args: list[Value], kwa
             obj.children.append((label, child))
             if not child.name:
                 child.name = label
+            if ctx.conditional and obj.kind == "keras.Sequential":
+                # Added in a loop over an unknown count or under an unknown condition: it
+                # may be there zero times or many, so it ends any known stack (keras.py).
+                child.config["uncertain"] = Const(True)
         elif isinstance(child, Param) and obj.kind.endswith("ParameterList"):
             obj.params[str(len(obj.params))] = child
         else:
