@@ -125,8 +125,8 @@ def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None
         interp.steps = 0
         args, kwargs = _forward_args(interp, forward, where_ctx)
         root.output = interp.call_function(forward, [obj] + args, kwargs, forward.node, where_ctx)
-        params = forward.node.params
-        if not any("train" in p.name.value for p in [*params.params, *params.kwonly_params]):
+        signature = forward.node.params
+        if not any("train" in p.name.value for p in [*signature.params, *signature.kwonly_params]):
             # `call(self, x, training=False)`: fit() runs the training branch, this root ran the
             # other one, so only a call() without such a flag tells what the loss receives.
             info.output = root.output
