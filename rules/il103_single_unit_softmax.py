@@ -45,6 +45,18 @@ model.add(Activation("softmax"))
 model.compile(loss="binary_crossentropy", optimizer="adam")
 """
 
+KERAS_MAIN_BLOCK = """\
+from keras.models import Sequential
+from keras.layers import Activation, Dense
+
+if __name__ == "__main__":
+    model = Sequential()
+    model.add(Dense(4, input_dim=3))
+    model.add(Dense(1))
+    model.add(Activation("softmax"))
+    model.compile(loss="mean_squared_error", optimizer="sgd")
+"""
+
 KERAS_ACTIVATION_LAYERS_FINE = """\
 from keras.models import Sequential
 from keras.layers import Activation, Dense
@@ -193,6 +205,7 @@ class SingleUnitSoftmax(Rule):
         Invalid(KERAS_HEAD, at=[(6, 5)]),
         Invalid(KERAS_ACTIVATION_LAYER, at=[(7, 11)]),
         Invalid(KERAS_STATIC_BUILDER, at=[(8, 80)]),
+        Invalid(KERAS_MAIN_BLOCK, at=[(8, 15)]),
         Invalid(KERAS_PRETRAINED_BODY, at=[(10, 11)]),
         Invalid(SEQUENTIAL_MODULE, at=[(3, 68)]),
         Invalid(DIM_ONE_HEAD, at=[(11, 16)]),

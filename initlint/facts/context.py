@@ -48,6 +48,7 @@ class CallContext:
     root_kind: str = "script"  # "class" | "script" | "keras-script"
     root_name: str = ""
     conditional: bool = False  # inside a branch whose condition is unknown
+    branches: int = 0  # how many such branches (or loops over an unknown count) enclose it in this call
     no_grad: bool = False  # inside torch.no_grad(): no gradient events
     anchor: Optional[cst.CSTNode] = None  # constructor of the outermost called module
     depth: int = 0

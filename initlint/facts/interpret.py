@@ -139,7 +139,7 @@ class Interpreter:
         return False
 
     def exec_while(self, stmt: cst.While, env: Env, ctx: CallContext) -> bool:
-        self.exec_body(stmt.body, env, ctx.but(conditional=True))
+        self.exec_body(stmt.body, env, ctx.but(conditional=True, branches=ctx.branches + 1))
         return False
 
     def exec_with(self, stmt: cst.With, env: Env, ctx: CallContext) -> bool:
@@ -156,7 +156,7 @@ class Interpreter:
     def exec_try(self, stmt: Any, env: Env, ctx: CallContext) -> bool:
         returned = self.exec_body(stmt.body, env, ctx)
         for handler in stmt.handlers:
-            self.exec_body(handler.body, env.copy(), ctx.but(conditional=True, returns=[]))
+            self.exec_body(handler.body, env.copy(), ctx.but(conditional=True, branches=ctx.branches + 1, returns=[]))
         if stmt.orelse is not None:
             self.exec_body(stmt.orelse.body, env, ctx)
         if stmt.finalbody is not None:
@@ -213,7 +213,7 @@ class Interpreter:
                 return self.exec_body(orelse.body, env, ctx)
             return False
         # Unknown condition: run both branches on copies and join what they bind.
-        branch_ctx = ctx.but(conditional=True, returns=[])
+        branch_ctx = ctx.but(conditional=True, branches=ctx.branches + 1, returns=[])
         then_env = env.copy()
         self.exec_body(stmt.body, then_env, branch_ctx)
         else_env = env.copy()
@@ -231,7 +231,7 @@ class Interpreter:
         iterable = self.eval(stmt.iter, env, ctx)
         items = self.iterate(iterable)
         if items is None:
-            body_ctx = ctx.but(conditional=True)
+            body_ctx = ctx.but(conditional=True, branches=ctx.branches + 1)
             self.assign(stmt.target, UNKNOWN, env, body_ctx)
             self.exec_body(stmt.body, env, body_ctx)
             return False

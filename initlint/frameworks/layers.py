@@ -128,7 +128,7 @@ def object_method(interp: "Machine", obj: Obj, name: str, args: list[Value], kwa
             obj.children.append((label, child))
             if not child.name:
                 child.name = label
-            if ctx.conditional and obj.kind == "keras.Sequential":
+            if obj.kind == "keras.Sequential" and ctx.branches > (const_int(obj.config.get("branches", Const(0))) or 0):
                 # Added in a loop over an unknown count or under an unknown condition: it
                 # may be there zero times or many, so it ends any known stack (keras.py).
                 child.config["uncertain"] = Const(True)

@@ -162,7 +162,10 @@ def call_ext(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, 
             return keras_input(args, kwargs)
         alias = KERAS_ALIASES.get(name)
         canonical_kind = "keras." + name if name in ("Sequential", "Model") else qual if alias is None else qual[: -len(name)] + alias
-        return construct_into(interp, Obj(kind=canonical_kind, site=node), canonical_kind, args, kwargs, node, ctx)
+        obj = construct_into(interp, Obj(kind=canonical_kind, site=node), canonical_kind, args, kwargs, node, ctx)
+        if name == "Sequential":
+            obj.config["branches"] = Const(ctx.branches)  # a layer added in more branches may be missing
+        return obj
     if fw == "keras" and name == "Input":
         return keras_input(args, kwargs)
     if fw == "tf" and qual.startswith("tf.layers.") and name in ("dense", "conv2d", "conv1d"):
