@@ -57,6 +57,15 @@ if __name__ == "__main__":
     model.compile(loss="mean_squared_error", optimizer="sgd")
 """
 
+KERAS_MODEL_ON_MODULE = """\
+import tensorflow as tf
+
+tf.model = tf.keras.Sequential()
+tf.model.add(tf.keras.layers.Dense(16, activation="relu", input_dim=4))
+tf.model.add(tf.keras.layers.Dense(1, activation="softmax"))
+tf.model.compile(loss="binary_crossentropy", optimizer="adam")
+"""
+
 KERAS_ACTIVATION_LAYERS_FINE = """\
 from keras.models import Sequential
 from keras.layers import Activation, Dense
@@ -205,6 +214,7 @@ class SingleUnitSoftmax(Rule):
         Invalid(KERAS_HEAD, at=[(6, 5)]),
         Invalid(KERAS_ACTIVATION_LAYER, at=[(7, 11)]),
         Invalid(KERAS_STATIC_BUILDER, at=[(8, 80)]),
+        Invalid(KERAS_MODEL_ON_MODULE, at=[(5, 14)]),
         Invalid(KERAS_MAIN_BLOCK, at=[(8, 15)]),
         Invalid(KERAS_PRETRAINED_BODY, at=[(10, 11)]),
         Invalid(SEQUENTIAL_MODULE, at=[(3, 68)]),

@@ -63,6 +63,7 @@ class Interpreter:
         self.classes: dict[str, ClassInfo] = {}
         self.functions: dict[str, Func] = {}
         self.called: set[int] = set()  # ids of FunctionDef nodes run at least once with real args
+        self.ext_attrs: dict[str, Obj] = {}
         self.built_models: list[Obj] = []  # Keras models returned by builder functions nobody called (roots.py)
         self.active_calls: list[int] = []
         self.current_env: Optional[Env] = None

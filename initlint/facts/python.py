@@ -316,6 +316,10 @@ def set_attribute(interp: "Machine", owner: Value, name: str, value: Value, node
             return
         owner.attrs[name] = value
         return
+    if isinstance(owner, Ext) and isinstance(value, Obj):
+        # `tf.model = tf.keras.Sequential()`: an object stored on an imported module.
+        interp.ext_attrs[f"{owner.qualname}.{name}"] = value
+        return
     if isinstance(owner, Param):
         if name == "data":
             init_from_tensor(owner, value, node, ctx)

@@ -28,7 +28,7 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
     try:
         script = CallContext(root_kind="script", root_name="")
         _run(facts, interp, lambda: interp.exec_body(module, interp.globals, script))
-        for name, value in list(interp.globals.vars.items()):
+        for name, value in list(interp.globals.vars.items()) + list(interp.ext_attrs.items()):
             if isinstance(value, Obj) and value.cls is None:
                 # A model built at module level (`net = nn.Sequential(...)`, a Keras model): run it once.
                 _run(facts, interp, lambda name=name, value=value: _run_script_model(facts, interp, name, value))

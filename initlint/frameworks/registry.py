@@ -215,6 +215,11 @@ def get_attribute(interp: "Machine", owner: Value, name: str, node: Any, ctx: "C
             return Const(last(owner.qualname))
         if owner.qualname in TF_ROOTS:
             note_tf_generation(interp, owner.qualname, name)
+        qual = f"{owner.qualname}.{name}"
+        if interp.ext_attrs:
+            stored = interp.ext_attrs.get(qual)
+            if stored is not None:
+                return stored
         # `tf.keras.X` is keras.X, `tf.compat.v2.X` is tf.X (names.canonical)
-        return Ext(canonical(f"{owner.qualname}.{name}"))
+        return Ext(canonical(qual))
     return python.get_attribute(interp, owner, name, node, ctx)
