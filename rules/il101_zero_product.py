@@ -444,6 +444,8 @@ class ZeroProduct(Rule):
             params = frozenset().union(*(f.params for f in event.factors))
             if not params:
                 continue  # nothing trainable upstream: nothing to starve
+            if any(p.uid in facts.direct_gradient_params for p in params):
+                continue  # a loss term moves a factor's weights directly: the product revives after a step
             seen.add(id(event.node))
             names, related = facts.zero_causes(event.factors, event.where)
             causes = ", ".join(names[:4]) + (" …" if len(names) > 4 else "")

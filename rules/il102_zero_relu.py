@@ -240,6 +240,8 @@ class ZeroRelu(Rule):
         for event in facts.activations:
             if event.kind not in DEAD_AT_ZERO_ACTS or not event.input.is_zero or not event.input.params:
                 continue
+            if any(p.uid in facts.direct_gradient_params for p in event.input.params):
+                continue  # a loss term moves the weights directly: the unit revives after a step
             if id(event.node) in seen:
                 continue
             names, related = facts.zero_causes([event.input], event.where)

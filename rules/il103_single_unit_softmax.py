@@ -34,6 +34,75 @@ model = keras.Sequential([
 model.compile(optimizer="adam", loss="binary_crossentropy")
 """
 
+KERAS_ACTIVATION_LAYER = """\
+from keras.models import Sequential
+from keras.layers import Activation, Dense
+
+model = Sequential()
+model.add(Dense(16, activation="relu", input_shape=(8,)))
+model.add(Dense(1))
+model.add(Activation("softmax"))
+model.compile(loss="binary_crossentropy", optimizer="adam")
+"""
+
+KERAS_MAIN_BLOCK = """\
+from keras.models import Sequential
+from keras.layers import Activation, Dense
+
+if __name__ == "__main__":
+    model = Sequential()
+    model.add(Dense(4, input_dim=3))
+    model.add(Dense(1))
+    model.add(Activation("softmax"))
+    model.compile(loss="mean_squared_error", optimizer="sgd")
+"""
+
+KERAS_MODEL_ON_MODULE = """\
+import tensorflow as tf
+
+tf.model = tf.keras.Sequential()
+tf.model.add(tf.keras.layers.Dense(16, activation="relu", input_dim=4))
+tf.model.add(tf.keras.layers.Dense(1, activation="softmax"))
+tf.model.compile(loss="binary_crossentropy", optimizer="adam")
+"""
+
+KERAS_ACTIVATION_LAYERS_FINE = """\
+from keras.models import Sequential
+from keras.layers import Activation, Dense
+
+binary = Sequential([Dense(16, input_shape=(8,)), Activation("relu"), Dense(1), Activation("sigmoid")])
+binary.compile(loss="binary_crossentropy", optimizer="adam")
+classes = Sequential([Dense(16, input_shape=(8,)), Activation("relu"), Dense(3), Activation("softmax")])
+classes.compile(loss="categorical_crossentropy", optimizer="adam")
+"""
+
+KERAS_PRETRAINED_BODY = """\
+from tensorflow.keras.applications import VGG16
+from tensorflow.keras.layers import Dense, Flatten
+from tensorflow.keras.models import Sequential
+
+base = VGG16(weights=None, include_top=False, input_shape=(64, 64, 3))
+model = Sequential()
+for layer in base.layers:
+    model.add(layer)
+model.add(Flatten())
+model.add(Dense(1, activation="softmax"))
+model.compile(loss="binary_crossentropy", optimizer="adam")
+"""
+
+KERAS_STATIC_BUILDER = """\
+from keras.layers import Dense
+from keras.models import Sequential
+
+
+class Models:
+    @staticmethod
+    def binary(units):
+        model = Sequential([Dense(units, activation="relu", input_shape=(8,)), Dense(1, activation="softmax")])
+        model.compile(loss="binary_crossentropy", optimizer="adam")
+        return model
+"""
+
 SEQUENTIAL_MODULE = """\
 from torch import nn
 
@@ -143,10 +212,15 @@ class SingleUnitSoftmax(Rule):
     severity = Severity.ERROR
     confirmation = Confirm(probe="zero_gradients", params={"ops": "softmax"}, file_backend=True)
     message = "`{act}` normalizes over an axis of size 1: its output is always {constant}, so no gradient reaches the layers before it"
-    VALID = [Valid(LISTWISE), Valid(ATTENTION_POOLING)]
+    VALID = [Valid(LISTWISE), Valid(ATTENTION_POOLING), Valid(KERAS_ACTIVATION_LAYERS_FINE)]
     INVALID = [
         Invalid(TORCH_HEAD, at=[(12, 16)]),
         Invalid(KERAS_HEAD, at=[(6, 5)]),
+        Invalid(KERAS_ACTIVATION_LAYER, at=[(7, 11)]),
+        Invalid(KERAS_STATIC_BUILDER, at=[(8, 80)]),
+        Invalid(KERAS_MODEL_ON_MODULE, at=[(5, 14)]),
+        Invalid(KERAS_MAIN_BLOCK, at=[(8, 15)]),
+        Invalid(KERAS_PRETRAINED_BODY, at=[(10, 11)]),
         Invalid(SEQUENTIAL_MODULE, at=[(3, 68)]),
         Invalid(DIM_ONE_HEAD, at=[(11, 16)]),
     ]

@@ -201,6 +201,18 @@ class Net:
 """
 
 
+KERAS_KERNEL_LOSS = """\
+import tensorflow as tf
+from tensorflow import keras
+
+inputs = keras.Input(shape=(8,))
+hidden = keras.layers.Dense(16, kernel_initializer="zeros", activation="relu")
+model = keras.Model(inputs, keras.layers.Dense(1)(hidden(inputs)))
+model.add_loss(lambda: 100 * tf.reduce_mean(hidden.kernel))
+model.compile(loss="mse", optimizer="sgd")
+"""
+
+
 class ConstantWeight(Rule):
     """
     ## What it does
@@ -287,6 +299,8 @@ class ConstantWeight(Rule):
         Invalid(KERAS_ONES_KERNEL, at=[(5, 41)]),
         Invalid(TF1_LAYERS_DENSE, at=[(4, 28)]),
         Invalid(KERAS_ZERO_HIDDEN, at=[(4, 50), (5, 50)]),
+        # The kernel gets a direct, uniform gradient from `add_loss`: it moves, but its units stay equal (no IL102).
+        Invalid(KERAS_KERNEL_LOSS, at=[(5, 33)]),
         Invalid(COMPAT_V1_GET_VARIABLE, at=[(4, 5)]),
         Invalid(PLAIN_CLASS_BUILDER, at=[(6, 51)]),
     ]

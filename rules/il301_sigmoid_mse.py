@@ -58,6 +58,35 @@ model = tf.keras.Model(inputs, outputs)
 model.compile(optimizer="adam", loss=tf.keras.losses.MeanSquaredError())
 """
 
+KERAS_LOSS_LIST = """\
+from keras import Sequential
+from keras.layers import Dense
+
+model = Sequential([Dense(32, activation="relu", input_shape=(12,)), Dense(1, activation="sigmoid")])
+model.compile(loss=["mse"], optimizer="adam")
+"""
+
+KERAS_TWO_OUTPUT_LOSSES = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+inputs = keras.Input(shape=(12,))
+hidden = layers.Dense(32, activation="relu")(inputs)
+clicked = layers.Dense(1, activation="sigmoid")(hidden)
+model = keras.Model(inputs, [clicked, layers.Dense(1)(hidden)])
+model.compile(loss=["binary_crossentropy", "mse"], optimizer="adam")
+"""
+
+KERAS_UNKNOWN_LAST_LAYERS = """\
+from keras import Sequential
+from keras.layers import Dense
+
+model = Sequential([Dense(32, activation="relu", input_shape=(12,)), Dense(1, activation="sigmoid")])
+for layer in extra_layers:
+    model.add(layer)
+model.compile(loss="mse", optimizer="adam")
+"""
+
 TF_EAGER = """\
 import tensorflow as tf
 
@@ -226,12 +255,13 @@ class SigmoidMse(LossPairingRule):
     severity = Severity.WARNING
     confirmation = Confirm(probe="loss_pairing", params={"loss": "mse"}, at_related=True, file_backend=True)
     message = "`{loss}` is a squared error on a sigmoid output (`{act}`): its gradient carries σ' ≤ 0.25 and vanishes when the unit saturates"
-    VALID = [Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE), Valid(SIGMOID_TARGET)]
+    VALID = [Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE), Valid(SIGMOID_TARGET), Valid(KERAS_TWO_OUTPUT_LOSSES), Valid(KERAS_UNKNOWN_LAST_LAYERS)]
     INVALID = [
         Invalid(FORWARD_SIGMOID, at=[(16, 12)]),
         Invalid(FUNCTIONAL_MSE, at=[(8, 12)]),
         Invalid(KERAS_SIGMOID_MSE, at=[(8, 1)]),
         Invalid(KERAS_FUNCTIONAL, at=[(7, 1)]),
+        Invalid(KERAS_LOSS_LIST, at=[(5, 1)]),
         Invalid(TF_EAGER, at=[(9, 16)]),
         Invalid(HAND_WRITTEN_MSE, at=[(7, 23), (12, 13)]),
         Invalid(SWAPPED_MSE, at=[(6, 8)]),

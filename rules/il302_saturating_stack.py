@@ -65,6 +65,88 @@ model.add(tf.keras.layers.Dense(1))
 model.compile(loss="mse", optimizer="sgd")
 """
 
+TF1_HELPER_ONE_LINE_LOOP = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 1])
+y = tf.placeholder(tf.float32, [None, 1])
+
+
+def add_layer(h, n):
+    return tf.nn.tanh(tf.layers.dense(h, n, kernel_initializer=tf.random_normal_initializer(0.0, 0.1)))
+
+
+h = x
+for _ in range(8): h = add_layer(h, 10)
+loss = tf.losses.mean_squared_error(y, tf.layers.dense(h, 1))
+"""
+
+TF1_HELPER_ONE_LINE_LOOP_NORMALIZED = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 1])
+y = tf.placeholder(tf.float32, [None, 1])
+
+
+def add_layer(h, n):
+    h = tf.layers.dense(h, n, kernel_initializer=tf.random_normal_initializer(0.0, 0.1))
+    return tf.nn.tanh(tf.layers.batch_normalization(h, training=True))
+
+
+h = x
+for _ in range(8): h = add_layer(h, 10)
+loss = tf.losses.mean_squared_error(y, tf.layers.dense(h, 1))
+"""
+
+TF1_ACTIVATION_ARGUMENT = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 1])
+
+
+class Net(object):
+    def __init__(self):
+        self.layers = [x]
+        for _ in range(8):
+            self.layers.append(self.add_layer(self.layers[-1], 10, ac=tf.nn.tanh))
+        self.out = tf.layers.dense(self.layers[-1], 1)
+
+    def add_layer(self, h, n, ac=None):
+        h = tf.layers.dense(h, n)
+        return h if ac is None else ac(h)
+
+
+net = Net()
+"""
+
+KERAS_BUILDER = """\
+from keras.layers import Dense
+from keras.models import Sequential
+
+
+def build_model(units):
+    model = Sequential()
+    for _ in range(4):
+        model.add(Dense(units, activation="sigmoid"))
+    model.add(Dense(1))
+    model.compile(loss="mse", optimizer="sgd")
+    return model
+"""
+
+KERAS_BUILDER_UNKNOWN_DEPTH = """\
+from keras.layers import Dense
+from keras.models import Sequential
+
+
+def build_model(n_hidden, units):
+    model = Sequential([Dense(units, activation="sigmoid", input_shape=(8,))])
+    for _ in range(n_hidden):
+        model.add(Dense(units, activation="sigmoid"))
+    model.add(Dense(1, activation="sigmoid"))
+    model.compile(loss="binary_crossentropy", optimizer="sgd")
+    return model
+"""
+
 TANH_FOUR = """\
 from torch import nn
 
@@ -232,7 +314,7 @@ class SaturatingStack(Rule):
     confirmation = Confirm(probe="vanishing", threshold="vanishing-ratio", outward=True,
                            plot=("grad_norms", "weight-gradient norm", "#c0392b"))
     message = "{count} {what} activations in a row with no normalization or residual path: each scales the gradient by at most {factor}, so the first layers of the stack barely learn"
-    VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES), Valid(TF1_RESIDUAL)]
+    VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES), Valid(TF1_RESIDUAL), Valid(TF1_HELPER_ONE_LINE_LOOP_NORMALIZED), Valid(KERAS_BUILDER_UNKNOWN_DEPTH)]
     INVALID = [
         Invalid(SEQUENTIAL, at=[(10, 13)]),
         Invalid(LOOP_BUILT, at=[(5, 37)], also=[("IL402", 5, 16)]),
@@ -240,6 +322,9 @@ class SaturatingStack(Rule):
         Invalid(KERAS_STACK, at=[(4, 11)]),
         Invalid(KERAS_FUNCTIONAL_LOOP, at=[(7, 9)]),
         Invalid(TF1_BIAS_ADDS, at=[(6, 5)]),
+        Invalid(TF1_ACTIVATION_ARGUMENT, at=[(15, 37)]),
+        Invalid(KERAS_BUILDER, at=[(8, 19)]),
+        Invalid(TF1_HELPER_ONE_LINE_LOOP, at=[(8, 12)], also=[("IL402", 8, 23)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

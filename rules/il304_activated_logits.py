@@ -127,6 +127,45 @@ _FUNCTIONAL_MODULES = {"torch", "F", "functional", "nn.functional", "torch.nn.fu
 _EXPECTED = {"ce": "softmax", "bce_logits": "sigmoid", "keras_cce": "softmax", "keras_bce": "sigmoid"}
 
 
+KERAS_SUBCLASSED = """\
+from tensorflow import keras
+
+
+class Classifier(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = keras.layers.Dense(64, activation="relu")
+        self.out = keras.layers.Dense(10, activation="softmax")
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+
+model = Classifier()
+model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+"""
+
+KERAS_SUBCLASSED_TRAINING_FLAG = """\
+import tensorflow as tf
+from tensorflow import keras
+
+
+class Classifier(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = keras.layers.Dense(64, activation="relu")
+        self.out = keras.layers.Dense(10)
+
+    def call(self, x, training=False):
+        logits = self.out(self.hidden(x))
+        return logits if training else tf.nn.softmax(logits)
+
+
+model = Classifier()
+model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+"""
+
+
 class ActivatedLogits(LossPairingRule):
     """
     ## What it does
@@ -197,12 +236,13 @@ class ActivatedLogits(LossPairingRule):
     severity = Severity.WARNING
     confirmation = Confirm(probe="loss_pairing", params={"loss": "logits"}, at_related=True, file_backend=True)
     message = "`{loss}` expects logits but receives an activated output (`{act}`): the loss squashes it again, flattens and shrinks the gradient"
-    VALID = [Valid(LOG_SOFTMAX_CE), Valid(SOFTMAX_AT_INFERENCE), Valid(KERAS_SOFTMAX_CCE)]
+    VALID = [Valid(LOG_SOFTMAX_CE), Valid(SOFTMAX_AT_INFERENCE), Valid(KERAS_SOFTMAX_CCE), Valid(KERAS_SUBCLASSED_TRAINING_FLAG)]
     INVALID = [
         Invalid(SOFTMAX_CE, at=[(21, 12)]),
         Invalid(SIGMOID_BCE_LOGITS, at=[(9, 12)]),
         Invalid(TF1_SOFTMAX, at=[(7, 23)]),
         Invalid(KERAS_FROM_LOGITS, at=[(8, 1)]),
+        Invalid(KERAS_SUBCLASSED, at=[(15, 1)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:

@@ -54,6 +54,31 @@ for _ in range(6):
 model.add(keras.layers.Dense(1))
 """
 
+KERAS_ALIASED_CONV_STACK = """\
+from keras import Sequential
+from keras.layers import Convolution2D, Dense, GlobalAvgPool2D, MaxPool2D
+
+model = Sequential([Convolution2D(32, 3, activation="relu", input_shape=(64, 64, 3))])
+for filters in (32, 64, 64, 128, 128):
+    model.add(Convolution2D(filters, 3, padding="same", activation="relu"))
+    model.add(MaxPool2D(2))
+model.add(GlobalAvgPool2D())
+model.add(Dense(2, activation="softmax"))
+"""
+
+KERAS_ALIASED_CONV_STACK_NORMALIZED = """\
+from keras import Sequential
+from keras.layers import BatchNormalization, Convolution2D, Dense, GlobalAvgPool2D, MaxPool2D
+
+model = Sequential([Convolution2D(32, 3, activation="relu", input_shape=(64, 64, 3))])
+for filters in (32, 64, 64, 128, 128):
+    model.add(Convolution2D(filters, 3, padding="same", activation="relu"))
+    model.add(BatchNormalization())
+    model.add(MaxPool2D(2))
+model.add(GlobalAvgPool2D())
+model.add(Dense(2, activation="softmax"))
+"""
+
 BATCHNORM_LOOP = """\
 from torch import nn
 
@@ -290,7 +315,7 @@ class MissingNormalization(Rule):
     confirmation = Confirm(probe="depth_drift", outward=True)
     options = (Option("plain-stack-min", int, 6, "weight layers in sequence without normalization"),)
     message = "{count} weight layers run in sequence with no normalization layer and no residual connection: activations and gradients scale with depth; add BatchNorm/LayerNorm between them or residual connections"
-    VALID = [Valid(BATCHNORM_LOOP), Valid(RESIDUAL_BLOCKS), Valid(FIVE_LAYERS), Valid(NORMALIZED_INSTANCE), Valid(GAN), Valid(BUILDER_UNKNOWN_DEPTH)]
+    VALID = [Valid(BATCHNORM_LOOP), Valid(RESIDUAL_BLOCKS), Valid(FIVE_LAYERS), Valid(NORMALIZED_INSTANCE), Valid(GAN), Valid(BUILDER_UNKNOWN_DEPTH), Valid(KERAS_ALIASED_CONV_STACK_NORMALIZED)]
     INVALID = [
         Invalid(PLAIN_SEQUENTIAL, at=[(8, 13)]),
         Invalid(UNUSED_BATCHNORM, at=[(15, 23)]),
@@ -300,6 +325,7 @@ class MissingNormalization(Rule):
         Invalid(AUTOENCODER_INSTANCE, at=[(8, 38)]),
         Invalid(LAZY_STACK, at=[(4, 5)]),
         Invalid(BUILDER_FIXED_STACK, at=[(6, 9)]),
+        Invalid(KERAS_ALIASED_CONV_STACK, at=[(4, 21)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

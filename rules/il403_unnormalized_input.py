@@ -7,7 +7,8 @@ import libcst as cst
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
 from initlint.facts.values import Transform
-from initlint.facts.values import Const, Ext, Tensor
+from initlint.facts.values import Const, Ext, Obj, Tensor
+from initlint.frameworks.tables import PASS_LAYERS, WEIGHT_LAYERS, last
 from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 
 ARANGE_REGRESSION = """\
@@ -35,6 +36,36 @@ ds = tf.data.Dataset.from_tensor_slices((z, x)).shuffle(100).batch(20)
 model = tf.keras.Sequential([tf.keras.layers.Dense(32, input_shape=(1,)), tf.keras.layers.Dense(1)])
 model.compile(loss="mse", optimizer=tf.keras.optimizers.SGD(learning_rate=0.1))
 model.fit(ds, epochs=20)
+"""
+
+KERAS_RAW_PIXELS = """\
+from keras.datasets import cifar10
+from keras.models import Sequential
+from keras.layers import Conv2D, Dense, Flatten
+
+(x_train, y_train), (x_test, y_test) = cifar10.load_data()
+x_train = x_train.astype("float32")
+model = Sequential([Conv2D(8, 3, activation="relu", input_shape=(32, 32, 3)), Flatten(), Dense(10, activation="softmax")])
+model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+model.fit(x_train, y_train, epochs=1)
+"""
+
+KERAS_PIXELS_SCALED = """\
+import numpy as np
+from tensorflow import keras
+from tensorflow.keras import layers
+
+(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+head = [layers.Flatten(), layers.Dense(10, activation="softmax")]
+divided = keras.Sequential([layers.Input(shape=(28, 28))] + head)
+divided.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+divided.fit(x_train.astype("float32") / 255.0, y_train)
+standardized = keras.Sequential([layers.Flatten(input_shape=(28, 28)), layers.Dense(10, activation="softmax")])
+standardized.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+standardized.fit((x_train - np.mean(x_train)) / np.std(x_train), y_train)
+rescaled = keras.Sequential([layers.Rescaling(1.0 / 255, input_shape=(28, 28)), layers.Flatten(), layers.Dense(10)])
+rescaled.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+rescaled.fit(x_train, y_train)
 """
 
 STANDARDIZED = """\
@@ -255,7 +286,10 @@ class UnnormalizedInput(Rule):
     with no `Normalize` (and no lambda or custom step) for a classifier
     (cross-entropy / NLL loss) whose models all start with a weight layer;
     reconstruction models such as VAEs want their [0, 1] pixels and are left
-    alone.
+    alone. `keras.datasets` images (MNIST, Fashion-MNIST, CIFAR) are flagged
+    when they reach `fit` still in [0, 255] (a division or standardization on
+    the way clears it) for a `Sequential` whose layers are all known and whose
+    first layer is a weight layer, not `Rescaling` or `Normalization`.
 
     ## References
     - LeCun, Bottou, Orr, Müller, *Efficient BackProp* (1998), 4.3 (normalizing
@@ -280,6 +314,7 @@ class UnnormalizedInput(Rule):
         Valid(TORCHVISION_NORMALIZED),
         Valid(TORCHVISION_VAE),
         Valid(MODULE_LEVEL_BATCHNORM),
+        Valid(KERAS_PIXELS_SCALED),
     ]
     INVALID = [
         Invalid(ARANGE_REGRESSION, at=[(4, 5)]),
@@ -287,6 +322,7 @@ class UnnormalizedInput(Rule):
         Invalid(TORCHVISION_CLASSIFIER, at=[(16, 69)]),
         Invalid(MODULE_LEVEL_LINEAR, at=[(5, 68)]),
         Invalid(TUPLE_FORWARD, at=[(5, 69)]),
+        Invalid(KERAS_RAW_PIXELS, at=[(5, 40)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -303,6 +339,17 @@ class UnnormalizedInput(Rule):
                 "gradients scale with the data and the loss can overflow to nan",
                 advice="standardize the features and targets (subtract the mean, divide by the std) or add a normalization layer",
             )
+        for node, fed, high in self._raw_pixels(facts):
+            if id(node) in reported:
+                continue
+            reported.add(id(node))
+            yield self.report(
+                node,
+                related=[(fed, "the raw pixels are fed to the model here")],
+                problem=f"`{facts.code(node, 50)}` gives uint8 pixels in [0, {high:g}] and they reach `fit` unscaled, "
+                "with no normalization layer at the model's input: pre-activations and gradients are hundreds of times too large",
+                advice="divide the images by 255 (or add a `Rescaling(1/255)` / `Normalization` layer first)",
+            )
         for transform in self._unnormalized_images(facts):
             if id(transform.node) in reported:
                 continue
@@ -313,6 +360,22 @@ class UnnormalizedInput(Rule):
                 "`Normalize` and no normalization layer at the model's input: every input is positive and off-centre",
                 advice="add `transforms.Normalize(mean, std)` (the dataset's channel statistics) after `ToTensor()`",
             )
+
+    def _raw_pixels(self, facts: FileFacts) -> Iterator[tuple[cst.CSTNode, cst.CSTNode, float]]:
+        """(load_data call, fit call, highest value) for raw `keras.datasets` pixels fed to `fit`.
+
+        Certain only when the images reach `fit` with their range still known (a division
+        or standardization on the way changes or clears it) and the model is a Sequential
+        whose layers are all known and whose first layer is a weight layer (not
+        `Rescaling` or `Normalization`)."""
+        limit = self.option(facts.settings, "raw-input-limit")
+        for fit in facts.keras_fits:
+            features = fit.args[0] if fit.args else fit.kwargs.get("x")
+            origin = features.origin if isinstance(features, Tensor) else None
+            if origin is None or origin[0] != "pixels" or max(abs(origin[1]), abs(origin[2])) < limit:
+                continue
+            if _first_layer(fit.model) in WEIGHT_LAYERS:
+                yield origin[3], fit.node, max(abs(origin[1]), abs(origin[2]))
 
     def _unnormalized_images(self, facts: FileFacts) -> Iterator[Transform]:
         """torchvision pipelines that only convert to tensors, for a classifier with no input normalization.
@@ -358,6 +421,14 @@ class UnnormalizedInput(Rule):
                 # A tf.data dataset carries its targets inside; a separate target must be raw as well.
                 if origin is not None and (target is None or (isinstance(target, Tensor) and _raw(target, limit) is not None)):
                     yield origin[3], origin, node
+
+
+def _first_layer(model: Obj) -> Optional[str]:
+    """The kind of a fully known Keras Sequential's first layer that is not a pass-through."""
+    if model.kind != "keras.Sequential" or model.config.get("incomplete"):
+        return None
+    kinds = [last(child.kind) for _, child in model.children]
+    return next((kind for kind in kinds if kind not in PASS_LAYERS), None)
 
 
 def _raw(tensor: Tensor, limit: float) -> Optional[tuple[Any, ...]]:

@@ -30,7 +30,7 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
     try:
         script = CallContext(root_kind="script", root_name="")
         _run(facts, interp, lambda: interp.exec_body(module, interp.globals, script), "the module level")
-        for name, value in list(interp.globals.vars.items()):
+        for name, value in list(interp.globals.vars.items()) + list(interp.ext_attrs.items()):
             if isinstance(value, Obj) and value.cls is None:
                 # A model built at module level (`net = nn.Sequential(...)`, a Keras model): run it once.
                 _run(facts, interp, lambda name=name, value=value: _run_script_model(facts, interp, name, value), f"model `{name}`")
@@ -43,6 +43,7 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
         for info in list(interp.classes.values()):
             if info.framework is None and _is_plain(info):
                 _run_plain_class(facts, interp, info, model_classes)
+        _run_built_models(facts, interp)
     finally:
         interp.release()
 
@@ -82,6 +83,19 @@ def _run_script_model(facts: "FileFacts", interp: Interpreter, name: str, obj: O
         root.output = interp.call_object(obj, [Tensor(state=LIVE)], {}, obj.site, ctx)
 
 
+def _run_built_models(facts: "FileFacts", interp: Interpreter) -> None:
+    """Keras models built inside a function (`def build_model(units): m = Sequential(); ...;
+    m.compile(...)`, a builder nobody calls): each compiled or returned one, run once like a
+    module-level model. Their layers are what the function built for unknown arguments."""
+    done = {id(root.where.root) for root in facts.roots}
+    models = [event.model for event in facts.keras_compiles] + interp.built_models
+    for obj in models:
+        if id(obj) in done or obj.cls is not None or not obj.kind.startswith("keras."):
+            continue
+        done.add(id(obj))
+        _run(facts, interp, lambda obj=obj: _run_script_model(facts, interp, obj.name or "model", obj), f"model `{obj.name or 'model'}`")
+
+
 def _forward_args(interp: Interpreter, func: Func, ctx: CallContext) -> tuple[list[Value], dict[str, Value]]:
     """Abstract inputs for a forward/call: a live tensor per required argument."""
     node = func.node
@@ -114,6 +128,11 @@ def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None
         interp.steps = 0
         args, kwargs = _forward_args(interp, forward, where_ctx)
         root.output = interp.call_function(forward, [obj] + args, kwargs, forward.node, where_ctx)
+        signature = forward.node.params
+        if not any("train" in p.name.value for p in [*signature.params, *signature.kwonly_params]):
+            # `call(self, x, training=False)`: fit() runs the training branch, this root ran the
+            # other one, so only a call() without such a flag tells what the loss receives.
+            info.output = root.output
     for name, method in info.methods.items():
         if method is forward or name.startswith("__") or not TRAINING_METHOD.search(name):
             continue
@@ -198,6 +217,8 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
         facts = interp.facts
         if isinstance(facts, FileFacts):
             _run_script_model(facts, interp, name, result)
+    elif isinstance(result, Obj):
+        interp.built_models.append(result)  # a Keras builder's model (`return model`): _run_built_models
 
 
 def _is_model(obj: Obj) -> bool:
@@ -205,7 +226,7 @@ def _is_model(obj: Obj) -> bool:
     return bool(obj.children) or obj.kind in ("keras.Model", "keras.Functional") or obj.kind.startswith("torch.nn.") and last(obj.kind) in WEIGHT_LAYERS
 
 
-__all__ = ["analyse"]
+__all__ = ["analyse", "build_facts"]
 
 
 def _package_of(path: str) -> Optional[str]:

@@ -48,6 +48,7 @@ class CallContext:
     root_kind: str = "script"  # "class" | "script" | "keras-script"
     root_name: str = ""
     conditional: bool = False  # inside a branch whose condition is unknown
+    branches: int = 0  # how many such branches (or loops over an unknown count) enclose it in this call
     no_grad: bool = False  # inside torch.no_grad(): no gradient events
     anchor: Optional[cst.CSTNode] = None  # constructor of the outermost called module
     depth: int = 0
@@ -76,6 +77,7 @@ class Recorder(Protocol):
     def keras_fit(self, model: Obj, args: list[Any], kwargs: dict[str, Any], node: Any, ctx: CallContext) -> None: ...
     def dataset(self, node: Any, transform: Any, ctx: CallContext) -> None: ...
     def weights_loaded(self, obj: Obj) -> None: ...
+    def direct_gradient(self, params: frozenset[Any]) -> None: ...
 
 
 class Machine(Protocol):
@@ -86,6 +88,7 @@ class Machine(Protocol):
     current_env: Optional[Env]
     closures: list[Env]
     tf_generations: set[int]  # 1 / 2: TF1-only / TF2-only names used from `tf` so far
+    ext_attrs: dict[str, Obj]  # objects stored on imported modules (`tf.model = Sequential()`), by qualified name
 
     def eval(self, node: Any, env: Env, ctx: CallContext) -> Value: ...
     def call(self, callee: Value, args: list[Value], kwargs: dict[str, Value], node: Any, env: Env, ctx: CallContext) -> Value: ...

@@ -140,6 +140,9 @@ class FileFacts:
     # Model classes the file's own code builds with known arguments and runs: their real
     # configurations, where the class root only guesses the defaults (`Net(batch_normalization=True)`).
     configured_classes: set[str] = field(default_factory=set)
+    # Parameters a loss term reaches directly (`model.add_loss(lambda: tf.reduce_mean(d.kernel))`):
+    # their gradient does not pass through the layers, so a zero product is not dead.
+    direct_gradient_params: set[int] = field(default_factory=set)  # Param.uid
     budget_exhausted: bool = False
     partial_roots: list[str] = field(default_factory=list)  # what ran out of budget: "class `Net`", ...
     analysis_errors: list[str] = field(default_factory=list)  # roots abandoned on an interpreter error
@@ -181,6 +184,9 @@ class FileFacts:
         if obj.cls is not None:
             self.checkpoint_classes.add(obj.cls.name)
         self.checkpoint_params.update(p.uid for _, p in obj.all_params())
+
+    def direct_gradient(self, params: frozenset[Any]) -> None:
+        self.direct_gradient_params.update(p.uid for p in params)
 
     def keras_fit(self, model: Obj, args: list[Any], kwargs: dict[str, Any], node: Any, ctx: CallContext) -> None:
         self.keras_fits.append(KerasFit(model, tuple(args), dict(kwargs), node, self._where(ctx)))

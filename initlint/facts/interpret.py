@@ -64,6 +64,8 @@ class Interpreter:
         self.classes: dict[str, ClassInfo] = {}
         self.functions: dict[str, Func] = {}
         self.called: set[int] = set()  # ids of FunctionDef nodes run at least once with real args
+        self.ext_attrs: dict[str, Obj] = {}
+        self.built_models: list[Obj] = []  # Keras models returned by builder functions nobody called (roots.py)
         self.active_calls: list[int] = []
         self.current_env: Optional[Env] = None
         self.loop_kinds: dict[int, bool] = {}
@@ -96,7 +98,13 @@ class Interpreter:
     # ------------------------------------------------------------------ blocks
     def exec_body(self, body: Any, env: Env, ctx: CallContext) -> bool:
         """Run a statement block; True when it certainly returned."""
-        if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+        if isinstance(body, cst.SimpleStatementSuite):
+            # `for _ in range(8): h = layer(h)`: small statements after the colon, one line.
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                raise BudgetExhausted
+            return self.exec_small(body.body, env, ctx)
+        if isinstance(body, cst.IndentedBlock):
             stmts: Sequence[Any] = body.body
         elif isinstance(body, cst.Module):
             stmts = body.body
@@ -113,14 +121,18 @@ class Interpreter:
             raise BudgetExhausted
         kind = type(stmt)
         if kind is cst.SimpleStatementLine:
-            for small in stmt.body:
-                handler = _SMALL.get(type(small))
-                if handler is not None and handler(self, small, env, ctx):
-                    return True
-            return False
+            return self.exec_small(stmt.body, env, ctx)
         # A one-line body (`if cond: x = f(x)`) holds small statements directly.
         handler = _STMT.get(kind) or _SMALL.get(kind)
         return bool(handler(self, stmt, env, ctx)) if handler is not None else False
+
+    def exec_small(self, smalls: Sequence[Any], env: Env, ctx: CallContext) -> bool:
+        """The small statements of one line (`a = f(x); b = g(a)`); True when one returned."""
+        for small in smalls:
+            handler = _SMALL.get(type(small))
+            if handler is not None and handler(self, small, env, ctx):
+                return True
+        return False
 
     def exec_function_def(self, stmt: cst.FunctionDef, env: Env, ctx: CallContext) -> bool:
         env.vars[stmt.name.value] = self.make_function(stmt, env, ctx)
@@ -131,7 +143,7 @@ class Interpreter:
         return False
 
     def exec_while(self, stmt: cst.While, env: Env, ctx: CallContext) -> bool:
-        self.exec_body(stmt.body, env, ctx.but(conditional=True))
+        self.exec_body(stmt.body, env, ctx.but(conditional=True, branches=ctx.branches + 1))
         return False
 
     def exec_with(self, stmt: cst.With, env: Env, ctx: CallContext) -> bool:
@@ -148,7 +160,7 @@ class Interpreter:
     def exec_try(self, stmt: Any, env: Env, ctx: CallContext) -> bool:
         returned = self.exec_body(stmt.body, env, ctx)
         for handler in stmt.handlers:
-            self.exec_body(handler.body, env.copy(), ctx.but(conditional=True, returns=[]))
+            self.exec_body(handler.body, env.copy(), ctx.but(conditional=True, branches=ctx.branches + 1, returns=[]))
         if stmt.orelse is not None:
             self.exec_body(stmt.orelse.body, env, ctx)
         if stmt.finalbody is not None:
@@ -205,7 +217,7 @@ class Interpreter:
                 return self.exec_body(orelse.body, env, ctx)
             return False
         # Unknown condition: run both branches on copies and join what they bind.
-        branch_ctx = ctx.but(conditional=True, returns=[])
+        branch_ctx = ctx.but(conditional=True, branches=ctx.branches + 1, returns=[])
         then_env = env.copy()
         self.exec_body(stmt.body, then_env, branch_ctx)
         else_env = env.copy()
@@ -223,7 +235,7 @@ class Interpreter:
         iterable = self.eval(stmt.iter, env, ctx)
         items = self.iterate(iterable)
         if items is None:
-            body_ctx = ctx.but(conditional=True)
+            body_ctx = ctx.but(conditional=True, branches=ctx.branches + 1)
             self.assign(stmt.target, UNKNOWN, env, body_ctx)
             self.exec_body(stmt.body, env, body_ctx)
             return False
@@ -410,6 +422,8 @@ class Interpreter:
             isinstance(v, Unknown) for v in [*args, *kwargs.values()]
         ):
             self.known_instances.add(obj.uid)
+        if not args and not kwargs:
+            obj.config["default_args"] = Const(True)  # built as the class root is (analysis.py)
         init = info.lookup("__init__")
         if isinstance(init, Func):
             self.call_function(init, [obj] + args, kwargs, node, ctx.but(in_init=True, anchor=None))

@@ -11,7 +11,7 @@ import libcst as cst
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.tensors import join_tensors, is_number, add, as_tensor, broadcast_dim, init_from_tensor, matmul, param_tensor, product, scale, shift
 from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, BoundMethod, Builtin, ClassInfo, Const, Ext, Func, InitEvent, Loss, Mapping, Obj, Param, Pieces, Property, Seq, SliceValue, SuperRef, Tensor, Unknown, Value, const_int, const_number
-from initlint.frameworks.tables import BASE_GROUPS, last
+from initlint.frameworks.tables import BASE_GROUPS, framework_of, last
 
 
 def taint_arguments(args: list[Value], kwargs: dict[str, Value], node: Any) -> None:
@@ -316,6 +316,10 @@ def set_attribute(interp: "Machine", owner: Value, name: str, value: Value, node
             return
         owner.attrs[name] = value
         return
+    if isinstance(owner, Ext) and isinstance(value, Obj):
+        # `tf.model = tf.keras.Sequential()`: an object stored on an imported module.
+        interp.ext_attrs[f"{owner.qualname}.{name}"] = value
+        return
     if isinstance(owner, Param):
         if name == "data":
             init_from_tensor(owner, value, node, ctx)
@@ -389,8 +393,10 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
         if isinstance(right, Const) and right.value is None:
             if isinstance(left, Const):
                 result = left.value is None
-            elif isinstance(left, (Obj, Param, Tensor, Func, Seq, Mapping)):
+            elif isinstance(left, (Obj, Param, Tensor, Func, Seq, Mapping, ClassInfo)):
                 result = False
+            elif isinstance(left, Ext) and framework_of(left.qualname) in ("torch", "keras", "tf", "np"):
+                result = False  # a framework's function or class (`ac=tf.nn.tanh`), never None
             else:
                 return None
             return result if op == "Is" else not result

@@ -154,8 +154,9 @@ def scale(t: Tensor, factor: Optional[float], op: str) -> Tensor:
     elif creation is not None and factor is None:
         creation = InitEvent("random" if creation.kind == "random" else "unknown", creation.node, creation.description + " scaled", distribution="scaled")
     origin = t.origin
-    if origin is not None and factor is not None and origin[0] == "range":
-        origin = ("range", origin[1] * factor, origin[2] * factor, origin[3])
+    if origin is not None:
+        # The data's range scales with it; by an unknown factor it is no longer known.
+        origin = (origin[0], origin[1] * factor, origin[2] * factor, origin[3]) if factor is not None else None
     if t.state == ZERO:
         return t.but(creation=creation, squash=None)
     if factor == 0:
@@ -170,8 +171,8 @@ def shift(t: Tensor, amount: Optional[float]) -> Tensor:
     if amount == 0:
         return t
     origin = t.origin
-    if origin is not None and amount is not None and origin[0] == "range":
-        origin = ("range", origin[1] + amount, origin[2] + amount, origin[3])
+    if origin is not None:
+        origin = (origin[0], origin[1] + amount, origin[2] + amount, origin[3]) if amount is not None else None
     creation = None if t.creation is None else InitEvent("unknown", t.creation.node, "shifted")
     if t.state in (ZERO, INDEP):
         return Tensor(state=INDEP, key=("shift", t.key, amount), params=t.params, last_dim=t.last_dim, creation=creation)

@@ -137,7 +137,7 @@ class Tensor(Value):
     zero_layer: Optional["Param"] = None  # a zero mixing weight whose output this is
     ext_output: Optional[str] = None  # output of an imported model class (cross-file link)
     creation: Optional["InitEvent"] = None  # how a freshly created tensor was filled (zeros, randn * s, ...)
-    origin: Optional[tuple[Any, ...]] = None  # data provenance for IL403: ("range", low, high, node)
+    origin: Optional[tuple[Any, ...]] = None  # data provenance for IL403: ("range" | "pixels", low, high, node)
     shape: Optional[tuple[Any, ...]] = None  # known sizes (ints or None) of a freshly created tensor
     difference: bool = False  # the result of `a - b` (so that `norm` of it is a distance)
     difference_of: Optional[Squash] = None  # `sigmoid(z) - y`: squaring it is a hand-written MSE on that output
@@ -272,6 +272,7 @@ class ClassInfo(Value):
     methods: dict[str, Func] = field(default_factory=dict)
     class_attrs: dict[str, Value] = field(default_factory=dict)
     framework: Optional[str] = None  # "torch" | "keras" when it derives from nn.Module / keras.Model|Layer
+    output: Optional[Value] = None  # what forward/call returned when the class ran as a root (default arguments)
 
     def lookup(self, name: str) -> Optional[Value]:
         if name in self.methods:

@@ -11,7 +11,7 @@ from initlint.facts.context import CallContext, Machine
 from initlint.facts.names import strip_tf1
 from initlint.facts.python import iterate
 from initlint.facts.tensors import argument, _last, truthy, new_param, shape_of
-from initlint.facts.values import INDEP, LIVE, UNKNOWN_STATE, ZERO, Const, Ext, InitEvent, Initializer, Obj, Seq, Tensor, Value, const_int, const_number
+from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, Const, Ext, InitEvent, Initializer, Mapping, Obj, Seq, Tensor, Value, const_int, const_number
 from initlint.frameworks.tables import ACT_NAMES, KERAS_INITIALIZERS, NORM_LAYERS, PASS_LAYERS, SQUASH_ACTS, framework_of, last
 from initlint.frameworks.torch import _optional_param
 
@@ -114,7 +114,7 @@ def initializer_output(init: Initializer, args: list[Value], kwargs: dict[str, V
 
 
 def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> None:
-    if name in ("Dense", "Conv1D", "Conv2D", "Conv3D", "Convolution2D", "Conv2DTranspose", "Conv1DTranspose", "dense", "conv2d", "conv1d"):
+    if name in ("Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "Conv1DTranspose", "dense", "conv2d", "conv1d"):
         units = const_int(argument(args, kwargs, 0, "units" if name in ("Dense", "dense") else "filters"))
         obj.config["out_features"] = Const(units)
         obj.config["activation"] = argument(args, kwargs, 1 if name in ("Dense", "dense") else 99, "activation", Const(None))
@@ -138,6 +138,7 @@ def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs:
         obj.params["beta"] = new_param("beta", "norm_bias", None, InitEvent("zero", None, "zeros"), obj, node)
     elif name == "Activation":
         obj.config["activation"] = argument(args, kwargs, 0, "activation", Const(None))
+        obj.config["dim"] = Const(-1)  # Keras activations normalize over the last axis
     elif name == "Softmax":
         obj.config["dim"] = kwargs.get("axis", Const(-1))
     elif name in ("Sequential",):
@@ -168,20 +169,65 @@ def model_output(obj: Obj) -> Optional[tuple[str, Any]]:
     `activation`, or an `Activation`/`Softmax` layer). A functional `Model`: the
     squash of its `outputs` tensor.
     """
+    if obj.cls is not None and obj.cls.framework == "keras" and obj.kind.startswith("user:"):
+        # A subclassed model built with its defaults: what its call() returned as a class root.
+        out = obj.cls.output if obj.config.get("default_args") else None
+        return (out.squash.kind, out.squash.node) if isinstance(out, Tensor) and out.squash is not None else None
     if obj.kind in ("keras.Model", "keras.Functional"):
         out = obj.config.get("outputs")
         return (out.squash.kind, out.squash.node) if isinstance(out, Tensor) and out.squash is not None else None
-    if obj.kind != "keras.Sequential" or obj.config.get("incomplete"):
+    if obj.kind != "keras.Sequential":
         return None
-    for _, layer in reversed(obj.children):
+    for _, layer in reversed(known_tail(obj) if obj.config.get("incomplete") else obj.children):
         kind = last(layer.kind)
+        if layer.config.get("uncertain"):
+            return None  # maybe never added: the last layer is not known
         if kind in PASS_LAYERS:
             continue
-        if kind == "Softmax":
-            return ("softmax", layer.site)
-        act = keras_activation_kind(layer.config.get("activation", Const(None))) if "activation" in layer.config else ACT_NAMES.get(kind)
+        act = layer_activation(layer)
         return (act, layer.site) if act in SQUASH_ACTS else None
     return None
+
+
+def known_tail(obj: Obj) -> list[tuple[str, Obj]]:
+    """The layers added to an incomplete container after its last unknown one (its known end)."""
+    tail = obj.config.get("tail")
+    return obj.children[tail.value:] if isinstance(tail, Const) and isinstance(tail.value, int) else []
+
+
+def layer_activation(layer: Obj) -> Optional[str]:
+    """The activation a layer applies, by kind: an activation layer (`nn.Sigmoid`, Keras
+    `Softmax`, `Activation('softmax')`) or a layer's `activation=` argument; None for none,
+    "unknown" when it is not known."""
+    if "activation" in layer.config:
+        return keras_activation_kind(layer.config["activation"])
+    return ACT_NAMES.get(last(layer.kind))
+
+
+def single_loss(loss: Value) -> Value:
+    """`compile(loss=['mse'])` or `loss={'out': 'mse'}`: the one loss of a list or dict of one
+    (a single-output model's); any other loss as given."""
+    if isinstance(loss, Seq) and loss.complete and len(loss.items) == 1:
+        return loss.items[0]
+    if isinstance(loss, Mapping) and loss.complete and len(loss.items) == 1:
+        return next(iter(loss.items.values()))
+    return loss
+
+
+# keras.datasets whose images load_data() returns as uint8 pixels in [0, 255].
+PIXEL_DATASETS = {"mnist", "fashion_mnist", "cifar10", "cifar100"}
+
+
+def load_data(qual: str, node: Any) -> Value:
+    """`keras.datasets.mnist.load_data()`: ((x_train, y_train), (x_test, y_test)), the images raw pixels."""
+    parts = qual.split(".")
+    if len(parts) < 2 or parts[-2] not in PIXEL_DATASETS:
+        return UNKNOWN
+
+    def split() -> Seq:
+        return Seq([Tensor(state=LIVE, origin=("pixels", 0.0, 255.0, node)), Tensor(state=LIVE)], is_tuple=True)
+
+    return Seq([split(), split()], is_tuple=True)
 
 
 def keras_input(args: list[Value], kwargs: dict[str, Value]) -> Tensor:

@@ -9,9 +9,9 @@ from typing import Any
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.python import iterate, lookup_attribute, taint_arguments
 from initlint.facts.tensors import truthy, activation, as_tensor, event_from_value, merge_params, merge_sites, new_param, param_tensor, product, shape_of
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, InitEvent, Obj, Param, Seq, Tensor, Value, const_int
-from initlint.frameworks.keras import keras_activation_kind, keras_initializer
-from initlint.frameworks.tables import ACT_NAMES, CONTAINERS, LAUNCHER_SETUP, EMBEDDINGS, NORM_LAYERS, PASS_LAYERS, POOL_LAYERS, RNN_LAYERS, WEIGHT_LAYERS, last
+from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, Func, InitEvent, Obj, Param, Seq, Tensor, Value, const_int
+from initlint.frameworks.keras import keras_initializer, known_tail, layer_activation, single_loss
+from initlint.frameworks.tables import ACT_NAMES, CONTAINERS, EMBEDDINGS, LAUNCHER_SETUP, NORM_LAYERS, PASS_LAYERS, POOL_LAYERS, RNN_LAYERS, WEIGHT_LAYERS, last
 
 
 def apply_layer(interp: "Machine", obj: Obj, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
@@ -20,11 +20,15 @@ def apply_layer(interp: "Machine", obj: Obj, args: list[Value], kwargs: dict[str
     kind = last(obj.kind)
     x_value = args[0] if args else kwargs.get("input", kwargs.get("inputs", UNKNOWN))
     if kind in CONTAINERS and kind == "Sequential" or obj.kind == "keras.Sequential":
-        if obj.config.get("incomplete"):
-            return Tensor()
         value: Value = x_value
-        for _, child in obj.children:
-            value = interp.call_object(child, [value], {}, child.site or node, ctx)
+        children = obj.children
+        if obj.config.get("incomplete"):
+            tail = known_tail(obj)
+            if not tail:
+                return Tensor()
+            value, children = Tensor(), tail  # what the unknown layers give is unknown
+        for _, child in children:
+            value = Tensor() if child.config.get("uncertain") else interp.call_object(child, [value], {}, child.site or node, ctx)
         return value
     if obj.kind in ("keras.Model", "keras.Functional"):
         out = obj.config.get("outputs", UNKNOWN)
@@ -60,9 +64,8 @@ def apply_layer(interp: "Machine", obj: Obj, args: list[Value], kwargs: dict[str
                 return x.but(params=all_params, chain=x.chain + (item,), squash=None)
             return Tensor(state=INDEP, key=("param", bias.uid), params=all_params, chain=x.chain + (item,))
         return x.but(params=all_params, chain=x.chain + (item,), squash=None, zero_layer=None, origin=None)
-    act = ACT_NAMES.get(kind)
+    act = layer_activation(obj) if kind in ACT_NAMES or kind == "Activation" else None
     if act is not None or kind == "Activation":
-        act = act or keras_activation_kind(obj.config.get("activation", Const(None)))
         if act is None or act == "unknown":
             return x if act is None else Tensor(params=x.params)
         return activation(interp, act, x, site, ctx, dim=obj.config.get("dim"), layer=obj)
@@ -109,7 +112,7 @@ def weight_layer(interp: "Machine", obj: Obj, x: Tensor, node: Any, ctx: "CallCo
         out = out.but(zero_sites=merge_sites(out))
     zero_layer = w if w.is_zero and out.state == ZERO and (out_dim is None or out_dim != 1) else None
     out = out.but(chain=chain, zero_layer=zero_layer, squash=None, origin=None)
-    act = keras_activation_kind(obj.config.get("activation", Const(None))) if "activation" in obj.config else None
+    act = layer_activation(obj)
     if act == "unknown":
         return Tensor(params=out.params, last_dim=out_dim, chain=chain)
     if act is not None:
@@ -128,10 +131,17 @@ def object_method(interp: "Machine", obj: Obj, name: str, args: list[Value], kwa
             obj.children.append((label, child))
             if not child.name:
                 child.name = label
+            if obj.kind == "keras.Sequential" and ctx.branches > (const_int(obj.config.get("branches", Const(0))) or 0):
+                # Added in a loop over an unknown count or under an unknown condition: it
+                # may be there zero times or many, so it ends any known stack (keras.py).
+                child.config["uncertain"] = Const(True)
         elif isinstance(child, Param) and obj.kind.endswith("ParameterList"):
             obj.params[str(len(obj.params))] = child
         else:
+            # Unknown layers (`for layer in base.layers: model.add(layer)`): the layers added
+            # after them are still known, and they end the model.
             obj.config["incomplete"] = Const(True)
+            obj.config["tail"] = Const(len(obj.children))
         return Const(None)
     if name == "extend":
         items = iterate(interp, args[0]) if args else None
@@ -190,7 +200,19 @@ def object_method(interp: "Machine", obj: Obj, name: str, args: list[Value], kwa
         return obj
     if name in ("to", "cuda", "cpu", "train", "eval", "float", "double", "half", "type", "bfloat16"):
         return obj
+    if name == "add_loss" and (args or "losses" in kwargs):
+        term = args[0] if args else kwargs["losses"]
+        if isinstance(term, Func):  # Keras calls a zero-argument callable each step
+            term = interp.call(term, [], {}, node, interp.current_env or interp.globals, ctx)
+        t = as_tensor(term)
+        if t is not None and not t.chain:  # computed from the weights, not through the layers
+            interp.facts.direct_gradient(t.params)
+        return Const(None)
     if name == "compile":
+        if "loss" in kwargs:
+            kwargs = {**kwargs, "loss": single_loss(kwargs["loss"])}
+        elif len(args) > 1:
+            args = [args[0], single_loss(args[1]), *args[2:]]
         interp.facts.keras_compile(obj, args, kwargs, node, ctx)
         return Const(None)
     if name in ("fit", "train_on_batch"):

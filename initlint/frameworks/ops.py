@@ -41,6 +41,7 @@ REDUCE_OPS = {"sum", "mean", "reduce_sum", "reduce_mean", "amax", "max", "min", 
 
 PASS_OPS = {"dropout", "dropout1d", "dropout2d", "identity", "pad", "interpolate", "avg_pool2d", "max_pool2d", "adaptive_avg_pool2d", "adaptive_avg_pool1d", "avg_pool1d", "max_pool1d", "roll", "flip", "gather", "index_select", "masked_fill", "where", "narrow", "select", "unfold", "fold", "pixel_shuffle", "upsample", "scaled_dot_product_attention", "layer_norm", "group_norm", "batch_norm", "normalize", "rms_norm"}
 
+NORMALIZING_OPS = {"layer_norm", "group_norm", "batch_norm", "normalize", "rms_norm"}
 
 _TENSOR_CREATORS_ZERO = {"zeros", "zeros_like", "new_zeros"}
 
@@ -211,7 +212,9 @@ def tensor_op(interp: "Machine", name: str, x: Tensor, args: list[Value], kwargs
     if name in REDUCE_OPS:
         return x.but(squash=None, last_dim=None, origin=None, zero_layer=None)
     if name in PASS_OPS:
-        return x.but(squash=None if name not in ("dropout", "identity") else x.squash, zero_layer=x.zero_layer if name in ("dropout", "identity") else None)
+        # A normalization keeps the value's shape and liveness, not the data's range.
+        origin = None if name in NORMALIZING_OPS else x.origin
+        return x.but(squash=None if name not in ("dropout", "identity") else x.squash, zero_layer=x.zero_layer if name in ("dropout", "identity") else None, origin=origin)
     if name in ("clamp", "clip", "maximum", "minimum", "abs", "exp", "log", "sqrt", "rsqrt", "neg", "sign", "round", "floor", "ceil", "reciprocal", "log1p", "expm1", "sin", "cos", "erf", "clip_by_value", "where"):
         if x.state == LIVE:
             return x.but(squash=None, zero_layer=None, creation=None, origin=None)

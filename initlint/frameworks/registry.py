@@ -22,7 +22,7 @@ from initlint.frameworks.keras import keras_initializer_call, keras_input, tf1_a
 from initlint.frameworks.layers import object_method, weight_layer
 from initlint.frameworks.losses import apply_loss, make_loss
 from initlint.frameworks.ops import tensor_function, tensor_op
-from initlint.frameworks.tables import INIT_FUNCTIONS, TORCH_MODEL_WRAPPERS, framework_of, last
+from initlint.frameworks.tables import INIT_FUNCTIONS, KERAS_ALIASES, TORCH_MODEL_WRAPPERS, framework_of, last
 from initlint.frameworks.tensorflow import TF_ROOTS, make_variable, note_tf_generation, tf1_defaults
 from initlint.frameworks.torch import apply_init, param_method, transform_step
 
@@ -147,6 +147,8 @@ def call_ext(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, 
     if fw in ("keras", "tf") and (".initializers." in qual or name.endswith("_initializer") or qual.startswith("keras.initializers")):
         legacy: Callable[[], Optional[bool]] = tf1_never if fw == "keras" else tf1_always if tf1 else lambda: tf1_defaults(interp)
         return Initializer(keras_initializer_call(name, args, kwargs, node, legacy))
+    if fw == "keras" and ".datasets." in qual and name == "load_data":
+        return keras.load_data(qual, node)
     # Losses.
     loss = make_loss(qual, args, kwargs, node)
     if loss is not None:
@@ -164,8 +166,12 @@ def call_ext(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, 
     if fw == "keras" and (qual.startswith("keras.layers.") or name in ("Sequential", "Model")) and name[:1].isupper():
         if name == "Input" or name == "InputLayer":
             return keras_input(args, kwargs)
-        canonical_kind = "keras." + name if name in ("Sequential", "Model") else qual
-        return construct_into(interp, Obj(kind=canonical_kind, site=node), canonical_kind, args, kwargs, node, ctx)
+        alias = KERAS_ALIASES.get(name)
+        canonical_kind = "keras." + name if name in ("Sequential", "Model") else qual if alias is None else qual[: -len(name)] + alias
+        obj = construct_into(interp, Obj(kind=canonical_kind, site=node), canonical_kind, args, kwargs, node, ctx)
+        if name == "Sequential":
+            obj.config["branches"] = Const(ctx.branches)  # a layer added in more branches may be missing
+        return obj
     if fw == "keras" and name == "Input":
         return keras_input(args, kwargs)
     if fw == "tf" and qual.startswith("tf.layers.") and name in ("dense", "conv2d", "conv1d"):
@@ -215,6 +221,11 @@ def get_attribute(interp: "Machine", owner: Value, name: str, node: Any, ctx: "C
             return Const(last(owner.qualname))
         if owner.qualname in TF_ROOTS:
             note_tf_generation(interp, owner.qualname, name)
+        qual = f"{owner.qualname}.{name}"
+        if interp.ext_attrs:
+            stored = interp.ext_attrs.get(qual)
+            if stored is not None:
+                return stored
         # `tf.keras.X` is keras.X, `tf.compat.v2.X` is tf.X (names.canonical)
-        return Ext(canonical(f"{owner.qualname}.{name}"))
+        return Ext(canonical(qual))
     return python.get_attribute(interp, owner, name, node, ctx)

@@ -35,8 +35,8 @@ NORM_LAYERS = {
 WEIGHT_LAYERS = {
     "Linear", "Bilinear", "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
     "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
-    "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose",
-    "Conv1DTranspose", "Conv3DTranspose", "SeparableConv2D", "DepthwiseConv2D", "Convolution2D", "EinsumDense",
+    "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv1DTranspose", "Conv3DTranspose",
+    "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D", "EinsumDense",
 }
 class Affine(NamedTuple):
     """A torch layer `y = x W + b` whose weight is `(out, *inputs)`: its arguments, in order
@@ -64,9 +64,23 @@ PASS_LAYERS = {
 POOL_LAYERS = {
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxPooling1D",
-    "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Upsample", "UpSampling2D", "PixelShuffle", "ZeroPad2d",
-    "ZeroPadding2D", "ReflectionPad2d", "ReplicationPad2d", "ConstantPad2d",
+    "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D", "GlobalMaxPooling3D", "Upsample", "UpSampling1D", "UpSampling2D", "UpSampling3D",
+    "PixelShuffle", "ZeroPad2d", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "ReflectionPad2d",
+    "ReplicationPad2d", "ConstantPad2d",
+}
+# Keras' other spellings of a layer, by the name it is built as (one entry each):
+# an alias the analysis did not know would cut a chain of layers in two.
+KERAS_ALIASES = {
+    "Convolution1D": "Conv1D", "Convolution2D": "Conv2D", "Convolution3D": "Conv3D",
+    "Convolution2DTranspose": "Conv2DTranspose", "Convolution3DTranspose": "Conv3DTranspose",
+    "SeparableConvolution1D": "SeparableConv1D", "SeparableConvolution2D": "SeparableConv2D",
+    "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D", "MaxPool3D": "MaxPooling3D",
+    "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D", "AvgPool3D": "AveragePooling3D",
+    "GlobalMaxPool1D": "GlobalMaxPooling1D", "GlobalMaxPool2D": "GlobalMaxPooling2D", "GlobalMaxPool3D": "GlobalMaxPooling3D",
+    "GlobalAvgPool1D": "GlobalAveragePooling1D", "GlobalAvgPool2D": "GlobalAveragePooling2D",
+    "GlobalAvgPool3D": "GlobalAveragePooling3D",
 }
 # Wrappers that return the model they are given, with the same parameters: calling the
 # wrapper runs the model (`nn.DataParallel(model)`, `torch.compile(model)`).
@@ -143,7 +157,7 @@ BASE_GROUPS = {
 # The families a rule reads: the file pre-filter (discover.MODEL_CODE) keeps every file
 # that names one of these, so a new table entry is never skipped before parsing.
 PREFILTER_FAMILIES: tuple[Collection[str], ...] = (
-    ACT_NAMES, NORM_LAYERS, WEIGHT_LAYERS, EMBEDDINGS, RNN_LAYERS, CONTAINERS, TORCH_LOSSES, KERAS_LOSSES,
+    ACT_NAMES, NORM_LAYERS, WEIGHT_LAYERS, KERAS_ALIASES, EMBEDDINGS, RNN_LAYERS, CONTAINERS, TORCH_LOSSES, KERAS_LOSSES,
     TF_LOSSES, INIT_FUNCTIONS, KERAS_INITIALIZERS,
 )
 PREFILTER_NAMES = frozenset(name for family in PREFILTER_FAMILIES for name in family)
