@@ -285,10 +285,17 @@ class SaturatingStack(Rule):
     (an objective that does not cancel across the batch) on inferred inputs.
     It compares the weight-gradient norm of the stack's first weight layer
     with its last: confirmed when the median ratio over the seeds is below
-    `vanishing-ratio` (default 1e-2), refuted otherwise (the finding then no
+    `vanishing-ratio` (default 0.1), refuted otherwise (the finding then no
     longer fails the run); the evidence lists the per-layer norms. Unverified
     when the model cannot be built or fewer than two of the stack's weight
     layers can be measured.
+
+    The static trigger and the threshold agree on what a vanishing stack is.
+    Measured: three-sigmoid toy nets keep 0.016-0.085 of the gradient at the
+    first layer, four-sigmoid stacks 1.6e-4-6.9e-3, while a plain four-tanh
+    stack at default init keeps about half of it. A threshold of 0.1 confirms
+    every stack the rule flags by count and still refutes one that does not
+    saturate (a sigmoid chain behind N(0, 1) weights measured 1.13).
 
     ## Known problems
     A sigmoid used as a multiplicative gate (squeeze-and-excitation, GLU,
@@ -309,7 +316,7 @@ class SaturatingStack(Rule):
     options = (
         Option("saturating-stack-min", int, 3, "sigmoid activations in a row"),
         Option("tanh-stack-min", int, 8, "tanh and sigmoid activations in a row"),
-        Option("vanishing-ratio", float, 1e-2, "the first/last gradient-norm ratio that confirms a finding"),
+        Option("vanishing-ratio", float, 0.1, "the first/last gradient-norm ratio that confirms a finding"),
     )
     confirmation = Confirm(probe="vanishing", threshold="vanishing-ratio", outward=True,
                            plot=("grad_norms", "weight-gradient norm", "#c0392b"))
