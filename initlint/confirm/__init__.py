@@ -44,6 +44,7 @@ def _job(asm: Assembly, checks: list[dict[str, Any]], settings: Settings, projec
         "inputs": asm.inputs,
         "input_hints": asm.input_hints,
         "forward_args": asm.forward_args,
+        "recipe": asm.recipe,
         "checks": checks,
         "seed": settings.confirm.seed,
         "device": settings.confirm.device,
@@ -137,6 +138,8 @@ def confirm_diagnostics(
                     evidence = dict(confirmation.evidence)
                     evidence["model"] = f"{target.name} built from {asm.ctor_origin}" + (
                         f" as {asm.ctor}" if asm.ctor else "")
+                    if asm.recipe_origin:
+                        evidence["recipe"] = asm.recipe_origin
                     if result.get("memory_limit"):
                         evidence["memory_limit"] = result["memory_limit"]
                     out[i] = _apply(d, Confirmation(confirmation.status, confirmation.detail, evidence))

@@ -21,6 +21,7 @@ import symtable
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
+from initlint.confirm.recipe import find_recipe
 from initlint.diagnostics import Diagnostic
 
 # Method calls that build (not train or use) a model bound to a name.
@@ -62,6 +63,8 @@ class Assembly:
     inputs: Optional[list[Any]] = None  # from configuration
     input_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
     forward_args: Optional[list[str]] = None  # None: no `forward` in the class body
+    recipe: Optional[dict[str, Any]] = None  # statements replayed on the built model (recipe.py)
+    recipe_origin: str = ""
 
 
 Stmt = ast.stmt
@@ -252,6 +255,20 @@ def _enclosing_class(fm: FileModel, line: int) -> Optional[str]:
     return node.name if isinstance(node, ast.ClassDef) else None
 
 
+def _class_initialized_by(fm: FileModel, line: int) -> Optional[str]:
+    """The class whose construction recipe calls the top-level function on `line` (`net.apply(init)`)."""
+    index = fm.top_index_at(line)
+    node = fm.body[index] if index is not None else None
+    if not isinstance(node, ast.FunctionDef):
+        return None
+    for other in fm.body:
+        if isinstance(other, ast.ClassDef):
+            recipe = find_recipe(fm.tree, other.name)
+            if recipe is not None and node.name in recipe.names:
+                return other.name
+    return None
+
+
 def _bound_target(fm: FileModel, index: int) -> Optional[str]:
     node = fm.body[index]
     if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -291,7 +308,7 @@ def resolve_target(fm: FileModel, diag: Diagnostic) -> Target:
     elif subject is not None and subject.kind in ("keras-script", "script") and _script_statements(fm, subject.name):
         target = Target("script", subject.name)
     else:
-        cls = _enclosing_class(fm, diag.line)
+        cls = _enclosing_class(fm, diag.line) or _class_initialized_by(fm, diag.line)
         if cls is not None:
             target = Target("class", cls)
         else:
@@ -345,8 +362,8 @@ def _framework(fm: FileModel, indices: list[int]) -> str:
     return "torch"
 
 
-def _ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional[tuple[str, set[str], str]]:
-    """A literal instantiation of `cls` in this file: (expression, names it needs, origin)."""
+def _ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional[tuple[str, set[str], str, int]]:
+    """A literal instantiation of `cls` in this file: (expression, names it needs, origin, line)."""
     for node in ast.walk(fm.tree):
         if not isinstance(node, ast.Call):
             continue
@@ -370,7 +387,7 @@ def _ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional
             ):
                 ok = False
         if ok:
-            return ast.unparse(node), names, f"the instantiation on line {node.lineno}"
+            return ast.unparse(node), names, f"the instantiation on line {node.lineno}", node.lineno
     return None
 
 
@@ -631,19 +648,25 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         assert isinstance(cls_node, ast.ClassDef)
         config = settings_modules.get(target.name, {})
         extra_names: set[str] = set()
+        literal_line: Optional[int] = None
         if "args" in config or "kwargs" in config:
             ctor = _call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
             origin = "[tool.initlint.confirm] modules"
         else:
             found = _ctor_from_literal_call(fm, target.name, roots[0])
             if found is not None:
-                ctor, extra_names, origin = found
+                ctor, extra_names, origin, literal_line = found
             else:
                 elsewhere = _literal_call_in_project(project_root, fm.path, target.name)
                 if elsewhere is not None:
                     ctor, origin = elsewhere
                 else:
                     ctor, origin = _ctor_from_signature(cls_node)
+        recipe = find_recipe(fm.tree, target.name, literal_line)
+        if recipe is not None and recipe.from_file:
+            raise Unbuildable(f"the weights come from a file ({recipe.from_file}), not from {target.name}'s construction")
+        if recipe is not None:
+            extra_names |= recipe.names
         indices = fm.closure(roots, extra_names)
         forward_of: Optional[ast.ClassDef] = cls_node
     else:
@@ -653,6 +676,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         indices = fm.closure(statements)
         config = settings_modules.get(target.name, {})
         ctor, origin, forward_of = None, "the module-level statements that build it", None
+        recipe = None
     framework = _framework(fm, indices)
     if framework == "tf":
         raise Unbuildable("low-level TensorFlow code: TensorFlow graphs are not built by the confirmation stage")
@@ -669,4 +693,6 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         inputs=list(inputs) if inputs is not None else None,
         input_hints=hints,
         forward_args=args if forward is not None else None,
+        recipe=recipe.job() if recipe is not None else None,
+        recipe_origin=recipe.describe() if recipe is not None else "",
     )

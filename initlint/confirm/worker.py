@@ -32,6 +32,8 @@ from typing import Any, Callable, Optional
 import torch
 from torch.overrides import TorchFunctionMode
 
+from initlint.confirm.recipe import replay
+
 try:
     import resource
 except ImportError:  # Windows has no setrlimit: measure without a memory limit and say so
@@ -413,6 +415,7 @@ def build(job: dict[str, Any]) -> Built:
             obj = eval(compile(job["ctor"], path, "eval"), module.__dict__)
         else:
             obj = module.__dict__.get(target)
+        obj = replay(obj, job.get("recipe"), module.__dict__, path)
     except BuildError:
         raise
     except BaseException as exc:  # user code: any failure is a reason, never a crash of the run
@@ -447,14 +450,11 @@ def _norms(built: Built) -> dict[str, float]:
     }
 
 
-def _units_diff(w: torch.Tensor, axis: str, gates: int) -> tuple[float, int]:
-    """Max difference between units of a weight (rows, columns or per gate block)."""
+def _units_diff(w: torch.Tensor, dim: int, gates: int) -> tuple[float, int]:
+    """Max difference between the units of a weight along `dim` (per gate block on dim 0)."""
     w = w.detach().double()
-    if axis == "columns":
-        w = w.reshape(w.shape[0], -1) if w.dim() == 2 else w.reshape(-1, w.shape[-1])
-        w = w.t() if w.dim() == 2 else w
-    units = w.reshape(w.shape[0], -1)
-    blocks = units.chunk(gates, dim=0) if gates > 1 and units.shape[0] % gates == 0 else [units]
+    units = w.movedim(dim, 0).reshape(w.shape[dim], -1)
+    blocks = units.chunk(gates, dim=0) if gates > 1 and dim == 0 and units.shape[0] % gates == 0 else [units]
     worst = 0.0
     n = 0
     for block in blocks:
@@ -463,6 +463,18 @@ def _units_diff(w: torch.Tensor, axis: str, gates: int) -> tuple[float, int]:
         n = max(n, block.shape[0])
         worst = max(worst, float((block - block[0:1]).abs().max()))
     return worst, n
+
+
+def _unit_axis(out_axis: str, ndim: int, is_output_layer: bool) -> tuple[int, str]:
+    """The hidden-unit axis of a weight: its output units, except on the output layer.
+
+    The output layer's rows are the model's outputs, which the loss separates;
+    the hidden units it sees are its inputs (fc2's columns mirror fc1's rows),
+    so a constant output layer after a constant hidden layer is judged there.
+    """
+    if out_axis == "rows":
+        return (1, "columns" if ndim == 2 else "input channels") if is_output_layer else (0, "rows")
+    return (ndim - 2, "rows" if ndim == 2 else "input channels") if is_output_layer else (ndim - 1, "columns")
 
 
 def _gates(built: Built, name: str) -> int:
@@ -666,16 +678,20 @@ def _symmetry(
         )
         how = "the weights that start constant"
     units = []
+    weights = [n for n in rec.order if built.params[n].dim() >= 2]
+    output_layer = weights[-1] if len(weights) >= 2 else None
     for n in given:
         p = built.params[n]
         if p.dim() < 2:
             continue
-        axis = "columns" if (built.keras or rec.axis.get(n) == "columns") else "rows"
-        diff, count = _units_diff(p, axis, _gates(built, n))
+        out_axis = "columns" if (built.keras or rec.axis.get(n) == "columns") else "rows"
+        dim, axis = _unit_axis(out_axis, p.dim(), n == output_layer)
+        gates = _gates(built, n)
+        diff, count = _units_diff(p, dim, gates)
         if count < 2:
             continue
         moved = float((p.detach() - init[n]).abs().max())
-        init_diff, _ = _units_diff(init[n], axis, _gates(built, n))
+        init_diff, _ = _units_diff(init[n], dim, gates)
         units.append({"param": n, "axis": axis, "units": count, "max_diff": diff,
                       "max_diff_at_init": init_diff, "moved": moved,
                       "scale": float(p.detach().abs().max())})
