@@ -134,6 +134,7 @@ def confirm_diagnostics(
                     if measured is None:
                         out[i] = _apply(d, _unverified("no measurement was returned for this finding"))
                         continue
+                    measured = dict(measured, guessed=asm.guessed_arguments())
                     confirmation = VERDICTS[d.code](measured, settings)
                     evidence = dict(confirmation.evidence)
                     evidence["model"] = f"{target.name} built from {asm.ctor_origin}" + (

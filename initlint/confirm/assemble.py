@@ -34,6 +34,8 @@ BUILD_METHODS = frozenset(
 # outermost model that uses the flagged class.
 OUTWARD_CODES = frozenset({"IL201", "IL302", "IL401"})
 PROJECT_SCAN_LIMIT = 300
+# The origin of constructor arguments the project does not give (see `guessed_arguments`).
+GUESSED = "small values inferred from parameter names"
 SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist",
                        "site-packages", ".tox", ".nox"})
 
@@ -65,6 +67,12 @@ class Assembly:
     forward_args: Optional[list[str]] = None  # None: no `forward` in the class body
     recipe: Optional[dict[str, Any]] = None  # statements replayed on the built model (recipe.py)
     recipe_origin: str = ""
+
+    def guessed_arguments(self) -> Optional[dict[str, str]]:
+        """The class and arguments when the constructor arguments are guesses, not the project's own."""
+        if self.target.kind != "class" or not self.ctor_origin.startswith(GUESSED):
+            return None
+        return {"class": self.target.name, "arguments": self.ctor_origin[len(GUESSED):].strip(" ()")}
 
 
 Stmt = ast.stmt
@@ -514,7 +522,7 @@ def _ctor_from_signature(cls_node: ast.ClassDef) -> tuple[str, str]:
             )
         values[a.arg] = value
     inferred = ", ".join(f"{k}={v!r}" for k, v in values.items())
-    return _call_text(cls_node.name, [], values), f"small values inferred from parameter names ({inferred})"
+    return _call_text(cls_node.name, [], values), f"{GUESSED} ({inferred})"
 
 
 def _forward_def(cls_node: ast.ClassDef, framework: str) -> Optional[ast.FunctionDef]:

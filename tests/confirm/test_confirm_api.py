@@ -231,7 +231,7 @@ def test_constructor_arguments_from_config_literal_call_and_reasons(tmp_path: Pa
             def __init__(self, config):
                 super().__init__()
                 self.fc, self.out = nn.Linear(config["width"], 3), nn.Linear(3, 1)
-                nn.init.constant_(self.fc.weight, 0.5), nn.init.constant_(self.out.weight, 0.5)
+                nn.init.constant_(self.fc.weight, 0.5), nn.init.constant_(self.out.weight, 0.5), self.fc.bias.data.zero_()
 
             def forward(self, x):
                 return self.out(self.fc(x))

@@ -1,0 +1,125 @@
+"""`initlint --confirm` on scripts that re-initialize a model after building it, and on guessed sizes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+
+from initlint.config import ConfirmSettings, Settings
+from initlint.confirm import confirm_diagnostics
+from initlint.diagnostics import Diagnostic, Severity, Span
+
+MLP = """\
+    import torch
+    from torch import nn
+
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(8, 16)
+            self.fc2 = nn.Linear(16, 4)
+
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x)))
+
+
+    def init_weights(m):
+        if isinstance(m, nn.Linear):
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+    if __name__ == "__main__":
+        net = MLP()
+        {recipe}
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        for step in range(10):
+            loss = net(torch.randn(4, 8)).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+"""
+
+UNSCALED = """\
+    import torch
+    from torch import nn
+
+
+    class Unscaled(nn.Module):
+        def __init__(self, d_in, d_hidden):
+            super().__init__()
+            self.w1 = nn.Parameter(torch.randn(d_in, d_hidden))
+            self.w2 = nn.Parameter(torch.randn(d_hidden, d_hidden))
+
+        def forward(self, x):
+            return x @ self.w1 @ self.w2
+"""
+
+
+def confirm(tmp_path: Path, text: str, config: str = "") -> dict[tuple[int, str], dict[str, Any]]:
+    (tmp_path / "model.py").write_text(textwrap.dedent(text))
+    if config:
+        (tmp_path / "pyproject.toml").write_text(config)
+    proc = subprocess.run([sys.executable, "-m", "initlint", "--no-cache", "--confirm", "--format", "json",
+                           "model.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    return {(f["line"], f["code"]): f["confirmation"] for f in json.loads(proc.stdout) if "confirmation" in f}
+
+
+def test_apply_after_construction_is_replayed(tmp_path: Path) -> None:
+    got = confirm(tmp_path, MLP.replace("{recipe}", "net.apply(init_weights)"))
+    # The class alone has default (random) Linear weights: gradients flow. The script zero-fills it.
+    dead = got[(12, "IL101")]
+    assert dead["status"] == "confirmed", dead
+    assert "line 23" in dead["evidence"]["recipe"] and "net.apply(init_weights)" in dead["evidence"]["recipe"]
+    # The finding inside the init function is judged on the class the recipe initializes.
+    sym = got[(17, "IL201")]
+    assert sym["status"] == "confirmed", sym
+    assert {(u["param"], u["axis"]) for u in sym["evidence"]["units"]} == {("fc1.weight", "rows"),
+                                                                         ("fc2.weight", "columns")}
+
+
+def test_in_place_inits_under_no_grad_are_replayed(tmp_path: Path) -> None:
+    recipe = ("with torch.no_grad():\n            nn.init.zeros_(net.fc1.weight)\n"
+              "            net.fc1.bias.zero_()\n            net.fc2.weight.data.fill_(0.0)")
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(MLP.replace("{recipe}", recipe).replace("net.apply", "")))
+    d = Diagnostic(str(path), Span(12, 16, 12, 50), "IL101", "dead-product", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    # Built alone, MLP has random Linear weights and gradients flow; the script zero-fills it.
+    assert done.confirmation.status == "confirmed", done.confirmation
+    assert "line 23 (with torch.no_grad():" in done.confirmation.evidence["recipe"]
+
+
+def test_weights_from_a_checkpoint_leave_the_finding_unverified(tmp_path: Path) -> None:
+    recipe = "net.apply(init_weights)\n        net.load_state_dict(torch.load('net.pt'))"
+    got = confirm(tmp_path, MLP.replace("{recipe}", recipe))
+    conf = got[(12, "IL101")]
+    assert conf["status"] == "unverified"
+    assert "weights come from a file" in conf["detail"] and "line 24" in conf["detail"]
+
+
+def test_refutation_on_guessed_sizes_stays_unverified(tmp_path: Path) -> None:
+    got = confirm(tmp_path, UNSCALED)
+    conf = got[(8, "IL401")]
+    # At the guessed width 16 two randn layers grow the output ~4.6x, under the 10x threshold.
+    assert conf["status"] == "unverified", conf
+    assert "guessed constructor arguments (d_in=16, d_hidden=16)" in conf["detail"]
+    assert "[tool.initlint.confirm.modules.Unscaled] args = [...]" in conf["detail"]
+
+
+def test_the_project_sizes_settle_a_guessed_verdict(tmp_path: Path) -> None:
+    got = confirm(tmp_path, UNSCALED, "[tool.initlint.confirm.modules.Unscaled]\nargs = [512, 512]\n")
+    conf = got[(8, "IL401")]
+    assert conf["status"] == "confirmed", conf
+    assert "guessed" not in conf["detail"]
