@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 from initlint.confirm.recipe import find_recipe
+from initlint.confirm.slices import factory_at, factory_call
 from initlint.diagnostics import Diagnostic
 
 # Method calls that build (not train or use) a model bound to a name.
@@ -46,7 +47,8 @@ class Unbuildable(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    """What to build: a class (`kind="class"`) or a module-level binding (`kind="script"`)."""
+    """What to build: a class (`kind="class"`), a module-level binding (`kind="script"`)
+    or what a factory function returns (`kind="factory"`)."""
 
     kind: str
     name: str
@@ -317,8 +319,11 @@ def resolve_target(fm: FileModel, diag: Diagnostic) -> Target:
         target = Target("script", subject.name)
     else:
         cls = _enclosing_class(fm, diag.line) or _class_initialized_by(fm, diag.line)
+        factory = factory_at(fm.tree, diag.line) if cls is None else None
         if cls is not None:
             target = Target("class", cls)
+        elif factory is not None:
+            target = Target("factory", factory.name)
         else:
             index = fm.top_index_at(diag.line)
             name = _bound_target(fm, index) if index is not None else None
@@ -677,6 +682,25 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             extra_names |= recipe.names
         indices = fm.closure(roots, extra_names)
         forward_of: Optional[ast.ClassDef] = cls_node
+    elif target.kind == "factory":
+        roots = [i for i, n in enumerate(fm.body) if isinstance(n, ast.FunctionDef) and n.name == target.name]
+        fn = fm.body[roots[0]] if roots else None
+        assert isinstance(fn, ast.FunctionDef)
+        config = settings_modules.get(target.name, {})
+        if "args" in config or "kwargs" in config:
+            ctor = _call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
+            origin, literal_line = "[tool.initlint.confirm] modules", None
+        else:
+            call = factory_call(fm.tree, fn)
+            if call is None:
+                raise Unbuildable(f"no call of {target.name} with literal arguments and no defaults; set them under "
+                                  f"[tool.initlint.confirm.modules.{target.name}] args")
+            ctor, origin, literal_line = call
+        recipe = find_recipe(fm.tree, target.name, literal_line)
+        if recipe is not None and recipe.from_file:
+            raise Unbuildable(f"the weights come from a file ({recipe.from_file}), not from {target.name}()")
+        indices = fm.closure(roots, recipe.names if recipe is not None else set())
+        forward_of = None
     else:
         statements = _script_statements(fm, target.name)
         if not statements:

@@ -411,7 +411,7 @@ def build(job: dict[str, Any]) -> Built:
     target = job["target"]
     try:
         exec(code, module.__dict__)
-        if job["kind"] == "class":
+        if job["kind"] in ("class", "factory"):
             obj = eval(compile(job["ctor"], path, "eval"), module.__dict__)
         else:
             obj = module.__dict__.get(target)

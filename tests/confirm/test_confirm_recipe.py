@@ -123,3 +123,35 @@ def test_the_project_sizes_settle_a_guessed_verdict(tmp_path: Path) -> None:
     conf = got[(8, "IL401")]
     assert conf["status"] == "confirmed", conf
     assert "guessed" not in conf["detail"]
+
+
+FACTORY = """\
+    import torch
+    from torch import nn
+
+
+    def make_mlp(width=32):
+        net = nn.Sequential(nn.Linear(10, width), nn.ReLU(), nn.Linear(width, 1))
+        nn.init.zeros_(net[0].weight)
+        nn.init.zeros_(net[2].weight)
+        return net
+
+
+    if __name__ == "__main__":
+        model = make_mlp({width})
+        out = model(torch.randn(3, 10))
+"""
+
+
+@pytest.mark.parametrize("width, origin", [("64", "make_mlp(64) built from the call on line 13"),
+                                           ("n", "make_mlp() built from the factory's defaults")])
+def test_a_factory_function_is_built_by_calling_it(tmp_path: Path, width: str, origin: str) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(FACTORY.replace("{width}", width)))
+    d = Diagnostic(str(path), Span(7, 5, 7, 34), "IL201", "constant-init", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    assert done.confirmation.status == "confirmed", done.confirmation
+    assert done.confirmation.evidence["model"].startswith(origin.split(" built")[0].split("(")[0])
+    assert origin.split(" built from ")[1] in done.confirmation.evidence["model"]
+    assert [u["param"] for u in done.confirmation.evidence["units"]] == ["0.weight"]
