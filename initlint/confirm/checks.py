@@ -79,6 +79,20 @@ def symmetry(m: dict[str, Any], settings: Settings) -> Confirmation:
         return Confirmation("unverified", "no weight with two or more units to compare (" + m["how"] + ")", {})
     evidence = {"judged": m["how"], "units": units, "inputs": m.get("inputs")}
     differ = [u for u in units if u["max_diff"] > SYMMETRY_TOLERANCE * max(1.0, u["scale"])]
+    same = [u for u in units if u not in differ]
+    if differ and same and all(u.get("output_layer") for u in differ):
+        # The hidden layer is still symmetric; only the output layer's per-hidden-unit weights moved
+        # apart (what feeds the units, such as random biases, differs). One step cannot tell whether
+        # that drift ever separates the hidden units, so this neither confirms nor refutes.
+        u = max(differ, key=lambda d: d["max_diff"])
+        kept = ", ".join(f"{s['param']} ({s['axis']})" for s in same)
+        return Confirmation(
+            "unverified",
+            f"after one SGD step the units of {kept} are still identical, but the {u['axis']} of {u['param']} "
+            f"(one per hidden unit) differ by {_fmt(u['max_diff'])}: one step does not settle whether the "
+            "hidden units separate",
+            evidence,
+        )
     if differ:
         u = max(differ, key=lambda d: d["max_diff"])
         return _on_guesses(Confirmation(

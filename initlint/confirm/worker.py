@@ -693,7 +693,7 @@ def _symmetry(
         moved = float((p.detach() - init[n]).abs().max())
         init_diff, _ = _units_diff(init[n], dim, gates)
         units.append({"param": n, "axis": axis, "units": count, "max_diff": diff,
-                      "max_diff_at_init": init_diff, "moved": moved,
+                      "max_diff_at_init": init_diff, "moved": moved, "output_layer": n == output_layer,
                       "scale": float(p.detach().abs().max())})
     return {"units": units, "how": how, "inputs": shapes}
 

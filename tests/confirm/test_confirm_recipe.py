@@ -155,3 +155,34 @@ def test_a_factory_function_is_built_by_calling_it(tmp_path: Path, width: str, o
     assert done.confirmation.evidence["model"].startswith(origin.split(" built")[0].split("(")[0])
     assert origin.split(" built from ")[1] in done.confirmation.evidence["model"]
     assert [u["param"] for u in done.confirmation.evidence["units"]] == ["0.weight"]
+
+
+CONSTANT_LINEAR = """\
+    import torch
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(4, 8)
+            self.fc2 = nn.Linear(8, 3)
+            for layer in (self.fc1, self.fc2):
+                nn.init.constant_(layer.weight, 0.5)
+
+        def forward(self, x):
+            return self.fc2(self.fc1(x))
+"""
+
+
+def test_il201_hidden_units_drifting_only_in_the_output_layer_are_not_refuted(tmp_path: Path) -> None:
+    # Random biases make fc2's per-hidden-unit columns drift after one step while fc1's rows stay equal:
+    # the output axis (fc2's rows) differs a lot, but that is not the hidden units separating.
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(CONSTANT_LINEAR))
+    d = Diagnostic(str(path), Span(11, 13, 11, 48), "IL201", "constant-init", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    assert done.confirmation.status == "unverified", done.confirmation
+    assert "fc1.weight (rows) are still identical" in done.confirmation.detail
+    assert "columns of fc2.weight" in done.confirmation.detail
