@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 from initlint.confirm.recipe import find_recipe
-from initlint.confirm.slices import factory_at, factory_call
+from initlint.confirm.slices import Hole, block_slice, factory_at, factory_call, render_block
 from initlint.diagnostics import Diagnostic
 
 # Method calls that build (not train or use) a model bound to a name.
@@ -52,6 +52,7 @@ class Target:
 
     kind: str
     name: str
+    line: int = 0  # a "block" target: the flagged line in the script block
 
 
 @dataclass
@@ -327,9 +328,16 @@ def resolve_target(fm: FileModel, diag: Diagnostic) -> Target:
         else:
             index = fm.top_index_at(diag.line)
             name = _bound_target(fm, index) if index is not None else None
-            if name is None:
-                raise Unbuildable(f"no model class or model variable encloses line {diag.line}")
-            target = Target("script", name)
+            if name is not None:
+                target = Target("script", name)
+            else:
+                try:
+                    found = block_slice(fm.tree, diag.line)
+                except Hole as exc:
+                    raise Unbuildable(str(exc)) from None
+                if found is None:
+                    raise Unbuildable(f"no model class or model variable encloses line {diag.line}")
+                target = Target("block", found.var, diag.line)
     if diag.code in OUTWARD_CODES and target.kind == "class":
         seen = {target.name}
         while True:
@@ -653,6 +661,7 @@ def _flatten(body: list[Stmt]) -> list[Stmt]:
 
 def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str, Any]], project_root: str) -> Assembly:
     """The assembled source and build recipe for `target`, or Unbuildable."""
+    block_statements: list[Stmt] = []
     if target.kind == "class":
         roots = [i for i, n in enumerate(fm.body) if isinstance(n, ast.ClassDef) and n.name == target.name]
         if not roots:
@@ -701,14 +710,32 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             raise Unbuildable(f"the weights come from a file ({recipe.from_file}), not from {target.name}()")
         indices = fm.closure(roots, recipe.names if recipe is not None else set())
         forward_of = None
+    elif target.kind == "block":
+        try:
+            sliced = block_slice(fm.tree, target.line)
+        except Hole as exc:
+            raise Unbuildable(str(exc)) from None
+        if sliced is None:
+            raise Unbuildable(f"no statement of the script builds `{target.name}`")
+        indices = fm.closure([], sliced.needs)
+        block_statements = sliced.statements
+        config = settings_modules.get(target.name, {})
+        lines = ", ".join(str(s.lineno) for s in sliced.statements)
+        ctor, origin, forward_of, recipe = None, f"the script's statements on lines {lines}", None, None
     else:
         statements = _script_statements(fm, target.name)
         if not statements:
             raise Unbuildable(f"no module-level statement builds `{target.name}`")
-        indices = fm.closure(statements)
         config = settings_modules.get(target.name, {})
         ctor, origin, forward_of = None, "the module-level statements that build it", None
-        recipe = None
+        recipe = find_recipe(fm.tree, target.name, var=target.name, top_level=True)
+        if recipe is not None and recipe.from_file:
+            raise Unbuildable(f"the weights come from a file ({recipe.from_file})")
+        if recipe is not None:
+            kept = {fm.body[i].lineno for i in statements}
+            recipe.statements = [(ln, src) for ln, src in recipe.statements if ln not in kept]
+            recipe = recipe if recipe.statements else None
+        indices = fm.closure(statements, recipe.names if recipe is not None else set())
     framework = _framework(fm, indices)
     if framework == "tf":
         raise Unbuildable("low-level TensorFlow code: TensorFlow graphs are not built by the confirmation stage")
@@ -717,7 +744,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
     inputs = config.get("inputs")
     return Assembly(
         path=fm.path,
-        source=fm.render(indices),
+        source=render_block(fm.text, fm.render(indices), block_statements) if block_statements else fm.render(indices),
         target=target,
         framework=framework,
         ctor=ctor,

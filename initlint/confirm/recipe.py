@@ -191,13 +191,15 @@ def _stored(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
-def find_recipe(tree: ast.Module, cls: str, prefer_line: Optional[int] = None) -> Optional[Recipe]:
-    """The recipe that follows `v = Cls(...)` in the script (the binding on `prefer_line` first)."""
+def find_recipe(tree: ast.Module, cls: str, prefer_line: Optional[int] = None, var: Optional[str] = None,
+                top_level: bool = False) -> Optional[Recipe]:
+    """The recipe that follows `v = Cls(...)` in the script (the binding on `prefer_line` first),
+    or, given `var`, the one that follows the top-level binding of `var`."""
     bindings: list[tuple[list[Stmt], int, str]] = []
-    for block in script_blocks(tree):
+    for block in script_blocks(tree)[:1] if top_level else script_blocks(tree):
         for k, stmt in enumerate(block):
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
-                    and constructs(stmt.value, cls):
+                    and (stmt.targets[0].id == var if var is not None else constructs(stmt.value, cls)):
                 bindings.append((block, k, stmt.targets[0].id))
     if not bindings:
         return None

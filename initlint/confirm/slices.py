@@ -11,6 +11,7 @@ Pure Python (ast): runs in the main process.
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from typing import Optional
 
 from initlint.confirm.recipe import script_blocks
@@ -54,3 +55,147 @@ def factory_call(tree: ast.Module, fn: ast.FunctionDef) -> Optional[tuple[str, s
     if required == 0 and all(d is not None for d in fn.args.kw_defaults):
         return f"{fn.name}()", "the factory's defaults", 0
     return None
+
+
+# Calls a slice never keeps: file I/O, data loading, training, sessions, printing, plotting.
+SKIP_CALLS = frozenset({
+    "open", "read_csv", "read_excel", "read_json", "read_parquet", "loadtxt", "genfromtxt", "load", "load_data",
+    "imread", "read", "urlopen", "download", "DataLoader", "ImageFolder", "MNIST", "CIFAR10", "fit", "step",
+    "backward", "minimize", "run", "Session", "InteractiveSession", "print", "show", "plot", "savefig",
+    "imshow", "scatter", "subplot", "figure", "input", "train", "evaluate", "predict", "save", "load_state_dict",
+})
+# Method calls that build (not train or use) a model bound to a name.
+_BUILD = frozenset({"add", "add_module", "append", "extend", "insert", "build", "register_module",
+                    "register_parameter", "register_buffer"})
+
+
+class Hole(Exception):
+    """A name the slice needs is bound only by a statement a slice never keeps; the message says which."""
+
+
+@dataclass
+class BlockSlice:
+    """The statements of a `__main__` (or `main()`) block that build `var`, and the names they need."""
+
+    var: str
+    statements: list[ast.stmt]
+    needs: set[str]
+
+
+def _skipped_call(stmt: ast.AST) -> Optional[str]:
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in SKIP_CALLS:
+                return name
+    return None
+
+
+def _stores(stmt: ast.stmt) -> set[str]:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name.split(".")[0]) for a in stmt.names}
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _loads(stmt: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _constant_loop(stmt: ast.stmt) -> bool:
+    """`for i in range(3)` / `for w in (64, 32)`: a build loop over constants."""
+    if not isinstance(stmt, ast.For):
+        return False
+    it = stmt.iter
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range":
+        return all(isinstance(a, ast.Constant) for a in it.args)
+    return isinstance(it, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) for e in it.elts)
+
+
+def _builds(stmt: ast.stmt, var: str) -> bool:
+    calls = [n for n in ast.walk(stmt) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+             and isinstance(n.func.value, ast.Name) and n.func.value.id == var]
+    return bool(calls) and all(c.func.attr in _BUILD for c in calls if isinstance(c.func, ast.Attribute))
+
+
+def block_slice(tree: ast.Module, line: int) -> Optional[BlockSlice]:
+    """The slice of the script block whose statement on `line` builds or initializes a model variable."""
+    from initlint.confirm.recipe import _Finder  # the recipe's notion of "re-initializes var"
+
+    for block in script_blocks(tree)[1:]:
+        for k, stmt in enumerate(block):
+            if not stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+                continue
+            bindings = [(j, s) for j, s in enumerate(block[:k + 1]) if isinstance(s, (ast.Assign, ast.AnnAssign))]
+            var, first = None, None
+            for name in _candidates(stmt):
+                found = [j for j, s in bindings if name in _stores(s)]
+                if found:
+                    var, first = name, found[-1]
+                    break
+            if var is None or first is None:
+                return None
+            kept = [block[first]]
+            finder = _Finder(tree, var)
+            for s in block[first + 1:]:
+                if _skipped_call(s) is None and (_builds(s, var) or (_constant_loop(s) and _builds(s, var))):
+                    kept.append(s)
+                    continue
+                verdict = finder.mutation(s)
+                if verdict is None:
+                    break
+                if verdict:
+                    kept.append(s)
+            return _with_dependencies(block[:first], kept, var, finder.helpers)
+    return None
+
+
+def _candidates(stmt: ast.stmt) -> list[str]:
+    """Names the statement may build: its assignment target, then the roots of `x.a[0].b` it touches."""
+    out = []
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        out.append(stmt.targets[0].id)
+    for node in ast.walk(stmt):
+        root: ast.AST = node
+        while isinstance(root, (ast.Attribute, ast.Subscript)):
+            root = root.value
+        if root is not node and isinstance(root, ast.Name) and root.id not in out:
+            out.append(root.id)
+    return out
+
+
+def _with_dependencies(before: list[ast.stmt], kept: list[ast.stmt], var: str, helpers: set[str]) -> BlockSlice:
+    """Add the earlier statements of the block that the kept ones need; a skipped one leaves a hole."""
+    needs = set(helpers)
+    for s in kept:
+        needs |= _loads(s)
+    needs -= {var}
+    chosen: list[ast.stmt] = []
+    for s in reversed(before):
+        bound = _stores(s) & needs
+        if not bound:
+            continue
+        skipped = _skipped_call(s)
+        if skipped is not None or (isinstance(s, (ast.For, ast.While, ast.With, ast.Try)) and not _constant_loop(s)):
+            name = sorted(bound)[0]
+            why = skipped or type(s).__name__.lower()
+            raise Hole(f"`{name}` comes from {why}, line {s.lineno}, which a confirmation never runs")
+        chosen.insert(0, s)
+        needs = (needs - bound) | _loads(s)
+    return BlockSlice(var, chosen + kept, needs)
+
+
+def render_block(text: str, base: str, statements: list[ast.stmt]) -> str:
+    """`base` (the top-level slice) with the block statements dedented onto their own lines."""
+    lines = text.splitlines()
+    out = base.splitlines()
+    out += [""] * (len(lines) - len(out))
+    for s in statements:
+        start, end = s.lineno, s.end_lineno or s.lineno
+        indent = s.col_offset
+        for n in range(start, end + 1):
+            src = lines[n - 1]
+            out[n - 1] = src[indent:] if src[:indent].strip() == "" else src.lstrip()
+    return "\n".join(out) + "\n"

@@ -186,3 +186,47 @@ def test_il201_hidden_units_drifting_only_in_the_output_layer_are_not_refuted(tm
     assert done.confirmation.status == "unverified", done.confirmation
     assert "fc1.weight (rows) are still identical" in done.confirmation.detail
     assert "columns of fc2.weight" in done.confirmation.detail
+
+
+SCRIPT = """\
+    import pandas as pd
+    import torch
+    from torch import nn
+
+    WIDTH = 16
+
+
+    if __name__ == "__main__":
+        features = {features}
+        model = nn.Sequential(nn.Linear(features.shape[1], WIDTH), nn.ReLU(), nn.Linear(WIDTH, 1))
+        print(model)
+        with torch.no_grad():
+            model[0].weight.fill_(0.25)
+            model[2].weight.fill_(0.25)
+        model[0].bias.data.zero_()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(100):
+            loss = model(features).pow(2).mean()
+            loss.backward()
+            opt.step()
+"""
+
+
+def test_a_model_built_in_the_main_block_is_confirmed_from_a_slice(tmp_path: Path) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(SCRIPT.replace("{features}", "torch.randn(32, 6)")))
+    d = Diagnostic(str(path), Span(13, 13, 13, 40), "IL201", "constant-init", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    assert done.confirmation.status == "confirmed", done.confirmation
+    assert "lines 9, 10, 12, 15" in done.confirmation.evidence["model"]
+
+
+def test_a_name_from_data_loading_is_a_hole_with_its_reason(tmp_path: Path) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(SCRIPT.replace("{features}", "torch.tensor(pd.read_csv('x.csv').values)")))
+    d = Diagnostic(str(path), Span(13, 13, 13, 40), "IL201", "constant-init", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    assert done.confirmation.status == "unverified"
+    assert "`features` comes from read_csv, line 9" in done.confirmation.detail
