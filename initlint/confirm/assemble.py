@@ -35,6 +35,7 @@ BUILD_METHODS = frozenset(
 # outermost model that uses the flagged class.
 OUTWARD_CODES = frozenset({"IL201", "IL302", "IL401"})
 PROJECT_SCAN_LIMIT = 300
+LOW_LEVEL_TF = "low-level TensorFlow code: TensorFlow graphs are not built by the confirmation stage"
 # The origin of constructor arguments the project does not give (see `guessed_arguments`).
 GUESSED = "small values inferred from parameter names"
 SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist",
@@ -696,6 +697,8 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         fn = fm.body[roots[0]] if roots else None
         assert isinstance(fn, ast.FunctionDef)
         config = settings_modules.get(target.name, {})
+        if _framework(fm, fm.closure(roots)) == "tf":
+            raise Unbuildable(LOW_LEVEL_TF)
         if "args" in config or "kwargs" in config:
             ctor = _call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
             origin, literal_line = "[tool.initlint.confirm] modules", None
@@ -738,7 +741,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         indices = fm.closure(statements, recipe.names if recipe is not None else set())
     framework = _framework(fm, indices)
     if framework == "tf":
-        raise Unbuildable("low-level TensorFlow code: TensorFlow graphs are not built by the confirmation stage")
+        raise Unbuildable(LOW_LEVEL_TF)
     forward = _forward_def(forward_of, framework) if forward_of is not None else None
     args, hints = input_hints(forward) if forward is not None else ([], {})
     inputs = config.get("inputs")
