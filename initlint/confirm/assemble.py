@@ -21,8 +21,8 @@ import symtable
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
-from initlint.confirm.recipe import find_recipe
-from initlint.confirm.slices import Hole, block_slice, factory_at, factory_call, render_block
+from initlint.confirm.recipe import find_recipe, model_variable
+from initlint.confirm.slices import Hole, block_slice, call_site_inputs, factory_at, factory_call, render_block
 from initlint.diagnostics import Diagnostic
 
 # Method calls that build (not train or use) a model bound to a name.
@@ -663,6 +663,7 @@ def _flatten(body: list[Stmt]) -> list[Stmt]:
 def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str, Any]], project_root: str) -> Assembly:
     """The assembled source and build recipe for `target`, or Unbuildable."""
     block_statements: list[Stmt] = []
+    recipe_var: Optional[str] = None  # the script's name for the built model, whose call sites give inputs
     if target.kind == "class":
         roots = [i for i, n in enumerate(fm.body) if isinstance(n, ast.ClassDef) and n.name == target.name]
         if not roots:
@@ -688,6 +689,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         recipe = find_recipe(fm.tree, target.name, literal_line)
         if recipe is not None and recipe.from_file:
             raise Unbuildable(f"the weights come from a file ({recipe.from_file}), not from {target.name}'s construction")
+        recipe_var = model_variable(fm.tree, target.name, literal_line)
         if recipe is not None:
             extra_names |= recipe.names
         indices = fm.closure(roots, extra_names)
@@ -745,6 +747,8 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
     forward = _forward_def(forward_of, framework) if forward_of is not None else None
     args, hints = input_hints(forward) if forward is not None else ([], {})
     inputs = config.get("inputs")
+    if inputs is None and recipe_var is not None and not origin.startswith(GUESSED):
+        inputs = call_site_inputs(fm.tree, recipe_var)
     return Assembly(
         path=fm.path,
         source=render_block(fm.text, fm.render(indices), block_statements) if block_statements else fm.render(indices),

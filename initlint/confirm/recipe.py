@@ -191,6 +191,14 @@ def _stored(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
+def model_variable(tree: ast.Module, cls: str, prefer_line: Optional[int] = None) -> Optional[str]:
+    """The script's name for the model built by `v = Cls(...)` (the binding on `prefer_line` first)."""
+    names = [(stmt.lineno, stmt.targets[0].id) for block in script_blocks(tree) for stmt in block
+             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+             and constructs(stmt.value, cls)]
+    return next((n for ln, n in names if ln == prefer_line), names[0][1] if names else None)
+
+
 def find_recipe(tree: ast.Module, cls: str, prefer_line: Optional[int] = None, var: Optional[str] = None,
                 top_level: bool = False) -> Optional[Recipe]:
     """The recipe that follows `v = Cls(...)` in the script (the binding on `prefer_line` first),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from initlint.confirm.recipe import script_blocks
 
@@ -199,3 +199,43 @@ def render_block(text: str, base: str, statements: list[ast.stmt]) -> str:
             src = lines[n - 1]
             out[n - 1] = src[indent:] if src[:indent].strip() == "" else src.lstrip()
     return "\n".join(out) + "\n"
+
+
+_FLOAT_MAKERS = frozenset({"randn", "rand", "zeros", "ones", "empty"})
+
+
+def _example(node: ast.expr) -> Optional[dict[str, Any]]:
+    """`torch.randn(4, 8)` -> {"shape": [4, 8]}; `torch.randint(0, 10, (4, 5))` -> long ids below 10."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch"):
+        return None
+    try:
+        args = [ast.literal_eval(a) for a in node.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg in ("size", "high", "low")}
+    except ValueError:
+        return None
+    name = node.func.attr
+    if name in _FLOAT_MAKERS:
+        shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args or kwargs.get("size")
+        if shape and all(isinstance(d, int) and d > 0 for d in shape):
+            return {"shape": list(shape)}
+    if name == "randint":
+        ints = [a for a in args if isinstance(a, int)]
+        shape = next((a for a in args if isinstance(a, (tuple, list))), kwargs.get("size"))
+        high = kwargs.get("high", ints[-1] if ints else None)
+        if shape and isinstance(high, int) and all(isinstance(d, int) and d > 0 for d in shape):
+            return {"shape": list(shape), "dtype": "int64", "high": high}
+    return None
+
+
+def call_site_inputs(tree: ast.Module, var: str) -> Optional[list[dict[str, Any]]]:
+    """The example inputs of the script's own call `var(torch.randn(...), ...)`, when all are literal."""
+    for block in script_blocks(tree):
+        for stmt in block:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == var \
+                        and node.args and not node.keywords:
+                    examples = [_example(a) for a in node.args]
+                    if all(e is not None for e in examples):
+                        return [e for e in examples if e is not None]
+    return None

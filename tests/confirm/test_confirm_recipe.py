@@ -81,6 +81,8 @@ def test_apply_after_construction_is_replayed(tmp_path: Path) -> None:
     dead = got[(12, "IL101")]
     assert dead["status"] == "confirmed", dead
     assert "line 23" in dead["evidence"]["recipe"] and "net.apply(init_weights)" in dead["evidence"]["recipe"]
+    # The input is the script's own `net(torch.randn(4, 8))`, not an inferred [2, 8].
+    assert dead["evidence"]["inputs"] == [[4, 8]]
     # The finding inside the init function is judged on the class the recipe initializes.
     sym = got[(17, "IL201")]
     assert sym["status"] == "confirmed", sym
