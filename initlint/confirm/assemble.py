@@ -22,15 +22,18 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 from initlint.confirm.recipe import find_recipe, model_variable
-from initlint.confirm.slices import Hole, block_slice, call_site_inputs, factory_at, factory_call, render_block
+from initlint.confirm.recipe import is_main_guard as _is_main_guard
+from initlint.confirm.slices import (
+    BUILD_METHODS,
+    Hole,
+    block_slice,
+    call_site_inputs,
+    factory_at,
+    factory_call,
+    render_block,
+)
 from initlint.diagnostics import Diagnostic
 
-# Method calls that build (not train or use) a model bound to a name.
-BUILD_METHODS = frozenset(
-    {"add", "add_module", "append", "extend", "insert", "build", "register_module",
-     "register_parameter", "register_buffer", "apply", "requires_grad_", "to", "float",
-     "double", "train"}
-)
 # Rules whose verdict depends on what follows the flagged layer: build the
 # outermost model that uses the flagged class.
 OUTWARD_CODES = frozenset({"IL201", "IL302", "IL401"})
@@ -86,20 +89,6 @@ Def = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
 def _stmt_start(node: Stmt) -> int:
     decorators: list[ast.expr] = getattr(node, "decorator_list", [])
     return min([node.lineno] + [d.lineno for d in decorators])
-
-
-def _is_main_guard(node: Stmt) -> bool:
-    if not isinstance(node, ast.If):
-        return False
-    test = node.test
-    return (
-        isinstance(test, ast.Compare)
-        and isinstance(test.left, ast.Name)
-        and test.left.id == "__name__"
-    ) or (
-        isinstance(test, ast.Compare)
-        and any(isinstance(c, ast.Name) and c.id == "__name__" for c in test.comparators)
-    )
 
 
 def _bound_names(node: Stmt) -> set[str]:

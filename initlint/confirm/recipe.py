@@ -60,7 +60,7 @@ class Recipe:
         return {"var": self.var, "statements": [list(s) for s in self.statements]}
 
 
-def _is_main_guard(node: Stmt) -> bool:
+def is_main_guard(node: Stmt) -> bool:
     if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
         return False
     sides = [node.test.left] + list(node.test.comparators)
@@ -69,10 +69,10 @@ def _is_main_guard(node: Stmt) -> bool:
 
 def script_blocks(tree: ast.Module) -> list[list[Stmt]]:
     """The script's statement blocks in run order: the top level, the `__main__` body, the `main()` it calls."""
-    blocks: list[list[Stmt]] = [[s for s in tree.body if not _is_main_guard(s)]]
+    blocks: list[list[Stmt]] = [[s for s in tree.body if not is_main_guard(s)]]
     funcs = {s.name: s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
     for node in tree.body:
-        if not _is_main_guard(node):
+        if not is_main_guard(node):
             continue
         assert isinstance(node, ast.If)
         blocks.append(list(node.body))

@@ -65,8 +65,11 @@ SKIP_CALLS = frozenset({
     "imshow", "scatter", "subplot", "figure", "input", "train", "evaluate", "predict", "save", "load_state_dict",
 })
 # Method calls that build (not train or use) a model bound to a name.
-_BUILD = frozenset({"add", "add_module", "append", "extend", "insert", "build", "register_module",
-                    "register_parameter", "register_buffer"})
+BUILD_METHODS = frozenset(
+    {"add", "add_module", "append", "extend", "insert", "build", "register_module",
+     "register_parameter", "register_buffer", "apply", "requires_grad_", "to", "float",
+     "double", "train"}
+)
 
 
 class Hole(Exception):
@@ -117,7 +120,7 @@ def _constant_loop(stmt: ast.stmt) -> bool:
 def _builds(stmt: ast.stmt, var: str) -> bool:
     calls = [n for n in ast.walk(stmt) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
              and isinstance(n.func.value, ast.Name) and n.func.value.id == var]
-    return bool(calls) and all(c.func.attr in _BUILD for c in calls if isinstance(c.func, ast.Attribute))
+    return bool(calls) and all(c.func.attr in BUILD_METHODS for c in calls if isinstance(c.func, ast.Attribute))
 
 
 def block_slice(tree: ast.Module, line: int) -> Optional[BlockSlice]:
