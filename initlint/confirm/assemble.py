@@ -79,7 +79,8 @@ class Assembly:
         """The class and arguments when the constructor arguments are guesses, not the project's own."""
         if self.target.kind != "class" or not self.ctor_origin.startswith(GUESSED):
             return None
-        return {"class": self.target.name, "arguments": self.ctor_origin[len(GUESSED):].strip(" ()")}
+        rest = self.ctor_origin[len(GUESSED):]
+        return {"class": self.target.name, "arguments": rest[rest.find("(") + 1 : rest.find(")")]}
 
 
 Stmt = ast.stmt
@@ -503,20 +504,54 @@ def _infer_value(arg: ast.arg) -> tuple[bool, Any]:
     return False, None
 
 
-def _ctor_from_signature(cls_node: ast.ClassDef) -> tuple[str, str]:
+def _config_object(fm: FileModel, arg: ast.arg) -> Optional[tuple[str, set[str], str]]:
+    """`config: GPTConfig` -> a literal instantiation of GPTConfig in the file, else `GPTConfig()`
+    when it is a dataclass whose fields all have defaults: (expression, names it needs, origin)."""
+    ann = arg.annotation
+    name: Optional[str] = None
+    if isinstance(ann, ast.Name):
+        name = ann.id
+    elif isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+        name = ann.value  # a string annotation: `config: "GPTConfig"`
+    node = fm.class_def(name) if name is not None else None
+    if node is None or name is None:
+        return None
+    index = fm.body.index(node)
+    found = _ctor_from_literal_call(fm, name, index)
+    if found is not None:
+        expr, names, where, _ = found
+        return expr, names | {name}, f"{where} for `{arg.arg}`"
+    decorated = any("dataclass" in ast.unparse(d) for d in node.decorator_list)
+    fields = [s for s in node.body if isinstance(s, ast.AnnAssign)]
+    if decorated and all(f.value is not None for f in fields):
+        return f"{name}()", {name}, f"the defaults of {name} for `{arg.arg}`"
+    return None
+
+
+def _ctor_from_signature(fm: FileModel, cls_node: ast.ClassDef) -> tuple[str, str, set[str]]:
+    """(constructor call, origin, names the call needs) from `__init__`'s parameters."""
     init = next(
         (n for n in cls_node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None
     )
     if init is None:
-        return f"{cls_node.name}()", "no constructor arguments (inherited __init__)"
+        return f"{cls_node.name}()", "no constructor arguments (inherited __init__)", set()
     args = init.args
     positional = args.posonlyargs + args.args
     required = positional[1 : len(positional) - len(args.defaults)] if positional else []
     kw_required = [a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
     if not required and not kw_required:
-        return f"{cls_node.name}()", "the constructor defaults"
+        return f"{cls_node.name}()", "the constructor defaults", set()
     values: dict[str, Any] = {}
+    objects: dict[str, str] = {}
+    origins: list[str] = []
+    names: set[str] = set()
     for a in required + kw_required:
+        config = _config_object(fm, a)
+        if config is not None:
+            objects[a.arg], needs, where = config
+            names |= needs
+            origins.append(where)
+            continue
         ok, value = _infer_value(a)
         if not ok:
             raise Unbuildable(
@@ -524,8 +559,12 @@ def _ctor_from_signature(cls_node: ast.ClassDef) -> tuple[str, str]:
                 f"[tool.initlint.confirm.modules.{cls_node.name}] kwargs"
             )
         values[a.arg] = value
+    parts = [f"{k}={v!r}" for k, v in values.items()] + [f"{k}={v}" for k, v in objects.items()]
+    call = f"{cls_node.name}({', '.join(parts)})"
+    if not values:
+        return call, ", ".join(origins), names
     inferred = ", ".join(f"{k}={v!r}" for k, v in values.items())
-    return _call_text(cls_node.name, [], values), f"{GUESSED} ({inferred})"
+    return call, f"{GUESSED} ({inferred})" + "".join(f", {o}" for o in origins), names
 
 
 def _forward_def(cls_node: ast.ClassDef, framework: str) -> Optional[ast.FunctionDef]:
@@ -674,7 +713,8 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
                 if elsewhere is not None:
                     ctor, origin = elsewhere
                 else:
-                    ctor, origin = _ctor_from_signature(cls_node)
+                    ctor, origin, needs = _ctor_from_signature(fm, cls_node)
+                    extra_names |= needs
         recipe = find_recipe(fm.tree, target.name, literal_line)
         if recipe is not None and recipe.from_file:
             raise Unbuildable(f"the weights come from a file ({recipe.from_file}), not from {target.name}'s construction")

@@ -1,4 +1,5 @@
-"""`initlint --confirm` on scripts that re-initialize a model after building it, and on guessed sizes."""
+"""`initlint --confirm` on how the script builds its model: construction recipes, factories, script
+slices, config objects, call-site inputs, and verdicts that rest on guessed sizes."""
 
 from __future__ import annotations
 
@@ -232,3 +233,39 @@ def test_a_name_from_data_loading_is_a_hole_with_its_reason(tmp_path: Path) -> N
     assert done.confirmation is not None
     assert done.confirmation.status == "unverified"
     assert "`features` comes from read_csv, line 9" in done.confirmation.detail
+
+
+CONFIGURED = """\
+    from dataclasses import dataclass
+
+    import torch
+    from torch import nn
+
+
+    @dataclass
+    class Config:
+        n_in: int = 12
+        width: int = 24
+
+
+    class Net(nn.Module):
+        def __init__(self, config: Config):
+            super().__init__()
+            self.fc1 = nn.Linear(config.n_in, config.width)
+            self.fc2 = nn.Linear(config.width, 3)
+            nn.init.zeros_(self.fc1.weight)
+            nn.init.zeros_(self.fc1.bias)
+            nn.init.zeros_(self.fc2.weight)
+
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x)))
+"""
+
+
+def test_a_config_object_comes_from_its_dataclass_defaults(tmp_path: Path) -> None:
+    got = confirm(tmp_path, CONFIGURED)
+    conf = got[(18, "IL201")]
+    assert conf["status"] == "confirmed", conf
+    assert conf["evidence"]["model"] == "Net built from the defaults of Config for `config` as Net(config=Config())"
+    assert conf["evidence"]["inputs"] == [[2, 12]]
+    assert "guessed" not in conf["detail"]
