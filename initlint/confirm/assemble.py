@@ -635,6 +635,11 @@ def _first_layer(node: ast.AST, carried: set[str], env: dict[str, str]) -> Optio
             if wpath is not None:
                 role = "linear" if fname == "linear" else "matmul"
                 return {"path": wpath, "role": role}
+    if isinstance(node, ast.Subscript) and _carries(node.slice, carried):
+        # `self.table[ids]`: the argument indexes a Parameter directly (long indices below its length).
+        wpath = _self_path(node.value, env)
+        if wpath is not None:
+            return {"path": wpath, "role": "index"}
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult) and _carries(node.left, carried):
         wpath = _self_path(node.right, env)
         if wpath is not None:

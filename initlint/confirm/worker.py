@@ -292,6 +292,8 @@ Spec = list[tuple[list[int], str, int]]  # candidates: (shape, "float" | "int", 
 def _spec_for(layer: Any, role: str, transposed: bool = False) -> Spec:
     nn = torch.nn
     if isinstance(layer, torch.Tensor):
+        if role == "index" and layer.dim() >= 1:
+            return [([8], "int", int(layer.shape[0])), ([2, 8], "int", int(layer.shape[0]))]
         if layer.dim() < 2:
             return []
         dim = layer.shape[-1] if (transposed or role == "linear") else layer.shape[0]

@@ -269,3 +269,30 @@ def test_a_config_object_comes_from_its_dataclass_defaults(tmp_path: Path) -> No
     assert conf["evidence"]["model"] == "Net built from the defaults of Config for `config` as Net(config=Config())"
     assert conf["evidence"]["inputs"] == [[2, 12]]
     assert "guessed" not in conf["detail"]
+
+
+TABLE = """\
+    import torch
+    from torch import nn
+
+
+    class Table(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = nn.Parameter(torch.zeros(100, 8))
+            self.proj = nn.Linear(8, 4)
+
+        def forward(self, ids):
+            return self.proj(self.table[ids]) * self.table[ids].sum()
+"""
+
+
+def test_an_argument_that_indexes_a_parameter_gets_long_indices(tmp_path: Path) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(TABLE))
+    d = Diagnostic(str(path), Span(12, 16, 12, 66), "IL101", "dead-product", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    # The bias of proj reaches the table through the product: gradients flow.
+    assert done.confirmation.status == "refuted", done.confirmation
+    assert done.confirmation.evidence["inputs"] == [[8]]
