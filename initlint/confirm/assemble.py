@@ -21,17 +21,9 @@ import symtable
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
+from initlint.confirm import slices
 from initlint.confirm.recipe import find_recipe, model_variable
 from initlint.confirm.recipe import is_main_guard as _is_main_guard
-from initlint.confirm.slices import (
-    BUILD_METHODS,
-    Hole,
-    block_slice,
-    call_site_inputs,
-    factory_at,
-    factory_call,
-    render_block,
-)
 from initlint.diagnostics import Diagnostic
 
 # Rules whose verdict depends on what follows the flagged layer: build the
@@ -242,11 +234,11 @@ def _script_statements(fm: FileModel, name: str) -> list[int]:
             continue
         if name in _bound_names(node) and isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             out.append(i)
-        elif isinstance(node, ast.Expr) and _call_on(node.value, name) in BUILD_METHODS:
+        elif isinstance(node, ast.Expr) and _call_on(node.value, name) in slices.BUILD_METHODS:
             out.append(i)
         elif isinstance(node, (ast.For, ast.While)):
             calls = [c for c in ast.walk(node) if _call_on(c, name) is not None]
-            if calls and all(_call_on(c, name) in BUILD_METHODS for c in calls):
+            if calls and all(_call_on(c, name) in slices.BUILD_METHODS for c in calls):
                 out.append(i)
     return out
 
@@ -282,7 +274,7 @@ def _bound_target(fm: FileModel, index: int) -> Optional[str]:
     if isinstance(node, (ast.For, ast.While)):
         for sub in ast.walk(node):
             if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and isinstance(sub.func.value, ast.Name):
-                if sub.func.attr in BUILD_METHODS:
+                if sub.func.attr in slices.BUILD_METHODS:
                     return sub.func.value.id
     return None
 
@@ -311,7 +303,7 @@ def resolve_target(fm: FileModel, diag: Diagnostic) -> Target:
         target = Target("script", subject.name)
     else:
         cls = _enclosing_class(fm, diag.line) or _class_initialized_by(fm, diag.line)
-        factory = factory_at(fm.tree, diag.line) if cls is None else None
+        factory = slices.factory_at(fm.tree, diag.line) if cls is None else None
         if cls is not None:
             target = Target("class", cls)
         elif factory is not None:
@@ -323,8 +315,8 @@ def resolve_target(fm: FileModel, diag: Diagnostic) -> Target:
                 target = Target("script", name)
             else:
                 try:
-                    found = block_slice(fm.tree, diag.line)
-                except Hole as exc:
+                    found = slices.block_slice(fm.tree, diag.line)
+                except slices.Hole as exc:
                     raise Unbuildable(str(exc)) from None
                 if found is None:
                     raise Unbuildable(f"no model class or model variable encloses line {diag.line}")
@@ -722,7 +714,8 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
                     extra_names |= needs
         recipe = find_recipe(fm.tree, target.name, literal_line)
         if recipe is not None and recipe.from_file:
-            raise Unbuildable(f"the weights come from a file ({recipe.from_file}), not from {target.name}'s construction")
+            raise Unbuildable(
+                f"the weights come from a file ({recipe.from_file}), not from {target.name}'s construction")
         recipe_var = model_variable(fm.tree, target.name, literal_line)
         if recipe is not None:
             extra_names |= recipe.names
@@ -739,7 +732,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             ctor = _call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
             origin, literal_line = "[tool.initlint.confirm] modules", None
         else:
-            call = factory_call(fm.tree, fn)
+            call = slices.factory_call(fm.tree, fn)
             if call is None:
                 raise Unbuildable(f"no call of {target.name} with literal arguments and no defaults; set them under "
                                   f"[tool.initlint.confirm.modules.{target.name}] args")
@@ -751,8 +744,8 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         forward_of = None
     elif target.kind == "block":
         try:
-            sliced = block_slice(fm.tree, target.line)
-        except Hole as exc:
+            sliced = slices.block_slice(fm.tree, target.line)
+        except slices.Hole as exc:
             raise Unbuildable(str(exc)) from None
         if sliced is None:
             raise Unbuildable(f"no statement of the script builds `{target.name}`")
@@ -775,6 +768,11 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             recipe.statements = [(ln, src) for ln, src in recipe.statements if ln not in kept]
             recipe = recipe if recipe.statements else None
         indices = fm.closure(statements, recipe.names if recipe is not None else set())
+    if target.kind in ("block", "script"):
+        try:
+            slices.no_holes([fm.body[i] for i in indices])
+        except slices.Hole as exc:
+            raise Unbuildable(str(exc)) from None
     framework = _framework(fm, indices)
     if framework == "tf":
         raise Unbuildable(LOW_LEVEL_TF)
@@ -782,10 +780,10 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
     args, hints = input_hints(forward) if forward is not None else ([], {})
     inputs = config.get("inputs")
     if inputs is None and recipe_var is not None and not origin.startswith(GUESSED):
-        inputs = call_site_inputs(fm.tree, recipe_var)
+        inputs = slices.call_site_inputs(fm.tree, recipe_var)
     return Assembly(
         path=fm.path,
-        source=render_block(fm.text, fm.render(indices), block_statements) if block_statements else fm.render(indices),
+        source=slices.render_block(fm.text, fm.render(indices), block_statements),
         target=target,
         framework=framework,
         ctor=ctor,

@@ -72,6 +72,10 @@ BUILD_METHODS = frozenset(
 )
 
 
+def hole_reason(name: str, source: str, line: int) -> str:
+    return f"`{name}` comes from {source}, line {line}, which a confirmation never runs"
+
+
 class Hole(Exception):
     """A name the slice needs is bound only by a statement a slice never keeps; the message says which."""
 
@@ -85,7 +89,7 @@ class BlockSlice:
     needs: set[str]
 
 
-def _skipped_call(stmt: ast.AST) -> Optional[str]:
+def skipped_call(stmt: ast.AST) -> Optional[str]:
     for node in ast.walk(stmt):
         if isinstance(node, ast.Call):
             func = node.func
@@ -143,7 +147,7 @@ def block_slice(tree: ast.Module, line: int) -> Optional[BlockSlice]:
             kept = [block[first]]
             finder = _Finder(tree, var)
             for s in block[first + 1:]:
-                if _skipped_call(s) is None and (_builds(s, var) or (_constant_loop(s) and _builds(s, var))):
+                if skipped_call(s) is None and (_builds(s, var) or (_constant_loop(s) and _builds(s, var))):
                     kept.append(s)
                     continue
                 verdict = finder.mutation(s)
@@ -180,11 +184,11 @@ def _with_dependencies(before: list[ast.stmt], kept: list[ast.stmt], var: str, h
         bound = _stores(s) & needs
         if not bound:
             continue
-        skipped = _skipped_call(s)
+        skipped = skipped_call(s)
         if skipped is not None or (isinstance(s, (ast.For, ast.While, ast.With, ast.Try)) and not _constant_loop(s)):
             name = sorted(bound)[0]
             why = skipped or type(s).__name__.lower()
-            raise Hole(f"`{name}` comes from {why}, line {s.lineno}, which a confirmation never runs")
+            raise Hole(hole_reason(name, why, s.lineno))
         chosen.insert(0, s)
         needs = (needs - bound) | _loads(s)
     return BlockSlice(var, chosen + kept, needs)
@@ -192,6 +196,8 @@ def _with_dependencies(before: list[ast.stmt], kept: list[ast.stmt], var: str, h
 
 def render_block(text: str, base: str, statements: list[ast.stmt]) -> str:
     """`base` (the top-level slice) with the block statements dedented onto their own lines."""
+    if not statements:
+        return base
     lines = text.splitlines()
     out = base.splitlines()
     out += [""] * (len(lines) - len(out))
@@ -242,3 +248,13 @@ def call_site_inputs(tree: ast.Module, var: str) -> Optional[list[dict[str, Any]
                     if all(e is not None for e in examples):
                         return [e for e in examples if e is not None]
     return None
+
+
+def no_holes(statements: list[ast.stmt]) -> None:
+    """A top-level assignment the slice needs that loads data, reads a file or trains is a hole."""
+    for node in statements:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            skipped = skipped_call(node)
+            if skipped is not None:
+                name = sorted(_stores(node))[0] if _stores(node) else "a value"
+                raise Hole(hole_reason(name, skipped, node.lineno))
