@@ -131,7 +131,7 @@ def block_slice(tree: ast.Module, line: int) -> Optional[BlockSlice]:
     """The slice of the script block whose statement on `line` builds or initializes a model variable."""
     from initlint.confirm.recipe import _Finder  # the recipe's notion of "re-initializes var"
 
-    for block in script_blocks(tree)[1:]:
+    for block in script_blocks(tree):
         for k, stmt in enumerate(block):
             if not stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
                 continue

@@ -296,3 +296,20 @@ def test_an_argument_that_indexes_a_parameter_gets_long_indices(tmp_path: Path) 
     # The bias of proj reaches the table through the product: gradients flow.
     assert done.confirmation.status == "refuted", done.confirmation
     assert done.confirmation.evidence["inputs"] == [[8]]
+
+
+def test_a_top_level_model_needing_loaded_data_is_a_hole(tmp_path: Path) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent("""\
+        import pandas as pd
+        from torch import nn
+
+        data = pd.read_csv("train.csv")
+        model = nn.Sequential(nn.Linear(data.shape[1], 4), nn.Tanh(), nn.Linear(4, 1))
+        nn.init.constant_(model[0].weight, 0.5)
+        """))
+    d = Diagnostic(str(path), Span(6, 1, 6, 40), "IL201", "constant-init", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    assert done.confirmation.status == "unverified"
+    assert "`data` comes from read_csv, line 4" in done.confirmation.detail
