@@ -61,6 +61,7 @@ def _job(asm: Assembly, checks: list[dict[str, Any]], settings: Settings, projec
         "input_hints": asm.input_hints,
         "forward_args": asm.forward_args,
         "backend": backend,
+        "recipe": asm.recipe,
         "checks": checks,
         "seed": settings.confirm.seed,
         "device": settings.confirm.device,
@@ -192,6 +193,7 @@ def confirm_diagnostics(
                     if "unverified" in measured:
                         out[i] = _apply(d, _unverified(measured["unverified"]))
                         continue
+                    measured = dict(measured, guessed=asm.guessed_arguments())
                     declared = _declared(d)
                     threshold = (None if declared.threshold is None
                                  else float(confirmed_by()[d.code].option(settings, declared.threshold)))
@@ -199,6 +201,8 @@ def confirm_diagnostics(
                     evidence = dict(confirmation.evidence)
                     evidence["model"] = f"{target.name} built from {asm.ctor_origin}" + (
                         f" as {asm.ctor}" if asm.ctor else "")
+                    if asm.recipe_origin:
+                        evidence["recipe"] = asm.recipe_origin
                     if result.get("memory_limit"):
                         evidence["memory_limit"] = result["memory_limit"]
                     out[i] = _apply(d, Confirmation(confirmation.status, confirmation.detail, evidence))

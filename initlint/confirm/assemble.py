@@ -21,15 +21,25 @@ import symtable
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
+from initlint.confirm.inputs import forward_def, input_hints
+from initlint.confirm.recipe import find_recipe, model_variable
+from initlint.confirm.recipe import is_main_guard as _is_main_guard
+from initlint.confirm.slices import (
+    BUILD_METHODS,
+    Hole,
+    block_slice,
+    call_site_inputs,
+    factory_at,
+    factory_call,
+    no_holes,
+    render_block,
+)
 from initlint.diagnostics import Diagnostic
 
-# Method calls that build (not train or use) a model bound to a name.
-BUILD_METHODS = frozenset(
-    {"add", "add_module", "append", "extend", "insert", "build", "register_module",
-     "register_parameter", "register_buffer", "apply", "requires_grad_", "to", "float",
-     "double", "train"}
-)
 PROJECT_SCAN_LIMIT = 300
+LOW_LEVEL_TF = "low-level TensorFlow code: TensorFlow graphs are not built by the confirmation stage"
+# The origin of constructor arguments the project does not give (see `guessed_arguments`).
+GUESSED = "small values inferred from parameter names"
 SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist",
                        "site-packages", ".tox", ".nox"})
 
@@ -40,10 +50,12 @@ class Unbuildable(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    """What to build: a class (`kind="class"`) or a module-level binding (`kind="script"`)."""
+    """What to build: a class (`kind="class"`), a module-level binding (`kind="script"`)
+    or what a factory function returns (`kind="factory"`)."""
 
     kind: str
     name: str
+    line: int = 0  # a "block" target: the flagged line in the script block
 
 
 @dataclass
@@ -63,6 +75,15 @@ class Assembly:
     # keras): the loss-pairing checks run there; "tensorflow" for TF graphs.
     backend: str = "torch"
     tf_ops: bool = False  # a Keras model class written with tf ops: every check runs on TensorFlow
+    recipe: Optional[dict[str, Any]] = None  # statements replayed on the built model (recipe.py)
+    recipe_origin: str = ""
+
+    def guessed_arguments(self) -> Optional[dict[str, str]]:
+        """The class and arguments when the constructor arguments are guesses, not the project's own."""
+        if self.target.kind != "class" or not self.ctor_origin.startswith(GUESSED):
+            return None
+        rest = self.ctor_origin[len(GUESSED):]
+        return {"class": self.target.name, "arguments": rest[rest.find("(") + 1 : rest.find(")")]}
 
 
 Stmt = ast.stmt
@@ -72,20 +93,6 @@ Def = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
 def _stmt_start(node: Stmt) -> int:
     decorators: list[ast.expr] = getattr(node, "decorator_list", [])
     return min([node.lineno] + [d.lineno for d in decorators])
-
-
-def _is_main_guard(node: Stmt) -> bool:
-    if not isinstance(node, ast.If):
-        return False
-    test = node.test
-    return (
-        isinstance(test, ast.Compare)
-        and isinstance(test.left, ast.Name)
-        and test.left.id == "__name__"
-    ) or (
-        isinstance(test, ast.Compare)
-        and any(isinstance(c, ast.Name) and c.id == "__name__" for c in test.comparators)
-    )
 
 
 def _bound_names(node: Stmt) -> set[str]:
@@ -253,6 +260,20 @@ def _enclosing_class(fm: FileModel, line: int) -> Optional[str]:
     return node.name if isinstance(node, ast.ClassDef) else None
 
 
+def _class_initialized_by(fm: FileModel, line: int) -> Optional[str]:
+    """The class whose construction recipe calls the top-level function on `line` (`net.apply(init)`)."""
+    index = fm.top_index_at(line)
+    node = fm.body[index] if index is not None else None
+    if not isinstance(node, ast.FunctionDef):
+        return None
+    for other in fm.body:
+        if isinstance(other, ast.ClassDef):
+            recipe = find_recipe(fm.tree, other.name)
+            if recipe is not None and node.name in recipe.names:
+                return other.name
+    return None
+
+
 def _bound_target(fm: FileModel, index: int) -> Optional[str]:
     node = fm.body[index]
     if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -309,16 +330,26 @@ def resolve_target(fm: FileModel, diag: Diagnostic, outward: bool = False) -> Ta
     elif subject is not None and subject.kind in ("keras-script", "script") and _script_statements(fm, subject.name):
         target = Target("script", subject.name)
     else:
-        cls = _enclosing_class(fm, diag.line)
+        cls = _enclosing_class(fm, diag.line) or _class_initialized_by(fm, diag.line)
+        factory = factory_at(fm.tree, diag.line) if cls is None else None
         if cls is not None:
             target = Target("class", cls)
+        elif factory is not None:
+            target = Target("factory", factory.name)
         else:
             index = fm.top_index_at(diag.line)
             name = _bound_target(fm, index) if index is not None else None
-            if name is None:
-                raise Unbuildable(f"no model class or model variable encloses line {diag.line}")
-            assert index is not None
-            target = Target("script", _keras_model_over(fm, index) or name)
+            if name is not None:
+                assert index is not None
+                target = Target("script", _keras_model_over(fm, index) or name)
+            else:
+                try:
+                    found = block_slice(fm.tree, diag.line)
+                except Hole as exc:
+                    raise Unbuildable(str(exc)) from None
+                if found is None:
+                    raise Unbuildable(f"no model class or model variable encloses line {diag.line}")
+                target = Target("block", found.var, diag.line)
     # A verdict that depends on what follows the flagged layer (rule.Confirm.outward) is
     # judged on the outermost model that uses the flagged class.
     if outward and target.kind == "class":
@@ -378,8 +409,8 @@ def keras_backend(fm: FileModel) -> str:
     return "tensorflow"
 
 
-def _ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional[tuple[str, set[str], str]]:
-    """A literal instantiation of `cls` in this file: (expression, names it needs, origin)."""
+def _ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional[tuple[str, set[str], str, int]]:
+    """A literal instantiation of `cls` in this file: (expression, names it needs, origin, line)."""
     for node in ast.walk(fm.tree):
         if not isinstance(node, ast.Call):
             continue
@@ -403,7 +434,7 @@ def _ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional
             ):
                 ok = False
         if ok:
-            return ast.unparse(node), names, f"the instantiation on line {node.lineno}"
+            return ast.unparse(node), names, f"the instantiation on line {node.lineno}", node.lineno
     return None
 
 
@@ -508,20 +539,54 @@ def _infer_value(arg: ast.arg) -> tuple[bool, Any]:
     return False, None
 
 
-def _ctor_from_signature(cls_node: ast.ClassDef) -> tuple[str, str]:
+def _config_object(fm: FileModel, arg: ast.arg) -> Optional[tuple[str, set[str], str]]:
+    """`config: GPTConfig` -> a literal instantiation of GPTConfig in the file, else `GPTConfig()`
+    when it is a dataclass whose fields all have defaults: (expression, names it needs, origin)."""
+    ann = arg.annotation
+    name: Optional[str] = None
+    if isinstance(ann, ast.Name):
+        name = ann.id
+    elif isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+        name = ann.value  # a string annotation: `config: "GPTConfig"`
+    node = fm.class_def(name) if name is not None else None
+    if node is None or name is None:
+        return None
+    index = fm.body.index(node)
+    found = _ctor_from_literal_call(fm, name, index)
+    if found is not None:
+        expr, names, where, _ = found
+        return expr, names | {name}, f"{where} for `{arg.arg}`"
+    decorated = any("dataclass" in ast.unparse(d) for d in node.decorator_list)
+    fields = [s for s in node.body if isinstance(s, ast.AnnAssign)]
+    if decorated and all(f.value is not None for f in fields):
+        return f"{name}()", {name}, f"the defaults of {name} for `{arg.arg}`"
+    return None
+
+
+def _ctor_from_signature(fm: FileModel, cls_node: ast.ClassDef) -> tuple[str, str, set[str]]:
+    """(constructor call, origin, names the call needs) from `__init__`'s parameters."""
     init = next(
         (n for n in cls_node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None
     )
     if init is None:
-        return f"{cls_node.name}()", "no constructor arguments (inherited __init__)"
+        return f"{cls_node.name}()", "no constructor arguments (inherited __init__)", set()
     args = init.args
     positional = args.posonlyargs + args.args
     required = positional[1 : len(positional) - len(args.defaults)] if positional else []
     kw_required = [a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
     if not required and not kw_required:
-        return f"{cls_node.name}()", "the constructor defaults"
+        return f"{cls_node.name}()", "the constructor defaults", set()
     values: dict[str, Any] = {}
+    objects: dict[str, str] = {}
+    origins: list[str] = []
+    names: set[str] = set()
     for a in required + kw_required:
+        config = _config_object(fm, a)
+        if config is not None:
+            objects[a.arg], needs, where = config
+            names |= needs
+            origins.append(where)
+            continue
         ok, value = _infer_value(a)
         if not ok:
             raise Unbuildable(
@@ -529,133 +594,18 @@ def _ctor_from_signature(cls_node: ast.ClassDef) -> tuple[str, str]:
                 f"[tool.initlint.confirm.modules.{cls_node.name}] kwargs"
             )
         values[a.arg] = value
+    parts = [f"{k}={v!r}" for k, v in values.items()] + [f"{k}={v}" for k, v in objects.items()]
+    call = f"{cls_node.name}({', '.join(parts)})"
+    if not values:
+        return call, ", ".join(origins), names
     inferred = ", ".join(f"{k}={v!r}" for k, v in values.items())
-    return _call_text(cls_node.name, [], values), f"small values inferred from parameter names ({inferred})"
-
-
-def _forward_def(cls_node: ast.ClassDef, framework: str) -> Optional[ast.FunctionDef]:
-    names = ("call",) if framework == "keras" else ("forward",)
-    for n in cls_node.body:
-        if isinstance(n, ast.FunctionDef) and n.name in names:
-            return n
-    return None
-
-
-def _self_path(node: ast.AST, env: dict[str, str]) -> Optional[str]:
-    """`self.a.b[0]` -> "a.b[0]"; a local name bound to such a path -> that path."""
-    if isinstance(node, ast.Name):
-        return env.get(node.id)
-    if isinstance(node, ast.Attribute):
-        if isinstance(node.value, ast.Name) and node.value.id == "self":
-            return node.attr
-        base = _self_path(node.value, env)
-        if base is not None:
-            return f"{base}.{node.attr}" if node.attr != "T" else base + ".T"
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int):
-        base = _self_path(node.value, env)
-        if base is not None:
-            return f"{base}[{node.slice.value}]"
-    return None
-
-
-def _loop_bindings(node: ast.For, env: dict[str, str]) -> None:
-    it = node.iter
-    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "enumerate" and it.args:
-        if isinstance(node.target, ast.Tuple) and len(node.target.elts) == 2 and isinstance(node.target.elts[1], ast.Name):
-            path = _self_path(it.args[0], env)
-            if path is not None:
-                env[node.target.elts[1].id] = path + "[0]"
-        return
-    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "zip":
-        if isinstance(node.target, ast.Tuple):
-            for elt, src in zip(node.target.elts, it.args):
-                path = _self_path(src, env)
-                if isinstance(elt, ast.Name) and path is not None:
-                    env[elt.id] = path + "[0]"
-        return
-    path = _self_path(it, env)
-    if path is not None and isinstance(node.target, ast.Name):
-        env[node.target.id] = path + "[0]"
-
-
-def _carries(node: ast.AST, carried: set[str]) -> bool:
-    return any(isinstance(n, ast.Name) and n.id in carried for n in ast.walk(node))
-
-
-_MATMUL_FUNCS = {"matmul", "mm", "linear", "einsum", "bmm"}
-
-
-def _first_layer(node: ast.AST, carried: set[str], env: dict[str, str]) -> Optional[dict[str, Any]]:
-    """Post-order: the innermost layer use whose operand carries the argument."""
-    for child in ast.iter_child_nodes(node):
-        found = _first_layer(child, carried, env)
-        if found is not None:
-            return found
-    if isinstance(node, ast.Call):
-        path = _self_path(node.func, env)
-        if path is not None and node.args and _carries(node.args[0], carried):
-            return {"path": path, "role": "call"}
-        fname = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id if isinstance(node.func, ast.Name) else ""
-        if fname in _MATMUL_FUNCS and len(node.args) >= 2 and _carries(node.args[0], carried):
-            wpath = _self_path(node.args[1], env)
-            if wpath is not None:
-                role = "linear" if fname == "linear" else "matmul"
-                return {"path": wpath, "role": role}
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult) and _carries(node.left, carried):
-        wpath = _self_path(node.right, env)
-        if wpath is not None:
-            return {"path": wpath, "role": "matmul"}
-    return None
-
-
-def input_hints(fn: ast.FunctionDef) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    """The required `forward` arguments and, for each, the first layer it reaches."""
-    positional = fn.args.posonlyargs + fn.args.args
-    n_defaults = len(fn.args.defaults)
-    required = [a.arg for a in positional[1 : len(positional) - n_defaults]]
-    hints: dict[str, dict[str, Any]] = {}
-    for arg in required:
-        env: dict[str, str] = {}
-        carried = {arg}
-        for stmt in _flatten(fn.body):
-            if isinstance(stmt, ast.For):
-                _loop_bindings(stmt, env)
-                continue
-            found = _first_layer(stmt, carried, env)
-            if found is not None:
-                hints[arg] = found
-                break
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-                value = stmt.value
-                if value is not None and _carries(value, carried):
-                    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-                    for t in targets:
-                        carried |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
-                elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and value is not None:
-                    path = _self_path(value, env)
-                    if path is not None:
-                        env[stmt.targets[0].id] = path
-    return required, hints
-
-
-def _flatten(body: list[Stmt]) -> list[Stmt]:
-    """Statements in source order, entering loops, ifs and withs (loop headers first)."""
-    out: list[Stmt] = []
-    for stmt in body:
-        if isinstance(stmt, ast.For):
-            out.append(ast.For(target=stmt.target, iter=stmt.iter, body=[], orelse=[], lineno=stmt.lineno, col_offset=0))
-            out.extend(_flatten(stmt.body))
-        elif isinstance(stmt, (ast.If, ast.While)):
-            out.extend(_flatten(stmt.body))
-        elif isinstance(stmt, ast.With):
-            out.extend(_flatten(stmt.body))
-        else:
-            out.append(stmt)
-    return out
+    return call, f"{GUESSED} ({inferred})" + "".join(f", {o}" for o in origins), names
 
 
 def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str, Any]], project_root: str) -> Assembly:
     """The assembled source and build recipe for `target`, or Unbuildable."""
+    block_statements: list[Stmt] = []
+    recipe_var: Optional[str] = None  # the script's name for the built model, whose call sites give inputs
     if target.kind == "class":
         roots = [i for i, n in enumerate(fm.body) if isinstance(n, ast.ClassDef) and n.name == target.name]
         if not roots:
@@ -664,28 +614,82 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         assert isinstance(cls_node, ast.ClassDef)
         config = settings_modules.get(target.name, {})
         extra_names: set[str] = set()
+        literal_line: Optional[int] = None
         if "args" in config or "kwargs" in config:
             ctor = _call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
             origin = "[tool.initlint.confirm] modules"
         else:
             found = _ctor_from_literal_call(fm, target.name, roots[0])
             if found is not None:
-                ctor, extra_names, origin = found
+                ctor, extra_names, origin, literal_line = found
             else:
                 elsewhere = _literal_call_in_project(project_root, fm.path, target.name)
                 if elsewhere is not None:
                     ctor, origin = elsewhere
                 else:
-                    ctor, origin = _ctor_from_signature(cls_node)
+                    ctor, origin, needs = _ctor_from_signature(fm, cls_node)
+                    extra_names |= needs
+        recipe = find_recipe(fm.tree, target.name, literal_line)
+        if recipe is not None and recipe.from_file:
+            raise Unbuildable(
+                f"the weights come from a file ({recipe.from_file}), not from {target.name}'s construction")
+        recipe_var = model_variable(fm.tree, target.name, literal_line)
+        if recipe is not None:
+            extra_names |= recipe.names
         indices = fm.closure(roots, extra_names)
         forward_of: Optional[ast.ClassDef] = cls_node
+    elif target.kind == "factory":
+        roots = [i for i, n in enumerate(fm.body) if isinstance(n, ast.FunctionDef) and n.name == target.name]
+        fn = fm.body[roots[0]] if roots else None
+        assert isinstance(fn, ast.FunctionDef)
+        config = settings_modules.get(target.name, {})
+        if _framework(fm, fm.closure(roots)) == "tf":
+            raise Unbuildable(LOW_LEVEL_TF)
+        if "args" in config or "kwargs" in config:
+            ctor = _call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
+            origin, literal_line = "[tool.initlint.confirm] modules", None
+        else:
+            call = factory_call(fm.tree, fn)
+            if call is None:
+                raise Unbuildable(f"no call of {target.name} with literal arguments and no defaults; set them under "
+                                  f"[tool.initlint.confirm.modules.{target.name}] args")
+            ctor, origin, literal_line = call
+        recipe = find_recipe(fm.tree, target.name, literal_line)
+        if recipe is not None and recipe.from_file:
+            raise Unbuildable(f"the weights come from a file ({recipe.from_file}), not from {target.name}()")
+        indices = fm.closure(roots, recipe.names if recipe is not None else set())
+        forward_of = None
+    elif target.kind == "block":
+        try:
+            sliced = block_slice(fm.tree, target.line)
+        except Hole as exc:
+            raise Unbuildable(str(exc)) from None
+        if sliced is None:
+            raise Unbuildable(f"no statement of the script builds `{target.name}`")
+        indices = fm.closure([], sliced.needs)
+        block_statements = sliced.statements
+        config = settings_modules.get(target.name, {})
+        lines = ", ".join(str(s.lineno) for s in sliced.statements)
+        ctor, origin, forward_of, recipe = None, f"the script's statements on lines {lines}", None, None
     else:
         statements = _script_statements(fm, target.name)
         if not statements:
             raise Unbuildable(f"no module-level statement builds `{target.name}`")
-        indices = fm.closure(statements)
         config = settings_modules.get(target.name, {})
         ctor, origin, forward_of = None, "the module-level statements that build it", None
+        recipe = find_recipe(fm.tree, target.name, var=target.name, top_level=True)
+        if recipe is not None and recipe.from_file:
+            raise Unbuildable(f"the weights come from a file ({recipe.from_file})")
+        if recipe is not None:
+            kept = {fm.body[i].lineno for i in statements}
+            recipe.statements = [(ln, src) for ln, src in recipe.statements if ln not in kept]
+            recipe = recipe if recipe.statements else None
+        indices = fm.closure(statements, recipe.names if recipe is not None else set())
+    if target.kind in ("block", "script"):
+        try:
+            no_holes([fm.body[i] for i in indices])
+        except Hole as exc:
+            raise Unbuildable(str(exc)) from None
     framework = _framework(fm, indices)
     backend, tf_ops = "torch", False
     if framework == "tf" and target.kind == "class":
@@ -694,12 +698,14 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         backend = "tensorflow"
     elif framework == "keras":
         backend = keras_backend(fm)
-    forward = _forward_def(forward_of, framework) if forward_of is not None else None
+    forward = forward_def(forward_of, framework) if forward_of is not None else None
     args, hints = input_hints(forward) if forward is not None else ([], {})
     inputs = config.get("inputs")
+    if inputs is None and recipe_var is not None and not origin.startswith(GUESSED):
+        inputs = call_site_inputs(fm.tree, recipe_var)
     return Assembly(
         path=fm.path,
-        source=fm.render(indices),
+        source=render_block(fm.text, fm.render(indices), block_statements),
         target=target,
         framework=framework,
         ctor=ctor,
@@ -709,4 +715,6 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         forward_args=args if forward is not None else None,
         backend=backend,
         tf_ops=tf_ops,
+        recipe=recipe.job() if recipe is not None else None,
+        recipe_origin=recipe.describe() if recipe is not None else "",
     )

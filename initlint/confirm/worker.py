@@ -36,6 +36,8 @@ from torch.overrides import TorchFunctionMode
 
 from initlint.confirm import keras_tf
 from initlint.confirm.probes import PROBES, Tools
+from initlint.confirm.recipe import replay
+from initlint.confirm.symmetry import measure_symmetry
 
 try:
     import resource
@@ -300,6 +302,8 @@ Spec = list[tuple[list[int], str, int]]  # candidates: (shape, "float" | "int", 
 def _spec_for(layer: Any, role: str, transposed: bool = False) -> Spec:
     nn = torch.nn
     if isinstance(layer, torch.Tensor):
+        if role == "index" and layer.dim() >= 1:
+            return [([8], "int", int(layer.shape[0])), ([2, 8], "int", int(layer.shape[0]))]
         if layer.dim() < 2:
             return []
         dim = layer.shape[-1] if (transposed or role == "linear") else layer.shape[0]
@@ -422,10 +426,11 @@ def build(job: dict[str, Any]) -> Built:
     target = job["target"]
     try:
         exec(code, module.__dict__)
-        if job["kind"] == "class":
+        if job["kind"] in ("class", "factory"):
             obj = eval(compile(job["ctor"], path, "eval"), module.__dict__)
         else:
             obj = module.__dict__.get(target)
+        obj = replay(obj, job.get("recipe"), module.__dict__, path)
     except BuildError:
         raise
     except BaseException as exc:  # user code: any failure is a reason, never a crash of the run
@@ -460,39 +465,6 @@ def _norms(built: Built) -> dict[str, float]:
         n: (0.0 if p.grad is None else float(p.grad.detach().double().norm()))
         for n, p in built.trainable().items()
     }
-
-
-def _units_diff(w: torch.Tensor, axis: str, gates: int) -> tuple[float, int]:
-    """Max difference between units of a weight (rows, columns or per gate block)."""
-    w = w.detach().double()
-    if axis == "columns":
-        w = w.reshape(w.shape[0], -1) if w.dim() == 2 else w.reshape(-1, w.shape[-1])
-        w = w.t() if w.dim() == 2 else w
-    units = w.reshape(w.shape[0], -1)
-    blocks = units.chunk(gates, dim=0) if gates > 1 and units.shape[0] % gates == 0 else [units]
-    worst = 0.0
-    n = 0
-    for block in blocks:
-        if block.shape[0] < 2:
-            continue
-        n = max(n, block.shape[0])
-        worst = max(worst, float((block - block[0:1]).abs().max()))
-    return worst, n
-
-
-def _gates(built: Built, name: str) -> int:
-    if built.keras:
-        return 1
-    owner_name = name.rsplit(".", 1)[0] if "." in name else ""
-    try:
-        owner = built.obj.get_submodule(owner_name) if owner_name else built.obj
-    except AttributeError:
-        return 1
-    if isinstance(owner, torch.nn.LSTM) or isinstance(owner, torch.nn.LSTMCell):
-        return 4
-    if isinstance(owner, torch.nn.GRU) or isinstance(owner, torch.nn.GRUCell):
-        return 3
-    return 1
 
 
 def _layer_params(built: Built, layers: list[str], order: list[str]) -> list[str]:
@@ -650,7 +622,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         for c in two_pass:
             idx = c["index"]
             if c["probe"] == "symmetry":
-                results[idx] = _symmetry(c, built, init, written_params, rec, shapes_used)
+                results[idx] = measure_symmetry(c, built, init, written_params, rec, shapes_used)
                 continue
             given = [p for p in c.get("params", []) if p in trainable]
             if given:
@@ -705,41 +677,6 @@ def _regen(t: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         return torch.randn(t.shape, generator=g).to(t.device, t.dtype)
     high = int(t.max()) + 1 if t.numel() else 1
     return torch.randint(0, max(high, 1), t.shape, generator=g).to(t.device)
-
-
-def _symmetry(
-    c: dict[str, Any], built: Built, init: dict[str, torch.Tensor], written: dict[int, set[str]],
-    rec: Recorder, shapes: list[list[int]],
-) -> dict[str, Any]:
-    given = [p for p in c.get("params", []) if p in built.params]
-    how = "the finding's parameters"
-    if not given:
-        at_line = set()
-        for ln in range(c["lines"][0], c["lines"][1] + 1):
-            at_line |= written.get(ln, set())
-        given = sorted(n for n in at_line if built.params[n].dim() >= 2)
-        how = f"the weights line {c['lines'][0]} initializes"
-    if not given:
-        given = sorted(
-            n for n, w in init.items()
-            if w.dim() >= 2 and w.numel() > 1 and bool((w == w.reshape(-1)[0]).all())
-        )
-        how = "the weights that start constant"
-    units = []
-    for n in given:
-        p = built.params[n]
-        if p.dim() < 2:
-            continue
-        axis = "columns" if (built.keras or rec.axis.get(n) == "columns") else "rows"
-        diff, count = _units_diff(p, axis, _gates(built, n))
-        if count < 2:
-            continue
-        moved = float((p.detach() - init[n]).abs().max())
-        init_diff, _ = _units_diff(init[n], axis, _gates(built, n))
-        units.append({"param": n, "axis": axis, "units": count, "max_diff": diff,
-                      "max_diff_at_init": init_diff, "moved": moved,
-                      "scale": float(p.detach().abs().max())})
-    return {"units": units, "how": how, "inputs": shapes}
 
 
 def _limit_memory(mb: int) -> Optional[str]:

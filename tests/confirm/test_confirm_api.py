@@ -20,10 +20,9 @@ from initlint.confirm import CHECKED_CODES, confirm_diagnostics
 from initlint.diagnostics import Diagnostic, Severity, Span, Subject
 from tests.corpus import CORPUS, load_cases
 
-# A labelled case the confirmation stage gets wrong today: both layers are constant, so the hidden
-# units stay equal for ever (fc1's rows and fc2's columns, measured over 50 steps), but the stage
-# judges fc2's rows, its output axis, which the loss separates, and refutes.
-WRONG_TODAY = {"il201_pos_filled_mlp.py"}
+# Both layers of this case are constant, so its hidden units stay equal for ever (fc1's rows and
+# fc2's columns, measured over 50 steps) while fc2's rows, the outputs, are separated by the loss.
+FILLED_MLP = "il201_pos_filled_mlp.py"
 
 
 def diag(path: str, code: str, line: int, subject: Optional[Subject] = None) -> Diagnostic:
@@ -73,7 +72,7 @@ def corpus_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_corpus_verdicts_match_labels(corpus_copy: Path) -> None:
-    paths = {c["path"] for c in load_cases()} - WRONG_TODAY
+    paths = {c["path"] for c in load_cases()}
     diags, expected = labelled_verdicts(corpus_copy, paths)
     assert len(diags) >= 10
     assert {d.code for d in diags} >= {"IL101", "IL102", "IL103", "IL201", "IL302", "IL401"}
@@ -83,12 +82,14 @@ def test_corpus_verdicts_match_labels(corpus_copy: Path) -> None:
     assert got == expected
 
 
-@pytest.mark.xfail(strict=True, reason="IL201 confirmation judges a constant output layer's rows, not the hidden-unit axis")
-def test_corpus_verdicts_the_stage_gets_wrong_today(corpus_copy: Path) -> None:
-    diags, expected = labelled_verdicts(corpus_copy, WRONG_TODAY)
-    assert diags
+def test_il201_judges_the_hidden_units_of_a_constant_output_layer(corpus_copy: Path) -> None:
+    diags, expected = labelled_verdicts(corpus_copy, {FILLED_MLP})
+    assert set(expected.values()) == {"confirmed"}
     done = confirm_diagnostics(diags, settings(), str(corpus_copy))
-    assert {(d.path, d.code, d.line): status(d) for d in done} == expected
+    assert [status(d) for d in done] == ["confirmed"]
+    assert done[0].confirmation is not None
+    judged = {(u["param"], u["axis"]) for u in done[0].confirmation.evidence["units"]}
+    assert judged == {("fc1.weight", "rows"), ("fc2.weight", "columns")}
 
 
 def test_top_level_side_effects_never_run(tmp_path: Path) -> None:
@@ -230,7 +231,7 @@ def test_constructor_arguments_from_config_literal_call_and_reasons(tmp_path: Pa
             def __init__(self, config):
                 super().__init__()
                 self.fc, self.out = nn.Linear(config["width"], 3), nn.Linear(3, 1)
-                nn.init.constant_(self.fc.weight, 0.5), nn.init.constant_(self.out.weight, 0.5)
+                nn.init.constant_(self.fc.weight, 0.5), nn.init.constant_(self.out.weight, 0.5), self.fc.bias.data.zero_()
 
             def forward(self, x):
                 return self.out(self.fc(x))

@@ -1,0 +1,260 @@
+"""Module-level code that builds a model: factory functions and the script's own statements.
+
+A finding outside any model class is confirmed on what the script builds
+there. A factory (`def make_mlp(): return nn.Sequential(...)`) is built by
+calling it, with the arguments of a literal call in the file or its own
+defaults, never with guessed ones.
+
+Pure Python (ast): runs in the main process.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from initlint.confirm.recipe import script_blocks
+
+# Functions with these words build or train, not construct: never called to get a model.
+NOT_FACTORIES = ("train", "fit", "loss", "eval", "test", "predict", "main", "load", "plot", "save", "step")
+
+
+def _returns_value(fn: ast.FunctionDef) -> bool:
+    returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
+    return bool(returns) and all(r.value is not None and not isinstance(r.value, ast.Constant) for r in returns)
+
+
+def factory_at(tree: ast.Module, line: int) -> Optional[ast.FunctionDef]:
+    """The top-level function on `line` when it returns a built model."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            if any(word in node.name.lower() for word in NOT_FACTORIES) or not _returns_value(node):
+                return None
+            return node
+    return None
+
+
+def factory_call(tree: ast.Module, fn: ast.FunctionDef) -> Optional[tuple[str, str, int]]:
+    """How to call the factory: (expression, origin, line of the call or 0)."""
+    for block in script_blocks(tree):
+        for stmt in block:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == fn.name:
+                    try:
+                        args = [ast.literal_eval(a) for a in node.args]
+                        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+                    except ValueError:
+                        continue
+                    if len(kwargs) != len(node.keywords):
+                        continue
+                    text = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+                    return f"{fn.name}({text})", f"the call on line {node.lineno}", node.lineno
+    positional = fn.args.posonlyargs + fn.args.args
+    required = len(positional) - len(fn.args.defaults)
+    if required == 0 and all(d is not None for d in fn.args.kw_defaults):
+        return f"{fn.name}()", "the factory's defaults", 0
+    return None
+
+
+# Calls a slice never keeps: file I/O, data loading, training, sessions, printing, plotting.
+SKIP_CALLS = frozenset({
+    "open", "read_csv", "read_excel", "read_json", "read_parquet", "loadtxt", "genfromtxt", "load", "load_data",
+    "imread", "read", "urlopen", "download", "DataLoader", "ImageFolder", "MNIST", "CIFAR10", "fit", "step",
+    "backward", "minimize", "run", "Session", "InteractiveSession", "print", "show", "plot", "savefig",
+    "imshow", "scatter", "subplot", "figure", "input", "train", "evaluate", "predict", "save", "load_state_dict",
+})
+# Method calls that build (not train or use) a model bound to a name.
+BUILD_METHODS = frozenset(
+    {"add", "add_module", "append", "extend", "insert", "build", "register_module",
+     "register_parameter", "register_buffer", "apply", "requires_grad_", "to", "float",
+     "double", "train"}
+)
+
+
+def hole_reason(name: str, source: str, line: int) -> str:
+    return f"`{name}` comes from {source}, line {line}, which a confirmation never runs"
+
+
+class Hole(Exception):
+    """A name the slice needs is bound only by a statement a slice never keeps; the message says which."""
+
+
+@dataclass
+class BlockSlice:
+    """The statements of a `__main__` (or `main()`) block that build `var`, and the names they need."""
+
+    var: str
+    statements: list[ast.stmt]
+    needs: set[str]
+
+
+def skipped_call(stmt: ast.AST) -> Optional[str]:
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in SKIP_CALLS:
+                return name
+    return None
+
+
+def _stores(stmt: ast.stmt) -> set[str]:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name.split(".")[0]) for a in stmt.names}
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _loads(stmt: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _constant_loop(stmt: ast.stmt) -> bool:
+    """`for i in range(3)` / `for w in (64, 32)`: a build loop over constants."""
+    if not isinstance(stmt, ast.For):
+        return False
+    it = stmt.iter
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range":
+        return all(isinstance(a, ast.Constant) for a in it.args)
+    return isinstance(it, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) for e in it.elts)
+
+
+def _builds(stmt: ast.stmt, var: str) -> bool:
+    calls = [n for n in ast.walk(stmt) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+             and isinstance(n.func.value, ast.Name) and n.func.value.id == var]
+    return bool(calls) and all(c.func.attr in BUILD_METHODS for c in calls if isinstance(c.func, ast.Attribute))
+
+
+def block_slice(tree: ast.Module, line: int) -> Optional[BlockSlice]:
+    """The slice of the script block whose statement on `line` builds or initializes a model variable."""
+    from initlint.confirm.recipe import _Finder  # the recipe's notion of "re-initializes var"
+
+    for block in script_blocks(tree):
+        for k, stmt in enumerate(block):
+            if not stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+                continue
+            bindings = [(j, s) for j, s in enumerate(block[:k + 1]) if isinstance(s, (ast.Assign, ast.AnnAssign))]
+            var, first = None, None
+            for name in _candidates(stmt):
+                found = [j for j, s in bindings if name in _stores(s)]
+                if found:
+                    var, first = name, found[-1]
+                    break
+            if var is None or first is None:
+                return None
+            kept = [block[first]]
+            finder = _Finder(tree, var)
+            for s in block[first + 1:]:
+                if skipped_call(s) is None and (_builds(s, var) or (_constant_loop(s) and _builds(s, var))):
+                    kept.append(s)
+                    continue
+                verdict = finder.mutation(s)
+                if verdict is None:
+                    break
+                if verdict:
+                    kept.append(s)
+            return _with_dependencies(block[:first], kept, var, finder.helpers)
+    return None
+
+
+def _candidates(stmt: ast.stmt) -> list[str]:
+    """Names the statement may build: its assignment target, then the roots of `x.a[0].b` it touches."""
+    out = []
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        out.append(stmt.targets[0].id)
+    for node in ast.walk(stmt):
+        root: ast.AST = node
+        while isinstance(root, (ast.Attribute, ast.Subscript)):
+            root = root.value
+        if root is not node and isinstance(root, ast.Name) and root.id not in out:
+            out.append(root.id)
+    return out
+
+
+def _with_dependencies(before: list[ast.stmt], kept: list[ast.stmt], var: str, helpers: set[str]) -> BlockSlice:
+    """Add the earlier statements of the block that the kept ones need; a skipped one leaves a hole."""
+    needs = set(helpers)
+    for s in kept:
+        needs |= _loads(s)
+    needs -= {var}
+    chosen: list[ast.stmt] = []
+    for s in reversed(before):
+        bound = _stores(s) & needs
+        if not bound:
+            continue
+        skipped = skipped_call(s)
+        if skipped is not None or (isinstance(s, (ast.For, ast.While, ast.With, ast.Try)) and not _constant_loop(s)):
+            name = sorted(bound)[0]
+            why = skipped or type(s).__name__.lower()
+            raise Hole(hole_reason(name, why, s.lineno))
+        chosen.insert(0, s)
+        needs = (needs - bound) | _loads(s)
+    return BlockSlice(var, chosen + kept, needs)
+
+
+def render_block(text: str, base: str, statements: list[ast.stmt]) -> str:
+    """`base` (the top-level slice) with the block statements dedented onto their own lines."""
+    if not statements:
+        return base
+    lines = text.splitlines()
+    out = base.splitlines()
+    out += [""] * (len(lines) - len(out))
+    for s in statements:
+        start, end = s.lineno, s.end_lineno or s.lineno
+        indent = s.col_offset
+        for n in range(start, end + 1):
+            src = lines[n - 1]
+            out[n - 1] = src[indent:] if src[:indent].strip() == "" else src.lstrip()
+    return "\n".join(out) + "\n"
+
+
+_FLOAT_MAKERS = frozenset({"randn", "rand", "zeros", "ones", "empty"})
+
+
+def _example(node: ast.expr) -> Optional[dict[str, Any]]:
+    """`torch.randn(4, 8)` -> {"shape": [4, 8]}; `torch.randint(0, 10, (4, 5))` -> long ids below 10."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch"):
+        return None
+    try:
+        args = [ast.literal_eval(a) for a in node.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg in ("size", "high", "low")}
+    except ValueError:
+        return None
+    name = node.func.attr
+    if name in _FLOAT_MAKERS:
+        shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args or kwargs.get("size")
+        if shape and all(isinstance(d, int) and d > 0 for d in shape):
+            return {"shape": list(shape)}
+    if name == "randint":
+        ints = [a for a in args if isinstance(a, int)]
+        shape = next((a for a in args if isinstance(a, (tuple, list))), kwargs.get("size"))
+        high = kwargs.get("high", ints[-1] if ints else None)
+        if shape and isinstance(high, int) and all(isinstance(d, int) and d > 0 for d in shape):
+            return {"shape": list(shape), "dtype": "int64", "high": high}
+    return None
+
+
+def call_site_inputs(tree: ast.Module, var: str) -> Optional[list[dict[str, Any]]]:
+    """The example inputs of the script's own call `var(torch.randn(...), ...)`, when all are literal."""
+    for block in script_blocks(tree):
+        for stmt in block:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == var \
+                        and node.args and not node.keywords:
+                    examples = [_example(a) for a in node.args]
+                    if all(e is not None for e in examples):
+                        return [e for e in examples if e is not None]
+    return None
+
+
+def no_holes(statements: list[ast.stmt]) -> None:
+    """A top-level assignment the slice needs that loads data, reads a file or trains is a hole."""
+    for node in statements:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            skipped = skipped_call(node)
+            if skipped is not None:
+                name = sorted(_stores(node))[0] if _stores(node) else "a value"
+                raise Hole(hole_reason(name, skipped, node.lineno))

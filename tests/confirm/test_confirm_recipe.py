@@ -1,0 +1,315 @@
+"""`initlint --confirm` on how the script builds its model: construction recipes, factories, script
+slices, config objects, call-site inputs, and verdicts that rest on guessed sizes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+
+from initlint.config import ConfirmSettings, Settings
+from initlint.confirm import confirm_diagnostics
+from initlint.diagnostics import Diagnostic, Severity, Span
+
+MLP = """\
+    import torch
+    from torch import nn
+
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(8, 16)
+            self.fc2 = nn.Linear(16, 4)
+
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x)))
+
+
+    def init_weights(m):
+        if isinstance(m, nn.Linear):
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+    if __name__ == "__main__":
+        net = MLP()
+        {recipe}
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        for step in range(10):
+            loss = net(torch.randn(4, 8)).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+"""
+
+UNSCALED = """\
+    import torch
+    from torch import nn
+
+
+    class Unscaled(nn.Module):
+        def __init__(self, d_in, d_hidden):
+            super().__init__()
+            self.w1 = nn.Parameter(torch.randn(d_in, d_hidden))
+            self.w2 = nn.Parameter(torch.randn(d_hidden, d_hidden))
+
+        def forward(self, x):
+            return x @ self.w1 @ self.w2
+"""
+
+
+def confirm(tmp_path: Path, text: str, config: str = "") -> dict[tuple[int, str], dict[str, Any]]:
+    (tmp_path / "model.py").write_text(textwrap.dedent(text))
+    if config:
+        (tmp_path / "pyproject.toml").write_text(config)
+    proc = subprocess.run([sys.executable, "-m", "initlint", "--no-cache", "--confirm", "--format", "json",
+                           "model.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    return {(f["line"], f["code"]): f["confirmation"] for f in json.loads(proc.stdout) if "confirmation" in f}
+
+
+def test_apply_after_construction_is_replayed(tmp_path: Path) -> None:
+    got = confirm(tmp_path, MLP.replace("{recipe}", "net.apply(init_weights)"))
+    # The class alone has default (random) Linear weights: gradients flow. The script zero-fills it.
+    dead = got[(12, "IL101")]
+    assert dead["status"] == "confirmed", dead
+    assert "line 23" in dead["evidence"]["recipe"] and "net.apply(init_weights)" in dead["evidence"]["recipe"]
+    # The input is the script's own `net(torch.randn(4, 8))`, not an inferred [2, 8].
+    assert dead["evidence"]["inputs"] == [[4, 8]]
+    # The finding inside the init function is judged on the class the recipe initializes.
+    sym = got[(17, "IL201")]
+    assert sym["status"] == "confirmed", sym
+    assert {(u["param"], u["axis"]) for u in sym["evidence"]["units"]} == {("fc1.weight", "rows"),
+                                                                         ("fc2.weight", "columns")}
+
+
+def test_in_place_inits_under_no_grad_are_replayed(tmp_path: Path) -> None:
+    recipe = ("with torch.no_grad():\n            nn.init.zeros_(net.fc1.weight)\n"
+              "            net.fc1.bias.zero_()\n            net.fc2.weight.data.fill_(0.0)")
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(MLP.replace("{recipe}", recipe).replace("net.apply", "")))
+    d = Diagnostic(str(path), Span(12, 16, 12, 50), "IL101", "dead-product", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    # Built alone, MLP has random Linear weights and gradients flow; the script zero-fills it.
+    assert done.confirmation.status == "confirmed", done.confirmation
+    assert "line 23 (with torch.no_grad():" in done.confirmation.evidence["recipe"]
+
+
+def test_weights_from_a_checkpoint_leave_the_finding_unverified(tmp_path: Path) -> None:
+    recipe = "net.apply(init_weights)\n        net.load_state_dict(torch.load('net.pt'))"
+    got = confirm(tmp_path, MLP.replace("{recipe}", recipe))
+    conf = got[(12, "IL101")]
+    assert conf["status"] == "unverified"
+    assert "weights come from a file" in conf["detail"] and "line 24" in conf["detail"]
+
+
+def test_refutation_on_guessed_sizes_stays_unverified(tmp_path: Path) -> None:
+    got = confirm(tmp_path, UNSCALED)
+    conf = got[(8, "IL401")]
+    # At the guessed width 16 two randn layers grow the output ~4.6x, under the 10x threshold.
+    assert conf["status"] == "unverified", conf
+    assert "guessed constructor arguments (d_in=16, d_hidden=16)" in conf["detail"]
+    assert "[tool.initlint.confirm.modules.Unscaled] args = [...]" in conf["detail"]
+
+
+def test_the_project_sizes_settle_a_guessed_verdict(tmp_path: Path) -> None:
+    got = confirm(tmp_path, UNSCALED, "[tool.initlint.confirm.modules.Unscaled]\nargs = [512, 512]\n")
+    conf = got[(8, "IL401")]
+    assert conf["status"] == "confirmed", conf
+    assert "guessed" not in conf["detail"]
+
+
+FACTORY = """\
+    import torch
+    from torch import nn
+
+
+    def make_mlp(width=32):
+        net = nn.Sequential(nn.Linear(10, width), nn.ReLU(), nn.Linear(width, 1))
+        nn.init.zeros_(net[0].weight)
+        nn.init.zeros_(net[2].weight)
+        return net
+
+
+    if __name__ == "__main__":
+        model = make_mlp({width})
+        out = model(torch.randn(3, 10))
+"""
+
+
+@pytest.mark.parametrize("width, origin", [("64", "make_mlp(64) built from the call on line 13"),
+                                           ("n", "make_mlp() built from the factory's defaults")])
+def test_a_factory_function_is_built_by_calling_it(tmp_path: Path, width: str, origin: str) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(FACTORY.replace("{width}", width)))
+    d = Diagnostic(str(path), Span(7, 5, 7, 34), "IL201", "constant-init", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    assert done.confirmation.status == "confirmed", done.confirmation
+    assert done.confirmation.evidence["model"].startswith(origin.split(" built")[0].split("(")[0])
+    assert origin.split(" built from ")[1] in done.confirmation.evidence["model"]
+    assert [u["param"] for u in done.confirmation.evidence["units"]] == ["0.weight"]
+
+
+CONSTANT_LINEAR = """\
+    import torch
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(4, 8)
+            self.fc2 = nn.Linear(8, 3)
+            for layer in (self.fc1, self.fc2):
+                nn.init.constant_(layer.weight, 0.5)
+
+        def forward(self, x):
+            return self.fc2(self.fc1(x))
+"""
+
+
+def test_il201_hidden_units_drifting_only_in_the_output_layer_are_not_refuted(tmp_path: Path) -> None:
+    # Random biases make fc2's per-hidden-unit columns drift after one step while fc1's rows stay equal:
+    # the output axis (fc2's rows) differs a lot, but that is not the hidden units separating.
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(CONSTANT_LINEAR))
+    d = Diagnostic(str(path), Span(11, 13, 11, 48), "IL201", "constant-init", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    assert done.confirmation.status == "unverified", done.confirmation
+    assert "fc1.weight (rows) are still identical" in done.confirmation.detail
+    assert "columns of fc2.weight" in done.confirmation.detail
+
+
+SCRIPT = """\
+    import pandas as pd
+    import torch
+    from torch import nn
+
+    WIDTH = 16
+
+
+    if __name__ == "__main__":
+        features = {features}
+        model = nn.Sequential(nn.Linear(features.shape[1], WIDTH), nn.ReLU(), nn.Linear(WIDTH, 1))
+        print(model)
+        with torch.no_grad():
+            model[0].weight.fill_(0.25)
+            model[2].weight.fill_(0.25)
+        model[0].bias.data.zero_()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(100):
+            loss = model(features).pow(2).mean()
+            loss.backward()
+            opt.step()
+"""
+
+
+def test_a_model_built_in_the_main_block_is_confirmed_from_a_slice(tmp_path: Path) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(SCRIPT.replace("{features}", "torch.randn(32, 6)")))
+    d = Diagnostic(str(path), Span(13, 13, 13, 40), "IL201", "constant-init", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    assert done.confirmation.status == "confirmed", done.confirmation
+    assert "lines 9, 10, 12, 15" in done.confirmation.evidence["model"]
+
+
+def test_a_name_from_data_loading_is_a_hole_with_its_reason(tmp_path: Path) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(SCRIPT.replace("{features}", "torch.tensor(pd.read_csv('x.csv').values)")))
+    d = Diagnostic(str(path), Span(13, 13, 13, 40), "IL201", "constant-init", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    assert done.confirmation.status == "unverified"
+    assert "`features` comes from read_csv, line 9" in done.confirmation.detail
+
+
+CONFIGURED = """\
+    from dataclasses import dataclass
+
+    import torch
+    from torch import nn
+
+
+    @dataclass
+    class Config:
+        n_in: int = 12
+        width: int = 24
+
+
+    class Net(nn.Module):
+        def __init__(self, config: Config):
+            super().__init__()
+            self.fc1 = nn.Linear(config.n_in, config.width)
+            self.fc2 = nn.Linear(config.width, 3)
+            nn.init.zeros_(self.fc1.weight)
+            nn.init.zeros_(self.fc1.bias)
+            nn.init.zeros_(self.fc2.weight)
+
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x)))
+"""
+
+
+def test_a_config_object_comes_from_its_dataclass_defaults(tmp_path: Path) -> None:
+    got = confirm(tmp_path, CONFIGURED)
+    conf = got[(18, "IL201")]
+    assert conf["status"] == "confirmed", conf
+    assert conf["evidence"]["model"] == "Net built from the defaults of Config for `config` as Net(config=Config())"
+    assert conf["evidence"]["inputs"] == [[2, 12]]
+    assert "guessed" not in conf["detail"]
+
+
+TABLE = """\
+    import torch
+    from torch import nn
+
+
+    class Table(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = nn.Parameter(torch.zeros(100, 8))
+            self.proj = nn.Linear(8, 4)
+
+        def forward(self, ids):
+            return self.proj(self.table[ids]) * self.table[ids].sum()
+"""
+
+
+def test_an_argument_that_indexes_a_parameter_gets_long_indices(tmp_path: Path) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(TABLE))
+    d = Diagnostic(str(path), Span(12, 16, 12, 66), "IL101", "dead-product", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    # The bias of proj reaches the table through the product: gradients flow.
+    assert done.confirmation.status == "refuted", done.confirmation
+    assert done.confirmation.evidence["inputs"] == [[8]]
+
+
+def test_a_top_level_model_needing_loaded_data_is_a_hole(tmp_path: Path) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent("""\
+        import pandas as pd
+        from torch import nn
+
+        data = pd.read_csv("train.csv")
+        model = nn.Sequential(nn.Linear(data.shape[1], 4), nn.Tanh(), nn.Linear(4, 1))
+        nn.init.constant_(model[0].weight, 0.5)
+        """))
+    d = Diagnostic(str(path), Span(6, 1, 6, 40), "IL201", "constant-init", Severity.WARNING, "finding")
+    (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
+    assert done.confirmation is not None
+    assert done.confirmation.status == "unverified"
+    assert "`data` comes from read_csv, line 4" in done.confirmation.detail
