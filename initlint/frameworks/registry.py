@@ -22,7 +22,7 @@ from initlint.frameworks.keras import keras_initializer_call, keras_input, tf1_a
 from initlint.frameworks.layers import object_method, weight_layer
 from initlint.frameworks.losses import apply_loss, make_loss
 from initlint.frameworks.ops import tensor_function, tensor_op
-from initlint.frameworks.tables import INIT_FUNCTIONS, KERAS_ALIASES, TORCH_MODEL_WRAPPERS, framework_of, last
+from initlint.frameworks.tables import INIT_FUNCTIONS, KERAS_ALIASES, OTHER_FRAMEWORKS, TORCH_MODEL_WRAPPERS, framework_of, last
 from initlint.frameworks.tensorflow import TF_ROOTS, make_variable, note_tf_generation, tf1_defaults
 from initlint.frameworks.torch import apply_init, param_method, transform_step
 
@@ -37,7 +37,9 @@ def class_framework(info: ClassInfo) -> Optional[str]:
                 return "torch"
             if fw in ("keras", "tf"):
                 return "keras"
-            if last(base.qualname) in ("Module", "LightningModule"):
+            # `class M(d2l.Module)`, `class M(pl.LightningModule)`: torch by name, unless the
+            # name comes from another framework (`flax.linen.Module`).
+            if last(base.qualname) in ("Module", "LightningModule") and fw not in OTHER_FRAMEWORKS:
                 return "torch"
     return None
 

@@ -137,6 +137,11 @@ KERAS_INITIALIZERS = {
 }
 
 
+# Frameworks with a `Module` or `Layer` base class of their own: such a base is not torch's or
+# Keras', and a class deriving from it is left alone until the framework is registered.
+OTHER_FRAMEWORKS = frozenset({"flax", "jax", "haiku", "hk", "equinox", "eqx", "mlx", "paddle", "mindspore", "oneflow", "sonnet", "snt", "trax"})
+
+
 def last(qual: str) -> str:
     return qual.rsplit(".", 1)[-1]
 

@@ -105,3 +105,15 @@ def test_a_product_of_two_zero_tensors_is_recorded() -> None:
     _, facts = run("import torch\na = torch.zeros(3)\nb = torch.zeros(3)\nc = a * b\n")
     assert [p.op for p in facts.products] == ["mul"]
     assert all(f.state == "zero" for f in facts.products[0].factors)
+
+
+def test_a_module_base_of_another_framework_is_not_torch() -> None:
+    # `flax.linen.Module` is named like torch's base class: the class is left alone, while a
+    # `Module` from a library that wraps torch (d2l's) is still a torch model.
+    interp, _ = run(
+        "import flax.linen as nn\nfrom d2l import torch as d2l\n\n"
+        "class Head(nn.Module):\n    pass\n\n"
+        "class Net(d2l.Module):\n    pass\n"
+    )
+    assert interp.classes["Head"].framework is None
+    assert interp.classes["Net"].framework == "torch"
