@@ -259,7 +259,7 @@ def _comment_edit(
             missing = [c for c in codes if not any(c.startswith(p) for p in present)]
             if not missing:
                 return None
-            # Other tools' codes stay: `# noqa: E501` becomes `# noqa: E501, IL101`.
+            # Other tools' codes stay: a noqa comment for E501 gains IL101 after it (E501, IL101).
             end = comment.start[1] + match.end("codes")
             return end, end, ", " + ", ".join(missing)
     body = lines[line - 1]

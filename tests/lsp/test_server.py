@@ -179,7 +179,7 @@ async def test_zero_product_suppress_then_fix(session: Session) -> None:
     )
     assert hover is not None and "## Why is this bad?" in hover.contents.value  # type: ignore[union-attr]
 
-    # The quick fix adds `# noqa: IL101`, and the finding goes away.
+    # The quick fix adds a `noqa` comment for IL101, and the finding goes away.
     actions = await session.code_actions("pair.py", d)
     [suppress] = [a for a in actions if a.title == "Suppress IL101 on this line"]
     assert suppress.edit is not None and suppress.edit.changes is not None
@@ -630,7 +630,7 @@ async def test_notebook_cells_get_their_own_diagnostics(session: Session) -> Non
     # The zero initializers, in the same cell, are related places on that cell's URI.
     assert d.related_information and {r.location.uri for r in d.related_information} == {cell_uris[2]}
 
-    # The quick fix's `# noqa` goes into the cell, and the finding goes away as the cell is edited.
+    # The quick fix's `noqa` comment goes into the cell, and the finding goes away as the cell is edited.
     actions = await session.code_actions_on(cell_uris[2], d)
     [suppress] = [a for a in actions if a.title == "Suppress IL101 on this line"]
     assert suppress.edit is not None and suppress.edit.changes is not None
