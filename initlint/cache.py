@@ -7,9 +7,15 @@ It maps each checked file to a `FileRecord`: the digest of the bytes that
 were analysed, the file's diagnostics, its suppression comments, its
 cross-file exports and, for a notebook, the map from program lines to cells.
 
-A record is used only when the file's current bytes have the same digest
-(size and mtime are not trusted: an edit within the file system's
-timestamp granularity keeps both). The cache file's name covers
+A record is used when the file's current bytes have the same digest, or,
+without reading the file, when its stat fingerprint (mtime, ctime, size,
+inode) equals the one taken before the analysed bytes were read. A
+fingerprint is recorded only for a file whose timestamps were at least
+`RACY_NS` older than the moment of that stat (git's "racy" rule): a file
+rewritten within the file system's timestamp granularity, with the same
+size, is hashed again and never mistaken for the bytes analysed. A hit
+by digest records the file's current fingerprint, so the next run needs
+no read. The cache file's name covers
 initlint's version, a digest of its own source files (an edited rule
 invalidates everything) and every Settings field that can change a
 result, so a stale entry can never hide a finding.
@@ -60,18 +66,39 @@ KEEP_CACHE_FILES = 8
 # Link results (cross-file findings) kept per cache file, one per distinct set of files.
 KEEP_LINKS = 16
 # 1: pickle (never read any more); 2: JSON; 3: a fix carries its applicability;
-# 4: a record names the roots analysed in part (out of step budget).
-FORMAT = 4
+# 4: a record names the roots analysed in part (out of step budget); 5: a record has a stat fingerprint.
+FORMAT = 5
 # A bigger cache file is not read: a planted one must not exhaust memory.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 # No position initlint reports comes near this; anything above was not written by it.
 MAX_POSITION = 2**31 - 1
+# A file's stat fingerprint: (st_mtime_ns, st_ctime_ns, st_size, st_ino).
+Fingerprint = tuple[int, int, int, int]
+# A file changed less than this before it was stat'ed may change again within the same
+# timestamp (coarse file system clocks, 2 s on FAT): its fingerprint is not recorded.
+RACY_NS = 2_000_000_000
+# No stat field is above this (they are C int64 / uint64 values that fit a JSON number).
+MAX_STAT = 2**64 - 1
 # The names of cache files, of this format and of older ones: only these are pruned.
 CACHE_FILE = re.compile(r"[0-9a-f]{32}\.(json|pickle)")
 
 
 def digest_bytes(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def fingerprint(info: os.stat_result, now_ns: int) -> Optional[Fingerprint]:
+    """The fingerprint of a file stat'ed at `now_ns` (or later) and before it was read; None
+    when either timestamp is within RACY_NS of `now_ns` (or in the future): another write in
+    the same clock tick would keep it."""
+    if max(info.st_mtime_ns, info.st_ctime_ns) > now_ns - RACY_NS:
+        return None
+    return stat_key(info)
+
+
+def stat_key(info: os.stat_result) -> Fingerprint:
+    """The fingerprint fields of a current stat, to compare with a recorded fingerprint."""
+    return (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
 
 
 def prefilter_enabled() -> bool:
@@ -102,6 +129,8 @@ class FileRecord:
     notebook: Optional[NotebookMap] = None
     # The roots ("class `Net`") whose analysis ran out of its step budget: analysed in part.
     partial: tuple[str, ...] = ()
+    # The file's stat before the analysed bytes were read; None when racy (see `fingerprint`).
+    stat: Optional[Fingerprint] = None
 
 
 def cache_directory(settings: Settings, paths: Sequence[str]) -> str:
@@ -195,6 +224,13 @@ class ResultCache:
     def get(self, path: str, digest: bytes) -> Optional[FileRecord]:
         record = self.contents.records.get(os.path.abspath(path))
         if record is None or record.digest != digest or record.path != path:
+            return None
+        return record
+
+    def get_unchanged(self, path: str, info: os.stat_result) -> Optional[FileRecord]:
+        """The record of a file whose stat equals its recorded fingerprint: no need to read it."""
+        record = self.contents.records.get(os.path.abspath(path))
+        if record is None or record.stat is None or record.stat != stat_key(info) or record.path != path:
             return None
         return record
 
@@ -318,11 +354,12 @@ def _encode_record(absolute: str, record: FileRecord) -> list[Any]:
         record.parsed,
         None if record.notebook is None else [[c.cell, c.first, c.count] for c in record.notebook.cells],
         list(record.partial),
+        None if record.stat is None else list(record.stat),
     ]
 
 
 def _decode_record(item: Any) -> tuple[str, FileRecord]:
-    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed, notebook, partial = _fields(item, 10)
+    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed, notebook, partial, fingerprint_ = _fields(item, 11)
     decoded_exports = None if exports is None else _decode_exports(exports)
     record = FileRecord(
         path=_path(path),
@@ -335,6 +372,7 @@ def _decode_record(item: Any) -> tuple[str, FileRecord]:
         parsed=_flag(parsed),
         notebook=None if notebook is None else _decode_notebook(notebook),
         partial=tuple([_text(root) for root in _list(partial)]),
+        stat=None if fingerprint_ is None else _fingerprint(fingerprint_),
     )
     if record.notebook is not None and not is_notebook(record.path):  # only a notebook has cells
         _invalid()
@@ -438,6 +476,14 @@ def _span(item: Any) -> Span:
             if min(item) >= 0 and max(item) <= MAX_POSITION:
                 return Span(line, column, end_line, end_column)
     _invalid()
+
+
+def _fingerprint(item: Any) -> Fingerprint:
+    mtime, ctime, size, inode = _fields(item, 4)
+    for value in (mtime, ctime, size, inode):
+        if type(value) is not int or not 0 <= value <= MAX_STAT:
+            _invalid()
+    return (mtime, ctime, size, inode)
 
 
 def _position(value: Any) -> int:
