@@ -364,14 +364,17 @@ def _decode_record(item: Any) -> tuple[str, FileRecord]:
     record = FileRecord(
         path=_path(path),
         digest=_digest(digest),
-        diagnostics=tuple([_decode_diagnostic(d) for d in _list(diagnostics)]),
-        suppressions={_position(line): frozenset([_text(c) for c in _list(codes)]) for line, codes in _items(suppressions, 2)},
+        # `== []` is true of an empty list only: most records have no findings and no comments.
+        diagnostics=() if diagnostics == [] else tuple([_decode_diagnostic(d) for d in _list(diagnostics)]),
+        suppressions={} if suppressions == [] else {
+            _position(line): frozenset([_text(c) for c in _list(codes)]) for line, codes in _items(suppressions, 2)
+        },
         exports=decoded_exports,
         pending=bool(decoded_exports is not None and decoded_exports.pending),
         model_code=_flag(model_code),
         parsed=_flag(parsed),
         notebook=None if notebook is None else _decode_notebook(notebook),
-        partial=tuple([_text(root) for root in _list(partial)]),
+        partial=() if partial == [] else tuple([_text(root) for root in _list(partial)]),
         stat=None if fingerprint_ is None else _fingerprint(fingerprint_),
     )
     if record.notebook is not None and not is_notebook(record.path):  # only a notebook has cells
