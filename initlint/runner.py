@@ -24,14 +24,16 @@ import os
 import sys
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
 
 from initlint.cache import FileRecord, Fingerprint, ResultCache, digest_bytes, fingerprint, link_key, prefilter_enabled
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic
 from initlint.discover import discover, looks_like_model_code
-from initlint.notebook import NotebookMap
-from initlint.source import MAX_FILE_BYTES, SourceFile, decode_source, read_source, unreadable, write_source
+
+if TYPE_CHECKING:  # imported where a file is read: a warm run reads none (it pulls in the rules' basics)
+    from initlint.notebook import NotebookMap
+    from initlint.source import SourceFile
 
 # Below this much source to parse, a pool costs more than it saves (a worker
 # fork plus result transfer is ~10 ms; libcst parses roughly 100 kB/s).
@@ -57,6 +59,8 @@ def wanted(text: str) -> bool:
 
 def _read(path: str) -> tuple[Union[bytes, Diagnostic], Optional[Fingerprint]]:
     """The file's bytes and its fingerprint, taken before they were read (a later write changes it)."""
+    from initlint.source import MAX_FILE_BYTES, read_source, unreadable
+
     try:
         now = time.time_ns()
         with open(path, "rb") as handle:
@@ -84,6 +88,8 @@ def _triage(
 ) -> Union[FileRecord, SourceFile]:
     """The record of a file that needs no parse (unreadable, undecodable, not model code in a
     folder walk), else its decoded source. A file named on the command line is always parsed."""
+    from initlint.source import decode_source
+
     if isinstance(data, Diagnostic):
         return FileRecord(path, None, (data,))
     source = decode_source(path, data)
@@ -327,6 +333,7 @@ class FixRun:
 def fix_files(diagnostics: Sequence[Diagnostic], settings: Settings, unsafe: bool, write: bool) -> FixRun:
     """Fix every file whose findings carry an applicable fix; write it back when `write`."""
     from initlint.fixes import applies, unified_diff
+    from initlint.source import SourceFile, read_source, write_source
 
     paths = sorted({d.path for d in diagnostics if applies(d.fix, unsafe)})
     fixed, diffs, changed, errors = 0, [], [], []
