@@ -12,7 +12,7 @@ that document arrive. didOpen is checked without the typing debounce.
 
 Edits: each run replaces the whole text of one open document (a new version)
 and measures until the diagnostics of that version arrive; this includes the
-0.3 s debounce after the last keystroke.
+debounce after the last keystroke (initlint.lsp.DEBOUNCE_SECONDS).
 
 Hovers during a check: each run opens the file under a new name and, while
 its diagnostics have not arrived, hovers every 50 ms over the finding of a
@@ -239,7 +239,7 @@ def main() -> int:
     print(f"{args.file or 'generated model'}: {lines} lines, findings {out['codes']}")
     print(f"first didOpen -> publishDiagnostics: {out['first'] * 1000:.0f} ms")
     print(f"next opens: {summary(out['opens'])}")
-    print(f"didChange -> publishDiagnostics (0.3 s debounce included): {summary(out['edits'])}")
+    print(f"didChange -> publishDiagnostics (debounce included): {summary(out['edits'])}")
     print(f"hover on another document during a check: {summary(out['hovers'])}")
     return 0
 

@@ -7,9 +7,15 @@ It maps each checked file to a `FileRecord`: the digest of the bytes that
 were analysed, the file's diagnostics, its suppression comments, its
 cross-file exports and, for a notebook, the map from program lines to cells.
 
-A record is used only when the file's current bytes have the same digest
-(size and mtime are not trusted: an edit within the file system's
-timestamp granularity keeps both). The cache file's name covers
+A record is used when the file's current bytes have the same digest, or,
+without reading the file, when its stat fingerprint (mtime, ctime, size,
+inode) equals the one taken before the analysed bytes were read. A
+fingerprint is recorded only for a file whose timestamps were at least
+`RACY_NS` older than the moment of that stat (git's "racy" rule): a file
+rewritten within the file system's timestamp granularity, with the same
+size, is hashed again and never mistaken for the bytes analysed. A hit
+by digest records the file's current fingerprint, so the next run needs
+no read. The cache file's name covers
 initlint's version, a digest of its own source files (an edited rule
 invalidates everything) and every Settings field that can change a
 result, so a stale entry can never hide a finding.
@@ -40,13 +46,16 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Optional, Sequence
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn, Optional, Sequence
 
 from initlint import __version__
 from initlint.config import Settings, find_pyproject
 from initlint.diagnostics import APPLICABILITIES, Diagnostic, Edit, Fix, Related, Severity, Span, Subject
 from initlint.exports import OutputExport, PendingLoss, ProjectExports
-from initlint.notebook import CellLines, NotebookMap, is_notebook
+
+if TYPE_CHECKING:  # a warm run of .py files needs no notebook code
+    from initlint.notebook import NotebookMap
 
 CACHE_DIR_NAME = ".initlint_cache"
 ENV_CACHE_DIR = "INITLINT_CACHE_DIR"
@@ -60,18 +69,39 @@ KEEP_CACHE_FILES = 8
 # Link results (cross-file findings) kept per cache file, one per distinct set of files.
 KEEP_LINKS = 16
 # 1: pickle (never read any more); 2: JSON; 3: a fix carries its applicability;
-# 4: a record names the roots analysed in part (out of step budget).
-FORMAT = 4
+# 4: a record names the roots analysed in part (out of step budget); 5: a record has a stat fingerprint.
+FORMAT = 5
 # A bigger cache file is not read: a planted one must not exhaust memory.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 # No position initlint reports comes near this; anything above was not written by it.
 MAX_POSITION = 2**31 - 1
+# A file's stat fingerprint: (st_mtime_ns, st_ctime_ns, st_size, st_ino).
+Fingerprint = tuple[int, int, int, int]
+# A file changed less than this before it was stat'ed may change again within the same
+# timestamp (coarse file system clocks, 2 s on FAT): its fingerprint is not recorded.
+RACY_NS = 2_000_000_000
+# No stat field is above this (they are C int64 / uint64 values that fit a JSON number).
+MAX_STAT = 2**64 - 1
 # The names of cache files, of this format and of older ones: only these are pruned.
 CACHE_FILE = re.compile(r"[0-9a-f]{32}\.(json|pickle)")
 
 
 def digest_bytes(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def fingerprint(info: os.stat_result, now_ns: int) -> Optional[Fingerprint]:
+    """The fingerprint of a file stat'ed at `now_ns` (or later) and before it was read; None
+    when either timestamp is within RACY_NS of `now_ns` (or in the future): another write in
+    the same clock tick would keep it."""
+    if max(info.st_mtime_ns, info.st_ctime_ns) > now_ns - RACY_NS:
+        return None
+    return stat_key(info)
+
+
+def stat_key(info: os.stat_result) -> Fingerprint:
+    """The fingerprint fields of a current stat, to compare with a recorded fingerprint."""
+    return (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
 
 
 def prefilter_enabled() -> bool:
@@ -102,6 +132,8 @@ class FileRecord:
     notebook: Optional[NotebookMap] = None
     # The roots ("class `Net`") whose analysis ran out of its step budget: analysed in part.
     partial: tuple[str, ...] = ()
+    # The file's stat before the analysed bytes were read; None when racy (see `fingerprint`).
+    stat: Optional[Fingerprint] = None
 
 
 def cache_directory(settings: Settings, paths: Sequence[str]) -> str:
@@ -132,12 +164,8 @@ def project_root(settings: Settings, paths: Sequence[str]) -> str:
 
 def _source_digest() -> str:
     """A digest of initlint's own source files and its rules: an edited rule invalidates the cache."""
-    import importlib.util
-
     folders = [os.path.dirname(os.path.abspath(__file__))]
-    spec = importlib.util.find_spec("initlint.rules")  # the rules' folder, without importing them
-    if spec is not None and spec.submodule_search_locations:
-        folders.extend(os.path.abspath(p) for p in spec.submodule_search_locations)
+    folders.extend(os.path.abspath(p) for p in _rules_folders())
     h = hashlib.blake2b(digest_size=16)
     for folder in sorted(set(folders)):
         for root, dirs, files in os.walk(folder):
@@ -152,6 +180,23 @@ def _source_digest() -> str:
                     except OSError:
                         h.update(b"<unreadable>")
     return h.hexdigest()
+
+
+def _rules_folders() -> list[str]:
+    """The rules' folders, without importing the rules, nor importlib.util (~3 ms on a warm run):
+    what importlib.util.find_spec("initlint.rules") does, through the import system's finders
+    (an editable install maps the package elsewhere)."""
+    import initlint
+
+    loaded = sys.modules.get("initlint.rules")
+    if loaded is not None:
+        return list(getattr(loaded, "__path__", []))
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        spec = find_spec("initlint.rules", initlint.__path__) if find_spec is not None else None
+        if spec is not None:
+            return list(spec.submodule_search_locations or [])
+    return []
 
 
 def cache_key(settings: Settings) -> str:
@@ -195,6 +240,13 @@ class ResultCache:
     def get(self, path: str, digest: bytes) -> Optional[FileRecord]:
         record = self.contents.records.get(os.path.abspath(path))
         if record is None or record.digest != digest or record.path != path:
+            return None
+        return record
+
+    def get_unchanged(self, path: str, info: os.stat_result) -> Optional[FileRecord]:
+        """The record of a file whose stat equals its recorded fingerprint: no need to read it."""
+        record = self.contents.records.get(os.path.abspath(path))
+        if record is None or record.stat is None or record.stat != stat_key(info) or record.path != path:
             return None
         return record
 
@@ -318,32 +370,42 @@ def _encode_record(absolute: str, record: FileRecord) -> list[Any]:
         record.parsed,
         None if record.notebook is None else [[c.cell, c.first, c.count] for c in record.notebook.cells],
         list(record.partial),
+        None if record.stat is None else list(record.stat),
     ]
 
 
 def _decode_record(item: Any) -> tuple[str, FileRecord]:
-    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed, notebook, partial = _fields(item, 10)
+    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed, notebook, partial, fingerprint_ = _fields(item, 11)
     decoded_exports = None if exports is None else _decode_exports(exports)
     record = FileRecord(
         path=_path(path),
         digest=_digest(digest),
-        diagnostics=tuple([_decode_diagnostic(d) for d in _list(diagnostics)]),
-        suppressions={_position(line): frozenset([_text(c) for c in _list(codes)]) for line, codes in _items(suppressions, 2)},
+        # `== []` is true of an empty list only: most records have no findings and no comments.
+        diagnostics=() if diagnostics == [] else tuple([_decode_diagnostic(d) for d in _list(diagnostics)]),
+        suppressions={} if suppressions == [] else {
+            _position(line): frozenset([_text(c) for c in _list(codes)]) for line, codes in _items(suppressions, 2)
+        },
         exports=decoded_exports,
         pending=bool(decoded_exports is not None and decoded_exports.pending),
         model_code=_flag(model_code),
         parsed=_flag(parsed),
         notebook=None if notebook is None else _decode_notebook(notebook),
-        partial=tuple([_text(root) for root in _list(partial)]),
+        partial=() if partial == [] else tuple([_text(root) for root in _list(partial)]),
+        stat=None if fingerprint_ is None else _fingerprint(fingerprint_),
     )
-    if record.notebook is not None and not is_notebook(record.path):  # only a notebook has cells
-        _invalid()
+    if record.notebook is not None:
+        from initlint.notebook import is_notebook
+
+        if not is_notebook(record.path):  # only a notebook has cells
+            _invalid()
     return _path(absolute), record
 
 
 def _decode_notebook(item: Any) -> NotebookMap:
     """Exactly what build_program makes: cells in increasing order, each starting where the
     one before it ends."""
+    from initlint.notebook import CellLines, NotebookMap
+
     cells = []
     next_line, last_cell = 1, 0
     for cell, first, count in _items(item, 3):
@@ -438,6 +500,14 @@ def _span(item: Any) -> Span:
             if min(item) >= 0 and max(item) <= MAX_POSITION:
                 return Span(line, column, end_line, end_column)
     _invalid()
+
+
+def _fingerprint(item: Any) -> Fingerprint:
+    mtime, ctime, size, inode = _fields(item, 4)
+    for value in (mtime, ctime, size, inode):
+        if type(value) is not int or not 0 <= value <= MAX_STAT:
+            _invalid()
+    return (mtime, ctime, size, inode)
 
 
 def _position(value: Any) -> int:

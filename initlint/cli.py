@@ -14,7 +14,6 @@ imports torch: the confirmation stage is loaded only with --confirm.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 from dataclasses import replace
@@ -215,6 +214,8 @@ def rules_docs() -> str:
 
 
 def _lsp(rest: list[str]) -> int:
+    import importlib.util
+
     if importlib.util.find_spec("pygls") is None or importlib.util.find_spec("lsprotocol") is None:
         raise UsageError("the language server needs pygls and lsprotocol: pip install 'initlint[lsp]'")
     from initlint import lsp
@@ -408,6 +409,8 @@ def _adopt(
 
 
 def _check_confirm_available() -> None:
+    import importlib.util
+
     if importlib.util.find_spec("initlint.confirm") is None:
         raise UsageError("this build of initlint has no confirmation stage")
     if importlib.util.find_spec("torch") is None:
@@ -446,17 +449,24 @@ def _write_report(
     notebooks: dict[str, "NotebookMap"], fixed: int = 0, partial: Sequence[tuple[str, tuple[str, ...]]] = (),
 ) -> None:
     from initlint.diagnostics import Diagnostic
-    from initlint.fixes import fixable_counts
-    from initlint.notebook import to_cells
     from initlint.report import report
 
     # Sorted in program lines (cell order), then located in cells for the reader.
-    ordered = to_cells(sorted(diagnostics, key=Diagnostic.sort_key), notebooks)
+    ordered = sorted(diagnostics, key=Diagnostic.sort_key)
+    if notebooks:
+        from initlint.notebook import to_cells
+
+        ordered = to_cells(ordered, notebooks)
+    fixable = (0, 0)
+    if any(d.fix is not None for d in ordered):
+        from initlint.fixes import fixable_counts
+
+        fixable = fixable_counts(ordered, args.unsafe_fixes)
 
     color = args.output_file is None and _wants_color(sys.stdout)
     _emit(args, report(args.format, ordered, files_checked, color=color, quiet=args.quiet,
                        statistics=args.statistics, sources=sources, fixed=fixed,
-                       fixable=fixable_counts(ordered, args.unsafe_fixes), partial=partial))
+                       fixable=fixable, partial=partial))
 
 
 def _note_partial(partial: Sequence[tuple[str, tuple[str, ...]]], verbose: bool) -> None:

@@ -4,7 +4,9 @@ Kept separate from engine.py (one file) so that parallelism, the cache and
 the project-level links have one home.
 
 The order of work keeps the common cases cheap:
-1. every discovered file is read and hashed; a cache hit is final;
+1. every discovered file is stat'ed: one whose stat equals its cache record's
+   fingerprint is a hit without being read; the others are read and hashed,
+   and a hit by digest is final too;
 2. a miss is decoded and pre-filtered (no deep-learning token: no finding,
    no parse);
 3. only then is the analysis imported (libcst, the rules) and the rest are
@@ -20,15 +22,18 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Sequence, Union
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
 
-from initlint.cache import FileRecord, ResultCache, digest_bytes, link_key, prefilter_enabled
+from initlint.cache import FileRecord, Fingerprint, ResultCache, digest_bytes, fingerprint, link_key, prefilter_enabled
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic
 from initlint.discover import discover, looks_like_model_code
-from initlint.notebook import NotebookMap
-from initlint.source import MAX_FILE_BYTES, SourceFile, decode_source, read_source, unreadable, write_source
+
+if TYPE_CHECKING:  # imported where a file is read: a warm run reads none (it pulls in the rules' basics)
+    from initlint.notebook import NotebookMap
+    from initlint.source import SourceFile
 
 # Below this much source to parse, a pool costs more than it saves (a worker
 # fork plus result transfer is ~10 ms; libcst parses roughly 100 kB/s).
@@ -52,18 +57,23 @@ def wanted(text: str) -> bool:
     return looks_like_model_code(text) if prefilter_enabled() else True
 
 
-def _read(path: str) -> Union[bytes, Diagnostic]:
+def _read(path: str) -> tuple[Union[bytes, Diagnostic], Optional[Fingerprint]]:
+    """The file's bytes and its fingerprint, taken before they were read (a later write changes it)."""
+    from initlint.source import MAX_FILE_BYTES, read_source, unreadable
+
     try:
-        if os.path.getsize(path) <= MAX_FILE_BYTES:
-            with open(path, "rb") as handle:
-                return handle.read()
+        now = time.time_ns()
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if info.st_size <= MAX_FILE_BYTES:
+                return handle.read(), fingerprint(info, now)
     except OSError:
         pass
     # read_source owns the explanation (IL002) of every read failure.
     source = read_source(path)
     if isinstance(source, Diagnostic):
-        return source
-    return unreadable(path, "the file changed while being read; check it again")
+        return source, None
+    return unreadable(path, "the file changed while being read; check it again"), None
 
 
 def _size(path: str) -> int:
@@ -73,16 +83,20 @@ def _size(path: str) -> int:
         return 0
 
 
-def _triage(path: str, data: Union[bytes, Diagnostic], named: bool) -> Union[FileRecord, SourceFile]:
+def _triage(
+    path: str, data: Union[bytes, Diagnostic], named: bool, stat: Optional[Fingerprint]
+) -> Union[FileRecord, SourceFile]:
     """The record of a file that needs no parse (unreadable, undecodable, not model code in a
     folder walk), else its decoded source. A file named on the command line is always parsed."""
+    from initlint.source import decode_source
+
     if isinstance(data, Diagnostic):
         return FileRecord(path, None, (data,))
     source = decode_source(path, data)
     if isinstance(source, Diagnostic):
-        return FileRecord(path, digest_bytes(data), (source,))
+        return FileRecord(path, digest_bytes(data), (source,), stat=stat)
     if not named and not wanted(source.text):
-        return FileRecord(path, digest_bytes(data), model_code=False, parsed=False)
+        return FileRecord(path, digest_bytes(data), model_code=False, parsed=False, stat=stat)
     return source
 
 
@@ -93,8 +107,8 @@ def check_file(path: str, settings: Settings, named: bool = False) -> FileRecord
     actually analysed, so the cache can never pair a result with other bytes.
     `named`: the file was named on the command line, so the pre-filter does not skip it.
     """
-    data = _read(path)
-    source = _triage(path, data, named)
+    data, stat = _read(path)
+    source = _triage(path, data, named, stat)
     if isinstance(source, FileRecord):
         return source
     assert isinstance(data, bytes)
@@ -121,6 +135,7 @@ def check_file(path: str, settings: Settings, named: bool = False) -> FileRecord
         model_code=not named or wanted(source.text),
         notebook=source.notebook,
         partial=result.partial,
+        stat=stat,
     )
 
 
@@ -238,13 +253,23 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
             todo.append(path)
             sizes.append(_size(path))
             continue
-        data = _read(path)
+        try:
+            info: Optional[os.stat_result] = os.stat(path)
+        except OSError:
+            info = None
+        if info is not None:
+            hit = cache.get_unchanged(path, info)
+            if hit is not None and (hit.parsed or path not in named):
+                records.append(hit)  # the stat says unchanged: not even read
+                continue
+        data, stat = _read(path)
         if isinstance(data, bytes):
             hit = cache.get(path, digest_bytes(data))
             if hit is not None and (hit.parsed or path not in named):
                 records.append(hit)
+                cache.put(replace(hit, stat=stat))  # the next run need not read it
                 continue
-        triaged = _triage(path, data, path in named)
+        triaged = _triage(path, data, path in named, stat)
         if isinstance(triaged, FileRecord):
             records.append(triaged)
             cache.put(triaged)
@@ -308,6 +333,7 @@ class FixRun:
 def fix_files(diagnostics: Sequence[Diagnostic], settings: Settings, unsafe: bool, write: bool) -> FixRun:
     """Fix every file whose findings carry an applicable fix; write it back when `write`."""
     from initlint.fixes import applies, unified_diff
+    from initlint.source import SourceFile, read_source, write_source
 
     paths = sorted({d.path for d in diagnostics if applies(d.fix, unsafe)})
     fixed, diffs, changed, errors = 0, [], [], []

@@ -189,6 +189,44 @@ def test_a_warm_run_prints_byte_for_byte_what_a_cold_run_prints(project: Path, r
     assert run(project).stdout == reference
 
 
+def test_a_rewrite_that_keeps_size_and_mtime_is_seen(project: Path, reference: bytes) -> None:
+    """Just after a run, a file gets other bytes of the same length and its old mtime back:
+    the stat fingerprint must not pass it off as unchanged."""
+    assert run(project).stdout == reference  # fills the cache
+    towers = project / "towers.py"
+    before = towers.stat()
+    towers.write_text("#" * (len(TOWERS) - 1) + "\n")  # no model code: its IL101 goes
+    os.utime(towers, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert towers.stat().st_size == before.st_size and towers.stat().st_mtime_ns == before.st_mtime_ns
+    found = {(d["path"], d["code"]) for d in json.loads(run(project).stdout)}
+    assert ("towers.py", "IL101") not in found and ("classify.py", "IL303") in found
+
+
+def test_a_file_whose_stat_is_unchanged_is_not_read_again(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import initlint.cache
+    import initlint.runner
+
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(initlint.cache, "RACY_NS", 0)  # the files were written a moment ago
+    settings = Settings(project_root=str(project), cache_dir=str(project / CACHE_DIR_NAME))
+    first = initlint.runner.run(["."], settings)
+    read: list[str] = []
+    real_read = initlint.runner._read
+
+    def counting_read(path: str) -> Any:
+        read.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(initlint.runner, "_read", counting_read)
+    assert initlint.runner.run(["."], settings).diagnostics == first.diagnostics
+    assert read == []
+    (project / "towers.py").write_text(TOWERS.replace("nn.init.zeros_(self.item_emb.weight)\n", ""))  # another size
+    again = initlint.runner.run(["."], settings)
+    assert set(read) == {"towers.py"}  # looked up, then analysed
+    assert {d.code for d in first.diagnostics if d.path.endswith("towers.py")} == {"IL101"}
+    assert not [d for d in again.diagnostics if d.path.endswith("towers.py") and d.code == "IL101"]
+
+
 def test_every_field_of_a_record_survives_the_cache(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project)
     settings = Settings(project_root=str(project))

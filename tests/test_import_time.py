@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from initlint.cache import RACY_NS
 
 HEAVY = ("torch", "tensorflow", "keras", "jax", "numpy")
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,3 +36,23 @@ def test_a_full_static_run_imports_no_framework() -> None:
     names = imported_modules("examples/", "--format", "json", "--no-cache")
     assert "libcst" in names  # the check really ran
     assert not {n for n in names if n.split(".")[0] in HEAVY}
+
+
+def test_a_warm_run_imports_only_the_cache_and_the_chosen_report(tmp_path: Path) -> None:
+    """Every file a hit: no file is read, so neither the source decoding (and the rules' basics
+    it pulls in) nor the notebook code nor the fixes are imported, and no other report format."""
+    from tests.cli.conftest import TWO_TOWER  # IL101, a finding without a fix
+
+    (tmp_path / "model.py").write_text(TWO_TOWER, encoding="utf-8")
+    args = (str(tmp_path), "--format", "json", "--cache-dir", str(tmp_path / "cache"))
+    assert "libcst" in imported_modules(*args)  # the cold run fills the cache
+    # A file changed within RACY_NS of its stat is read again: wait until it no longer is, and
+    # let one run record its stat fingerprint.
+    changed = max(os.stat(tmp_path / "model.py").st_mtime_ns, os.stat(tmp_path / "model.py").st_ctime_ns)
+    time.sleep(max(0.0, (changed + RACY_NS - time.time_ns()) / 1e9) + 0.1)
+    imported_modules(*args)
+    names = imported_modules(*args)
+    assert "initlint.cache" in names and "initlint.discover" in names  # (import_module imports are not listed)
+    lazy = {"libcst", "initlint.source", "initlint.rule", "initlint.notebook", "initlint.fixes", "initlint.engine"}
+    assert not names & lazy, names & lazy
+    assert not {n for n in names if n.startswith("initlint.report.") and n != "initlint.report.json_report"}
