@@ -32,12 +32,6 @@ NORM_LAYERS = {
     "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm", "BatchNormalization",
     "LayerNormalization", "GroupNormalization", "UnitNormalization", "LazyBatchNorm1d", "LazyBatchNorm2d",
 }
-WEIGHT_LAYERS = {
-    "Linear", "Bilinear", "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
-    "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
-    "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv1DTranspose", "Conv3DTranspose",
-    "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D", "EinsumDense",
-}
 class Affine(NamedTuple):
     """A torch layer `y = x W + b` whose weight is `(out, *inputs)`: its arguments, in order
     (`inputs`, then `output`, then `bias`), and how PyTorch fills it by default. Both
@@ -48,10 +42,17 @@ class Affine(NamedTuple):
     default: str
 
 
-# Adding such a layer is one entry here (it must also be in WEIGHT_LAYERS to be applied).
+# Adding such a layer is one entry here: it is a weight layer (WEIGHT_LAYERS) by being here.
 TORCH_AFFINE = {
     "Linear": Affine(("in_features",), "out_features", "kaiming_uniform"),
     "Bilinear": Affine(("in1_features", "in2_features"), "out_features", "uniform ±1/sqrt(in1_features)"),
+}
+# Layers that mix their input through a weight (the affine torch layers above are among them).
+WEIGHT_LAYERS = set(TORCH_AFFINE) | {
+    "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+    "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
+    "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv1DTranspose", "Conv3DTranspose",
+    "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D", "EinsumDense",
 }
 # `nn.LazyConv2d(out_channels, kernel_size, ...)`: a convolution whose in_channels (and so its
 # fan-in) is set by the first input.
