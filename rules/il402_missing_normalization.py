@@ -241,6 +241,30 @@ def make_mlp(sizes):
 """
 
 
+# Keras 1 spelled the functional model's arguments `input=` / `output=`.
+KERAS1_FUNCTIONAL = """\
+from keras.layers import Dense, Input
+from keras.models import Model
+
+x = inputs = Input(shape=(784,))
+for units in (128, 64, 10, 2, 10, 64, 128):
+    x = Dense(units, activation="relu")(x)
+autoencoder = Model(input=inputs, output=Dense(784, activation="tanh")(x))
+autoencoder.compile(optimizer="adam", loss="mse")
+"""
+
+KERAS1_FUNCTIONAL_NORMALIZED = """\
+from keras.layers import BatchNormalization, Dense, Input
+from keras.models import Model
+
+x = inputs = Input(shape=(784,))
+for units in (128, 64, 10, 2, 10, 64, 128):
+    x = BatchNormalization()(Dense(units, activation="relu")(x))
+autoencoder = Model(input=inputs, output=Dense(784, activation="tanh")(x))
+autoencoder.compile(optimizer="adam", loss="mse")
+"""
+
+
 class MissingNormalization(Rule):
     """
     ## What it does
@@ -315,7 +339,8 @@ class MissingNormalization(Rule):
     confirmation = Confirm(probe="depth_drift", outward=True)
     options = (Option("plain-stack-min", int, 6, "weight layers in sequence without normalization"),)
     message = "{count} weight layers run in sequence with no normalization layer and no residual connection: activations and gradients scale with depth; add BatchNorm/LayerNorm between them or residual connections"
-    VALID = [Valid(BATCHNORM_LOOP), Valid(RESIDUAL_BLOCKS), Valid(FIVE_LAYERS), Valid(NORMALIZED_INSTANCE), Valid(GAN), Valid(BUILDER_UNKNOWN_DEPTH), Valid(KERAS_ALIASED_CONV_STACK_NORMALIZED)]
+    VALID = [Valid(BATCHNORM_LOOP), Valid(RESIDUAL_BLOCKS), Valid(FIVE_LAYERS), Valid(NORMALIZED_INSTANCE), Valid(GAN), Valid(BUILDER_UNKNOWN_DEPTH), Valid(KERAS_ALIASED_CONV_STACK_NORMALIZED),
+             Valid(KERAS1_FUNCTIONAL_NORMALIZED)]
     INVALID = [
         Invalid(PLAIN_SEQUENTIAL, at=[(8, 13)]),
         Invalid(UNUSED_BATCHNORM, at=[(15, 23)]),
@@ -326,6 +351,7 @@ class MissingNormalization(Rule):
         Invalid(LAZY_STACK, at=[(4, 5)]),
         Invalid(BUILDER_FIXED_STACK, at=[(6, 9)]),
         Invalid(KERAS_ALIASED_CONV_STACK, at=[(4, 21)]),
+        Invalid(KERAS1_FUNCTIONAL, at=[(6, 9)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

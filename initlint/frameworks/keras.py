@@ -148,8 +148,9 @@ def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs:
             if isinstance(item, Obj):
                 obj.children.append((str(i), item))
     elif name in ("Model", "Functional"):
-        obj.config["inputs"] = argument(args, kwargs, 0, "inputs")
-        obj.config["outputs"] = argument(args, kwargs, 1, "outputs")
+        # Keras 1 spelled them `input=` / `output=`.
+        obj.config["inputs"] = argument(args, kwargs, 0, "inputs", kwargs.get("input", UNKNOWN))
+        obj.config["outputs"] = argument(args, kwargs, 1, "outputs", kwargs.get("output", UNKNOWN))
 
 
 def keras_activation_kind(value: Value) -> Optional[str]:
