@@ -252,6 +252,18 @@ class LeNet(d2l.Module):
                                  nn.Linear(84, 60), nn.BatchNorm1d(60), nn.Sigmoid(), nn.Linear(60, 10))
 """
 
+# No forward in the file (it comes from an imported base): the Sequential still runs in order.
+NO_FORWARD_HERE = """\
+import torch.nn as nn
+
+
+class LeNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(),
+                                 nn.Linear(84, 60), nn.Sigmoid(), nn.Linear(60, num_classes))
+"""
+
 KERAS_SELF_ALIAS_BASE = """\
 import sys
 import tensorflow as tf
@@ -390,6 +402,7 @@ class SaturatingStack(Rule):
         Invalid(TF1_HELPER_ONE_LINE_LOOP, at=[(8, 12)], also=[("IL402", 8, 23)]),
         Invalid(SELF_ALIAS_BASE, at=[(13, 55)]),
         Invalid(KERAS_SELF_ALIAS_BASE, at=[(14, 13)]),
+        Invalid(NO_FORWARD_HERE, at=[(7, 55)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
