@@ -4,8 +4,9 @@ from typing import Iterator
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
-from initlint.facts.values import const_int
-from initlint.facts.values import Const, Tensor, Value
+from initlint.facts.project import compiled_loss
+from initlint.facts.values import Const, Tensor, Value, const_int
+from initlint.frameworks.keras import model_output, model_width
 from initlint.rule import Confirm, Finding, Invalid, Rule, Valid
 
 TORCH_HEAD = """\
@@ -154,18 +155,77 @@ class AttentionPool(nn.Module):
 """
 
 
+# Losses that normalize their prediction over the class axis (log-softmax, or Keras'
+# division by the sum): constant on a 1-unit output.
+SOFTMAX_LOSSES = frozenset({"ce", "keras_cce"})
+
+TORCH_LOSS_ON_ONE_UNIT = """\
+import torch
+import torch.nn.functional as F
+
+
+class Trainer:
+    def __init__(self, model, optimizer):
+        self.model = model
+        self.optimizer = optimizer
+
+    def step(self, source, targets):
+        self.optimizer.zero_grad()
+        loss = F.cross_entropy(self.model(source), targets)
+        loss.backward()
+        self.optimizer.step()
+
+
+model = torch.nn.Linear(20, 1)
+trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=1e-3))
+trainer.step(torch.randn(32, 20), torch.rand(32, 1))
+"""
+
+KERAS_LOSS_ON_ONE_UNIT = """\
+from keras.layers import Dense
+from keras.models import Sequential
+
+model = Sequential([Dense(32, activation="relu", input_dim=10), Dense(1, activation="sigmoid")])
+model.compile(loss="categorical_crossentropy", optimizer="adam")
+"""
+
+ONE_UNIT_BINARY_LOSSES = """\
+import torch
+import torch.nn.functional as F
+from keras.layers import Dense
+from keras.models import Sequential
+from torch import nn
+
+head = nn.Linear(20, 1)
+two = nn.Linear(20, 2)
+x = torch.randn(8, 20)
+F.binary_cross_entropy_with_logits(head(x), torch.ones(8, 1)).backward()
+F.cross_entropy(two(x), torch.zeros(8, dtype=torch.long)).backward()
+model = Sequential([Dense(32, activation="relu", input_dim=10), Dense(1, activation="sigmoid")])
+model.compile(loss="binary_crossentropy", optimizer="adam")
+"""
+
+
 class SingleUnitSoftmax(Rule):
     """
     ## What it does
     Flags a softmax (or log-softmax) over an axis of size one, such as
     `Dense(1, activation='softmax')` or `nn.Linear(k, 1)` followed by
-    `softmax(dim=-1)`.
+    `softmax(dim=-1)`; and a cross-entropy loss computed on a 1-unit
+    output (`F.cross_entropy` / `nn.CrossEntropyLoss` on `nn.Linear(k, 1)`,
+    Keras `categorical_crossentropy` or `sparse_categorical_crossentropy` on
+    `Dense(1)`), which softmaxes (or normalizes) over that axis itself. That
+    finding is reported at the loss, with the 1-unit layer as related.
 
     ## Why is this bad?
     A softmax over one value is always exactly 1 (log-softmax exactly 0),
     whatever the input. Its gradient is zero, so nothing before it ever
     learns. It is a common slip when a binary or regression model keeps a
-    multi-class head.
+    multi-class head. The same holds inside a cross-entropy: on one class
+    the loss is constant (PyTorch: exactly 0) and every gradient is exactly
+    zero (measured on `F.cross_entropy` over `nn.Linear(20, 1)`), whatever
+    the targets. Binary losses (`BCEWithLogitsLoss`, `binary_crossentropy`)
+    are the right ones for a 1-unit output and are not flagged.
 
     ## Example
     ```python
@@ -195,12 +255,17 @@ class SingleUnitSoftmax(Rule):
     A Keras model is measured on the backend the file targets (TensorFlow
     for `tf.keras` and plain `keras`; needs `tensorflow-cpu`, else
     unverified), with a GradientTape; a TF1 graph under `tf.compat.v1`.
+    A finding at a loss is unverified: the stage runs the model, not the loss.
 
     ## Known problems
     The last axis (`dim=-1`, Keras' default `axis=-1`) is judged everywhere;
     `dim=1` only where the softmax is the model's output or a loss's input,
     because inside a model a softmax over `dim=1` of a `[batch, tokens, 1]`
-    score is attention pooling, which is correct.
+    score is attention pooling, which is correct. For the same reason a
+    PyTorch cross-entropy is judged on a 1-unit output as `[batch, 1]`: a
+    `[batch, tokens, 1]` score given to it unsqueezed would be read as
+    `tokens` classes, which this rule would report wrongly. A loss is judged
+    only when the output's width is certainly 1.
 
     ## References
     - PyTorch, `torch.nn.Softmax`: https://pytorch.org/docs/stable/generated/torch.nn.Softmax.html
@@ -212,7 +277,7 @@ class SingleUnitSoftmax(Rule):
     severity = Severity.ERROR
     confirmation = Confirm(probe="zero_gradients", params={"ops": "softmax"}, file_backend=True)
     message = "`{act}` normalizes over an axis of size 1: its output is always {constant}, so no gradient reaches the layers before it"
-    VALID = [Valid(LISTWISE), Valid(ATTENTION_POOLING), Valid(KERAS_ACTIVATION_LAYERS_FINE)]
+    VALID = [Valid(LISTWISE), Valid(ATTENTION_POOLING), Valid(KERAS_ACTIVATION_LAYERS_FINE), Valid(ONE_UNIT_BINARY_LOSSES)]
     INVALID = [
         Invalid(TORCH_HEAD, at=[(12, 16)]),
         Invalid(KERAS_HEAD, at=[(6, 5)]),
@@ -223,6 +288,8 @@ class SingleUnitSoftmax(Rule):
         Invalid(KERAS_PRETRAINED_BODY, at=[(10, 11)]),
         Invalid(SEQUENTIAL_MODULE, at=[(3, 68)]),
         Invalid(DIM_ONE_HEAD, at=[(11, 16)]),
+        Invalid(TORCH_LOSS_ON_ONE_UNIT, at=[(12, 16)]),
+        Invalid(KERAS_LOSS_ON_ONE_UNIT, at=[(5, 1)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -244,6 +311,42 @@ class SingleUnitSoftmax(Rule):
                 subject=facts.subject(event.where, event.input.params),
                 act=facts.code(event.node, 50),
                 constant="1" if event.kind == "softmax" else "0",
+            )
+        yield from self._loss_findings(facts)
+
+    def _loss_findings(self, facts: FileFacts) -> Iterator[Finding]:
+        """A cross-entropy normalizes over the class axis itself: on a 1-unit output the
+        loss is constant and every gradient is zero. A softmax already applied to that
+        output is reported above, so only an output without one is judged here."""
+        seen: set[int] = set()
+        for event in facts.losses:
+            pred = event.prediction
+            if event.loss.kind not in SOFTMAX_LOSSES or pred.last_dim != 1 or id(event.node) in seen:
+                continue
+            if pred.squash is not None and pred.squash.kind in ("softmax", "log_softmax"):
+                continue
+            seen.add(id(event.node))
+            layer = next((c.layer for c in reversed(pred.chain) if c.kind == "weight" and c.layer is not None), None)
+            yield self.report(
+                event.node,
+                related=[(layer.site, "the 1-unit output layer")] if layer is not None and layer.site is not None else [],
+                act=facts.code(event.node, 50),
+                constant="0" if event.loss.framework == "torch" or event.loss.from_logits else "the same",
+            )
+        for compile_event in facts.keras_compiles:
+            kind, _ = compiled_loss(compile_event.loss)
+            width = model_width(compile_event.model)
+            if kind != "keras_cce" or width is None or width[0] != 1 or id(compile_event.node) in seen:
+                continue
+            output = model_output(compile_event.model)
+            if output is not None and output[0] in ("softmax", "log_softmax"):
+                continue
+            seen.add(id(compile_event.node))
+            yield self.report(
+                compile_event.node,
+                related=[(width[1], "the 1-unit output layer")] if width[1] is not None else [],
+                act=facts.code(compile_event.node, 50),
+                constant="the same",
             )
 
     @staticmethod

@@ -156,6 +156,25 @@ model.compile(optimizer="sgd", loss="mse")
 """
 
 
+KERAS_INPUT_LAYER = """\
+from tensorflow import keras
+
+model = keras.models.Sequential()
+model.add(keras.layers.InputLayer(input_shape=[36]))
+model.add(keras.layers.Dense(47, activation="sigmoid"))
+model.add(keras.layers.Dense(1, activation="sigmoid"))
+model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=0.1))
+"""
+
+KERAS_INPUT_LAYER_LINEAR = """\
+from tensorflow import keras
+
+model = keras.models.Sequential([keras.layers.InputLayer(input_shape=(36,)), keras.layers.Dense(47, activation="sigmoid"),
+                                 keras.layers.Dense(1)])
+model.compile(loss="mse", optimizer="sgd")
+"""
+
+
 HAND_WRITTEN_MSE = """\
 import tensorflow as tf
 import torch
@@ -255,7 +274,7 @@ class SigmoidMse(LossPairingRule):
     severity = Severity.WARNING
     confirmation = Confirm(probe="loss_pairing", params={"loss": "mse"}, at_related=True, file_backend=True)
     message = "`{loss}` is a squared error on a sigmoid output (`{act}`): its gradient carries σ' ≤ 0.25 and vanishes when the unit saturates"
-    VALID = [Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE), Valid(SIGMOID_TARGET), Valid(KERAS_TWO_OUTPUT_LOSSES), Valid(KERAS_UNKNOWN_LAST_LAYERS)]
+    VALID = [Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE), Valid(SIGMOID_TARGET), Valid(KERAS_TWO_OUTPUT_LOSSES), Valid(KERAS_UNKNOWN_LAST_LAYERS), Valid(KERAS_INPUT_LAYER_LINEAR)]
     INVALID = [
         Invalid(FORWARD_SIGMOID, at=[(16, 12)]),
         Invalid(FUNCTIONAL_MSE, at=[(8, 12)]),
@@ -265,6 +284,7 @@ class SigmoidMse(LossPairingRule):
         Invalid(TF_EAGER, at=[(9, 16)]),
         Invalid(HAND_WRITTEN_MSE, at=[(7, 23), (12, 13)]),
         Invalid(SWAPPED_MSE, at=[(6, 8)]),
+        Invalid(KERAS_INPUT_LAYER, at=[(7, 1)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:

@@ -215,6 +215,73 @@ class GatedStack(nn.Module):
 """
 
 
+# d2l's layout: the module names itself (`d2l = sys.modules[__name__]`) and its
+# models inherit `forward` from a base written as `d2l.Module`.
+SELF_ALIAS_BASE = """\
+import sys
+import torch.nn as nn
+
+d2l = sys.modules[__name__]
+
+class Module(nn.Module):
+    def forward(self, x):
+        return self.net(x)
+
+class LeNet(d2l.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(),
+                                 nn.Linear(84, 60), nn.Sigmoid(), nn.Linear(60, 10))
+"""
+
+SELF_ALIAS_BASE_NORMALIZED = """\
+import sys
+import torch.nn as nn
+
+d2l = sys.modules[__name__]
+
+class Module(nn.Module):
+    def forward(self, x):
+        return self.net(x)
+
+class LeNet(d2l.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(400, 120), nn.BatchNorm1d(120), nn.Sigmoid(),
+                                 nn.Linear(120, 84), nn.BatchNorm1d(84), nn.Sigmoid(),
+                                 nn.Linear(84, 60), nn.BatchNorm1d(60), nn.Sigmoid(), nn.Linear(60, 10))
+"""
+
+# No forward in the file (it comes from an imported base): the Sequential still runs in order.
+NO_FORWARD_HERE = """\
+import torch.nn as nn
+
+
+class LeNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(),
+                                 nn.Linear(84, 60), nn.Sigmoid(), nn.Linear(60, num_classes))
+"""
+
+KERAS_SELF_ALIAS_BASE = """\
+import sys
+import tensorflow as tf
+
+d2l = sys.modules[__name__]
+
+class Module(tf.keras.Model):
+    def call(self, X):
+        return self.net(X)
+
+class LeNet(sys.modules[__name__].Module):
+    def __init__(self):
+        super().__init__()
+        self.net = tf.keras.models.Sequential([
+            tf.keras.layers.Dense(120, activation="sigmoid"), tf.keras.layers.Dense(84, activation="sigmoid"),
+            tf.keras.layers.Dense(60, activation="sigmoid"), tf.keras.layers.Dense(10)])
+"""
+
 KERAS_FUNCTIONAL_LOOP = """\
 from tensorflow import keras
 from tensorflow.keras import layers
@@ -321,7 +388,8 @@ class SaturatingStack(Rule):
     confirmation = Confirm(probe="vanishing", threshold="vanishing-ratio", outward=True,
                            plot=("grad_norms", "weight-gradient norm", "#c0392b"))
     message = "{count} {what} activations in a row with no normalization or residual path: each scales the gradient by at most {factor}, so the first layers of the stack barely learn"
-    VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES), Valid(TF1_RESIDUAL), Valid(TF1_HELPER_ONE_LINE_LOOP_NORMALIZED), Valid(KERAS_BUILDER_UNKNOWN_DEPTH)]
+    VALID = [Valid(TANH_FOUR), Valid(NORMALIZED), Valid(RESIDUAL), Valid(SE_GATES), Valid(TF1_RESIDUAL), Valid(TF1_HELPER_ONE_LINE_LOOP_NORMALIZED), Valid(KERAS_BUILDER_UNKNOWN_DEPTH),
+             Valid(SELF_ALIAS_BASE_NORMALIZED)]
     INVALID = [
         Invalid(SEQUENTIAL, at=[(10, 13)]),
         Invalid(LOOP_BUILT, at=[(5, 37)], also=[("IL402", 5, 16)]),
@@ -332,6 +400,9 @@ class SaturatingStack(Rule):
         Invalid(TF1_ACTIVATION_ARGUMENT, at=[(15, 37)]),
         Invalid(KERAS_BUILDER, at=[(8, 19)]),
         Invalid(TF1_HELPER_ONE_LINE_LOOP, at=[(8, 12)], also=[("IL402", 8, 23)]),
+        Invalid(SELF_ALIAS_BASE, at=[(13, 55)]),
+        Invalid(KERAS_SELF_ALIAS_BASE, at=[(14, 13)]),
+        Invalid(NO_FORWARD_HERE, at=[(7, 55)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

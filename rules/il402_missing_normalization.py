@@ -241,6 +241,59 @@ def make_mlp(sizes):
 """
 
 
+# Keras 1 spelled the functional model's arguments `input=` / `output=`.
+KERAS1_FUNCTIONAL = """\
+from keras.layers import Dense, Input
+from keras.models import Model
+
+x = inputs = Input(shape=(784,))
+for units in (128, 64, 10, 2, 10, 64, 128):
+    x = Dense(units, activation="relu")(x)
+autoencoder = Model(input=inputs, output=Dense(784, activation="tanh")(x))
+autoencoder.compile(optimizer="adam", loss="mse")
+"""
+
+KERAS1_FUNCTIONAL_NORMALIZED = """\
+from keras.layers import BatchNormalization, Dense, Input
+from keras.models import Model
+
+x = inputs = Input(shape=(784,))
+for units in (128, 64, 10, 2, 10, 64, 128):
+    x = BatchNormalization()(Dense(units, activation="relu")(x))
+autoencoder = Model(input=inputs, output=Dense(784, activation="tanh")(x))
+autoencoder.compile(optimizer="adam", loss="mse")
+"""
+
+
+# A raw TF1 graph with a hand-written cost: the chain ends at the last `tf.matmul`.
+TF1_MATMUL_STACK = """\
+import tensorflow as tf
+
+xs = tf.placeholder(tf.float32, [None, 1])
+ys = tf.placeholder(tf.float32, [None, 1])
+h = xs
+for size in (30, 30, 30, 30, 30, 30, 30):
+    h = tf.nn.relu(tf.matmul(h, tf.Variable(tf.random_normal([int(h.shape[1]), size], stddev=0.1))))
+pred = tf.matmul(h, tf.Variable(tf.random_normal([30, 1], stddev=0.1)))
+cost = tf.reduce_mean(tf.reduce_sum(tf.square(ys - pred), axis=1))
+train_op = tf.train.GradientDescentOptimizer(0.001).minimize(cost)
+"""
+
+TF1_MATMUL_STACK_NORMALIZED = """\
+import tensorflow as tf
+
+xs = tf.placeholder(tf.float32, [None, 1])
+ys = tf.placeholder(tf.float32, [None, 1])
+h = xs
+for size in (30, 30, 30, 30, 30, 30, 30):
+    z = tf.matmul(h, tf.Variable(tf.random_normal([int(h.shape[1]), size], stddev=0.1)))
+    h = tf.nn.relu(tf.layers.batch_normalization(z, training=True))
+pred = tf.matmul(h, tf.Variable(tf.random_normal([30, 1], stddev=0.1)))
+cost = tf.reduce_mean(tf.reduce_sum(tf.square(ys - pred), axis=1))
+train_op = tf.train.GradientDescentOptimizer(0.001).minimize(cost)
+"""
+
+
 class MissingNormalization(Rule):
     """
     ## What it does
@@ -255,7 +308,10 @@ class MissingNormalization(Rule):
     A class the file builds with arguments (`Net(batch_normalization=True)`)
     is judged by what those arguments build, two models applied one after
     the other in a script (`D(G(z))`) are two stacks, and a stack is reported
-    once, where it is written, however many instances reach it.
+    once, where it is written, however many instances reach it. The stacks
+    judged are those behind a model's output, a loss or a compiled model, and
+    in a raw TF1 graph those ending at a `tf.matmul` whose output no other
+    hand-made weight takes (the cost is often written by hand there).
 
     ## Why is this bad?
     Without normalization each layer multiplies the scale of its
@@ -315,7 +371,8 @@ class MissingNormalization(Rule):
     confirmation = Confirm(probe="depth_drift", outward=True)
     options = (Option("plain-stack-min", int, 6, "weight layers in sequence without normalization"),)
     message = "{count} weight layers run in sequence with no normalization layer and no residual connection: activations and gradients scale with depth; add BatchNorm/LayerNorm between them or residual connections"
-    VALID = [Valid(BATCHNORM_LOOP), Valid(RESIDUAL_BLOCKS), Valid(FIVE_LAYERS), Valid(NORMALIZED_INSTANCE), Valid(GAN), Valid(BUILDER_UNKNOWN_DEPTH), Valid(KERAS_ALIASED_CONV_STACK_NORMALIZED)]
+    VALID = [Valid(BATCHNORM_LOOP), Valid(RESIDUAL_BLOCKS), Valid(FIVE_LAYERS), Valid(NORMALIZED_INSTANCE), Valid(GAN), Valid(BUILDER_UNKNOWN_DEPTH), Valid(KERAS_ALIASED_CONV_STACK_NORMALIZED),
+             Valid(KERAS1_FUNCTIONAL_NORMALIZED), Valid(TF1_MATMUL_STACK_NORMALIZED)]
     INVALID = [
         Invalid(PLAIN_SEQUENTIAL, at=[(8, 13)]),
         Invalid(UNUSED_BATCHNORM, at=[(15, 23)]),
@@ -326,6 +383,8 @@ class MissingNormalization(Rule):
         Invalid(LAZY_STACK, at=[(4, 5)]),
         Invalid(BUILDER_FIXED_STACK, at=[(6, 9)]),
         Invalid(KERAS_ALIASED_CONV_STACK, at=[(4, 21)]),
+        Invalid(KERAS1_FUNCTIONAL, at=[(6, 9)]),
+        Invalid(TF1_MATMUL_STACK, at=[(7, 20)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -375,7 +434,26 @@ def _output_chains(facts: FileFacts) -> Iterator[tuple[tuple[Any, ...], Where]]:
             yield output.chain, root.where
     for event in facts.losses:
         yield event.prediction.chain, event.where
+    yield from _hand_made_ends(facts)
     for compile_event in facts.keras_compiles:
         outputs = compile_event.model.config.get("outputs")
         if isinstance(outputs, Tensor):
             yield outputs.chain, compile_event.where
+
+
+def _hand_made_ends(facts: FileFacts) -> Iterator[tuple[tuple[Any, ...], Where]]:
+    """The chain through each hand-made weight (`tf.matmul(h, W)`) whose output no later
+    hand-made weight consumes: the end of a raw TF1 graph, whose cost is often written by
+    hand (`tf.square(ys - pred)` does not carry the chain on)."""
+    calls = [call for call in facts.layer_calls if call.layer is None]
+    for call in calls:
+        n = len(call.input.chain)
+        if not any(_extends(other.input.chain, call.input.chain, call.node) for other in calls if len(other.input.chain) > n):
+            yield call.input.chain + (ChainItem("weight", call.node, call.node),), call.where
+
+
+def _extends(longer: tuple[Any, ...], chain: tuple[Any, ...], node: Any) -> bool:
+    """`longer` went through `chain`, then the weight applied at `node` (a helper's one
+    `tf.matmul` serves every layer, so the chain itself says which call it was)."""
+    n = len(chain)
+    return all(a is b for a, b in zip(longer, chain)) and longer[n].kind == "weight" and longer[n].node is node

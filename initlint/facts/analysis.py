@@ -133,6 +133,13 @@ def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None
             # `call(self, x, training=False)`: fit() runs the training branch, this root ran the
             # other one, so only a call() without such a flag tells what the loss receives.
             info.output = root.output
+    elif forward is None:
+        # No forward in this file (inherited from an imported base): a `Sequential` the
+        # constructor built runs its layers in order whoever calls it, so run each once.
+        for _, child in list(obj.children):
+            if child.kind in ("torch.nn.Sequential", "keras.Sequential"):
+                interp.steps = 0
+                interp.call_object(child, [Tensor(state=LIVE)], {}, child.site, where_ctx)
     for name, method in info.methods.items():
         if method is forward or name.startswith("__") or not TRAINING_METHOD.search(name):
             continue

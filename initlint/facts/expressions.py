@@ -10,7 +10,7 @@ import libcst as cst
 
 from initlint.facts import python
 from initlint.facts.context import CallContext, Env, Machine
-from initlint.facts.values import UNKNOWN, Const, Func, Mapping, Seq, SliceValue, Tensor, Value
+from initlint.facts.values import UNKNOWN, Const, Ext, Func, Mapping, Seq, SliceValue, Tensor, ThisModule, Value
 
 
 def eval_number(interp: Machine, node: Any, env: Env, ctx: CallContext) -> Value:
@@ -122,6 +122,8 @@ def eval_comparison(interp: Machine, node: cst.Comparison, env: Env, ctx: CallCo
 
 def eval_subscript(interp: Machine, node: cst.Subscript, env: Env, ctx: CallContext) -> Value:
     owner = interp.eval(node.value, env, ctx)
+    if _is_this_module(owner, node, env):
+        return ThisModule()
     keys: list[Value] = []
     for element in node.slice:
         if isinstance(element.slice, cst.Index):
@@ -131,6 +133,14 @@ def eval_subscript(interp: Machine, node: cst.Subscript, env: Env, ctx: CallCont
             parts = [interp.eval(p, env, ctx) if p is not None else Const(None) for p in (sl.lower, sl.upper, sl.step)]
             keys.append(SliceValue(*parts))
     return python.subscript(interp, owner, keys, node, ctx)
+
+
+def _is_this_module(owner: Value, node: cst.Subscript, env: Env) -> bool:
+    """`sys.modules[__name__]` (d2l's `d2l = sys.modules[__name__]`), `__name__` not rebound."""
+    if not (isinstance(owner, Ext) and owner.qualname == "sys.modules" and len(node.slice) == 1):
+        return False
+    index = node.slice[0].slice
+    return isinstance(index, cst.Index) and isinstance(index.value, cst.Name) and index.value.value == "__name__" and env.lookup("__name__") is None
 
 
 def eval_ifexp(interp: Machine, node: cst.IfExp, env: Env, ctx: CallContext) -> Value:

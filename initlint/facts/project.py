@@ -59,7 +59,6 @@ class LossPairing:
 def loss_pairings(facts: "FileFacts") -> Iterator[LossPairing]:
     """Every (output activation, loss) pair of the file, each distinct pair once."""
     from initlint.frameworks.keras import model_output
-    from initlint.frameworks.tables import KERAS_LOSSES, framework_of, last
 
     seen: set[tuple[int, int]] = set()
     for event in facts.losses:
@@ -92,18 +91,7 @@ def loss_pairings(facts: "FileFacts") -> Iterator[LossPairing]:
         value = compile_event.loss
         if output is None or output[0] not in PAIRED_SQUASHES:
             continue
-        from initlint.facts.values import Const, Ext, Loss
-
-        kind: Optional[str]
-        from_logits: Optional[bool]
-        if isinstance(value, Loss):
-            kind, from_logits = value.kind, value.from_logits
-        elif isinstance(value, Const) and isinstance(value.value, str):
-            kind, from_logits = KERAS_LOSSES.get(value.value), None
-        elif isinstance(value, Ext) and framework_of(value.qualname) in ("keras", "tf"):
-            kind, from_logits = KERAS_LOSSES.get(last(value.qualname)), None
-        else:
-            continue
+        kind, from_logits = compiled_loss(value)
         if kind not in PAIRED_LOSSES:
             continue
         key = (id(compile_event.node), id(output[1]))
@@ -123,6 +111,21 @@ def loss_pairings(facts: "FileFacts") -> Iterator[LossPairing]:
             squash_node=output[1],
             where=compile_event.where,
         )
+
+
+def compiled_loss(value: Any) -> tuple[Optional[str], Optional[bool]]:
+    """(Loss.kind, from_logits) of a `model.compile(loss=...)` argument: a loss object,
+    a Keras loss name or a Keras loss function; (None, None) when not known."""
+    from initlint.facts.values import Const, Ext, Loss
+    from initlint.frameworks.tables import KERAS_LOSSES, framework_of, last
+
+    if isinstance(value, Loss):
+        return value.kind, value.from_logits
+    if isinstance(value, Const) and isinstance(value.value, str):
+        return KERAS_LOSSES.get(value.value), None
+    if isinstance(value, Ext) and framework_of(value.qualname) in ("keras", "tf"):
+        return KERAS_LOSSES.get(last(value.qualname)), None
+    return None, None
 
 
 # ---------------------------------------------------------------------------- exports

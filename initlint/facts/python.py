@@ -10,7 +10,7 @@ import libcst as cst
 
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.tensors import join_tensors, is_number, add, as_tensor, broadcast_dim, init_from_tensor, matmul, param_tensor, product, scale, shift
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, BoundMethod, Builtin, ClassInfo, Const, Ext, Func, InitEvent, Loss, Mapping, Obj, Param, Pieces, Property, Seq, SliceValue, SuperRef, Tensor, Unknown, Value, const_int, const_number
+from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, BoundMethod, Builtin, ClassInfo, Const, Ext, Func, InitEvent, Loss, Mapping, Obj, Param, Pieces, Property, Seq, SliceValue, SuperRef, Tensor, ThisModule, Unknown, Value, const_int, const_number
 from initlint.frameworks.tables import BASE_GROUPS, framework_of, last
 
 
@@ -285,6 +285,9 @@ def get_attribute(interp: "Machine", owner: Value, name: str, node: Any, ctx: "C
         return found if found is not None else UNKNOWN
     if isinstance(owner, SuperRef):
         return UNKNOWN
+    if isinstance(owner, ThisModule):
+        # Looked up when evaluated, as Python does: a global defined later is found once it exists.
+        return interp.globals.vars.get(name, UNKNOWN)
     if isinstance(owner, Const) and isinstance(owner.value, str):
         return BoundMethod(owner, name)
     return UNKNOWN
@@ -315,6 +318,9 @@ def set_attribute(interp: "Machine", owner: Value, name: str, value: Value, node
             owner.params[name].set_init(InitEvent("unknown", node, "reassigned"))
             return
         owner.attrs[name] = value
+        return
+    if isinstance(owner, ThisModule):
+        interp.globals.vars[name] = value
         return
     if isinstance(owner, Ext) and isinstance(value, Obj):
         # `tf.model = tf.keras.Sequential()`: an object stored on an imported module.

@@ -350,6 +350,12 @@ class Builtin(Value):
     name: str
 
 
+class ThisModule(Value):
+    """`sys.modules[__name__]`: the file's own module; its attributes are its globals."""
+
+    __slots__ = ()
+
+
 def const_number(value: Value) -> Optional[float]:
     if isinstance(value, Const) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
         return float(value.value)

@@ -148,8 +148,9 @@ def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs:
             if isinstance(item, Obj):
                 obj.children.append((str(i), item))
     elif name in ("Model", "Functional"):
-        obj.config["inputs"] = argument(args, kwargs, 0, "inputs")
-        obj.config["outputs"] = argument(args, kwargs, 1, "outputs")
+        # Keras 1 spelled them `input=` / `output=`.
+        obj.config["inputs"] = argument(args, kwargs, 0, "inputs", kwargs.get("input", UNKNOWN))
+        obj.config["outputs"] = argument(args, kwargs, 1, "outputs", kwargs.get("output", UNKNOWN))
 
 
 def keras_activation_kind(value: Value) -> Optional[str]:
@@ -186,6 +187,31 @@ def model_output(obj: Obj) -> Optional[tuple[str, Any]]:
             continue
         act = layer_activation(layer)
         return (act, layer.site) if act in SQUASH_ACTS else None
+    return None
+
+
+def model_width(obj: Obj) -> Optional[tuple[int, Any]]:
+    """(units, layer site) of the layer that sets a Keras model's output width, when certain.
+
+    A `Sequential`: its last layer that is not a pass-through or an activation layer, when it
+    is a `Dense`. A functional `Model`: the width of its `outputs` tensor.
+    """
+    if obj.kind in ("keras.Model", "keras.Functional"):
+        out = obj.config.get("outputs")
+        if not isinstance(out, Tensor) or out.last_dim is None:
+            return None
+        layer = next((c.layer for c in reversed(out.chain) if c.kind == "weight"), None)
+        return (out.last_dim, layer.site if layer is not None else None)
+    if obj.kind != "keras.Sequential" or obj.config.get("incomplete"):
+        return None
+    for _, layer in reversed(obj.children):
+        kind = last(layer.kind)
+        if layer.config.get("uncertain"):
+            return None
+        if kind in PASS_LAYERS or (kind in ACT_NAMES or kind == "Activation") and not layer.params:
+            continue
+        units = const_int(layer.config.get("out_features", UNKNOWN))
+        return (units, layer.site) if kind == "Dense" and units is not None else None
     return None
 
 

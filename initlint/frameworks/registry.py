@@ -166,7 +166,7 @@ def call_ext(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, 
     if fw == "torch" and qual.startswith("torch.nn.") and name[:1].isupper() and not qual.startswith("torch.nn.functional"):
         return construct_into(interp, Obj(kind=qual, site=node), qual, args, kwargs, node, ctx)
     if fw == "keras" and (qual.startswith("keras.layers.") or name in ("Sequential", "Model")) and name[:1].isupper():
-        if name == "Input" or name == "InputLayer":
+        if name == "Input":
             return keras_input(args, kwargs)
         alias = KERAS_ALIASES.get(name)
         canonical_kind = "keras." + name if name in ("Sequential", "Model") else qual if alias is None else qual[: -len(name)] + alias
