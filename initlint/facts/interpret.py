@@ -75,6 +75,9 @@ class Interpreter:
         self.class_infos: list[ClassInfo] = []  # a class's methods point back at it: another cycle
         self.tf_generations: set[int] = set()  # 1 / 2: TF1-only / TF2-only names used from `tf` so far
         self.known_instances: set[int] = set()  # uids of model instances the script built with known arguments
+        # The arguments of the first such construction of each model class (`Net(Config())`, `Net(8, 16)`):
+        # the class root is built with them instead of unknown values (analysis.py).
+        self.script_args: dict[str, tuple[list[Value], dict[str, Value]]] = {}
 
     def release(self) -> None:
         """Break the function <-> scope cycles, so the file's tree is freed by reference
@@ -422,6 +425,7 @@ class Interpreter:
             isinstance(v, Unknown) for v in [*args, *kwargs.values()]
         ):
             self.known_instances.add(obj.uid)
+            self.script_args.setdefault(info.name, (list(args), dict(kwargs)))
         if not args and not kwargs:
             obj.config["default_args"] = Const(True)  # built as the class root is (analysis.py)
         init = info.lookup("__init__")

@@ -1,0 +1,85 @@
+"""Models whose sizes and layer kinds come from a constructor argument: a configuration object,
+a dict factory keyed by it, or the file's own construction of the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.conftest import Run, findings, write
+
+CONFIG_STACK = '''import torch.nn as nn
+from dataclasses import dataclass
+
+
+@dataclass
+class Config:
+    d_in: int = 8
+    hidden: int = 16
+    act: str = "sigmoid"
+
+
+ACTS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+
+
+class Net(nn.Module):
+    def __init__(self, cfg: Config):
+        super().__init__()
+        act = ACTS[cfg.act]
+        self.body = nn.Sequential(
+            nn.Linear(cfg.d_in, cfg.hidden), act(),
+            nn.Linear(cfg.hidden, cfg.hidden), act(),
+            nn.Linear(cfg.hidden, cfg.hidden), act(),
+            nn.Linear(cfg.hidden, cfg.hidden), act(),
+            nn.Linear(cfg.hidden, 1),
+        )
+
+    def forward(self, x):
+        return self.body(x)
+'''
+
+POSITIONAL = '''import torch.nn as nn
+
+ACTS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+
+
+class Net(nn.Module):
+    def __init__(self, d, act):
+        super().__init__()
+        a = ACTS[act]
+        self.body = nn.Sequential(nn.Linear(d, d), a(), nn.Linear(d, d), a(), nn.Linear(d, d), a(), nn.Linear(d, d), a())
+
+    def forward(self, x):
+        return self.body(x)
+
+
+if __name__ == "__main__":
+    net = Net(8, "{act}")
+'''
+
+
+def test_a_config_dataclass_gives_the_activation_its_kind(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "net.py", CONFIG_STACK)
+    assert [f[1:] for f in findings(initlint("--no-cache", "net.py").stdout)] == [("IL302", 20, 46)]
+
+
+def test_an_unannotated_cfg_reads_the_files_only_dataclass(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "net.py", CONFIG_STACK.replace("cfg: Config", "cfg"))
+    assert [f[1] for f in findings(initlint("--no-cache", "net.py").stdout)] == ["IL302"]
+
+
+def test_a_config_default_that_does_not_saturate_is_clean(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "net.py", CONFIG_STACK.replace('act: str = "sigmoid"', 'act: str = "relu"'))
+    assert initlint("--no-cache", "net.py").returncode == 0
+
+
+def test_a_field_without_a_default_stays_unknown(initlint: Run, tmp_path: Path) -> None:
+    # Either activation may be chosen: nothing is claimed.
+    write(tmp_path, "net.py", CONFIG_STACK.replace('act: str = "sigmoid"', "act: str"))
+    assert initlint("--no-cache", "net.py").returncode == 0
+
+
+def test_the_files_own_construction_gives_the_arguments(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "net.py", POSITIONAL.replace("{act}", "sigmoid"))
+    assert [f[1:] for f in findings(initlint("--no-cache", "net.py").stdout)] == [("IL302", 10, 52)]
+    write(tmp_path, "net.py", POSITIONAL.replace("{act}", "relu"))
+    assert initlint("--no-cache", "net.py").returncode == 0
