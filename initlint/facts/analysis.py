@@ -170,7 +170,19 @@ def _run_plain_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo, m
         init = info.lookup("__init__")
         if isinstance(init, Func) and isinstance(init.node, cst.FunctionDef):
             ctx = CallContext(root_kind="script", root_name=f"{info.name}.__init__", in_init=True)
-            interp.call_function(init, [obj], {}, info.node.name, ctx)
+            # A trainer or agent given the model (`Trainer(model)`, `def __init__(self, net: QNet)`)
+            # keeps it (`self.model = model`): its methods compute the loss on that model's output.
+            known = interp.script_args.get(info.name)
+            if known is not None:
+                args, kwargs = list(known[0]), dict(known[1])
+            else:
+                args, kwargs = [], {}
+                single_model = model_classes[0] if len(model_classes) == 1 else None
+                for param in list(init.node.params.params)[1:]:
+                    model = _model_argument(interp, param, single_model) if param.default is None else None
+                    if model is not None:
+                        kwargs[param.name.value] = model
+            interp.call_function(init, [obj] + args, kwargs, info.node.name, ctx)
         instance.append(obj)
 
     _run(facts, interp, construct, f"class `{info.name}`")
@@ -261,15 +273,9 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
     args: list[Value] = []
     params = list(node.params.posonly_params) + list(node.params.params)
     for param in params[1:] if func.bound_self is not None else params:
-        name = param.name.value
-        annotation = param.annotation.annotation if param.annotation is not None else None
-        cls = None
-        if isinstance(annotation, cst.Name) and annotation.value in interp.classes:
-            cls = interp.classes[annotation.value]
-        elif name in MODEL_PARAM_NAMES and single_model is not None:
-            cls = single_model
-        if cls is not None and cls.framework is not None:
-            args.append(_instantiate_quietly(interp, cls))
+        model = _model_argument(interp, param, single_model)
+        if model is not None:
+            args.append(model)
         elif param.default is not None:
             args.append(interp.eval(param.default, interp.globals, CallContext()))
         else:
@@ -285,6 +291,20 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
             _run_script_model(facts, interp, name, result)
     elif isinstance(result, Obj):
         interp.built_models.append(result)  # a Keras builder's model (`return model`): _run_built_models
+
+
+def _model_argument(interp: Interpreter, param: cst.Param, single_model: Optional[ClassInfo]) -> Optional[Obj]:
+    """An instance of the file's model class a parameter holds: named by its annotation, or the
+    file's only model class for a parameter named like one (`model`, `net`)."""
+    annotation = param.annotation.annotation if param.annotation is not None else None
+    cls = None
+    if isinstance(annotation, cst.Name) and annotation.value in interp.classes:
+        cls = interp.classes[annotation.value]
+    elif param.name.value in MODEL_PARAM_NAMES and single_model is not None:
+        cls = single_model
+    if cls is not None and cls.framework is not None:
+        return _instantiate_quietly(interp, cls)
+    return None
 
 
 def _is_model(obj: Obj) -> bool:

@@ -426,6 +426,8 @@ class Interpreter:
         ):
             self.known_instances.add(obj.uid)
             self.script_args.setdefault(info.name, (list(args), dict(kwargs)))
+        elif ctx.root_kind == "script" and info.framework is None and any(isinstance(v, Obj) and _is_torch_model(v) for v in [*args, *kwargs.values()]):
+            self.script_args.setdefault(info.name, (list(args), dict(kwargs)))  # `Agent(QNet())`
         if not args and not kwargs:
             obj.config["default_args"] = Const(True)  # built as the class root is (analysis.py)
         init = info.lookup("__init__")

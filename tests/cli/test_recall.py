@@ -83,3 +83,69 @@ def test_the_files_own_construction_gives_the_arguments(initlint: Run, tmp_path:
     assert [f[1:] for f in findings(initlint("--no-cache", "net.py").stdout)] == [("IL302", 10, 52)]
     write(tmp_path, "net.py", POSITIONAL.replace("{act}", "relu"))
     assert initlint("--no-cache", "net.py").returncode == 0
+
+
+TRAINER = '''import torch
+import torch.nn as nn
+
+
+class Scorer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc(x))
+
+
+class Trainer:
+    def __init__(self, model, lr=1e-3):
+        self.model = model
+        self.criterion = nn.BCELoss()
+        self.opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def train_step(self, x, y):
+        loss = self.criterion(self.model(x), y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+'''
+
+AGENT = '''import torch
+import torch.nn as nn
+
+
+class QNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc(x))
+
+
+class Agent:
+    def __init__(self, q_function):
+        self._q = q_function
+        self._loss = nn.MSELoss()
+
+    def learn(self, x, target):
+        loss = self._loss(self._q(x), target)
+        loss.backward()
+
+
+agent = Agent(QNet())
+'''
+
+
+def test_a_trainer_given_the_model_computes_its_loss_on_that_model(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "train.py", TRAINER)
+    assert [f[1:] for f in findings(initlint("--no-cache", "train.py").stdout)] == [("IL303", 21, 16)]
+
+
+def test_an_agent_built_with_a_network_keeps_it(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "agent.py", AGENT)
+    assert [f[1:] for f in findings(initlint("--no-cache", "agent.py").stdout)] == [("IL301", 20, 16)]
+    # Built with an unknown network, the agent's loss says nothing.
+    write(tmp_path, "agent.py", AGENT.replace("Agent(QNet())", "Agent(make_network())"))
+    assert initlint("--no-cache", "agent.py").returncode == 0
