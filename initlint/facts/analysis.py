@@ -235,7 +235,7 @@ def _config_class(interp: Interpreter, param: cst.Param) -> Optional[ClassInfo]:
         candidates = [c for c in interp.classes.values() if _is_config(c)]
     else:
         candidates = []
-    if len(candidates) != 1 or candidates[0].framework is not None or not _buildable(candidates[0]):
+    if len(candidates) != 1 or not _is_config(candidates[0]) or not _buildable(candidates[0]):
         return None
     return candidates[0]
 

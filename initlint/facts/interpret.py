@@ -22,7 +22,7 @@ import libcst as cst
 from initlint.facts import expressions, python
 from initlint.facts.context import CallContext, Env, Recorder
 from initlint.facts.names import import_bindings
-from initlint.frameworks import keras, layers, losses, registry
+from initlint.frameworks import argparse_values, keras, layers, losses, registry
 from initlint.facts.values import (
     Builtin,
     Initializer,
@@ -301,6 +301,9 @@ class Interpreter:
                 self.assign(element.value, item, env, ctx)
         elif isinstance(target, cst.Attribute):
             owner = self.eval(target.value, env, ctx)
+            if isinstance(owner, argparse_values.Namespace):  # `args.hidden = 32` after parsing
+                name = target.attr.value
+                owner.values[name] = python.join(owner.attribute(name), value) if ctx.conditional else value
             python.set_attribute(self, owner, target.attr.value, value, target, ctx)
         elif isinstance(target, cst.Subscript):
             owner = self.eval(target.value, env, ctx)

@@ -149,3 +149,45 @@ def test_an_agent_built_with_a_network_keeps_it(initlint: Run, tmp_path: Path) -
     # Built with an unknown network, the agent's loss says nothing.
     write(tmp_path, "agent.py", AGENT.replace("Agent(QNet())", "Agent(make_network())"))
     assert initlint("--no-cache", "agent.py").returncode == 0
+
+
+ARGPARSE = '''import argparse
+import torch.nn as nn
+
+ACTS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+
+
+class Net(nn.Module):
+    def __init__(self, args):
+        super().__init__()
+        a = ACTS[args.act]
+        d = args.hidden
+        self.body = nn.Sequential(nn.Linear(d, d), a(), nn.Linear(d, d), a(), nn.Linear(d, d), a(), nn.Linear(d, d), a())
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="train")
+    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--act", default="sigmoid")
+    args = parser.parse_args()
+    model = Net(args)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_argparse_defaults_configure_the_model(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "train.py", ARGPARSE)
+    assert [f[1:] for f in findings(initlint("--no-cache", "train.py").stdout)] == [("IL302", 12, 52)]
+
+
+def test_an_option_without_a_default_or_changed_after_parsing_is_not_assumed(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "train.py", ARGPARSE.replace('"--act", default="sigmoid"', '"--act", required=True'))
+    assert initlint("--no-cache", "train.py").returncode == 0
+    write(tmp_path, "train.py", ARGPARSE.replace("    model = Net(args)", '    args.act = "relu"\n    model = Net(args)'))
+    assert initlint("--no-cache", "train.py").returncode == 0
