@@ -21,6 +21,8 @@ from initlint.facts.values import UNKNOWN, Builtin, ClassInfo, Const, Func, Obj,
 
 # Parameters of a training function that hold "the model".
 MODEL_PARAM_NAMES = {"model", "net", "network", "classifier", "regressor", "module", "scorer", "ranker"}
+# Parameters of a model's constructor that hold its configuration object.
+CONFIG_PARAM_NAMES = {"cfg", "config", "conf", "configs", "hparams", "hp", "args", "opt", "opts", "params", "settings"}
 # Methods (besides forward) that compute a loss on the model's own output.
 TRAINING_METHOD = re.compile(r"(step|loss|train|fit)", re.IGNORECASE)
 
@@ -116,7 +118,8 @@ def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None
     where_ctx.root = obj
     init = info.lookup("__init__")
     if isinstance(init, Func):
-        interp.call_function(init, [obj], {}, info.node.name, CallContext(root=obj, root_kind="class", root_name=info.name, in_init=True))
+        args, kwargs = _init_args(interp, info, init)
+        interp.call_function(init, [obj] + args, kwargs, info.node.name, CallContext(root=obj, root_kind="class", root_name=info.name, in_init=True))
     root = Root(Where("class", info.name, obj), obj)
     facts.roots.append(root)
     forward = info.lookup("forward") or info.lookup("call")
@@ -174,7 +177,19 @@ def _run_plain_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo, m
         init = info.lookup("__init__")
         if isinstance(init, Func) and isinstance(init.node, cst.FunctionDef):
             ctx = CallContext(root_kind="script", root_name=f"{info.name}.__init__", in_init=True)
-            interp.call_function(init, [obj], {}, info.node.name, ctx)
+            # A trainer or agent given the model (`Trainer(model)`, `def __init__(self, net: QNet)`)
+            # keeps it (`self.model = model`): its methods compute the loss on that model's output.
+            known = interp.script_args.get(info.name)
+            if known is not None:
+                args, kwargs = list(known[0]), dict(known[1])
+            else:
+                args, kwargs = [], {}
+                single_model = model_classes[0] if len(model_classes) == 1 else None
+                for param in list(init.node.params.params)[1:]:
+                    model = _model_argument(interp, param, single_model) if param.default is None else None
+                    if model is not None:
+                        kwargs[param.name.value] = model
+            interp.call_function(init, [obj] + args, kwargs, info.node.name, ctx)
         instance.append(obj)
 
     _run(facts, interp, construct, f"class `{info.name}`")
@@ -190,8 +205,71 @@ def _instantiate_quietly(interp: Interpreter, info: ClassInfo) -> Obj:
     obj = Obj(kind=f"user:{info.name}", site=info.node.name, cls=info)
     init = info.lookup("__init__")
     if isinstance(init, Func):
-        interp.call_function(init, [obj], {}, info.node.name, CallContext(root=obj, root_kind="class", root_name=info.name, in_init=True))
+        args, kwargs = _init_args(interp, info, init)
+        interp.call_function(init, [obj] + args, kwargs, info.node.name, CallContext(root=obj, root_kind="class", root_name=info.name, in_init=True))
     return obj
+
+
+def _init_args(interp: Interpreter, info: ClassInfo, init: Func) -> tuple[list[Value], dict[str, Value]]:
+    """What a model class is built with when it runs as a root: the arguments of the file's own
+    construction of it with known values (`model = Net(Config())`), else, for each required
+    parameter that holds a configuration (`cfg: Config`, or `cfg` with one config class in the
+    file), that class built with its defaults. Any other required parameter stays unknown."""
+    if info.name in interp.script_args:
+        known_args, known_kwargs = interp.script_args[info.name]
+        return list(known_args), dict(known_kwargs)
+    node = init.node
+    if not isinstance(node, cst.FunctionDef):
+        return [], {}
+    kwargs: dict[str, Value] = {}
+    for param in list(node.params.params)[1:] + list(node.params.kwonly_params):
+        if param.default is not None:
+            continue
+        cls = _config_class(interp, param)
+        if cls is not None:
+            kwargs[param.name.value] = interp.instantiate(cls, [], {}, info.node.name, CallContext(root_kind="script", root_name=cls.name))
+    return [], kwargs
+
+
+def _config_class(interp: Interpreter, param: cst.Param) -> Optional[ClassInfo]:
+    """The file's configuration class a constructor parameter holds, when it can be built from its
+    defaults alone: named by the annotation, or the file's only dataclass or `*Config` class."""
+    annotation = param.annotation.annotation if param.annotation is not None else None
+    if isinstance(annotation, cst.Name):
+        found = interp.classes.get(annotation.value)
+        candidates = [found] if found is not None else []
+    elif annotation is None and param.name.value in CONFIG_PARAM_NAMES:
+        candidates = [c for c in interp.classes.values() if _is_config(c)]
+    else:
+        candidates = []
+    if len(candidates) != 1 or not _is_config(candidates[0]) or not _buildable(candidates[0]):
+        return None
+    return candidates[0]
+
+
+def _is_config(info: ClassInfo) -> bool:
+    if info.framework is not None:
+        return False
+    for dec in info.node.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        name = target.attr.value if isinstance(target, cst.Attribute) else getattr(target, "value", "")
+        if name == "dataclass":
+            return True
+    return info.name.endswith(("Config", "Cfg"))
+
+
+def _buildable(info: ClassInfo) -> bool:
+    """Built with no arguments without a TypeError: every constructor parameter and dataclass field has a default."""
+    init = info.lookup("__init__")
+    if isinstance(init, Func) and isinstance(init.node, cst.FunctionDef):
+        params = init.node.params
+        return all(p.default is not None for p in [*list(params.params)[1:], *params.kwonly_params])
+    for stmt in info.node.body.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.AnnAssign) and small.value is None:
+                    return False  # a dataclass field without a default
+    return True
 
 
 def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo], label: str = "") -> None:
@@ -202,15 +280,9 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
     args: list[Value] = []
     params = list(node.params.posonly_params) + list(node.params.params)
     for param in params[1:] if func.bound_self is not None else params:
-        name = param.name.value
-        annotation = param.annotation.annotation if param.annotation is not None else None
-        cls = None
-        if isinstance(annotation, cst.Name) and annotation.value in interp.classes:
-            cls = interp.classes[annotation.value]
-        elif name in MODEL_PARAM_NAMES and single_model is not None:
-            cls = single_model
-        if cls is not None and cls.framework is not None:
-            args.append(_instantiate_quietly(interp, cls))
+        model = _model_argument(interp, param, single_model)
+        if model is not None:
+            args.append(model)
         elif param.default is not None:
             args.append(interp.eval(param.default, interp.globals, CallContext()))
         else:
@@ -226,6 +298,20 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
             _run_script_model(facts, interp, name, result)
     elif isinstance(result, Obj):
         interp.built_models.append(result)  # a Keras builder's model (`return model`): _run_built_models
+
+
+def _model_argument(interp: Interpreter, param: cst.Param, single_model: Optional[ClassInfo]) -> Optional[Obj]:
+    """An instance of the file's model class a parameter holds: named by its annotation, or the
+    file's only model class for a parameter named like one (`model`, `net`)."""
+    annotation = param.annotation.annotation if param.annotation is not None else None
+    cls = None
+    if isinstance(annotation, cst.Name) and annotation.value in interp.classes:
+        cls = interp.classes[annotation.value]
+    elif param.name.value in MODEL_PARAM_NAMES and single_model is not None:
+        cls = single_model
+    if cls is not None and cls.framework is not None:
+        return _instantiate_quietly(interp, cls)
+    return None
 
 
 def _is_model(obj: Obj) -> bool:

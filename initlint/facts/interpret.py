@@ -22,7 +22,7 @@ import libcst as cst
 from initlint.facts import expressions, python
 from initlint.facts.context import CallContext, Env, Recorder
 from initlint.facts.names import import_bindings
-from initlint.frameworks import keras, layers, losses, registry
+from initlint.frameworks import argparse_values, keras, layers, losses, registry
 from initlint.facts.values import (
     Builtin,
     Initializer,
@@ -75,6 +75,9 @@ class Interpreter:
         self.class_infos: list[ClassInfo] = []  # a class's methods point back at it: another cycle
         self.tf_generations: set[int] = set()  # 1 / 2: TF1-only / TF2-only names used from `tf` so far
         self.known_instances: set[int] = set()  # uids of model instances the script built with known arguments
+        # The arguments of the first such construction of each model class (`Net(Config())`, `Net(8, 16)`):
+        # the class root is built with them instead of unknown values (analysis.py).
+        self.script_args: dict[str, tuple[list[Value], dict[str, Value]]] = {}
 
     def release(self) -> None:
         """Break the function <-> scope cycles, so the file's tree is freed by reference
@@ -298,6 +301,9 @@ class Interpreter:
                 self.assign(element.value, item, env, ctx)
         elif isinstance(target, cst.Attribute):
             owner = self.eval(target.value, env, ctx)
+            if isinstance(owner, argparse_values.Namespace):  # `args.hidden = 32` after parsing
+                name = target.attr.value
+                owner.values[name] = python.join(owner.attribute(name), value) if ctx.conditional else value
             python.set_attribute(self, owner, target.attr.value, value, target, ctx)
         elif isinstance(target, cst.Subscript):
             owner = self.eval(target.value, env, ctx)
@@ -422,6 +428,9 @@ class Interpreter:
             isinstance(v, Unknown) for v in [*args, *kwargs.values()]
         ):
             self.known_instances.add(obj.uid)
+            self.script_args.setdefault(info.name, (list(args), dict(kwargs)))
+        elif ctx.root_kind == "script" and info.framework is None and any(isinstance(v, Obj) and _is_torch_model(v) for v in [*args, *kwargs.values()]):
+            self.script_args.setdefault(info.name, (list(args), dict(kwargs)))  # `Agent(QNet())`
         if not args and not kwargs:
             obj.config["default_args"] = Const(True)  # built as the class root is (analysis.py)
         init = info.lookup("__init__")

@@ -16,8 +16,8 @@ from initlint.facts.names import canonical, strip_tf1
 from initlint.facts import python
 from initlint.facts.python import container_method, taint_arguments
 from initlint.facts.tensors import truthy, as_tensor, event_from_value, new_param, product
-from initlint.facts.values import UNKNOWN, Builtin, ClassInfo, Const, Ext, Func, Initializer, Loss, Mapping, Obj, Param, Partial, Seq, Tensor, Value, const_number
-from initlint.frameworks import keras, torch
+from initlint.facts.values import UNKNOWN, BoundMethod, Builtin, ClassInfo, Const, Ext, Func, Initializer, Loss, Mapping, Obj, Param, Partial, Seq, Tensor, Value, const_number
+from initlint.frameworks import argparse_values, keras, torch
 from initlint.frameworks.keras import keras_initializer_call, keras_input, tf1_always, tf1_never
 from initlint.frameworks.layers import object_method, weight_layer
 from initlint.frameworks.losses import apply_loss, make_loss
@@ -97,6 +97,8 @@ def call_ext(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, 
     qual, tf1 = strip_tf1(qual)  # `tf.compat.v1.X` means `tf.X`, with TF1's defaults
     name = last(qual)
     fw = framework_of(qual)
+    if qual == argparse_values.PARSER:
+        return argparse_values.make_parser(kwargs)
     if qual in ("functools.partial",) and args:
         return Partial(args[0], args[1:], dict(kwargs))
     if qual.startswith("math.") or (fw == "np" and name in ("sqrt", "log", "exp", "prod", "pi")):
@@ -195,6 +197,8 @@ def imported_instance(qual: str, node: Any) -> Obj:
 
 def call_method(interp: "Machine", target: Value, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
     """`target.name(...)` on a value that is not a user object's own method."""
+    if isinstance(target, argparse_values.ArgParser):
+        return argparse_values.parser_method(target, name, args, kwargs)
     if isinstance(target, Param):
         return param_method(interp, target, name, args, kwargs, node, ctx)
     if isinstance(target, Obj):
@@ -230,4 +234,8 @@ def get_attribute(interp: "Machine", owner: Value, name: str, node: Any, ctx: "C
                 return stored
         # `tf.keras.X` is keras.X, `tf.compat.v2.X` is tf.X (names.canonical)
         return Ext(canonical(qual))
+    if isinstance(owner, argparse_values.ArgParser):
+        return BoundMethod(owner, name)
+    if isinstance(owner, argparse_values.Namespace):
+        return owner.attribute(name)
     return python.get_attribute(interp, owner, name, node, ctx)

@@ -1,0 +1,193 @@
+"""Models whose sizes and layer kinds come from a constructor argument: a configuration object,
+a dict factory keyed by it, or the file's own construction of the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.conftest import Run, findings, write
+
+CONFIG_STACK = '''import torch.nn as nn
+from dataclasses import dataclass
+
+
+@dataclass
+class Config:
+    d_in: int = 8
+    hidden: int = 16
+    act: str = "sigmoid"
+
+
+ACTS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+
+
+class Net(nn.Module):
+    def __init__(self, cfg: Config):
+        super().__init__()
+        act = ACTS[cfg.act]
+        self.body = nn.Sequential(
+            nn.Linear(cfg.d_in, cfg.hidden), act(),
+            nn.Linear(cfg.hidden, cfg.hidden), act(),
+            nn.Linear(cfg.hidden, cfg.hidden), act(),
+            nn.Linear(cfg.hidden, cfg.hidden), act(),
+            nn.Linear(cfg.hidden, 1),
+        )
+
+    def forward(self, x):
+        return self.body(x)
+'''
+
+POSITIONAL = '''import torch.nn as nn
+
+ACTS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+
+
+class Net(nn.Module):
+    def __init__(self, d, act):
+        super().__init__()
+        a = ACTS[act]
+        self.body = nn.Sequential(nn.Linear(d, d), a(), nn.Linear(d, d), a(), nn.Linear(d, d), a(), nn.Linear(d, d), a())
+
+    def forward(self, x):
+        return self.body(x)
+
+
+if __name__ == "__main__":
+    net = Net(8, "{act}")
+'''
+
+
+def test_a_config_dataclass_gives_the_activation_its_kind(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "net.py", CONFIG_STACK)
+    assert [f[1:] for f in findings(initlint("--no-cache", "net.py").stdout)] == [("IL302", 20, 46)]
+
+
+def test_an_unannotated_cfg_reads_the_files_only_dataclass(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "net.py", CONFIG_STACK.replace("cfg: Config", "cfg"))
+    assert [f[1] for f in findings(initlint("--no-cache", "net.py").stdout)] == ["IL302"]
+
+
+def test_a_config_default_that_does_not_saturate_is_clean(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "net.py", CONFIG_STACK.replace('act: str = "sigmoid"', 'act: str = "relu"'))
+    assert initlint("--no-cache", "net.py").returncode == 0
+
+
+def test_a_field_without_a_default_stays_unknown(initlint: Run, tmp_path: Path) -> None:
+    # Either activation may be chosen: nothing is claimed.
+    write(tmp_path, "net.py", CONFIG_STACK.replace('act: str = "sigmoid"', "act: str"))
+    assert initlint("--no-cache", "net.py").returncode == 0
+
+
+def test_the_files_own_construction_gives_the_arguments(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "net.py", POSITIONAL.replace("{act}", "sigmoid"))
+    assert [f[1:] for f in findings(initlint("--no-cache", "net.py").stdout)] == [("IL302", 10, 52)]
+    write(tmp_path, "net.py", POSITIONAL.replace("{act}", "relu"))
+    assert initlint("--no-cache", "net.py").returncode == 0
+
+
+TRAINER = '''import torch
+import torch.nn as nn
+
+
+class Scorer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc(x))
+
+
+class Trainer:
+    def __init__(self, model, lr=1e-3):
+        self.model = model
+        self.criterion = nn.BCELoss()
+        self.opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def train_step(self, x, y):
+        loss = self.criterion(self.model(x), y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+'''
+
+AGENT = '''import torch
+import torch.nn as nn
+
+
+class QNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc(x))
+
+
+class Agent:
+    def __init__(self, q_function):
+        self._q = q_function
+        self._loss = nn.MSELoss()
+
+    def learn(self, x, target):
+        loss = self._loss(self._q(x), target)
+        loss.backward()
+
+
+agent = Agent(QNet())
+'''
+
+
+def test_a_trainer_given_the_model_computes_its_loss_on_that_model(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "train.py", TRAINER)
+    assert [f[1:] for f in findings(initlint("--no-cache", "train.py").stdout)] == [("IL303", 21, 16)]
+
+
+def test_an_agent_built_with_a_network_keeps_it(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "agent.py", AGENT)
+    assert [f[1:] for f in findings(initlint("--no-cache", "agent.py").stdout)] == [("IL301", 20, 16)]
+    # Built with an unknown network, the agent's loss says nothing.
+    write(tmp_path, "agent.py", AGENT.replace("Agent(QNet())", "Agent(make_network())"))
+    assert initlint("--no-cache", "agent.py").returncode == 0
+
+
+ARGPARSE = '''import argparse
+import torch.nn as nn
+
+ACTS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+
+
+class Net(nn.Module):
+    def __init__(self, args):
+        super().__init__()
+        a = ACTS[args.act]
+        d = args.hidden
+        self.body = nn.Sequential(nn.Linear(d, d), a(), nn.Linear(d, d), a(), nn.Linear(d, d), a(), nn.Linear(d, d), a())
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="train")
+    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--act", default="sigmoid")
+    args = parser.parse_args()
+    model = Net(args)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_argparse_defaults_configure_the_model(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "train.py", ARGPARSE)
+    assert [f[1:] for f in findings(initlint("--no-cache", "train.py").stdout)] == [("IL302", 12, 52)]
+
+
+def test_an_option_without_a_default_or_changed_after_parsing_is_not_assumed(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "train.py", ARGPARSE.replace('"--act", default="sigmoid"', '"--act", required=True'))
+    assert initlint("--no-cache", "train.py").returncode == 0
+    write(tmp_path, "train.py", ARGPARSE.replace("    model = Net(args)", '    args.act = "relu"\n    model = Net(args)'))
+    assert initlint("--no-cache", "train.py").returncode == 0
