@@ -52,7 +52,7 @@ class RunResult:
     partial: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def wanted(text: str) -> bool:
+def passes_prefilter(text: str) -> bool:
     """The pre-parse framework filter (discover.looks_like_model_code), unless disabled for measurement."""
     return looks_like_model_code(text) if prefilter_enabled() else True
 
@@ -95,7 +95,7 @@ def _triage(
     source = decode_source(path, data)
     if isinstance(source, Diagnostic):
         return FileRecord(path, digest_bytes(data), (source,), stat=stat)
-    if not named and not wanted(source.text):
+    if not named and not passes_prefilter(source.text):
         return FileRecord(path, digest_bytes(data), model_code=False, parsed=False, stat=stat)
     return source
 
@@ -132,7 +132,7 @@ def check_file(path: str, settings: Settings, named: bool = False) -> FileRecord
         exports=exports,
         pending=bool(exports is not None and exports.pending),
         # Only a named file gets here without the pre-filter's say; a walk must still skip it.
-        model_code=not named or wanted(source.text),
+        model_code=not named or passes_prefilter(source.text),
         notebook=source.notebook,
         partial=result.partial,
         stat=stat,

@@ -5,7 +5,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from initlint.diagnostics import Severity
-from initlint.facts import FileFacts, Where
+from initlint.facts import FileFacts, RootRef
 from initlint.facts.values import Const, Obj, Param
 from initlint.rule import Confirm, Finding, Invalid, Rule, Valid
 
@@ -308,7 +308,7 @@ class ConstantWeight(Rule):
     def check(self, facts: FileFacts) -> Iterator[Finding]:
         zero_fed = {id(e.weight) for e in facts.zero_feeds}
         hand_made = {id(e.weight) for e in facts.layer_calls if e.layer is None}
-        groups: dict[int, tuple[cst.CSTNode, Where, list[Param]]] = {}
+        groups: dict[int, tuple[cst.CSTNode, RootRef, list[Param]]] = {}
         for param, where in initialized_params(facts):
             node = param.init.node
             if node is None or not self._is_symmetric(param, zero_fed, hand_made):
@@ -354,7 +354,7 @@ def _single_output(layer: Optional[Obj]) -> bool:
     return isinstance(out, Const) and out.value == 1
 
 
-def initialized_params(facts: FileFacts) -> Iterator[tuple[Param, Where]]:
+def initialized_params(facts: FileFacts) -> Iterator[tuple[Param, RootRef]]:
     """Every parameter of every analysed model, and module-level tensors used as matmul weights,
     except those whose values come from a checkpoint (`load_state_dict` in the file)."""
     for param, where in _all_initialized_params(facts):
@@ -363,7 +363,7 @@ def initialized_params(facts: FileFacts) -> Iterator[tuple[Param, Where]]:
         yield param, where
 
 
-def _all_initialized_params(facts: FileFacts) -> Iterator[tuple[Param, Where]]:
+def _all_initialized_params(facts: FileFacts) -> Iterator[tuple[Param, RootRef]]:
     for root in facts.roots:
         if root.obj is not None:
             for _, param in root.obj.all_params():

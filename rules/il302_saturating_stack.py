@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from initlint.diagnostics import Severity
-from initlint.facts import FileFacts, Where, module_names
+from initlint.facts import FileFacts, RootRef, module_names
 from initlint.facts.values import ChainItem
 from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 
@@ -409,7 +409,7 @@ class SaturatingStack(Rule):
         sigmoid_min = self.option(facts.settings, "saturating-stack-min")
         tanh_min = self.option(facts.settings, "tanh-stack-min")
         gates = _gate_nodes(facts)
-        stacks: dict[int, tuple[list[ChainItem], list[ChainItem], int, Where]] = {}
+        stacks: dict[int, tuple[list[ChainItem], list[ChainItem], int, RootRef]] = {}
         for event in facts.activations:
             if event.kind not in ("sigmoid", "hardsigmoid", "tanh"):
                 continue

@@ -6,7 +6,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from initlint.diagnostics import Severity
-from initlint.facts import FileFacts, Where
+from initlint.facts import FileFacts, RootRef
 from initlint.facts.values import Const, Param
 from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 from .il201_constant_weight import initialized_params, initializer_location
@@ -355,7 +355,7 @@ class UnscaledInit(Rule):
         for event in facts.layer_calls:
             if event.layer is None:
                 matmul_fans.setdefault(id(event.weight), []).append(event.fan_in)
-        groups: dict[int, tuple[cst.CSTNode, Where, list[Param], float, Optional[float]]] = {}
+        groups: dict[int, tuple[cst.CSTNode, RootRef, list[Param], float, Optional[float]]] = {}
         factor = self.option(facts.settings, "init-scale-factor")
         for param, where in initialized_params(facts):
             judged = self._judge(param, matmul_fans.get(id(param)), factor)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from initlint.diagnostics import Severity
-from initlint.facts import FileFacts, Where
+from initlint.facts import FileFacts, RootRef
 from initlint.facts.values import ChainItem, Tensor
 from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 
@@ -392,7 +392,7 @@ class MissingNormalization(Rule):
         # The longest plain run behind each model output, keyed by the layer the run starts at:
         # a class run with its defaults and an instance of it built in the script reach the
         # same layers, and the stack is reported once, where it is written.
-        stacks: dict[int, tuple[int, ChainItem, tuple[Any, ...], Where]] = {}
+        stacks: dict[int, tuple[int, ChainItem, tuple[Any, ...], RootRef]] = {}
         instance_keys: set[int] = set()  # stacks some run other than a class's defaults reached
         for chain, where in _output_chains(facts):
             run = 0
@@ -425,7 +425,7 @@ class MissingNormalization(Rule):
             )
 
 
-def _output_chains(facts: FileFacts) -> Iterator[tuple[tuple[Any, ...], Where]]:
+def _output_chains(facts: FileFacts) -> Iterator[tuple[tuple[Any, ...], RootRef]]:
     """The layer chains of what models return and what losses are computed on: the main path,
     where a gate's side branch (squeeze-excitation) has already been left out."""
     for root in facts.roots:
@@ -441,7 +441,7 @@ def _output_chains(facts: FileFacts) -> Iterator[tuple[tuple[Any, ...], Where]]:
             yield outputs.chain, compile_event.where
 
 
-def _hand_made_ends(facts: FileFacts) -> Iterator[tuple[tuple[Any, ...], Where]]:
+def _hand_made_ends(facts: FileFacts) -> Iterator[tuple[tuple[Any, ...], RootRef]]:
     """The chain through each hand-made weight (`tf.matmul(h, W)`) whose output no later
     hand-made weight consumes: the end of a raw TF1 graph, whose cost is often written by
     hand (`tf.square(ys - pred)` does not carry the chain on)."""

@@ -14,7 +14,7 @@ import libcst as cst
 
 from initlint.config import Settings
 from initlint.facts.context import CallContext
-from initlint.facts.events import FileFacts, Root, Where
+from initlint.facts.events import FileFacts, Root, RootRef
 from initlint.facts.interpret import BudgetExhausted, Interpreter
 from initlint.frameworks.tables import WEIGHT_LAYERS, last
 from initlint.facts.values import UNKNOWN, Builtin, ClassInfo, Const, Func, Obj, Tensor, Value, LIVE
@@ -79,7 +79,7 @@ def _run(facts: "FileFacts", interp: Interpreter, action: "object", root: str) -
 def _run_script_model(facts: "FileFacts", interp: Interpreter, name: str, obj: Obj) -> None:
     kind = "keras-script" if obj.kind.startswith("keras.") else "script"
     ctx = CallContext(root=obj, root_kind=kind, root_name=name)
-    root = Root(Where(kind, name, obj), obj)
+    root = Root(RootRef(kind, name, obj), obj)
     facts.roots.append(root)
     if _is_model(obj):
         root.output = interp.call_object(obj, [Tensor(state=LIVE)], {}, obj.site, ctx)
@@ -120,7 +120,7 @@ def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None
     if isinstance(init, Func):
         args, kwargs = _init_args(interp, info, init)
         interp.call_function(init, [obj] + args, kwargs, info.node.name, CallContext(root=obj, root_kind="class", root_name=info.name, in_init=True))
-    root = Root(Where("class", info.name, obj), obj)
+    root = Root(RootRef("class", info.name, obj), obj)
     facts.roots.append(root)
     forward = info.lookup("forward") or info.lookup("call")
     build = info.lookup("build") if info.framework == "keras" else None

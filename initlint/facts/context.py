@@ -57,7 +57,7 @@ class CallContext:
     cls: Optional[ClassInfo] = None  # class whose method is being run (for super())
     in_init: bool = False
 
-    def but(self, **changes: Any) -> "CallContext":
+    def replaced(self, **changes: Any) -> "CallContext":
         return copy_with(self, changes)  # the list of returns stays shared unless replaced
 
 

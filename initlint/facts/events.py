@@ -26,7 +26,7 @@ from initlint.positions import Positions
 
 
 @dataclass(frozen=True)
-class Where:
+class RootRef:
     """Which analysis root an event happened in (for confirmation subjects)."""
 
     kind: str  # "class" | "script"
@@ -39,7 +39,7 @@ class ProductEvent:
     op: str  # "mul", "matmul", "layer", "square", "pow", "einsum", "norm", ...
     node: cst.CSTNode
     factors: tuple[Tensor, ...]
-    where: Where
+    where: RootRef
 
 
 @dataclass
@@ -48,7 +48,7 @@ class ActivationEvent:
     node: cst.CSTNode
     input: Tensor
     dim: Any
-    where: Where
+    where: RootRef
 
 
 @dataclass
@@ -57,7 +57,7 @@ class LayerCallEvent:
     weight: Param
     input: Tensor
     node: cst.CSTNode
-    where: Where
+    where: RootRef
     fan_in: Optional[int] = None  # of a hand-made weight, from its shape and how it is applied (library.weight_fan_in)
 
 
@@ -65,7 +65,7 @@ class LayerCallEvent:
 class ZeroFeedEvent:
     weight: Param  # the zero mixing weight whose output is consumed
     node: cst.CSTNode  # the consuming weight layer call
-    where: Where
+    where: RootRef
 
 
 @dataclass
@@ -74,7 +74,7 @@ class LossEvent:
     node: cst.CSTNode  # the loss call (or the compile call for Keras)
     prediction: Tensor
     target: Tensor
-    where: Where
+    where: RootRef
 
 
 @dataclass
@@ -83,7 +83,7 @@ class KerasCompile:
     node: cst.CSTNode
     loss: Any
     optimizer: Any
-    where: Where
+    where: RootRef
 
 
 @dataclass
@@ -92,19 +92,19 @@ class KerasFit:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     node: cst.CSTNode  # the fit / train_on_batch call
-    where: Where
+    where: RootRef
 
 
 @dataclass
 class DatasetEvent:
     node: cst.CSTNode  # a torchvision dataset's construction
     transform: Any  # its `transform=` (a values.Transform when known)
-    where: Where
+    where: RootRef
 
 
 @dataclass
 class Root:
-    where: Where
+    where: RootRef
     obj: Optional[Obj]
     output: Any = None
 
@@ -156,8 +156,8 @@ class FileFacts:
 
     # ------------------------------------------------------------ recorder API
     @staticmethod
-    def _where(ctx: CallContext) -> Where:
-        return Where(ctx.root_kind, ctx.root_name, ctx.root)
+    def _where(ctx: CallContext) -> RootRef:
+        return RootRef(ctx.root_kind, ctx.root_name, ctx.root)
 
     def product(self, op: str, node: Any, factors: list[Tensor], ctx: CallContext) -> None:
         self.products.append(ProductEvent(op, node, tuple(factors), self._where(ctx)))
@@ -192,14 +192,14 @@ class FileFacts:
         self.keras_fits.append(KerasFit(model, tuple(args), dict(kwargs), node, self._where(ctx)))
 
     # ------------------------------------------------------------ helpers for rules
-    def subject(self, where: Where, params: Any = (), layers: Any = ()) -> Subject:
+    def subject(self, where: RootRef, params: Any = (), layers: Any = ()) -> Subject:
         """A confirmation subject naming parameters by their dotted path in the root."""
         names = param_names(where.root) if where.root is not None else {}
         param_list = tuple(dict.fromkeys(names[p.uid] for p in params if p.uid in names))
         return Subject(kind=where.kind, name=where.name, params=param_list, layers=tuple(layers))
 
 
-    def display_name(self, param: Param, where: Where) -> str:
+    def display_name(self, param: Param, where: RootRef) -> str:
         """How the user would name a parameter: `video_emb.weight`, or the variable `a`."""
         if where.root is not None:
             name = param_names(where.root).get(param.uid)
@@ -209,7 +209,7 @@ class FileFacts:
             return f"{param.owner.name}.{param.name}"
         return param.name or "a parameter"
 
-    def zero_causes(self, tensors: Any, where: Where) -> tuple[list[str], list[tuple[cst.CSTNode, str]]]:
+    def zero_causes(self, tensors: Any, where: RootRef) -> tuple[list[str], list[tuple[cst.CSTNode, str]]]:
         """The zero-initialized parameters behind zero values.
 
         Returns labels for messages (`` `video_emb.weight` zeroed at line 10 ``) and

@@ -90,7 +90,7 @@ def eval_unary(interp: Machine, node: cst.UnaryOperation, env: Env, ctx: CallCon
     if isinstance(value, Const) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
         return Const(-value.value if op == "Minus" else value.value)
     if isinstance(value, Tensor):
-        return value.but(squash=None)
+        return value.replaced(squash=None)
     return UNKNOWN
 
 

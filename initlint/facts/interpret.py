@@ -146,7 +146,7 @@ class Interpreter:
         return False
 
     def exec_while(self, stmt: cst.While, env: Env, ctx: CallContext) -> bool:
-        self.exec_body(stmt.body, env, ctx.but(conditional=True, branches=ctx.branches + 1))
+        self.exec_body(stmt.body, env, ctx.replaced(conditional=True, branches=ctx.branches + 1))
         return False
 
     def exec_with(self, stmt: cst.With, env: Env, ctx: CallContext) -> bool:
@@ -155,7 +155,7 @@ class Interpreter:
             value = self.eval(item.item, env, ctx)
             no_grad = python.is_no_grad(value, item.item)
             if no_grad:
-                inner = inner.but(no_grad=True)
+                inner = inner.replaced(no_grad=True)
             if item.asname is not None:
                 self.assign(item.asname.name, UNKNOWN if no_grad else value, env, ctx)
         return self.exec_body(stmt.body, env, inner)
@@ -163,7 +163,7 @@ class Interpreter:
     def exec_try(self, stmt: Any, env: Env, ctx: CallContext) -> bool:
         returned = self.exec_body(stmt.body, env, ctx)
         for handler in stmt.handlers:
-            self.exec_body(handler.body, env.copy(), ctx.but(conditional=True, branches=ctx.branches + 1, returns=[]))
+            self.exec_body(handler.body, env.copy(), ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[]))
         if stmt.orelse is not None:
             self.exec_body(stmt.orelse.body, env, ctx)
         if stmt.finalbody is not None:
@@ -220,7 +220,7 @@ class Interpreter:
                 return self.exec_body(orelse.body, env, ctx)
             return False
         # Unknown condition: run both branches on copies and join what they bind.
-        branch_ctx = ctx.but(conditional=True, branches=ctx.branches + 1, returns=[])
+        branch_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[])
         then_env = env.copy()
         self.exec_body(stmt.body, then_env, branch_ctx)
         else_env = env.copy()
@@ -238,7 +238,7 @@ class Interpreter:
         iterable = self.eval(stmt.iter, env, ctx)
         items = self.iterate(iterable)
         if items is None:
-            body_ctx = ctx.but(conditional=True, branches=ctx.branches + 1)
+            body_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1)
             self.assign(stmt.target, UNKNOWN, env, body_ctx)
             self.exec_body(stmt.body, env, body_ctx)
             return False
@@ -377,7 +377,7 @@ class Interpreter:
                 if isinstance(x, Tensor) and x.chain:
                     # `D(G(z))` in a script: two models, each its own stack (inside a
                     # model's forward, sub-models compose into one).
-                    args = [x.but(chain=())] + args[1:]
+                    args = [x.replaced(chain=())] + args[1:]
                 if callee.uid in self.known_instances and ctx.root_kind == "script":
                     self.facts.configured_classes.add(callee.cls.name)  # type: ignore[union-attr]
             return self.call_object(callee, args, kwargs, node, ctx)
@@ -414,7 +414,7 @@ class Interpreter:
                 self.call_function(build, [obj, UNKNOWN], {}, node, ctx)
             method = obj.cls.lookup("forward") or obj.cls.lookup("call") or obj.cls.lookup("__call__")
             if isinstance(method, Func):
-                inner = ctx.but(anchor=ctx.anchor or obj.site)
+                inner = ctx.replaced(anchor=ctx.anchor or obj.site)
                 return self.call_function(method, [obj] + args, kwargs, node, inner)
             if obj.kind and not obj.kind.startswith("user:"):
                 return layers.apply_layer(self, obj, args, kwargs, node, ctx)
@@ -435,7 +435,7 @@ class Interpreter:
             obj.config["default_args"] = Const(True)  # built as the class root is (analysis.py)
         init = info.lookup("__init__")
         if isinstance(init, Func):
-            self.call_function(init, [obj] + args, kwargs, node, ctx.but(in_init=True, anchor=None))
+            self.call_function(init, [obj] + args, kwargs, node, ctx.replaced(in_init=True, anchor=None))
         elif base_kind:
             registry.construct_into(self, obj, base_kind, args, kwargs, node, ctx)
             self.run_reset_parameters(obj, node, ctx)

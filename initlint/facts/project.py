@@ -26,7 +26,7 @@ from initlint.exports import OutputExport, PendingLoss
 from initlint.exports import ProjectExports as ProjectExports  # re-exported by initlint.facts
 
 if TYPE_CHECKING:
-    from initlint.facts.events import FileFacts, Where
+    from initlint.facts.events import FileFacts, RootRef
 
 # Loss kinds some IL3 rule cares about; other losses are not exported.
 PAIRED_LOSSES = frozenset({"mse", "bce", "bce_logits", "ce", "keras_bce", "keras_cce"})
@@ -50,7 +50,7 @@ class LossPairing:
     node: Optional[cst.CSTNode] = None  # where to report: the loss call, else its constructor / compile
     squash_node: Optional[cst.CSTNode] = None
     loss_ctor: Optional[cst.CSTNode] = None  # the loss object's constructor (for fixes)
-    where: Optional["Where"] = None
+    where: Optional["RootRef"] = None
     # Cross-file pairs only:
     related: Optional[Related] = None
 

@@ -10,7 +10,7 @@ import libcst as cst
 
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.tensors import join_tensors, is_number, add, as_tensor, broadcast_dim, init_from_tensor, matmul, param_tensor, product, scale, shift
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, BoundMethod, Builtin, ClassInfo, Const, Ext, Func, InitEvent, Loss, Mapping, Obj, Param, Pieces, Property, Seq, SliceValue, SuperRef, Tensor, ThisModule, Unknown, Value, const_int, const_number
+from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, BoundMethod, Builtin, ClassInfo, Const, Ext, Func, InitEvent, Loss, Mapping, Obj, Param, ChunkedTensor, Property, Seq, SliceValue, SuperRef, Tensor, ThisModule, Unknown, Value, const_int, const_number
 from initlint.frameworks.tables import BASE_GROUPS, framework_of, last
 
 
@@ -59,7 +59,7 @@ def iterate(interp: "Machine", value: Value) -> Optional[list[Value]]:
 def unpack_item(value: Value, index: int) -> Value:
     if isinstance(value, Tensor):
         return value  # `out, (h, c) = lstm(x)` style unpacking keeps the state
-    if isinstance(value, Pieces):
+    if isinstance(value, ChunkedTensor):
         return value.piece  # `q, k, v = qkv.chunk(3)`
     return UNKNOWN
 
@@ -348,7 +348,7 @@ def subscript_assign(interp: "Machine", owner: Value, value: Value, target: Any,
 
 def subscript(interp: "Machine", owner: Value, keys: list[Value], node: Any, ctx: "CallContext") -> Value:
     key = keys[0] if len(keys) == 1 else None
-    if isinstance(owner, Pieces):
+    if isinstance(owner, ChunkedTensor):
         return owner.piece
     if isinstance(owner, Seq):
         if isinstance(key, Const) and isinstance(key.value, int) and owner.complete:
@@ -385,7 +385,7 @@ def subscript(interp: "Machine", owner: Value, keys: list[Value], node: Any, ctx
         return UNKNOWN
     tensor = as_tensor(owner)
     if tensor is not None and not isinstance(owner, Unknown):
-        return tensor.but(squash=tensor.squash, last_dim=None if any(isinstance(k, SliceValue) for k in keys) else tensor.last_dim, zero_layer=tensor.zero_layer)
+        return tensor.replaced(squash=tensor.squash, last_dim=None if any(isinstance(k, SliceValue) for k in keys) else tensor.last_dim, zero_layer=tensor.zero_layer)
     if isinstance(owner, Const) and isinstance(owner.value, (tuple, str)) and isinstance(key, Const) and isinstance(key.value, int):
         try:
             return Const(owner.value[key.value])
@@ -471,7 +471,7 @@ def binary(interp: "Machine", op: str, left: Value, right: Value, node: Any, ctx
         if lt is not None and not is_number(left):
             if rt is not None and not is_number(right):
                 if lt.state == ZERO:
-                    return lt.but(params=lt.params | rt.params)
+                    return lt.replaced(params=lt.params | rt.params)
                 return Tensor(state=LIVE if LIVE in (lt.state, rt.state) else lt.state if lt.state == rt.state else UNKNOWN_STATE, params=lt.params | rt.params, last_dim=lt.last_dim, chain=lt.chain)
             return scale(lt, 1.0 / rn if rn else None, "div")
         return Tensor(params=rt.params if rt else frozenset())
@@ -479,7 +479,7 @@ def binary(interp: "Machine", op: str, left: Value, right: Value, node: Any, ctx
         if lt is not None and rn is not None and not is_number(left):
             if rn >= 2:
                 return product(interp, "pow", [lt] * int(min(rn, 2)), node, ctx, last_dim=lt.last_dim)
-            return lt.but(squash=None, creation=None) if lt.state != INDEP else lt.but(key=("pow", lt.key, rn))
+            return lt.replaced(squash=None, creation=None) if lt.state != INDEP else lt.replaced(key=("pow", lt.key, rn))
         return UNKNOWN
     if op in ("Add", "Subtract"):
         if lt is not None and rt is not None and not is_number(left) and not is_number(right):

@@ -8,7 +8,7 @@ import math
 from typing import Any, Optional
 
 from initlint.facts.context import CallContext, Machine
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, InitEvent, Loss, Obj, Param, Seq, Squash, Tensor, Unknown, Value, const_int, const_number
+from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, InitEvent, Loss, Obj, Param, Seq, OutputActivation, Tensor, Unknown, Value, const_int, const_number
 from initlint.frameworks.tables import SQUASH_ACTS, ZERO_PRESERVING_ACTS
 
 
@@ -60,7 +60,7 @@ def merge_sites(*tensors: Tensor) -> tuple[Any, ...]:
 def join_tensors(a: Tensor, b: Tensor) -> Tensor:
     params = a.params | b.params
     if a.state == b.state and a.key == b.key and a.state != UNKNOWN_STATE:
-        return a.but(params=params, zero_sites=merge_sites(a, b), squash=a.squash if a.squash == b.squash else None)
+        return a.replaced(params=params, zero_sites=merge_sites(a, b), squash=a.squash if a.squash == b.squash else None)
     # Both branches end in the same output activation (or the same imported model): keep it.
     return Tensor(state=UNKNOWN_STATE, params=params, last_dim=a.last_dim if a.last_dim == b.last_dim else None,
                   squash=a.squash if a.squash == b.squash else None, ext_output=a.ext_output if a.ext_output == b.ext_output else None)
@@ -106,7 +106,7 @@ def _longest_chain(tensors: list[Tensor]) -> tuple[Any, ...]:
 def add(a: Tensor, b: Tensor, subtract: bool = False, operands: tuple[Value, Value] = (UNKNOWN, UNKNOWN)) -> Tensor:
     """`a + b` (`a - b`); `operands` are the values the tensors came from, when known."""
     result = _add(a, b, subtract, operands)
-    return result.but(difference=True, difference_of=a.squash or b.squash) if subtract else result
+    return result.replaced(difference=True, difference_of=a.squash or b.squash) if subtract else result
 
 
 def _input_free(t: Tensor, value: Value) -> bool:
@@ -123,9 +123,9 @@ def _add(a: Tensor, b: Tensor, subtract: bool, operands: tuple[Value, Value]) ->
     if a.state == ZERO and b.state == ZERO:
         return Tensor(state=ZERO, params=params, zero_sites=merge_sites(a, b), last_dim=last_dim, zero_layer=a.zero_layer or b.zero_layer)
     if a.state == ZERO:
-        return b.but(params=params, squash=None, zero_layer=None)
+        return b.replaced(params=params, squash=None, zero_layer=None)
     if b.state == ZERO:
-        return a.but(params=params, squash=None, zero_layer=None)
+        return a.replaced(params=params, squash=None, zero_layer=None)
     if a.state == INDEP and b.state == INDEP:
         key = ("sub" if subtract else "add",) + tuple(sorted((repr(a.key), repr(b.key))) if not subtract else (repr(a.key), repr(b.key)))
         return Tensor(state=INDEP, key=key, params=params, last_dim=last_dim)
@@ -158,12 +158,12 @@ def scale(t: Tensor, factor: Optional[float], op: str) -> Tensor:
         # The data's range scales with it; by an unknown factor it is no longer known.
         origin = (origin[0], origin[1] * factor, origin[2] * factor, origin[3]) if factor is not None else None
     if t.state == ZERO:
-        return t.but(creation=creation, squash=None)
+        return t.replaced(creation=creation, squash=None)
     if factor == 0:
         return Tensor(state=ZERO, params=t.params, creation=creation)
     if t.state == INDEP:
-        return t.but(key=(op, t.key, factor), creation=creation, squash=None, origin=origin)
-    return t.but(creation=creation, squash=None, origin=origin, zero_layer=None if t.state != ZERO else t.zero_layer)
+        return t.replaced(key=(op, t.key, factor), creation=creation, squash=None, origin=origin)
+    return t.replaced(creation=creation, squash=None, origin=origin, zero_layer=None if t.state != ZERO else t.zero_layer)
 
 
 def shift(t: Tensor, amount: Optional[float]) -> Tensor:
@@ -176,7 +176,7 @@ def shift(t: Tensor, amount: Optional[float]) -> Tensor:
     creation = None if t.creation is None else InitEvent("unknown", t.creation.node, "shifted")
     if t.state in (ZERO, INDEP):
         return Tensor(state=INDEP, key=("shift", t.key, amount), params=t.params, last_dim=t.last_dim, creation=creation)
-    return t.but(squash=None, origin=origin, creation=creation, zero_layer=None)
+    return t.replaced(squash=None, origin=origin, creation=creation, zero_layer=None)
 
 
 def is_number(value: Value) -> bool:
@@ -225,8 +225,8 @@ def matmul(interp: "Machine", a: Tensor, b: Tensor, b_value: Value, node: Any, c
         item = ChainItem("weight", node, ctx.anchor or node, None)
         chain = (a.chain + (item,))[-64:]
         zero_layer = b_value if b_value.is_zero and b_value.role in ("raw", "weight") else None
-        return out.but(chain=chain, zero_layer=zero_layer if out.state == ZERO else None, origin=None)
-    return out.but(origin=None)
+        return out.replaced(chain=chain, zero_layer=zero_layer if out.state == ZERO else None, origin=None)
+    return out.replaced(origin=None)
 
 
 def activation(interp: "Machine", kind: str, x: Tensor, node: Any, ctx: "CallContext", dim: Optional[Value] = None, layer: Optional[Obj] = None) -> Tensor:
@@ -236,15 +236,15 @@ def activation(interp: "Machine", kind: str, x: Tensor, node: Any, ctx: "CallCon
         return x
     step = "sigmoid" if kind in ("sigmoid", "hardsigmoid") else "tanh" if kind == "tanh" else "act"
     chain = (x.chain + (ChainItem(step, node, ctx.anchor or node, layer),))[-64:]
-    squash = Squash(kind, node) if kind in SQUASH_ACTS else None
+    squash = OutputActivation(kind, node) if kind in SQUASH_ACTS else None
     if x.state == ZERO:
         if kind in ZERO_PRESERVING_ACTS:
-            return x.but(chain=chain, squash=squash)
+            return x.replaced(chain=chain, squash=squash)
         # Still the output of the zero layer: every unit gives the same value (IL201 zero feeds).
         return Tensor(state=INDEP, key=(kind, "zero"), params=x.params, last_dim=x.last_dim, chain=chain, squash=squash, zero_layer=x.zero_layer)
     if x.state == INDEP:
-        return x.but(key=(kind, x.key), chain=chain, squash=squash, zero_layer=None)
-    return x.but(chain=chain, squash=squash, creation=None, origin=None, zero_layer=x.zero_layer if kind in ZERO_PRESERVING_ACTS else None)
+        return x.replaced(key=(kind, x.key), chain=chain, squash=squash, zero_layer=None)
+    return x.replaced(chain=chain, squash=squash, creation=None, origin=None, zero_layer=x.zero_layer if kind in ZERO_PRESERVING_ACTS else None)
 
 
 def new_param(name: str, role: str, shape: Optional[tuple[Any, ...]], event: InitEvent, owner: Optional[Obj], site: Any, trainable: bool = True) -> Param:

@@ -117,7 +117,7 @@ class ChainItem:
 
 
 @dataclass(frozen=True)
-class Squash:
+class OutputActivation:
     """The output activation a tensor went through last (sigmoid, softmax, log_softmax)."""
 
     kind: str
@@ -132,7 +132,7 @@ class Tensor(Value):
     params: frozenset[Any] = frozenset()  # upstream trainable Param objects
     zero_sites: tuple[Any, ...] = ()  # (node, description) of the initializers that made it zero
     last_dim: Optional[int] = None
-    squash: Optional[Squash] = None
+    squash: Optional[OutputActivation] = None
     chain: tuple[Any, ...] = ()  # ChainItem, most recent last
     zero_layer: Optional["Param"] = None  # a zero mixing weight whose output this is
     ext_output: Optional[str] = None  # output of an imported model class (cross-file link)
@@ -140,9 +140,9 @@ class Tensor(Value):
     origin: Optional[tuple[Any, ...]] = None  # data provenance for IL403: ("range" | "pixels", low, high, node)
     shape: Optional[tuple[Any, ...]] = None  # known sizes (ints or None) of a freshly created tensor
     difference: bool = False  # the result of `a - b` (so that `norm` of it is a distance)
-    difference_of: Optional[Squash] = None  # `sigmoid(z) - y`: squaring it is a hand-written MSE on that output
+    difference_of: Optional[OutputActivation] = None  # `sigmoid(z) - y`: squaring it is a hand-written MSE on that output
 
-    def but(self, **changes: Any) -> "Tensor":
+    def replaced(self, **changes: Any) -> "Tensor":
         return copy_with(self, changes)
 
     @property
@@ -378,7 +378,7 @@ class Transform(Value):
 
 
 @dataclass(eq=False)
-class Pieces(Value):
+class ChunkedTensor(Value):
     """`a, b = x.chunk(2)`: every piece has x's state."""
 
     piece: Tensor

@@ -61,9 +61,9 @@ def apply_layer(interp: "Machine", obj: Obj, args: list[Value], kwargs: dict[str
         if x.state == ZERO:
             bias = obj.params.get("bias") or obj.params.get("beta")
             if bias is None or bias.is_zero:
-                return x.but(params=all_params, chain=x.chain + (item,), squash=None)
+                return x.replaced(params=all_params, chain=x.chain + (item,), squash=None)
             return Tensor(state=INDEP, key=("param", bias.uid), params=all_params, chain=x.chain + (item,))
-        return x.but(params=all_params, chain=x.chain + (item,), squash=None, zero_layer=None, origin=None)
+        return x.replaced(params=all_params, chain=x.chain + (item,), squash=None, zero_layer=None, origin=None)
     act = layer_activation(obj) if kind in ACT_NAMES or kind == "Activation" else None
     if act is not None or kind == "Activation":
         if act is None or act == "unknown":
@@ -72,7 +72,7 @@ def apply_layer(interp: "Machine", obj: Obj, args: list[Value], kwargs: dict[str
     if kind in PASS_LAYERS:
         return x
     if kind in POOL_LAYERS:
-        return x.but(squash=None, last_dim=None)
+        return x.replaced(squash=None, last_dim=None)
     if kind in RNN_LAYERS or kind == "MultiheadAttention":
         rnn_params = merge_params(x, *[param_tensor(p) for p in obj.params.values()])
         return Tensor(state=LIVE if x.state == LIVE else UNKNOWN_STATE, params=rnn_params)
@@ -98,20 +98,20 @@ def weight_layer(interp: "Machine", obj: Obj, x: Tensor, node: Any, ctx: "CallCo
         bt = param_tensor(b)
         if out.state == ZERO:
             if bt.state == ZERO:
-                out = out.but(params=out.params | bt.params, zero_sites=merge_sites(out, bt))
+                out = out.replaced(params=out.params | bt.params, zero_sites=merge_sites(out, bt))
             elif bt.state == INDEP:
                 out = Tensor(state=INDEP, key=("param", b.uid), params=out.params | bt.params, last_dim=out_dim)
             else:
                 out = Tensor(params=out.params | bt.params, last_dim=out_dim)
         elif out.state == INDEP:
-            out = out.but(key=("affine", out.key, b.uid), params=out.params | bt.params)
+            out = out.replaced(key=("affine", out.key, b.uid), params=out.params | bt.params)
         else:
-            out = out.but(params=out.params | bt.params)
+            out = out.replaced(params=out.params | bt.params)
     elif out.state == ZERO:
         # No bias: the layer's output is zero; the site of `bias=False` explains it.
-        out = out.but(zero_sites=merge_sites(out))
+        out = out.replaced(zero_sites=merge_sites(out))
     zero_layer = w if w.is_zero and out.state == ZERO and (out_dim is None or out_dim != 1) else None
-    out = out.but(chain=chain, zero_layer=zero_layer, squash=None, origin=None)
+    out = out.replaced(chain=chain, zero_layer=zero_layer, squash=None, origin=None)
     act = layer_activation(obj)
     if act == "unknown":
         return Tensor(params=out.params, last_dim=out_dim, chain=chain)

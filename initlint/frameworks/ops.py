@@ -10,7 +10,7 @@ from typing import Any
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.python import binary, iterate
 from initlint.facts.tensors import CONV_TF, CONV_TORCH, IN_OUT, OUT_IN, argument, _last, literal_shape, _longest_chain, truthy, activation, add, as_tensor, broadcast_dim, event_from_value, matmul, merge_params, merge_sites, product, scale, shape_of, shift
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, Const, InitEvent, Param, Pieces, Seq, Tensor, Value, const_number
+from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, Const, InitEvent, Param, ChunkedTensor, Seq, Tensor, Value, const_number
 from initlint.frameworks.tables import ACT_NAMES, framework_of
 
 
@@ -117,7 +117,7 @@ def tensor_function(interp: "Machine", qual: str, name: str, args: list[Value], 
         # F.embedding(ids, weight) / tf.nn.embedding_lookup(params, ids): zero when the table is.
         table = as_tensor(args[1] if is_torch_lookup else args[0]) or Tensor()
         if table.state in (ZERO, UNKNOWN_STATE):
-            return table.but(last_dim=table.last_dim, zero_layer=None)
+            return table.replaced(last_dim=table.last_dim, zero_layer=None)
         return Tensor(state=LIVE, params=table.params, last_dim=table.last_dim)
     # Activations.
     act = ACT_NAMES.get(name) if not (name == "linear" and fw == "torch") else None  # F.linear is a layer, not Keras' identity
@@ -154,7 +154,7 @@ def tensor_op(interp: "Machine", name: str, x: Tensor, args: list[Value], kwargs
         if len(factors) == 1 and isinstance(args[1], Seq):
             factors = [t for t in (as_tensor(v) for v in args[1].items) if t is not None]
         if len(factors) == 1:
-            return factors[0].but(last_dim=None, squash=None)  # a permutation, not a product
+            return factors[0].replaced(last_dim=None, squash=None)  # a permutation, not a product
         return product(interp, "einsum", factors, node, ctx) if factors else Tensor()
     if name in MUL_OPS and other_tensors:
         return product(interp, "mul", [x, other_tensors[0]], node, ctx, last_dim=broadcast_dim(x.last_dim, other_tensors[0].last_dim))
@@ -166,13 +166,13 @@ def tensor_op(interp: "Machine", name: str, x: Tensor, args: list[Value], kwargs
         exponent = const_number(others[0]) if others else None
         if exponent is not None and exponent >= 2:
             return product(interp, "pow", [x, x], node, ctx, last_dim=x.last_dim)
-        return x.but(squash=None)
+        return x.replaced(squash=None)
     if name in DISTANCE_OPS:
         if name in ("norm", "vector_norm"):
             if not x.difference:
                 # A norm used to normalise (`x / x.norm()`) is not a distance: the
                 # numerator still carries the gradient.
-                return x.but(squash=None, last_dim=None, difference=False)
+                return x.replaced(squash=None, last_dim=None, difference=False)
             return product(interp, name, [x, x], node, ctx)
         return product(interp, name, [x] + other_tensors, node, ctx)
     if name in ("add", "sub", "subtract", "add_", "sub_", "bias_add") and others:
@@ -201,23 +201,23 @@ def tensor_op(interp: "Machine", name: str, x: Tensor, args: list[Value], kwargs
             return Tensor(params=params)
         return Tensor(state=LIVE, params=params, chain=_longest_chain(pieces))
     if name in ("chunk", "split", "unbind", "tensor_split"):
-        return Pieces(x.but(last_dim=None))
+        return ChunkedTensor(x.replaced(last_dim=None))
     if name == "astype" or name in DATASET_OPS and x.origin is not None and not x.params:
         return x  # a dtype cast, or a tf.data step that keeps the data
     if name in SHAPE_OPS or name in ("squeeze", "unsqueeze"):
         last_dim = x.last_dim if name in ("unsqueeze", "float", "to", "cuda", "cpu", "detach", "contiguous", "clone", "double", "half", "type_as") else None
         if name == "detach":
-            return x.but(params=frozenset(), last_dim=last_dim)
-        return x.but(last_dim=last_dim)
+            return x.replaced(params=frozenset(), last_dim=last_dim)
+        return x.replaced(last_dim=last_dim)
     if name in REDUCE_OPS:
-        return x.but(squash=None, last_dim=None, origin=None, zero_layer=None)
+        return x.replaced(squash=None, last_dim=None, origin=None, zero_layer=None)
     if name in PASS_OPS:
         # A normalization keeps the value's shape and liveness, not the data's range.
         origin = None if name in NORMALIZING_OPS else x.origin
-        return x.but(squash=None if name not in ("dropout", "identity") else x.squash, zero_layer=x.zero_layer if name in ("dropout", "identity") else None, origin=origin)
+        return x.replaced(squash=None if name not in ("dropout", "identity") else x.squash, zero_layer=x.zero_layer if name in ("dropout", "identity") else None, origin=origin)
     if name in ("clamp", "clip", "maximum", "minimum", "abs", "exp", "log", "sqrt", "rsqrt", "neg", "sign", "round", "floor", "ceil", "reciprocal", "log1p", "expm1", "sin", "cos", "erf", "clip_by_value", "where"):
         if x.state == LIVE:
-            return x.but(squash=None, zero_layer=None, creation=None, origin=None)
+            return x.replaced(squash=None, zero_layer=None, creation=None, origin=None)
         return Tensor(params=x.params | merge_params(*other_tensors), last_dim=x.last_dim)
     act = ACT_NAMES.get(name)
     if act is not None:
