@@ -45,9 +45,10 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass, field
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn, Optional, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 from initlint import __version__
 from initlint.config import Settings, find_pyproject
@@ -227,7 +228,7 @@ class ResultCache:
         self.dirty = False
 
     @classmethod
-    def open(cls, settings: Settings, paths: Sequence[str]) -> "ResultCache":
+    def open(cls, settings: Settings, paths: Sequence[str]) -> ResultCache:
         return cls(cache_directory(settings, paths), cache_key(settings))
 
     def _load(self) -> _Contents:

@@ -11,8 +11,9 @@ import math
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from initlint.diagnostics import Severity
 from initlint.options import OptionValue, declared_options

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Optional, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional
 
 from initlint.config import Settings
 from initlint.frameworks.tables import PREFILTER_NAMES  # pure data: no libcst on the warm path

@@ -17,8 +17,9 @@ knows each file's encoding.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Optional, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Optional
 
 from initlint.diagnostics import Diagnostic, Edit, Fix
 

@@ -13,7 +13,8 @@ class whose output is unknown, gives nothing.
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic, Related

@@ -6,7 +6,8 @@ file); initlint/link.py hands the same rules the pairs joined across files.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Optional
 
 from initlint.facts.project import LossPairing, loss_pairings
 from initlint.rule import Finding, Rule
@@ -21,14 +22,14 @@ class LossPairingRule(Rule):
     def applies(self, pairing: LossPairing) -> bool:
         raise NotImplementedError
 
-    def fix(self, pairing: LossPairing, facts: "FileFacts") -> Optional[Any]:
+    def fix(self, pairing: LossPairing, facts: FileFacts) -> Optional[Any]:
         """A FixSpec for a same-file pair, when the fix is safe and obvious."""
         return None
 
     def related_message(self, pairing: LossPairing) -> str:
         return f"the output goes through `{pairing.act_text}` here"
 
-    def check(self, facts: "FileFacts") -> Iterator[Finding]:
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
         for pairing in loss_pairings(facts):
             if pairing.node is None or not self.applies(pairing):
                 continue

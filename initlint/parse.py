@@ -10,8 +10,9 @@ import re
 import threading
 import types
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, Optional, Union
 
 import libcst as cst
 from libcst import CSTNode
@@ -165,7 +166,7 @@ def _lean_init(node_class: type, original: Any) -> Optional[Callable[..., None]]
         body.append(f"    _set{index}(self, {f.name})")
     source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass")
     namespace: dict[str, Any] = {}
-    exec(source, scope, namespace)  # noqa: S102 - generated from the class's own fields, as dataclasses does
+    exec(source, scope, namespace)
     init: Callable[..., None] = namespace["__init__"]
     init.__qualname__ = f"{node_class.__qualname__}.__init__"
     return init
@@ -261,8 +262,8 @@ class _ParseThread:
 
     def __init__(self) -> None:
         self.pid = os.getpid()
-        self.requests: "queue.SimpleQueue[str]" = queue.SimpleQueue()
-        self.results: "queue.SimpleQueue[tuple[bool, Any]]" = queue.SimpleQueue()
+        self.requests: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.results: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
         thread = threading.Thread(target=self._serve, name="initlint-parse", daemon=True)
         previous = threading.stack_size(PARSE_STACK_BYTES)  # applies to threads started from now on
         try:

@@ -23,8 +23,9 @@ import gc
 import os
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from initlint.cache import FileRecord, Fingerprint, ResultCache, digest_bytes, fingerprint, link_key, prefilter_enabled
 from initlint.config import Settings

@@ -8,7 +8,7 @@ comments (IL003), the cross-file link and the baseline all ask here.
 from __future__ import annotations
 
 import fnmatch
-from typing import Iterable
+from collections.abc import Iterable
 
 from initlint.config import Settings
 

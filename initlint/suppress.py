@@ -14,8 +14,9 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Sequence
+from typing import Optional
 
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic, Span

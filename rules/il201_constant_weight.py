@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from collections.abc import Iterator
+from typing import Optional
 
 import libcst as cst
 

@@ -6,8 +6,8 @@ import libcst as cst
 
 from initlint.diagnostics import Severity
 from initlint.facts.project import LossPairing
-from initlint.loss_rule import LossPairingRule
 from initlint.facts.uses import ancestry, output_used_elsewhere, parent
+from initlint.loss_rule import LossPairingRule
 from initlint.rule import Confirm, FixSpec, Invalid, Valid
 
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ class SigmoidBce(LossPairingRule):
         # Keras computes its binary cross-entropy from a Keras layer's cached logits.
         return pairing.loss == "keras_bce" and not pairing.compiled and not pairing.keras_layer and not pairing.from_logits
 
-    def fix(self, pairing: LossPairing, facts: "FileFacts") -> Optional[Any]:
+    def fix(self, pairing: LossPairing, facts: FileFacts) -> Optional[Any]:
         """`BCELoss` -> `BCEWithLogitsLoss` and the sigmoid -> its input, when both are plain and unshared."""
         if pairing.framework != "torch" or pairing.squash_node is None or pairing.node is None:
             return None
@@ -248,7 +248,7 @@ class SigmoidBce(LossPairingRule):
         )
 
 
-def _sole_layer(node: cst.CSTNode, facts: "FileFacts") -> bool:
+def _sole_layer(node: cst.CSTNode, facts: FileFacts) -> bool:
     """An `nn.Sigmoid()` object is safe to swap only as a `Sequential`'s own element: bound to an
     attribute it may be called elsewhere too (a gate)."""
     func = node.func if isinstance(node, cst.Call) else None
@@ -259,7 +259,7 @@ def _sole_layer(node: cst.CSTNode, facts: "FileFacts") -> bool:
     return isinstance(owner, cst.Call) and facts.code(owner.func).endswith("Sequential")
 
 
-def _drop_sigmoid(node: cst.CSTNode, facts: "FileFacts") -> Optional[tuple[cst.CSTNode, str]]:
+def _drop_sigmoid(node: cst.CSTNode, facts: FileFacts) -> Optional[tuple[cst.CSTNode, str]]:
     """`torch.sigmoid(x)` / `F.sigmoid(x)` -> `x`, `x.sigmoid()` -> `x`, `nn.Sigmoid()` -> `nn.Identity()`."""
     if not isinstance(node, cst.Call):
         return None

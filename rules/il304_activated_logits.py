@@ -6,8 +6,8 @@ import libcst as cst
 
 from initlint.diagnostics import Edit, Fix, Severity, Span
 from initlint.facts.project import LossPairing
-from initlint.loss_rule import LossPairingRule
 from initlint.facts.uses import ancestry, parent
+from initlint.loss_rule import LossPairingRule
 from initlint.rule import Confirm, FixSpec, Invalid, Valid
 
 if TYPE_CHECKING:
@@ -253,7 +253,7 @@ class ActivatedLogits(LossPairingRule):
             return pairing.from_logits is True
         return True
 
-    def fix(self, pairing: LossPairing, facts: "FileFacts") -> Optional[Any]:
+    def fix(self, pairing: LossPairing, facts: FileFacts) -> Optional[Any]:
         """A functional softmax/sigmoid written in the loss call itself: pass its input instead
         (safe). In the model, drop its last layer or return the logits (unsafe)."""
         node, squash = pairing.node, pairing.squash_node
@@ -273,7 +273,7 @@ class ActivatedLogits(LossPairingRule):
         )
 
 
-def _model_fix(pairing: LossPairing, squash: cst.Call, facts: "FileFacts") -> Optional[Union[Fix, FixSpec]]:
+def _model_fix(pairing: LossPairing, squash: cst.Call, facts: FileFacts) -> Optional[Union[Fix, FixSpec]]:
     """The squash is the model's own: an `nn.Softmax()` last in a `Sequential`, or a softmax
     returned from a function. Removing it changes what the model returns, so it is unsafe."""
     path = ancestry(facts.module, squash)
@@ -309,7 +309,7 @@ def _model_fix(pairing: LossPairing, squash: cst.Call, facts: "FileFacts") -> Op
     return None
 
 
-def _squash_input(squash: cst.Call, facts: "FileFacts") -> Optional[cst.BaseExpression]:
+def _squash_input(squash: cst.Call, facts: FileFacts) -> Optional[cst.BaseExpression]:
     """The tensor a softmax/sigmoid call squashes: `F.softmax(z, dim=-1)` and `z.softmax(-1)` -> `z`."""
     func = squash.func
     assert isinstance(func, cst.Attribute)

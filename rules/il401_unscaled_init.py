@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import math
-from typing import Iterator, Optional
+from collections.abc import Iterator
+from typing import Optional
 
 import libcst as cst
 
@@ -9,6 +10,7 @@ from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, RootRef
 from initlint.facts.values import Const, Param
 from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
+
 from .il201_constant_weight import initialized_params, initializer_location
 
 SEED_001_NORMAL_STD1 = """\

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, RootRef

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any, Optional
 
 import libcst as cst
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
-from initlint.facts.values import Transform
-from initlint.facts.values import Const, Ext, Obj, Tensor
+from initlint.facts.values import Const, Ext, Obj, Tensor, Transform
 from initlint.frameworks.tables import PASS_LAYERS, WEIGHT_LAYERS, last
 from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 

@@ -24,7 +24,6 @@ from initlint.facts.events import (
 from initlint.facts.project import ProjectExports
 from initlint.facts.values import Const
 
-
 __all__ = [
     "ActivationEvent",
     "Const",

@@ -16,8 +16,8 @@ from initlint.config import Settings
 from initlint.facts.context import CallContext
 from initlint.facts.events import FileFacts, Root, RootRef
 from initlint.facts.interpret import BudgetExhausted, Interpreter
+from initlint.facts.values import LIVE, UNKNOWN, Builtin, ClassInfo, Const, Func, Obj, Tensor, Value
 from initlint.frameworks.tables import WEIGHT_LAYERS, last
-from initlint.facts.values import UNKNOWN, Builtin, ClassInfo, Const, Func, Obj, Tensor, Value, LIVE
 
 # Parameters of a training function that hold "the model".
 MODEL_PARAM_NAMES = {"model", "net", "network", "classifier", "regressor", "module", "scorer", "ranker"}
@@ -27,7 +27,7 @@ CONFIG_PARAM_NAMES = {"cfg", "config", "conf", "configs", "hparams", "hp", "args
 TRAINING_METHOD = re.compile(r"(step|loss|train|fit)", re.IGNORECASE)
 
 
-def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> None:
+def analyse(facts: FileFacts, module: cst.Module, package: Optional[str]) -> None:
     interp = Interpreter(module, facts, package)
     try:
         script = CallContext(root_kind="script", root_name="")
@@ -53,7 +53,7 @@ def analyse(facts: "FileFacts", module: cst.Module, package: Optional[str]) -> N
 _EVENT_LISTS = ("products", "activations", "layer_calls", "zero_feeds", "losses", "keras_compiles", "keras_fits", "roots", "datasets")
 
 
-def _run(facts: "FileFacts", interp: Interpreter, action: "object", root: str) -> None:
+def _run(facts: FileFacts, interp: Interpreter, action: object, root: str) -> None:
     """Run one root with a fresh step budget; a root that fails leaves no events behind.
 
     Running out of budget keeps what was recorded (every value the root did not
@@ -68,7 +68,7 @@ def _run(facts: "FileFacts", interp: Interpreter, action: "object", root: str) -
     except (BudgetExhausted, RecursionError):
         facts.budget_exhausted = True
         facts.partial_roots.append(root)
-    except Exception as exc:  # noqa: BLE001 - the facts stage owns its failures
+    except Exception as exc:
         if os.environ.get("INITLINT_TRACEBACK"):
             raise
         for name, mark in marks.items():
@@ -76,7 +76,7 @@ def _run(facts: "FileFacts", interp: Interpreter, action: "object", root: str) -
         facts.analysis_errors.append(f"{type(exc).__name__}: {exc}")
 
 
-def _run_script_model(facts: "FileFacts", interp: Interpreter, name: str, obj: Obj) -> None:
+def _run_script_model(facts: FileFacts, interp: Interpreter, name: str, obj: Obj) -> None:
     kind = "keras-script" if obj.kind.startswith("keras.") else "script"
     ctx = CallContext(root=obj, root_kind=kind, root_name=name)
     root = Root(RootRef(kind, name, obj), obj)
@@ -85,7 +85,7 @@ def _run_script_model(facts: "FileFacts", interp: Interpreter, name: str, obj: O
         root.output = interp.call_object(obj, [Tensor(state=LIVE)], {}, obj.site, ctx)
 
 
-def _run_built_models(facts: "FileFacts", interp: Interpreter) -> None:
+def _run_built_models(facts: FileFacts, interp: Interpreter) -> None:
     """Keras models built inside a function (`def build_model(units): m = Sequential(); ...;
     m.compile(...)`, a builder nobody calls): each compiled or returned one, run once like a
     module-level model. Their layers are what the function built for unknown arguments."""
@@ -112,7 +112,7 @@ def _forward_args(interp: Interpreter, func: Func, ctx: CallContext) -> tuple[li
     return args, kwargs
 
 
-def _run_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo) -> None:
+def _run_class(facts: FileFacts, interp: Interpreter, info: ClassInfo) -> None:
     where_ctx = CallContext(root_kind="class", root_name=info.name)
     obj = Obj(kind=f"user:{info.name}", site=info.node.name, cls=info)
     where_ctx.root = obj
@@ -160,7 +160,7 @@ def _is_plain(info: ClassInfo) -> bool:
     return all(isinstance(b, Builtin) and b.name == "object" or isinstance(b, ClassInfo) and _is_plain(b) for b in info.bases)
 
 
-def _run_plain_class(facts: "FileFacts", interp: Interpreter, info: ClassInfo, model_classes: list[ClassInfo]) -> None:
+def _run_plain_class(facts: FileFacts, interp: Interpreter, info: ClassInfo, model_classes: list[ClassInfo]) -> None:
     """The methods nobody called of a plain class (a TF1 graph builder `class Net: def build(self, x)`),
     each like a function nobody called, on one instance built with the constructor's defaults."""
     methods = [

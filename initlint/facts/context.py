@@ -22,7 +22,7 @@ class Env:
 
     __slots__ = ("vars", "parent")
 
-    def __init__(self, parent: Optional["Env"] = None) -> None:
+    def __init__(self, parent: Optional[Env] = None) -> None:
         self.vars: dict[str, Value] = {}
         self.parent = parent
 
@@ -34,7 +34,7 @@ class Env:
             env = env.parent
         return None
 
-    def copy(self) -> "Env":
+    def copy(self) -> Env:
         new = Env(self.parent)
         new.vars = dict(self.vars)
         return new
@@ -57,7 +57,7 @@ class CallContext:
     cls: Optional[ClassInfo] = None  # class whose method is being run (for super())
     in_init: bool = False
 
-    def replaced(self, **changes: Any) -> "CallContext":
+    def replaced(self, **changes: Any) -> CallContext:
         return copy_with(self, changes)  # the list of returns stays shared unless replaced
 
 

@@ -15,35 +15,36 @@ a call-depth limit and a loop-unrolling cap.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
 
 import libcst as cst
 
 from initlint.facts import expressions, python
 from initlint.facts.context import CallContext, Env, Recorder
 from initlint.facts.names import import_bindings
-from initlint.frameworks import argparse_values, keras, layers, losses, registry
 from initlint.facts.values import (
-    Builtin,
-    Initializer,
-    Partial,
-    Property,
-    SuperRef,
     UNKNOWN,
-    Loss,
     BoundMethod,
+    Builtin,
     ClassInfo,
     Const,
     Ext,
     Func,
+    Initializer,
+    Loss,
     Mapping,
     Obj,
     Param,
+    Partial,
+    Property,
     Seq,
+    SuperRef,
     Tensor,
     Unknown,
     Value,
 )
+from initlint.frameworks import argparse_values, keras, layers, losses, registry
 
 MAX_STEPS = 400_000
 MAX_DEPTH = 10
@@ -267,13 +268,7 @@ class Interpreter:
             stack: list[Any] = [stmt.body]
             while stack and not builds:
                 node = stack.pop()
-                if isinstance(node, cst.Name) and node.value in targets:
-                    builds = True
-                elif isinstance(node, cst.AugAssign):
-                    builds = True
-                elif isinstance(node, cst.Attribute) and node.attr.value in _BUILDING_METHODS:
-                    builds = True
-                elif isinstance(node, cst.Assign) and _carries(node):
+                if isinstance(node, cst.Name) and node.value in targets or isinstance(node, cst.AugAssign) or isinstance(node, cst.Attribute) and node.attr.value in _BUILDING_METHODS or isinstance(node, cst.Assign) and _carries(node):
                     builds = True
                 stack.extend(node.children)
             self.loop_kinds[key] = builds

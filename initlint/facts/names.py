@@ -10,8 +10,9 @@ and `tensorflow.python.keras.layers.Dense` are one name to the rules.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator, Optional
+from typing import Optional
 
 import libcst as cst
 

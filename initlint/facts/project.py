@@ -16,8 +16,9 @@ joins them (initlint/link.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
 
@@ -50,13 +51,13 @@ class LossPairing:
     node: Optional[cst.CSTNode] = None  # where to report: the loss call, else its constructor / compile
     squash_node: Optional[cst.CSTNode] = None
     loss_ctor: Optional[cst.CSTNode] = None  # the loss object's constructor (for fixes)
-    where: Optional["RootRef"] = None
+    where: Optional[RootRef] = None
     # Cross-file pairs only:
     related: Optional[Related] = None
 
 
 # ---------------------------------------------------------------------------- one file
-def loss_pairings(facts: "FileFacts") -> Iterator[LossPairing]:
+def loss_pairings(facts: FileFacts) -> Iterator[LossPairing]:
     """Every (output activation, loss) pair of the file, each distinct pair once."""
     from initlint.frameworks.keras import model_output
 
@@ -129,7 +130,7 @@ def compiled_loss(value: Any) -> tuple[Optional[str], Optional[bool]]:
 
 
 # ---------------------------------------------------------------------------- exports
-def collect_exports(facts: "FileFacts", resolve: Callable[[list[cst.CSTNode]], list[Span]]) -> Optional[ProjectExports]:
+def collect_exports(facts: FileFacts, resolve: Callable[[list[cst.CSTNode]], list[Span]]) -> Optional[ProjectExports]:
     """What other files may link to, and what this file needs from them.
 
     `resolve` turns nodes into spans (engine.Positions.spans); it is called

@@ -4,13 +4,54 @@ comparisons, operators on constants, and str / list / dict methods.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 import libcst as cst
 
 from initlint.facts.context import CallContext, Machine
-from initlint.facts.tensors import join_tensors, is_number, add, as_tensor, broadcast_dim, init_from_tensor, matmul, param_tensor, product, scale, shift
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, BoundMethod, Builtin, ClassInfo, Const, Ext, Func, InitEvent, Loss, Mapping, Obj, Param, ChunkedTensor, Property, Seq, SliceValue, SuperRef, Tensor, ThisModule, Unknown, Value, const_int, const_number
+from initlint.facts.tensors import (
+    add,
+    as_tensor,
+    broadcast_dim,
+    init_from_tensor,
+    is_number,
+    join_tensors,
+    matmul,
+    param_tensor,
+    product,
+    scale,
+    shift,
+)
+from initlint.facts.values import (
+    INDEP,
+    LIVE,
+    UNKNOWN,
+    UNKNOWN_STATE,
+    ZERO,
+    BoundMethod,
+    Builtin,
+    ChunkedTensor,
+    ClassInfo,
+    Const,
+    Ext,
+    Func,
+    InitEvent,
+    Loss,
+    Mapping,
+    Obj,
+    Param,
+    Property,
+    Seq,
+    SliceValue,
+    SuperRef,
+    Tensor,
+    ThisModule,
+    Unknown,
+    Value,
+    const_int,
+    const_number,
+)
 from initlint.frameworks.tables import BASE_GROUPS, framework_of, last
 
 
@@ -39,7 +80,7 @@ def builtin(name: str) -> Value:
     return UNKNOWN
 
 
-def iterate(interp: "Machine", value: Value) -> Optional[list[Value]]:
+def iterate(interp: Machine, value: Value) -> Optional[list[Value]]:
     if isinstance(value, Seq):
         return list(value.items) if value.complete else None
     if isinstance(value, Mapping):
@@ -64,7 +105,7 @@ def unpack_item(value: Value, index: int) -> Value:
     return UNKNOWN
 
 
-def call_builtin(interp: "Machine", name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
+def call_builtin(interp: Machine, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     if name == "range":
         ints = [const_int(a) for a in args]
         if args and all(i is not None for i in ints):
@@ -212,7 +253,7 @@ def _class_derives(cls: ClassInfo, target: ClassInfo) -> bool:
     return any(isinstance(b, ClassInfo) and _class_derives(b, target) for b in cls.bases)
 
 
-def lookup_attribute(interp: "Machine", owner: Value, name: str) -> Optional[Value]:
+def lookup_attribute(interp: Machine, owner: Value, name: str) -> Optional[Value]:
     if isinstance(owner, Obj):
         if name in owner.attrs:
             return owner.attrs[name]
@@ -248,7 +289,7 @@ _OBJ_METHODS = {
 }
 
 
-def get_attribute(interp: "Machine", owner: Value, name: str, node: Any, ctx: "CallContext") -> Value:
+def get_attribute(interp: Machine, owner: Value, name: str, node: Any, ctx: CallContext) -> Value:
     if isinstance(owner, Obj):
         if name == "__class__":
             return type_of(owner)
@@ -293,7 +334,7 @@ def get_attribute(interp: "Machine", owner: Value, name: str, node: Any, ctx: "C
     return UNKNOWN
 
 
-def set_attribute(interp: "Machine", owner: Value, name: str, value: Value, node: Any, ctx: "CallContext") -> None:
+def set_attribute(interp: Machine, owner: Value, name: str, value: Value, node: Any, ctx: CallContext) -> None:
     if isinstance(owner, Obj):
         if isinstance(value, Obj):
             owner.children = [(n, c) for n, c in owner.children if n != name]
@@ -333,7 +374,7 @@ def set_attribute(interp: "Machine", owner: Value, name: str, value: Value, node
             owner.trainable = not (isinstance(value, Const) and value.value is False)
 
 
-def subscript_assign(interp: "Machine", owner: Value, value: Value, target: Any, ctx: "CallContext") -> None:
+def subscript_assign(interp: Machine, owner: Value, value: Value, target: Any, ctx: CallContext) -> None:
     if isinstance(owner, Tensor) and owner.state in (ZERO, INDEP):
         # `ret[i, j] = 1` on a local tensor: it is no longer all zeros.
         interp.rebind(target.value, Tensor(params=owner.params, last_dim=owner.last_dim, shape=owner.shape))
@@ -346,7 +387,7 @@ def subscript_assign(interp: "Machine", owner: Value, value: Value, target: Any,
         owner.complete = False
 
 
-def subscript(interp: "Machine", owner: Value, keys: list[Value], node: Any, ctx: "CallContext") -> Value:
+def subscript(interp: Machine, owner: Value, keys: list[Value], node: Any, ctx: CallContext) -> Value:
     key = keys[0] if len(keys) == 1 else None
     if isinstance(owner, ChunkedTensor):
         return owner.piece
@@ -447,7 +488,7 @@ def is_no_grad(value: Value, node: Any) -> bool:
     return False
 
 
-def binary(interp: "Machine", op: str, left: Value, right: Value, node: Any, ctx: "CallContext") -> Value:
+def binary(interp: Machine, op: str, left: Value, right: Value, node: Any, ctx: CallContext) -> Value:
     ln, rn = const_number(left), const_number(right)
     if isinstance(left, Const) and isinstance(right, Const):
         return _const_binary(op, left.value, right.value)
@@ -549,7 +590,7 @@ def join(a: Value, b: Value) -> Value:
     return UNKNOWN
 
 
-def container_method(interp: "Machine", target: Value, name: str, args: list[Value], kwargs: dict[str, Value]) -> Value:
+def container_method(interp: Machine, target: Value, name: str, args: list[Value], kwargs: dict[str, Value]) -> Value:
     """The methods of str, list and dict values."""
     if isinstance(target, Const) and isinstance(target.value, str) and name in _STR_METHODS and not kwargs:
         return str_method(target, name, args)

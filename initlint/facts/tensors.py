@@ -8,7 +8,26 @@ import math
 from typing import Any, Optional
 
 from initlint.facts.context import CallContext, Machine
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, InitEvent, Loss, Obj, Param, Seq, OutputActivation, Tensor, Unknown, Value, const_int, const_number
+from initlint.facts.values import (
+    INDEP,
+    LIVE,
+    UNKNOWN,
+    UNKNOWN_STATE,
+    ZERO,
+    ChainItem,
+    Const,
+    InitEvent,
+    Loss,
+    Obj,
+    OutputActivation,
+    Param,
+    Seq,
+    Tensor,
+    Unknown,
+    Value,
+    const_int,
+    const_number,
+)
 from initlint.frameworks.tables import SQUASH_ACTS, ZERO_PRESERVING_ACTS
 
 
@@ -70,7 +89,7 @@ def _keyed(op: str, *tensors: Tensor) -> Any:
     return (op,) + tuple(t.key if t.state == INDEP else ("zero",) for t in tensors)
 
 
-def product(interp: "Machine", op: str, factors: list[Tensor], node: Any, ctx: "CallContext", last_dim: Optional[int] = None) -> Tensor:
+def product(interp: Machine, op: str, factors: list[Tensor], node: Any, ctx: CallContext, last_dim: Optional[int] = None) -> Tensor:
     """A multiplicative op: every factor's gradient is the product of the others."""
     if not ctx.no_grad:
         interp.facts.product(op, node, factors, ctx)
@@ -214,7 +233,7 @@ def weight_fan_in(shape: Optional[tuple[Any, ...]], layout: Optional[str]) -> Op
     return math.prod(sizes) if len(sizes) == len(dims) else None
 
 
-def matmul(interp: "Machine", a: Tensor, b: Tensor, b_value: Value, node: Any, ctx: "CallContext", layout: Optional[str] = IN_OUT) -> Tensor:
+def matmul(interp: Machine, a: Tensor, b: Tensor, b_value: Value, node: Any, ctx: CallContext, layout: Optional[str] = IN_OUT) -> Tensor:
     """`a @ b`: a product; with a parameter operand it is also a weight layer, applied as `layout`
     says (None: an orientation the analysis does not know)."""
     if a.zero_layer is not None and isinstance(b_value, Param) and not ctx.no_grad:
@@ -229,7 +248,7 @@ def matmul(interp: "Machine", a: Tensor, b: Tensor, b_value: Value, node: Any, c
     return out.replaced(origin=None)
 
 
-def activation(interp: "Machine", kind: str, x: Tensor, node: Any, ctx: "CallContext", dim: Optional[Value] = None, layer: Optional[Obj] = None) -> Tensor:
+def activation(interp: Machine, kind: str, x: Tensor, node: Any, ctx: CallContext, dim: Optional[Value] = None, layer: Optional[Obj] = None) -> Tensor:
     if not ctx.no_grad:
         interp.facts.activation(kind, node, x, ctx, dim)
     if kind == "identity":
@@ -258,7 +277,7 @@ def default_random(description: str, std: Optional[float] = None, distribution: 
     return InitEvent("default", None, description, distribution=distribution, std=std)
 
 
-def init_from_tensor(p: Param, value: Value, node: Any, ctx: "CallContext") -> None:
+def init_from_tensor(p: Param, value: Value, node: Any, ctx: CallContext) -> None:
     event = event_from_value(value, node)
     event.conditional = ctx.conditional
     p.set_init(event)

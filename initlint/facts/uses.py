@@ -8,7 +8,8 @@ These walks run only for a finding that has such a fix, never per file.
 from __future__ import annotations
 
 import builtins
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import libcst as cst
 
@@ -182,7 +183,6 @@ def _model_called_elsewhere(
 
     calls = Calls()
     module.visit(calls)
-    allowed = [*losses, *other_losses]
     for call in calls.candidates:
         func = call.func
         if isinstance(func, cst.Name) and func.value != "self" and func.value in calls.imported | calls.defined:

@@ -113,7 +113,7 @@ class ChainItem:
     kind: str
     node: cst.CSTNode
     anchor: cst.CSTNode
-    layer: Optional["Obj"] = None
+    layer: Optional[Obj] = None
 
 
 @dataclass(frozen=True)
@@ -134,15 +134,15 @@ class Tensor(Value):
     last_dim: Optional[int] = None
     squash: Optional[OutputActivation] = None
     chain: tuple[Any, ...] = ()  # ChainItem, most recent last
-    zero_layer: Optional["Param"] = None  # a zero mixing weight whose output this is
+    zero_layer: Optional[Param] = None  # a zero mixing weight whose output this is
     ext_output: Optional[str] = None  # output of an imported model class (cross-file link)
-    creation: Optional["InitEvent"] = None  # how a freshly created tensor was filled (zeros, randn * s, ...)
+    creation: Optional[InitEvent] = None  # how a freshly created tensor was filled (zeros, randn * s, ...)
     origin: Optional[tuple[Any, ...]] = None  # data provenance for IL403: ("range" | "pixels", low, high, node)
     shape: Optional[tuple[Any, ...]] = None  # known sizes (ints or None) of a freshly created tensor
     difference: bool = False  # the result of `a - b` (so that `norm` of it is a distance)
     difference_of: Optional[OutputActivation] = None  # `sigmoid(z) - y`: squaring it is a hand-written MSE on that output
 
-    def replaced(self, **changes: Any) -> "Tensor":
+    def replaced(self, **changes: Any) -> Tensor:
         return copy_with(self, changes)
 
     @property
@@ -181,7 +181,7 @@ class Param(Value):
     init: InitEvent = field(default_factory=lambda: InitEvent("default", None, "framework default"))
     history: list[InitEvent] = field(default_factory=list)
     trainable: bool = True
-    owner: Optional["Obj"] = None
+    owner: Optional[Obj] = None
     site: Optional[cst.CSTNode] = None  # where the parameter was created
     uid: int = field(default_factory=lambda: next(_ids))
 
@@ -218,7 +218,7 @@ class Obj(Value):
     cls: Optional[Any] = None  # ClassInfo for user classes
     attrs: dict[str, Value] = field(default_factory=dict)
     params: dict[str, Param] = field(default_factory=dict)
-    children: list[tuple[str, "Obj"]] = field(default_factory=list)
+    children: list[tuple[str, Obj]] = field(default_factory=list)
     config: dict[str, Value] = field(default_factory=dict)
     name: str = ""  # dotted path from the root model ("blocks.0.fc")
     uid: int = field(default_factory=lambda: next(_ids))
@@ -229,7 +229,7 @@ class Obj(Value):
     def __eq__(self, other: object) -> bool:
         return self is other
 
-    def iter_modules(self, _seen: Optional[set[Any]] = None) -> list["Obj"]:
+    def iter_modules(self, _seen: Optional[set[Any]] = None) -> list[Obj]:
         """This module and every sub-module, depth first (like nn.Module.modules())."""
         seen = _seen if _seen is not None else set()
         if self.uid in seen:

@@ -5,14 +5,40 @@ by name, and a model's output activation.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.names import strip_tf1
 from initlint.facts.python import iterate
-from initlint.facts.tensors import argument, _last, truthy, new_param, shape_of
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, Const, Ext, InitEvent, Initializer, Mapping, Obj, Seq, Tensor, Value, const_int, const_number
-from initlint.frameworks.tables import ACT_NAMES, KERAS_INITIALIZERS, NORM_LAYERS, PASS_LAYERS, SQUASH_ACTS, framework_of, last
+from initlint.facts.tensors import _last, argument, new_param, shape_of, truthy
+from initlint.facts.values import (
+    INDEP,
+    LIVE,
+    UNKNOWN,
+    UNKNOWN_STATE,
+    ZERO,
+    Const,
+    Ext,
+    InitEvent,
+    Initializer,
+    Mapping,
+    Obj,
+    Seq,
+    Tensor,
+    Value,
+    const_int,
+    const_number,
+)
+from initlint.frameworks.tables import (
+    ACT_NAMES,
+    KERAS_INITIALIZERS,
+    NORM_LAYERS,
+    PASS_LAYERS,
+    SQUASH_ACTS,
+    framework_of,
+    last,
+)
 from initlint.frameworks.torch import _optional_param
 
 
@@ -113,7 +139,7 @@ def initializer_output(init: Initializer, args: list[Value], kwargs: dict[str, V
     return Tensor(state=state, key=("init", id(node)), creation=drawn, shape=shape, last_dim=_last(shape))
 
 
-def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> None:
+def construct(interp: Machine, obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> None:
     if name in ("Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "Conv1DTranspose", "dense", "conv2d", "conv1d"):
         units = const_int(argument(args, kwargs, 0, "units" if name in ("Dense", "dense") else "filters"))
         obj.config["out_features"] = Const(units)

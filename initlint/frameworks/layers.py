@@ -8,13 +8,51 @@ from typing import Any
 
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.python import iterate, lookup_attribute, taint_arguments
-from initlint.facts.tensors import truthy, activation, as_tensor, event_from_value, merge_params, merge_sites, new_param, param_tensor, product, shape_of
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, ChainItem, Const, Func, InitEvent, Obj, Param, Seq, Tensor, Value, const_int
+from initlint.facts.tensors import (
+    activation,
+    as_tensor,
+    event_from_value,
+    merge_params,
+    merge_sites,
+    new_param,
+    param_tensor,
+    product,
+    shape_of,
+    truthy,
+)
+from initlint.facts.values import (
+    INDEP,
+    LIVE,
+    UNKNOWN,
+    UNKNOWN_STATE,
+    ZERO,
+    ChainItem,
+    Const,
+    Func,
+    InitEvent,
+    Obj,
+    Param,
+    Seq,
+    Tensor,
+    Value,
+    const_int,
+)
 from initlint.frameworks.keras import keras_initializer, known_tail, layer_activation, single_loss
-from initlint.frameworks.tables import ACT_NAMES, CONTAINERS, EMBEDDINGS, LAUNCHER_SETUP, NORM_LAYERS, PASS_LAYERS, POOL_LAYERS, RNN_LAYERS, WEIGHT_LAYERS, last
+from initlint.frameworks.tables import (
+    ACT_NAMES,
+    CONTAINERS,
+    EMBEDDINGS,
+    LAUNCHER_SETUP,
+    NORM_LAYERS,
+    PASS_LAYERS,
+    POOL_LAYERS,
+    RNN_LAYERS,
+    WEIGHT_LAYERS,
+    last,
+)
 
 
-def apply_layer(interp: "Machine", obj: Obj, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
+def apply_layer(interp: Machine, obj: Obj, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     if obj.kind.startswith("ext:"):
         return Tensor(ext_output=obj.kind[4:])
     kind = last(obj.kind)
@@ -79,7 +117,7 @@ def apply_layer(interp: "Machine", obj: Obj, args: list[Value], kwargs: dict[str
     return Tensor(params=x.params)
 
 
-def weight_layer(interp: "Machine", obj: Obj, x: Tensor, node: Any, ctx: "CallContext") -> Tensor:
+def weight_layer(interp: Machine, obj: Obj, x: Tensor, node: Any, ctx: CallContext) -> Tensor:
     """Linear / Conv / Dense: `x W + b`, a product of the input and the weight."""
     site = obj.site if obj.site is not None else node
     w = obj.params.get("weight") or obj.params.get("kernel")
@@ -120,7 +158,7 @@ def weight_layer(interp: "Machine", obj: Obj, x: Tensor, node: Any, ctx: "CallCo
     return out
 
 
-def object_method(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
+def object_method(interp: Machine, obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     if obj.kind.startswith("ext:") and name in LAUNCHER_SETUP.get(last(obj.kind), ()) and args and not kwargs:
         # `model, opt = fabric.setup(model, opt)`: the same objects back, one alone unwrapped.
         return args[0] if len(args) == 1 else Seq(list(args), is_tuple=True)

@@ -11,7 +11,6 @@ from initlint.facts.tensors import as_tensor
 from initlint.facts.values import LIVE, UNKNOWN, Const, Loss, Tensor, Value
 from initlint.frameworks.tables import KERAS_LOSSES, TF_LOSSES, TORCH_LOSSES, framework_of, last
 
-
 # Losses whose value does not depend on the order of their two arguments.
 SYMMETRIC_LOSSES = {"mse", "l1"}
 
@@ -32,7 +31,7 @@ def make_loss(qual: str, args: list[Value], kwargs: dict[str, Value], node: Any)
     return Loss(kind=kind, node=node, from_logits=bool(from_logits.value) if isinstance(from_logits, Const) else None, framework=fw)
 
 
-def apply_loss(interp: "Machine", loss: Loss, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
+def apply_loss(interp: Machine, loss: Loss, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     prediction = args[0] if args else kwargs.get("input", kwargs.get("logits", kwargs.get("y_pred", kwargs.get("predictions", UNKNOWN))))
     target = args[1] if len(args) > 1 else kwargs.get("target", kwargs.get("labels", kwargs.get("y_true", UNKNOWN)))
     if loss.kind in ("bce_logits", "ce") and "logits" in kwargs:

@@ -9,10 +9,45 @@ from typing import Any
 
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.python import binary, iterate
-from initlint.facts.tensors import CONV_TF, CONV_TORCH, IN_OUT, OUT_IN, argument, _last, literal_shape, _longest_chain, truthy, activation, add, as_tensor, broadcast_dim, event_from_value, matmul, merge_params, merge_sites, product, scale, shape_of, shift
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, Const, InitEvent, Param, ChunkedTensor, Seq, Tensor, Value, const_number
+from initlint.facts.tensors import (
+    CONV_TF,
+    CONV_TORCH,
+    IN_OUT,
+    OUT_IN,
+    _last,
+    _longest_chain,
+    activation,
+    add,
+    argument,
+    as_tensor,
+    broadcast_dim,
+    event_from_value,
+    literal_shape,
+    matmul,
+    merge_params,
+    merge_sites,
+    product,
+    scale,
+    shape_of,
+    shift,
+    truthy,
+)
+from initlint.facts.values import (
+    INDEP,
+    LIVE,
+    UNKNOWN,
+    UNKNOWN_STATE,
+    ZERO,
+    ChunkedTensor,
+    Const,
+    InitEvent,
+    Param,
+    Seq,
+    Tensor,
+    Value,
+    const_number,
+)
 from initlint.frameworks.tables import ACT_NAMES, framework_of
-
 
 MATMUL_OPS = {"matmul", "mm", "bmm", "einsum", "dot", "inner", "tensordot", "baddbmm", "addmm", "linear", "bilinear", "conv1d", "conv2d", "conv3d", "outer", "ger", "mv", "matvec"}
 
@@ -29,7 +64,7 @@ DISTANCE_OPS = {"norm", "cdist", "dist", "cosine_similarity", "vector_norm"}
 SHAPE_OPS = {
     "view", "reshape", "squeeze", "unsqueeze", "flatten", "transpose", "permute", "contiguous", "clone",
     "expand", "expand_as", "repeat", "t", "T", "mT", "float", "double", "half", "to", "cuda", "cpu", "type_as",
-    "detach", "view_as", "squeeze_", "unsqueeze_", "expand_dims", "flatten", "movedim", "swapaxes", "tile",
+    "detach", "view_as", "squeeze_", "unsqueeze_", "expand_dims", "movedim", "swapaxes", "tile",
 }
 
 
@@ -59,7 +94,7 @@ def _dim_arg(args: list[Value], kwargs: dict[str, Value], index: int = 1) -> Val
     return args[index] if len(args) > index else Const(None)
 
 
-def tensor_function(interp: "Machine", qual: str, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
+def tensor_function(interp: Machine, qual: str, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     """`torch.X`, `F.X`, `tf.X`, `tf.nn.X`, `np.X`, `keras.ops.X` on tensors."""
     fw = framework_of(qual)
     tensors = [as_tensor(a) for a in args]
@@ -127,7 +162,7 @@ def tensor_function(interp: "Machine", qual: str, name: str, args: list[Value], 
     return tensor_op(interp, name, first or Tensor(), args, kwargs, node, ctx, fw)
 
 
-def tensor_op(interp: "Machine", name: str, x: Tensor, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext", fw: str, is_method: bool = False) -> Value:
+def tensor_op(interp: Machine, name: str, x: Tensor, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext, fw: str, is_method: bool = False) -> Value:
     """A function or method on a tensor `x` (args exclude x for methods)."""
     others = args if is_method else args[1:]
     other_tensors: list[Tensor] = [t for t in (as_tensor(a) for a in others if not isinstance(a, Const)) if t is not None]

@@ -7,22 +7,48 @@ A construction of a framework this analysis does not know is left unknown.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 import libcst as cst
 
+from initlint.facts import python
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.names import canonical, strip_tf1
-from initlint.facts import python
 from initlint.facts.python import container_method, taint_arguments
-from initlint.facts.tensors import truthy, as_tensor, event_from_value, new_param, product
-from initlint.facts.values import UNKNOWN, BoundMethod, Builtin, ClassInfo, Const, Ext, Func, Initializer, Loss, Mapping, Obj, Param, Partial, Seq, Tensor, Value, const_number
+from initlint.facts.tensors import as_tensor, event_from_value, new_param, product, truthy
+from initlint.facts.values import (
+    UNKNOWN,
+    BoundMethod,
+    Builtin,
+    ClassInfo,
+    Const,
+    Ext,
+    Func,
+    Initializer,
+    Loss,
+    Mapping,
+    Obj,
+    Param,
+    Partial,
+    Seq,
+    Tensor,
+    Value,
+    const_number,
+)
 from initlint.frameworks import argparse_values, keras, torch
 from initlint.frameworks.keras import keras_initializer_call, keras_input, tf1_always, tf1_never
 from initlint.frameworks.layers import object_method, weight_layer
 from initlint.frameworks.losses import apply_loss, make_loss
 from initlint.frameworks.ops import tensor_function, tensor_op
-from initlint.frameworks.tables import INIT_FUNCTIONS, KERAS_ALIASES, OTHER_FRAMEWORKS, TORCH_MODEL_WRAPPERS, framework_of, last
+from initlint.frameworks.tables import (
+    INIT_FUNCTIONS,
+    KERAS_ALIASES,
+    OTHER_FRAMEWORKS,
+    TORCH_MODEL_WRAPPERS,
+    framework_of,
+    last,
+)
 from initlint.frameworks.tensorflow import TF_ROOTS, make_variable, note_tf_generation, tf1_defaults
 from initlint.frameworks.torch import apply_init, param_method, transform_step
 
@@ -57,7 +83,7 @@ def framework_base_kind(info: ClassInfo) -> Optional[str]:
     return None
 
 
-def super_method(interp: "Machine", ctx: "CallContext", name: str) -> Value:
+def super_method(interp: Machine, ctx: CallContext, name: str) -> Value:
     cls = ctx.cls
     self_obj = ctx.self_obj
     if cls is None:
@@ -83,7 +109,7 @@ def super_method(interp: "Machine", ctx: "CallContext", name: str) -> Value:
 CONSTRUCTORS: dict[str, Callable[..., None]] = {"torch": torch.construct, "keras": keras.construct}
 
 
-def construct_into(interp: "Machine", obj: Obj, qual: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Obj:
+def construct_into(interp: Machine, obj: Obj, qual: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Obj:
     """Fill `obj` as the framework layer `qual` built with these arguments; a framework
     without a constructor here leaves it an opaque object (no parameters known)."""
     obj.kind = qual
@@ -93,7 +119,7 @@ def construct_into(interp: "Machine", obj: Obj, qual: str, args: list[Value], kw
     return obj
 
 
-def call_ext(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
+def call_ext(interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     qual, tf1 = strip_tf1(qual)  # `tf.compat.v1.X` means `tf.X`, with TF1's defaults
     name = last(qual)
     fw = framework_of(qual)
@@ -195,7 +221,7 @@ def imported_instance(qual: str, node: Any) -> Obj:
     return Obj(kind="ext:" + qual, site=node, config={"incomplete": Const(True), "tainted": Const(True)})
 
 
-def call_method(interp: "Machine", target: Value, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
+def call_method(interp: Machine, target: Value, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     """`target.name(...)` on a value that is not a user object's own method."""
     if isinstance(target, argparse_values.ArgParser):
         return argparse_values.parser_method(target, name, args, kwargs)
@@ -219,7 +245,7 @@ def call_method(interp: "Machine", target: Value, name: str, args: list[Value], 
     return container_method(interp, target, name, args, kwargs)
 
 
-def get_attribute(interp: "Machine", owner: Value, name: str, node: Any, ctx: "CallContext") -> Value:
+def get_attribute(interp: Machine, owner: Value, name: str, node: Any, ctx: CallContext) -> Value:
     """`owner.name`: an attribute of an imported name (`nn.Linear`, `tf.placeholder`) is a
     longer imported name; any other owner follows Python's rules (python.get_attribute)."""
     if isinstance(owner, Ext):

@@ -6,8 +6,8 @@ confirmation stage read the same names the interpreter gives meaning to.
 
 from __future__ import annotations
 
-from typing import Collection, NamedTuple
-
+from collections.abc import Collection
+from typing import NamedTuple
 
 ZERO_PRESERVING_ACTS = {"relu", "relu6", "gelu", "silu", "tanh", "elu", "selu", "leaky_relu", "mish", "hardswish", "hardtanh", "softsign", "celu", "prelu", "rrelu", "glu"}
 # Derivative exactly 0 at 0 in PyTorch: a zero pre-activation kills the gradient (IL102).

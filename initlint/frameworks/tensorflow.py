@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from initlint.facts.context import CallContext, Machine
-from initlint.facts.tensors import argument, literal_shape, truthy, as_tensor, event_from_value, new_param, shape_of
+from initlint.facts.tensors import argument, as_tensor, event_from_value, literal_shape, new_param, shape_of, truthy
 from initlint.facts.values import UNKNOWN, Const, InitEvent, Param, Seq, Value
 from initlint.frameworks.keras import keras_initializer
 from initlint.frameworks.tables import framework_of, last
-
 
 # Which TensorFlow a file targets decides some defaults (`random_normal_initializer`'s
 # stddev is 1.0 in TF1, 0.05 in TF2). These names exist only in TF1's root namespace
@@ -25,7 +24,7 @@ TF1_ONLY_API = {
 TF2_ONLY_API = {"function", "GradientTape"}  # with a TF1-only name too, the file's target is unclear
 
 
-def note_tf_generation(interp: "Machine", owner: str, name: str) -> None:
+def note_tf_generation(interp: Machine, owner: str, name: str) -> None:
     """Record a TF1-only (`tf.placeholder`, `tf.train.AdamOptimizer`) or TF2-only name used from the root `tf`."""
     if owner == "tf.train":
         if name.endswith("Optimizer"):
@@ -36,7 +35,7 @@ def note_tf_generation(interp: "Machine", owner: str, name: str) -> None:
         interp.tf_generations.add(2)
 
 
-def tf1_defaults(interp: "Machine") -> Optional[bool]:
+def tf1_defaults(interp: Machine) -> Optional[bool]:
     """Whether a bare `tf.X` has TF1's defaults in this file: True for a file that uses
     TF1-only names, False for one that does not (TF2), None when it uses both kinds."""
     generations = interp.tf_generations
@@ -45,7 +44,7 @@ def tf1_defaults(interp: "Machine") -> Optional[bool]:
     return False
 
 
-def make_variable(interp: "Machine", qual: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
+def make_variable(interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     if framework_of(qual) == "torch":
         data = argument(args, kwargs, 0, "data", UNKNOWN)
         trainable = truthy(argument(args, kwargs, 1, "requires_grad", Const(True))) is not False

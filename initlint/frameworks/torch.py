@@ -11,13 +11,38 @@ import libcst as cst
 
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.python import iterate
-from initlint.facts.tensors import argument, truthy, default_random, init_from_tensor, new_param, param_tensor
-from initlint.facts.values import INDEP, LIVE, UNKNOWN, UNKNOWN_STATE, ZERO, Const, InitEvent, Mapping, Obj, Param, Seq, Tensor, Transform, Value, const_int, const_number
+from initlint.facts.tensors import argument, default_random, init_from_tensor, new_param, param_tensor, truthy
+from initlint.facts.values import (
+    INDEP,
+    LIVE,
+    UNKNOWN,
+    UNKNOWN_STATE,
+    ZERO,
+    Const,
+    InitEvent,
+    Mapping,
+    Obj,
+    Param,
+    Seq,
+    Tensor,
+    Transform,
+    Value,
+    const_int,
+    const_number,
+)
 from initlint.frameworks.ops import tensor_op
-from initlint.frameworks.tables import LAZY_CONVS, TORCH_AFFINE, EMBEDDINGS, INIT_FUNCTIONS, NORM_LAYERS, RNN_LAYERS, WELL_SCALED_INITS
+from initlint.frameworks.tables import (
+    EMBEDDINGS,
+    INIT_FUNCTIONS,
+    LAZY_CONVS,
+    NORM_LAYERS,
+    RNN_LAYERS,
+    TORCH_AFFINE,
+    WELL_SCALED_INITS,
+)
 
 
-def apply_init(interp: "Machine", fname: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
+def apply_init(interp: Machine, fname: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     """`nn.init.X_(tensor, ...)` and the matching in-place tensor methods."""
     if not args:
         return UNKNOWN
@@ -76,7 +101,7 @@ def _optional_param(obj: Obj, name: str, role: str, shape: Optional[tuple[Any, .
     obj.params[name] = new_param(name, role, shape, event, obj, node)
 
 
-def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> None:
+def construct(interp: Machine, obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> None:
     spec = TORCH_AFFINE.get(name)
     if spec is not None:
         ins = [const_int(argument(args, kwargs, i, key)) for i, key in enumerate(spec.inputs)]
@@ -178,7 +203,7 @@ def construct(interp: "Machine", obj: Obj, name: str, args: list[Value], kwargs:
         obj.params["in_proj_weight"] = new_param("in_proj_weight", "weight", None, default_random("xavier_uniform", None, "scaled"), obj, node)
 
 
-def transform_step(interp: "Machine", name: str, args: list[Value], node: Any) -> Value:
+def transform_step(interp: Machine, name: str, args: list[Value], node: Any) -> Value:
     if name in ("Compose", "RandomApply", "RandomOrder"):
         items = iterate(interp, args[0]) if args else None
         if items is None:
@@ -195,7 +220,7 @@ def transform_step(interp: "Machine", name: str, args: list[Value], node: Any) -
     return Transform((name,), node)
 
 
-def param_method(interp: "Machine", p: Param, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: "CallContext") -> Value:
+def param_method(interp: Machine, p: Param, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     if name in ("zero_", "fill_", "normal_", "uniform_", "constant_") or name in INIT_FUNCTIONS:
         fname = name
         apply_init(interp, fname, [p] + args, kwargs, node, ctx)
