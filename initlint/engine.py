@@ -75,6 +75,7 @@ def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool
     if isinstance(parsed, Diagnostic):
         return FileResult(path, (parsed,) if "IL001" in codes else ())
     facts = build_facts(parsed, path, settings)
+    facts.positions.use_source(text)  # the text parsed: most findings are placed without a pass
     findings: list[Finding] = []
     for rule_class in rules:
         if rule_class.emitted_by_pipeline:

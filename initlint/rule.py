@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from initlint.diagnostics import Applicability, Diagnostic, Fix, Related, Severity, Span, Subject
-from initlint.options import Option as Option, OptionValue, declared_options  # rules import Option from here
+from initlint.options import Option as Option, OptionValue  # rules import Option from here
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -250,9 +250,6 @@ def _validate(rule: type[Rule], module_name: str) -> None:
     expected_class = "".join(part.capitalize() for part in rule.name.split("-"))
     if rule.__name__ != expected_class:
         raise ImportError(f"{where}: class should be named {expected_class}")
-    read = tuple(o for code, o in declared_options().values() if code == rule.code)
-    if tuple(rule.options) != read:
-        raise ImportError(f"{where}: options must be a literal tuple of Option(name, int | float, default, doc)")
     for option in rule.options:
         if not isinstance(option.default, option.type) or isinstance(option.default, bool):
             raise ImportError(f"{where}: option {option.name} has a default that is not {option.type.__name__}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,3 +57,17 @@ def test_a_warm_run_imports_only_the_cache_and_the_chosen_report(tmp_path: Path)
     lazy = {"libcst", "initlint.source", "initlint.rule", "initlint.notebook", "initlint.fixes", "initlint.engine"}
     assert not names & lazy, names & lazy
     assert not {n for n in names if n.startswith("initlint.report.") and n != "initlint.report.json_report"}
+
+
+def test_a_one_file_run_loads_neither_openssl_nor_the_other_report_formats() -> None:
+    """A pre-commit hook's common case: the digests use hashlib's bundled BLAKE2b, not the module
+    that loads OpenSSL, and only the text report is imported."""
+    from tests.cli.conftest import TWO_TOWER  # IL101
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.py"
+        path.write_text(TWO_TOWER, encoding="utf-8")
+        names = imported_modules("--no-cache", str(path))
+    assert "libcst" in names  # the file was checked
+    assert "hashlib" not in names and "_hashlib" not in names
+    assert {n for n in names if n.startswith("initlint.report.")} == {"initlint.report.text"}

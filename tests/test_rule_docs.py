@@ -9,6 +9,7 @@ import pytest
 from initlint.config import Settings
 from initlint.diagnostics import Severity
 from initlint.engine import check_source
+from initlint.options import declared_options
 from initlint.rule import DOC_HEADINGS, Invalid, Rule, _validate, all_rules
 
 NO_FIX = "No automatic fix"
@@ -63,3 +64,18 @@ def test_registry_rejects_a_rule_whose_doc_lacks_a_required_section(heading: str
                                            "severity": Severity.INFO, "message": "x"})
     with pytest.raises(ImportError, match=re.escape(heading)):
         _validate(broken, "initlint.rules.il999_example_rule")
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
+def test_options_read_from_the_rule_text_are_the_options_the_rule_declares(rule: type[Rule]) -> None:
+    """Settings are read without importing any rule, from the rule files' text (options.py):
+    what that reading finds must be exactly the class's `options`."""
+    read = tuple(option for code, option in declared_options().values() if code == rule.code)
+    assert read == tuple(rule.options), "options must be a literal tuple of Option(name, int | float, default, doc)"
+
+
+def test_a_rule_option_can_be_set_in_the_configuration() -> None:
+    """The reading covers the rules that have options (an empty reading would agree with nothing)."""
+    with_options = [rule for rule in all_rules() if rule.options]
+    assert with_options
+    assert {option.name for rule in with_options for option in rule.options} == set(declared_options())
