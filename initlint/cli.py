@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, NoReturn, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, NoReturn, Optional, TextIO
 
 from initlint import __version__
 
@@ -140,7 +141,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
-    except Exception as exc:  # the last line of defence: a message, never a traceback
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, never a traceback
         print(f"initlint: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("initlint: please report this with the file that caused it", file=sys.stderr)
         if os.environ.get("INITLINT_TRACEBACK"):
@@ -227,7 +228,7 @@ def _lsp(rest: list[str]) -> int:
     return int(result or 0)
 
 
-def _settings(args: argparse.Namespace, paths: list[str]) -> "Settings":
+def _settings(args: argparse.Namespace, paths: list[str]) -> Settings:
     from initlint.config import ConfigError, check_selector, discover_settings, override
     from initlint.diagnostics import Severity
 
@@ -377,7 +378,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _adopt(
-    args: argparse.Namespace, settings: "Settings", paths: Sequence[str], diagnostics: list["Diagnostic"], texts: dict[str, str]
+    args: argparse.Namespace, settings: Settings, paths: Sequence[str], diagnostics: list[Diagnostic], texts: dict[str, str]
 ) -> tuple[list[str], bool]:
     """--write-baseline, the baseline filter and --add-noqa, in that order (a noqa goes only where a
     finding is new). Filters `diagnostics` in place; returns the lines for stderr and whether
@@ -418,8 +419,8 @@ def _check_confirm_available() -> None:
 
 
 def _check_stdin(
-    name: str, settings: "Settings", sources: dict[str, str], notebooks: dict[str, "NotebookMap"]
-) -> tuple[list["Diagnostic"], int]:
+    name: str, settings: Settings, sources: dict[str, str], notebooks: dict[str, NotebookMap]
+) -> tuple[list[Diagnostic], int]:
     """The check of stdin's bytes as the file `name` (a notebook when it ends in .ipynb); its
     text goes into `sources`, a notebook's map into `notebooks`."""
     from initlint.diagnostics import Diagnostic
@@ -445,8 +446,8 @@ def _check_stdin(
 
 
 def _write_report(
-    args: argparse.Namespace, diagnostics: Sequence["Diagnostic"], files_checked: int, sources: dict[str, str],
-    notebooks: dict[str, "NotebookMap"], fixed: int = 0, partial: Sequence[tuple[str, tuple[str, ...]]] = (),
+    args: argparse.Namespace, diagnostics: Sequence[Diagnostic], files_checked: int, sources: dict[str, str],
+    notebooks: dict[str, NotebookMap], fixed: int = 0, partial: Sequence[tuple[str, tuple[str, ...]]] = (),
 ) -> None:
     from initlint.diagnostics import Diagnostic
     from initlint.report import report

@@ -24,7 +24,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, text: str) -> "Severity":
+    def parse(cls, text: str) -> Severity:
         try:
             return cls[text.strip().upper()]
         except KeyError:
@@ -133,7 +133,7 @@ class Diagnostic:
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.code)
 
-    def with_confirmation(self, confirmation: Confirmation) -> "Diagnostic":
+    def with_confirmation(self, confirmation: Confirmation) -> Diagnostic:
         return replace(self, confirmation=confirmation)
 
     @property

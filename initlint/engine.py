@@ -7,9 +7,9 @@ language server calls it on unsaved buffers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
-
+from typing import Optional
 
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic, Edit, Fix, Related, Span

@@ -22,7 +22,8 @@ import functools
 import inspect
 import itertools
 import re
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -85,7 +86,7 @@ class _RecordingState(CodegenState):
         )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _takes_context(kind: type[cst.CSTNode]) -> bool:
     """Whether a node's code depends on its parent: `Arg`, `Param`, `Annotation`, the elements...
     take a default comma, star or indicator from it (libcst passes them to `_codegen_impl`)."""

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, Optional, Sequence, Union
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
 
 from initlint.diagnostics import Applicability, Diagnostic, Fix, Related, Severity, Span, Subject
-from initlint.options import Option as Option, OptionValue  # rules import Option from here
+from initlint.options import Option as Option  # rules import Option from here
+from initlint.options import OptionValue
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -132,7 +134,7 @@ class Rule:
     confirmation: ClassVar[Optional[Confirm]] = None
 
     @classmethod
-    def option(cls, settings: "Settings", name: str) -> OptionValue:
+    def option(cls, settings: Settings, name: str) -> OptionValue:
         """The configured value of one of this rule's options, else its default."""
         declared = next((o for o in cls.options if o.name == name), None)
         if declared is None:
@@ -140,7 +142,7 @@ class Rule:
         return settings.options.get(name, declared.default)
 
     @classmethod
-    def option_values(cls, settings: "Settings") -> dict[str, OptionValue]:
+    def option_values(cls, settings: Settings) -> dict[str, OptionValue]:
         return {o.name: cls.option(settings, o.name) for o in cls.options}
 
     @classmethod
@@ -166,7 +168,7 @@ class Rule:
     def docs_url(cls) -> str:
         return DOCS_URL.format(code_lower=cls.code.lower(), name=cls.name)
 
-    def check(self, facts: "FileFacts") -> Iterable[Finding]:
+    def check(self, facts: FileFacts) -> Iterable[Finding]:
         return ()
 
     def report(
@@ -224,7 +226,7 @@ def pipeline_diagnostic(code: str, path: str, span: Span, message: str) -> Diagn
     return _pipeline_rule(code).diagnostic(path, span, message)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pipeline_rule(code: str) -> type[Rule]:
     from initlint.codes import rule_modules
 
@@ -286,7 +288,7 @@ def rule_by_code(code: str) -> Optional[type[Rule]]:
     return None
 
 
-def active_rules(settings: "Settings", path: str) -> tuple[type[Rule], ...]:
+def active_rules(settings: Settings, path: str) -> tuple[type[Rule], ...]:
     """The rules that run on `path` (selection.is_selected), in code order."""
     from initlint.selection import is_selected
 

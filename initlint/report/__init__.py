@@ -9,7 +9,8 @@ that decides what each format gets.
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Mapping, Optional, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Optional
 
 from initlint.diagnostics import Diagnostic
 

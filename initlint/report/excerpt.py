@@ -7,7 +7,8 @@ finding in them asks, and once each; a file that cannot be read has no lines.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional
+from collections.abc import Mapping
+from typing import Optional
 
 from initlint.diagnostics import Span
 from initlint.notebook import NotebookMap

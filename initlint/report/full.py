@@ -18,7 +18,8 @@ Colour is the caller's decision, as for `text`.
 from __future__ import annotations
 
 import unicodedata
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Optional
 
 from initlint.diagnostics import Diagnostic
 from initlint.report.excerpt import SourceLines

@@ -8,7 +8,7 @@ In a notebook, lines are the cell's and the title and message name the cell.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from initlint.diagnostics import Diagnostic, Severity
 

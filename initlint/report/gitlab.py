@@ -28,7 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from initlint.diagnostics import Diagnostic, Severity
 from initlint.report.excerpt import SourceLines

@@ -11,8 +11,9 @@ information), `source: "initlint"`, `code`, `codeDescription.href` and
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from initlint.diagnostics import Diagnostic, Severity, Span
 

@@ -11,8 +11,8 @@ first. `--format json` gets the same rows as a JSON array.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from initlint.diagnostics import Diagnostic
 from initlint.report.text import BOLD, COLORS, RESET, summary

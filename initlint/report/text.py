@@ -8,7 +8,7 @@ caller's decision (a TTY, and no NO_COLOR); `render` stays plain.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from initlint.diagnostics import Diagnostic, Severity
 
