@@ -165,6 +165,10 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         return Confirmation("unverified", f"no sigmoid or softmax ran on lines {m['lines'][0]}-{m['lines'][1]} "
                             "in the forward pass", {"inputs": m.get("inputs")})
     evidence = {k: v for k, v in m.items() if k != "lines"}
+    if "outputs" in m:
+        return Confirmation("unverified", f"the model returns {m['outputs']} tensors and the script does not show "
+                            f"which one the loss receives, so whether the {m['activation']} on line "
+                            f"{m['lines'][0]} reaches it is unknown", evidence)
     if not m["on_path"]:
         return Confirmation("refuted", f"the {m['activation']} on line {m['lines'][0]} does not reach the model's "
                             "output at run time", evidence)

@@ -76,9 +76,17 @@ def _reaches(out: torch.Tensor, target: torch.Tensor) -> bool:
     return False
 
 
-def _output(tools: Tools, out: Any) -> Optional[torch.Tensor]:
+def _output(tools: Tools, out: Any, element: Optional[int] = None) -> Optional[torch.Tensor]:
+    """The floating tensor the loss receives: element `element` of a tuple output when the script
+    picks one (`a, b = model(x)`, `model(x)[1]`), else the first."""
+    if element is not None and element >= 0 and isinstance(out, (list, tuple)) and element < len(out):
+        out = out[element]
     found = [t for t in tools.tensors(out) if t.is_floating_point()]
     return found[0] if found else None
+
+
+def _outputs(tools: Tools, out: Any) -> list[torch.Tensor]:
+    return [t for t in tools.tensors(out) if t.is_floating_point()]
 
 
 def _first_weight(built: Any) -> Optional[str]:
@@ -92,15 +100,21 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
     lines = set(range(check["lines"][0], check["lines"][1] + 1))
     loss = check["probe_params"]["loss"]  # "logits" (IL304), "bce" (IL303) or "mse" (IL301)
     first = _first_weight(built)
+    element = check.get("output")
     mode = _Activation(tools, path, lines)
     built.zero_grad()
     with mode:
-        out = _output(tools, built(inputs))
+        whole = built(inputs)
+    out = _output(tools, whole, element)
     index = mode.chosen()
     if index is None or out is None:
         return {"activation": None, "lines": check["lines"]}
     kind, act_out, _ = mode.calls[index]
     on_path = _reaches(out, act_out)
+    many = _outputs(tools, whole)
+    if (element is None or element < 0) and len(many) > 1 and not all(_reaches(t, act_out) for t in many):
+        # Which of several outputs the loss receives is unknown: neither the first nor any other may stand for it.
+        return {"activation": kind, "outputs": len(many), "lines": check["lines"]}
     result: dict[str, Any] = {"activation": kind, "on_path": on_path, "output_shape": list(out.shape),
                               "lines": check["lines"]}
     if not on_path:
@@ -120,7 +134,7 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
         gen.set_state(state)
         bypass = _Activation(tools, path, lines, bypass=index)
         with bypass:
-            raw = _output(tools, built(inputs))
+            raw = _output(tools, built(inputs), element)
         assert raw is not None
         objective(raw).backward()  # type: ignore[no-untyped-call]
         without = _grad_norm(built, first)

@@ -258,3 +258,39 @@ def no_holes(statements: list[ast.stmt]) -> None:
             if skipped is not None:
                 name = sorted(_stores(node))[0] if _stores(node) else "a value"
                 raise Hole(hole_reason(name, skipped, node.lineno))
+
+
+def _model_output(value: ast.expr) -> Optional[int]:
+    """-1 for a call's whole result (`model(x)`), k for its element `model(x)[k]`, else None."""
+    if isinstance(value, ast.Call):
+        return -1
+    if (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Call)
+            and isinstance(value.slice, ast.Constant) and type(value.slice.value) is int):
+        return int(value.slice.value)
+    return None
+
+
+def loss_output(tree: ast.Module, line: int) -> Optional[int]:
+    """Which element of the model's output the loss called on `line` receives as its prediction:
+    -1 for the whole output, k for element k (`model(x)[k]`, `a, b = model(x)`), None when unknown."""
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.lineno == line and n.args]
+    if not calls:
+        return None
+    pred = min(calls, key=lambda n: n.col_offset).args[0]
+    if not isinstance(pred, ast.Name):
+        return _model_output(pred)
+    found: Optional[int] = None
+    last = 0
+    for node in ast.walk(tree):  # the last assignment to the name before the loss
+        if not isinstance(node, ast.Assign) or not last < node.lineno <= line or len(node.targets) != 1:
+            continue
+        target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id == pred.id:
+            last, found = node.lineno, _model_output(node.value)
+        elif isinstance(target, (ast.Tuple, ast.List)) and any(
+                isinstance(e, ast.Name) and e.id == pred.id for e in target.elts):
+            names = [e.id if isinstance(e, ast.Name) else None for e in target.elts]
+            plain = not any(isinstance(e, ast.Starred) for e in target.elts)
+            last = node.lineno
+            found = names.index(pred.id) if plain and isinstance(node.value, ast.Call) else None
+    return found
