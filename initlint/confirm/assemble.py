@@ -30,6 +30,7 @@ from initlint.confirm.slices import (
     block_slice,
     call_site_inputs,
     factory_at,
+    graph_downstream,
     factory_call,
     no_holes,
     render_block,
@@ -685,6 +686,8 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             recipe.statements = [(ln, src) for ln, src in recipe.statements if ln not in kept]
             recipe = recipe if recipe.statements else None
         indices = fm.closure(statements, recipe.names if recipe is not None else set())
+        if _framework(fm, indices) == "tf":  # the graph's layers are where the script uses its variables
+            indices = graph_downstream(fm, indices)
     if target.kind in ("block", "script"):
         try:
             no_holes([fm.body[i] for i in indices])

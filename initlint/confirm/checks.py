@@ -146,6 +146,11 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     summary = f"layer-output RMS {_fmt(first)} -> {_fmt(last)} over {len(layers)} layers ({_fmt(ratio)}x)"
     if ratio > limit or ratio < 1.0 / limit:
         return _on_guesses(Confirmation("confirmed", summary, evidence), m)
+    if m.get("bounded"):
+        # A sigmoid or tanh between the layers caps each layer's input, so an unscaled init shows as
+        # saturation rather than growth: staying within the ratio proves nothing.
+        return Confirmation("unverified", f"{summary}, within {_fmt(limit)}x, but a sigmoid or tanh between the "
+                            "layers bounds their inputs, so the RMS cannot show an unscaled init", evidence)
     return _on_guesses(Confirmation("refuted", f"{summary}, within {_fmt(limit)}x", evidence), m)
 
 

@@ -294,3 +294,30 @@ def loss_output(tree: ast.Module, line: int) -> Optional[int]:
             last = node.lineno
             found = names.index(pred.id) if plain and isinstance(node.value, ast.Call) else None
     return found
+
+
+def graph_downstream(fm: Any, indices: list[int]) -> list[int]:
+    """`indices` plus the later top-level assignments that compute from what they bind, with their
+    own dependencies: a TF1 graph's layers are built where the script uses its variables
+    (`logits = net(X)`). An assignment that loads data, trains or runs a session, or needs a
+    statement that does, is left out."""
+    kept = list(indices)
+
+    def assigned(ks: list[int]) -> set[str]:  # not imports: every statement naming `tf` would qualify
+        return {n for k in ks if isinstance(fm.body[k], (ast.Assign, ast.AnnAssign)) for n in _stores(fm.body[k])}
+
+    bound = assigned(kept)
+    for j, node in enumerate(fm.body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and fm.uses[j] & bound:
+            bound.add(node.name)  # `def net(x)` reading the weights: calling it builds layers
+            continue
+        if j in kept or j < min(kept, default=0) or not isinstance(node, (ast.Assign, ast.AnnAssign)):
+            continue
+        if not (_loads(node) & bound) or skipped_call(node) is not None:
+            continue
+        grown = fm.closure(sorted(set(kept) | {j}))
+        if any(skipped_call(fm.body[k]) is not None for k in grown if k not in kept):
+            continue
+        kept = grown
+        bound |= assigned(grown)
+    return sorted(kept)
