@@ -321,3 +321,18 @@ def graph_downstream(fm: Any, indices: list[int]) -> list[int]:
         kept = grown
         bound |= assigned(grown)
     return sorted(kept)
+
+
+def graph_calls(fm: Any, name: str) -> list[int]:
+    """The graph a TF1 function builds layers into: the top-level assignments that call it
+    (`l1 = add_layer(xs, 1, 10)`) and what is computed from them, without data, training or sessions."""
+    calls = [i for i, node in enumerate(fm.body) if isinstance(node, (ast.Assign, ast.AnnAssign))
+             and node.value is not None and skipped_call(node) is None
+             and any(isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id == name
+                     for c in ast.walk(node.value))]
+    if not calls:
+        return []
+    closure = fm.closure(calls)
+    if any(skipped_call(fm.body[k]) is not None for k in closure):
+        return []
+    return graph_downstream(fm, closure)

@@ -56,7 +56,21 @@ w2 = tf.Variable({head})
 hidden = tf.nn.relu(tf.matmul(X, w1) + b1)
 out = tf.matmul(hidden, w2)
 """
+ADD_LAYER = """\
+import tensorflow as tf
+
+
+def add_layer(inputs, in_size, out_size):
+    Weights = tf.Variable(tf.random_normal([in_size, out_size]))
+    return tf.matmul(inputs, Weights)
+
+
+xs = tf.placeholder(tf.float32, [None, 64])
+{calls}
+"""
 PROGRAMS = {
+    "add_layer.py": ADD_LAYER.format(calls="l1 = add_layer(xs, 64, 256)\nout = add_layer(l1, 256, 1)"),
+    "add_layer_uncalled.py": ADD_LAYER.format(calls=""),
     "mlp.py": MLP,
     "sigmoids_small.py": SIGMOIDS.format(std=", stddev=0.125"),
     "sigmoids_unit.py": SIGMOIDS.format(std=""),
@@ -109,3 +123,10 @@ def test_symmetry_after_one_step(verdicts: dict[tuple[str, str, int], dict[str, 
     assert status(verdicts, "constant.py", "IL201", 6) == "confirmed"
     # A random head gives each hidden unit its own gradient.
     assert status(verdicts, "constant_random_head.py", "IL201", 4) == "refuted"
+
+
+def test_a_layer_function_is_measured_where_the_script_calls_it(
+        verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    assert status(verdicts, "add_layer.py", "IL401", 5) == "confirmed"
+    uncalled = verdicts[("add_layer_uncalled.py", "IL401", 5)]
+    assert uncalled["status"] == "unverified" and "no top-level assignment calls add_layer" in uncalled["detail"]
