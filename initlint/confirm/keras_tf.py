@@ -24,6 +24,7 @@ import types
 from typing import Any, Callable, Iterator, Optional
 
 from initlint.confirm import tf_graph
+from initlint.confirm.imports import optional_imports
 
 LR = 0.1
 ONLY_ZERO = ("on TensorFlow the confirmation stage measures only exactly-zero gradients (the zero_gradients "
@@ -260,7 +261,8 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
     module.__file__ = path
     import builtins
 
-    module.__dict__["__builtins__"] = dict(builtins.__dict__, __import__=v1_importer(tf))
+    module.__dict__["__builtins__"] = dict(
+        builtins.__dict__, __import__=optional_imports(path, job["source"], v1_importer(tf)))
     rng = np.random.default_rng(job["seed"])
     with graph.as_default():
         v1.set_random_seed(job["seed"])

@@ -35,6 +35,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from initlint.confirm import keras_tf
+from initlint.confirm.imports import optional_imports
 from initlint.confirm.probes import PROBES, Tools
 from initlint.confirm.recipe import replay
 from initlint.confirm.symmetry import measure_symmetry
@@ -416,17 +417,18 @@ def build(job: dict[str, Any]) -> Built:
     for extra in (job.get("project_root"), os.path.dirname(os.path.abspath(path))):
         if extra and extra not in sys.path:
             sys.path.insert(0, extra)
+    import builtins
+
     keras_mod = None
     module = types.ModuleType("__initlint_confirm__")
     module.__file__ = path
+    importer: Optional[Callable[..., Any]] = None
     if job["framework"] == "keras":
         keras_mod = _keras(job.get("backend", "torch"))
         keras_mod.utils.set_random_seed(job["seed"])
         importer = _tensorflow_import(keras_mod)
-        if importer is not None:
-            import builtins
-
-            module.__dict__["__builtins__"] = dict(builtins.__dict__, __import__=importer)
+    module.__dict__["__builtins__"] = dict(
+        builtins.__dict__, __import__=optional_imports(path, job["source"], importer or builtins.__import__))
     sys.modules[module.__name__] = module
     _seed(job["seed"])
     code = compile(job["source"], path, "exec")
