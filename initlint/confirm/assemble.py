@@ -33,6 +33,7 @@ from initlint.confirm.slices import (
     graph_calls,
     graph_downstream,
     factory_call,
+    fit_inputs,
     no_holes,
     render_block,
 )
@@ -712,6 +713,8 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
     inputs = config.get("inputs")
     if inputs is None and recipe_var is not None and not origin.startswith(GUESSED):
         inputs = call_site_inputs(fm.tree, recipe_var)
+    if inputs is None and target.kind == "script" and framework == "keras":
+        inputs = fit_inputs(fm.tree, target.name)
     return Assembly(
         path=fm.path,
         source=render_block(fm.text, fm.render(indices), block_statements),

@@ -15,6 +15,12 @@ import types
 from typing import Any, Callable
 
 
+# Keras 2 submodules of keras.layers (`from keras.layers.core import Dense`) that Keras 3 dropped.
+KERAS2_LAYER_MODULES = {f"keras.layers.{m}" for m in (
+    "core", "convolutional", "recurrent", "normalization", "pooling", "embeddings", "advanced_activations",
+    "merge", "wrappers", "noise", "local")}
+
+
 class Missing(types.ModuleType):
     """A module that is not installed: any use says which one."""
 
@@ -56,6 +62,8 @@ def optional_imports(path: str, source: str, real: Callable[..., Any]) -> Callab
             caller = sys._getframe(1)
             if caller.f_code.co_filename != path or caller.f_lineno not in lines or level:
                 raise
+            if name in KERAS2_LAYER_MODULES and fromlist:  # Keras 3 exports these layers from keras.layers
+                return real("keras.layers", globals, locals, fromlist, level)
             missing = Missing(name if fromlist else name.split(".")[0], str(exc))
             for item in fromlist or ():  # `from x import y` binds y now; using it raises
                 setattr(missing, item, Missing(f"{name}.{item}", str(exc)))

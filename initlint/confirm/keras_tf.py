@@ -340,6 +340,14 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
     tf = tensorflow()
     rng = np.random.default_rng(job["seed"])
     inputs = []
+    if not _has_inputs(obj):
+        given = job.get("inputs")
+        if not given or not hasattr(obj, "build"):
+            raise TFUnavailable(f"the Keras model `{job['target']}` has no input shape (no Input, input_shape "
+                                "or input_dim, and no literal data passed to fit); set inputs under "
+                                f"[tool.initlint.confirm.modules.{job['target']}]")
+        # The feature shape of the script's own data (`fit(x, ...)`), or of the configured inputs.
+        obj.build(tuple([None] + list(given[0]["shape"] if isinstance(given[0], dict) else given[0])[1:]))
     for t in obj.inputs:
         shape = [2] + [d or 8 for d in t.shape[1:]]
         if "int" in str(t.dtype):
@@ -387,6 +395,13 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
                                "pass1": {n: pass1[n] for n in upstream}, "pass2": {n: pass2[n] for n in upstream},
                                "inputs": [list(np.shape(i)) for i in inputs]}
     return {"ok": True, "checks": results}
+
+
+def _has_inputs(model: Any) -> bool:
+    try:
+        return bool(model.inputs)
+    except (AttributeError, ValueError):  # an unbuilt Sequential "has no defined inputs yet"
+        return False
 
 
 def _table_size(model: Any, tensor: Any) -> int:

@@ -336,3 +336,80 @@ def graph_calls(fm: Any, name: str) -> list[int]:
     if any(skipped_call(fm.body[k]) is not None for k in closure):
         return []
     return graph_downstream(fm, closure)
+
+
+_NUMPY_MAKERS = {"rand", "randn", "random", "zeros", "ones", "random_sample", "normal", "uniform"}
+
+
+def _int(node: ast.expr) -> Optional[int]:
+    """A small integer expression of literals (`10 ** 4`, `2 * 64`)."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return int(node.value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Pow, ast.Mult, ast.Add)):
+        a, b = _int(node.left), _int(node.right)
+        if a is None or b is None or (isinstance(node.op, ast.Pow) and b > 12):
+            return None
+        return int(a ** b if isinstance(node.op, ast.Pow) else a * b if isinstance(node.op, ast.Mult) else a + b)
+    return None
+
+
+def _literal_shape(node: ast.expr) -> Optional[list[int]]:
+    """The shape of literal data: nested lists (`[[1] * 128] * 100`), `np.array(...)` of them, or
+    `np.random.rand(100, 8)` / `np.zeros((100, 8))` with literal sizes."""
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float, bool):
+        return []
+    if isinstance(node, (ast.List, ast.Tuple)) and node.elts:
+        inner = _literal_shape(node.elts[0])
+        return None if inner is None else [len(node.elts)] + inner
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _literal_shape(node.left), _literal_shape(node.right)
+        if left and right and left[1:] == right[1:]:
+            return [left[0] + right[0]] + left[1:]
+        return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        for seq, k in ((node.left, node.right), (node.right, node.left)):
+            shape = _literal_shape(seq) if isinstance(seq, (ast.List, ast.BinOp)) else None
+            times = _int(k)
+            if shape and times is not None and times > 0:
+                return [shape[0] * times] + shape[1:]
+        return None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr in ("array", "asarray") and node.args:
+            return _literal_shape(node.args[0])
+        if node.func.attr in _NUMPY_MAKERS:
+            size = next((k.value for k in node.keywords if k.arg == "size"), None)
+            args = [size] if size is not None else node.args
+            try:
+                dims = [ast.literal_eval(a) for a in args]
+            except ValueError:
+                return None
+            if node.func.attr in ("normal", "uniform") and size is None:
+                return None
+            flat = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+            if flat and all(type(d) is int and d > 0 for d in flat):
+                return list(flat)
+    return None
+
+
+def fit_inputs(tree: ast.Module, var: str) -> Optional[list[dict[str, Any]]]:
+    """A two-sample example input shaped like the literal data the script passes to `var.fit(x, ...)`."""
+    assigned: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            value = node.value
+            if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "astype"
+                    and isinstance(value.func.value, ast.Name) and value.func.value.id in assigned):
+                continue  # `x = x.astype("float32")` keeps the shape
+            if _literal_shape(value) is not None or node.targets[0].id in assigned:
+                assigned[node.targets[0].id] = value
+        for call in ast.walk(node):
+            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "fit"
+                    and isinstance(call.func.value, ast.Name) and call.func.value.id == var and call.args):
+                data = call.args[0]
+                if isinstance(data, ast.Name):
+                    data = assigned.get(data.id, data)
+                shape = _literal_shape(data)
+                if shape is not None and len(shape) >= 2:
+                    return [{"shape": [2] + shape[1:], "dtype": "float32"}]
+                return None
+    return None
