@@ -171,9 +171,9 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
                             "in the forward pass", {"inputs": m.get("inputs")})
     evidence = {k: v for k, v in m.items() if k != "lines"}
     if "outputs" in m:
-        return Confirmation("unverified", f"the model returns {m['outputs']} tensors and the script does not show "
-                            f"which one the loss receives, so whether the {m['activation']} on line "
-                            f"{m['lines'][0]} reaches it is unknown", evidence)
+        return Confirmation("unverified", f"the model returns {m['outputs']} tensors, the {m['activation']} on line "
+                            f"{m['lines'][0]} reaches none of them, and the script does not show which one "
+                            "the loss receives", evidence)
     if not m["on_path"]:
         return Confirmation("refuted", f"the {m['activation']} on line {m['lines'][0]} does not reach the model's "
                             "output at run time", evidence)

@@ -112,11 +112,21 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
     kind, act_out, _ = mode.calls[index]
     on_path = _reaches(out, act_out)
     many = _outputs(tools, whole)
-    if (element is None or element < 0) and len(many) > 1 and not all(_reaches(t, act_out) for t in many):
-        # Which of several outputs the loss receives is unknown: neither the first nor any other may stand for it.
-        return {"activation": kind, "outputs": len(many), "lines": check["lines"]}
+    if (element is None or element < 0) and len(many) > 1:
+        # Which of several outputs the loss receives is unknown (`def loss_fn(recon, ...)`): the static
+        # stage paired the loss with this activation, so the output it reaches stands for it; when it
+        # reaches none, nothing here tells that the loss does not receive it.
+        reached = [k for k, t in enumerate(many) if _reaches(t, act_out)]
+        if not reached:
+            return {"activation": kind, "outputs": len(many), "lines": check["lines"]}
+        out, on_path, element = many[reached[0]], True, None
+        many_index = reached[0]
+    else:
+        many_index = None
     result: dict[str, Any] = {"activation": kind, "on_path": on_path, "output_shape": list(out.shape),
                               "lines": check["lines"]}
+    if many_index is not None:
+        result["output_reached"] = f"output {many_index} of {len(many)} (the one the {kind} reaches)"
     if not on_path:
         return result
     gen = torch.Generator().manual_seed(seed + 11)
@@ -134,7 +144,8 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
         gen.set_state(state)
         bypass = _Activation(tools, path, lines, bypass=index)
         with bypass:
-            raw = _output(tools, built(inputs), element)
+            raw_all = built(inputs)
+            raw = _outputs(tools, raw_all)[many_index] if many_index is not None else _output(tools, raw_all, element)
         assert raw is not None
         objective(raw).backward()  # type: ignore[no-untyped-call]
         without = _grad_norm(built, first)

@@ -41,8 +41,8 @@ CASES = {
     "unpacked.py": ("encoded, decoded = model(x)", "decoded", "confirmed"),
     "indexed.py": ("decoded = model(x)[1]", "decoded", "confirmed"),
     "indexed_inline.py": ("pass", "model(x)[1]", "confirmed"),
-    # `out[1]` of a name: which element the loss gets is not followed, so no verdict.
-    "unknown.py": ("out = model(x)", "out[1]", "unverified"),
+    # `out[1]` of a name is not followed: the output the sigmoid reaches stands for it.
+    "unknown.py": ("out = model(x)", "out[1]", "confirmed"),
 }
 
 
@@ -56,4 +56,12 @@ def test_loss_pairing_follows_the_tuple_element_the_loss_receives(tmp_path: Path
     assert set(found) == set(CASES), proc.stdout
     for name, (_, _, want) in CASES.items():
         assert found[name]["status"] == want, (name, found[name])
-    assert "which one the loss receives" in found["unknown.py"]["detail"]
+    assert found["unknown.py"]["evidence"]["output_reached"].startswith("output 1 of 2")
+
+
+def test_an_activation_that_reaches_none_of_several_outputs_is_not_refuted() -> None:
+    from initlint.confirm.checks import loss_pairing
+
+    verdict = loss_pairing({"activation": "sigmoid", "outputs": 2, "lines": [9, 9]}, None)
+    assert verdict.status == "unverified"
+    assert "which one the loss receives" in verdict.detail
