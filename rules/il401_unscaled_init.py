@@ -302,7 +302,10 @@ class UnscaledInit(Rule):
     layer's own output (not a residual sum), leaving out a zero-initialized
     last layer. Confirmed when it grows or shrinks by more than `scale-ratio`
     (default 10) from the first weight layer to the last; refuted when it
-    stays within that ratio (the finding then no longer fails the run).
+    stays within that ratio (the finding then no longer fails the run),
+    except behind a sigmoid or tanh between the layers: it bounds each
+    layer's input, so an unscaled init shows as saturation, not growth, and
+    the finding stays unverified. TF1 graphs are measured the same way.
     Unverified when the model cannot be built or its forward pass uses fewer
     than two weight layers. Only findings the static stage raised are
     measured, because the measure alone is not a detector: PyTorch's default

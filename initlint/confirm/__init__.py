@@ -18,6 +18,7 @@ from typing import Any, Optional, Sequence
 from initlint.config import Settings
 from initlint.confirm.assemble import Assembly, FileModel, Target, Unbuildable, assemble, resolve_target
 from initlint.confirm.checks import VERDICTS
+from initlint.confirm.slices import loss_output
 from initlint.diagnostics import Confirmation, Diagnostic
 from initlint.rule import Confirm, Rule, all_rules
 
@@ -82,6 +83,11 @@ def _located(diag: Diagnostic) -> Diagnostic:
         place = diag.related[0]
         return replace(diag, path=place.path, span=place.span, subject=None)
     return diag
+
+
+def _loss_output(fm: Any, diag: Diagnostic) -> Optional[int]:
+    """The element of the model's output that the loss on the finding's line receives, if known."""
+    return loss_output(fm.tree, diag.span.line) if isinstance(fm, FileModel) else None
 
 
 def _backend_for(asm: Assembly, confirm: Confirm) -> str:
@@ -170,6 +176,9 @@ def confirm_diagnostics(
                         "lines": [d.span.line, max(d.span.line, d.span.end_line)],
                         "params": list(subject.params) if subject is not None else [],
                         "layers": list(subject.layers) if subject is not None else [],
+                        # Which of the model's outputs the loss receives (a tuple's element, say).
+                        "output": (_loss_output(files.get(diagnostics[i].path), diagnostics[i])
+                                   if declared.probe == "loss_pairing" else None),
                     })
                 left = deadline - time.monotonic()
                 if left <= 0:

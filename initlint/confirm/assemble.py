@@ -30,7 +30,10 @@ from initlint.confirm.slices import (
     block_slice,
     call_site_inputs,
     factory_at,
+    graph_calls,
+    graph_downstream,
     factory_call,
+    fit_inputs,
     no_holes,
     render_block,
 )
@@ -606,6 +609,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
     """The assembled source and build recipe for `target`, or Unbuildable."""
     block_statements: list[Stmt] = []
     recipe_var: Optional[str] = None  # the script's name for the built model, whose call sites give inputs
+    graph: Optional[list[int]] = None  # a TF1 function's graph: the statements that call it
     if target.kind == "class":
         roots = [i for i, n in enumerate(fm.body) if isinstance(n, ast.ClassDef) and n.name == target.name]
         if not roots:
@@ -643,9 +647,12 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         fn = fm.body[roots[0]] if roots else None
         assert isinstance(fn, ast.FunctionDef)
         config = settings_modules.get(target.name, {})
-        if _framework(fm, fm.closure(roots)) == "tf":
-            raise Unbuildable(LOW_LEVEL_TF)
-        if "args" in config or "kwargs" in config:
+        graph = graph_calls(fm, target.name) if _framework(fm, fm.closure(roots)) == "tf" else None
+        if graph == []:
+            raise Unbuildable(LOW_LEVEL_TF + f" (no top-level assignment calls {target.name})")
+        if graph:  # a TF1 function builds layers where the script calls it: the graph is built there
+            indices, ctor, origin, forward_of, recipe = graph, None, "the module-level statements that call it", None, None
+        elif "args" in config or "kwargs" in config:
             ctor = _call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
             origin, literal_line = "[tool.initlint.confirm] modules", None
         else:
@@ -654,11 +661,12 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
                 raise Unbuildable(f"no call of {target.name} with literal arguments and no defaults; set them under "
                                   f"[tool.initlint.confirm.modules.{target.name}] args")
             ctor, origin, literal_line = call
-        recipe = find_recipe(fm.tree, target.name, literal_line)
-        if recipe is not None and recipe.from_file:
-            raise Unbuildable(f"the weights come from a file ({recipe.from_file}), not from {target.name}()")
-        indices = fm.closure(roots, recipe.names if recipe is not None else set())
-        forward_of = None
+        if not graph:
+            recipe = find_recipe(fm.tree, target.name, literal_line)
+            if recipe is not None and recipe.from_file:
+                raise Unbuildable(f"the weights come from a file ({recipe.from_file}), not from {target.name}()")
+            indices = fm.closure(roots, recipe.names if recipe is not None else set())
+            forward_of = None
     elif target.kind == "block":
         try:
             sliced = block_slice(fm.tree, target.line)
@@ -685,7 +693,9 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             recipe.statements = [(ln, src) for ln, src in recipe.statements if ln not in kept]
             recipe = recipe if recipe.statements else None
         indices = fm.closure(statements, recipe.names if recipe is not None else set())
-    if target.kind in ("block", "script"):
+        if _framework(fm, indices) == "tf":  # the graph's layers are where the script uses its variables
+            indices = graph_downstream(fm, indices)
+    if target.kind in ("block", "script") or graph:
         try:
             no_holes([fm.body[i] for i in indices])
         except Hole as exc:
@@ -703,6 +713,8 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
     inputs = config.get("inputs")
     if inputs is None and recipe_var is not None and not origin.startswith(GUESSED):
         inputs = call_site_inputs(fm.tree, recipe_var)
+    if inputs is None and target.kind == "script" and framework == "keras":
+        inputs = fit_inputs(fm.tree, target.name)
     return Assembly(
         path=fm.path,
         source=render_block(fm.text, fm.render(indices), block_statements),

@@ -146,6 +146,11 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     summary = f"layer-output RMS {_fmt(first)} -> {_fmt(last)} over {len(layers)} layers ({_fmt(ratio)}x)"
     if ratio > limit or ratio < 1.0 / limit:
         return _on_guesses(Confirmation("confirmed", summary, evidence), m)
+    if m.get("bounded"):
+        # A sigmoid or tanh between the layers caps each layer's input, so an unscaled init shows as
+        # saturation rather than growth: staying within the ratio proves nothing.
+        return Confirmation("unverified", f"{summary}, within {_fmt(limit)}x, but a sigmoid or tanh between the "
+                            "layers bounds their inputs, so the RMS cannot show an unscaled init", evidence)
     return _on_guesses(Confirmation("refuted", f"{summary}, within {_fmt(limit)}x", evidence), m)
 
 
@@ -165,6 +170,10 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         return Confirmation("unverified", f"no sigmoid or softmax ran on lines {m['lines'][0]}-{m['lines'][1]} "
                             "in the forward pass", {"inputs": m.get("inputs")})
     evidence = {k: v for k, v in m.items() if k != "lines"}
+    if "outputs" in m:
+        return Confirmation("unverified", f"the model returns {m['outputs']} tensors, the {m['activation']} on line "
+                            f"{m['lines'][0]} reaches none of them, and the script does not show which one "
+                            "the loss receives", evidence)
     if not m["on_path"]:
         return Confirmation("refuted", f"the {m['activation']} on line {m['lines'][0]} does not reach the model's "
                             "output at run time", evidence)

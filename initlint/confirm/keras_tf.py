@@ -23,8 +23,12 @@ import sys
 import types
 from typing import Any, Callable, Iterator, Optional
 
+from initlint.confirm import tf_graph
+from initlint.confirm.imports import optional_imports
+
 LR = 0.1
-ONLY_ZERO = "on TensorFlow the confirmation stage measures only exactly-zero gradients (the zero_gradients probe: IL101-IL103)"
+ONLY_ZERO = ("on TensorFlow the confirmation stage measures only exactly-zero gradients (the zero_gradients "
+             "probe: IL101-IL103) and, on TF1 graphs, scale, vanishing gradients and symmetry")
 # Ops whose integer input indexes a table: (op type, input position of the table).
 GATHER_OPS = {"GatherV2": 0, "ResourceGather": 0, "Gather": 0}
 SPARSE_LABEL_OPS = {"SparseSoftmaxCrossEntropyWithLogits"}
@@ -187,7 +191,7 @@ def _feed(tf: Any, graph: Any, rng: Any) -> dict[Any, Any]:
 
     feeds: dict[Any, Any] = {}
     for op in graph.get_operations():
-        if op.type != "Placeholder":
+        if op.type != "Placeholder" or op.name.startswith("initlint_"):  # the probes' own targets
             continue
         t = op.outputs[0]
         dims = t.shape.as_list() if t.shape.rank is not None else [2]
@@ -257,19 +261,23 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
     module.__file__ = path
     import builtins
 
-    module.__dict__["__builtins__"] = dict(builtins.__dict__, __import__=v1_importer(tf))
+    module.__dict__["__builtins__"] = dict(
+        builtins.__dict__, __import__=optional_imports(path, job["source"], v1_importer(tf)))
     rng = np.random.default_rng(job["seed"])
     with graph.as_default():
         v1.set_random_seed(job["seed"])
         np.random.seed(job["seed"])
         exec(compile(job["source"], path, "exec"), module.__dict__)
         variables = list(v1.trainable_variables())
-        # Name each variable as the script does (`W`, not `Variable_2`).
-        pynames = {id(v): k for k, v in module.__dict__.items() if isinstance(v, tf.Variable)}
+        pynames = _script_names(tf, module.__dict__)
         if not variables:
             raise ValueError("the graph has no trainable variable")
         plan = []
+        graph_probes = []
         for c in job["checks"]:
+            if c["probe"] in tf_graph.PROBES:
+                graph_probes.append((c, _ops_at(graph, path, c["lines"][0], c["lines"][1])))
+                continue
             if c["probe"] != "zero_gradients":
                 results[c["index"]] = {"unverified": ONLY_ZERO}
                 continue
@@ -306,7 +314,23 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
                     "pass2": {n: float(x) for n, x in zip(names, pass2)},
                     "inputs": {t.op.name: list(np.shape(v)) for t, v in feeds.items()},
                 }
+    if graph_probes:
+        results.update(tf_graph.measure(tf, graph, variables, graph_probes, lambda r: _feed(tf, graph, r),
+                                        pynames, job["seed"]))
     return {"ok": True, "checks": results}
+
+
+def _script_names(tf: Any, namespace: dict[str, Any]) -> dict[int, str]:
+    """Each variable named as the script does (`W`, `weights['h1']`, not `Variable_2`)."""
+    names: dict[int, str] = {}
+    for k, v in namespace.items():
+        if isinstance(v, tf.Variable):
+            names[id(v)] = k
+        elif isinstance(v, dict) and not k.startswith("__"):
+            for key, item in v.items():
+                if isinstance(item, tf.Variable):
+                    names[id(item)] = f"{k}[{key!r}]"
+    return names
 
 
 def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -> dict[str, Any]:
@@ -316,6 +340,14 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
     tf = tensorflow()
     rng = np.random.default_rng(job["seed"])
     inputs = []
+    if not _has_inputs(obj):
+        given = job.get("inputs")
+        if not given or not hasattr(obj, "build"):
+            raise TFUnavailable(f"the Keras model `{job['target']}` has no input shape (no Input, input_shape "
+                                "or input_dim, and no literal data passed to fit); set inputs under "
+                                f"[tool.initlint.confirm.modules.{job['target']}]")
+        # The feature shape of the script's own data (`fit(x, ...)`), or of the configured inputs.
+        obj.build(tuple([None] + list(given[0]["shape"] if isinstance(given[0], dict) else given[0])[1:]))
     for t in obj.inputs:
         shape = [2] + [d or 8 for d in t.shape[1:]]
         if "int" in str(t.dtype):
@@ -363,6 +395,13 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
                                "pass1": {n: pass1[n] for n in upstream}, "pass2": {n: pass2[n] for n in upstream},
                                "inputs": [list(np.shape(i)) for i in inputs]}
     return {"ok": True, "checks": results}
+
+
+def _has_inputs(model: Any) -> bool:
+    try:
+        return bool(model.inputs)
+    except (AttributeError, ValueError):  # an unbuilt Sequential "has no defined inputs yet"
+        return False
 
 
 def _table_size(model: Any, tensor: Any) -> int:

@@ -76,9 +76,17 @@ def _reaches(out: torch.Tensor, target: torch.Tensor) -> bool:
     return False
 
 
-def _output(tools: Tools, out: Any) -> Optional[torch.Tensor]:
+def _output(tools: Tools, out: Any, element: Optional[int] = None) -> Optional[torch.Tensor]:
+    """The floating tensor the loss receives: element `element` of a tuple output when the script
+    picks one (`a, b = model(x)`, `model(x)[1]`), else the first."""
+    if element is not None and element >= 0 and isinstance(out, (list, tuple)) and element < len(out):
+        out = out[element]
     found = [t for t in tools.tensors(out) if t.is_floating_point()]
     return found[0] if found else None
+
+
+def _outputs(tools: Tools, out: Any) -> list[torch.Tensor]:
+    return [t for t in tools.tensors(out) if t.is_floating_point()]
 
 
 def _first_weight(built: Any) -> Optional[str]:
@@ -92,17 +100,33 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
     lines = set(range(check["lines"][0], check["lines"][1] + 1))
     loss = check["probe_params"]["loss"]  # "logits" (IL304), "bce" (IL303) or "mse" (IL301)
     first = _first_weight(built)
+    element = check.get("output")
     mode = _Activation(tools, path, lines)
     built.zero_grad()
     with mode:
-        out = _output(tools, built(inputs))
+        whole = built(inputs)
+    out = _output(tools, whole, element)
     index = mode.chosen()
     if index is None or out is None:
         return {"activation": None, "lines": check["lines"]}
     kind, act_out, _ = mode.calls[index]
     on_path = _reaches(out, act_out)
+    many = _outputs(tools, whole)
+    if (element is None or element < 0) and len(many) > 1:
+        # Which of several outputs the loss receives is unknown (`def loss_fn(recon, ...)`): the static
+        # stage paired the loss with this activation, so the output it reaches stands for it; when it
+        # reaches none, nothing here tells that the loss does not receive it.
+        reached = [k for k, t in enumerate(many) if _reaches(t, act_out)]
+        if not reached:
+            return {"activation": kind, "outputs": len(many), "lines": check["lines"]}
+        out, on_path, element = many[reached[0]], True, None
+        many_index = reached[0]
+    else:
+        many_index = None
     result: dict[str, Any] = {"activation": kind, "on_path": on_path, "output_shape": list(out.shape),
                               "lines": check["lines"]}
+    if many_index is not None:
+        result["output_reached"] = f"output {many_index} of {len(many)} (the one the {kind} reaches)"
     if not on_path:
         return result
     gen = torch.Generator().manual_seed(seed + 11)
@@ -120,7 +144,8 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
         gen.set_state(state)
         bypass = _Activation(tools, path, lines, bypass=index)
         with bypass:
-            raw = _output(tools, built(inputs))
+            raw_all = built(inputs)
+            raw = _outputs(tools, raw_all)[many_index] if many_index is not None else _output(tools, raw_all, element)
         assert raw is not None
         objective(raw).backward()  # type: ignore[no-untyped-call]
         without = _grad_norm(built, first)

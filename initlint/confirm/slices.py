@@ -258,3 +258,158 @@ def no_holes(statements: list[ast.stmt]) -> None:
             if skipped is not None:
                 name = sorted(_stores(node))[0] if _stores(node) else "a value"
                 raise Hole(hole_reason(name, skipped, node.lineno))
+
+
+def _model_output(value: ast.expr) -> Optional[int]:
+    """-1 for a call's whole result (`model(x)`), k for its element `model(x)[k]`, else None."""
+    if isinstance(value, ast.Call):
+        return -1
+    if (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Call)
+            and isinstance(value.slice, ast.Constant) and type(value.slice.value) is int):
+        return int(value.slice.value)
+    return None
+
+
+def loss_output(tree: ast.Module, line: int) -> Optional[int]:
+    """Which element of the model's output the loss called on `line` receives as its prediction:
+    -1 for the whole output, k for element k (`model(x)[k]`, `a, b = model(x)`), None when unknown."""
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.lineno == line and n.args]
+    if not calls:
+        return None
+    pred = min(calls, key=lambda n: n.col_offset).args[0]
+    if not isinstance(pred, ast.Name):
+        return _model_output(pred)
+    found: Optional[int] = None
+    last = 0
+    for node in ast.walk(tree):  # the last assignment to the name before the loss
+        if not isinstance(node, ast.Assign) or not last < node.lineno <= line or len(node.targets) != 1:
+            continue
+        target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id == pred.id:
+            last, found = node.lineno, _model_output(node.value)
+        elif isinstance(target, (ast.Tuple, ast.List)) and any(
+                isinstance(e, ast.Name) and e.id == pred.id for e in target.elts):
+            names = [e.id if isinstance(e, ast.Name) else None for e in target.elts]
+            plain = not any(isinstance(e, ast.Starred) for e in target.elts)
+            last = node.lineno
+            found = names.index(pred.id) if plain and isinstance(node.value, ast.Call) else None
+    return found
+
+
+def graph_downstream(fm: Any, indices: list[int]) -> list[int]:
+    """`indices` plus the later top-level assignments that compute from what they bind, with their
+    own dependencies: a TF1 graph's layers are built where the script uses its variables
+    (`logits = net(X)`). An assignment that loads data, trains or runs a session, or needs a
+    statement that does, is left out."""
+    kept = list(indices)
+
+    def assigned(ks: list[int]) -> set[str]:  # not imports: every statement naming `tf` would qualify
+        return {n for k in ks if isinstance(fm.body[k], (ast.Assign, ast.AnnAssign)) for n in _stores(fm.body[k])}
+
+    bound = assigned(kept)
+    for j, node in enumerate(fm.body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and fm.uses[j] & bound:
+            bound.add(node.name)  # `def net(x)` reading the weights: calling it builds layers
+            continue
+        if j in kept or j < min(kept, default=0) or not isinstance(node, (ast.Assign, ast.AnnAssign)):
+            continue
+        if not (_loads(node) & bound) or skipped_call(node) is not None:
+            continue
+        grown = fm.closure(sorted(set(kept) | {j}))
+        if any(skipped_call(fm.body[k]) is not None for k in grown if k not in kept):
+            continue
+        kept = grown
+        bound |= assigned(grown)
+    return sorted(kept)
+
+
+def graph_calls(fm: Any, name: str) -> list[int]:
+    """The graph a TF1 function builds layers into: the top-level assignments that call it
+    (`l1 = add_layer(xs, 1, 10)`) and what is computed from them, without data, training or sessions."""
+    calls = [i for i, node in enumerate(fm.body) if isinstance(node, (ast.Assign, ast.AnnAssign))
+             and node.value is not None and skipped_call(node) is None
+             and any(isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id == name
+                     for c in ast.walk(node.value))]
+    if not calls:
+        return []
+    closure = fm.closure(calls)
+    if any(skipped_call(fm.body[k]) is not None for k in closure):
+        return []
+    return graph_downstream(fm, closure)
+
+
+_NUMPY_MAKERS = {"rand", "randn", "random", "zeros", "ones", "random_sample", "normal", "uniform"}
+
+
+def _int(node: ast.expr) -> Optional[int]:
+    """A small integer expression of literals (`10 ** 4`, `2 * 64`)."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return int(node.value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Pow, ast.Mult, ast.Add)):
+        a, b = _int(node.left), _int(node.right)
+        if a is None or b is None or (isinstance(node.op, ast.Pow) and b > 12):
+            return None
+        return int(a ** b if isinstance(node.op, ast.Pow) else a * b if isinstance(node.op, ast.Mult) else a + b)
+    return None
+
+
+def _literal_shape(node: ast.expr) -> Optional[list[int]]:
+    """The shape of literal data: nested lists (`[[1] * 128] * 100`), `np.array(...)` of them, or
+    `np.random.rand(100, 8)` / `np.zeros((100, 8))` with literal sizes."""
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float, bool):
+        return []
+    if isinstance(node, (ast.List, ast.Tuple)) and node.elts:
+        inner = _literal_shape(node.elts[0])
+        return None if inner is None else [len(node.elts)] + inner
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _literal_shape(node.left), _literal_shape(node.right)
+        if left and right and left[1:] == right[1:]:
+            return [left[0] + right[0]] + left[1:]
+        return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        for seq, k in ((node.left, node.right), (node.right, node.left)):
+            shape = _literal_shape(seq) if isinstance(seq, (ast.List, ast.BinOp)) else None
+            times = _int(k)
+            if shape and times is not None and times > 0:
+                return [shape[0] * times] + shape[1:]
+        return None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr in ("array", "asarray") and node.args:
+            return _literal_shape(node.args[0])
+        if node.func.attr in _NUMPY_MAKERS:
+            size = next((k.value for k in node.keywords if k.arg == "size"), None)
+            args = [size] if size is not None else node.args
+            try:
+                dims = [ast.literal_eval(a) for a in args]
+            except ValueError:
+                return None
+            if node.func.attr in ("normal", "uniform") and size is None:
+                return None
+            flat = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+            if flat and all(type(d) is int and d > 0 for d in flat):
+                return list(flat)
+    return None
+
+
+def fit_inputs(tree: ast.Module, var: str) -> Optional[list[dict[str, Any]]]:
+    """A two-sample example input shaped like the literal data the script passes to `var.fit(x, ...)`."""
+    assigned: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            value = node.value
+            if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "astype"
+                    and isinstance(value.func.value, ast.Name) and value.func.value.id in assigned):
+                continue  # `x = x.astype("float32")` keeps the shape
+            if _literal_shape(value) is not None or node.targets[0].id in assigned:
+                assigned[node.targets[0].id] = value
+        for call in ast.walk(node):
+            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "fit"
+                    and isinstance(call.func.value, ast.Name) and call.func.value.id == var and call.args):
+                data = call.args[0]
+                if isinstance(data, ast.Name):
+                    data = assigned.get(data.id, data)
+                shape = _literal_shape(data)
+                if shape is not None and len(shape) >= 2:
+                    return [{"shape": [2] + shape[1:], "dtype": "float32"}]
+                return None
+    return None

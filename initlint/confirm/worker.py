@@ -35,6 +35,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from initlint.confirm import keras_tf
+from initlint.confirm.imports import optional_imports
 from initlint.confirm.probes import PROBES, Tools
 from initlint.confirm.recipe import replay
 from initlint.confirm.symmetry import measure_symmetry
@@ -50,6 +51,7 @@ MULTIPLICATIVE = {
     "conv_transpose2d", "conv_transpose3d", "pow", "__pow__", "square", "norm", "cdist",
     "cosine_similarity", "addmm", "outer",
 }
+BOUNDED = {"sigmoid", "sigmoid_", "tanh", "tanh_", "softsign"}
 ACTIVATIONS = {"relu", "relu_", "relu6", "threshold", "threshold_", "hardswish", "prelu", "rrelu"}
 SOFTMAX = {"softmax", "_softmax", "log_softmax"}
 BIAS_POSITION = {"linear": 2, "conv1d": 2, "conv2d": 2, "conv3d": 2, "conv_transpose1d": 2,
@@ -102,6 +104,9 @@ class Recorder(TorchFunctionMode):
         self.axis: dict[str, str] = {}
         self.at_line: dict[int, list[tuple[str, list[torch.Tensor]]]] = {}
         self.written: dict[int, set[int]] = {}
+        # Whether a sigmoid or tanh ran between two weight layers (it bounds the next layer's input).
+        self.bounded = False
+        self._squashed = False
 
     def __torch_function__(self, func: Callable[..., Any], types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -115,6 +120,8 @@ class Recorder(TorchFunctionMode):
 
     def _record(self, name: str, args: Any, kwargs: dict[str, Any], out: Any) -> None:
         flat = list(args) + list(kwargs.values())
+        if name in BOUNDED and self.order:
+            self._squashed = True
         if name in LAYER_FUNCS and "embedding" not in name:
             for pos, a in enumerate(flat):
                 if isinstance(a, torch.Tensor) and id(a) in self.names and a.dim() >= 2:
@@ -125,6 +132,7 @@ class Recorder(TorchFunctionMode):
                             o = outs[0].detach()
                             self.rms[pname] = float(o.double().pow(2).mean().sqrt())
                             self.order.append(pname)
+                            self.bounded = self.bounded or self._squashed
                     if name in ("matmul", "__matmul__", "mm", "bmm") and pos == 1:
                         self.axis.setdefault(pname, "columns")
                     elif name == "__rmatmul__" and pos == 0:
@@ -409,17 +417,18 @@ def build(job: dict[str, Any]) -> Built:
     for extra in (job.get("project_root"), os.path.dirname(os.path.abspath(path))):
         if extra and extra not in sys.path:
             sys.path.insert(0, extra)
+    import builtins
+
     keras_mod = None
     module = types.ModuleType("__initlint_confirm__")
     module.__file__ = path
+    importer: Optional[Callable[..., Any]] = None
     if job["framework"] == "keras":
         keras_mod = _keras(job.get("backend", "torch"))
         keras_mod.utils.set_random_seed(job["seed"])
         importer = _tensorflow_import(keras_mod)
-        if importer is not None:
-            import builtins
-
-            module.__dict__["__builtins__"] = dict(builtins.__dict__, __import__=importer)
+    module.__dict__["__builtins__"] = dict(
+        builtins.__dict__, __import__=optional_imports(path, job["source"], importer or builtins.__import__))
     sys.modules[module.__name__] = module
     _seed(job["seed"])
     code = compile(job["source"], path, "exec")
@@ -572,7 +581,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         layers = [n for n in layers if n in rec.rms]
         if layers and float(init[layers[-1]].abs().max()) == 0.0:
             layers = layers[:-1]
-        results[c["index"]] = {"layers": layers, "rms": [rec.rms[n] for n in layers], "inputs": shapes_used}
+        results[c["index"]] = {"layers": layers, "rms": [rec.rms[n] for n in layers], "inputs": shapes_used,
+                               "bounded": rec.bounded}
 
     # vanishing: per-layer weight-gradient norms, squared error vs random targets, a few seeds.
     vanishing = [c for c in checks if c["probe"] == "vanishing"]

@@ -170,3 +170,40 @@ def test_without_tensorflow_the_tf_findings_are_unverified_with_the_reason(
     for d in done:
         assert d.confirmation is not None and d.confirmation.status == "unverified", d
         assert "TensorFlow is not installed" in d.confirmation.detail, d.confirmation
+
+
+FIT_DATA = """\
+import numpy
+from keras import Sequential
+from keras.layers.core import Dense, Activation
+
+X_train = numpy.array([[1] * 16] * 50 + [[0] * 16] * 50)
+X_train = X_train.astype("float32")
+Y_train = numpy.array([1] * 50 + [0] * 50)
+
+model = Sequential()
+model.add(Dense(8))
+model.add(Activation('relu'))
+model.add(Dense(1))
+model.add(Activation('softmax'))
+model.compile(loss='binary_crossentropy', optimizer='sgd')
+model.fit({data}, Y_train, epochs=5)
+"""
+
+
+def test_sequential_without_input_is_built_from_the_data_passed_to_fit(tmp_path: Path) -> None:
+    """No Input and no input_shape: the literal data given to `fit` shapes the model; without such
+    data the finding stays unverified and says so. `keras.layers.core` is Keras 2's path."""
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "literal.py").write_text(FIT_DATA.format(data="X_train"))
+    (tmp_path / "loaded.py").write_text(FIT_DATA.format(data="numpy.load('x.npy')"))
+    proc = subprocess.run([sys.executable, "-m", "initlint", "--no-cache", "--confirm", "--format", "json",
+                           "literal.py", "loaded.py"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode in (0, 1), proc.stderr
+    found = {f["path"]: f["confirmation"] for f in json.loads(proc.stdout) if f["code"] == "IL103"}
+    assert found["literal.py"]["status"] == "confirmed", found
+    assert found["loaded.py"]["status"] == "unverified"
+    assert "no literal data passed to fit" in found["loaded.py"]["detail"]

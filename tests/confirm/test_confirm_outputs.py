@@ -1,0 +1,67 @@
+"""`initlint --confirm` on a loss that receives one element of a model's tuple output: the
+loss-pairing probe follows the element the script passes to the loss, and says `unverified`
+when the script does not show which one it is, never `refuted`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+AUTOENCODER = """\
+import torch
+import torch.nn as nn
+
+
+class AutoEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(16, 8), nn.Tanh(), nn.Linear(8, 3))
+        self.decoder = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 16), nn.Sigmoid())
+
+    def forward(self, x):
+        encoded = self.encoder(x)
+        decoded = self.decoder(encoded)
+        return encoded, decoded
+
+
+model = AutoEncoder()
+loss_func = nn.MSELoss()
+x = torch.rand(4, 16)
+{call}
+loss = loss_func({pred}, x)
+"""
+# How the script takes the decoder's output (element 1), and the verdict on the IL301 finding.
+CASES = {
+    "unpacked.py": ("encoded, decoded = model(x)", "decoded", "confirmed"),
+    "indexed.py": ("decoded = model(x)[1]", "decoded", "confirmed"),
+    "indexed_inline.py": ("pass", "model(x)[1]", "confirmed"),
+    # `out[1]` of a name is not followed: the output the sigmoid reaches stands for it.
+    "unknown.py": ("out = model(x)", "out[1]", "confirmed"),
+}
+
+
+def test_loss_pairing_follows_the_tuple_element_the_loss_receives(tmp_path: Path) -> None:
+    for name, (call, pred, _) in CASES.items():
+        (tmp_path / name).write_text(AUTOENCODER.format(call=call, pred=pred))
+    proc = subprocess.run([sys.executable, "-m", "initlint", "--no-cache", "--confirm", "--format", "json",
+                           *CASES], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    found = {f["path"]: f["confirmation"] for f in json.loads(proc.stdout) if f["code"] == "IL301"}
+    assert set(found) == set(CASES), proc.stdout
+    for name, (_, _, want) in CASES.items():
+        assert found[name]["status"] == want, (name, found[name])
+    assert found["unknown.py"]["evidence"]["output_reached"].startswith("output 1 of 2")
+
+
+def test_an_activation_that_reaches_none_of_several_outputs_is_not_refuted() -> None:
+    from initlint.confirm.checks import loss_pairing
+
+    verdict = loss_pairing({"activation": "sigmoid", "outputs": 2, "lines": [9, 9]}, None)
+    assert verdict.status == "unverified"
+    assert "which one the loss receives" in verdict.detail

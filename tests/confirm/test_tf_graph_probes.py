@@ -1,0 +1,131 @@
+"""The scale, vanishing and symmetry probes on TF1 graphs (tf.compat.v1), through the real CLI.
+One run over all the programs, so one worker serves the module."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("tensorflow")
+
+MLP = """\
+import tensorflow as tf
+
+X = tf.placeholder("float", [None, 64])
+weights = {
+    'h1': tf.Variable(tf.random_normal([64, 256])),
+    'h2': tf.Variable(tf.random_normal([256, 256])),
+    'out': tf.Variable(tf.random_normal([256, 10])),
+}
+
+
+def net(x):
+    layer_1 = tf.matmul(x, weights['h1'])
+    layer_2 = tf.matmul(layer_1, weights['h2'])
+    return tf.matmul(layer_2, weights['out'])
+
+
+logits = net(X)
+"""
+SIGMOIDS = """\
+import tensorflow as tf
+
+X = tf.placeholder("float", [None, 64])
+w1 = tf.Variable(tf.random_normal([64, 64]{std}))
+w2 = tf.Variable(tf.random_normal([64, 64]{std}))
+w3 = tf.Variable(tf.random_normal([64, 64]{std}))
+w4 = tf.Variable(tf.random_normal([64, 10]{std}))
+h1 = tf.nn.sigmoid(tf.matmul(X, w1))
+h2 = tf.nn.sigmoid(tf.matmul(h1, w2))
+h3 = tf.nn.sigmoid(tf.matmul(h2, w3))
+out = tf.nn.sigmoid(tf.matmul(h3, w4))
+"""
+CONSTANT = """\
+import tensorflow as tf
+
+X = tf.placeholder("float", [None, 16])
+w1 = tf.Variable(tf.ones([16, 8]))
+b1 = tf.Variable(tf.zeros([8]))
+w2 = tf.Variable({head})
+hidden = tf.nn.relu(tf.matmul(X, w1) + b1)
+out = tf.matmul(hidden, w2)
+"""
+ADD_LAYER = """\
+import tensorflow as tf
+
+
+def add_layer(inputs, in_size, out_size):
+    Weights = tf.Variable(tf.random_normal([in_size, out_size]))
+    return tf.matmul(inputs, Weights)
+
+
+xs = tf.placeholder(tf.float32, [None, 64])
+{calls}
+"""
+PROGRAMS = {
+    "add_layer.py": ADD_LAYER.format(calls="l1 = add_layer(xs, 64, 256)\nout = add_layer(l1, 256, 1)"),
+    "add_layer_uncalled.py": ADD_LAYER.format(calls=""),
+    "mlp.py": MLP,
+    "sigmoids_small.py": SIGMOIDS.format(std=", stddev=0.125"),
+    "sigmoids_unit.py": SIGMOIDS.format(std=""),
+    "constant.py": CONSTANT.format(head="tf.ones([8, 4])"),
+    "constant_random_head.py": CONSTANT.format(head="tf.random_normal([8, 4], stddev=0.35)"),
+}
+
+
+@pytest.fixture(scope="module")
+def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, int], dict[str, Any]]:
+    root = tmp_path_factory.mktemp("tf_graphs")
+    for name, text in PROGRAMS.items():
+        (root / name).write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "initlint", "--no-cache", "--confirm", "--format", "json",
+                           *PROGRAMS], cwd=root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode in (0, 1), proc.stderr
+    return {(f["path"], f["code"], f["line"]): f["confirmation"] for f in json.loads(proc.stdout)}
+
+
+def status(verdicts: dict[tuple[str, str, int], dict[str, Any]], *key: Any) -> str:
+    assert key in verdicts, sorted(verdicts)
+    return str(verdicts[key]["status"])
+
+
+def test_scale_confirms_unscaled_linear_stack(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    for line in (5, 6, 7):
+        assert status(verdicts, "mlp.py", "IL401", line) == "confirmed"
+    evidence = verdicts[("mlp.py", "IL401", 5)]["evidence"]
+    assert evidence["layers"] == ["weights['h1']", "weights['h2']", "weights['out']"]
+    assert evidence["ratio_last_first"] > 10
+
+
+def test_scale_behind_sigmoids_is_never_refuted(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    # Sigmoids bound each layer's input: the RMS stays flat although the init is unscaled.
+    for line in (4, 5, 6, 7):
+        got = verdicts[("sigmoids_unit.py", "IL401", line)]
+        assert got["status"] == "unverified", got
+        assert "bounds their inputs" in got["detail"]
+
+
+def test_vanishing_on_a_sigmoid_stack(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    assert status(verdicts, "sigmoids_small.py", "IL302", 8) == "confirmed"
+    # Behind N(0, 1) weights the sigmoid chain keeps its gradient (the documented look-alike).
+    assert status(verdicts, "sigmoids_unit.py", "IL302", 8) == "refuted"
+    assert len(verdicts[("sigmoids_small.py", "IL302", 8)]["evidence"]["grad_norms"]) == 4
+
+
+def test_symmetry_after_one_step(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    assert status(verdicts, "constant.py", "IL201", 4) == "confirmed"
+    assert status(verdicts, "constant.py", "IL201", 6) == "confirmed"
+    # A random head gives each hidden unit its own gradient.
+    assert status(verdicts, "constant_random_head.py", "IL201", 4) == "refuted"
+
+
+def test_a_layer_function_is_measured_where_the_script_calls_it(
+        verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    assert status(verdicts, "add_layer.py", "IL401", 5) == "confirmed"
+    uncalled = verdicts[("add_layer_uncalled.py", "IL401", 5)]
+    assert uncalled["status"] == "unverified" and "no top-level assignment calls add_layer" in uncalled["detail"]
