@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from initlint.config import Settings
 from initlint.confirm.assemble import Assembly, FileModel, Target, Unbuildable, assemble, resolve_target

@@ -30,10 +30,10 @@ from initlint.confirm.slices import (
     block_slice,
     call_site_inputs,
     factory_at,
-    graph_calls,
-    graph_downstream,
     factory_call,
     fit_inputs,
+    graph_calls,
+    graph_downstream,
     no_holes,
     render_block,
 )
@@ -246,9 +246,7 @@ def _script_statements(fm: FileModel, name: str) -> list[int]:
     for i, node in enumerate(fm.body):
         if _is_main_guard(node):
             continue
-        if name in _bound_names(node) and isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            out.append(i)
-        elif isinstance(node, ast.Expr) and _call_on(node.value, name) in BUILD_METHODS:
+        if name in _bound_names(node) and isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) or isinstance(node, ast.Expr) and _call_on(node.value, name) in BUILD_METHODS:
             out.append(i)
         elif isinstance(node, (ast.For, ast.While)):
             calls = [c for c in ast.walk(node) if _call_on(c, name) is not None]

@@ -8,7 +8,8 @@ Pure Python on numbers, so each criterion is testable without torch.
 from __future__ import annotations
 
 import statistics
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from initlint.diagnostics import Confirmation
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import ast
 import sys
 import types
-from typing import Any, Callable
-
+from collections.abc import Callable
+from typing import Any
 
 # Keras 2 submodules of keras.layers (`from keras.layers.core import Dense`) that Keras 3 dropped.
 KERAS2_LAYER_MODULES = {f"keras.layers.{m}" for m in (
@@ -55,7 +55,7 @@ def optional_imports(path: str, source: str, real: Callable[..., Any]) -> Callab
     gives a Missing stand-in."""
     lines = top_level_import_lines(source)
 
-    def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:  # noqa: A002 - __import__'s own signature
         try:
             return real(name, globals, locals, fromlist, level)
         except ModuleNotFoundError as exc:

@@ -126,9 +126,7 @@ def _flatten(body: list[ast.stmt]) -> list[ast.stmt]:
         if isinstance(stmt, ast.For):
             out.append(ast.For(target=stmt.target, iter=stmt.iter, body=[], orelse=[], lineno=stmt.lineno, col_offset=0))
             out.extend(_flatten(stmt.body))
-        elif isinstance(stmt, (ast.If, ast.While)):
-            out.extend(_flatten(stmt.body))
-        elif isinstance(stmt, ast.With):
+        elif isinstance(stmt, (ast.If, ast.While, ast.With)):
             out.extend(_flatten(stmt.body))
         else:
             out.append(stmt)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import contextlib
 import sys
 import types
-from typing import Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any, Optional
 
 from initlint.confirm import tf_graph
 from initlint.confirm.imports import optional_imports
@@ -74,7 +75,7 @@ class LayerLines:
         cls.__init__ = __init__
         self._undo.append(lambda: setattr(cls, "__init__", real))
 
-    def __enter__(self) -> "LayerLines":
+    def __enter__(self) -> LayerLines:
         import torch
 
         if self.lines:
@@ -143,7 +144,7 @@ def build_subclassed(obj: Any) -> Optional[dict[str, Any]]:
         x = rng.integers(0, high, size=shape) if kind == "int" else rng.standard_normal(size=shape).astype("float32")
         try:
             obj(x)
-        except Exception:
+        except Exception:  # noqa: BLE001 - the user's model rejects this probe input: try the next
             continue
         return {"shape": shape, "dtype": "int64" if kind == "int" else "float32", "high": high}
     return None
@@ -163,7 +164,7 @@ def tensorflow() -> Any:
         raise TFUnavailable("TensorFlow is not installed (pip install tensorflow-cpu)")
     try:
         import tensorflow as tf  # type: ignore[import-untyped]
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a broken TensorFlow install is a reason, not a crash
         raise TFUnavailable(f"TensorFlow does not import ({type(exc).__name__}: {exc})") from None
     return tf
 
@@ -175,7 +176,7 @@ def v1_importer(tf: Any) -> Callable[..., Any]:
     real = builtins.__import__
     v1 = tf.compat.v1
 
-    def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:  # noqa: A002 - __import__'s own signature
         if level == 0 and name == "tensorflow":
             if fromlist:
                 return types.SimpleNamespace(**{n: getattr(v1, n) for n in fromlist if hasattr(v1, n)})
@@ -414,5 +415,5 @@ def _table_size(model: Any, tensor: Any) -> int:
 def _feeds(model: Any, tensor: Any, layer: Any) -> bool:
     try:
         return any(node_in is tensor for node in layer._inbound_nodes for node_in in node.input_tensors)
-    except Exception:
+    except Exception:  # noqa: BLE001 - Keras internals differ across versions: assume it feeds
         return True

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from initlint.diagnostics import Diagnostic
 from initlint.rule import rule_by_code

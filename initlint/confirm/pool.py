@@ -52,7 +52,7 @@ class WorkerPool:
         env["KERAS_BACKEND"] = self.backend
         env["PYTHONHASHSEED"] = "0"
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - held for the worker's lifetime, closed in close()
         config = json.dumps({"memory_mb": self.memory_mb, "threads": self.threads})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "initlint.confirm.worker", config],

@@ -9,7 +9,8 @@ worker dispatches on the probe's name (PROBES) and never on a rule code.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import Any, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F

@@ -59,9 +59,9 @@ def _gates(built: BuiltModel, name: str) -> int:
         owner = built.obj.get_submodule(owner_name) if owner_name else built.obj
     except AttributeError:
         return 1
-    if isinstance(owner, torch.nn.LSTM) or isinstance(owner, torch.nn.LSTMCell):
+    if isinstance(owner, (torch.nn.LSTM, torch.nn.LSTMCell)):
         return 4
-    if isinstance(owner, torch.nn.GRU) or isinstance(owner, torch.nn.GRUCell):
+    if isinstance(owner, (torch.nn.GRU, torch.nn.GRUCell)):
         return 3
     return 1
 

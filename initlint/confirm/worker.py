@@ -29,7 +29,8 @@ import random
 import sys
 import traceback
 import types
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -75,7 +76,7 @@ def _tensors(obj: Any) -> list[torch.Tensor]:
         return [t for o in obj for t in _tensors(o)]
     if isinstance(obj, dict):
         return [t for o in obj.values() for t in _tensors(o)]
-    if hasattr(obj, "logits") and isinstance(getattr(obj, "logits"), torch.Tensor):
+    if hasattr(obj, "logits") and isinstance(obj.logits, torch.Tensor):
         return [obj.logits]
     return []
 
@@ -114,7 +115,7 @@ class Recorder(TorchFunctionMode):
         name = getattr(func, "__name__", "")
         try:
             self._record(name, args, kwargs, out)
-        except Exception:  # recording must never change what the model computes
+        except Exception:  # noqa: BLE001 - recording must never change what the model computes
             pass
         return out
 
@@ -133,9 +134,7 @@ class Recorder(TorchFunctionMode):
                             self.rms[pname] = float(o.double().pow(2).mean().sqrt())
                             self.order.append(pname)
                             self.bounded = self.bounded or self._squashed
-                    if name in ("matmul", "__matmul__", "mm", "bmm") and pos == 1:
-                        self.axis.setdefault(pname, "columns")
-                    elif name == "__rmatmul__" and pos == 0:
+                    if name in ("matmul", "__matmul__", "mm", "bmm") and pos == 1 or name == "__rmatmul__" and pos == 0:
                         self.axis.setdefault(pname, "columns")
                     else:
                         self.axis.setdefault(pname, "rows")
@@ -216,7 +215,7 @@ def _keras(backend: str = "torch") -> Any:
     os.environ.setdefault("KERAS_BACKEND", backend)
     try:
         import keras  # type: ignore[import-untyped]
-    except Exception as exc:  # keras missing, or configured for another backend
+    except Exception as exc:  # noqa: BLE001 - keras missing, or configured for another backend
         raise BuildError(f"Keras 3 is not available on the {backend} backend ({type(exc).__name__}: {exc})") from None
     if keras.backend.backend() != backend:
         raise BuildError(f"Keras runs on the {keras.backend.backend()} backend, not {backend}")
@@ -245,7 +244,7 @@ def _tensorflow_import(keras: Any) -> Optional[Callable[..., Any]]:
     tf.keras = keras  # type: ignore[attr-defined]
     real = builtins.__import__
 
-    def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:  # noqa: A002 - __import__'s own signature
         if level == 0 and (name == "tensorflow" or name.startswith("tensorflow.")):
             if name == "tensorflow":
                 return tf
@@ -713,8 +712,8 @@ def main() -> None:
     if os.environ.get("KERAS_BACKEND") == "tensorflow":
         try:  # import TensorFlow under the start-up limit, not a job's time limit (~15 s)
             import keras  # noqa: F401
-        except Exception:
-            pass  # the job says why
+        except Exception:  # noqa: BLE001 - a failed import is reported by the job that needs it
+            pass
     proto.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         job = json.loads(line)
