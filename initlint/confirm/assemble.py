@@ -34,6 +34,7 @@ from initlint.confirm.slices import (
     fit_inputs,
     graph_calls,
     graph_downstream,
+    literal_arguments,
     no_holes,
     render_block,
 )
@@ -470,13 +471,10 @@ def _literal_call_in_project(project_root: str, path: str, cls: str) -> Optional
                 continue
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == cls:
-                    try:
-                        args = [ast.literal_eval(a) for a in node.args]
-                        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
-                    except ValueError:
+                    literal = literal_arguments(node)
+                    if literal is None:
                         continue
-                    if len(kwargs) != len(node.keywords):
-                        continue
+                    args, kwargs = literal
                     rel = os.path.relpath(full, project_root)
                     return _call_text(cls, args, kwargs), f"the instantiation at {rel}:{node.lineno}"
     return None

@@ -20,6 +20,19 @@ from initlint.confirm.recipe import script_blocks
 NOT_FACTORIES = ("train", "fit", "loss", "eval", "test", "predict", "main", "load", "plot", "save", "step")
 
 
+
+def literal_arguments(call: ast.Call) -> Optional[tuple[list[Any], dict[str, Any]]]:
+    """A call's arguments when every one is a literal (`Net(8, act="relu")`), else None."""
+    try:
+        args = [ast.literal_eval(a) for a in call.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
+    except ValueError:
+        return None
+    if len(kwargs) != len(call.keywords):  # `**options`: not literal
+        return None
+    return args, kwargs
+
+
 def _returns_value(fn: ast.FunctionDef) -> bool:
     returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
     return bool(returns) and all(r.value is not None and not isinstance(r.value, ast.Constant) for r in returns)
@@ -41,13 +54,10 @@ def factory_call(tree: ast.Module, fn: ast.FunctionDef) -> Optional[tuple[str, s
         for stmt in block:
             for node in ast.walk(stmt):
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == fn.name:
-                    try:
-                        args = [ast.literal_eval(a) for a in node.args]
-                        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
-                    except ValueError:
+                    literal = literal_arguments(node)
+                    if literal is None:
                         continue
-                    if len(kwargs) != len(node.keywords):
-                        continue
+                    args, kwargs = literal
                     text = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
                     return f"{fn.name}({text})", f"the call on line {node.lineno}", node.lineno
     positional = fn.args.posonlyargs + fn.args.args
