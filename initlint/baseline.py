@@ -58,6 +58,8 @@ class BaselineError(Exception):
 
 @dataclass(frozen=True, order=True)
 class Entry:
+    """One baselined finding, identified by its code and source line rather than its position."""
+
     path: str
     code: str
     source: str

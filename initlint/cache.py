@@ -217,6 +217,8 @@ def cache_key(settings: Settings) -> str:
 
 @dataclass
 class _Contents:
+    """What one cache file holds: a record per file, and the cross-file findings per file set."""
+
     records: dict[str, FileRecord] = field(default_factory=dict)  # absolute path -> record
     links: dict[bytes, tuple[Diagnostic, ...]] = field(default_factory=dict)  # file-set digest -> findings
 
@@ -399,7 +401,7 @@ def _decode_record(item: Any) -> tuple[str, FileRecord]:
         stat=None if fingerprint_ is None else _fingerprint(fingerprint_),
     )
     if record.notebook is not None:
-        from initlint.notebook import is_notebook
+        from initlint.source import is_notebook
 
         if not is_notebook(record.path):  # only a notebook has cells
             _invalid()

@@ -48,6 +48,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class ConfirmSettings:
+    """How the opt-in confirmation stage runs (`[tool.initlint.confirm]`)."""
+
     enabled: bool = False
     timeout: float = 60.0  # seconds per module
     total_timeout: float = 600.0  # seconds for the whole run
@@ -60,6 +62,8 @@ class ConfirmSettings:
 
 @dataclass(frozen=True)
 class Settings:
+    """The resolved configuration: files, command-line flags and defaults, in that order of weight."""
+
     select: tuple[str, ...] = ("ALL",)
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()

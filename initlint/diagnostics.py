@@ -108,6 +108,8 @@ class Subject:
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One finding as every reporter, the cache and the language server see it."""
+
     path: str
     span: Span
     code: str

@@ -24,6 +24,8 @@ from initlint.suppress import apply_suppressions
 
 @dataclass(frozen=True)
 class FileResult:
+    """One file's findings, plus what the cross-file link step needs from it."""
+
     path: str
     diagnostics: tuple[Diagnostic, ...]
     # What other files may link to (model outputs) and what this file needs

@@ -36,5 +36,7 @@ class PendingLoss:
 
 @dataclass(frozen=True)
 class ProjectExports:
+    """One file's side of the cross-file link: its model outputs and its losses on imported models."""
+
     outputs: dict[str, OutputExport] = field(default_factory=dict)
     pending: tuple[PendingLoss, ...] = ()

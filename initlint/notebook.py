@@ -37,7 +37,6 @@ from typing import Any, Optional, Union
 
 from initlint.diagnostics import Diagnostic, Edit, Related, Span
 
-SUFFIX = ".ipynb"
 # Cell magics whose body is Python (ruff's list).
 PYTHON_CELL_MAGICS = frozenset({"capture", "debug", "prun", "pypy", "python", "python3", "time", "timeit"})
 # A line starting with one of these is IPython syntax, never Python.
@@ -49,10 +48,6 @@ _CELL_MAGIC = re.compile(r"%%([\w.]+)")
 
 class InvalidNotebook(ValueError):
     """The file is not a notebook initlint can read (the message says why)."""
-
-
-def is_notebook(path: str) -> bool:
-    return path.lower().endswith(SUFFIX)
 
 
 @dataclass(frozen=True)

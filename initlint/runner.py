@@ -43,6 +43,8 @@ POOL_MIN_BYTES = 16_000
 
 @dataclass(frozen=True)
 class RunResult:
+    """What one run found, over every file, after the cross-file link."""
+
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
     crashed: tuple[tuple[str, str], ...] = ()  # (path, why) of files whose analysis died
@@ -302,6 +304,8 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
 # ---------------------------------------------------------------------------- --fix / --diff
 @dataclass(frozen=True)
 class FixedSource:
+    """One file's text after `--fix`, with what a check of it still reports."""
+
     text: str
     fixed: int  # findings fixed
     remaining: tuple[Diagnostic, ...]  # what a check of the fixed text reports
@@ -325,6 +329,8 @@ def fix_source(path: str, text: str, settings: Settings, unsafe: bool) -> FixedS
 
 @dataclass(frozen=True)
 class FixRun:
+    """What `--fix` / `--diff` did to the files."""
+
     fixed: int
     diff: str  # unified diff of every changed file
     changed: tuple[str, ...]  # paths whose text changed

@@ -13,22 +13,32 @@ import io
 import os
 import tokenize
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from initlint.diagnostics import Diagnostic, Span
-from initlint.notebook import InvalidNotebook, NotebookMap, is_notebook, read_program, rewrite_notebook
 from initlint.rule import pipeline_diagnostic
+
+if TYPE_CHECKING:
+    from initlint.notebook import NotebookMap
 
 # Larger files are generated or data, not model code; reading them would
 # only make the run slow.
 MAX_FILE_BYTES = 10 * 1024 * 1024
+NOTEBOOK_SUFFIX = ".ipynb"
 
 
 @dataclass(frozen=True)
 class SourceFile:
+    """A file's program text (a notebook's code cells joined), ready to parse."""
+
     path: str  # as given by the user (relative stays relative)
     text: str  # of a notebook: the program of its code cells
     notebook: Optional[NotebookMap] = None  # a notebook's program lines -> cells
+
+
+def is_notebook(path: str) -> bool:
+    """Whether `path` is read as a Jupyter notebook (initlint/notebook.py, imported only then)."""
+    return path.lower().endswith(NOTEBOOK_SUFFIX)
 
 
 def unreadable(path: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:
@@ -65,6 +75,8 @@ def decode_source(path: str, data: bytes) -> Union[SourceFile, Diagnostic]:
 
 
 def _decode_notebook(path: str, data: bytes) -> Union[SourceFile, Diagnostic]:
+    from initlint.notebook import InvalidNotebook, read_program
+
     try:
         program = read_program(data.decode("utf-8-sig"))  # JSON is UTF-8 (RFC 8259)
     except UnicodeDecodeError as exc:
@@ -102,6 +114,8 @@ def write_source(path: str, text: str) -> None:
     with open(path, "rb") as handle:
         original = handle.read()
     if is_notebook(path):
+        from initlint.notebook import rewrite_notebook
+
         marker = b"\xef\xbb\xbf" if original.startswith(b"\xef\xbb\xbf") else b""
         notebook = rewrite_notebook(original.decode("utf-8-sig"), text)
         _replace(path, marker + notebook.encode("utf-8"))

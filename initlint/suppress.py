@@ -305,6 +305,8 @@ def add_noqa_to_text(text: str, diagnostics: Sequence[Diagnostic]) -> tuple[str,
 
 @dataclass(frozen=True)
 class NoqaResult:
+    """What `--add-noqa` did."""
+
     added: int  # lines that got a comment or a code
     unsilenced: tuple[str, ...]  # findings no comment can silence (a warning)
     errors: tuple[str, ...]  # files that could not be read or written

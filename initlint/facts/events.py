@@ -36,6 +36,8 @@ class RootRef:
 
 @dataclass
 class ProductEvent:
+    """A product (`*`, `@`, a weight layer, ...) of tensors: the dead-gradient rules read these."""
+
     op: str  # "mul", "matmul", "layer", "square", "pow", "einsum", "norm", ...
     node: cst.CSTNode
     factors: tuple[Tensor, ...]
@@ -44,6 +46,8 @@ class ProductEvent:
 
 @dataclass
 class ActivationEvent:
+    """An activation applied to a tensor (`sigmoid`, `softmax`, ...)."""
+
     kind: str
     node: cst.CSTNode
     input: Tensor
@@ -53,6 +57,8 @@ class ActivationEvent:
 
 @dataclass
 class LayerCallEvent:
+    """A weight applied to an input: a layer call or a hand-made `x @ W`."""
+
     layer: Optional[Obj]  # None for a hand-made weight (`x @ W`)
     weight: Param
     input: Tensor
@@ -63,6 +69,8 @@ class LayerCallEvent:
 
 @dataclass
 class ZeroFeedEvent:
+    """A zero mixing weight whose output another weight layer consumes."""
+
     weight: Param  # the zero mixing weight whose output is consumed
     node: cst.CSTNode  # the consuming weight layer call
     where: RootRef
@@ -70,6 +78,8 @@ class ZeroFeedEvent:
 
 @dataclass
 class LossEvent:
+    """A loss applied to a prediction and a target."""
+
     loss: Loss
     node: cst.CSTNode  # the loss call (or the compile call for Keras)
     prediction: Tensor
@@ -79,6 +89,8 @@ class LossEvent:
 
 @dataclass
 class KerasCompile:
+    """A Keras `model.compile(loss=..., optimizer=...)`."""
+
     model: Obj
     node: cst.CSTNode
     loss: Any
@@ -88,6 +100,8 @@ class KerasCompile:
 
 @dataclass
 class KerasFit:
+    """A Keras `fit` / `train_on_batch` call, with the data it is given."""
+
     model: Obj
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
@@ -97,6 +111,8 @@ class KerasFit:
 
 @dataclass
 class DatasetEvent:
+    """A torchvision dataset built with a `transform=`."""
+
     node: cst.CSTNode  # a torchvision dataset's construction
     transform: Any  # its `transform=` (a values.Transform when known)
     where: RootRef
@@ -104,6 +120,8 @@ class DatasetEvent:
 
 @dataclass
 class Root:
+    """A model the analysis ran: where it is built and what it returned."""
+
     where: RootRef
     obj: Optional[Obj]
     output: Any = None
@@ -119,6 +137,8 @@ class Root:
 
 @dataclass
 class FileFacts:
+    """Everything the interpreter learned about one file; every rule reads this one record."""
+
     path: str
     module: cst.Module
     settings: Settings

@@ -88,6 +88,8 @@ class Seq(Value):
 
 @dataclass(eq=False)
 class Mapping(Value):
+    """A dict literal (string-keyed factories, config dicts)."""
+
     items: dict[Any, Value]
     complete: bool = True
 
@@ -127,6 +129,8 @@ class OutputActivation:
 
 @dataclass(frozen=True, eq=False)
 class Tensor(Value):
+    """A tensor flowing through the model: its zero state, its upstream parameters, its width."""
+
     state: str = UNKNOWN_STATE
     key: Any = None  # structural identity of an `indep` value
     params: frozenset[Any] = frozenset()  # upstream trainable Param objects
@@ -315,6 +319,8 @@ class Symbolic(Value):
 # ---------------------------------------------------------------------------- interpreter helper values
 @dataclass(eq=False)
 class Partial(Value):
+    """`functools.partial(func, ...)`: a call with some arguments bound."""
+
     func: Value
     args: list[Value]
     kwargs: dict[str, Value]
@@ -322,17 +328,23 @@ class Partial(Value):
 
 @dataclass(eq=False)
 class Property(Value):
+    """A `@property`, evaluated when its attribute is read."""
+
     func: Func
 
 
 @dataclass(eq=False)
 class SuperRef(Value):
+    """`super()` inside a method: attribute lookups start after `cls` in the MRO."""
+
     self_obj: Optional[Value]
     cls: Optional[ClassInfo]
 
 
 @dataclass(eq=False)
 class SliceValue(Value):
+    """A slice `a:b:c` used as a subscript."""
+
     lower: Value
     upper: Value
     step: Value
@@ -347,6 +359,8 @@ class Initializer(Value):
 
 @dataclass(eq=False)
 class Builtin(Value):
+    """A Python builtin (`len`, `range`, `getattr`, ...) the interpreter knows."""
+
     name: str
 
 

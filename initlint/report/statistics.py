@@ -20,6 +20,8 @@ from initlint.report.text import BOLD, COLORS, RESET, summary
 
 @dataclass(frozen=True)
 class Row:
+    """One line of `--statistics`: a code and how many findings it has."""
+
     code: str
     name: str
     count: int
