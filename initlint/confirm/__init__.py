@@ -10,6 +10,7 @@ the measurements into a Confirmation per finding (checks.py).
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -37,6 +38,19 @@ def __getattr__(name: str) -> Any:
     if name == "CHECKED_CODES":
         return frozenset(confirmed_by())
     raise AttributeError(name)
+
+
+# A run that has taken this long says which model it is measuring (on stderr, a line each).
+PROGRESS_AFTER_SECONDS = 2.0
+
+
+def _progress(done: int, total: int, name: str, path: str, started: float) -> None:
+    if total > 1 and time.monotonic() - started >= PROGRESS_AFTER_SECONDS:
+        try:
+            shown = os.path.relpath(path)
+        except ValueError:  # another drive
+            shown = path
+        print(f"initlint: confirming {done} of {total}: {name} in {shown}", file=sys.stderr, flush=True)
 
 
 def _unverified(reason: str) -> Confirmation:
@@ -144,7 +158,8 @@ def confirm_diagnostics(
         from initlint.confirm.pool import WorkerPool, backend_missing
 
         pools: dict[str, WorkerPool] = {}
-        deadline = time.monotonic() + settings.confirm.total_timeout
+        started = time.monotonic()
+        deadline = started + settings.confirm.total_timeout
         try:
             jobs: list[tuple[Target, Assembly, list[int], str]] = []
             for (path, target), group in groups.items():
@@ -165,6 +180,7 @@ def confirm_diagnostics(
                         by_backend.setdefault(backend, []).append(i)
                 jobs.extend((target, asm, indices, backend) for backend, indices in by_backend.items())
             for key, (target, asm, indices, backend) in enumerate(jobs):
+                _progress(key + 1, len(jobs), target.name, asm.path, started)
                 checks = []
                 for i in indices:
                     d = _located(diagnostics[i])

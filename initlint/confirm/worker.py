@@ -35,7 +35,7 @@ from typing import Any, Optional
 import torch
 from torch.overrides import TorchFunctionMode
 
-from initlint.confirm import keras_tf
+from initlint.confirm import keras_tf, sandbox
 from initlint.confirm.imports import optional_imports
 from initlint.confirm.probes import PROBES, Tools
 from initlint.confirm.recipe import replay
@@ -714,10 +714,12 @@ def main() -> None:
             import keras  # noqa: F401
         except Exception:  # noqa: BLE001 - a failed import is reported by the job that needs it
             pass
+    sandbox.install()
     proto.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         job = json.loads(line)
         try:
+            sandbox.guard(job.get("project_root", ""), os.path.dirname(job.get("path", "")))
             result = run_job(job)
         except BuildError as exc:
             result = {"ok": False, "error": str(exc)}
@@ -728,6 +730,8 @@ def main() -> None:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             result = {"ok": False, "error": f"measuring raised {_user_error(exc, job.get('path', ''))}"}
+        finally:
+            sandbox.guard()
         result["id"] = job.get("id")
         if memory_note:
             result["memory_limit"] = memory_note
