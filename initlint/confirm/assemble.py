@@ -165,9 +165,13 @@ class FileModel:
             else:
                 self.uses.append(_load_names(node))
         self.binders: dict[str, list[int]] = {}
+        self.configures: dict[str, list[int]] = {}  # name -> statements that configure it in place
         for i, node in enumerate(self.body):
             for name in _bound_names(node):
                 self.binders.setdefault(name, []).append(i)
+            configured = _configured_name(node)
+            if configured is not None:
+                self.configures.setdefault(configured, []).append(i)
 
     def class_def(self, name: str) -> Optional[ast.ClassDef]:
         for node in self.body:
@@ -194,6 +198,8 @@ class FileModel:
                     continue
                 keep.add(i)
                 pending_names |= self.uses[i]
+                for name in _bound_names(self.body[i]):  # `parser = ...` brings its `add_argument` calls
+                    todo.extend(self.configures.get(name, []))
             names, pending_names = pending_names, set()
             for name in names:
                 for j in self.binders.get(name, []):
@@ -222,6 +228,20 @@ class FileModel:
                 out[slot] = text if not out[slot] else out[slot] + "; " + text.lstrip()
         text = "\n".join(out) + "\n"
         return text + extra
+
+
+# Calls that only configure the object they are made on: an argument parser the model's code reads
+# (`opt = parser.parse_args()`) needs its `add_argument` calls for the defaults to be there.
+CONFIGURING_METHODS = frozenset({"add_argument", "add_argument_group", "add_mutually_exclusive_group", "set_defaults"})
+
+
+def _configured_name(node: Stmt) -> Optional[str]:
+    """`parser.add_argument(...)` or `group = parser.add_argument_group(...)` -> "parser"."""
+    call = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+        if call.func.attr in CONFIGURING_METHODS:
+            return call.func.value.id
+    return None
 
 
 def _is_side_effect(node: Stmt) -> bool:

@@ -445,6 +445,9 @@ def build(job: dict[str, Any]) -> Built:
         if isinstance(exc, KeyboardInterrupt):
             raise
         what = f"building {target}" + (f" as `{job['ctor']}`" if job.get("ctor") else "")
+        if isinstance(exc, SystemExit):  # argparse with a required argument, or an explicit exit
+            raise BuildError(f"{what} made the script exit ({_user_error(exc, path)}); it is run without "
+                             "command-line arguments") from None
         raise BuildError(f"{what} raised {_user_error(exc, path)}") from None
     if keras_mod is not None and isinstance(obj, keras_mod.Model):
         if job.get("backend", "torch") != "torch":
@@ -719,6 +722,7 @@ def main() -> None:
     for line in sys.stdin:
         job = json.loads(line)
         try:
+            sys.argv = [job.get("path", "")]  # as `python file.py`: argparse reads its defaults
             sandbox.guard(job.get("project_root", ""), os.path.dirname(job.get("path", "")))
             result = run_job(job)
         except BuildError as exc:
