@@ -155,6 +155,13 @@ class Recorder(TorchFunctionMode):
             self.written.setdefault(line, set()).add(t.data_ptr())
 
 
+def _bias_of(layer: Any) -> Optional[torch.Tensor]:
+    """A torch or Keras layer's bias, as the tensor its parameters are named by (Built.names)."""
+    bias = getattr(layer, "bias", None)
+    value = getattr(bias, "value", bias)  # a Keras variable holds its torch tensor in .value
+    return value if isinstance(value, torch.Tensor) else None
+
+
 def _upstream(tensors: list[torch.Tensor], names: dict[int, str]) -> set[str]:
     found: set[str] = set()
     seen: set[int] = set()
@@ -568,9 +575,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         ops = [op for ln in range(c["lines"][0], c["lines"][1] + 1) for op in rec.at_line.get(ln, [])]
         chosen = [op for op in ops if op[0] in wanted] or ops
         # A layer created on the flagged line stands for it (Keras calls its layers from its own code).
-        made = [t for m in created.layers(c["lines"][0], c["lines"][1]) for o in layer_out.get(id(m), [])
-                for t in _tensors(o)]
-        upstream[c["index"]] = _upstream([t for _, ts in chosen for t in ts] + made, built.names)
+        made_layers = list(created.layers(c["lines"][0], c["lines"][1]))
+        made = [t for m in made_layers for o in layer_out.get(id(m), []) for t in _tensors(o)]
+        found = _upstream([t for _, ts in chosen for t in ts] + made, built.names)
+        if c["probe_params"]["ops"] == "multiplicative":
+            # A layer's own bias is added after its product (x @ kernel + bias): not upstream of it.
+            found -= {built.names[id(b)] for b in map(_bias_of, made_layers) if b is not None and id(b) in built.names}
+        upstream[c["index"]] = found
     del out0
 
     results: dict[int, dict[str, Any]] = {}

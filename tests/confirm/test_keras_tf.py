@@ -66,8 +66,20 @@ model = keras.Sequential([keras.Input(shape=(256,))] + [
     layers.Dense(256, kernel_initializer=big, activation="relu") for _ in range(4)
 ])
 """
+# A zero kernel fed by a zero hidden layer: its own bias learns, but is added after the product.
+ZERO_CHAIN = """\
+from keras.models import Sequential
+from keras.layers import Dense
+
+model = Sequential()
+model.add(Dense(8, input_dim=2, kernel_initializer="zeros", activation="relu"{bias}))
+model.add(Dense(2, kernel_initializer="zeros"))
+model.compile(optimizer="sgd", loss="mse")
+"""
 CASES = {
     # name: (source, code, line, expected status)
+    "zero_chain.py": (ZERO_CHAIN.format(bias=""), "IL101", 6, "confirmed"),
+    "zero_chain_live.py": (ZERO_CHAIN.format(bias=', bias_initializer="ones"'), "IL101", 6, "refuted"),
     "sequential.py": (SEQUENTIAL.format(dense=DEAD_DENSE), "IL102", 6, "confirmed"),
     "sequential_live.py": (SEQUENTIAL.format(dense=LIVE_DENSE), "IL102", 6, "refuted"),
     "functional.py": (FUNCTIONAL, "IL102", 7, "confirmed"),
