@@ -87,7 +87,7 @@ class Assembly:
         if self.target.kind != "class" or not self.ctor_origin.startswith(GUESSED):
             return None
         rest = self.ctor_origin[len(GUESSED):]
-        return {"class": self.target.name, "arguments": rest[rest.find("(") + 1 : rest.find(")")]}
+        return {"class": self.target.name, "arguments": rest[rest.find("(") + 1 : rest.rfind(")")]}
 
 
 Stmt = ast.stmt
@@ -537,9 +537,11 @@ def _tokens(name: str) -> set[str]:
     return out
 
 
-def _infer_value(arg: ast.arg) -> tuple[bool, Any]:
+def _infer_value(arg: ast.arg, channels_last: bool = False) -> tuple[bool, Any]:
     name = arg.arg.lower()
     tokens = _tokens(name)
+    if "shape" in tokens and not tokens & {"out", "output"}:  # `input_shape`: an image, in the framework's layout
+        return True, (32, 32, 3) if channels_last else (3, 32, 32)
     ann = ast.unparse(arg.annotation) if arg.annotation is not None else ""
     if ann == "bool" or tokens & {"use", "is", "with"} and name.startswith(("use_", "is_", "with_")):
         return True, "bias" in name
@@ -606,7 +608,7 @@ def _ctor_from_signature(fm: FileModel, cls_node: ast.ClassDef) -> tuple[str, st
             names |= needs
             origins.append(where)
             continue
-        ok, value = _infer_value(a)
+        ok, value = _infer_value(a, channels_last="keras" in fm.text or "tensorflow" in fm.text)
         if not ok:
             raise Unbuildable(
                 f"cannot choose a value for `{a.arg}` of {cls_node.name}.__init__; set it under "

@@ -155,6 +155,19 @@ class Recorder(TorchFunctionMode):
             self.written.setdefault(line, set()).add(t.data_ptr())
 
 
+def _held_model(obj: Any, keras_mod: Any) -> Any:
+    """`obj`, or the one model a plain object holds (`agent.model`, `self.net = Sequential()`):
+    an RL agent or a wrapper class builds its network in its constructor."""
+    kinds: tuple[type, ...] = (torch.nn.Module,) + ((keras_mod.Model,) if keras_mod is not None else ())
+    if isinstance(obj, kinds) or not hasattr(obj, "__dict__"):
+        return obj
+    held = {k: v for k, v in vars(obj).items() if isinstance(v, kinds)}
+    if len(held) == 1:
+        return next(iter(held.values()))
+    named = [held[k] for k in ("model", "net", "network") if k in held]
+    return named[0] if len(named) == 1 else obj
+
+
 def _bias_of(layer: Any) -> Optional[torch.Tensor]:
     """A torch or Keras layer's bias, as the tensor its parameters are named by (Built.names)."""
     bias = getattr(layer, "bias", None)
@@ -456,6 +469,7 @@ def build(job: dict[str, Any]) -> Built:
             raise BuildError(f"{what} made the script exit ({_user_error(exc, path)}); it is run without "
                              "command-line arguments") from None
         raise BuildError(f"{what} raised {_user_error(exc, path)}") from None
+    obj = _held_model(obj, keras_mod)
     if keras_mod is not None and isinstance(obj, keras_mod.Model):
         if job.get("backend", "torch") != "torch":
             return Built(obj, keras=True, backend=job["backend"])

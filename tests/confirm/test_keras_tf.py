@@ -76,8 +76,28 @@ model.add(Dense(8, input_dim=2, kernel_initializer="zeros", activation="relu"{bi
 model.add(Dense(2, kernel_initializer="zeros"))
 model.compile(optimizer="sgd", loss="mse")
 """
+# An agent class holding its network; `input_shape` is guessed as an image shape, not a width.
+AGENT = """\
+from tensorflow.keras.layers import Dense, Flatten, Conv2D
+from tensorflow.keras.models import Sequential
+
+class DQN:
+    def __init__(self, input_shape, output_shape):
+        self.input_shape = input_shape
+        self.output_shape = output_shape
+        self.model = self.create_model()
+    def create_model(self):
+        model = Sequential()
+        model.add(Conv2D(8, (3, 3), input_shape=self.input_shape, activation="relu"))
+        model.add(Flatten())
+        model.add(Dense(16, kernel_initializer="zeros", activation="relu"))
+        model.add(Dense(self.output_shape))
+        model.compile(loss="mse", optimizer="adam")
+        return model
+"""
 CASES = {
     # name: (source, code, line, expected status)
+    "dqn_agent.py": (AGENT, "IL102", 13, "confirmed"),
     "zero_chain.py": (ZERO_CHAIN.format(bias=""), "IL101", 6, "confirmed"),
     "zero_chain_live.py": (ZERO_CHAIN.format(bias=', bias_initializer="ones"'), "IL101", 6, "refuted"),
     "sequential.py": (SEQUENTIAL.format(dense=DEAD_DENSE), "IL102", 6, "confirmed"),
