@@ -239,7 +239,27 @@ def _keras(backend: str = "torch") -> Any:
         raise BuildError(f"Keras 3 is not available on the {backend} backend ({type(exc).__name__}: {exc})") from None
     if keras.backend.backend() != backend:
         raise BuildError(f"Keras runs on the {keras.backend.backend()} backend, not {backend}")
+    _accept_keras2_optimizer_arguments(keras)
     return keras
+
+
+def _accept_keras2_optimizer_arguments(keras: Any) -> None:
+    """Keras 2 scripts write `Adam(lr=0.01, decay=1e-6)`, which Keras 3 refuses. The measurements
+    never step the script's optimizer, so `lr` becomes `learning_rate` and `decay` is dropped,
+    rather than the model staying unbuilt over its `compile` line."""
+    base = keras.optimizers.Optimizer
+    if getattr(base.__init__, "_initlint_keras2", False):
+        return
+    original = base.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        if "lr" in kwargs:
+            kwargs["learning_rate"] = kwargs.pop("lr")
+        kwargs.pop("decay", None)
+        original(self, *args, **kwargs)
+
+    init._initlint_keras2 = True  # type: ignore[attr-defined]
+    base.__init__ = init
 
 
 def _tensorflow_import(keras: Any) -> Optional[Callable[..., Any]]:

@@ -76,10 +76,12 @@ model.add(Dense(8, input_dim=2, kernel_initializer="zeros", activation="relu"{bi
 model.add(Dense(2, kernel_initializer="zeros"))
 model.compile(optimizer="sgd", loss="mse")
 """
-# An agent class holding its network; `input_shape` is guessed as an image shape, not a width.
+# An agent class holding its network; `input_shape` is guessed as an image shape, not a width,
+# and the Keras 2 optimizer arguments of its `compile` do not stop the build.
 AGENT = """\
 from tensorflow.keras.layers import Dense, Flatten, Conv2D
 from tensorflow.keras.models import Sequential
+from tensorflow.keras.optimizers import Adam
 
 class DQN:
     def __init__(self, input_shape, output_shape):
@@ -92,12 +94,12 @@ class DQN:
         model.add(Flatten())
         model.add(Dense(16, kernel_initializer="zeros", activation="relu"))
         model.add(Dense(self.output_shape))
-        model.compile(loss="mse", optimizer="adam")
+        model.compile(loss="mse", optimizer=Adam(lr=0.001, decay=1e-6))
         return model
 """
 CASES = {
     # name: (source, code, line, expected status)
-    "dqn_agent.py": (AGENT, "IL102", 13, "confirmed"),
+    "dqn_agent.py": (AGENT, "IL102", 14, "confirmed"),
     "zero_chain.py": (ZERO_CHAIN.format(bias=""), "IL101", 6, "confirmed"),
     "zero_chain_live.py": (ZERO_CHAIN.format(bias=', bias_initializer="ones"'), "IL101", 6, "refuted"),
     "sequential.py": (SEQUENTIAL.format(dense=DEAD_DENSE), "IL102", 6, "confirmed"),
