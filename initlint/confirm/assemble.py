@@ -32,6 +32,7 @@ from initlint.confirm.slices import (
     factory_at,
     factory_call,
     fit_inputs,
+    graph_call_in_function,
     graph_calls,
     graph_downstream,
     literal_arguments,
@@ -667,8 +668,14 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         config = settings_modules.get(target.name, {})
         graph = graph_calls(fm, target.name) if _framework(fm, fm.closure(roots)) == "tf" else None
         if graph == []:
-            raise Unbuildable(LOW_LEVEL_TF + f" (no top-level assignment calls {target.name})")
-        if graph:  # a TF1 function builds layers where the script calls it: the graph is built there
+            inner = graph_call_in_function(fm, target.name)
+            if inner is None:
+                raise Unbuildable(LOW_LEVEL_TF + f" (no top-level assignment calls {target.name})")
+            block_statements = [inner[0]]
+            graph = sorted(set(inner[1]) | set(roots))
+            origin = f"its call on line {inner[0].lineno}, built on the script's own tensors"
+            indices, ctor, forward_of, recipe = graph, None, None, None
+        elif graph:  # a TF1 function builds layers where the script calls it: the graph is built there
             indices, ctor, origin, forward_of, recipe = graph, None, "the module-level statements that call it", None, None
         elif "args" in config or "kwargs" in config:
             ctor = _call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))

@@ -348,6 +348,40 @@ def graph_calls(fm: Any, name: str) -> list[int]:
     return graph_downstream(fm, closure)
 
 
+def graph_call_in_function(fm: Any, name: str) -> Optional[tuple[ast.stmt, list[int]]]:
+    """A TF1 graph function called only inside another function (`prediction = net(x)` in
+    `train(x)`): that assignment, built at the top level, on the script's own tensors. Every name
+    it reads must be bound by a top-level assignment that builds no data, training or session
+    (`x = tf.placeholder(...)`), so the graph gets the script's own inputs. (assignment, the
+    top-level statements it needs) or None."""
+    for node in fm.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name == name:
+            continue
+        for stmt in ast.walk(node):
+            if not isinstance(stmt, ast.Assign) or skipped_call(stmt) is not None:
+                continue
+            calls = [c for c in ast.walk(stmt.value) if isinstance(c, ast.Call)
+                     and isinstance(c.func, ast.Name) and c.func.id == name]
+            if not calls or not _on_function_level(node, stmt):
+                continue
+            needs = _loads(stmt)
+            binders = [j for n in needs for j in fm.binders.get(n, [])]
+            if any(n not in fm.binders for n in needs) or any(
+                    skipped_call(fm.body[j]) is not None or isinstance(fm.body[j], (ast.For, ast.While, ast.With))
+                    for j in binders):
+                continue
+            closure = fm.closure(sorted(set(binders)))
+            if any(skipped_call(fm.body[k]) is not None for k in closure):
+                continue
+            return stmt, closure
+    return None
+
+
+def _on_function_level(fn: ast.AST, stmt: ast.stmt) -> bool:
+    """`stmt` is a statement of `fn`'s own body (not inside a loop, `with` or branch of it)."""
+    return stmt in getattr(fn, "body", [])
+
+
 _NUMPY_MAKERS = {"rand", "randn", "random", "zeros", "ones", "random_sample", "normal", "uniform"}
 
 

@@ -67,7 +67,33 @@ def add_layer(inputs, in_size, out_size):
 xs = tf.placeholder(tf.float32, [None, 64])
 {calls}
 """
+# The graph function is called only by the training function, on the script's own placeholder.
+NET_IN_TRAIN = """\
+import tensorflow as tf
+
+x = tf.placeholder("float", [None, 64])
+
+
+def create_network(data):
+    w1 = tf.Variable(tf.random_normal([64, 256]))
+    w2 = tf.Variable(tf.random_normal([256, 256]))
+    w3 = tf.Variable(tf.random_normal([256, 10]))
+    l1 = tf.nn.relu(tf.matmul(data, w1))
+    l2 = tf.nn.relu(tf.matmul(l1, w2))
+    return tf.matmul(l2, w3)
+
+
+def train(x):
+    prediction = create_network(x)
+    cost = tf.reduce_mean(prediction)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+
+
+train(x)
+"""
 PROGRAMS = {
+    "net_in_train.py": NET_IN_TRAIN,
     "add_layer.py": ADD_LAYER.format(calls="l1 = add_layer(xs, 64, 256)\nout = add_layer(l1, 256, 1)"),
     "add_layer_uncalled.py": ADD_LAYER.format(calls=""),
     "mlp.py": MLP,
@@ -129,3 +155,11 @@ def test_a_layer_function_is_measured_where_the_script_calls_it(
     assert status(verdicts, "add_layer.py", "IL401", 5) == "confirmed"
     uncalled = verdicts[("add_layer_uncalled.py", "IL401", 5)]
     assert uncalled["status"] == "unverified" and "no top-level assignment calls add_layer" in uncalled["detail"]
+
+
+def test_a_graph_function_called_by_the_training_function_is_built_on_the_script_placeholder(
+        verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    for line in (7, 8):
+        got = verdicts[("net_in_train.py", "IL401", line)]
+        assert got["status"] == "confirmed", got
+        assert "its call on line 16" in got["evidence"]["model"]
