@@ -191,7 +191,8 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         return Confirmation("refuted", f"{summary}: not below {_fmt(ACTIVATED_RATIO)}", evidence)
     summary = (f"the sigmoid output reaches the {m['loss'].upper()} loss; at a saturated wrong sample "
                f"(logit {_fmt(m['saturated_logit'])}, label 0) dL/dz is {_fmt(m['dz'])} against "
-               f"{_fmt(m['dz_logits'])} with BCEWithLogitsLoss")
+               f"{_fmt(m['dz_logits'])} with " + ("sigmoid_cross_entropy_with_logits on TensorFlow"
+                                                  if m.get("backend") == "tensorflow" else "BCEWithLogitsLoss"))
     if m["dz"] < SATURATED_FRACTION * m["dz_logits"]:
         return Confirmation("confirmed", summary, evidence)
     return Confirmation("refuted", summary, evidence)

@@ -24,7 +24,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, Optional
 
-from initlint.confirm import tf_graph
+from initlint.confirm import tf1_layers, tf_graph
 from initlint.confirm.imports import optional_imports
 
 LR = 0.1
@@ -174,7 +174,11 @@ def v1_importer(tf: Any) -> Callable[..., Any]:
     import builtins
 
     real = builtins.__import__
-    v1 = tf.compat.v1
+    v1: Any = tf.compat.v1
+    try:
+        v1.layers.dense  # noqa: B018 - probing: Keras 3 makes TF1's layers raise
+    except AttributeError:
+        v1 = tf1_layers.V1(tf)
 
     def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:  # noqa: A002 - __import__'s own signature
         if level == 0 and name == "tensorflow":
@@ -277,6 +281,8 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
         graph_probes = []
         for c in job["checks"]:
             if c["probe"] in tf_graph.PROBES:
+                if c["probe"] == "loss_pairing":  # the loss tensor is on the finding's own lines
+                    c = dict(c, loss_ops=_ops_at(graph, path, *c["loss_lines"]))
                 graph_probes.append((c, _ops_at(graph, path, c["lines"][0], c["lines"][1])))
                 continue
             if c["probe"] != "zero_gradients":
@@ -380,6 +386,9 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
         return norms, upstream
 
     for c in job["checks"]:
+        if c["probe"] == "loss_pairing" and c["probe_params"].get("loss") in ("mse", "bce"):
+            results[c["index"]] = _saturated_pair(tf, keras, obj, x, lines.layers(c["lines"][0], c["lines"][1]), c)
+            continue
         if c["probe"] != "zero_gradients":
             results[c["index"]] = {"unverified": ONLY_ZERO}
             continue
@@ -396,6 +405,58 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
                                "pass1": {n: pass1[n] for n in upstream}, "pass2": {n: pass2[n] for n in upstream},
                                "inputs": [list(np.shape(i)) for i in inputs]}
     return {"ok": True, "checks": results}
+
+
+# A wrong sample saturated this far: sigmoid(20) is exactly 1.0 in float32 (as probes.SATURATED_LOGIT).
+SATURATED_LOGIT = 20.0
+
+
+def _saturated_pair(tf: Any, keras: Any, model: Any, x: Any, layers: list[Any], check: dict[str, Any]) -> dict[str, Any]:
+    """IL301/IL303 on Keras over TensorFlow: whether the sigmoid layer on the finding's line feeds the
+    model's output, and dL/dz of the file's loss at a saturated wrong sample (z = 20, label 0), taken
+    through the model's own forward pass so that Keras's logit recovery (bce on TF) plays its part."""
+    lo, hi = check["lines"]
+    sig = [layer for layer in layers if getattr(getattr(layer, "activation", None), "__name__", "") == "sigmoid"]
+    if not sig:
+        return {"activation": None, "lines": check["lines"]}
+    layer = sig[-1]
+    real = layer.activation
+    seen: list[Any] = []
+
+    def saturated(z: Any) -> Any:
+        # The value is 20 everywhere; the gradient still flows to z (d(out)/dz as for z itself).
+        z20 = z - tf.stop_gradient(z) + SATURATED_LOGIT
+        seen.append(z20)
+        return real(z20)
+
+    loss_fn = keras.losses.mean_squared_error if check["probe_params"]["loss"] == "mse" \
+        else keras.losses.binary_crossentropy
+    layer.activation = saturated
+    try:
+        with tf.GradientTape(persistent=True) as tape:
+            out = model(x, training=False)
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            outs = [o for o in outs if o.dtype.is_floating]
+            if not seen:
+                return {"activation": None, "lines": check["lines"]}
+            z = seen[-1]
+            reached = [o for o in outs if tape.gradient(tf.reduce_sum(o), z) is not None]
+            if not reached:
+                if len(outs) > 1:
+                    return {"activation": "sigmoid", "outputs": len(outs), "lines": check["lines"]}
+                return {"activation": "sigmoid", "on_path": False, "lines": check["lines"]}
+            o = reached[0]
+            loss = tf.reduce_mean(loss_fn(tf.zeros_like(o), o))
+            ref = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.zeros_like(z), logits=z))
+        dz, dz_ref = tape.gradient(loss, z), tape.gradient(ref, z)
+        del tape
+    finally:
+        layer.activation = real
+    return {"activation": "sigmoid", "on_path": True, "output_shape": list(o.shape),
+            "lines": [lo, hi], "loss": check["probe_params"]["loss"], "saturated_logit": SATURATED_LOGIT,
+            "batch": int(o.shape[0]), "backend": "tensorflow",
+            "dz": 0.0 if dz is None else float(tf.reduce_max(tf.abs(dz))),
+            "dz_logits": float(tf.reduce_max(tf.abs(dz_ref)))}
 
 
 def _has_inputs(model: Any) -> bool:
