@@ -1,0 +1,76 @@
+"""The sigmoid + squared-error pairing (IL301) measured on TensorFlow, through the real CLI:
+Keras models on the TensorFlow backend and TF1 graphs built with `tf.layers` (which Keras 3
+removed from `tf.compat.v1`). One run over all the programs, so one worker serves the module."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("keras")
+pytest.importorskip("tensorflow")
+
+KERAS = """\
+from keras import Sequential
+from keras.layers import Dense
+
+model = Sequential()
+model.add(Dense(8, input_dim=4, activation='relu'))
+model.add(Dense(1, activation='{out}'))
+model.compile(loss='mean_squared_error', optimizer='sgd')
+"""
+TF1 = """\
+import tensorflow as tf
+
+tf_x = tf.placeholder(tf.float32, [None, 16])
+en0 = tf.layers.dense(tf_x, 32, tf.nn.tanh)
+en1 = tf.layers.dense(en0, 8, tf.nn.tanh)
+de0 = tf.layers.dense(en1, 32, tf.nn.tanh)
+decoded = tf.layers.dense(de0, 16, {out})
+loss = tf.losses.mean_squared_error(labels=tf_x, predictions=decoded)
+train = tf.train.AdamOptimizer(0.002).minimize(loss)
+"""
+PROGRAMS = {
+    "keras_sigmoid_mse.py": KERAS.format(out="sigmoid"),
+    "keras_linear_mse.py": KERAS.format(out="linear"),
+    "tf1_sigmoid_mse.py": TF1.format(out="tf.nn.sigmoid"),
+    "tf1_linear_mse.py": TF1.format(out="None"),
+}
+
+
+@pytest.fixture(scope="module")
+def findings(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("tf_loss_pairing")
+    for name, text in PROGRAMS.items():
+        (root / name).write_text(text)
+    # The init rules may run Keras on torch; the loss pairing must still be judged on TensorFlow.
+    env = dict(os.environ, KERAS_BACKEND="torch")
+    proc = subprocess.run([sys.executable, "-m", "initlint", "--no-cache", "--confirm", "--format", "json",
+                           *PROGRAMS], cwd=root, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    return list(json.loads(proc.stdout))
+
+
+def il301(findings: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
+    return [f["confirmation"] for f in findings if f["path"] == path and f["code"] == "IL301"]
+
+
+def test_keras_sigmoid_into_mse_is_confirmed_on_tensorflow(findings: list[dict[str, Any]]) -> None:
+    [got] = il301(findings, "keras_sigmoid_mse.py")
+    assert got["status"] == "confirmed", got
+    assert got["evidence"]["backend"] == "tensorflow"
+    assert got["evidence"]["dz"] == 0.0 and got["evidence"]["dz_logits"] > 0
+    assert il301(findings, "keras_linear_mse.py") == []
+
+
+def test_tf1_layers_graph_builds_and_its_sigmoid_mse_is_confirmed(findings: list[dict[str, Any]]) -> None:
+    [got] = il301(findings, "tf1_sigmoid_mse.py")
+    assert got["status"] == "confirmed", got
+    assert "saturated" in got["detail"] and got["evidence"]["on_path"] is True
+    assert il301(findings, "tf1_linear_mse.py") == []
