@@ -7,6 +7,7 @@ Pure Python on numbers, so each criterion is testable without torch.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable
 from typing import Any, Optional
@@ -147,6 +148,14 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     summary = f"layer-output RMS {_fmt(first)} -> {_fmt(last)} over {len(layers)} layers ({_fmt(ratio)}x)"
     if ratio > limit or ratio < 1.0 / limit:
         return _on_guesses(Confirmation("confirmed", summary, evidence), m)
+    gains = {k: g for k, g in (m.get("gains") or {}).items() if g > limit or g < 1.0 / limit}
+    if m.get("bounded") and gains:
+        # Behind a bounding activation the weight's own gain still shows its scale.
+        name, gain = max(gains.items(), key=lambda kv: abs(math.log(kv[1])) if kv[1] > 0 else math.inf)
+        evidence["layer_gain"] = m["gains"]
+        return _on_guesses(Confirmation(
+            "confirmed", f"{summary}, held by a sigmoid or tanh between the layers, but {name} itself scales "
+            f"the RMS of what it reads by {_fmt(gain)}x (beyond {_fmt(limit)}x)", evidence), m)
     if m.get("bounded"):
         # A sigmoid or tanh between the layers caps each layer's input, so an unscaled init shows as
         # saturation rather than growth: staying within the ratio proves nothing.

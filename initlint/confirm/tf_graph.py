@@ -162,6 +162,8 @@ def measure(tf: Any, graph: Any, variables: list[Any], checks: list[tuple[dict[s
                 between = _reach([stack[0][0]], True) & _reach([stack[-1][0]], False)
                 bounded = any(graph.get_operation_by_name(n).type in BOUNDED for n in between)
                 results[c["index"]] = {"layers": label, "rms": rms, "inputs": shapes, "bounded": bounded}
+                if bounded:
+                    results[c["index"]]["gains"] = _gains(sess, stack, ops, feeds, names)
             elif c["probe"] == "depth_drift":
                 outs = sess.run([op.outputs[0] for op, _, _ in stack], feed_dict=feeds)
                 rms = [float(np.sqrt(np.mean(np.square(o.astype("float64"))))) for o in outs]
@@ -260,3 +262,24 @@ def _saturated_pair(tf: Any, graph: Any, c: dict[str, Any], ops: list[Any], feed
                   output_shape=list(np.shape(value)))
     return result
 
+
+
+def _gains(sess: Any, stack: list[tuple[Any, Any, int]], ops: list[Any], feeds: dict[Any, Any],
+           names: dict[int, str]) -> dict[str, float]:
+    """RMS of each flagged weight layer's own output over the RMS of what it reads: behind a sigmoid
+    or tanh this still shows the weight's scale (an N(0, 1) weight multiplies it by sqrt(fan-in))."""
+    import numpy as np
+
+    created = {op.name for op in ops}
+    gains = {}
+    for op, v, pos in stack:
+        if v.op.name not in created:
+            continue
+        x_t = op.inputs[1 - pos] if len(op.inputs) == 2 else None
+        if x_t is None:
+            continue
+        x, y = sess.run([x_t, op.outputs[0]], feed_dict=feeds)
+        rx = float(np.sqrt(np.mean(np.square(x.astype("float64")))))
+        if rx > 0:
+            gains[names.get(id(v), v.op.name)] = float(np.sqrt(np.mean(np.square(y.astype("float64"))))) / rx
+    return gains

@@ -1,4 +1,4 @@
-"""The sigmoid + squared-error pairing (IL301) measured on TensorFlow, through the real CLI:
+"""The sigmoid + squared-error pairing (IL301) and unscaled weights behind tanh (IL401) measured on TensorFlow, through the real CLI:
 Keras models on the TensorFlow backend and TF1 graphs built with `tf.layers` (which Keras 3
 removed from `tf.compat.v1`). One run over all the programs, so one worker serves the module."""
 
@@ -36,7 +36,20 @@ decoded = tf.layers.dense(de0, 16, {out})
 loss = tf.losses.mean_squared_error(labels=tf_x, predictions=decoded)
 train = tf.train.AdamOptimizer(0.002).minimize(loss)
 """
+TANH = """\
+import tensorflow as tf
+
+X = tf.placeholder("float", [None, 256])
+w1 = tf.Variable(tf.random_normal([256, 256]{std}))
+w2 = tf.Variable(tf.random_normal([256, 256]{std}))
+w3 = tf.Variable(tf.random_normal([256, 10]{std}))
+h1 = tf.nn.tanh(tf.matmul(X, w1))
+h2 = tf.nn.tanh(tf.matmul(h1, w2))
+out = tf.matmul(h2, w3)
+"""
 PROGRAMS = {
+    "tf1_tanh_unscaled.py": TANH.format(std=""),
+    "tf1_tanh_scaled.py": TANH.format(std=", stddev=0.0625"),
     "keras_sigmoid_mse.py": KERAS.format(out="sigmoid"),
     "keras_linear_mse.py": KERAS.format(out="linear"),
     "tf1_sigmoid_mse.py": TF1.format(out="tf.nn.sigmoid"),
@@ -74,3 +87,14 @@ def test_tf1_layers_graph_builds_and_its_sigmoid_mse_is_confirmed(findings: list
     assert got["status"] == "confirmed", got
     assert "saturated" in got["detail"] and got["evidence"]["on_path"] is True
     assert il301(findings, "tf1_linear_mse.py") == []
+
+
+def test_unscaled_weights_behind_tanh_are_confirmed_by_their_own_gain(findings: list[dict[str, Any]]) -> None:
+    # tanh bounds what each layer reads, so the output RMS stays flat; the N(0, 1) [256, 256]
+    # weight itself still multiplies the RMS by sqrt(256) = 16.
+    got = [f["confirmation"] for f in findings if f["path"] == "tf1_tanh_unscaled.py" and f["code"] == "IL401"]
+    assert got and all(c["status"] == "confirmed" for c in got), got
+    assert all(c["evidence"]["layer_gain"] and "itself scales" in c["detail"] for c in got)
+    scaled = [f["confirmation"]["status"] for f in findings
+              if f["path"] == "tf1_tanh_scaled.py" and f["code"] == "IL401"]
+    assert "confirmed" not in scaled
