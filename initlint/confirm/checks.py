@@ -29,11 +29,21 @@ def _names(names: list[str], limit: int = 6) -> str:
 
 
 def _on_guesses(c: Confirmation, m: dict[str, Any]) -> Confirmation:
-    """A verdict on guessed constructor arguments says so; a refutation on guesses stays unverified.
+    """A verdict on guessed constructor arguments or input shape says so; a refutation on guesses
+    stays unverified.
 
     Sizes decide some verdicts (an unscaled `randn` weight at width 16 is 9x, at
     512 it is 300x), so only the project's own sizes may silence a finding.
     """
+    shape = m.get("inputs_guessed")
+    if shape and c.status != "unverified":
+        given = f"a guessed input shape {shape['shape']} ({shape['dtype']}; the script's data is not in the file)"
+        if c.status == "confirmed":
+            c = Confirmation("confirmed", f"{c.detail} (on {given})", c.evidence)
+        else:
+            return Confirmation("unverified", f"{c.detail}, but on {given}; the real input shape would settle "
+                                f"it: set inputs under [tool.initlint.confirm.modules.{shape['target']}]",
+                                c.evidence)
     guess = m.get("guessed")
     if not guess or c.status == "unverified":
         return c
@@ -185,8 +195,8 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
                             f"{m['lines'][0]} reaches none of them, and the script does not show which one "
                             "the loss receives", evidence)
     if not m["on_path"]:
-        return Confirmation("refuted", f"the {m['activation']} on line {m['lines'][0]} does not reach the model's "
-                            "output at run time", evidence)
+        return _on_guesses(Confirmation("refuted", f"the {m['activation']} on line {m['lines'][0]} does not "
+                                        "reach the model's output at run time", evidence), m)
     if "ratio" in m:
         ratio = m["ratio"]
         if ratio is None:
@@ -203,8 +213,8 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
                f"{_fmt(m['dz_logits'])} with " + ("sigmoid_cross_entropy_with_logits on TensorFlow"
                                                   if m.get("backend") == "tensorflow" else "BCEWithLogitsLoss"))
     if m["dz"] < SATURATED_FRACTION * m["dz_logits"]:
-        return Confirmation("confirmed", summary, evidence)
-    return Confirmation("refuted", summary, evidence)
+        return _on_guesses(Confirmation("confirmed", summary, evidence), m)
+    return _on_guesses(Confirmation("refuted", summary, evidence), m)
 
 
 def depth_drift(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:

@@ -47,7 +47,19 @@ h1 = tf.nn.tanh(tf.matmul(X, w1))
 h2 = tf.nn.tanh(tf.matmul(h1, w2))
 out = tf.matmul(h2, w3)
 """
+NO_INPUT_SHAPE = """\
+from keras import Sequential
+from keras.layers import Dense
+from sklearn.datasets import make_classification
+
+X, y = make_classification(1000, 5)
+model = Sequential([Dense(32, activation='relu'), Dense(1, activation='{out}')])
+model.compile(optimizer='sgd', loss='binary_crossentropy')
+model.fit(X, y)
+"""
 PROGRAMS = {
+    "no_input_shape_softmax.py": NO_INPUT_SHAPE.format(out="softmax"),
+    "no_input_shape_sigmoid.py": NO_INPUT_SHAPE.format(out="sigmoid"),
     "tf1_tanh_unscaled.py": TANH.format(std=""),
     "tf1_tanh_scaled.py": TANH.format(std=", stddev=0.0625"),
     "keras_sigmoid_mse.py": KERAS.format(out="sigmoid"),
@@ -98,3 +110,12 @@ def test_unscaled_weights_behind_tanh_are_confirmed_by_their_own_gain(findings: 
     scaled = [f["confirmation"]["status"] for f in findings
               if f["path"] == "tf1_tanh_scaled.py" and f["code"] == "IL401"]
     assert "confirmed" not in scaled
+
+
+def test_a_keras_model_whose_data_is_not_in_the_file_is_confirmed_on_a_guessed_input_shape(
+        findings: list[dict[str, Any]]) -> None:
+    # A single-unit softmax stops every gradient whatever the input width; the verdict says it guessed.
+    [got] = [f["confirmation"] for f in findings if f["path"] == "no_input_shape_softmax.py" and f["code"] == "IL103"]
+    assert got["status"] == "confirmed", got
+    assert "guessed input shape" in got["detail"]
+    assert [f for f in findings if f["path"] == "no_input_shape_sigmoid.py" and f["code"] == "IL103"] == []
