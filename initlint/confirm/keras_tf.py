@@ -199,9 +199,14 @@ def _feed(tf: Any, graph: Any, rng: Any) -> dict[Any, Any]:
         if op.type != "Placeholder" or op.name.startswith("initlint_"):  # the probes' own targets
             continue
         t = op.outputs[0]
+        dtype = t.dtype
+        if t.shape.rank is None and dtype.is_floating:
+            # No shape at all: a hyperparameter (`keep_prob = tf.placeholder(tf.float32)`, a learning
+            # rate). 1.0 keeps dropout off; a training op, the only other reader, never runs.
+            feeds[t] = np.asarray(1.0, dtype=dtype.as_numpy_dtype)
+            continue
         dims = t.shape.as_list() if t.shape.rank is not None else [2]
         shape = [2 if d is None else d for d in dims]
-        dtype = t.dtype
         if dtype.is_integer:
             high = 2
             for consumer in t.consumers():

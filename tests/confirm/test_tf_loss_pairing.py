@@ -1,4 +1,5 @@
-"""The sigmoid + squared-error pairing (IL301) and unscaled weights behind tanh (IL401) measured on TensorFlow, through the real CLI:
+"""TensorFlow confirmations: the sigmoid + squared-error pairing (IL301), unscaled weights (IL401) behind tanh and
+behind a keep-probability placeholder, a Keras model with no input shape; through the real CLI:
 Keras models on the TensorFlow backend and TF1 graphs built with `tf.layers` (which Keras 3
 removed from `tf.compat.v1`). One run over all the programs, so one worker serves the module."""
 
@@ -57,7 +58,20 @@ model = Sequential([Dense(32, activation='relu'), Dense(1, activation='{out}')])
 model.compile(optimizer='sgd', loss='binary_crossentropy')
 model.fit(X, y)
 """
+KEEP_PROB = """\
+import tensorflow as tf
+
+X = tf.placeholder(tf.float32, [None, 256])
+keep_prob = tf.placeholder(tf.float32)
+w1 = tf.Variable(tf.random_normal([256, 256]))
+w2 = tf.Variable(tf.random_normal([256, 256]))
+w3 = tf.Variable(tf.random_normal([256, 10]))
+h1 = tf.nn.dropout(tf.nn.relu(tf.matmul(X, w1)), keep_prob)
+h2 = tf.nn.dropout(tf.nn.relu(tf.matmul(h1, w2)), keep_prob)
+out = tf.matmul(h2, w3)
+"""
 PROGRAMS = {
+    "tf1_keep_prob.py": KEEP_PROB,
     "no_input_shape_softmax.py": NO_INPUT_SHAPE.format(out="softmax"),
     "no_input_shape_sigmoid.py": NO_INPUT_SHAPE.format(out="sigmoid"),
     "tf1_tanh_unscaled.py": TANH.format(std=""),
@@ -119,3 +133,10 @@ def test_a_keras_model_whose_data_is_not_in_the_file_is_confirmed_on_a_guessed_i
     assert got["status"] == "confirmed", got
     assert "guessed input shape" in got["detail"]
     assert [f for f in findings if f["path"] == "no_input_shape_sigmoid.py" and f["code"] == "IL103"] == []
+
+
+def test_a_shapeless_hyperparameter_placeholder_gets_a_scalar_feed(findings: list[dict[str, Any]]) -> None:
+    # `keep_prob = tf.placeholder(tf.float32)` has no shape: a vector feed would break tf.nn.dropout.
+    got = [f["confirmation"] for f in findings if f["path"] == "tf1_keep_prob.py" and f["code"] == "IL401"]
+    assert got and all(c["status"] == "confirmed" for c in got), got
+    assert [] in got[0]["evidence"]["inputs"].values()  # the scalar keep_prob
