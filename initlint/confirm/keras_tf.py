@@ -28,8 +28,13 @@ from initlint.confirm import tf1_layers, tf_graph
 from initlint.confirm.imports import optional_imports
 
 LR = 0.1
-ONLY_ZERO = ("on TensorFlow the confirmation stage measures only exactly-zero gradients (the zero_gradients "
-             "probe: IL101-IL103) and, on TF1 graphs, scale, vanishing gradients and symmetry")
+ONLY_ZERO = ("on TensorFlow the confirmation stage measures exactly-zero gradients (IL101-IL103), a sigmoid "
+             "into squared error (IL301) and, on TF1 graphs, scale, vanishing gradients, symmetry and depth drift")
+# Keras on TensorFlow takes the logits behind a softmax or sigmoid output even with from_logits=True
+# (backend.tensorflow.nn._get_logits): the loss and its gradient equal the logits loss's.
+RECOVERED = ("Keras on TensorFlow computes this loss from the logits behind the {act} even with from_logits=True "
+             "(it warns), so on this backend the gradient is not shrunk; on another Keras backend it would be: "
+             "not judged here")
 # Ops whose integer input indexes a table: (op type, input position of the table).
 GATHER_OPS = {"GatherV2": 0, "ResourceGather": 0, "Gather": 0}
 SPARSE_LABEL_OPS = {"SparseSoftmaxCrossEntropyWithLogits"}
@@ -404,6 +409,12 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
     for c in job["checks"]:
         if c["probe"] == "loss_pairing" and c["probe_params"].get("loss") in ("mse", "bce"):
             results[c["index"]] = _saturated_pair(tf, keras, obj, x, lines.layers(c["lines"][0], c["lines"][1]), c)
+            continue
+        if c["probe"] == "loss_pairing" and c["probe_params"].get("loss") == "logits":
+            acts = [getattr(getattr(layer, "activation", None), "__name__", "")
+                    for layer in lines.layers(c["lines"][0], c["lines"][1])]
+            act = next((a for a in acts if a in ("softmax", "sigmoid")), None)
+            results[c["index"]] = {"unverified": RECOVERED.format(act=act) if act else ONLY_ZERO}
             continue
         if c["probe"] != "zero_gradients":
             results[c["index"]] = {"unverified": ONLY_ZERO}

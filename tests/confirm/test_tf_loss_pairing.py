@@ -70,7 +70,19 @@ h1 = tf.nn.dropout(tf.nn.relu(tf.matmul(X, w1)), keep_prob)
 h2 = tf.nn.dropout(tf.nn.relu(tf.matmul(h1, w2)), keep_prob)
 out = tf.matmul(h2, w3)
 """
+FROM_LOGITS = """\
+import tensorflow as tf
+
+model = tf.keras.models.Sequential([
+    tf.keras.layers.Flatten(input_shape=(28, 28)),
+    tf.keras.layers.Dense(100, activation='relu'),
+    tf.keras.layers.Dense(10, activation='softmax'),
+])
+loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+model.compile(optimizer='adam', loss=loss_fn)
+"""
 PROGRAMS = {
+    "keras_softmax_from_logits.py": FROM_LOGITS,
     "tf1_keep_prob.py": KEEP_PROB,
     "no_input_shape_softmax.py": NO_INPUT_SHAPE.format(out="softmax"),
     "no_input_shape_sigmoid.py": NO_INPUT_SHAPE.format(out="sigmoid"),
@@ -140,3 +152,12 @@ def test_a_shapeless_hyperparameter_placeholder_gets_a_scalar_feed(findings: lis
     got = [f["confirmation"] for f in findings if f["path"] == "tf1_keep_prob.py" and f["code"] == "IL401"]
     assert got and all(c["status"] == "confirmed" for c in got), got
     assert [] in got[0]["evidence"]["inputs"].values()  # the scalar keep_prob
+
+
+def test_softmax_into_from_logits_on_tensorflow_is_not_judged(findings: list[dict[str, Any]]) -> None:
+    # TensorFlow's Keras takes the logits behind the softmax even with from_logits=True: no shrunk
+    # gradient to measure there, and no refutation either (another backend would shrink it).
+    [got] = [f["confirmation"] for f in findings
+             if f["path"] == "keras_softmax_from_logits.py" and f["code"] == "IL304"]
+    assert got["status"] == "unverified", got
+    assert "from_logits=True" in got["detail"] and "softmax" in got["detail"]
