@@ -255,6 +255,10 @@ class SigmoidMse(LossPairingRule):
     alike, so a gradient ratio would not tell). Confirmed when dL/dz is below
     a thousandth of the logits loss's; refuted when the sigmoid does not
     reach the output at run time; unverified when no sigmoid runs there.
+    Keras models are judged on TensorFlow, through the model's own forward
+    pass with the sigmoid's input held at 20 and the Keras loss; TF1 graphs
+    with the sigmoid's input fed 20 and the loss tensor on the finding's
+    line (against `sigmoid_cross_entropy_with_logits`).
 
     ## Known problems
     A sigmoid whose output is multiplied by something else (a gate) is not

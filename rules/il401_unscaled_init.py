@@ -305,7 +305,11 @@ class UnscaledInit(Rule):
     stays within that ratio (the finding then no longer fails the run),
     except behind a sigmoid or tanh between the layers: it bounds each
     layer's input, so an unscaled init shows as saturation, not growth, and
-    the finding stays unverified. TF1 graphs are measured the same way.
+    the finding stays unverified. TF1 graphs are measured the same way; on
+    them a flagged weight behind a sigmoid or tanh is also measured on its
+    own (the RMS of its layer's output over the RMS of what it reads: an
+    N(0, 1) weight multiplies it by about sqrt(fan-in)), and a gain beyond
+    `scale-ratio` confirms it.
     Unverified when the model cannot be built or its forward pass uses fewer
     than two weight layers. Only findings the static stage raised are
     measured, because the measure alone is not a detector: PyTorch's default

@@ -196,6 +196,9 @@ def confirm_diagnostics(
                         # Which of the model's outputs the loss receives (a tuple's element, say).
                         "output": (_loss_output(files.get(diagnostics[i].path), diagnostics[i])
                                    if declared.probe == "loss_pairing" else None),
+                        # The finding's own lines (the loss) when `lines` are its related activation's.
+                        "loss_lines": [diagnostics[i].span.line,
+                                       max(diagnostics[i].span.line, diagnostics[i].span.end_line)],
                     })
                 left = deadline - time.monotonic()
                 if left <= 0:

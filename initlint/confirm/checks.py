@@ -7,6 +7,7 @@ Pure Python on numbers, so each criterion is testable without torch.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable
 from typing import Any, Optional
@@ -28,11 +29,21 @@ def _names(names: list[str], limit: int = 6) -> str:
 
 
 def _on_guesses(c: Confirmation, m: dict[str, Any]) -> Confirmation:
-    """A verdict on guessed constructor arguments says so; a refutation on guesses stays unverified.
+    """A verdict on guessed constructor arguments or input shape says so; a refutation on guesses
+    stays unverified.
 
     Sizes decide some verdicts (an unscaled `randn` weight at width 16 is 9x, at
     512 it is 300x), so only the project's own sizes may silence a finding.
     """
+    shape = m.get("inputs_guessed")
+    if shape and c.status != "unverified":
+        given = f"a guessed input shape {shape['shape']} ({shape['dtype']}; the script's data is not in the file)"
+        if c.status == "confirmed":
+            c = Confirmation("confirmed", f"{c.detail} (on {given})", c.evidence)
+        else:
+            return Confirmation("unverified", f"{c.detail}, but on {given}; the real input shape would settle "
+                                f"it: set inputs under [tool.initlint.confirm.modules.{shape['target']}]",
+                                c.evidence)
     guess = m.get("guessed")
     if not guess or c.status == "unverified":
         return c
@@ -147,6 +158,14 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     summary = f"layer-output RMS {_fmt(first)} -> {_fmt(last)} over {len(layers)} layers ({_fmt(ratio)}x)"
     if ratio > limit or ratio < 1.0 / limit:
         return _on_guesses(Confirmation("confirmed", summary, evidence), m)
+    gains = {k: g for k, g in (m.get("gains") or {}).items() if g > limit or g < 1.0 / limit}
+    if m.get("bounded") and gains:
+        # Behind a bounding activation the weight's own gain still shows its scale.
+        name, gain = max(gains.items(), key=lambda kv: abs(math.log(kv[1])) if kv[1] > 0 else math.inf)
+        evidence["layer_gain"] = m["gains"]
+        return _on_guesses(Confirmation(
+            "confirmed", f"{summary}, held by a sigmoid or tanh between the layers, but {name} itself scales "
+            f"the RMS of what it reads by {_fmt(gain)}x (beyond {_fmt(limit)}x)", evidence), m)
     if m.get("bounded"):
         # A sigmoid or tanh between the layers caps each layer's input, so an unscaled init shows as
         # saturation rather than growth: staying within the ratio proves nothing.
@@ -176,8 +195,8 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
                             f"{m['lines'][0]} reaches none of them, and the script does not show which one "
                             "the loss receives", evidence)
     if not m["on_path"]:
-        return Confirmation("refuted", f"the {m['activation']} on line {m['lines'][0]} does not reach the model's "
-                            "output at run time", evidence)
+        return _on_guesses(Confirmation("refuted", f"the {m['activation']} on line {m['lines'][0]} does not "
+                                        "reach the model's output at run time", evidence), m)
     if "ratio" in m:
         ratio = m["ratio"]
         if ratio is None:
@@ -191,10 +210,11 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         return Confirmation("refuted", f"{summary}: not below {_fmt(ACTIVATED_RATIO)}", evidence)
     summary = (f"the sigmoid output reaches the {m['loss'].upper()} loss; at a saturated wrong sample "
                f"(logit {_fmt(m['saturated_logit'])}, label 0) dL/dz is {_fmt(m['dz'])} against "
-               f"{_fmt(m['dz_logits'])} with BCEWithLogitsLoss")
+               f"{_fmt(m['dz_logits'])} with " + ("sigmoid_cross_entropy_with_logits on TensorFlow"
+                                                  if m.get("backend") == "tensorflow" else "BCEWithLogitsLoss"))
     if m["dz"] < SATURATED_FRACTION * m["dz_logits"]:
-        return Confirmation("confirmed", summary, evidence)
-    return Confirmation("refuted", summary, evidence)
+        return _on_guesses(Confirmation("confirmed", summary, evidence), m)
+    return _on_guesses(Confirmation("refuted", summary, evidence), m)
 
 
 def depth_drift(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:

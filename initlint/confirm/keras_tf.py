@@ -24,12 +24,17 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, Optional
 
-from initlint.confirm import tf_graph
+from initlint.confirm import tf1_layers, tf_graph
 from initlint.confirm.imports import optional_imports
 
 LR = 0.1
-ONLY_ZERO = ("on TensorFlow the confirmation stage measures only exactly-zero gradients (the zero_gradients "
-             "probe: IL101-IL103) and, on TF1 graphs, scale, vanishing gradients and symmetry")
+ONLY_ZERO = ("on TensorFlow the confirmation stage measures exactly-zero gradients (IL101-IL103), a sigmoid "
+             "into squared error (IL301) and, on TF1 graphs, scale, vanishing gradients, symmetry and depth drift")
+# Keras on TensorFlow takes the logits behind a softmax or sigmoid output even with from_logits=True
+# (backend.tensorflow.nn._get_logits): the loss and its gradient equal the logits loss's.
+RECOVERED = ("Keras on TensorFlow computes this loss from the logits behind the {act} even with from_logits=True "
+             "(it warns), so on this backend the gradient is not shrunk; on another Keras backend it would be: "
+             "not judged here")
 # Ops whose integer input indexes a table: (op type, input position of the table).
 GATHER_OPS = {"GatherV2": 0, "ResourceGather": 0, "Gather": 0}
 SPARSE_LABEL_OPS = {"SparseSoftmaxCrossEntropyWithLogits"}
@@ -174,7 +179,11 @@ def v1_importer(tf: Any) -> Callable[..., Any]:
     import builtins
 
     real = builtins.__import__
-    v1 = tf.compat.v1
+    v1: Any = tf.compat.v1
+    try:
+        v1.layers.dense  # noqa: B018 - probing: Keras 3 makes TF1's layers raise
+    except AttributeError:
+        v1 = tf1_layers.V1(tf)
 
     def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:  # noqa: A002 - __import__'s own signature
         if level == 0 and name == "tensorflow":
@@ -195,9 +204,14 @@ def _feed(tf: Any, graph: Any, rng: Any) -> dict[Any, Any]:
         if op.type != "Placeholder" or op.name.startswith("initlint_"):  # the probes' own targets
             continue
         t = op.outputs[0]
+        dtype = t.dtype
+        if t.shape.rank is None and dtype.is_floating:
+            # No shape at all: a hyperparameter (`keep_prob = tf.placeholder(tf.float32)`, a learning
+            # rate). 1.0 keeps dropout off; a training op, the only other reader, never runs.
+            feeds[t] = np.asarray(1.0, dtype=dtype.as_numpy_dtype)
+            continue
         dims = t.shape.as_list() if t.shape.rank is not None else [2]
         shape = [2 if d is None else d for d in dims]
-        dtype = t.dtype
         if dtype.is_integer:
             high = 2
             for consumer in t.consumers():
@@ -277,6 +291,8 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
         graph_probes = []
         for c in job["checks"]:
             if c["probe"] in tf_graph.PROBES:
+                if c["probe"] == "loss_pairing":  # the loss tensor is on the finding's own lines
+                    c = dict(c, loss_ops=_ops_at(graph, path, *c["loss_lines"]))
                 graph_probes.append((c, _ops_at(graph, path, c["lines"][0], c["lines"][1])))
                 continue
             if c["probe"] != "zero_gradients":
@@ -341,20 +357,31 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
     tf = tensorflow()
     rng = np.random.default_rng(job["seed"])
     inputs = []
+    guessed: Optional[dict[str, Any]] = None
     if not _has_inputs(obj):
         given = job.get("inputs")
-        if not given or not hasattr(obj, "build"):
-            raise TFUnavailable(f"the Keras model `{job['target']}` has no input shape (no Input, input_shape "
-                                "or input_dim, and no literal data passed to fit); set inputs under "
-                                f"[tool.initlint.confirm.modules.{job['target']}]")
-        # The feature shape of the script's own data (`fit(x, ...)`), or of the configured inputs.
-        obj.build(tuple([None] + list(given[0]["shape"] if isinstance(given[0], dict) else given[0])[1:]))
-    for t in obj.inputs:
-        shape = [2] + [d or 8 for d in t.shape[1:]]
-        if "int" in str(t.dtype):
-            inputs.append(rng.integers(0, _table_size(obj, t), size=shape).astype(str(t.dtype)))
+        if given and hasattr(obj, "build"):
+            # The feature shape of the script's own data (`fit(x, ...)`), or of the configured inputs.
+            obj.build(tuple([None] + list(given[0]["shape"] if isinstance(given[0], dict) else given[0])[1:]))
         else:
-            inputs.append(rng.standard_normal(size=shape).astype("float32"))
+            # The script's data is not in the file: the first probe input the model accepts. The verdicts
+            # measured here do not depend on the input width, but a refutation on it stays unverified.
+            guessed = build_subclassed(obj)
+            if guessed is None:
+                raise TFUnavailable(f"the Keras model `{job['target']}` has no input shape (no Input, "
+                                    "input_shape or input_dim, no literal data passed to fit, and no probe "
+                                    f"input fits it); set inputs under [tool.initlint.confirm.modules.{job['target']}]")
+    if guessed is not None:
+        shape = guessed["shape"]
+        inputs.append(rng.integers(0, guessed["high"], size=shape) if guessed["dtype"] == "int64"
+                      else rng.standard_normal(size=shape).astype("float32"))
+    else:
+        for t in obj.inputs:
+            shape = [2] + [d or 8 for d in t.shape[1:]]
+            if "int" in str(t.dtype):
+                inputs.append(rng.integers(0, _table_size(obj, t), size=shape).astype(str(t.dtype)))
+            else:
+                inputs.append(rng.standard_normal(size=shape).astype("float32"))
     x = inputs[0] if len(inputs) == 1 else inputs
     weights = {v.path: v for v in obj.trainable_weights}
     results: dict[int, dict[str, Any]] = {}
@@ -380,6 +407,15 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
         return norms, upstream
 
     for c in job["checks"]:
+        if c["probe"] == "loss_pairing" and c["probe_params"].get("loss") in ("mse", "bce"):
+            results[c["index"]] = _saturated_pair(tf, keras, obj, x, lines.layers(c["lines"][0], c["lines"][1]), c)
+            continue
+        if c["probe"] == "loss_pairing" and c["probe_params"].get("loss") == "logits":
+            acts = [getattr(getattr(layer, "activation", None), "__name__", "")
+                    for layer in lines.layers(c["lines"][0], c["lines"][1])]
+            act = next((a for a in acts if a in ("softmax", "sigmoid")), None)
+            results[c["index"]] = {"unverified": RECOVERED.format(act=act) if act else ONLY_ZERO}
+            continue
         if c["probe"] != "zero_gradients":
             results[c["index"]] = {"unverified": ONLY_ZERO}
             continue
@@ -395,7 +431,62 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
         results[c["index"]] = {"params": upstream, "how": how,
                                "pass1": {n: pass1[n] for n in upstream}, "pass2": {n: pass2[n] for n in upstream},
                                "inputs": [list(np.shape(i)) for i in inputs]}
+    if guessed is not None:
+        for r in results.values():
+            r["inputs_guessed"] = {"shape": guessed["shape"], "dtype": guessed["dtype"], "target": job["target"]}
     return {"ok": True, "checks": results}
+
+
+# A wrong sample saturated this far: sigmoid(20) is exactly 1.0 in float32 (as probes.SATURATED_LOGIT).
+SATURATED_LOGIT = 20.0
+
+
+def _saturated_pair(tf: Any, keras: Any, model: Any, x: Any, layers: list[Any], check: dict[str, Any]) -> dict[str, Any]:
+    """IL301/IL303 on Keras over TensorFlow: whether the sigmoid layer on the finding's line feeds the
+    model's output, and dL/dz of the file's loss at a saturated wrong sample (z = 20, label 0), taken
+    through the model's own forward pass so that Keras's logit recovery (bce on TF) plays its part."""
+    lo, hi = check["lines"]
+    sig = [layer for layer in layers if getattr(getattr(layer, "activation", None), "__name__", "") == "sigmoid"]
+    if not sig:
+        return {"activation": None, "lines": check["lines"]}
+    layer = sig[-1]
+    real = layer.activation
+    seen: list[Any] = []
+
+    def saturated(z: Any) -> Any:
+        # The value is 20 everywhere; the gradient still flows to z (d(out)/dz as for z itself).
+        z20 = z - tf.stop_gradient(z) + SATURATED_LOGIT
+        seen.append(z20)
+        return real(z20)
+
+    loss_fn = keras.losses.mean_squared_error if check["probe_params"]["loss"] == "mse" \
+        else keras.losses.binary_crossentropy
+    layer.activation = saturated
+    try:
+        with tf.GradientTape(persistent=True) as tape:
+            out = model(x, training=False)
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            outs = [o for o in outs if o.dtype.is_floating]
+            if not seen:
+                return {"activation": None, "lines": check["lines"]}
+            z = seen[-1]
+            reached = [o for o in outs if tape.gradient(tf.reduce_sum(o), z) is not None]
+            if not reached:
+                if len(outs) > 1:
+                    return {"activation": "sigmoid", "outputs": len(outs), "lines": check["lines"]}
+                return {"activation": "sigmoid", "on_path": False, "lines": check["lines"]}
+            o = reached[0]
+            loss = tf.reduce_mean(loss_fn(tf.zeros_like(o), o))
+            ref = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.zeros_like(z), logits=z))
+        dz, dz_ref = tape.gradient(loss, z), tape.gradient(ref, z)
+        del tape
+    finally:
+        layer.activation = real
+    return {"activation": "sigmoid", "on_path": True, "output_shape": list(o.shape),
+            "lines": [lo, hi], "loss": check["probe_params"]["loss"], "saturated_logit": SATURATED_LOGIT,
+            "batch": int(o.shape[0]), "backend": "tensorflow",
+            "dz": 0.0 if dz is None else float(tf.reduce_max(tf.abs(dz))),
+            "dz_logits": float(tf.reduce_max(tf.abs(dz_ref)))}
 
 
 def _has_inputs(model: Any) -> bool:

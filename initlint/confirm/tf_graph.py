@@ -32,9 +32,11 @@ READS = {"Identity", "ReadVariableOp", "Cast"}
 # Element-wise ops after a weight layer that still belong to it (the output is followed through them).
 ELEMENTWISE = {"Add", "AddV2", "BiasAdd", "Sigmoid", "Tanh", "Relu", "Relu6", "Elu", "Selu", "Softmax",
                "Softplus", "LeakyRelu", "Identity"}
-PROBES = ("scale", "vanishing", "symmetry")
+PROBES = ("scale", "vanishing", "symmetry", "depth_drift", "loss_pairing")
 # Activations that bound what the next layer sees: behind them the layer-output RMS cannot grow.
 BOUNDED = {"Sigmoid", "Tanh", "Softsign"}
+# A wrong sample saturated this far: sigmoid(20) is exactly 1.0 in float32 (as probes.SATURATED_LOGIT).
+SATURATED_LOGIT = 20.0
 
 
 def _variable_of(tensor: Any, by_op: dict[str, Any]) -> Optional[Any]:
@@ -127,6 +129,9 @@ def measure(tf: Any, graph: Any, variables: list[Any], checks: list[tuple[dict[s
     plans = []
     with graph.as_default():
         for c, ops in checks:
+            if c["probe"] == "loss_pairing":
+                results[c["index"]] = _saturated_pair(tf, graph, c, ops, feed, seed)
+                continue
             stack = _stack(layers, ops)
             if len(stack) < 2:
                 results[c["index"]] = {"layers": [], "rms": [], "norms": [], "units": [],
@@ -134,7 +139,7 @@ def measure(tf: Any, graph: Any, variables: list[Any], checks: list[tuple[dict[s
                 continue
             out = _output(stack[-1][0])
             target = v1.placeholder(out.dtype, name="initlint_target")
-            loss = tf.reduce_mean(tf.square(out - target)) if c["probe"] == "vanishing" else \
+            loss = tf.reduce_mean(tf.square(out - target)) if c["probe"] in ("vanishing", "depth_drift") else \
                 tf.reduce_sum(out * target)
             used = [v for v in variables if v.op.name in _reach([out.op], False)]
             grads = tf.gradients(loss, used)
@@ -157,6 +162,16 @@ def measure(tf: Any, graph: Any, variables: list[Any], checks: list[tuple[dict[s
                 between = _reach([stack[0][0]], True) & _reach([stack[-1][0]], False)
                 bounded = any(graph.get_operation_by_name(n).type in BOUNDED for n in between)
                 results[c["index"]] = {"layers": label, "rms": rms, "inputs": shapes, "bounded": bounded}
+                if bounded:
+                    results[c["index"]]["gains"] = _gains(sess, stack, ops, feeds, names)
+            elif c["probe"] == "depth_drift":
+                outs = sess.run([op.outputs[0] for op, _, _ in stack], feed_dict=feeds)
+                rms = [float(np.sqrt(np.mean(np.square(o.astype("float64"))))) for o in outs]
+                value = sess.run(out, feed_dict=feeds)
+                feeds[target] = np.random.default_rng(seed + 13).standard_normal(np.shape(value)).astype(value.dtype)
+                got = sess.run(norms, feed_dict=feeds)
+                results[c["index"]] = {"layers": label, "output_rms": rms, "inputs": shapes,
+                                       "grad_norms": [float(got.get(v.op.name, 0.0)) for _, v, _ in stack]}
             elif c["probe"] == "vanishing":
                 per_seed = []
                 for k in range(VANISHING_SEEDS):
@@ -207,3 +222,64 @@ def _symmetry(sess: Any, c: dict[str, Any], stack: list[tuple[Any, Any, int]], o
 
 def _constant(w: Any) -> bool:
     return bool(w.size > 1 and (w == w.reshape(-1)[0]).all())
+
+
+def _saturated_pair(tf: Any, graph: Any, c: dict[str, Any], ops: list[Any], feed: Any, seed: int) -> dict[str, Any]:
+    """IL301 on a TF1 graph: whether the sigmoid on the finding's related line reaches the loss
+    tensor on its own line, and the loss's dL/dz with the sigmoid's input fed 20 (a saturated
+    sample) against sigmoid_cross_entropy_with_logits at the same logits."""
+    import numpy as np
+
+    v1 = tf.compat.v1
+    sig = [op for op in ops if op.type == "Sigmoid"]
+    if not sig:
+        return {"activation": None, "lines": c["lines"]}
+    s = sig[-1]
+    if c["probe_params"].get("loss") != "mse":
+        # A hand-written log-loss is infinite at a saturated sample (log of 0): no finite dL/dz to compare.
+        return {"unverified": "on a TensorFlow graph only the squared-error pairing (IL301) is measured"}
+    losses = [op for op in c["loss_ops"] if _ours(op) and op.outputs and op.outputs[0].dtype.is_floating
+              and op.outputs[0].shape.rank == 0]
+    if not losses:
+        return {"unverified": f"no scalar loss tensor is computed on line {c['loss_lines'][0]}"}
+    loss = losses[-1].outputs[0]
+    result: dict[str, Any] = {"activation": "sigmoid", "lines": c["lines"],
+                              "on_path": s.name in _reach([loss.op], False)}
+    if not result["on_path"]:
+        return result
+    z = s.inputs[0]
+    dz_t = tf.gradients(loss, [z])[0]
+    ref = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.zeros_like(z), logits=z))
+    dref_t = tf.gradients(ref, [z])[0]
+    with v1.Session(graph=graph) as sess:
+        sess.run(v1.global_variables_initializer())
+        feeds = feed(np.random.default_rng(seed))
+        value = sess.run(z, feed_dict=feeds)
+        feeds[z] = np.full(np.shape(value), SATURATED_LOGIT, dtype=value.dtype)
+        dz, dref = sess.run([dz_t, dref_t], feed_dict=feeds)
+    result.update(loss="mse", saturated_logit=SATURATED_LOGIT, batch=int(np.shape(value)[0]) if np.ndim(value) else 1,
+                  dz=float(np.max(np.abs(dz))), dz_logits=float(np.max(np.abs(dref))), backend="tensorflow",
+                  output_shape=list(np.shape(value)))
+    return result
+
+
+
+def _gains(sess: Any, stack: list[tuple[Any, Any, int]], ops: list[Any], feeds: dict[Any, Any],
+           names: dict[int, str]) -> dict[str, float]:
+    """RMS of each flagged weight layer's own output over the RMS of what it reads: behind a sigmoid
+    or tanh this still shows the weight's scale (an N(0, 1) weight multiplies it by sqrt(fan-in))."""
+    import numpy as np
+
+    created = {op.name for op in ops}
+    gains = {}
+    for op, v, pos in stack:
+        if v.op.name not in created:
+            continue
+        x_t = op.inputs[1 - pos] if len(op.inputs) == 2 else None
+        if x_t is None:
+            continue
+        x, y = sess.run([x_t, op.outputs[0]], feed_dict=feeds)
+        rx = float(np.sqrt(np.mean(np.square(x.astype("float64")))))
+        if rx > 0:
+            gains[names.get(id(v), v.op.name)] = float(np.sqrt(np.mean(np.square(y.astype("float64"))))) / rx
+    return gains

@@ -227,7 +227,7 @@ model.fit({data}, Y_train, epochs=5)
 
 def test_sequential_without_input_is_built_from_the_data_passed_to_fit(tmp_path: Path) -> None:
     """No Input and no input_shape: the literal data given to `fit` shapes the model; without such
-    data the finding stays unverified and says so. `keras.layers.core` is Keras 2's path."""
+    data a probe input does, and the verdict says it was guessed. `keras.layers.core` is Keras 2's path."""
     import json
     import subprocess
     import sys
@@ -239,5 +239,6 @@ def test_sequential_without_input_is_built_from_the_data_passed_to_fit(tmp_path:
     assert proc.returncode in (0, 1), proc.stderr
     found = {f["path"]: f["confirmation"] for f in json.loads(proc.stdout) if f["code"] == "IL103"}
     assert found["literal.py"]["status"] == "confirmed", found
-    assert found["loaded.py"]["status"] == "unverified"
-    assert "no literal data passed to fit" in found["loaded.py"]["detail"]
+    assert "guessed" not in found["literal.py"]["detail"]
+    assert found["loaded.py"]["status"] == "confirmed", found
+    assert "guessed input shape" in found["loaded.py"]["detail"]
