@@ -21,7 +21,7 @@ from typing import Any, Optional
 import libcst as cst
 
 from initlint.facts import expressions, python
-from initlint.facts.context import CallContext, Env, Recorder
+from initlint.facts.context import CallContext, Env, Guard, Recorder
 from initlint.facts.names import import_bindings
 from initlint.facts.values import (
     UNKNOWN,
@@ -73,6 +73,7 @@ class Interpreter:
         # Scopes captured by functions: a function stored in the scope it captures is a
         # reference cycle, which `release` breaks once the file's facts are recorded.
         self.closures: list[Env] = []
+        self.guards: dict[int, Guard] = {}  # by id of the block's node
         self.class_infos: list[ClassInfo] = []  # a class's methods point back at it: another cycle
         self.tf_generations: set[int] = set()  # 1 / 2: TF1-only / TF2-only names used from `tf` so far
         self.known_instances: set[int] = set()  # uids of model instances the script built with known arguments
@@ -92,6 +93,14 @@ class Interpreter:
             info.node = None  # type: ignore[assignment]
         self.closures.clear()
         self.class_infos.clear()
+        self.guards.clear()
+
+    def guard(self, block: cst.CSTNode) -> Guard:
+        """The one `Guard` of a block that may or may not run (a function's blocks run many times)."""
+        found = self.guards.get(id(block))
+        if found is None:
+            found = self.guards[id(block)] = Guard(block)
+        return found
 
     # ------------------------------------------------------------------ budget
     def tick(self) -> None:
@@ -147,7 +156,7 @@ class Interpreter:
         return False
 
     def exec_while(self, stmt: cst.While, env: Env, ctx: CallContext) -> bool:
-        self.exec_body(stmt.body, env, ctx.replaced(conditional=True, branches=ctx.branches + 1))
+        self.exec_body(stmt.body, env, ctx.replaced(conditional=True, branches=ctx.branches + 1, guard=self.guard(stmt.body)))
         return False
 
     def exec_with(self, stmt: cst.With, env: Env, ctx: CallContext) -> bool:
@@ -164,7 +173,7 @@ class Interpreter:
     def exec_try(self, stmt: Any, env: Env, ctx: CallContext) -> bool:
         returned = self.exec_body(stmt.body, env, ctx)
         for handler in stmt.handlers:
-            self.exec_body(handler.body, env.copy(), ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[]))
+            self.exec_body(handler.body, env.copy(), ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[], guard=self.guard(handler.body)))
         if stmt.orelse is not None:
             self.exec_body(stmt.orelse.body, env, ctx)
         if stmt.finalbody is not None:
@@ -221,14 +230,14 @@ class Interpreter:
                 return self.exec_body(orelse.body, env, ctx)
             return False
         # Unknown condition: run both branches on copies and join what they bind.
-        branch_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[])
+        branch_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[], guard=self.guard(stmt.body))
         then_env = env.copy()
         self.exec_body(stmt.body, then_env, branch_ctx)
         else_env = env.copy()
         if isinstance(orelse, cst.If):
-            self.exec_if(orelse, else_env, branch_ctx)
+            self.exec_if(orelse, else_env, branch_ctx.replaced(guard=self.guard(orelse)))
         elif isinstance(orelse, cst.Else):
-            self.exec_body(orelse.body, else_env, branch_ctx)
+            self.exec_body(orelse.body, else_env, branch_ctx.replaced(guard=self.guard(orelse.body)))
         ctx.returns.extend(branch_ctx.returns)
         for name in set(then_env.vars) | set(else_env.vars):
             a, b = then_env.vars.get(name), else_env.vars.get(name)
@@ -239,7 +248,7 @@ class Interpreter:
         iterable = self.eval(stmt.iter, env, ctx)
         items = self.iterate(iterable)
         if items is None:
-            body_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1)
+            body_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1, guard=self.guard(stmt.body))
             self.assign(stmt.target, UNKNOWN, env, body_ctx)
             self.exec_body(stmt.body, env, body_ctx)
             return False
