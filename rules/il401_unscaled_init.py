@@ -254,6 +254,25 @@ def build(gaussian):
     return nn.Sequential(lin, nn.Sigmoid(), nn.Linear(256, 10))
 """
 
+# A std-1 vector applied to an L2-normalized input (SwiftFormer's additive attention): the
+# input's entries have RMS 1/sqrt(fan_in) already, so the scores have RMS 1.
+UNIT_NORM_INPUT = """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class AdditiveAttention(nn.Module):
+    def __init__(self, dim=256):
+        super().__init__()
+        self.to_query = nn.Linear(dim, dim)
+        self.w_g = nn.Parameter(torch.randn(dim, 1))
+
+    def forward(self, x):
+        query = F.normalize(self.to_query(x), dim=-1)
+        return F.normalize(query @ self.w_g, dim=1)
+"""
+
 # A weight is flagged when its RMS is more than `init-scale-factor` (4) times
 # 1/sqrt(fan_in) (too large: activations explode with depth).
 # Kaiming (sqrt(2/fan_in)) sits 1.4x above the reference and PyTorch's
@@ -399,7 +418,7 @@ class UnscaledInit(Rule):
     confirmation = Confirm(probe="scale", threshold="scale-ratio", outward=True,
                            plot=("output_rms", "layer-output RMS", "#2c7fb8"))
     message = "{names} {verb} drawn with RMS {rms} where 1/sqrt(fan_in) is {ref}{fan}: {trend} with depth; use Kaiming/Xavier or scale by 1/sqrt(fan_in)"
-    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT), Valid(NUMPY_WEIGHT_DATA_SCALED), Valid(TF1_SMALL_FAN_IN), Valid(UNDECIDED_REDRAW)]
+    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT), Valid(NUMPY_WEIGHT_DATA_SCALED), Valid(TF1_SMALL_FAN_IN), Valid(UNDECIDED_REDRAW), Valid(UNIT_NORM_INPUT)]
     INVALID = [
         Invalid(SEED_001_NORMAL_STD1, at=[(10, 13)]),
         Invalid(RANDN_PARAMETER, at=[(8, 32)]),
@@ -416,12 +435,17 @@ class UnscaledInit(Rule):
     def check(self, facts: FileFacts) -> Iterator[Finding]:
         # The fan-in of each hand-made weight in each of its uses (None: orientation unknown).
         matmul_fans: dict[int, list[Optional[int]]] = {}
+        unit_inputs: set[int] = set()  # weights applied to an L2-normalized input: RMS 1 is their scale
         for event in facts.layer_calls:
             if event.layer is None:
                 matmul_fans.setdefault(id(event.weight), []).append(event.fan_in)
+                if event.input.unit_norm:
+                    unit_inputs.add(id(event.weight))
         groups: dict[int, tuple[cst.CSTNode, RootRef, list[Param], float, Optional[float]]] = {}
         factor = self.option(facts.settings, "init-scale-factor")
         for param, where in initialized_params(facts):
+            if id(param) in unit_inputs:
+                continue
             judged = self._judge(param, matmul_fans.get(id(param)), factor)
             if judged is None or param.init.node is None:
                 continue

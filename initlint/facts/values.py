@@ -145,6 +145,7 @@ class Tensor(Value):
     shape: Optional[tuple[Any, ...]] = None  # known sizes (ints or None) of a freshly created tensor
     difference: bool = False  # the result of `a - b` (so that `norm` of it is a distance)
     difference_of: Optional[OutputActivation] = None  # `sigmoid(z) - y`: squaring it is a hand-written MSE on that output
+    unit_norm: bool = False  # `F.normalize(x)`: unit L2 norm, so entries of RMS 1/sqrt(width) (IL401)
 
     def replaced(self, **changes: Any) -> Tensor:
         return copy_with(self, changes)
