@@ -98,6 +98,7 @@ class Recorder(Protocol):
     """Where the interpreter records what the rules read (FileFacts)."""
 
     configured_classes: set[str]
+    layer_calls: list[Any]  # LayerCallEvent, in the order they happened
 
     def product(self, op: str, node: Any, factors: list[Tensor], ctx: CallContext) -> None: ...
     def activation(self, kind: str, node: Any, x: Tensor, ctx: CallContext, dim: Any) -> None: ...

@@ -43,6 +43,7 @@ from initlint.facts.values import (
     Tensor,
     Unknown,
     Value,
+    fresh_uid,
 )
 from initlint.frameworks import argparse_values, keras, layers, losses, registry
 
@@ -368,6 +369,8 @@ class Interpreter:
     def call(self, callee: Value, args: list[Value], kwargs: dict[str, Value], node: Any, env: Env, ctx: CallContext) -> Value:
         self.tick()
         if isinstance(callee, Func):
+            if ctx.self_obj is None and args and isinstance(args[0], Tensor) and args[0].chain and callee.bound_self is None:
+                return self.call_network(callee, args, kwargs, node, ctx)
             return self.call_function(callee, args, kwargs, node, ctx)
         if isinstance(callee, ClassInfo):
             return self.instantiate(callee, args, kwargs, node, ctx)
@@ -395,6 +398,37 @@ class Interpreter:
             return keras.initializer_output(callee, args, kwargs, node)
         python.taint_arguments(args, kwargs, node)
         return UNKNOWN
+
+    def call_network(self, func: Func, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
+        """A function on a tensor that already went through layers, outside any model.
+
+        When the function applies two or more weights that existed before the call and it
+        was not given (a TF1 GAN's `discriminator(generator(z))` over module-level
+        variables), it is a network of its own, applied: its stack starts at its input, as
+        for two torch models composed in a script (`call`). A helper given its weights, or
+        one building new layers on each call (a Keras block builder), stays one stack with
+        what feeds it."""
+        x = args[0]
+        assert isinstance(x, Tensor)
+        first = len(self.facts.layer_calls)
+        built_before = fresh_uid()
+        result = self.call_function(func, args, kwargs, node, ctx)
+        calls = self.facts.layer_calls[first:]
+        given = args[1:] + list(kwargs.values())
+        if any(isinstance(v, (Param, Obj, Seq, Mapping)) for v in given):
+            return result
+        if len({id(call.weight) for call in calls}) < 2 or any(call.weight.uid > built_before for call in calls):
+            return result
+        n = len(x.chain)
+
+        def apart(t: Tensor) -> Tensor:
+            if len(t.chain) >= n and all(a is b for a, b in zip(t.chain, x.chain)):
+                return t.replaced(chain=t.chain[n:])
+            return t
+
+        for call in calls:
+            call.input = apart(call.input)
+        return apart(result) if isinstance(result, Tensor) else result
 
     def call_builtin(self, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
         if name == "__noop__":

@@ -22,6 +22,11 @@ UNKNOWN_STATE = "unknown"
 
 _ids = itertools.count(1)
 
+
+def fresh_uid() -> int:
+    """A uid no value made so far has: every Param or Obj made after it has a larger one."""
+    return next(_ids)
+
 _Record = TypeVar("_Record")
 
 
