@@ -67,7 +67,9 @@ class Interpreter:
         self.functions: dict[str, Func] = {}
         self.called: set[int] = set()  # ids of FunctionDef nodes run at least once with real args
         self.ext_attrs: dict[str, Obj] = {}
-        self.built_models: list[Obj] = []  # Keras models returned by builder functions nobody called (roots.py)
+        # Keras models returned by builder functions nobody called, and Sequentials built outside a
+        # model class (`self.model = Sequential()` in an agent's __init__): _run_built_models.
+        self.built_models: list[Obj] = []
         self.active_calls: list[int] = []
         self.current_env: Optional[Env] = None
         self.loop_kinds: dict[int, bool] = {}
