@@ -166,6 +166,48 @@ for x, y in loader:
 """
 
 
+# A Keras model built on an agent's `self.model` in its constructor, or by a builder method,
+# and never compiled there: analysed like one built at module level.
+KERAS_AGENT_INIT = """\
+from tensorflow.keras.layers import Conv2D, Dense, Flatten
+from tensorflow.keras.models import Sequential
+
+
+class DQN:
+    def __init__(self, input_shape, output_shape):
+        self.model = Sequential()
+        self.model.add(Conv2D(8, (3, 3), input_shape=input_shape, activation="relu"))
+        self.model.add(Flatten())
+        self.model.add(Dense(16, kernel_initializer="zeros", activation="relu"))
+        self.model.add(Dense(output_shape))
+"""
+
+KERAS_BUILDER_METHOD = """\
+from tensorflow.keras.layers import Conv2D, Dense, Flatten
+from tensorflow.keras.models import Sequential
+
+
+class DQN:
+    def __init__(self, input_shape, output_shape):
+        self.input_shape, self.output_shape = input_shape, output_shape
+        self.model = self.create_model()
+
+    def create_model(self):
+        model = Sequential()
+        model.add(Conv2D(8, (3, 3), input_shape=self.input_shape, activation="relu"))
+        model.add(Flatten())
+        model.add(Dense(16, kernel_initializer="zeros", activation="relu"))
+        model.add(Dense(self.output_shape))
+        return model
+"""
+
+# The zero layer is added only under a flag nobody sets here: it may not be in the model.
+KERAS_AGENT_INIT_FLAG = KERAS_AGENT_INIT.replace("output_shape):", "output_shape, zero_init):").replace(
+    '        self.model.add(Dense(16, kernel_initializer="zeros"',
+    '        if zero_init:\n            self.model.add(Dense(16, kernel_initializer="zeros"',
+)
+
+
 class ZeroRelu(Rule):
     """
     ## What it does
@@ -225,7 +267,7 @@ class ZeroRelu(Rule):
     severity = Severity.ERROR
     confirmation = Confirm(probe="zero_gradients", params={"ops": "activation"})
     message = "`{act}` receives an input that is zero at initialization ({causes}); relu'(0) = 0, so no gradient flows back through it"
-    VALID = [Valid(ZERO_EMBEDDING_GELU), Valid(ZERO_RESIDUAL_BRANCH), Valid(ZEROS_SHAPE_CHECK), Valid(ZEROS_REFERENCE_INPUT)]
+    VALID = [Valid(ZERO_EMBEDDING_GELU), Valid(ZERO_RESIDUAL_BRANCH), Valid(ZEROS_SHAPE_CHECK), Valid(ZEROS_REFERENCE_INPUT), Valid(KERAS_AGENT_INIT_FLAG)]
     INVALID = [
         Invalid(ZERO_EMBEDDING_RELU, at=[(14, 13)]),
         Invalid(SEQUENTIAL_ZERO_INIT, at=[(10, 42)], also=[("IL101", 10, 53), ("IL201", 6, 9)]),
@@ -233,6 +275,8 @@ class ZeroRelu(Rule):
         Invalid(SUBCLASS_RESET_PARAMETERS, at=[(18, 23)], also=[("IL201", 7, 9)]),
         Invalid(PLAIN_TENSORS, at=[(8, 12)], also=[("IL201", 3, 6), ("IL401", 4, 6)]),
         Invalid(HAND_MADE_WEIGHTS, at=[(14, 16)], also=[("IL201", 8, 32)]),
+        Invalid(KERAS_AGENT_INIT, at=[(10, 24)], also=[("IL201", 10, 34)]),
+        Invalid(KERAS_BUILDER_METHOD, at=[(14, 19)], also=[("IL201", 14, 29)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -197,6 +197,82 @@ class Wide(nn.Module):
         return F.linear(x, self.w)
 """
 
+# One output unit still sums over its whole fan-in: std 1 at fan-in 128 feeds tanh
+# an RMS near 11.
+TF1_SINGLE_OUTPUT_UNIT = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 128])
+w1 = tf.Variable(tf.random_normal([128, 128]) / 11.3)
+w2 = tf.Variable(tf.random_normal([128, 1]))
+h = tf.nn.relu(tf.matmul(x, w1))
+out = tf.nn.tanh(tf.matmul(h, w2))
+"""
+
+# Look-alikes: a [1, 1] weight and a [4, 1] one have fan-ins 1 and 4, where std 1 is in
+# range; a [1, 128] row is a bias (added, never multiplied); a [1, 128] weight has fan-in 1.
+TF1_SMALL_FAN_IN = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 1])
+u = tf.placeholder(tf.float32, [None, 4])
+w = tf.Variable(tf.random_normal([1, 1]))
+v = tf.Variable(tf.random_normal([4, 1]))
+wide = tf.Variable(tf.random_normal([1, 128]))
+b = tf.Variable(tf.random_normal([1, 128]))
+out = tf.nn.tanh(tf.matmul(x, w) + tf.matmul(u, v))
+h = tf.nn.tanh(tf.matmul(x, wide) + b)
+"""
+
+# Layers built and filled in a script's main block: whenever the layers exist, the block
+# ran, so the draws into them are certain (`copy_`, `.data =`, in `torch.no_grad()` or not).
+MAIN_GUARD_COPY = """\
+import torch
+from torch import nn
+
+if __name__ == "__main__":
+    lin1, lin2, lin3 = nn.Linear(784, 256), nn.Linear(256, 128), nn.Linear(128, 10)
+    w1 = torch.randn(784, 256)
+    with torch.no_grad():
+        lin1.weight.copy_(w1.T)
+    lin2.weight.data = torch.randn(128, 256)
+    lin3.weight.copy_(torch.randn(10, 128))
+    model = nn.Sequential(lin1, nn.Sigmoid(), lin2, nn.Sigmoid(), lin3)
+"""
+
+# The same draw under a condition the analysis cannot decide, into a layer made before
+# it: the draw may not happen.
+UNDECIDED_REDRAW = """\
+import torch
+from torch import nn
+
+
+def build(gaussian):
+    lin = nn.Linear(784, 256)
+    if gaussian:
+        lin.weight.data = torch.randn(256, 784)
+    return nn.Sequential(lin, nn.Sigmoid(), nn.Linear(256, 10))
+"""
+
+# A std-1 vector applied to an L2-normalized input (SwiftFormer's additive attention): the
+# input's entries have RMS 1/sqrt(fan_in) already, so the scores have RMS 1.
+UNIT_NORM_INPUT = """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class AdditiveAttention(nn.Module):
+    def __init__(self, dim=256):
+        super().__init__()
+        self.to_query = nn.Linear(dim, dim)
+        self.w_g = nn.Parameter(torch.randn(dim, 1))
+
+    def forward(self, x):
+        query = F.normalize(self.to_query(x), dim=-1)
+        return F.normalize(query @ self.w_g, dim=1)
+"""
+
 # A weight is flagged when its RMS is more than `init-scale-factor` (4) times
 # 1/sqrt(fan_in) (too large: activations explode with depth).
 # Kaiming (sqrt(2/fan_in)) sits 1.4x above the reference and PyTorch's
@@ -346,7 +422,7 @@ class UnscaledInit(Rule):
     confirmation = Confirm(probe="scale", threshold="scale-ratio", outward=True,
                            plot=("output_rms", "layer-output RMS", "#2c7fb8"))
     message = "{names} {verb} drawn with RMS {rms} where 1/sqrt(fan_in) is {ref}{fan}: {trend} with depth; use Kaiming/Xavier or scale by 1/sqrt(fan_in)"
-    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT), Valid(NUMPY_WEIGHT_DATA_SCALED)]
+    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT), Valid(NUMPY_WEIGHT_DATA_SCALED), Valid(TF1_SMALL_FAN_IN), Valid(UNDECIDED_REDRAW), Valid(UNIT_NORM_INPUT)]
     INVALID = [
         Invalid(SEED_001_NORMAL_STD1, at=[(10, 13)]),
         Invalid(RANDN_PARAMETER, at=[(8, 32)]),
@@ -356,17 +432,24 @@ class UnscaledInit(Rule):
         Invalid(TF1_RAW_CONV_NET, at=[(5, 26), (6, 26), (7, 24)]),
         Invalid(COMPAT_V1_GET_VARIABLE, at=[(4, 5)]),
         Invalid(TORCH_LINEAR_OUT_IN, at=[(9, 31)]),
+        Invalid(TF1_SINGLE_OUTPUT_UNIT, at=[(5, 18)]),
+        Invalid(MAIN_GUARD_COPY, at=[(6, 10), (9, 24), (10, 23)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
         # The fan-in of each hand-made weight in each of its uses (None: orientation unknown).
         matmul_fans: dict[int, list[Optional[int]]] = {}
+        unit_inputs: set[int] = set()  # weights applied to an L2-normalized input: RMS 1 is their scale
         for event in facts.layer_calls:
             if event.layer is None:
                 matmul_fans.setdefault(id(event.weight), []).append(event.fan_in)
+                if event.input.unit_norm:
+                    unit_inputs.add(id(event.weight))
         groups: dict[int, tuple[cst.CSTNode, RootRef, list[Param], float, Optional[float]]] = {}
         factor = self.option(facts.settings, "init-scale-factor")
         for param, where in initialized_params(facts):
+            if id(param) in unit_inputs:
+                continue
             judged = self._judge(param, matmul_fans.get(id(param)), factor)
             if judged is None or param.init.node is None:
                 continue
@@ -400,10 +483,11 @@ class UnscaledInit(Rule):
         if init.distribution in SPARED_DISTRIBUTIONS:
             return None
         if param.role == "raw":
-            # A vector, or a matrix with a single row or column, is no mixing matrix; a
-            # convolution kernel may have one input channel (a grayscale image).
+            # A vector is no mixing matrix. A matrix with one column is: each output sums
+            # over its fan-in whatever the fan-out (a [128, 1] head); one with a single row
+            # has fan-in 1, which `_fan_in` finds, as it does for a use of unknown orientation.
             shape = param.shape
-            if uses is None or shape is None or len(shape) < 2 or (len(shape) == 2 and 1 in shape):
+            if uses is None or shape is None or len(shape) < 2:
                 return None
         elif param.role != "weight":
             return None

@@ -175,6 +175,46 @@ z = torch.randn(100, 64)
 g_loss = nn.BCEWithLogitsLoss()(D(G(z)), torch.ones(100, 1))
 """
 
+# The same in a TF1 graph: two functions over their own module-level variables.
+TF1_GAN = """\
+import tensorflow as tf
+
+z = tf.placeholder(tf.float32, [None, 100])
+g_w1, g_w2, g_w3 = (tf.Variable(tf.random_normal(s) / s[0] ** 0.5) for s in ([100, 128], [128, 256], [256, 784]))
+d_w1, d_w2, d_w3 = (tf.Variable(tf.random_normal(s) / s[0] ** 0.5) for s in ([784, 256], [256, 128], [128, 1]))
+
+
+def generator(z):
+    h = tf.nn.relu(tf.matmul(tf.nn.relu(tf.matmul(z, g_w1)), g_w2))
+    return tf.nn.tanh(tf.matmul(h, g_w3))
+
+
+def discriminator(x):
+    h = tf.nn.relu(tf.matmul(tf.nn.relu(tf.matmul(x, d_w1)), d_w2))
+    return tf.matmul(h, d_w3)
+
+
+g_loss = -tf.reduce_mean(tf.log(tf.sigmoid(discriminator(generator(z)))))
+"""
+
+# A helper given its weight is one layer of the stack that calls it.
+TF1_LAYER_HELPER = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 64])
+ws = [tf.Variable(tf.random_normal([64, 64]) / 8.0) for _ in range(6)]
+
+
+def dense(h, w):
+    return tf.nn.relu(tf.matmul(h, w))
+
+
+h = x
+for w in ws:
+    h = dense(h, w)
+loss = tf.reduce_mean(tf.square(h))
+"""
+
 ENCODER_DECODER = """\
 import torch
 from torch import nn
@@ -308,7 +348,8 @@ class MissingNormalization(Rule):
     count, and a block whose output is added to its input restarts the count.
     A class the file builds with arguments (`Net(batch_normalization=True)`)
     is judged by what those arguments build, two models applied one after
-    the other in a script (`D(G(z))`) are two stacks, and a stack is reported
+    the other in a script (`D(G(z))`, torch models or functions applying weights
+    built before the call, as a TF1 GAN's) are two stacks, and a stack is reported
     once, where it is written, however many instances reach it. The stacks
     judged are those behind a model's output, a loss or a compiled model, and
     in a raw TF1 graph those ending at a `tf.matmul` whose output no other
@@ -373,7 +414,7 @@ class MissingNormalization(Rule):
     options = (Option("plain-stack-min", int, 6, "weight layers in sequence without normalization"),)
     message = "{count} weight layers run in sequence with no normalization layer and no residual connection: activations and gradients scale with depth; add BatchNorm/LayerNorm between them or residual connections"
     VALID = [Valid(BATCHNORM_LOOP), Valid(RESIDUAL_BLOCKS), Valid(FIVE_LAYERS), Valid(NORMALIZED_INSTANCE), Valid(GAN), Valid(BUILDER_UNKNOWN_DEPTH), Valid(KERAS_ALIASED_CONV_STACK_NORMALIZED),
-             Valid(KERAS1_FUNCTIONAL_NORMALIZED), Valid(TF1_MATMUL_STACK_NORMALIZED)]
+             Valid(KERAS1_FUNCTIONAL_NORMALIZED), Valid(TF1_MATMUL_STACK_NORMALIZED), Valid(TF1_GAN)]
     INVALID = [
         Invalid(PLAIN_SEQUENTIAL, at=[(8, 13)]),
         Invalid(UNUSED_BATCHNORM, at=[(15, 23)]),
@@ -383,6 +424,7 @@ class MissingNormalization(Rule):
         Invalid(AUTOENCODER_INSTANCE, at=[(8, 38)]),
         Invalid(LAZY_STACK, at=[(4, 5)]),
         Invalid(BUILDER_FIXED_STACK, at=[(6, 9)]),
+        Invalid(TF1_LAYER_HELPER, at=[(8, 23)]),
         Invalid(KERAS_ALIASED_CONV_STACK, at=[(4, 21)]),
         Invalid(KERAS1_FUNCTIONAL, at=[(6, 9)]),
         Invalid(TF1_MATMUL_STACK, at=[(7, 20)]),

@@ -86,9 +86,10 @@ def _run_script_model(facts: FileFacts, interp: Interpreter, name: str, obj: Obj
 
 
 def _run_built_models(facts: FileFacts, interp: Interpreter) -> None:
-    """Keras models built inside a function (`def build_model(units): m = Sequential(); ...;
-    m.compile(...)`, a builder nobody calls): each compiled or returned one, run once like a
-    module-level model. Their layers are what the function built for unknown arguments."""
+    """Keras models built inside a function or method (`def build_model(units): m = Sequential(); ...`,
+    `self.model = Sequential(); self.model.add(...)`): each compiled, returned or Sequential one,
+    run once like a module-level model. Their layers are what the function built for unknown
+    arguments."""
     done = {id(root.where.root) for root in facts.roots}
     models = [event.model for event in facts.keras_compiles] + interp.built_models
     for obj in models:
@@ -168,8 +169,8 @@ def _run_plain_class(facts: FileFacts, interp: Interpreter, info: ClassInfo, mod
         if isinstance(method.node, cst.FunctionDef) and id(method.node) not in interp.called
         and (name == "__call__" or not name.startswith("__"))
     ]
-    if not methods:
-        return
+    if not methods and "__init__" not in info.methods:
+        return  # a constructor alone may still build a model (`self.model = Sequential()`)
     instance: list[Obj] = []
 
     def construct() -> None:

@@ -40,6 +40,28 @@ class Env:
         return new
 
 
+class Guard:
+    """A block that may run or not (an undecided branch, a loop over an unknown count, an
+    `except` body), knowing lazily which nodes lie inside it."""
+
+    __slots__ = ("node", "_inside")
+
+    def __init__(self, node: cst.CSTNode) -> None:
+        self.node = node
+        self._inside: Optional[set[int]] = None
+
+    def encloses(self, node: cst.CSTNode) -> bool:
+        if self._inside is None:
+            inside: set[int] = set()
+            stack: list[cst.CSTNode] = [self.node]
+            while stack:
+                n = stack.pop()
+                inside.add(id(n))
+                stack.extend(n.children)
+            self._inside = inside
+        return id(node) in self._inside
+
+
 @dataclass
 class CallContext:
     """Per-call interpretation context."""
@@ -49,6 +71,7 @@ class CallContext:
     root_name: str = ""
     conditional: bool = False  # inside a branch whose condition is unknown
     branches: int = 0  # how many such branches (or loops over an unknown count) enclose it in this call
+    guard: Optional[Guard] = None  # the innermost of them
     no_grad: bool = False  # inside torch.no_grad(): no gradient events
     anchor: Optional[cst.CSTNode] = None  # constructor of the outermost called module
     depth: int = 0
@@ -60,6 +83,14 @@ class CallContext:
     def replaced(self, **changes: Any) -> CallContext:
         return copy_with(self, changes)  # the list of returns stays shared unless replaced
 
+    def uncertain_for(self, p: Param) -> bool:
+        """Is a change made here to `p` uncertain? Not when `p` was created in the same
+        undecided block (`if __name__ == "__main__":`, `if args.init:`): whenever `p`
+        exists, the block ran, so the change happened too."""
+        if not self.conditional:
+            return False
+        return self.guard is None or p.site is None or not self.guard.encloses(p.site)
+
 
 
 
@@ -67,6 +98,7 @@ class Recorder(Protocol):
     """Where the interpreter records what the rules read (FileFacts)."""
 
     configured_classes: set[str]
+    layer_calls: list[Any]  # LayerCallEvent, in the order they happened
 
     def product(self, op: str, node: Any, factors: list[Tensor], ctx: CallContext) -> None: ...
     def activation(self, kind: str, node: Any, x: Tensor, ctx: CallContext, dim: Any) -> None: ...
@@ -89,6 +121,7 @@ class Machine(Protocol):
     closures: list[Env]
     tf_generations: set[int]  # 1 / 2: TF1-only / TF2-only names used from `tf` so far
     ext_attrs: dict[str, Obj]  # objects stored on imported modules (`tf.model = Sequential()`), by qualified name
+    built_models: list[Obj]  # Keras models built outside a model class, each run as a root of its own (analysis.py)
 
     def eval(self, node: Any, env: Env, ctx: CallContext) -> Value: ...
     def call(self, callee: Value, args: list[Value], kwargs: dict[str, Value], node: Any, env: Env, ctx: CallContext) -> Value: ...

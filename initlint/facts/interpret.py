@@ -21,7 +21,7 @@ from typing import Any, Optional
 import libcst as cst
 
 from initlint.facts import expressions, python
-from initlint.facts.context import CallContext, Env, Recorder
+from initlint.facts.context import CallContext, Env, Guard, Recorder
 from initlint.facts.names import import_bindings
 from initlint.facts.values import (
     UNKNOWN,
@@ -43,6 +43,7 @@ from initlint.facts.values import (
     Tensor,
     Unknown,
     Value,
+    fresh_uid,
 )
 from initlint.frameworks import argparse_values, keras, layers, losses, registry
 
@@ -66,13 +67,16 @@ class Interpreter:
         self.functions: dict[str, Func] = {}
         self.called: set[int] = set()  # ids of FunctionDef nodes run at least once with real args
         self.ext_attrs: dict[str, Obj] = {}
-        self.built_models: list[Obj] = []  # Keras models returned by builder functions nobody called (roots.py)
+        # Keras models returned by builder functions nobody called, and Sequentials built outside a
+        # model class (`self.model = Sequential()` in an agent's __init__): _run_built_models.
+        self.built_models: list[Obj] = []
         self.active_calls: list[int] = []
         self.current_env: Optional[Env] = None
         self.loop_kinds: dict[int, bool] = {}
         # Scopes captured by functions: a function stored in the scope it captures is a
         # reference cycle, which `release` breaks once the file's facts are recorded.
         self.closures: list[Env] = []
+        self.guards: dict[int, Guard] = {}  # by id of the block's node
         self.class_infos: list[ClassInfo] = []  # a class's methods point back at it: another cycle
         self.tf_generations: set[int] = set()  # 1 / 2: TF1-only / TF2-only names used from `tf` so far
         self.known_instances: set[int] = set()  # uids of model instances the script built with known arguments
@@ -92,6 +96,14 @@ class Interpreter:
             info.node = None  # type: ignore[assignment]
         self.closures.clear()
         self.class_infos.clear()
+        self.guards.clear()
+
+    def guard(self, block: cst.CSTNode) -> Guard:
+        """The one `Guard` of a block that may or may not run (a function's blocks run many times)."""
+        found = self.guards.get(id(block))
+        if found is None:
+            found = self.guards[id(block)] = Guard(block)
+        return found
 
     # ------------------------------------------------------------------ budget
     def tick(self) -> None:
@@ -147,7 +159,7 @@ class Interpreter:
         return False
 
     def exec_while(self, stmt: cst.While, env: Env, ctx: CallContext) -> bool:
-        self.exec_body(stmt.body, env, ctx.replaced(conditional=True, branches=ctx.branches + 1))
+        self.exec_body(stmt.body, env, ctx.replaced(conditional=True, branches=ctx.branches + 1, guard=self.guard(stmt.body)))
         return False
 
     def exec_with(self, stmt: cst.With, env: Env, ctx: CallContext) -> bool:
@@ -164,7 +176,7 @@ class Interpreter:
     def exec_try(self, stmt: Any, env: Env, ctx: CallContext) -> bool:
         returned = self.exec_body(stmt.body, env, ctx)
         for handler in stmt.handlers:
-            self.exec_body(handler.body, env.copy(), ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[]))
+            self.exec_body(handler.body, env.copy(), ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[], guard=self.guard(handler.body)))
         if stmt.orelse is not None:
             self.exec_body(stmt.orelse.body, env, ctx)
         if stmt.finalbody is not None:
@@ -221,14 +233,14 @@ class Interpreter:
                 return self.exec_body(orelse.body, env, ctx)
             return False
         # Unknown condition: run both branches on copies and join what they bind.
-        branch_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[])
+        branch_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[], guard=self.guard(stmt.body))
         then_env = env.copy()
         self.exec_body(stmt.body, then_env, branch_ctx)
         else_env = env.copy()
         if isinstance(orelse, cst.If):
-            self.exec_if(orelse, else_env, branch_ctx)
+            self.exec_if(orelse, else_env, branch_ctx.replaced(guard=self.guard(orelse)))
         elif isinstance(orelse, cst.Else):
-            self.exec_body(orelse.body, else_env, branch_ctx)
+            self.exec_body(orelse.body, else_env, branch_ctx.replaced(guard=self.guard(orelse.body)))
         ctx.returns.extend(branch_ctx.returns)
         for name in set(then_env.vars) | set(else_env.vars):
             a, b = then_env.vars.get(name), else_env.vars.get(name)
@@ -239,7 +251,7 @@ class Interpreter:
         iterable = self.eval(stmt.iter, env, ctx)
         items = self.iterate(iterable)
         if items is None:
-            body_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1)
+            body_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1, guard=self.guard(stmt.body))
             self.assign(stmt.target, UNKNOWN, env, body_ctx)
             self.exec_body(stmt.body, env, body_ctx)
             return False
@@ -359,6 +371,8 @@ class Interpreter:
     def call(self, callee: Value, args: list[Value], kwargs: dict[str, Value], node: Any, env: Env, ctx: CallContext) -> Value:
         self.tick()
         if isinstance(callee, Func):
+            if ctx.self_obj is None and args and isinstance(args[0], Tensor) and args[0].chain and callee.bound_self is None:
+                return self.call_network(callee, args, kwargs, node, ctx)
             return self.call_function(callee, args, kwargs, node, ctx)
         if isinstance(callee, ClassInfo):
             return self.instantiate(callee, args, kwargs, node, ctx)
@@ -386,6 +400,37 @@ class Interpreter:
             return keras.initializer_output(callee, args, kwargs, node)
         python.taint_arguments(args, kwargs, node)
         return UNKNOWN
+
+    def call_network(self, func: Func, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
+        """A function on a tensor that already went through layers, outside any model.
+
+        When the function applies two or more weights that existed before the call and it
+        was not given (a TF1 GAN's `discriminator(generator(z))` over module-level
+        variables), it is a network of its own, applied: its stack starts at its input, as
+        for two torch models composed in a script (`call`). A helper given its weights, or
+        one building new layers on each call (a Keras block builder), stays one stack with
+        what feeds it."""
+        x = args[0]
+        assert isinstance(x, Tensor)
+        first = len(self.facts.layer_calls)
+        built_before = fresh_uid()
+        result = self.call_function(func, args, kwargs, node, ctx)
+        calls = self.facts.layer_calls[first:]
+        given = args[1:] + list(kwargs.values())
+        if any(isinstance(v, (Param, Obj, Seq, Mapping)) for v in given):
+            return result
+        if len({id(call.weight) for call in calls}) < 2 or any(call.weight.uid > built_before for call in calls):
+            return result
+        n = len(x.chain)
+
+        def apart(t: Tensor) -> Tensor:
+            if len(t.chain) >= n and all(a is b for a, b in zip(t.chain, x.chain)):
+                return t.replaced(chain=t.chain[n:])
+            return t
+
+        for call in calls:
+            call.input = apart(call.input)
+        return apart(result) if isinstance(result, Tensor) else result
 
     def call_builtin(self, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
         if name == "__noop__":

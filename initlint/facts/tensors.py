@@ -279,7 +279,7 @@ def default_random(description: str, std: Optional[float] = None, distribution: 
 
 def init_from_tensor(p: Param, value: Value, node: Any, ctx: CallContext) -> None:
     event = event_from_value(value, node)
-    event.conditional = ctx.conditional
+    event.conditional = ctx.uncertain_for(p)
     p.set_init(event)
     t = as_tensor(value)
     if t is not None and t.shape and p.shape is None:

@@ -22,6 +22,11 @@ UNKNOWN_STATE = "unknown"
 
 _ids = itertools.count(1)
 
+
+def fresh_uid() -> int:
+    """A uid no value made so far has: every Param or Obj made after it has a larger one."""
+    return next(_ids)
+
 _Record = TypeVar("_Record")
 
 
@@ -145,6 +150,7 @@ class Tensor(Value):
     shape: Optional[tuple[Any, ...]] = None  # known sizes (ints or None) of a freshly created tensor
     difference: bool = False  # the result of `a - b` (so that `norm` of it is a distance)
     difference_of: Optional[OutputActivation] = None  # `sigmoid(z) - y`: squaring it is a hand-written MSE on that output
+    unit_norm: bool = False  # `F.normalize(x)`: unit L2 norm, so entries of RMS 1/sqrt(width) (IL401)
 
     def replaced(self, **changes: Any) -> Tensor:
         return copy_with(self, changes)

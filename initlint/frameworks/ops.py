@@ -249,7 +249,8 @@ def tensor_op(interp: Machine, name: str, x: Tensor, args: list[Value], kwargs: 
     if name in PASS_OPS:
         # A normalization keeps the value's shape and liveness, not the data's range.
         origin = None if name in NORMALIZING_OPS else x.origin
-        return x.replaced(squash=None if name not in ("dropout", "identity") else x.squash, zero_layer=x.zero_layer if name in ("dropout", "identity") else None, origin=origin)
+        unit_norm = name == "normalize" or (x.unit_norm and name in ("dropout", "identity"))
+        return x.replaced(squash=None if name not in ("dropout", "identity") else x.squash, zero_layer=x.zero_layer if name in ("dropout", "identity") else None, origin=origin, unit_norm=unit_norm)
     if name in ("clamp", "clip", "maximum", "minimum", "abs", "exp", "log", "sqrt", "rsqrt", "neg", "sign", "round", "floor", "ceil", "reciprocal", "log1p", "expm1", "sin", "cos", "erf", "clip_by_value", "where"):
         if x.state == LIVE:
             return x.replaced(squash=None, zero_layer=None, creation=None, origin=None)

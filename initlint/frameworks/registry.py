@@ -201,6 +201,9 @@ def call_ext(interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Va
         obj = construct_into(interp, Obj(kind=canonical_kind, site=node), canonical_kind, args, kwargs, node, ctx)
         if name == "Sequential":
             obj.config["branches"] = Const(ctx.branches)  # a layer added in more branches may be missing
+            if ctx.root_kind != "class":
+                # Built in a function or method, compiled there or not: run like a module-level model.
+                interp.built_models.append(obj)
         return obj
     if fw == "keras" and name == "Input":
         return keras_input(args, kwargs)

@@ -78,7 +78,7 @@ def apply_init(interp: Machine, fname: str, args: list[Value], kwargs: dict[str,
         event = InitEvent("random", node, f"`{fname}`", distribution="scaled")
     else:
         event = InitEvent("unknown", node, f"`{fname}`")
-    event.conditional = ctx.conditional
+    event.conditional = ctx.uncertain_for(target) if isinstance(target, Param) else ctx.conditional
     if isinstance(target, Param):
         target.set_init(event)
         return target
