@@ -88,7 +88,7 @@ def _keras_optimizer(fm: FileModel, model: str) -> dict[str, Any]:
         if given is None:
             given = ast.Constant("rmsprop")  # compile's default
         if isinstance(given, ast.Constant) and isinstance(given.value, str):
-            name, kwargs = given.value.lower(), {}
+            name, kwargs = given.value.lower(), dict[str, Any]()
         elif isinstance(given, ast.Call):
             name = _name(given.func).lower()
             args, kwargs = _literal(given, "keras")
