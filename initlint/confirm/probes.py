@@ -260,6 +260,12 @@ def raw_input(tools: Tools, built: Any, inputs: list[torch.Tensor], check: dict[
         return {"reason": f"the optimizer `{spec['class']}` (line {spec['line']}) is not a torch.optim class"}
     namespace: dict[str, Any] = {"__name__": "__initlint_data__", "__file__": path}
     try:
+        import numpy  # the script's random data (`np.random.normal`) is drawn from the run's seed
+
+        numpy.random.seed(seed)
+    except ImportError:
+        pass
+    try:
         exec(compile(data["source"], path, "exec"), namespace)
         x = _as_float(eval(compile(data["features"], path, "eval"), namespace), "features")
         y = _as_float(eval(compile(data["targets"], path, "eval"), namespace), "targets")

@@ -118,6 +118,10 @@ def _use_site(fm: FileModel, line: int) -> tuple[str, ast.expr, ast.expr, Option
             y = call.args[1] if len(call.args) > 1 else kw.get("y")
             if x is None:
                 break
+            if y is None and isinstance(x, ast.Name):
+                pipeline = _tf_data(fm, x.id, line)
+                if pipeline is not None:
+                    return func.value.id, pipeline[0], pipeline[1], pipeline[2], True
             if y is None:
                 raise Unbuildable(f"the data reaches `fit` on line {line} as a dataset pipeline, which a "
                                   "confirmation does not replay; " + NOT_LITERAL)
@@ -134,6 +138,46 @@ def _use_site(fm: FileModel, line: int) -> tuple[str, ast.expr, ast.expr, Option
                 return pred.func.id, pred.args[0], call.args[1], None, False
     raise Unbuildable(f"the call on line {line} that feeds the data to the model is not one the replay "
                       "reads (`loss(model(x), y)` or `model.fit(x, y)`)")
+
+
+def _int_value(fm: FileModel, node: ast.expr) -> Optional[int]:
+    """A literal int, or a name bound once at the top level to one (`BATCH_SIZE = 20`)."""
+    if isinstance(node, ast.Name):
+        binders = fm.binders.get(node.id, [])
+        bound = fm.body[binders[0]] if len(binders) == 1 else None
+        node = bound.value if isinstance(bound, ast.Assign) else node
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
+
+
+def _tf_data(fm: FileModel, name: str, line: int) -> Optional[tuple[ast.expr, ast.expr, Optional[int]]]:
+    """(features, targets, batch) of a `tf.data.Dataset.from_tensor_slices((x, y))` pipeline bound to
+    `name` at the top level, through reassignments (`ds = ds.shuffle(100)`, `ds = ds.batch(20)`) that
+    only cache, shuffle, batch, repeat or prefetch. None for any other pipeline."""
+    batch: Optional[int] = None
+    for node in reversed([n for n in fm.body if n.lineno < line]):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == name):
+            continue
+        value = node.value
+        while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+            method = value.func.attr
+            if method == "from_tensor_slices":
+                pair = value.args[0] if len(value.args) == 1 else None
+                if isinstance(pair, ast.Tuple) and len(pair.elts) == 2:
+                    return pair.elts[0], pair.elts[1], batch
+                return None
+            if method == "batch":
+                size = _int_value(fm, value.args[0]) if value.args else None
+                if size is None or batch is not None:
+                    return None
+                batch = size
+            elif method not in ("cache", "shuffle", "repeat", "prefetch"):
+                return None
+            value = value.func.value
+        if not isinstance(value, ast.Name):
+            return None
+        name = value.id
+    return None
 
 
 def _data_statements(fm: FileModel, exprs: list[ast.expr], line: int) -> list[int]:

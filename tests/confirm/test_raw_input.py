@@ -44,6 +44,21 @@ STANDARDIZED = RAW.replace(
 # Raw data, but Adam at its default learning rate: small steps whatever the data's scale.
 ADAM = RAW.replace("torch.optim.SGD(model.parameters(), lr=0.01)", "torch.optim.Adam(model.parameters())")
 
+# The data reaches fit through a tf.data pipeline, batched by a top-level constant.
+TF_DATA = """\
+import numpy as np
+import tensorflow as tf
+
+BATCH = 20
+x = np.linspace(0, 4, 100, dtype=np.float32)
+z = x + np.random.normal(0, 0.1, x.shape).astype(np.float32)
+ds = tf.data.Dataset.from_tensor_slices((z, x))
+ds = ds.shuffle(100).batch(BATCH)
+model = tf.keras.Sequential([tf.keras.layers.Dense(32, input_shape=(1,)), tf.keras.layers.Dense(1)])
+model.compile(loss="mse", optimizer=tf.keras.optimizers.SGD(learning_rate=0.1))
+model.fit(ds, epochs=20)
+"""
+
 DOWNLOADED = """\
 import torch
 from torch import nn
@@ -69,8 +84,9 @@ def test_raw_literal_data_is_confirmed_and_pipeline_data_stays_unverified(tmp_pa
     (tmp_path / "raw.py").write_text(RAW)
     (tmp_path / "downloaded.py").write_text(DOWNLOADED)
     (tmp_path / "keras_linspace.py").write_text((CORPUS / "il403_pos_keras_linspace.py").read_text())
-    found = {f["path"]: f for f in run(tmp_path, "raw.py", "downloaded.py", "keras_linspace.py")}
-    assert set(found) == {"raw.py", "downloaded.py", "keras_linspace.py"}
+    (tmp_path / "tf_data.py").write_text(TF_DATA)
+    found = {f["path"]: f for f in run(tmp_path, "raw.py", "downloaded.py", "keras_linspace.py", "tf_data.py")}
+    assert set(found) == {"raw.py", "downloaded.py", "keras_linspace.py", "tf_data.py"}
 
     raw = found["raw.py"]["confirmation"]
     assert raw["status"] == "confirmed", raw
@@ -85,6 +101,10 @@ def test_raw_literal_data_is_confirmed_and_pipeline_data_stays_unverified(tmp_pa
     keras = found["keras_linspace.py"]["confirmation"]  # tf.keras measured on Keras over torch
     assert keras["status"] == "confirmed", keras
     assert "SGD(lr=0.05), batch 20 of 200 samples" in keras["detail"]
+
+    pipeline = found["tf_data.py"]["confirmation"]
+    assert pipeline["status"] == "confirmed", pipeline
+    assert "SGD(lr=0.1), batch 20 of 100 samples" in pipeline["detail"]
 
 
 def _at_data(path: Path, text: str) -> Diagnostic:
