@@ -272,11 +272,20 @@ class UnnormalizedInput(Rule):
     No automatic fix: the statistics to standardize with belong to the data.
 
     ## Confirmation
-    `--confirm` would replay the script's literal data through ten steps of
-    its own optimizer, raw against standardized; that needs a slice of the
-    script's module-level code that the confirmation stage does not build
-    yet, so the finding stays `unverified` with that reason (as does a
-    `ToTensor()` pipeline, whose data is not in the file).
+    `--confirm` replays the script's own literal data: the top-level
+    statements that build the features and targets reaching the loss call
+    (`loss_fn(model(x), y)`) or `model.fit(x, y)`, the model built there, the
+    script's optimizer class and literal learning rate (a Keras optimizer as
+    the torch one with Keras's defaults) and its batch size (`fit`'s, else
+    the whole data). Ten steps run on the raw data, then ten on the features
+    and targets standardized per feature, from the same initial weights,
+    with mean squared error. A raw loss reaching `inf` or `nan` (or growing
+    1000-fold) while the standardized run stays finite confirms the finding
+    (measured on `arange(0, 100)` with SGD(0.01): raw 1.8e4, 9.3e11, 1.4e36,
+    `nan`; standardized 0.50 down to 0.15); a raw run that stays finite and
+    does not grow refutes it. Data the file does not build from literals
+    (a download, a `ToTensor()` dataset, `load_data()`, a file read) is never
+    guessed: the finding stays `unverified` and says where the data comes from.
 
     ## Known problems
     Precision comes first: only literal ranges the analysis can follow from

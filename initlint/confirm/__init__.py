@@ -20,6 +20,7 @@ from typing import Any, Optional
 from initlint.config import Settings
 from initlint.confirm.assemble import Assembly, FileModel, Target, Unbuildable, assemble, resolve_target
 from initlint.confirm.checks import VERDICTS
+from initlint.confirm.rawdata import plan as data_plan
 from initlint.confirm.slices import loss_output
 from initlint.diagnostics import Confirmation, Diagnostic
 from initlint.rule import Confirm, Rule, all_rules
@@ -131,6 +132,7 @@ def confirm_diagnostics(
     out: list[Optional[Diagnostic]] = [None if d.code in confirmed_by() else d for d in diagnostics]
     files: dict[str, Any] = {}
     groups: dict[tuple[str, Target], list[int]] = {}
+    data: dict[int, dict[str, Any]] = {}  # the script's own data and training set-up, per finding replayed
     for i, diag in enumerate(diagnostics):
         if out[i] is not None:
             continue
@@ -148,7 +150,10 @@ def confirm_diagnostics(
             out[i] = _apply(diag, _unverified(str(fm)))
             continue
         try:
-            target = resolve_target(fm, d, outward=_declared(d).outward)
+            if _declared(d).probe == "raw_input":  # the model the data is fed to, not the data's line
+                target, data[i] = data_plan(fm, d)
+            else:
+                target = resolve_target(fm, d, outward=_declared(d).outward)
         except Unbuildable as exc:
             out[i] = _apply(diag, _unverified(str(exc)))
             continue
@@ -199,6 +204,7 @@ def confirm_diagnostics(
                         # The finding's own lines (the loss) when `lines` are its related activation's.
                         "loss_lines": [diagnostics[i].span.line,
                                        max(diagnostics[i].span.line, diagnostics[i].span.end_line)],
+                        "data": data.get(i),
                     })
                 left = deadline - time.monotonic()
                 if left <= 0:

@@ -235,9 +235,40 @@ def depth_drift(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     return Confirmation("unverified", f"{summary}: within {_fmt(DRIFT)}x at initialization", evidence)
 
 
+# Raw loss growing by this factor over the replayed steps counts as diverging, like inf or nan.
+RAW_GROWTH = 1e3
+
+
+def _losses(values: list[float]) -> str:
+    shown = [_fmt(v) for v in values[:3]] + (["..."] if len(values) > 4 else []) + [_fmt(v) for v in values[3:][-1:]]
+    return " -> ".join(shown)
+
+
 def raw_input(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
-    """IL403: only literal data replayed through the script's own steps could confirm it."""
-    return Confirmation("unverified", m["reason"], {})
+    """IL403: the script's own literal data, replayed raw and standardized from the same initial
+    weights: the raw loss overflowing (inf, nan or a 1e3x growth) while the standardized run stays
+    finite confirms; a raw run that stays finite and does not grow refutes."""
+    if "reason" in m:
+        return Confirmation("unverified", m["reason"], {})
+    raw, std = m["raw"], m["standardized"]
+    opt = m["optimizer"]
+    setup = (f"{m['steps']} steps of {opt['class']}({', '.join(f'{k}={v!r}' for k, v in opt['kwargs'].items())})"
+             f", batch {m['batch_size']} of {m['samples']} samples, mean squared error")
+    evidence = {"raw_loss": raw, "standardized_loss": std, "setup": setup, "data_range": m["range"],
+                "features_shape": m["features_shape"], "threshold": RAW_GROWTH, "fed_line": m["fed_line"]}
+    summary = f"{setup}: raw loss {_losses(raw)}; standardized {_losses(std)}"
+    finite = all(math.isfinite(v) for v in raw)
+    grown = max(raw) / raw[0] if finite and raw[0] > 0 else (math.inf if not finite else 1.0)
+    std_finite = all(math.isfinite(v) for v in std)
+    if grown >= RAW_GROWTH:
+        if std_finite:
+            return Confirmation("confirmed", summary, evidence)
+        return Confirmation("unverified", f"{summary}: standardized data diverges too, so the scale of the data "
+                            "is not what breaks the training", evidence)
+    if finite and raw[-1] <= raw[0]:
+        return Confirmation("refuted", f"{summary}: the raw run stays finite and does not grow", evidence)
+    return Confirmation("unverified", f"{summary}: the raw loss grows {_fmt(grown)}x, short of "
+                        f"{_fmt(RAW_GROWTH)}x, in {m['steps']} steps", evidence)
 
 
 # Probe name -> verdict on its measurement, given the value of the rule's threshold option.
