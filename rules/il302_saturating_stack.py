@@ -6,6 +6,7 @@ from typing import Any
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, RootRef, module_names
 from initlint.facts.values import ChainItem
+from initlint.frameworks.keras import activation_argument
 from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 
 SEQUENTIAL = """\
@@ -317,6 +318,23 @@ h = h + tf.sigmoid(tf.matmul(h, w[2]) + b[2])
 """
 
 
+# d2l's LeNet: each layer written over two lines; the finding is on the line naming the sigmoid.
+KERAS_MULTILINE_LAYERS = """\
+import tensorflow as tf
+
+model = tf.keras.models.Sequential([
+    tf.keras.layers.Conv2D(filters=6, kernel_size=5,
+                           activation="sigmoid", padding="same"),
+    tf.keras.layers.AvgPool2D(pool_size=2, strides=2),
+    tf.keras.layers.Conv2D(filters=16, kernel_size=5,
+                           activation="sigmoid"),
+    tf.keras.layers.Flatten(),
+    tf.keras.layers.Dense(120, activation="sigmoid"),
+    tf.keras.layers.Dense(84, activation="sigmoid"),
+    tf.keras.layers.Dense(10)])
+"""
+
+
 class SaturatingStack(Rule):
     """
     ## What it does
@@ -395,14 +413,15 @@ class SaturatingStack(Rule):
         Invalid(SEQUENTIAL, at=[(10, 13)]),
         Invalid(LOOP_BUILT, at=[(5, 37)], also=[("IL402", 5, 16)]),
         Invalid(FORWARD_CHAIN, at=[(12, 17)]),
-        Invalid(KERAS_STACK, at=[(4, 11)]),
-        Invalid(KERAS_FUNCTIONAL_LOOP, at=[(7, 9)]),
+        Invalid(KERAS_STACK, at=[(4, 48)]),
+        Invalid(KERAS_MULTILINE_LAYERS, at=[(5, 39)]),
+        Invalid(KERAS_FUNCTIONAL_LOOP, at=[(7, 37)]),
         Invalid(TF1_BIAS_ADDS, at=[(6, 5)]),
         Invalid(TF1_ACTIVATION_ARGUMENT, at=[(15, 37)]),
-        Invalid(KERAS_BUILDER, at=[(8, 19)]),
+        Invalid(KERAS_BUILDER, at=[(8, 43)]),
         Invalid(TF1_HELPER_ONE_LINE_LOOP, at=[(8, 12)], also=[("IL402", 8, 23)]),
         Invalid(SELF_ALIAS_BASE, at=[(13, 55)]),
-        Invalid(KERAS_SELF_ALIAS_BASE, at=[(14, 13)]),
+        Invalid(KERAS_SELF_ALIAS_BASE, at=[(14, 51)]),
         Invalid(NO_FORWARD_HERE, at=[(7, 55)]),
     ]
 
@@ -430,9 +449,10 @@ class SaturatingStack(Rule):
             is_sigmoid = sigmoids >= sigmoid_min
             layers = [item.layer for item in weights if item.layer is not None]
             names = module_names(where.root) if where.root is not None else {}
+            # A Keras layer's sigmoid is reported where it is named, on its `activation=` line.
             yield self.report(
-                acts[0].node,
-                related=[(acts[-1].node, "the stack ends here")] if acts[-1].node is not acts[0].node else [],
+                activation_argument(acts[0].node),
+                related=[(activation_argument(acts[-1].node), "the stack ends here")] if acts[-1].node is not acts[0].node else [],
                 subject=facts.subject(
                     where,
                     [p for layer in layers for p in layer.params.values() if p.role == "weight"],

@@ -8,6 +8,8 @@ import math
 from collections.abc import Callable
 from typing import Any, Optional
 
+import libcst as cst
+
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.names import strip_tf1
 from initlint.facts.python import iterate
@@ -254,6 +256,16 @@ def layer_activation(layer: Obj) -> Optional[str]:
     if "activation" in layer.config:
         return keras_activation_kind(layer.config["activation"])
     return ACT_NAMES.get(last(layer.kind))
+
+
+def activation_argument(node: Any) -> Any:
+    """Where a layer's fused activation is written: the value of its `activation=` argument
+    (`Dense(64,\n      activation="sigmoid")`), else `node` itself."""
+    if isinstance(node, cst.Call):
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value == "activation":
+                return arg.value
+    return node
 
 
 def single_loss(loss: Value) -> Value:
