@@ -170,6 +170,11 @@ class Positions:
             return self._points[index]
         return self._line_point(self._offsets[index])
 
+    def contains(self, node: cst.CSTNode) -> bool:
+        """Whether the node is one of this module's (resolves every position once)."""
+        ranges = self._ranges if self._ranges is not None else self._resolve()
+        return id(node) in ranges
+
     def span(self, node: cst.CSTNode) -> Span:
         if self._ranges is None and self._source is not None:
             located = self._located(node)

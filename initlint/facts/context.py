@@ -89,6 +89,7 @@ class Machine(Protocol):
     closures: list[Env]
     tf_generations: set[int]  # 1 / 2: TF1-only / TF2-only names used from `tf` so far
     ext_attrs: dict[str, Obj]  # objects stored on imported modules (`tf.model = Sequential()`), by qualified name
+    script_inits: set[int]  # uids of parameters the module-level code re-initialised
 
     def eval(self, node: Any, env: Env, ctx: CallContext) -> Value: ...
     def call(self, callee: Value, args: list[Value], kwargs: dict[str, Value], node: Any, env: Env, ctx: CallContext) -> Value: ...

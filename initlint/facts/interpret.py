@@ -15,14 +15,15 @@ a call-depth limit and a loop-unrolling cap.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
 import libcst as cst
 
-from initlint.facts import expressions, python
+from initlint.facts import expressions, modules, python
 from initlint.facts.context import CallContext, Env, Recorder
-from initlint.facts.names import import_bindings
+from initlint.facts.names import import_bindings, import_module_name
 from initlint.facts.values import (
     UNKNOWN,
     BoundMethod,
@@ -56,8 +57,14 @@ class BudgetExhausted(Exception):
 
 
 class Interpreter:
-    def __init__(self, module: cst.Module, facts: Recorder, package: Optional[str] = None) -> None:
+    def __init__(self, module: cst.Module, facts: Recorder, package: Optional[str] = None, path: Optional[str] = None, root: Optional[str] = None) -> None:
         self.module = module
+        self.path = path  # of the file, to find the project modules it imports (None: no imports followed)
+        self.root = root
+        self.foreign: list[modules.ForeignModule] = []  # the project modules whose definitions were read
+        self.foreign_envs: dict[str, Optional[Env]] = {}
+        self.import_depth = 0
+        self.script_inits: set[int] = set()  # uids of parameters the module-level code re-initialised
         self.facts = facts
         self.package = package
         self.steps = 0
@@ -202,7 +209,50 @@ class Interpreter:
     def exec_import(self, small: Any, env: Env, ctx: CallContext) -> bool:
         for local, qual in import_bindings(small, self.package):
             env.vars[local] = Ext(qual)
+        if isinstance(small, cst.ImportFrom) and self.path is not None and (env is self.globals or ctx.root_name == modules.DEFINITIONS):
+            self.import_project(small, env)
         return False
+
+    def import_project(self, small: cst.ImportFrom, env: Env) -> None:
+        """`from model import Block` / `from .layers import *` of a project file: its classes (facts/modules.py)."""
+        module = import_module_name(small, self.package)
+        if not module or module.split(".")[0] in ("torch", "tf", "keras", "np", "jax", "flax"):
+            return
+        defs = self.project_definitions(module)
+        if defs is None:
+            return
+        for local, name in modules.imported_names(small, list(defs.vars)):
+            value = defs.vars.get(name)
+            if isinstance(value, ClassInfo):
+                env.vars[local] = value
+
+    def project_definitions(self, module: str) -> Optional[Env]:
+        """The imports, classes, functions and literal constants of a project module, run in a scope of
+        their own (its module-level code is that file's to analyse)."""
+        assert self.path is not None
+        path = modules.resolve_module(module, self.path, self.root)
+        if path is None or os.path.abspath(path) == os.path.abspath(self.path):
+            return None
+        if path in self.foreign_envs:
+            return self.foreign_envs[path]
+        self.foreign_envs[path] = None  # an import cycle gives nothing
+        if len(self.foreign_envs) > modules.MAX_IMPORTED_MODULES or self.import_depth >= modules.MAX_IMPORT_DEPTH:
+            return None
+        fm = modules.load_module(path)
+        if fm is None:
+            return None
+        self.foreign.append(fm)
+        env = Env()
+        saved = (self.path, self.package)
+        self.path, self.package = path, modules.package_of(path)
+        self.import_depth += 1
+        try:
+            modules.run_definitions(self, fm, env)
+        finally:
+            self.path, self.package = saved
+            self.import_depth -= 1
+        self.foreign_envs[path] = env
+        return env
 
     def exec_raise(self, small: cst.Raise, env: Env, ctx: CallContext) -> bool:
         return not ctx.conditional

@@ -99,7 +99,8 @@ def dotted_name(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def _module_name(node: cst.ImportFrom, package: Optional[str]) -> Optional[str]:
+def import_module_name(node: cst.ImportFrom, package: Optional[str]) -> Optional[str]:
+    """The module an ImportFrom reads, relative imports resolved against `package`."""
     module = dotted_name(node.module) if node.module is not None else ""
     dots = len(node.relative)
     if dots == 0:
@@ -127,7 +128,7 @@ def import_bindings(node: cst.BaseSmallStatement, package: Optional[str] = None)
                 head = full.split(".")[0]
                 yield head, canonical(head)
     elif isinstance(node, cst.ImportFrom):
-        module = _module_name(node, package)
+        module = import_module_name(node, package)
         if module is None or isinstance(node.names, cst.ImportStar):
             return
         for alias in node.names:

@@ -1,0 +1,175 @@
+"""Project modules a file imports from: where they are, and their definitions.
+
+`from model import Block` in train.py, with model.py in the project: the
+analysis of train.py reads model.py's class definitions (never its module-level
+code), so that `net = Block(); nn.init.zeros_(net.fc.weight)` is judged on
+Block's real structure. Events then carry nodes of model.py; engine.localize
+places each finding in the importing file (at its local cause, the init call) with the
+other file's node as a related location, and drops what only model.py's own
+analysis should report.
+
+Resolution follows Python's search for a script (`module_files`); the cross-file
+link of the loss rules (link.py) uses the same.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Optional, Protocol
+
+import libcst as cst
+
+from initlint.diagnostics import Span
+from initlint.facts.context import CallContext, Env
+from initlint.positions import Positions
+
+# Larger files are not read for their definitions (generated code, vendored libraries).
+MAX_IMPORTED_BYTES = 400_000
+# How deep imports are followed from the checked file (train.py -> model.py -> layers.py).
+MAX_IMPORT_DEPTH = 2
+MAX_IMPORTED_MODULES = 16
+# The root name of the definitions pass: its imports are followed too (depth permitting).
+DEFINITIONS = "<definitions>"
+
+
+def is_literal(node: cst.BaseExpression) -> bool:
+    """A constant expression (`HIDDEN = 256`, `SIZES = (784, 128)`): safe to evaluate out of its file's order."""
+    if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString, cst.Name)):
+        return not isinstance(node, cst.Name) or node.value in ("True", "False", "None")
+    if isinstance(node, cst.UnaryOperation):
+        return is_literal(node.expression)
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return all(isinstance(e, cst.Element) and is_literal(e.value) for e in node.elements)
+    return False
+
+
+def module_files(qualname: str, importer: str, root: Optional[str]) -> list[str]:
+    """Candidate files for the module part of `pkg.mod.Class`, in Python's search order
+    (the importing file's directory, its parents, then the project root)."""
+    module = qualname.rsplit(".", 1)[0] if "." in qualname else ""
+    return package_files(module, importer, root)
+
+
+def package_files(module: str, importer: str, root: Optional[str]) -> list[str]:
+    """Candidate files of the module `pkg.mod` itself."""
+    if not module or module.startswith("."):
+        return []
+    rel = module.replace(".", os.sep)
+    bases: list[str] = []
+    directory = os.path.dirname(os.path.abspath(importer))
+    stop = os.path.abspath(root) if root else None
+    while True:
+        bases.append(directory)
+        parent = os.path.dirname(directory)
+        if directory == stop or parent == directory:
+            break
+        directory = parent
+    if stop and stop not in bases:
+        bases.append(stop)
+    return [os.path.join(base, rel + suffix) for base in bases for suffix in (".py", os.sep + "__init__.py")]
+
+
+def package_of(path: str) -> Optional[str]:
+    """The dotted package a file belongs to (for relative imports), from __init__.py files."""
+    directory = os.path.dirname(os.path.abspath(path))
+    parts: list[str] = []
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        parts.append(os.path.basename(directory))
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return ".".join(reversed(parts)) or None
+
+
+@dataclass(eq=False)
+class ForeignModule:
+    """A project file whose definitions the analysis of another file reads."""
+
+    path: str
+    module: cst.Module
+    text: str
+    digest: str  # of its text: a cached result of the importer depends on it
+    positions: Positions
+
+    def __post_init__(self) -> None:
+        self.positions.use_source(self.text)
+
+
+# Parsed modules by (path, mtime, size): a run imports the same model file from many scripts.
+_PARSED: OrderedDict[tuple[str, int, int], Optional[ForeignModule]] = OrderedDict()
+_PARSED_MAX = 8
+
+
+def load_module(path: str) -> Optional[ForeignModule]:
+    """The parsed project file at `path`, or None (missing, too big, undecodable, does not parse)."""
+    from hashlib import blake2b
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    key = (path, info.st_mtime_ns, info.st_size)
+    if key in _PARSED:
+        _PARSED.move_to_end(key)
+        return _PARSED[key]
+    found: Optional[ForeignModule] = None
+    if info.st_size <= MAX_IMPORTED_BYTES:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            text = data.decode("utf-8")
+            module = cst.parse_module(text)
+            found = ForeignModule(path, module, text, blake2b(data, digest_size=16).hexdigest(), Positions(module))
+        except (OSError, UnicodeDecodeError, cst.ParserSyntaxError, RecursionError):
+            found = None
+    _PARSED[key] = found
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+    return found
+
+
+def resolve_module(module: str, importer: str, root: Optional[str]) -> Optional[str]:
+    """The project file that `import module` from `importer` reads, if any."""
+    return next((c for c in package_files(module, importer, root) if os.path.isfile(c)), None)
+
+
+def place(node: cst.CSTNode, foreign: Sequence[ForeignModule]) -> Optional[tuple[ForeignModule, Span]]:
+    """The imported module a node belongs to, and its span there; None for a node of the checked file."""
+    for fm in foreign:
+        if fm.positions.contains(node):
+            return fm, fm.positions.span(node)
+    return None
+
+
+class _Definer(Protocol):
+    def make_class(self, node: cst.ClassDef, env: Env, ctx: CallContext) -> Any: ...
+    def make_function(self, node: Any, env: Env, ctx: CallContext) -> Any: ...
+    def exec_import(self, small: Any, env: Env, ctx: CallContext) -> bool: ...
+    def exec_assign(self, small: cst.Assign, env: Env, ctx: CallContext) -> bool: ...
+
+
+def run_definitions(interp: _Definer, fm: ForeignModule, env: Env) -> None:
+    """The imports, classes, functions and literal constants of an imported module, into `env`."""
+    ctx = CallContext(root_kind="script", root_name=DEFINITIONS)
+    for stmt in fm.module.body:
+        if isinstance(stmt, cst.ClassDef):
+            env.vars[stmt.name.value] = interp.make_class(stmt, env, ctx)
+        elif isinstance(stmt, cst.FunctionDef):
+            env.vars[stmt.name.value] = interp.make_function(stmt, env, ctx)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    interp.exec_import(small, env, ctx)
+                elif isinstance(small, cst.Assign) and is_literal(small.value):
+                    interp.exec_assign(small, env, ctx)
+
+
+def imported_names(small: cst.ImportFrom, defined: Sequence[str]) -> list[tuple[str, str]]:
+    """(local name, name in the module) of each name an ImportFrom takes from a module defining `defined`."""
+    if isinstance(small.names, cst.ImportStar):
+        return [(name, name) for name in defined if not name.startswith("_")]
+    return [(alias.evaluated_alias or alias.evaluated_name, alias.evaluated_name) for alias in small.names]
