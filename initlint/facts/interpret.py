@@ -64,6 +64,7 @@ class Interpreter:
         self.foreign: list[modules.ForeignModule] = []  # the project modules whose definitions were read
         self.foreign_envs: dict[str, Optional[Env]] = {}
         self.import_depth = 0
+        self.wanted: Optional[frozenset[str]] = None  # modules.wanted_names, computed at the first project import
         self.script_inits: set[int] = set()  # uids of parameters the module-level code re-initialised
         self.facts = facts
         self.package = package
@@ -218,6 +219,12 @@ class Interpreter:
         module = import_module_name(small, self.package)
         if not module or module.split(".")[0] in ("torch", "tf", "keras", "np", "jax", "flax"):
             return
+        if env is self.globals:
+            if self.wanted is None:
+                self.wanted = modules.wanted_names(self.module)
+            local_names = [a.evaluated_alias or a.evaluated_name for a in small.names] if not isinstance(small.names, cst.ImportStar) else None
+            if not self.wanted or local_names is not None and self.wanted.isdisjoint(local_names):
+                return
         defs = self.project_definitions(module)
         if defs is None:
             return

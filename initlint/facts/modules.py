@@ -173,3 +173,39 @@ def imported_names(small: cst.ImportFrom, defined: Sequence[str]) -> list[tuple[
     if isinstance(small.names, cst.ImportStar):
         return [(name, name) for name in defined if not name.startswith("_")]
     return [(alias.evaluated_alias or alias.evaluated_name, alias.evaluated_name) for alias in small.names]
+
+
+def wanted_names(module: cst.Module) -> frozenset[str]:
+    """The names whose project definitions the analysis of a file reads: the classes its module-level
+    code calls (`net = Block()`, also under `if __name__ == "__main__":`), and configuration classes named
+    in annotations (`cfg: Config`). A library module that only uses imported classes inside its own
+    definitions costs nothing: those are the other files' to analyse."""
+    found: set[str] = set()
+
+    class _Visitor(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.depth = 0
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.depth += 1
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            self.depth -= 1
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            self.depth += 1
+
+        def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+            self.depth -= 1
+
+        def visit_Call(self, node: cst.Call) -> None:
+            # Classes only (`Block()`, `Config()`): module-level helper calls (`get_logger()`) need no structure.
+            if self.depth == 0 and isinstance(node.func, cst.Name) and node.func.value[:1].isupper():
+                found.add(node.func.value)
+
+        def visit_Annotation(self, node: cst.Annotation) -> None:
+            if isinstance(node.annotation, cst.Name) and node.annotation.value.endswith(("Config", "Cfg")):
+                found.add(node.annotation.value)
+
+    module.visit(_Visitor())
+    return frozenset(found)
