@@ -17,7 +17,7 @@ from initlint.facts.context import CallContext
 from initlint.facts.events import FileFacts, Root, RootRef
 from initlint.facts.interpret import BudgetExhausted, Interpreter
 from initlint.facts.modules import package_of
-from initlint.facts.values import LIVE, UNKNOWN, Builtin, ClassInfo, Const, Func, Obj, Tensor, Value
+from initlint.facts.values import LIVE, UNKNOWN, Builtin, ClassInfo, Const, Ext, Func, Obj, Tensor, Value
 from initlint.frameworks.tables import WEIGHT_LAYERS, last
 
 # Parameters of a training function that hold "the model".
@@ -248,6 +248,9 @@ def _config_class(interp: Interpreter, param: cst.Param) -> Optional[ClassInfo]:
     known = {name: v for name, v in interp.globals.vars.items() if isinstance(v, ClassInfo)}
     if isinstance(annotation, cst.Name):
         found = known.get(annotation.value)
+        named = interp.globals.vars.get(annotation.value)
+        if found is None and isinstance(named, Ext) and annotation.value.endswith(("Config", "Cfg")):
+            found = interp.resolve_import(named, None)  # `cfg: Config` imported from a project file
         candidates = [found] if found is not None else []
     elif annotation is None and param.name.value in CONFIG_PARAM_NAMES:
         candidates = list({id(c): c for c in known.values() if _is_config(c)}.values())

@@ -61,10 +61,14 @@ class Interpreter:
         self.module = module
         self.path = path  # of the file, to find the project modules it imports (None: no imports followed)
         self.root = root
+        self.checked = path
         self.foreign: list[modules.ForeignModule] = []  # the project modules whose definitions were read
         self.foreign_envs: dict[str, Optional[Env]] = {}
         self.import_depth = 0
-        self.wanted: Optional[frozenset[str]] = None  # modules.wanted_names, computed at the first project import
+        # Project imports not read yet, by id of the name's `Ext` / of the scope of a star import:
+        # a module is read only when the analysis calls one of its classes (resolve_import).
+        self.pending: dict[int, tuple[Ext, Env, str, str, modules.Origin]] = {}
+        self.pending_stars: dict[int, list[modules.Origin]] = {}
         self.script_inits: set[int] = set()  # uids of parameters the module-level code re-initialised
         self.facts = facts
         self.package = package
@@ -215,49 +219,84 @@ class Interpreter:
         return False
 
     def import_project(self, small: cst.ImportFrom, env: Env) -> None:
-        """`from model import Block` / `from .layers import *` of a project file: its classes (facts/modules.py)."""
+        """`from model import Block` / `from .layers import *` of a project file: noted, read later
+        if ever needed (resolve_import, resolve_star)."""
+        assert self.path is not None
         module = import_module_name(small, self.package)
         if not module or module.split(".")[0] in ("torch", "tf", "keras", "np", "jax", "flax"):
             return
-        if env is self.globals:
-            if self.wanted is None:
-                self.wanted = modules.wanted_names(self.module)
-            local_names = [a.evaluated_alias or a.evaluated_name for a in small.names] if not isinstance(small.names, cst.ImportStar) else None
-            if not self.wanted or local_names is not None and self.wanted.isdisjoint(local_names):
-                return
-        defs = self.project_definitions(module)
-        if defs is None:
+        origin = modules.Origin(module, self.path, self.import_depth)
+        if isinstance(small.names, cst.ImportStar):
+            self.pending_stars.setdefault(id(env), []).append(origin)
             return
-        for local, name in modules.imported_names(small, list(defs.vars)):
-            value = defs.vars.get(name)
-            if isinstance(value, ClassInfo):
-                env.vars[local] = value
+        for alias in small.names:
+            local = alias.evaluated_alias or alias.evaluated_name
+            bound = env.vars.get(local)
+            if isinstance(bound, Ext):
+                self.pending[id(bound)] = (bound, env, local, alias.evaluated_name, origin)
 
-    def project_definitions(self, module: str) -> Optional[Env]:
+    def _may_read(self, env: Env, ctx: Optional[CallContext]) -> bool:
+        """Whether a use reads a project module: a call the checked file's module-level code makes
+        (`net = Block()`, under `if __name__ == "__main__":` too), or one inside an imported module's
+        definitions. A library module's own classes using imported ones are the other files' to analyse."""
+        if env is not self.globals:
+            return True
+        return ctx is None or ctx.root_kind == "script" and ctx.root_name == "" and ctx.depth == 0
+
+    def resolve_import(self, ext: Ext, ctx: Optional[CallContext]) -> Optional[ClassInfo]:
+        """The project class an imported name stands for, read now (None: not a project class,
+        or not read from here; ctx None: always read)."""
+        entry = self.pending.get(id(ext))
+        if entry is None or entry[0] is not ext or not self._may_read(entry[1], ctx):
+            return None
+        del self.pending[id(ext)]
+        _, env, local, name, origin = entry
+        defs = self.project_definitions(origin)
+        value = defs.vars.get(name) if defs is not None else None
+        if not isinstance(value, ClassInfo):
+            return None
+        if env.vars.get(local) is ext:
+            env.vars[local] = value  # later uses (the class roots) see the class
+        return value
+
+    def resolve_star(self, name: str, env: Env, ctx: CallContext) -> Optional[Value]:
+        """A name not bound in the file, looked up in the project modules it star-imports."""
+        root = env
+        while root.parent is not None:
+            root = root.parent
+        if id(root) not in self.pending_stars or not self._may_read(root, ctx):
+            return None
+        for origin in self.pending_stars.pop(id(root)):
+            defs = self.project_definitions(origin)
+            for local, value in (defs.vars.items() if defs is not None else ()):
+                if isinstance(value, ClassInfo) and not local.startswith("_"):
+                    root.vars.setdefault(local, value)  # the file's own definitions win
+        return root.vars.get(name)
+
+    def project_definitions(self, origin: modules.Origin) -> Optional[Env]:
         """The imports, classes, functions and literal constants of a project module, run in a scope of
-        their own (its module-level code is that file's to analyse)."""
-        assert self.path is not None
-        path = modules.resolve_module(module, self.path, self.root)
-        if path is None or os.path.abspath(path) == os.path.abspath(self.path):
+        their own (its module-level code is that file's to analyse); each read at most once per file."""
+        if origin.depth >= modules.MAX_IMPORT_DEPTH:
+            return None
+        path = modules.resolve_module(origin.module, origin.importer, self.root)
+        if path is None or self.checked is None or os.path.abspath(path) in (os.path.abspath(origin.importer), os.path.abspath(self.checked)):
             return None
         if path in self.foreign_envs:
             return self.foreign_envs[path]
         self.foreign_envs[path] = None  # an import cycle gives nothing
-        if len(self.foreign_envs) > modules.MAX_IMPORTED_MODULES or self.import_depth >= modules.MAX_IMPORT_DEPTH:
+        if len(self.foreign_envs) > modules.MAX_IMPORTED_MODULES:
             return None
         fm = modules.load_module(path)
         if fm is None:
             return None
         self.foreign.append(fm)
         env = Env()
-        saved = (self.path, self.package)
-        self.path, self.package = path, modules.package_of(path)
-        self.import_depth += 1
+        saved = (self.path, self.package, self.import_depth)
+        self.path, self.package, self.import_depth = path, modules.package_of(path), origin.depth + 1
         try:
             modules.run_definitions(self, fm, env)
         finally:
-            self.path, self.package = saved
-            self.import_depth -= 1
+            self.path, self.package, self.import_depth = saved
         self.foreign_envs[path] = env
         return env
 
@@ -420,6 +459,10 @@ class Interpreter:
         if isinstance(callee, ClassInfo):
             return self.instantiate(callee, args, kwargs, node, ctx)
         if isinstance(callee, Ext):
+            if self.pending:
+                imported = self.resolve_import(callee, ctx)
+                if imported is not None:
+                    return self.instantiate(imported, args, kwargs, node, ctx)
             return registry.call_ext(self, callee.qualname, args, kwargs, node, ctx)
         if isinstance(callee, BoundMethod):
             return registry.call_method(self, callee.target, callee.name, args, kwargs, node, ctx)
@@ -587,6 +630,10 @@ class Interpreter:
             return found
         if name in ("True", "False", "None"):
             return Const({"True": True, "False": False, "None": None}[name])
+        if self.pending_stars and name[:1].isupper():
+            starred = self.resolve_star(name, env, ctx)
+            if starred is not None:
+                return starred
         return python.builtin(name)
 
     def eval_attribute(self, node: cst.Attribute, env: Env, ctx: CallContext) -> Value:

@@ -18,7 +18,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Protocol
+from typing import Any, NamedTuple, Optional, Protocol
 
 import libcst as cst
 
@@ -99,9 +99,17 @@ class ForeignModule:
         self.positions.use_source(self.text)
 
 
+class Origin(NamedTuple):
+    """Where a project import is written: what `import_bindings` resolves it against."""
+
+    module: str  # `model`, `pkg.layers` (relative imports resolved)
+    importer: str  # the file that imports it
+    depth: int  # 0: the checked file, 1: a module it imports...
+
+
 # Parsed modules by (path, mtime, size): a run imports the same model file from many scripts.
 _PARSED: OrderedDict[tuple[str, int, int], Optional[ForeignModule]] = OrderedDict()
-_PARSED_MAX = 8
+_PARSED_MAX = 32
 
 
 def load_module(path: str) -> Optional[ForeignModule]:
@@ -173,39 +181,3 @@ def imported_names(small: cst.ImportFrom, defined: Sequence[str]) -> list[tuple[
     if isinstance(small.names, cst.ImportStar):
         return [(name, name) for name in defined if not name.startswith("_")]
     return [(alias.evaluated_alias or alias.evaluated_name, alias.evaluated_name) for alias in small.names]
-
-
-def wanted_names(module: cst.Module) -> frozenset[str]:
-    """The names whose project definitions the analysis of a file reads: the classes its module-level
-    code calls (`net = Block()`, also under `if __name__ == "__main__":`), and configuration classes named
-    in annotations (`cfg: Config`). A library module that only uses imported classes inside its own
-    definitions costs nothing: those are the other files' to analyse."""
-    found: set[str] = set()
-
-    class _Visitor(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.depth = 0
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.depth += 1
-
-        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-            self.depth -= 1
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            self.depth += 1
-
-        def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-            self.depth -= 1
-
-        def visit_Call(self, node: cst.Call) -> None:
-            # Classes only (`Block()`, `Config()`): module-level helper calls (`get_logger()`) need no structure.
-            if self.depth == 0 and isinstance(node.func, cst.Name) and node.func.value[:1].isupper():
-                found.add(node.func.value)
-
-        def visit_Annotation(self, node: cst.Annotation) -> None:
-            if isinstance(node.annotation, cst.Name) and node.annotation.value.endswith(("Config", "Cfg")):
-                found.add(node.annotation.value)
-
-    module.visit(_Visitor())
-    return frozenset(found)
