@@ -69,6 +69,7 @@ class Interpreter:
         # a module is read only when the analysis calls one of its classes (resolve_import).
         self.pending: dict[int, tuple[Ext, Env, str, str, modules.Origin]] = {}
         self.pending_stars: dict[int, list[modules.Origin]] = {}
+        self.foreign_defs: dict[int, modules.ForeignModule] = {}  # id of a read module's top-level def -> module
         self.script_inits: set[int] = set()  # uids of parameters the module-level code re-initialised
         self.facts = facts
         self.package = package
@@ -290,6 +291,7 @@ class Interpreter:
         if fm is None:
             return None
         self.foreign.append(fm)
+        self.foreign_defs.update(dict.fromkeys(fm.definitions(), fm))
         env = Env()
         saved = (self.path, self.package, self.import_depth)
         self.path, self.package, self.import_depth = path, modules.package_of(path), origin.depth + 1
@@ -516,7 +518,15 @@ class Interpreter:
             return UNKNOWN
         return layers.apply_layer(self, obj, args, kwargs, node, ctx)
 
+    def ran_definition(self, node: cst.CSTNode) -> None:
+        """A top-level class or function of an imported module ran: its nodes may be in findings."""
+        fm = self.foreign_defs.get(id(node))
+        if fm is not None:
+            fm.used.setdefault(id(node), node)
+
     def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
+        if self.foreign_defs:
+            self.ran_definition(info.node)
         base_kind = registry.framework_base_kind(info)
         obj = Obj(kind=base_kind or f"user:{info.name}", site=node, cls=info)
         if ctx.root_kind == "script" and info.framework == "torch" and not any(
@@ -546,6 +556,8 @@ class Interpreter:
 
     def call_function(self, func: Func, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
         fnode = func.node
+        if self.foreign_defs:
+            self.ran_definition(func.owner_class.node if func.owner_class is not None else fnode)
         if ctx.depth >= MAX_DEPTH or id(fnode) in self.active_calls:
             python.taint_arguments(args, kwargs, node)
             return UNKNOWN

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Protocol
 
 import libcst as cst
@@ -94,9 +94,24 @@ class ForeignModule:
     text: str
     digest: str  # of its text: a cached result of the importer depends on it
     positions: Positions
+    # The top-level classes and functions an analysis ran (instantiated, called), by id: a finding's
+    # node of this module lies in one of them, so only their positions are ever resolved.
+    used: dict[int, cst.CSTNode] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.positions.use_source(self.text)
+
+    def definitions(self) -> dict[int, cst.CSTNode]:
+        """The module's top-level classes and functions, by id."""
+        return {id(stmt): stmt for stmt in self.module.body if isinstance(stmt, (cst.ClassDef, cst.FunctionDef))}
+
+    def span(self, node: cst.CSTNode) -> Optional[Span]:
+        """The node's span in this module, if it lies in a definition an analysis ran."""
+        for top in self.used.values():
+            found = self.positions.span_in(top, node)
+            if found is not None:
+                return found
+        return None
 
 
 class Origin(NamedTuple):
@@ -148,8 +163,9 @@ def resolve_module(module: str, importer: str, root: Optional[str]) -> Optional[
 def place(node: cst.CSTNode, foreign: Sequence[ForeignModule]) -> Optional[tuple[ForeignModule, Span]]:
     """The imported module a node belongs to, and its span there; None for a node of the checked file."""
     for fm in foreign:
-        if fm.positions.contains(node):
-            return fm, fm.positions.span(node)
+        span = fm.span(node)
+        if span is not None:
+            return fm, span
     return None
 
 
