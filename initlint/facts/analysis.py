@@ -250,7 +250,7 @@ def _config_class(interp: Interpreter, param: cst.Param) -> Optional[ClassInfo]:
         found = known.get(annotation.value)
         named = interp.globals.vars.get(annotation.value)
         if found is None and isinstance(named, Ext) and annotation.value.endswith(("Config", "Cfg")):
-            found = interp.resolve_import(named, None)  # `cfg: Config` imported from a project file
+            found = interp.resolve_import(named, interp.globals, None)  # `cfg: Config` imported from a project file
         candidates = [found] if found is not None else []
     elif annotation is None and param.name.value in CONFIG_PARAM_NAMES:
         candidates = list({id(c): c for c in known.values() if _is_config(c)}.values())

@@ -231,24 +231,27 @@ class Interpreter:
             self.pending_stars.setdefault(id(env), []).append(origin)
             return
         for alias in small.names:
+            if not alias.evaluated_name[:1].isupper():
+                continue  # classes only (`Block`, `Config`): a helper call (`get_logger()`) needs no structure
             local = alias.evaluated_alias or alias.evaluated_name
             bound = env.vars.get(local)
             if isinstance(bound, Ext):
                 self.pending[id(bound)] = (bound, env, local, alias.evaluated_name, origin)
 
-    def _may_read(self, env: Env, ctx: Optional[CallContext]) -> bool:
+    def _may_read(self, imported_in: Env, used_in: Env, ctx: Optional[CallContext]) -> bool:
         """Whether a use reads a project module: a call the checked file's module-level code makes
-        (`net = Block()`, under `if __name__ == "__main__":` too), or one inside an imported module's
-        definitions. A library module's own classes using imported ones are the other files' to analyse."""
-        if env is not self.globals:
+        (`net = Block()`, under `if __name__ == "__main__":` too; not in a class body or function),
+        or one inside an imported module's definitions. A library module's own classes and functions
+        using imported ones are the other files' to analyse."""
+        if imported_in is not self.globals:
             return True
-        return ctx is None or ctx.root_kind == "script" and ctx.root_name == "" and ctx.depth == 0
+        return ctx is None or used_in is self.globals and ctx.root_kind == "script" and ctx.root_name == "" and ctx.depth == 0
 
-    def resolve_import(self, ext: Ext, ctx: Optional[CallContext]) -> Optional[ClassInfo]:
+    def resolve_import(self, ext: Ext, used_in: Env, ctx: Optional[CallContext]) -> Optional[ClassInfo]:
         """The project class an imported name stands for, read now (None: not a project class,
         or not read from here; ctx None: always read)."""
         entry = self.pending.get(id(ext))
-        if entry is None or entry[0] is not ext or not self._may_read(entry[1], ctx):
+        if entry is None or entry[0] is not ext or not self._may_read(entry[1], used_in, ctx):
             return None
         del self.pending[id(ext)]
         _, env, local, name, origin = entry
@@ -265,7 +268,7 @@ class Interpreter:
         root = env
         while root.parent is not None:
             root = root.parent
-        if id(root) not in self.pending_stars or not self._may_read(root, ctx):
+        if id(root) not in self.pending_stars or not self._may_read(root, env, ctx):
             return None
         for origin in self.pending_stars.pop(id(root)):
             defs = self.project_definitions(origin)
@@ -461,8 +464,8 @@ class Interpreter:
         if isinstance(callee, ClassInfo):
             return self.instantiate(callee, args, kwargs, node, ctx)
         if isinstance(callee, Ext):
-            if self.pending:
-                imported = self.resolve_import(callee, ctx)
+            if id(callee) in self.pending:
+                imported = self.resolve_import(callee, env, ctx)
                 if imported is not None:
                     return self.instantiate(imported, args, kwargs, node, ctx)
             return registry.call_ext(self, callee.qualname, args, kwargs, node, ctx)
