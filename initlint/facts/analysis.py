@@ -50,7 +50,7 @@ def analyse(facts: FileFacts, module: cst.Module, package: Optional[str], path: 
                 _run_plain_class(facts, interp, info, model_classes)
         _run_built_models(facts, interp)
     finally:
-        facts.foreign = interp.foreign
+        facts.foreign = interp.imports.foreign if interp.imports is not None else []
         interp.release()
 
 
@@ -249,8 +249,8 @@ def _config_class(interp: Interpreter, param: cst.Param) -> Optional[ClassInfo]:
     if isinstance(annotation, cst.Name):
         found = known.get(annotation.value)
         named = interp.globals.vars.get(annotation.value)
-        if found is None and isinstance(named, Ext) and annotation.value.endswith(("Config", "Cfg")):
-            found = interp.resolve_import(named, interp.globals, None)  # `cfg: Config` imported from a project file
+        if found is None and isinstance(named, Ext) and interp.imports is not None and annotation.value.endswith(("Config", "Cfg")):
+            found = interp.imports.resolve(interp, named, interp.globals, None)  # `cfg: Config` imported from a project file
         candidates = [found] if found is not None else []
     elif annotation is None and param.name.value in CONFIG_PARAM_NAMES:
         candidates = list({id(c): c for c in known.values() if _is_config(c)}.values())

@@ -15,7 +15,6 @@ a call-depth limit and a loop-unrolling cap.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
@@ -23,7 +22,7 @@ import libcst as cst
 
 from initlint.facts import expressions, modules, python
 from initlint.facts.context import CallContext, Env, Recorder
-from initlint.facts.names import import_bindings, import_module_name
+from initlint.facts.names import import_bindings
 from initlint.facts.values import (
     UNKNOWN,
     BoundMethod,
@@ -59,17 +58,8 @@ class BudgetExhausted(Exception):
 class Interpreter:
     def __init__(self, module: cst.Module, facts: Recorder, package: Optional[str] = None, path: Optional[str] = None, root: Optional[str] = None) -> None:
         self.module = module
-        self.path = path  # of the file, to find the project modules it imports (None: no imports followed)
-        self.root = root
-        self.checked = path
-        self.foreign: list[modules.ForeignModule] = []  # the project modules whose definitions were read
-        self.foreign_envs: dict[str, Optional[Env]] = {}
-        self.import_depth = 0
-        # Project imports not read yet, by id of the name's `Ext` / of the scope of a star import:
-        # a module is read only when the analysis calls one of its classes (resolve_import).
-        self.pending: dict[int, tuple[Ext, Env, str, str, modules.Origin]] = {}
-        self.pending_stars: dict[int, list[modules.Origin]] = {}
-        self.foreign_defs: dict[int, modules.ForeignModule] = {}  # id of a read module's top-level def -> module
+        # The project modules the file imports from, read on first use (facts/modules.py); None: no file.
+        self.imports = modules.ProjectImports(path, root) if path is not None else None
         self.script_inits: set[int] = set()  # uids of parameters the module-level code re-initialised
         self.facts = facts
         self.package = package
@@ -215,95 +205,9 @@ class Interpreter:
     def exec_import(self, small: Any, env: Env, ctx: CallContext) -> bool:
         for local, qual in import_bindings(small, self.package):
             env.vars[local] = Ext(qual)
-        if isinstance(small, cst.ImportFrom) and self.path is not None and (env is self.globals or ctx.root_name == modules.DEFINITIONS):
-            self.import_project(small, env)
+        if isinstance(small, cst.ImportFrom) and self.imports is not None and (env is self.globals or ctx.root_name == modules.DEFINITIONS):
+            self.imports.note(self, small, env)
         return False
-
-    def import_project(self, small: cst.ImportFrom, env: Env) -> None:
-        """`from model import Block` / `from .layers import *` of a project file: noted, read later
-        if ever needed (resolve_import, resolve_star)."""
-        assert self.path is not None
-        module = import_module_name(small, self.package)
-        if not module or module.split(".")[0] in ("torch", "tf", "keras", "np", "jax", "flax"):
-            return
-        origin = modules.Origin(module, self.path, self.import_depth)
-        if isinstance(small.names, cst.ImportStar):
-            self.pending_stars.setdefault(id(env), []).append(origin)
-            return
-        for alias in small.names:
-            if not alias.evaluated_name[:1].isupper():
-                continue  # classes only (`Block`, `Config`): a helper call (`get_logger()`) needs no structure
-            local = alias.evaluated_alias or alias.evaluated_name
-            bound = env.vars.get(local)
-            if isinstance(bound, Ext):
-                self.pending[id(bound)] = (bound, env, local, alias.evaluated_name, origin)
-
-    def _may_read(self, imported_in: Env, used_in: Env, ctx: Optional[CallContext]) -> bool:
-        """Whether a use reads a project module: a call the checked file's module-level code makes
-        (`net = Block()`, under `if __name__ == "__main__":` too; not in a class body or function),
-        or one inside an imported module's definitions. A library module's own classes and functions
-        using imported ones are the other files' to analyse."""
-        if imported_in is not self.globals:
-            return True
-        return ctx is None or used_in is self.globals and ctx.root_kind == "script" and ctx.root_name == "" and ctx.depth == 0
-
-    def resolve_import(self, ext: Ext, used_in: Env, ctx: Optional[CallContext]) -> Optional[ClassInfo]:
-        """The project class an imported name stands for, read now (None: not a project class,
-        or not read from here; ctx None: always read)."""
-        entry = self.pending.get(id(ext))
-        if entry is None or entry[0] is not ext or not self._may_read(entry[1], used_in, ctx):
-            return None
-        del self.pending[id(ext)]
-        _, env, local, name, origin = entry
-        defs = self.project_definitions(origin)
-        value = defs.vars.get(name) if defs is not None else None
-        if not isinstance(value, ClassInfo):
-            return None
-        if env.vars.get(local) is ext:
-            env.vars[local] = value  # later uses (the class roots) see the class
-        return value
-
-    def resolve_star(self, name: str, env: Env, ctx: CallContext) -> Optional[Value]:
-        """A name not bound in the file, looked up in the project modules it star-imports."""
-        root = env
-        while root.parent is not None:
-            root = root.parent
-        if id(root) not in self.pending_stars or not self._may_read(root, env, ctx):
-            return None
-        for origin in self.pending_stars.pop(id(root)):
-            defs = self.project_definitions(origin)
-            for local, value in (defs.vars.items() if defs is not None else ()):
-                if isinstance(value, ClassInfo) and not local.startswith("_"):
-                    root.vars.setdefault(local, value)  # the file's own definitions win
-        return root.vars.get(name)
-
-    def project_definitions(self, origin: modules.Origin) -> Optional[Env]:
-        """The imports, classes, functions and literal constants of a project module, run in a scope of
-        their own (its module-level code is that file's to analyse); each read at most once per file."""
-        if origin.depth >= modules.MAX_IMPORT_DEPTH:
-            return None
-        path = modules.resolve_module(origin.module, origin.importer, self.root)
-        if path is None or self.checked is None or os.path.abspath(path) in (os.path.abspath(origin.importer), os.path.abspath(self.checked)):
-            return None
-        if path in self.foreign_envs:
-            return self.foreign_envs[path]
-        self.foreign_envs[path] = None  # an import cycle gives nothing
-        if len(self.foreign_envs) > modules.MAX_IMPORTED_MODULES:
-            return None
-        fm = modules.load_module(path)
-        if fm is None:
-            return None
-        self.foreign.append(fm)
-        self.foreign_defs.update(dict.fromkeys(fm.definitions(), fm))
-        env = Env()
-        saved = (self.path, self.package, self.import_depth)
-        self.path, self.package, self.import_depth = path, modules.package_of(path), origin.depth + 1
-        try:
-            modules.run_definitions(self, fm, env)
-        finally:
-            self.path, self.package, self.import_depth = saved
-        self.foreign_envs[path] = env
-        return env
 
     def exec_raise(self, small: cst.Raise, env: Env, ctx: CallContext) -> bool:
         return not ctx.conditional
@@ -464,8 +368,8 @@ class Interpreter:
         if isinstance(callee, ClassInfo):
             return self.instantiate(callee, args, kwargs, node, ctx)
         if isinstance(callee, Ext):
-            if id(callee) in self.pending:
-                imported = self.resolve_import(callee, env, ctx)
+            if self.imports is not None and id(callee) in self.imports.pending:
+                imported = self.imports.resolve(self, callee, env, ctx)
                 if imported is not None:
                     return self.instantiate(imported, args, kwargs, node, ctx)
             return registry.call_ext(self, callee.qualname, args, kwargs, node, ctx)
@@ -521,15 +425,9 @@ class Interpreter:
             return UNKNOWN
         return layers.apply_layer(self, obj, args, kwargs, node, ctx)
 
-    def ran_definition(self, node: cst.CSTNode) -> None:
-        """A top-level class or function of an imported module ran: its nodes may be in findings."""
-        fm = self.foreign_defs.get(id(node))
-        if fm is not None:
-            fm.used.setdefault(id(node), node)
-
     def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
-        if self.foreign_defs:
-            self.ran_definition(info.node)
+        if self.imports is not None and self.imports.defs:
+            self.imports.ran(info.node)
         base_kind = registry.framework_base_kind(info)
         obj = Obj(kind=base_kind or f"user:{info.name}", site=node, cls=info)
         if ctx.root_kind == "script" and info.framework == "torch" and not any(
@@ -559,8 +457,8 @@ class Interpreter:
 
     def call_function(self, func: Func, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
         fnode = func.node
-        if self.foreign_defs:
-            self.ran_definition(func.owner_class.node if func.owner_class is not None else fnode)
+        if self.imports is not None and self.imports.defs:
+            self.imports.ran(func.owner_class.node if func.owner_class is not None else fnode)
         if ctx.depth >= MAX_DEPTH or id(fnode) in self.active_calls:
             python.taint_arguments(args, kwargs, node)
             return UNKNOWN
@@ -645,8 +543,8 @@ class Interpreter:
             return found
         if name in ("True", "False", "None"):
             return Const({"True": True, "False": False, "None": None}[name])
-        if self.pending_stars and name[:1].isupper():
-            starred = self.resolve_star(name, env, ctx)
+        if self.imports is not None and self.imports.stars and name[:1].isupper():
+            starred = self.imports.resolve_star(self, name, env, ctx)
             if starred is not None:
                 return starred
         return python.builtin(name)

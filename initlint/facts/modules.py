@@ -24,6 +24,8 @@ import libcst as cst
 
 from initlint.diagnostics import Span
 from initlint.facts.context import CallContext, Env
+from initlint.facts.names import import_module_name
+from initlint.facts.values import ClassInfo, Ext, Value
 from initlint.positions import Positions
 
 # Larger files are not read for their definitions (generated code, vendored libraries).
@@ -170,6 +172,9 @@ def place(node: cst.CSTNode, foreign: Sequence[ForeignModule]) -> Optional[tuple
 
 
 class _Definer(Protocol):
+    globals: Env
+    package: Optional[str]
+
     def make_class(self, node: cst.ClassDef, env: Env, ctx: CallContext) -> Any: ...
     def make_function(self, node: Any, env: Env, ctx: CallContext) -> Any: ...
     def exec_import(self, small: Any, env: Env, ctx: CallContext) -> bool: ...
@@ -192,8 +197,109 @@ def run_definitions(interp: _Definer, fm: ForeignModule, env: Env) -> None:
                     interp.exec_assign(small, env, ctx)
 
 
-def imported_names(small: cst.ImportFrom, defined: Sequence[str]) -> list[tuple[str, str]]:
-    """(local name, name in the module) of each name an ImportFrom takes from a module defining `defined`."""
-    if isinstance(small.names, cst.ImportStar):
-        return [(name, name) for name in defined if not name.startswith("_")]
-    return [(alias.evaluated_alias or alias.evaluated_name, alias.evaluated_name) for alias in small.names]
+class ProjectImports:
+    """The project modules one file's analysis imports from, each read only when the analysis first
+    uses one of its classes, and at most once (its parse at most once per process: load_module)."""
+
+    def __init__(self, checked: str, root: Optional[str]) -> None:
+        self.checked = checked
+        self.root = root
+        self.importer = checked  # the file whose imports are noted (an imported one while its definitions run)
+        self.depth = 0  # of `importer`: 0 the checked file, 1 a module it imports...
+        self.foreign: list[ForeignModule] = []  # the modules read
+        self.envs: dict[str, Optional[Env]] = {}  # their definitions, by path (None: unreadable, or a cycle)
+        # Imports not read yet, by id of the name's `Ext` / of the scope of a star import.
+        self.pending: dict[int, tuple[Ext, Env, str, str, Origin]] = {}
+        self.stars: dict[int, list[Origin]] = {}
+        self.defs: dict[int, ForeignModule] = {}  # id of a read module's top-level class or function -> module
+
+    def note(self, interp: _Definer, small: cst.ImportFrom, env: Env) -> None:
+        """`from model import Block` / `from .layers import *`: noted, read on first use."""
+        module = import_module_name(small, interp.package)
+        if not module or module.split(".")[0] in ("torch", "tf", "keras", "np", "jax", "flax"):
+            return
+        origin = Origin(module, self.importer, self.depth)
+        if isinstance(small.names, cst.ImportStar):
+            self.stars.setdefault(id(env), []).append(origin)
+            return
+        for alias in small.names:
+            if not alias.evaluated_name[:1].isupper():
+                continue  # classes only (`Block`, `Config`): a helper call (`get_logger()`) needs no structure
+            local = alias.evaluated_alias or alias.evaluated_name
+            bound = env.vars.get(local)
+            if isinstance(bound, Ext):
+                self.pending[id(bound)] = (bound, env, local, alias.evaluated_name, origin)
+
+    @staticmethod
+    def _may_read(interp: _Definer, imported_in: Env, used_in: Env, ctx: Optional[CallContext]) -> bool:
+        """Whether a use reads a project module: a call the checked file's module-level code makes
+        (`net = Block()`, under `if __name__ == "__main__":` too; not in a class body or function),
+        or one inside an imported module's definitions. A library module's own classes and functions
+        using imported ones are the other files' to analyse."""
+        if imported_in is not interp.globals:
+            return True
+        return ctx is None or used_in is interp.globals and ctx.root_kind == "script" and ctx.root_name == "" and ctx.depth == 0
+
+    def resolve(self, interp: _Definer, ext: Ext, used_in: Env, ctx: Optional[CallContext]) -> Optional[ClassInfo]:
+        """The project class an imported name stands for, read now (None: not a project class,
+        or not read from here; ctx None: always read)."""
+        entry = self.pending.get(id(ext))
+        if entry is None or entry[0] is not ext or not self._may_read(interp, entry[1], used_in, ctx):
+            return None
+        del self.pending[id(ext)]
+        _, env, local, name, origin = entry
+        defs = self.definitions(interp, origin)
+        value = defs.vars.get(name) if defs is not None else None
+        if not isinstance(value, ClassInfo):
+            return None
+        if env.vars.get(local) is ext:
+            env.vars[local] = value  # later uses (the class roots) see the class
+        return value
+
+    def resolve_star(self, interp: _Definer, name: str, env: Env, ctx: CallContext) -> Optional[Value]:
+        """A name not bound in the file, looked up in the project modules it star-imports."""
+        root = env
+        while root.parent is not None:
+            root = root.parent
+        if id(root) not in self.stars or not self._may_read(interp, root, env, ctx):
+            return None
+        for origin in self.stars.pop(id(root)):
+            defs = self.definitions(interp, origin)
+            for local, value in (defs.vars.items() if defs is not None else ()):
+                if isinstance(value, ClassInfo) and not local.startswith("_"):
+                    root.vars.setdefault(local, value)  # the file's own definitions win
+        return root.vars.get(name)
+
+    def definitions(self, interp: _Definer, origin: Origin) -> Optional[Env]:
+        """The imports, classes, functions and literal constants of a project module, run in a scope of
+        their own (its module-level code is that file's to analyse), within the MAX_ budgets."""
+        if origin.depth >= MAX_IMPORT_DEPTH:
+            return None
+        path = resolve_module(origin.module, origin.importer, self.root)
+        if path is None or os.path.abspath(path) in (os.path.abspath(origin.importer), os.path.abspath(self.checked)):
+            return None
+        if path in self.envs:
+            return self.envs[path]
+        self.envs[path] = None  # an import cycle gives nothing
+        if len(self.envs) > MAX_IMPORTED_MODULES:
+            return None
+        fm = load_module(path)
+        if fm is None:
+            return None
+        self.foreign.append(fm)
+        self.defs.update(dict.fromkeys(fm.definitions(), fm))
+        env = Env()
+        saved = (self.importer, self.depth, interp.package)
+        self.importer, self.depth, interp.package = path, origin.depth + 1, package_of(path)
+        try:
+            run_definitions(interp, fm, env)
+        finally:
+            self.importer, self.depth, interp.package = saved
+        self.envs[path] = env
+        return env
+
+    def ran(self, node: cst.CSTNode) -> None:
+        """A top-level class or function of an imported module ran: its nodes may be in findings."""
+        fm = self.defs.get(id(node))
+        if fm is not None:
+            fm.used.setdefault(id(node), node)
