@@ -7,18 +7,22 @@ language server calls it on unsaved buffers.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
+
+import libcst as cst
 
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic, Edit, Fix, Related, Span
 from initlint.facts import ProjectExports
 from initlint.facts.analysis import build_facts
+from initlint.facts.modules import ForeignModule, place
 from initlint.facts.project import collect_exports
 from initlint.parse import parse_source
 from initlint.positions import Positions
-from initlint.rule import Finding, FixSpec, active_rules
+from initlint.rule import Finding, FixSpec, RelatedRef, active_rules
 from initlint.suppress import apply_suppressions
 
 
@@ -36,6 +40,8 @@ class FileResult:
     suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
     # The roots whose analysis ran out of its step budget ("class `Net`"): analysed in part.
     partial: tuple[str, ...] = ()
+    # Digests of the project modules whose definitions the analysis read: the result depends on them.
+    depends: tuple[str, ...] = ()
 
 
 def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding]) -> list[Diagnostic]:
@@ -65,6 +71,48 @@ def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding])
     return sorted(out.values(), key=Diagnostic.sort_key)
 
 
+def localize(findings: Sequence[Finding], foreign: Sequence[ForeignModule]) -> list[Finding]:
+    """Findings placed in the checked file.
+
+    A finding on a node of an imported module moves to its first related location
+    in this file (the init call that caused it), and its own place becomes a related
+    location in the other file; without a local cause it is that file's own finding,
+    which its own analysis reports, and is dropped.
+    """
+    if not foreign:
+        return list(findings)
+    out: list[Finding] = []
+    for finding in findings:
+        related: list[RelatedRef] = []
+        local: Optional[tuple[cst.CSTNode, str]] = None
+        for ref in finding.related:
+            if isinstance(ref, Related):
+                related.append(ref)
+                continue
+            where = place(ref[0], foreign)
+            if where is None:
+                if local is None:
+                    local = ref
+                related.append(ref)
+            else:
+                related.append(Related(where[0].path, where[1], ref[1]))
+        primary = place(finding.node, foreign)
+        if primary is None:
+            finding.related = related
+            out.append(finding)
+            continue
+        if local is None:
+            continue
+        fm, span = primary
+        moved = [r for r in related if r is not local]
+        moved.insert(0, Related(fm.path, span, f"where it takes effect ({os.path.basename(fm.path)})"))
+        finding.node = local[0]
+        finding.related = moved
+        finding.fix = None  # a fix is written for the node it was made on
+        out.append(finding)
+    return out
+
+
 def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool = True) -> FileResult:
     """The static analysis of one file's text.
 
@@ -83,6 +131,7 @@ def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool
         if rule_class.emitted_by_pipeline:
             continue
         findings.extend(rule_class().check(facts))
+    findings = localize(findings, facts.foreign)  # a finding on an imported module's node
     positions = facts.positions
     exports = collect_exports(facts, positions.spans)
     diagnostics, suppressions = apply_suppressions(
@@ -95,4 +144,5 @@ def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool
             path, text, diagnostics, lambda fixed: check_source(path, fixed, settings, verify_fixes=False).diagnostics
         )
     partial = tuple(dict.fromkeys(facts.partial_roots))
-    return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions, partial=partial)
+    depends = tuple(fm.digest for fm in facts.foreign)
+    return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions, partial=partial, depends=depends)

@@ -14,35 +14,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Optional
 
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic, Related
 from initlint.engine import FileResult
+from initlint.facts.modules import module_files
 from initlint.facts.project import LossPairing
 from initlint.loss_rule import LossPairingRule
 from initlint.rule import active_rules
 from initlint.suppress import is_suppressed
-
-
-def _module_files(qualname: str, importer: str, root: Optional[str]) -> list[str]:
-    """Candidate files for the module part of `pkg.mod.Class`, in Python's search order."""
-    module = qualname.rsplit(".", 1)[0] if "." in qualname else ""
-    if not module or module.startswith("."):
-        return []
-    rel = module.replace(".", os.sep)
-    bases: list[str] = []
-    directory = os.path.dirname(os.path.abspath(importer))
-    stop = os.path.abspath(root) if root else None
-    while True:
-        bases.append(directory)
-        parent = os.path.dirname(directory)
-        if directory == stop or parent == directory:
-            break
-        directory = parent
-    if stop and stop not in bases:
-        bases.append(stop)
-    return [os.path.join(base, rel + suffix) for base in bases for suffix in (".py", os.sep + "__init__.py")]
 
 
 def link_project(results: Sequence[FileResult], settings: Settings) -> list[Diagnostic]:
@@ -58,7 +38,7 @@ def link_project(results: Sequence[FileResult], settings: Settings) -> list[Diag
         if not rules:
             continue
         for pending in result.exports.pending:
-            exporter = next((by_path[c] for c in _module_files(pending.target, result.path, settings.project_root) if c in by_path), None)
+            exporter = next((by_path[c] for c in module_files(pending.target, result.path, settings.project_root) if c in by_path), None)
             if exporter is None or exporter.exports is None:
                 continue
             output = exporter.exports.outputs.get(pending.target.rsplit(".", 1)[-1])

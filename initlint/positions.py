@@ -107,6 +107,7 @@ class Positions:
         self._offsets: list[int] = []  # token index -> offset in the text
         self._line_starts: list[int] = []
         self._source: Optional[str] = None
+        self._tops: dict[int, tuple[dict[int, tuple[int, int]], list[int]]] = {}  # span_in's statements
 
     def use_source(self, text: str) -> None:
         """The text the module was parsed from (what its code generation gives back)."""
@@ -169,6 +170,32 @@ class Positions:
         if self._points:
             return self._points[index]
         return self._line_point(self._offsets[index])
+
+    def span_in(self, top: cst.CSTNode, node: cst.CSTNode) -> Optional[Span]:
+        """The span of `node` if it lies within `top`, a statement of the module's body; None if not.
+
+        Only that statement's code is generated (once): a top-level statement's code is the
+        same alone as in the module, so its one occurrence in the source places it.
+        """
+        if self._ranges is None and self._source is not None:
+            found = self._tops.get(id(top))
+            if found is None:
+                state = _RecordingState(self.module)
+                top._codegen(state)
+                code = "".join(state.tokens)
+                at = self._source.find(code) if code else -1
+                if at >= 0 and self._source.find(code, at + 1) < 0:
+                    found = self._tops[id(top)] = (state.ranges, list(itertools.accumulate(map(len, state.tokens), initial=at)))
+            if found is not None:
+                ranges, offsets = found
+                where = ranges.get(id(node))
+                if where is None:
+                    return None
+                (line, column), (end_line, end_column) = self._line_point(offsets[where[0]]), self._line_point(offsets[where[1]])
+                return Span(line, column + 1, end_line, end_column + 1)
+        # No source, or the statement's code occurs twice: the whole module's pass.
+        ranges_all = self._ranges if self._ranges is not None else self._resolve()
+        return self.span(node) if id(node) in ranges_all else None
 
     def span(self, node: cst.CSTNode) -> Span:
         if self._ranges is None and self._source is not None:

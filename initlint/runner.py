@@ -127,6 +127,11 @@ def check_file(path: str, settings: Settings, named: bool = False) -> FileRecord
         if enabled:
             gc.enable()
     exports = result.exports
+    if result.depends:
+        # The result also depends on the project modules it imports: a digest that no read of this
+        # file alone reproduces, and no stat fingerprint, so the record is never reused.
+        data += "\0".join(result.depends).encode()
+        stat = None
     return FileRecord(
         path=path,
         digest=digest_bytes(data),

@@ -16,7 +16,8 @@ from initlint.config import Settings
 from initlint.facts.context import CallContext
 from initlint.facts.events import FileFacts, Root, RootRef
 from initlint.facts.interpret import BudgetExhausted, Interpreter
-from initlint.facts.values import LIVE, UNKNOWN, Builtin, ClassInfo, Const, Func, Obj, Tensor, Value
+from initlint.facts.modules import package_of
+from initlint.facts.values import LIVE, UNKNOWN, Builtin, ClassInfo, Const, Ext, Func, Obj, Tensor, Value
 from initlint.frameworks.tables import WEIGHT_LAYERS, last
 
 # Parameters of a training function that hold "the model".
@@ -27,14 +28,16 @@ CONFIG_PARAM_NAMES = {"cfg", "config", "conf", "configs", "hparams", "hp", "args
 TRAINING_METHOD = re.compile(r"(step|loss|train|fit)", re.IGNORECASE)
 
 
-def analyse(facts: FileFacts, module: cst.Module, package: Optional[str]) -> None:
-    interp = Interpreter(module, facts, package)
+def analyse(facts: FileFacts, module: cst.Module, package: Optional[str], path: Optional[str] = None) -> None:
+    interp = Interpreter(module, facts, package, path, facts.settings.project_root)
     try:
         script = CallContext(root_kind="script", root_name="")
         _run(facts, interp, lambda: interp.exec_body(module, interp.globals, script), "the module level")
         for name, value in list(interp.globals.vars.items()) + list(interp.ext_attrs.items()):
-            if isinstance(value, Obj) and value.cls is None:
-                # A model built at module level (`net = nn.Sequential(...)`, a Keras model): run it once.
+            if isinstance(value, Obj) and (value.cls is None or _reinitialised(interp, value)):
+                # A model built at module level (`net = nn.Sequential(...)`, a Keras model), or an
+                # instance of a model class whose weights the script set (`nn.init.zeros_(net.fc.weight)`,
+                # `net.apply(init_fn)`): run it once, as built.
                 _run(facts, interp, lambda name=name, value=value: _run_script_model(facts, interp, name, value), f"model `{name}`")
         model_classes = [c for c in interp.classes.values() if c.framework is not None]
         for info in model_classes:
@@ -47,7 +50,13 @@ def analyse(facts: FileFacts, module: cst.Module, package: Optional[str]) -> Non
                 _run_plain_class(facts, interp, info, model_classes)
         _run_built_models(facts, interp)
     finally:
+        facts.foreign = interp.imports.foreign if interp.imports is not None else []
         interp.release()
+
+
+def _reinitialised(interp: Interpreter, obj: Obj) -> bool:
+    """A torch model instance some of whose parameters the module-level code initialised."""
+    return obj.cls is not None and obj.cls.framework == "torch" and any(p.uid in interp.script_inits for _, p in obj.all_params())
 
 
 _EVENT_LISTS = ("products", "activations", "layer_calls", "zero_feeds", "losses", "keras_compiles", "keras_fits", "roots", "datasets")
@@ -233,14 +242,19 @@ def _init_args(interp: Interpreter, info: ClassInfo, init: Func) -> tuple[list[V
 
 
 def _config_class(interp: Interpreter, param: cst.Param) -> Optional[ClassInfo]:
-    """The file's configuration class a constructor parameter holds, when it can be built from its
-    defaults alone: named by the annotation, or the file's only dataclass or `*Config` class."""
+    """The configuration class a constructor parameter holds, when it can be built from its defaults
+    alone: named by the annotation, or the only dataclass or `*Config` class the file defines or imports."""
     annotation = param.annotation.annotation if param.annotation is not None else None
+    # The file's classes and those it imports from project modules (`from config import Config`).
+    known = {name: v for name, v in interp.globals.vars.items() if isinstance(v, ClassInfo)}
     if isinstance(annotation, cst.Name):
-        found = interp.classes.get(annotation.value)
+        found = known.get(annotation.value)
+        named = interp.globals.vars.get(annotation.value)
+        if found is None and isinstance(named, Ext) and interp.imports is not None and annotation.value.endswith(("Config", "Cfg")):
+            found = interp.imports.resolve(interp, named, interp.globals, None)  # `cfg: Config` imported from a project file
         candidates = [found] if found is not None else []
     elif annotation is None and param.name.value in CONFIG_PARAM_NAMES:
-        candidates = [c for c in interp.classes.values() if _is_config(c)]
+        candidates = list({id(c): c for c in known.values() if _is_config(c)}.values())
     else:
         candidates = []
     if len(candidates) != 1 or not _is_config(candidates[0]) or not _buildable(candidates[0]):
@@ -323,20 +337,8 @@ def _is_model(obj: Obj) -> bool:
 __all__ = ["analyse", "build_facts"]
 
 
-def _package_of(path: str) -> Optional[str]:
-    """The dotted package a file belongs to (for relative imports), from __init__.py files."""
-    directory = os.path.dirname(os.path.abspath(path))
-    parts: list[str] = []
-    while os.path.isfile(os.path.join(directory, "__init__.py")):
-        parts.append(os.path.basename(directory))
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    return ".".join(reversed(parts)) or None
-
-
 def build_facts(module: cst.Module, path: str, settings: Settings) -> FileFacts:
     facts = FileFacts(path=path, module=module, settings=settings)
-    analyse(facts, module, _package_of(path) if os.path.exists(path) else None)
+    exists = os.path.exists(path)
+    analyse(facts, module, package_of(path) if exists else None, path if exists else None)
     return facts

@@ -122,6 +122,7 @@ class Machine(Protocol):
     tf_generations: set[int]  # 1 / 2: TF1-only / TF2-only names used from `tf` so far
     ext_attrs: dict[str, Obj]  # objects stored on imported modules (`tf.model = Sequential()`), by qualified name
     built_models: list[Obj]  # Keras models built outside a model class, each run as a root of its own (analysis.py)
+    script_inits: set[int]  # uids of parameters the module-level code re-initialised
 
     def eval(self, node: Any, env: Env, ctx: CallContext) -> Value: ...
     def call(self, callee: Value, args: list[Value], kwargs: dict[str, Value], node: Any, env: Env, ctx: CallContext) -> Value: ...

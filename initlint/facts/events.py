@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -21,6 +22,7 @@ import libcst as cst
 from initlint.config import Settings
 from initlint.diagnostics import Subject
 from initlint.facts.context import CallContext
+from initlint.facts.modules import ForeignModule, place
 from initlint.facts.values import Loss, Obj, Param, Seq, Tensor
 from initlint.positions import Positions
 
@@ -166,13 +168,24 @@ class FileFacts:
     budget_exhausted: bool = False
     partial_roots: list[str] = field(default_factory=list)  # what ran out of budget: "class `Net`", ...
     analysis_errors: list[str] = field(default_factory=list)  # roots abandoned on an interpreter error
+    # Project modules whose definitions the analysis read (`from model import Block`): events may
+    # carry their nodes, which engine.py places through facts/modules.py.
+    foreign: list[ForeignModule] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.positions = Positions(self.module)
 
     def line_of(self, node: cst.CSTNode) -> int:
         """The 1-based line of a node, for messages (positions are resolved on first use)."""
-        return self.positions.span(node).line
+        where = place(node, self.foreign) if self.foreign else None
+        return self.positions.span(node).line if where is None else where[1].line
+
+    def line_text(self, node: cst.CSTNode) -> str:
+        """`line 10`, or `line 10 of model.py` for a node of an imported module."""
+        where = place(node, self.foreign) if self.foreign else None
+        if where is None:
+            return f"line {self.positions.span(node).line}"
+        return f"line {where[1].line} of {os.path.basename(where[0].path)}"
 
     # ------------------------------------------------------------ recorder API
     @staticmethod
@@ -246,7 +259,7 @@ class FileFacts:
                 if name in seen:
                     continue
                 seen.add(name)
-                labels.append(f"`{name}` zeroed at line {self.line_of(node)}")
+                labels.append(f"`{name}` zeroed at {self.line_text(node)}")
                 how = cause.init.description if cause.init.node is node else "its construction"
                 related.append((node, f"`{name}` starts at zero ({how})"))
         return labels, related

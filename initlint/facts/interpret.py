@@ -20,9 +20,9 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from initlint.facts import expressions, python
+from initlint.facts import expressions, modules, python
 from initlint.facts.context import CallContext, Env, Guard, Recorder
-from initlint.facts.names import import_bindings
+from initlint.facts.names import carries_itself, import_bindings, names_in
 from initlint.facts.values import (
     UNKNOWN,
     BoundMethod,
@@ -57,8 +57,11 @@ class BudgetExhausted(Exception):
 
 
 class Interpreter:
-    def __init__(self, module: cst.Module, facts: Recorder, package: Optional[str] = None) -> None:
+    def __init__(self, module: cst.Module, facts: Recorder, package: Optional[str] = None, path: Optional[str] = None, root: Optional[str] = None) -> None:
         self.module = module
+        # The project modules the file imports from, read on first use (facts/modules.py); None: no file.
+        self.imports = modules.ProjectImports(path, root) if path is not None else None
+        self.script_inits: set[int] = set()  # uids of parameters the module-level code re-initialised
         self.facts = facts
         self.package = package
         self.steps = 0
@@ -214,6 +217,8 @@ class Interpreter:
     def exec_import(self, small: Any, env: Env, ctx: CallContext) -> bool:
         for local, qual in import_bindings(small, self.package):
             env.vars[local] = Ext(qual)
+        if isinstance(small, cst.ImportFrom) and self.imports is not None and (env is self.globals or ctx.root_name == modules.DEFINITIONS):
+            self.imports.note(self, small, env)
         return False
 
     def exec_raise(self, small: cst.Raise, env: Env, ctx: CallContext) -> bool:
@@ -275,12 +280,12 @@ class Interpreter:
         """
         key = id(stmt)
         if key not in self.loop_kinds:
-            targets = {n.value for n in _names_in(stmt.target)}
+            targets = {n.value for n in names_in(stmt.target)}
             builds = False
             stack: list[Any] = [stmt.body]
             while stack and not builds:
                 node = stack.pop()
-                if isinstance(node, cst.Name) and node.value in targets or isinstance(node, cst.AugAssign) or isinstance(node, cst.Attribute) and node.attr.value in _BUILDING_METHODS or isinstance(node, cst.Assign) and _carries(node):
+                if isinstance(node, cst.Name) and node.value in targets or isinstance(node, cst.AugAssign) or isinstance(node, cst.Attribute) and node.attr.value in _BUILDING_METHODS or isinstance(node, cst.Assign) and carries_itself(node):
                     builds = True
                 stack.extend(node.children)
             self.loop_kinds[key] = builds
@@ -377,6 +382,10 @@ class Interpreter:
         if isinstance(callee, ClassInfo):
             return self.instantiate(callee, args, kwargs, node, ctx)
         if isinstance(callee, Ext):
+            if self.imports is not None and id(callee) in self.imports.pending:
+                imported = self.imports.resolve(self, callee, env, ctx)
+                if imported is not None:
+                    return self.instantiate(imported, args, kwargs, node, ctx)
             return registry.call_ext(self, callee.qualname, args, kwargs, node, ctx)
         if isinstance(callee, BoundMethod):
             return registry.call_method(self, callee.target, callee.name, args, kwargs, node, ctx)
@@ -462,6 +471,8 @@ class Interpreter:
         return layers.apply_layer(self, obj, args, kwargs, node, ctx)
 
     def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
+        if self.imports is not None and self.imports.defs:
+            self.imports.ran(info.node)
         base_kind = registry.framework_base_kind(info)
         obj = Obj(kind=base_kind or f"user:{info.name}", site=node, cls=info)
         if ctx.root_kind == "script" and info.framework == "torch" and not any(
@@ -491,6 +502,8 @@ class Interpreter:
 
     def call_function(self, func: Func, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
         fnode = func.node
+        if self.imports is not None and self.imports.defs:
+            self.imports.ran(func.owner_class.node if func.owner_class is not None else fnode)
         if ctx.depth >= MAX_DEPTH or id(fnode) in self.active_calls:
             python.taint_arguments(args, kwargs, node)
             return UNKNOWN
@@ -575,6 +588,10 @@ class Interpreter:
             return found
         if name in ("True", "False", "None"):
             return Const({"True": True, "False": False, "None": None}[name])
+        if self.imports is not None and self.imports.stars and name[:1].isupper():
+            starred = self.imports.resolve_star(self, name, env, ctx)
+            if starred is not None:
+                return starred
         return python.builtin(name)
 
     def eval_attribute(self, node: cst.Attribute, env: Env, ctx: CallContext) -> Value:
@@ -689,21 +706,6 @@ class Interpreter:
 
 
 _BUILDING_METHODS = {"append", "extend", "add", "add_module", "insert", "register_buffer", "register_parameter", "update", "setattr"}
-
-
-def _carries(node: cst.Assign) -> bool:
-    """`x = f(x)`: the assigned name is read by its own value."""
-    assigned = {n.value for t in node.targets for n in _names_in(t.target)}
-    return any(n.value in assigned for n in _names_in(node.value))
-
-
-def _names_in(node: Any) -> list[cst.Name]:
-    if isinstance(node, cst.Name):
-        return [node]
-    out: list[cst.Name] = []
-    for child in node.children:
-        out.extend(_names_in(child))
-    return out
 
 
 def replace_property(func: Func) -> Value:

@@ -99,7 +99,8 @@ def dotted_name(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def _module_name(node: cst.ImportFrom, package: Optional[str]) -> Optional[str]:
+def import_module_name(node: cst.ImportFrom, package: Optional[str]) -> Optional[str]:
+    """The module an ImportFrom reads, relative imports resolved against `package`."""
     module = dotted_name(node.module) if node.module is not None else ""
     dots = len(node.relative)
     if dots == 0:
@@ -127,7 +128,7 @@ def import_bindings(node: cst.BaseSmallStatement, package: Optional[str] = None)
                 head = full.split(".")[0]
                 yield head, canonical(head)
     elif isinstance(node, cst.ImportFrom):
-        module = _module_name(node, package)
+        module = import_module_name(node, package)
         if module is None or isinstance(node.names, cst.ImportStar):
             return
         for alias in node.names:
@@ -136,3 +137,19 @@ def import_bindings(node: cst.BaseSmallStatement, package: Optional[str] = None)
                 continue
             local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
             yield local, canonical(f"{module}.{name}" if module else name)
+
+
+def names_in(node: cst.CSTNode) -> list[cst.Name]:
+    """Every Name node in `node`, in order."""
+    if isinstance(node, cst.Name):
+        return [node]
+    out: list[cst.Name] = []
+    for child in node.children:
+        out.extend(names_in(child))
+    return out
+
+
+def carries_itself(node: cst.Assign) -> bool:
+    """`x = f(x)`: the assigned name is read by its own value."""
+    assigned = {n.value for t in node.targets for n in names_in(t.target)}
+    return any(n.value in assigned for n in names_in(node.value))

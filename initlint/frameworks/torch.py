@@ -81,6 +81,8 @@ def apply_init(interp: Machine, fname: str, args: list[Value], kwargs: dict[str,
     event.conditional = ctx.uncertain_for(target) if isinstance(target, Param) else ctx.conditional
     if isinstance(target, Param):
         target.set_init(event)
+        if ctx.root_kind == "script" and not ctx.in_init:
+            interp.script_inits.add(target.uid)
         return target
     if isinstance(target, Tensor):
         call_arg = node.args[0].value if isinstance(node, cst.Call) and node.args else None

@@ -1,0 +1,305 @@
+"""Project modules a file imports from: where they are, and their definitions.
+
+`from model import Block` in train.py, with model.py in the project: the
+analysis of train.py reads model.py's class definitions (never its module-level
+code), so that `net = Block(); nn.init.zeros_(net.fc.weight)` is judged on
+Block's real structure. Events then carry nodes of model.py; engine.localize
+places each finding in the importing file (at its local cause, the init call) with the
+other file's node as a related location, and drops what only model.py's own
+analysis should report.
+
+Resolution follows Python's search for a script (`module_files`); the cross-file
+link of the loss rules (link.py) uses the same.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Optional, Protocol
+
+import libcst as cst
+
+from initlint.diagnostics import Span
+from initlint.facts.context import CallContext, Env
+from initlint.facts.names import import_module_name
+from initlint.facts.values import ClassInfo, Ext, Value
+from initlint.positions import Positions
+
+# Larger files are not read for their definitions (generated code, vendored libraries).
+MAX_IMPORTED_BYTES = 400_000
+# How deep imports are followed from the checked file (train.py -> model.py -> layers.py).
+MAX_IMPORT_DEPTH = 2
+MAX_IMPORTED_MODULES = 16
+# The root name of the definitions pass: its imports are followed too (depth permitting).
+DEFINITIONS = "<definitions>"
+
+
+def is_literal(node: cst.BaseExpression) -> bool:
+    """A constant expression (`HIDDEN = 256`, `SIZES = (784, 128)`): safe to evaluate out of its file's order."""
+    if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString, cst.Name)):
+        return not isinstance(node, cst.Name) or node.value in ("True", "False", "None")
+    if isinstance(node, cst.UnaryOperation):
+        return is_literal(node.expression)
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return all(isinstance(e, cst.Element) and is_literal(e.value) for e in node.elements)
+    return False
+
+
+def module_files(qualname: str, importer: str, root: Optional[str]) -> list[str]:
+    """Candidate files for the module part of `pkg.mod.Class`, in Python's search order
+    (the importing file's directory, its parents, then the project root)."""
+    module = qualname.rsplit(".", 1)[0] if "." in qualname else ""
+    return package_files(module, importer, root)
+
+
+def package_files(module: str, importer: str, root: Optional[str]) -> list[str]:
+    """Candidate files of the module `pkg.mod` itself."""
+    if not module or module.startswith("."):
+        return []
+    rel = module.replace(".", os.sep)
+    bases: list[str] = []
+    directory = os.path.dirname(os.path.abspath(importer))
+    stop = os.path.abspath(root) if root else None
+    while True:
+        bases.append(directory)
+        parent = os.path.dirname(directory)
+        if directory == stop or parent == directory:
+            break
+        directory = parent
+    if stop and stop not in bases:
+        bases.append(stop)
+    return [os.path.join(base, rel + suffix) for base in bases for suffix in (".py", os.sep + "__init__.py")]
+
+
+def package_of(path: str) -> Optional[str]:
+    """The dotted package a file belongs to (for relative imports), from __init__.py files."""
+    directory = os.path.dirname(os.path.abspath(path))
+    parts: list[str] = []
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        parts.append(os.path.basename(directory))
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return ".".join(reversed(parts)) or None
+
+
+@dataclass(eq=False)
+class ForeignModule:
+    """A project file whose definitions the analysis of another file reads."""
+
+    path: str
+    module: cst.Module
+    text: str
+    digest: str  # of its text: a cached result of the importer depends on it
+    positions: Positions
+    # The top-level classes and functions an analysis ran (instantiated, called), by id: a finding's
+    # node of this module lies in one of them, so only their positions are ever resolved.
+    used: dict[int, cst.CSTNode] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.positions.use_source(self.text)
+
+    def definitions(self) -> dict[int, cst.CSTNode]:
+        """The module's top-level classes and functions, by id."""
+        return {id(stmt): stmt for stmt in self.module.body if isinstance(stmt, (cst.ClassDef, cst.FunctionDef))}
+
+    def span(self, node: cst.CSTNode) -> Optional[Span]:
+        """The node's span in this module, if it lies in a definition an analysis ran."""
+        for top in self.used.values():
+            found = self.positions.span_in(top, node)
+            if found is not None:
+                return found
+        return None
+
+
+class Origin(NamedTuple):
+    """Where a project import is written: what `import_bindings` resolves it against."""
+
+    module: str  # `model`, `pkg.layers` (relative imports resolved)
+    importer: str  # the file that imports it
+    depth: int  # 0: the checked file, 1: a module it imports...
+
+
+# Parsed modules by (path, mtime, size): a run imports the same model file from many scripts.
+_PARSED: OrderedDict[tuple[str, int, int], Optional[ForeignModule]] = OrderedDict()
+_PARSED_MAX = 32
+
+
+def load_module(path: str) -> Optional[ForeignModule]:
+    """The parsed project file at `path`, or None (missing, too big, undecodable, does not parse)."""
+    from hashlib import blake2b
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    key = (path, info.st_mtime_ns, info.st_size)
+    if key in _PARSED:
+        _PARSED.move_to_end(key)
+        return _PARSED[key]
+    found: Optional[ForeignModule] = None
+    if info.st_size <= MAX_IMPORTED_BYTES:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            text = data.decode("utf-8")
+            module = cst.parse_module(text)
+            found = ForeignModule(path, module, text, blake2b(data, digest_size=16).hexdigest(), Positions(module))
+        except (OSError, UnicodeDecodeError, cst.ParserSyntaxError, RecursionError):
+            found = None
+    _PARSED[key] = found
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+    return found
+
+
+def resolve_module(module: str, importer: str, root: Optional[str]) -> Optional[str]:
+    """The project file that `import module` from `importer` reads, if any."""
+    return next((c for c in package_files(module, importer, root) if os.path.isfile(c)), None)
+
+
+def place(node: cst.CSTNode, foreign: Sequence[ForeignModule]) -> Optional[tuple[ForeignModule, Span]]:
+    """The imported module a node belongs to, and its span there; None for a node of the checked file."""
+    for fm in foreign:
+        span = fm.span(node)
+        if span is not None:
+            return fm, span
+    return None
+
+
+class _Definer(Protocol):
+    globals: Env
+    package: Optional[str]
+
+    def make_class(self, node: cst.ClassDef, env: Env, ctx: CallContext) -> Any: ...
+    def make_function(self, node: Any, env: Env, ctx: CallContext) -> Any: ...
+    def exec_import(self, small: Any, env: Env, ctx: CallContext) -> bool: ...
+    def exec_assign(self, small: cst.Assign, env: Env, ctx: CallContext) -> bool: ...
+
+
+def run_definitions(interp: _Definer, fm: ForeignModule, env: Env) -> None:
+    """The imports, classes, functions and literal constants of an imported module, into `env`."""
+    ctx = CallContext(root_kind="script", root_name=DEFINITIONS)
+    for stmt in fm.module.body:
+        if isinstance(stmt, cst.ClassDef):
+            env.vars[stmt.name.value] = interp.make_class(stmt, env, ctx)
+        elif isinstance(stmt, cst.FunctionDef):
+            env.vars[stmt.name.value] = interp.make_function(stmt, env, ctx)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    interp.exec_import(small, env, ctx)
+                elif isinstance(small, cst.Assign) and is_literal(small.value):
+                    interp.exec_assign(small, env, ctx)
+
+
+class ProjectImports:
+    """The project modules one file's analysis imports from, each read only when the analysis first
+    uses one of its classes, and at most once (its parse at most once per process: load_module)."""
+
+    def __init__(self, checked: str, root: Optional[str]) -> None:
+        self.checked = checked
+        self.root = root
+        self.importer = checked  # the file whose imports are noted (an imported one while its definitions run)
+        self.depth = 0  # of `importer`: 0 the checked file, 1 a module it imports...
+        self.foreign: list[ForeignModule] = []  # the modules read
+        self.envs: dict[str, Optional[Env]] = {}  # their definitions, by path (None: unreadable, or a cycle)
+        # Imports not read yet, by id of the name's `Ext` / of the scope of a star import.
+        self.pending: dict[int, tuple[Ext, Env, str, str, Origin]] = {}
+        self.stars: dict[int, list[Origin]] = {}
+        self.defs: dict[int, ForeignModule] = {}  # id of a read module's top-level class or function -> module
+
+    def note(self, interp: _Definer, small: cst.ImportFrom, env: Env) -> None:
+        """`from model import Block` / `from .layers import *`: noted, read on first use."""
+        module = import_module_name(small, interp.package)
+        if not module or module.split(".")[0] in ("torch", "tf", "keras", "np", "jax", "flax"):
+            return
+        origin = Origin(module, self.importer, self.depth)
+        if isinstance(small.names, cst.ImportStar):
+            self.stars.setdefault(id(env), []).append(origin)
+            return
+        for alias in small.names:
+            if not alias.evaluated_name[:1].isupper():
+                continue  # classes only (`Block`, `Config`): a helper call (`get_logger()`) needs no structure
+            local = alias.evaluated_alias or alias.evaluated_name
+            bound = env.vars.get(local)
+            if isinstance(bound, Ext):
+                self.pending[id(bound)] = (bound, env, local, alias.evaluated_name, origin)
+
+    @staticmethod
+    def _may_read(interp: _Definer, imported_in: Env, used_in: Env, ctx: Optional[CallContext]) -> bool:
+        """Whether a use reads a project module: a call the checked file's module-level code makes
+        (`net = Block()`, under `if __name__ == "__main__":` too; not in a class body or function),
+        or one inside an imported module's definitions. A library module's own classes and functions
+        using imported ones are the other files' to analyse."""
+        if imported_in is not interp.globals:
+            return True
+        return ctx is None or used_in is interp.globals and ctx.root_kind == "script" and ctx.root_name == "" and ctx.depth == 0
+
+    def resolve(self, interp: _Definer, ext: Ext, used_in: Env, ctx: Optional[CallContext]) -> Optional[ClassInfo]:
+        """The project class an imported name stands for, read now (None: not a project class,
+        or not read from here; ctx None: always read)."""
+        entry = self.pending.get(id(ext))
+        if entry is None or entry[0] is not ext or not self._may_read(interp, entry[1], used_in, ctx):
+            return None
+        del self.pending[id(ext)]
+        _, env, local, name, origin = entry
+        defs = self.definitions(interp, origin)
+        value = defs.vars.get(name) if defs is not None else None
+        if not isinstance(value, ClassInfo):
+            return None
+        if env.vars.get(local) is ext:
+            env.vars[local] = value  # later uses (the class roots) see the class
+        return value
+
+    def resolve_star(self, interp: _Definer, name: str, env: Env, ctx: CallContext) -> Optional[Value]:
+        """A name not bound in the file, looked up in the project modules it star-imports."""
+        root = env
+        while root.parent is not None:
+            root = root.parent
+        if id(root) not in self.stars or not self._may_read(interp, root, env, ctx):
+            return None
+        for origin in self.stars.pop(id(root)):
+            defs = self.definitions(interp, origin)
+            for local, value in (defs.vars.items() if defs is not None else ()):
+                if isinstance(value, ClassInfo) and not local.startswith("_"):
+                    root.vars.setdefault(local, value)  # the file's own definitions win
+        return root.vars.get(name)
+
+    def definitions(self, interp: _Definer, origin: Origin) -> Optional[Env]:
+        """The imports, classes, functions and literal constants of a project module, run in a scope of
+        their own (its module-level code is that file's to analyse), within the MAX_ budgets."""
+        if origin.depth >= MAX_IMPORT_DEPTH:
+            return None
+        path = resolve_module(origin.module, origin.importer, self.root)
+        if path is None or os.path.abspath(path) in (os.path.abspath(origin.importer), os.path.abspath(self.checked)):
+            return None
+        if path in self.envs:
+            return self.envs[path]
+        self.envs[path] = None  # an import cycle gives nothing
+        if len(self.envs) > MAX_IMPORTED_MODULES:
+            return None
+        fm = load_module(path)
+        if fm is None:
+            return None
+        self.foreign.append(fm)
+        self.defs.update(dict.fromkeys(fm.definitions(), fm))
+        env = Env()
+        saved = (self.importer, self.depth, interp.package)
+        self.importer, self.depth, interp.package = path, origin.depth + 1, package_of(path)
+        try:
+            run_definitions(interp, fm, env)
+        finally:
+            self.importer, self.depth, interp.package = saved
+        self.envs[path] = env
+        return env
+
+    def ran(self, node: cst.CSTNode) -> None:
+        """A top-level class or function of an imported module ran: its nodes may be in findings."""
+        fm = self.defs.get(id(node))
+        if fm is not None:
+            fm.used.setdefault(id(node), node)

@@ -1,0 +1,103 @@
+"""A model class defined in one project file, built and initialised in another: the importing file's
+analysis reads the class's definition, and reports at its own init line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.conftest import Run, findings, write
+
+BLOCK = '''import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8, bias=False)
+        self.out = nn.Linear(8, 1, bias=False)
+
+    def forward(self, x):
+        return self.out(self.fc(x))
+'''
+
+TRAIN = '''import torch.nn as nn
+{import_line}
+
+net = Block()
+nn.init.zeros_(net.fc.weight)
+nn.init.{second}(net.out.weight)
+'''
+
+CONFIG = '''from dataclasses import dataclass
+
+
+@dataclass
+class Config:
+    d: int = 8
+    act: str = "sigmoid"
+'''
+
+CONFIGURED_NET = '''import torch.nn as nn
+from config import Config
+
+ACTS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+
+
+class Net(nn.Module):
+    def __init__(self, cfg: Config):
+        super().__init__()
+        a = ACTS[cfg.act]
+        self.body = nn.Sequential(nn.Linear(cfg.d, cfg.d), a(), nn.Linear(cfg.d, cfg.d), a(), nn.Linear(cfg.d, cfg.d), a(), nn.Linear(cfg.d, cfg.d), a())
+
+    def forward(self, x):
+        return self.body(x)
+'''
+
+
+def test_zero_init_of_an_imported_class_is_reported_at_the_init_line(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "model.py", BLOCK)
+    write(tmp_path, "train.py", TRAIN.format(import_line="from model import Block", second="zeros_"))
+    proc = initlint("--no-cache", "--format", "json", ".")
+    found = sorted((d["path"], d["code"], d["line"]) for d in json.loads(proc.stdout))
+    assert found == [("train.py", "IL101", 5), ("train.py", "IL201", 5)]
+    il101 = next(d for d in json.loads(proc.stdout) if d["code"] == "IL101")
+    assert "line 5" in il101["message"]
+    # The product that makes the zero weight dead is a related place in model.py.
+    assert any(r["path"].endswith("model.py") and r["line"] == 11 for r in il101["related"])
+
+
+def test_a_package_star_import_is_followed(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "pkg/__init__.py", "")
+    write(tmp_path, "pkg/layers.py", BLOCK)
+    write(tmp_path, "pkg/train.py", TRAIN.format(import_line="from .layers import *", second="zeros_"))
+    assert [f[:3] for f in findings(initlint("--no-cache", ".").stdout)] == [("pkg/train.py", "IL101", 5), ("pkg/train.py", "IL201", 5)]
+
+
+def test_one_zero_factor_of_an_imported_class_stays_silent(initlint: Run, tmp_path: Path) -> None:
+    # The output layer keeps a random init: the zeroed hidden layer still gets a gradient (LoRA-like).
+    write(tmp_path, "model.py", BLOCK)
+    write(tmp_path, "train.py", TRAIN.format(import_line="from model import Block", second="xavier_uniform_").replace("nn.init.zeros_(net.fc.weight)\n", ""))
+    assert initlint("--no-cache", ".").returncode == 0
+
+
+def test_an_import_that_is_not_a_project_file_stays_opaque(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "train.py", TRAIN.format(import_line="from somelib import Block", second="zeros_"))
+    assert initlint("--no-cache", ".").returncode == 0
+
+
+def test_an_edited_imported_module_is_analysed_again(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "model.py", BLOCK)
+    write(tmp_path, "train.py", TRAIN.format(import_line="from model import Block", second="zeros_"))
+    assert initlint("train.py").returncode == 1
+    # train.py is unchanged, its cached result is not: without the product, the zeros kill nothing.
+    write(tmp_path, "model.py", BLOCK.replace("return self.out(self.fc(x))", "return self.fc(x)"))
+    assert initlint("train.py").returncode == 0
+
+
+def test_an_imported_config_dataclass_configures_the_model(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "config.py", CONFIG)
+    write(tmp_path, "model.py", CONFIGURED_NET)
+    assert [f[:2] for f in findings(initlint("--no-cache", ".").stdout)] == [("model.py", "IL302")]
+    write(tmp_path, "config.py", CONFIG.replace('"sigmoid"', '"relu"'))
+    assert initlint("--no-cache", ".").returncode == 0
