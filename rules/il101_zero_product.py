@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint.diagnostics import Severity
-from initlint.facts import FileFacts
+from initlint.facts import FileFacts, ProductEvent
 from initlint.rule import Confirm, Finding, Invalid, Rule, Valid
 
 SEED_000_PAIR = """\
@@ -338,6 +338,37 @@ class EdgeMix(nn.Module):
 """
 
 
+# The script zero-fills the model after building it, then squares its output in the loss: one
+# finding, where the dead product is, not a second one on the loss built from it.
+MAIN_GUARD_APPLY = """\
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
+def init_weights(m):
+    if isinstance(m, nn.Linear):
+        nn.init.zeros_(m.weight)
+        nn.init.zeros_(m.bias)
+
+
+if __name__ == "__main__":
+    net = MLP()
+    net.apply(init_weights)
+    loss = net(torch.randn(4, 8)).pow(2).mean()
+    loss.backward()
+"""
+
+
 class ZeroProduct(Rule):
     """
     ## What it does
@@ -432,10 +463,12 @@ class ZeroProduct(Rule):
         Invalid(TF1_GET_VARIABLE, at=[(8, 23)]),
         Invalid(KERAS_ADD_WEIGHT, at=[(12, 30)]),
         Invalid(EINOPS_HELPER, at=[(16, 16)]),
+        Invalid(MAIN_GUARD_APPLY, at=[(12, 16)], also=[("IL102", 12, 25), ("IL201", 17, 9)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
         seen: set[int] = set()
+        candidates = []
         for event in facts.products:
             if id(event.node) in seen or not event.factors:
                 continue
@@ -447,6 +480,14 @@ class ZeroProduct(Rule):
             if any(p.uid in facts.direct_gradient_params for p in params):
                 continue  # a loss term moves a factor's weights directly: the product revives after a step
             seen.add(id(event.node))
+            sites = frozenset(id(node) for f in event.factors for node, _ in f.zero_sites)
+            candidates.append((event, params, sites))
+        # A square of a dead tensor (`net(x).pow(2)` in the loss) is downstream of the product
+        # that made it dead: when that product is reported for the same zero inits, once is enough.
+        mixing = frozenset().union(*(c for e, _, c in candidates if not _squares(e)))
+        for event, params, sites in candidates:
+            if _squares(event) and sites and sites <= mixing:
+                continue
             names, related = facts.zero_causes(event.factors, event.where)
             causes = ", ".join(names[:4]) + (" …" if len(names) > 4 else "")
             yield self.report(
@@ -456,3 +497,8 @@ class ZeroProduct(Rule):
                 expr=facts.code(event.node),
                 causes=causes if names else "its inputs start at zero",
             )
+
+
+def _squares(event: ProductEvent) -> bool:
+    """`x.pow(2)`, `x ** 2`, `x * x`, `square(x)`: one tensor times itself."""
+    return event.op in ("square", "pow") or len({id(f) for f in event.factors}) == 1
