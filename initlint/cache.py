@@ -75,7 +75,7 @@ KEEP_CACHE_FILES = 8
 KEEP_LINKS = 16
 # 1: pickle (never read any more); 2: JSON; 3: a fix carries its applicability;
 # 4: a record names the roots analysed in part (out of step budget); 5: a record has a stat fingerprint.
-FORMAT = 5
+FORMAT = 6
 # A bigger cache file is not read: a planted one must not exhaust memory.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 # No position initlint reports comes near this; anything above was not written by it.
@@ -93,6 +93,19 @@ CACHE_FILE = re.compile(r"[0-9a-f]{32}\.(json|pickle)")
 
 def digest_bytes(data: bytes) -> bytes:
     return blake2b(data, digest_size=16).digest()
+
+
+def dependencies_unchanged(record: FileRecord) -> bool:
+    """Whether every project module the record's analysis read still has the bytes it read
+    (a read and a hash each; a record with no dependencies needs neither)."""
+    for path, digest in record.depends:
+        try:
+            with open(path, "rb") as handle:
+                if digest_bytes(handle.read()).hex() != digest:
+                    return False
+        except OSError:
+            return False
+    return True
 
 
 def fingerprint(info: os.stat_result, now_ns: int) -> Optional[Fingerprint]:
@@ -137,6 +150,9 @@ class FileRecord:
     notebook: Optional[NotebookMap] = None
     # The roots ("class `Net`") whose analysis ran out of its step budget: analysed in part.
     partial: tuple[str, ...] = ()
+    # The project modules the analysis read (`from model import Block`): (absolute path, digest
+    # hex); the record is reused only while each still has that digest (dependencies_unchanged).
+    depends: tuple[tuple[str, str], ...] = ()
     # The file's stat before the analysed bytes were read; None when racy (see `fingerprint`).
     stat: Optional[Fingerprint] = None
 
@@ -378,11 +394,12 @@ def _encode_record(absolute: str, record: FileRecord) -> list[Any]:
         None if record.notebook is None else [[c.cell, c.first, c.count] for c in record.notebook.cells],
         list(record.partial),
         None if record.stat is None else list(record.stat),
+        [list(d) for d in record.depends],
     ]
 
 
 def _decode_record(item: Any) -> tuple[str, FileRecord]:
-    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed, notebook, partial, fingerprint_ = _fields(item, 11)
+    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed, notebook, partial, fingerprint_, depends = _fields(item, 12)
     decoded_exports = None if exports is None else _decode_exports(exports)
     record = FileRecord(
         path=_path(path),
@@ -399,6 +416,7 @@ def _decode_record(item: Any) -> tuple[str, FileRecord]:
         notebook=None if notebook is None else _decode_notebook(notebook),
         partial=() if partial == [] else tuple([_text(root) for root in _list(partial)]),
         stat=None if fingerprint_ is None else _fingerprint(fingerprint_),
+        depends=() if depends == [] else tuple([(_text(p), _digest(h).hex()) for p, h in _items(depends, 2)]),
     )
     if record.notebook is not None:
         from initlint.source import is_notebook

@@ -41,7 +41,7 @@ class FileResult:
     # The roots whose analysis ran out of its step budget ("class `Net`"): analysed in part.
     partial: tuple[str, ...] = ()
     # Digests of the project modules whose definitions the analysis read: the result depends on them.
-    depends: tuple[str, ...] = ()
+    depends: tuple[tuple[str, str], ...] = ()  # (absolute path, blake2b-16 hex)
 
 
 def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding]) -> list[Diagnostic]:
@@ -144,5 +144,5 @@ def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool
             path, text, diagnostics, lambda fixed: check_source(path, fixed, settings, verify_fixes=False).diagnostics
         )
     partial = tuple(dict.fromkeys(facts.partial_roots))
-    depends = tuple(fm.digest for fm in facts.foreign)
+    depends = tuple((os.path.abspath(fm.path), fm.digest) for fm in facts.foreign)
     return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions, partial=partial, depends=depends)

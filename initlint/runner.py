@@ -27,7 +27,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from initlint.cache import FileRecord, Fingerprint, ResultCache, digest_bytes, fingerprint, link_key, prefilter_enabled
+from initlint.cache import (
+    FileRecord,
+    Fingerprint,
+    ResultCache,
+    dependencies_unchanged,
+    digest_bytes,
+    fingerprint,
+    link_key,
+    prefilter_enabled,
+)
 from initlint.config import Settings
 from initlint.diagnostics import Diagnostic
 from initlint.discover import discover, looks_like_model_code
@@ -127,17 +136,13 @@ def check_file(path: str, settings: Settings, named: bool = False) -> FileRecord
         if enabled:
             gc.enable()
     exports = result.exports
-    if result.depends:
-        # The result also depends on the project modules it imports: a digest that no read of this
-        # file alone reproduces, and no stat fingerprint, so the record is never reused.
-        data += "\0".join(result.depends).encode()
-        stat = None
     return FileRecord(
         path=path,
         digest=digest_bytes(data),
         diagnostics=result.diagnostics,
         suppressions=result.suppressions,
         exports=exports,
+        depends=result.depends,
         pending=bool(exports is not None and exports.pending),
         # Only a named file gets here without the pre-filter's say; a walk must still skip it.
         model_code=not named or passes_prefilter(source.text),
@@ -267,13 +272,13 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
             info = None
         if info is not None:
             hit = cache.get_unchanged(path, info)
-            if hit is not None and (hit.parsed or path not in named):
+            if hit is not None and (hit.parsed or path not in named) and dependencies_unchanged(hit):
                 records.append(hit)  # the stat says unchanged: not even read
                 continue
         data, stat = _read(path)
         if isinstance(data, bytes):
             hit = cache.get(path, digest_bytes(data))
-            if hit is not None and (hit.parsed or path not in named):
+            if hit is not None and (hit.parsed or path not in named) and dependencies_unchanged(hit):
                 records.append(hit)
                 cache.put(replace(hit, stat=stat))  # the next run need not read it
                 continue
