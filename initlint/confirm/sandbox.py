@@ -20,6 +20,9 @@ import sysconfig
 from typing import Any, Optional
 
 CODE_SUFFIXES = (".py", ".pyc", ".so", ".pyd", ".pth")
+# Read by the frameworks on the model's behalf (CPU features, time zones, devices): never the
+# project's data.
+SYSTEM_FILES = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 NETWORK = frozenset(
     {
@@ -112,8 +115,8 @@ def _open_refusal(args: tuple[Any, ...]) -> Optional[str]:
     writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool((flags or 0) & _WRITE_FLAGS)
     if writes:
         return f"write the file {text}"
-    if text.endswith(CODE_SUFFIXES) or _in(os.path.realpath(text), _LIBRARIES):
-        return None  # imports, and what installed packages ship
+    if text.endswith(CODE_SUFFIXES) or _in(os.path.realpath(text), _LIBRARIES + SYSTEM_FILES):
+        return None  # imports, what installed packages ship, what the OS tells them (/proc/cpuinfo)
     return f"read the file {text}"
 
 
