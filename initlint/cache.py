@@ -95,15 +95,19 @@ def digest_bytes(data: bytes) -> bytes:
     return blake2b(data, digest_size=16).digest()
 
 
-def dependencies_unchanged(record: FileRecord) -> bool:
-    """Whether every project module the record's analysis read still has the bytes it read
-    (a read and a hash each; a record with no dependencies needs neither)."""
+def dependencies_unchanged(record: FileRecord, digests: dict[str, Optional[str]]) -> bool:
+    """Whether every project module the record's analysis read still has the bytes it read.
+
+    `digests` holds, for one run, each module's current digest (None: unreadable), so a module
+    many files import is read and hashed once; a record with no dependencies needs neither."""
     for path, digest in record.depends:
-        try:
-            with open(path, "rb") as handle:
-                if digest_bytes(handle.read()).hex() != digest:
-                    return False
-        except OSError:
+        if path not in digests:
+            try:
+                with open(path, "rb") as handle:
+                    digests[path] = digest_bytes(handle.read()).hex()
+            except OSError:
+                digests[path] = None
+        if digests[path] != digest:
             return False
     return True
 

@@ -259,6 +259,7 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
     records: list[FileRecord] = []
     todo: list[str] = []
     sizes: list[int] = []
+    module_digests: dict[str, Optional[str]] = {}  # imported project modules, hashed once per run
     for path in files:
         if cache is None:
             # Nothing to look up: the workers read and pre-filter each file themselves
@@ -272,13 +273,13 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
             info = None
         if info is not None:
             hit = cache.get_unchanged(path, info)
-            if hit is not None and (hit.parsed or path not in named) and dependencies_unchanged(hit):
+            if hit is not None and (hit.parsed or path not in named) and dependencies_unchanged(hit, module_digests):
                 records.append(hit)  # the stat says unchanged: not even read
                 continue
         data, stat = _read(path)
         if isinstance(data, bytes):
             hit = cache.get(path, digest_bytes(data))
-            if hit is not None and (hit.parsed or path not in named) and dependencies_unchanged(hit):
+            if hit is not None and (hit.parsed or path not in named) and dependencies_unchanged(hit, module_digests):
                 records.append(hit)
                 cache.put(replace(hit, stat=stat))  # the next run need not read it
                 continue
