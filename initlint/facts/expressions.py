@@ -52,14 +52,14 @@ def eval_sequence(interp: Machine, node: Any, env: Env, ctx: CallContext) -> Val
                 items.extend(expanded)
         else:
             items.append(value)
-    return Seq(items, is_tuple=isinstance(node, cst.Tuple), complete=complete)
+    return Seq(items, is_tuple=type(node) is cst.Tuple, complete=complete)
 
 
 def eval_dict(interp: Machine, node: cst.Dict, env: Env, ctx: CallContext) -> Value:
     items: dict[Any, Value] = {}
     complete = True
     for element in node.elements:
-        if isinstance(element, cst.DictElement):
+        if type(element) is cst.DictElement:
             key = interp.eval(element.key, env, ctx)
             if isinstance(key, Const):
                 items[key.value] = interp.eval(element.value, env, ctx)
@@ -97,7 +97,7 @@ def eval_unary(interp: Machine, node: cst.UnaryOperation, env: Env, ctx: CallCon
 def eval_boolean(interp: Machine, node: cst.BooleanOperation, env: Env, ctx: CallContext) -> Value:
     left = interp.eval(node.left, env, ctx)
     truth = interp.truth(left)
-    is_and = isinstance(node.operator, cst.And)
+    is_and = type(node.operator) is cst.And
     if truth is None:
         interp.eval(node.right, env, ctx)
         return UNKNOWN
@@ -126,9 +126,9 @@ def eval_subscript(interp: Machine, node: cst.Subscript, env: Env, ctx: CallCont
         return ThisModule()
     keys: list[Value] = []
     for element in node.slice:
-        if isinstance(element.slice, cst.Index):
+        if type(element.slice) is cst.Index:
             keys.append(interp.eval(element.slice.value, env, ctx))
-        elif isinstance(element.slice, cst.Slice):
+        elif type(element.slice) is cst.Slice:
             sl = element.slice
             parts = [interp.eval(p, env, ctx) if p is not None else Const(None) for p in (sl.lower, sl.upper, sl.step)]
             keys.append(SliceValue(*parts))
