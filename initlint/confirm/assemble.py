@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import os
 import symtable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
@@ -136,6 +137,17 @@ def _def_globals(table: symtable.SymbolTable) -> set[str]:
     return out
 
 
+def _self_aliases(body: list[Stmt]) -> set[str]:
+    """Top-level names bound to the module itself (`d2l = sys.modules[__name__]`)."""
+    return {
+        t.id
+        for node in body
+        if isinstance(node, ast.Assign) and ast.unparse(node.value).replace(" ", "") == "sys.modules[__name__]"
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+
+
 class FileModel:
     """The top-level statements of one file with their bindings and free names."""
 
@@ -165,6 +177,11 @@ class FileModel:
                 self.uses.append(names)
             else:
                 self.uses.append(_load_names(node))
+        aliases = _self_aliases(self.body)
+        if aliases:
+            # `d2l = sys.modules[__name__]` (d2l's library files): `d2l.Classifier` uses `Classifier`.
+            for node, names in zip(self.body, self.uses):
+                names |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in aliases}
         self.binders: dict[str, list[int]] = {}
         self.configures: dict[str, list[int]] = {}  # name -> statements that configure it in place
         for i, node in enumerate(self.body):
@@ -398,16 +415,19 @@ def _imports_tensorflow(fm: FileModel, indices: list[int]) -> tuple[bool, bool]:
                     tf_aliases.add(a.asname or a.name.split(".")[0])
     uses_tf = False
     only_keras = True
-    for i in indices:
-        node = fm.body[i]
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            continue
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id in tf_aliases:
-                uses_tf = True
-                if sub.attr != "keras":
-                    only_keras = False
+    for sub in _kept_code(fm, indices):
+        if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id in tf_aliases:
+            uses_tf = True
+            if sub.attr != "keras":
+                only_keras = False
     return uses_tf, only_keras
+
+
+def _kept_code(fm: FileModel, indices: list[int]) -> Iterator[ast.AST]:
+    """Every node of the kept statements but their imports."""
+    for i in indices:
+        if not isinstance(fm.body[i], (ast.Import, ast.ImportFrom)):
+            yield from ast.walk(fm.body[i])
 
 
 def _framework(fm: FileModel, indices: list[int]) -> str:
@@ -418,6 +438,26 @@ def _framework(fm: FileModel, indices: list[int]) -> str:
     if uses_tf or "keras" in text:
         return "keras"
     return "torch"
+
+
+def _uses_keras(fm: FileModel, indices: list[int]) -> bool:
+    """Do the kept statements build with Keras (`tf.keras.Sequential`, a `Dense` imported from
+    tensorflow.keras), even when they also call tf ops (`activation=tf.nn.softmax`)?"""
+    names = {"keras"} | {
+        a.asname or a.name
+        for node in fm.body
+        if isinstance(node, ast.ImportFrom) and "keras" in (node.module or "")
+        for a in node.names
+    }
+    keras = False
+    for sub in _kept_code(fm, indices):
+        if isinstance(sub, ast.Attribute) and sub.attr in TF1_GRAPH_NAMES:
+            return False  # Keras layers inside a TF1 graph: the graph is what gets built
+        keras = keras or isinstance(sub, ast.Attribute) and sub.attr == "keras" or isinstance(sub, ast.Name) and sub.id in names
+    return keras
+
+
+TF1_GRAPH_NAMES = frozenset({"placeholder", "Session", "InteractiveSession", "get_variable", "variable_scope"})
 
 
 def keras_backend(fm: FileModel) -> str:
@@ -727,7 +767,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             raise Unbuildable(str(exc)) from None
     framework = _framework(fm, indices)
     backend, tf_ops = "torch", False
-    if framework == "tf" and target.kind == "class":
+    if framework == "tf" and (target.kind == "class" or _uses_keras(fm, indices)):
         framework, backend, tf_ops = "keras", "tensorflow", True  # a Keras model written with tf ops runs only on TensorFlow
     elif framework == "tf":
         backend = "tensorflow"

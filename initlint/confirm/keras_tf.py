@@ -133,7 +133,22 @@ def layer_outputs(layers: list[Any], keras: Any) -> Iterator[dict[int, list[Any]
 
 
 # Example inputs tried, in order, to build a subclassed Keras model (its weights exist only once called).
-KERAS_PROBES = (([2, 8], "int"), ([2, 8], "float"), ([2, 16, 16, 3], "float"), ([2, 8, 8], "float"))
+KERAS_PROBES = (([2, 8], "int"), ([2, 8], "float"), ([2, 28, 28, 1], "float"), ([2, 16, 16, 3], "float"), ([2, 8, 8], "float"))
+# The probe a model's layers ask for, tried first (a failed call can leave a nested Sequential configured
+# for the wrong shape, so the first try should be the right one): by priority, as the layers are not
+# listed in call order. An Embedding takes ids, a 2-D conv or pooling layer images, a Conv1D or
+# recurrent layer sequences, a Dense model vectors.
+LAYER_PROBES = ((("Embedding",), 0), (("Conv2D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D",
+                 "MaxPooling2D", "AveragePooling2D"), 2), (("Conv1D", "LSTM", "GRU", "SimpleRNN"), 4))
+
+
+def _probe_order(obj: Any) -> list[tuple[list[int], str]]:
+    probes = list(KERAS_PROBES)
+    kinds = {type(layer).__name__ for layer in obj._flatten_layers(include_self=False)}
+    for names, first in LAYER_PROBES:
+        if kinds.intersection(names):
+            return [probes[first]] + probes[:first] + probes[first + 1:]
+    return probes
 
 
 def build_subclassed(obj: Any) -> Optional[dict[str, Any]]:
@@ -142,7 +157,7 @@ def build_subclassed(obj: Any) -> Optional[dict[str, Any]]:
 
     tables = [int(layer.input_dim) for layer in obj._flatten_layers() if hasattr(layer, "input_dim")]
     rng = np.random.default_rng(0)
-    for shape, kind in KERAS_PROBES:
+    for shape, kind in _probe_order(obj):
         if kind == "int" and not tables:
             continue
         high = min(tables) if kind == "int" else 0

@@ -36,6 +36,15 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from initlint.confirm import keras_tf, sandbox
+from initlint.confirm.example_inputs import (
+    Spec,
+    config_spec,
+    first_leaf,
+    make_tensor,
+    materialize_lazy,
+    resolve_path,
+    spec_for,
+)
 from initlint.confirm.imports import optional_imports
 from initlint.confirm.probes import PROBES, Tools
 from initlint.confirm.recipe import replay
@@ -216,7 +225,7 @@ class Built:
         else:
             self.params = dict(obj.named_parameters())
         self.names = {id(p): n for n, p in self.params.items()}
-        self.ptrs = {p.data_ptr(): n for n, p in self.params.items()}
+        self.ptrs = {p.data_ptr(): n for n, p in self.params.items() if not torch.nn.parameter.is_lazy(p)}
 
     def trainable(self) -> dict[str, torch.Tensor]:
         return {n: p for n, p in self.params.items() if p.requires_grad}
@@ -308,101 +317,11 @@ def _seed(seed: int) -> None:
         pass
 
 
-def _first_leaf(module: Any) -> Any:
-    if isinstance(module, torch.nn.Module) and _spec_for(module, "call"):
-        return module
-    children = list(module.children()) if isinstance(module, torch.nn.Module) else []
-    if not children:
-        if isinstance(module, torch.nn.Module):
-            for p in module.parameters(recurse=False):
-                if p.dim() >= 2:
-                    return p
-        return module
-    for child in children:
-        leaf = _first_leaf(child)
-        if leaf is not None and (not isinstance(leaf, torch.nn.Module) or _spec_for(leaf, "call")):
-            return leaf
-    for p in module.parameters(recurse=False):
-        if p.dim() >= 2:
-            return p
-    return _first_leaf(children[0])
-
-
-def _resolve(obj: Any, path: str) -> Any:
-    transposed = path.endswith(".T")
-    if transposed:
-        path = path[:-2]
-    cur = obj
-    for part in path.replace("[", ".[").split("."):
-        if not part:
-            continue
-        if part.startswith("["):
-            cur = cur[int(part[1:-1])]
-        else:
-            cur = getattr(cur, part)
-    return cur, transposed
-
-
-Spec = list[tuple[list[int], str, int]]  # candidates: (shape, "float" | "int", high)
-
-
-def _spec_for(layer: Any, role: str, transposed: bool = False) -> Spec:
-    nn = torch.nn
-    if isinstance(layer, torch.Tensor):
-        if role == "index" and layer.dim() >= 1:
-            return [([8], "int", int(layer.shape[0])), ([2, 8], "int", int(layer.shape[0]))]
-        if layer.dim() < 2:
-            return []
-        dim = layer.shape[-1] if (transposed or role == "linear") else layer.shape[0]
-        return [([2, int(dim)], "float", 0)]
-    if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
-        n = layer.num_embeddings
-        return [([2, 8], "int", n), ([2], "int", n)]
-    if isinstance(layer, nn.Linear):
-        return [([2, layer.in_features], "float", 0), ([2, 8, layer.in_features], "float", 0)]
-    if isinstance(layer, nn.Bilinear):
-        return [([2, layer.in1_features], "float", 0)]
-    if isinstance(layer, (nn.Conv1d, nn.ConvTranspose1d)):
-        return [([2, layer.in_channels, 16], "float", 0)]
-    if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
-        return [([2, layer.in_channels, side, side], "float", 0) for side in (16, 28, 32, 64)]
-    if isinstance(layer, (nn.Conv3d, nn.ConvTranspose3d)):
-        return [([2, layer.in_channels, 8, 8, 8], "float", 0)]
-    if isinstance(layer, nn.BatchNorm1d):
-        return [([2, layer.num_features], "float", 0), ([2, layer.num_features, 8], "float", 0)]
-    if isinstance(layer, nn.BatchNorm2d):
-        return [([2, layer.num_features, 16, 16], "float", 0)]
-    if isinstance(layer, nn.LayerNorm):
-        shape = list(layer.normalized_shape)
-        return [([2, 8] + shape, "float", 0), ([2] + shape, "float", 0)]
-    if isinstance(layer, nn.RNNBase):
-        if layer.batch_first:
-            return [([2, 5, layer.input_size], "float", 0)]
-        return [([5, 2, layer.input_size], "float", 0)]
-    if isinstance(layer, nn.MultiheadAttention):
-        return [([2, 5, layer.embed_dim] if layer.batch_first else [5, 2, layer.embed_dim], "float", 0)]
-    return []
-
-
-def _make(spec: tuple[list[int], str, int], gen: torch.Generator, device: str) -> torch.Tensor:
-    shape, kind, high = spec
-    if kind == "int":
-        return torch.randint(0, max(1, min(high, 1000)), tuple(shape), generator=gen).to(device)
-    return torch.randn(tuple(shape), generator=gen).to(device)
-
-
-def _config_spec(item: Any) -> tuple[list[int], str, int]:
-    if isinstance(item, dict):
-        dtype = str(item.get("dtype", "float32"))
-        kind = "int" if ("int" in dtype or dtype == "long") else "float"
-        return (list(item["shape"]), kind, int(item.get("high", 2)))
-    return (list(item), "float", 0)
-
 
 def _input_specs(job: dict[str, Any], built: Built) -> list[list[tuple[list[int], str, int]]]:
     """Per forward argument, candidate specs in order of preference."""
     if job.get("inputs") is not None:
-        return [[_config_spec(item)] for item in job["inputs"]]
+        return [[config_spec(item)] for item in job["inputs"]]
     obj = built.obj
     if built.keras:
         shape = getattr(obj, "input_shape", None)
@@ -416,21 +335,21 @@ def _input_specs(job: dict[str, Any], built: Built) -> list[list[tuple[list[int]
     args = job.get("forward_args")
     if args is None:
         args = ["input"]
-    fallback_leaf = _first_leaf(obj)
-    fallback = _spec_for(fallback_leaf, "matmul") if fallback_leaf is not None else []
+    fallback_leaf = first_leaf(obj)
+    fallback = spec_for(fallback_leaf, "matmul") if fallback_leaf is not None else []
     specs = []
     for arg in args:
         hint = job.get("input_hints", {}).get(arg)
         spec: Spec = []
         if hint is not None:
             try:
-                layer, transposed = _resolve(obj, hint["path"])
+                layer, transposed = resolve_path(obj, hint["path"])
             except (AttributeError, IndexError, KeyError, TypeError):
                 layer, transposed = None, False
-            if isinstance(layer, torch.nn.Module) and not _spec_for(layer, hint["role"]):
-                layer = _first_leaf(layer)
+            if isinstance(layer, torch.nn.Module) and not spec_for(layer, hint["role"]):
+                layer = first_leaf(layer)
             if layer is not None:
-                spec = _spec_for(layer, hint["role"], transposed)
+                spec = spec_for(layer, hint["role"], transposed)
         spec = spec or fallback
         if not spec:
             raise BuildError(
@@ -551,6 +470,14 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         built = build(job)
     if built.backend != "torch":
         return _keras_on_tf(job, built, created, keras_mod)
+    if not built.keras:
+        try:
+            lazy_shape = materialize_lazy(built.obj, torch.Generator().manual_seed(job["seed"]), device)
+        except ValueError as exc:
+            raise BuildError(str(exc)) from None
+        if lazy_shape is not None:  # the weights exist now: list them again
+            built = Built(built.obj, keras=False)
+            job = dict(job, inputs=job.get("inputs") or [lazy_shape])
     written_params: dict[int, set[str]] = {}
     for ln, ptrs in pre.written.items():
         written_params[ln] = {built.ptrs[p] for p in ptrs if p in built.ptrs}
@@ -583,7 +510,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     last_error = ""
     for combo in combos[:8]:
         gen.manual_seed(job["seed"])
-        inputs = [_make(s[k], gen, device) for s, k in zip(specs, combo)]
+        inputs = [make_tensor(s[k], gen, device) for s, k in zip(specs, combo)]
         rec = Recorder(path, lines, built.names)
         built.zero_grad()
         _seed(job["seed"])

@@ -56,3 +56,45 @@ def test_plot_writes_a_bar_chart_for_confirmed_scale_findings(tmp_path: Path) ->
     written = write_plots([done], str(tmp_path / "plots"))
     assert [Path(p).name for p in written] == [f"{str(tmp_path / name).strip('/').replace('/', '_')}_13_IL401.png"]
     assert Path(written[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# d2l's library files: the model's base class is reached through the module itself
+# (`d2l = sys.modules[__name__]`), and its layers are lazy, with no weights until a first batch.
+D2L_LENET = """\
+import sys
+
+from torch import nn
+
+d2l = sys.modules[__name__]
+
+
+class Classifier(nn.Module):
+    pass  # the base class of classification models
+
+
+class LeNet(d2l.Classifier):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.LazyConv2d(6, kernel_size=5, padding=2), nn.Sigmoid(),
+            nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.LazyConv2d(16, kernel_size=5), nn.Sigmoid(),
+            nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.Flatten(),
+            nn.LazyLinear(120), nn.Sigmoid(),
+            nn.LazyLinear(84), nn.Sigmoid(),
+            nn.LazyLinear(num_classes))
+
+    def forward(self, X):
+        return self.net(X)
+"""
+
+
+def test_lazy_layers_behind_a_module_self_alias_are_built_and_measured(tmp_path: Path) -> None:
+    (tmp_path / "lenet.py").write_text(D2L_LENET)
+    proc = initlint("--confirm", "--format", "json", "lenet.py", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    (finding,) = json.loads(proc.stdout)
+    assert (finding["code"], finding["line"]) == ("IL302", 16), finding
+    assert finding["confirmation"]["status"] == "confirmed", finding["confirmation"]
+    assert "over 4 layers" in finding["confirmation"]["detail"]

@@ -97,8 +97,42 @@ class DQN:
         model.compile(loss="mse", optimizer=Adam(lr=0.001, decay=1e-6))
         return model
 """
+# A tf.keras Sequential that also calls a tf op (`activation=tf.nn.softmax`): still a Keras model,
+# measured as one on TensorFlow, not built as a TF1 graph.
+TF_OP_SEQUENTIAL = """\
+import tensorflow as tf
+from tensorflow import keras
+
+model = keras.Sequential([
+    keras.layers.Dense(16, activation="relu", input_shape=(8,)),
+    keras.layers.Dense(1, activation=tf.nn.softmax),
+])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+"""
+# A subclassed tf.keras model with no input shape whose first layer is a convolution: the first
+# probe input tried is an image (a failed vector probe would leave the inner Sequential configured
+# for vectors, and every later probe would fail).
+CONV_SUBCLASSED = """\
+import tensorflow as tf
+
+
+class Net(tf.keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.net = tf.keras.Sequential([
+            tf.keras.layers.Conv2D(4, 5, activation="relu"),
+            tf.keras.layers.Flatten(),
+            tf.keras.layers.Dense(8, kernel_initializer="zeros", bias_initializer="zeros", activation="relu"),
+            tf.keras.layers.Dense(1),
+        ])
+
+    def call(self, x):
+        return tf.identity(self.net(x))
+"""
 CASES = {
     # name: (source, code, line, expected status)
+    "tf_op_sequential.py": (TF_OP_SEQUENTIAL, "IL103", 6, "confirmed"),
+    "conv_subclassed.py": (CONV_SUBCLASSED, "IL102", 10, "confirmed"),
     "dqn_agent.py": (AGENT, "IL102", 14, "confirmed"),
     "zero_chain.py": (ZERO_CHAIN.format(bias=""), "IL101", 6, "confirmed"),
     "zero_chain_live.py": (ZERO_CHAIN.format(bias=', bias_initializer="ones"'), "IL101", 6, "refuted"),
