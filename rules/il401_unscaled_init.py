@@ -385,7 +385,12 @@ class UnscaledInit(Rule):
     them a flagged weight behind a sigmoid or tanh is also measured on its
     own (the RMS of its layer's output over the RMS of what it reads: an
     N(0, 1) weight multiplies it by about sqrt(fan-in)), and a gain beyond
-    `scale-ratio` confirms it.
+    `scale-ratio` confirms it. When the first weight layer reads the model's
+    input, its own growth counts too: N(0, 1) weights on 784 inputs take the
+    input's RMS from 1 to about 28, and a second layer of the same init stays
+    within 10x of that, so the growth from the input beyond `scale-ratio`
+    confirms (only growth: a small first-layer gain is DCGAN's N(0, 0.02)
+    before a BatchNorm, which trains).
     Unverified when the model cannot be built or its forward pass uses fewer
     than two weight layers. Only findings the static stage raised are
     measured, because the measure alone is not a detector: PyTorch's default

@@ -158,6 +158,16 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     summary = f"layer-output RMS {_fmt(first)} -> {_fmt(last)} over {len(layers)} layers ({_fmt(ratio)}x)"
     if ratio > limit or ratio < 1.0 / limit:
         return _on_guesses(Confirmation("confirmed", summary, evidence), m)
+    start = m.get("input_rms")
+    if start and not m.get("bounded") and first / start > limit:
+        # The first layer reads the model's input (RMS 1) and already grows it beyond the ratio:
+        # later layers of the same init then keep the size it reached (N(0,1) weights on 784 inputs
+        # give RMS ~28 at the first layer, and stay within 10x of that after). Only growth: a small
+        # first-layer gain is DCGAN's N(0, 0.02) before a BatchNorm, which trains.
+        evidence["input_rms"] = start
+        return _on_guesses(Confirmation("confirmed", f"the model input's RMS {_fmt(start)} -> {summary}: its first "
+                                        f"layer alone scales it {_fmt(first / start)}x, beyond {_fmt(limit)}x",
+                                        evidence), m)
     gains = {k: g for k, g in (m.get("gains") or {}).items() if g > limit or g < 1.0 / limit}
     if m.get("bounded") and gains:
         # Behind a bounding activation the weight's own gain still shows its scale.

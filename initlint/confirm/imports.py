@@ -15,10 +15,16 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-# Keras 2 submodules of keras.layers (`from keras.layers.core import Dense`) that Keras 3 dropped.
-KERAS2_LAYER_MODULES = {f"keras.layers.{m}" for m in (
-    "core", "convolutional", "recurrent", "normalization", "pooling", "embeddings", "advanced_activations",
-    "merge", "wrappers", "noise", "local")}
+# Keras 2 submodules that Keras 3 dropped, and the module that exports their names now
+# (`from keras.layers.core import Dense`, `from keras.initializers.initializers_v1 import RandomNormal`).
+KERAS2_MODULES = {
+    **{f"keras.layers.{m}": "keras.layers" for m in (
+        "core", "convolutional", "recurrent", "normalization", "pooling", "embeddings", "advanced_activations",
+        "merge", "wrappers", "noise", "local")},
+    "keras.initializers.initializers_v1": "keras.initializers",
+    "keras.initializers.initializers_v2": "keras.initializers",
+    "keras.optimizers.legacy": "keras.optimizers",
+}
 
 
 class Missing(types.ModuleType):
@@ -62,8 +68,8 @@ def optional_imports(path: str, source: str, real: Callable[..., Any]) -> Callab
             caller = sys._getframe(1)
             if caller.f_code.co_filename != path or caller.f_lineno not in lines or level:
                 raise
-            if name in KERAS2_LAYER_MODULES and fromlist:  # Keras 3 exports these layers from keras.layers
-                return real("keras.layers", globals, locals, fromlist, level)
+            if name in KERAS2_MODULES and fromlist:
+                return real(KERAS2_MODULES[name], globals, locals, fromlist, level)
             missing = Missing(name if fromlist else name.split(".")[0], str(exc))
             for item in fromlist or ():  # `from x import y` binds y now; using it raises
                 setattr(missing, item, Missing(f"{name}.{item}", str(exc)))

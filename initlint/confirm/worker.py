@@ -46,6 +46,7 @@ from initlint.confirm.example_inputs import (
     spec_for,
 )
 from initlint.confirm.imports import optional_imports
+from initlint.confirm.keras_compat import accept_old_keras_arguments
 from initlint.confirm.probes import PROBES, Tools
 from initlint.confirm.recipe import replay
 from initlint.confirm.symmetry import measure_symmetry
@@ -248,27 +249,8 @@ def _keras(backend: str = "torch") -> Any:
         raise BuildError(f"Keras 3 is not available on the {backend} backend ({type(exc).__name__}: {exc})") from None
     if keras.backend.backend() != backend:
         raise BuildError(f"Keras runs on the {keras.backend.backend()} backend, not {backend}")
-    _accept_keras2_optimizer_arguments(keras)
+    accept_old_keras_arguments(keras)
     return keras
-
-
-def _accept_keras2_optimizer_arguments(keras: Any) -> None:
-    """Keras 2 scripts write `Adam(lr=0.01, decay=1e-6)`, which Keras 3 refuses. The measurements
-    never step the script's optimizer, so `lr` becomes `learning_rate` and `decay` is dropped,
-    rather than the model staying unbuilt over its `compile` line."""
-    base = keras.optimizers.Optimizer
-    if getattr(base.__init__, "_initlint_keras2", False):
-        return
-    original = base.__init__
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        if "lr" in kwargs:
-            kwargs["learning_rate"] = kwargs.pop("lr")
-        kwargs.pop("decay", None)
-        original(self, *args, **kwargs)
-
-    init._initlint_keras2 = True  # type: ignore[attr-defined]
-    base.__init__ = init
 
 
 def _tensorflow_import(keras: Any) -> Optional[Callable[..., Any]]:
@@ -555,8 +537,11 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         layers = [n for n in layers if n in rec.rms]
         if layers and float(init[layers[-1]].abs().max()) == 0.0:
             layers = layers[:-1]
+        # The model's own input, when the first judged layer reads it: that layer's gain counts too.
+        reads_input = bool(layers) and layers[0] == order[0] and len(inputs) == 1 and inputs[0].is_floating_point()
         results[c["index"]] = {"layers": layers, "rms": [rec.rms[n] for n in layers], "inputs": shapes_used,
-                               "bounded": rec.bounded}
+                               "bounded": rec.bounded,
+                               "input_rms": float(inputs[0].double().pow(2).mean().sqrt()) if reads_input else None}
 
     # vanishing: per-layer weight-gradient norms, squared error vs random targets, a few seeds.
     vanishing = [c for c in checks if c["probe"] == "vanishing"]

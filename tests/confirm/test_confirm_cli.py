@@ -98,3 +98,33 @@ def test_lazy_layers_behind_a_module_self_alias_are_built_and_measured(tmp_path:
     assert (finding["code"], finding["line"]) == ("IL302", 16), finding
     assert finding["confirmation"]["status"] == "confirmed", finding["confirmation"]
     assert "over 4 layers" in finding["confirmation"]["detail"]
+
+
+# N(0, 1) weights on 784 inputs: the first layer takes the RMS from 1 to ~28, the second stays
+# within 10x of that. Measured from the first layer's output only, this was refuted.
+FIRST_LAYER_GROWTH = """\
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 30)
+        self.fc2 = nn.Linear(30, 10)
+        for layer in (self.fc1, self.fc2):
+            nn.init.normal_(layer.weight, std=1.0)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+"""
+
+
+def test_a_first_layer_that_grows_the_input_beyond_the_ratio_is_confirmed(tmp_path: Path) -> None:
+    (tmp_path / "mlp.py").write_text(FIRST_LAYER_GROWTH)
+    proc = initlint("--confirm", "--format", "json", "mlp.py", cwd=tmp_path)
+    (finding,) = json.loads(proc.stdout)
+    assert (finding["code"], finding["line"]) == ("IL401", 11), finding
+    confirmation = finding["confirmation"]
+    assert confirmation["status"] == "confirmed", confirmation
+    assert confirmation["evidence"]["ratio_last_first"] < 10 < confirmation["evidence"]["output_rms"][0], confirmation

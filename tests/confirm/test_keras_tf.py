@@ -129,8 +129,20 @@ class Net(tf.keras.Model):
     def call(self, x):
         return tf.identity(self.net(x))
 """
+# Keras 1 and 2 spellings Keras 3 refuses: `Model(input=, output=)` and the initializers_v1 module.
+OLD_KERAS = """\
+from keras.layers import Dense, Input
+from keras.models import Model
+from keras.initializers.initializers_v1 import RandomNormal
+
+inp = Input(shape=(784,))
+hidden = Dense(30, kernel_initializer=RandomNormal(stddev=1), activation="relu")(inp)
+out = Dense(10, kernel_initializer=RandomNormal(stddev=1))(hidden)
+model = Model(input=inp, output=out)
+"""
 CASES = {
     # name: (source, code, line, expected status)
+    "old_keras.py": (OLD_KERAS, "IL401", 6, "confirmed"),
     "tf_op_sequential.py": (TF_OP_SEQUENTIAL, "IL103", 6, "confirmed"),
     "conv_subclassed.py": (CONV_SUBCLASSED, "IL102", 10, "confirmed"),
     "dqn_agent.py": (AGENT, "IL102", 14, "confirmed"),

@@ -1,0 +1,60 @@
+"""Older Keras code on Keras 3, in the confirmation worker: the arguments Keras 1 and 2 scripts
+write that Keras 3 refuses, accepted where the meaning is the same (or does not matter to a
+measurement), so that the model builds instead of staying unverified over its spelling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def accept_old_keras_arguments(keras: Any) -> None:
+    """Install the shims once per process."""
+    _accept_keras2_optimizer_arguments(keras)
+    _accept_keras1_model_arguments(keras)
+
+
+def _accept_keras2_optimizer_arguments(keras: Any) -> None:
+    """Keras 2 scripts write `Adam(lr=0.01, decay=1e-6)`, which Keras 3 refuses. The measurements
+    never step the script's optimizer, so `lr` becomes `learning_rate` and `decay` is dropped,
+    rather than the model staying unbuilt over its `compile` line."""
+    base = keras.optimizers.Optimizer
+    if getattr(base.__init__, "_initlint_keras2", False):
+        return
+    original = base.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        if "lr" in kwargs:
+            kwargs["learning_rate"] = kwargs.pop("lr")
+        kwargs.pop("decay", None)
+        original(self, *args, **kwargs)
+
+    init._initlint_keras2 = True  # type: ignore[attr-defined]
+    base.__init__ = init
+
+
+def _renamed(kwargs: dict[str, Any]) -> dict[str, Any]:
+    for old, new in (("input", "inputs"), ("output", "outputs")):
+        if old in kwargs and new not in kwargs:
+            kwargs[new] = kwargs.pop(old)
+    return kwargs
+
+
+def _accept_keras1_model_arguments(keras: Any) -> None:
+    """Keras 1's `Model(input=x, output=y)` is Keras 2 and 3's `Model(inputs=x, outputs=y)`.
+    `Model.__new__` picks the functional class from the keywords, and that class's `__init__`
+    receives them again, so both see the new names."""
+    from keras.src.models.functional import Functional  # type: ignore[import-untyped]
+
+    if getattr(Functional.__init__, "_initlint_keras1", False):
+        return
+    new, init = keras.Model.__new__, Functional.__init__
+
+    def model_new(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        return new(cls, *args, **_renamed(kwargs))
+
+    def functional_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **_renamed(kwargs))
+
+    functional_init._initlint_keras1 = True  # type: ignore[attr-defined]
+    keras.Model.__new__ = model_new
+    Functional.__init__ = functional_init
