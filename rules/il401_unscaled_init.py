@@ -390,7 +390,9 @@ class UnscaledInit(Rule):
     input's RMS from 1 to about 28, and a second layer of the same init stays
     within 10x of that, so the growth from the input beyond `scale-ratio`
     confirms (only growth: a small first-layer gain is DCGAN's N(0, 0.02)
-    before a BatchNorm, which trains).
+    before a BatchNorm, which trains). A first layer that grows its input
+    more than sqrt(`scale-ratio`) times is never refuted on the ratio: the
+    finding stays unverified.
     Unverified when the model cannot be built or its forward pass uses fewer
     than two weight layers. Only findings the static stage raised are
     measured, because the measure alone is not a detector: PyTorch's default

@@ -169,6 +169,12 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
                                         f"layer alone scales it {_fmt(first / start)}x, beyond {_fmt(limit)}x",
                                         evidence), m)
     gains = {k: g for k, g in (m.get("gains") or {}).items() if g > limit or g < 1.0 / limit}
+    if start and first / start > math.sqrt(limit):
+        # Growing its input several times over is no healthy init either (Kaiming's gain is about
+        # 1.4), and two probe samples measure one layer's gain only roughly: no refutation on it.
+        evidence["input_rms"] = start
+        return Confirmation("unverified", f"the model input's RMS {_fmt(start)} -> {summary}, within {_fmt(limit)}x, "
+                            f"but the first layer alone grows its input {_fmt(first / start)}x", evidence)
     if m.get("bounded") and gains:
         # Behind a bounding activation the weight's own gain still shows its scale.
         name, gain = max(gains.items(), key=lambda kv: abs(math.log(kv[1])) if kv[1] > 0 else math.inf)

@@ -460,6 +460,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         if lazy_shape is not None:  # the weights exist now: list them again
             built = Built(built.obj, keras=False)
             job = dict(job, inputs=job.get("inputs") or [lazy_shape])
+        if len({p.dtype for p in built.params.values() if p.is_floating_point()}) > 1:
+            # `.weight.data = torch.from_numpy(...)` made one layer float64: measure in float32.
+            built = Built(built.obj.float(), keras=False)
     written_params: dict[int, set[str]] = {}
     for ln, ptrs in pre.written.items():
         written_params[ln] = {built.ptrs[p] for p in ptrs if p in built.ptrs}

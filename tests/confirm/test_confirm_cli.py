@@ -128,3 +128,35 @@ def test_a_first_layer_that_grows_the_input_beyond_the_ratio_is_confirmed(tmp_pa
     confirmation = finding["confirmation"]
     assert confirmation["status"] == "confirmed", confirmation
     assert confirmation["evidence"]["ratio_last_first"] < 10 < confirmation["evidence"]["output_rms"][0], confirmation
+
+
+# One float64 layer of uniform(3, 5) weights (fan-in 30) before two default ones: the model builds
+# (measured in float32), and one layer's growth over two probe samples is no ground for a refutation.
+ONE_GROWING_LAYER = """\
+import numpy as np
+import torch
+from torch import nn
+
+net1 = nn.Sequential(
+    nn.Linear(30, 40),
+    nn.ReLU(),
+    nn.Linear(40, 50),
+    nn.ReLU(),
+    nn.Linear(50, 10)
+)
+
+w1 = net1[0].weight
+b1 = net1[0].bias
+
+
+net1[0].weight.data = torch.from_numpy(np.random.uniform(3, 5, size=(40, 30)))
+"""
+
+
+def test_one_growing_first_layer_is_never_refuted(tmp_path: Path) -> None:
+    (tmp_path / "net.py").write_text(ONE_GROWING_LAYER)
+    proc = initlint("--confirm", "--format", "json", "net.py", cwd=tmp_path)
+    (finding,) = json.loads(proc.stdout)
+    assert (finding["code"], finding["line"]) == ("IL401", 17), finding
+    assert finding["confirmation"]["status"] == "unverified", finding["confirmation"]
+    assert "the first layer alone grows its input" in finding["confirmation"]["detail"]
