@@ -392,7 +392,8 @@ class UnscaledInit(Rule):
     confirms (only growth: a small first-layer gain is DCGAN's N(0, 0.02)
     before a BatchNorm, which trains). A first layer that grows its input
     more than sqrt(`scale-ratio`) times is never refuted on the ratio: the
-    finding stays unverified.
+    finding stays unverified. A model with one weight layer is confirmed by
+    that layer's own growth alone (never refuted on it).
     Unverified when the model cannot be built or its forward pass uses fewer
     than two weight layers. Only findings the static stage raised are
     measured, because the measure alone is not a detector: PyTorch's default

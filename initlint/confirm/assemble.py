@@ -564,7 +564,7 @@ _SMALL_INTS = (
 )
 _SIZE_TOKENS = {"dim", "size", "feature", "features", "channel", "channels", "hidden", "width", "unit",
                 "units", "emb", "embd", "embed", "vocab", "num", "class", "classes", "token", "tokens",
-                "len", "length", "in", "out", "input", "output", "hid", "inp", "d", "n", "model", "ids"}
+                "len", "length", "in", "out", "input", "output", "hid", "inp", "d", "n", "model", "ids", "nz", "ngf", "ndf", "nc"}
 _FLOAT_WORDS = {"dropout": 0.0, "drop": 0.0, "p": 0.0, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.1}
 
 
@@ -575,6 +575,9 @@ def _tokens(name: str) -> set[str]:
         out.add(tok)
         if len(tok) > 2 and tok[0] == "n" and tok[1:] in _SIZE_TOKENS | {"layers", "layer", "head", "heads"}:
             out.add(tok[1:])
+        for suffix in ("dim", "size"):  # `zdim`, `hsize`: a one- or two-letter name of the sized thing
+            if tok.endswith(suffix) and 0 < len(tok) - len(suffix) <= 2:
+                out.add(suffix)
     return out
 
 

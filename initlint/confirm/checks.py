@@ -144,13 +144,24 @@ def vanishing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
 
 
 def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
-    """IL401: layer-output RMS grows or shrinks by more than the ratio from first to last layer."""
+    """IL401: layer-output RMS grows or shrinks by more than the ratio from first to last layer, or
+    the first layer alone grows what it reads (the model's input) beyond it."""
     layers: list[str] = m["layers"]
     rms: list[float] = m["rms"]
-    if len(layers) < 2:
-        return Confirmation("unverified", "fewer than two weight layers were used by the forward pass", {})
     assert threshold is not None, "the scale probe needs a threshold option"
     limit = threshold
+    # The first layer's own gain: its output RMS over the model input's (torch), or over what it
+    # reads (TF graphs). N(0, 1) weights on 784 inputs take RMS 1 to ~28; Kaiming's gain is ~1.4.
+    start = m.get("input_rms")
+    gain0 = (rms[0] / start if start else (m.get("gains") or {}).get(layers[0])) if layers and rms else None
+    grows = f"its first layer alone scales what it reads by {_fmt(gain0)}x" if gain0 is not None else ""
+    if len(layers) < 2:
+        if gain0 is not None and gain0 > limit:
+            return _on_guesses(Confirmation("confirmed", f"the only weight layer used scales what it reads by "
+                                            f"{_fmt(gain0)}x, beyond {_fmt(limit)}x",
+                                            {"layers": layers, "output_rms": rms, "first_layer_gain": gain0,
+                                             "threshold": limit, "inputs": m.get("inputs")}), m)
+        return Confirmation("unverified", "fewer than two weight layers were used by the forward pass", {})
     first, last = rms[0], rms[-1]
     ratio = last / first if first > 0 else float("inf")
     evidence = {"layers": layers, "output_rms": rms, "ratio_last_first": ratio, "threshold": limit,
@@ -158,23 +169,14 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     summary = f"layer-output RMS {_fmt(first)} -> {_fmt(last)} over {len(layers)} layers ({_fmt(ratio)}x)"
     if ratio > limit or ratio < 1.0 / limit:
         return _on_guesses(Confirmation("confirmed", summary, evidence), m)
-    start = m.get("input_rms")
-    if start and not m.get("bounded") and first / start > limit:
-        # The first layer reads the model's input (RMS 1) and already grows it beyond the ratio:
-        # later layers of the same init then keep the size it reached (N(0,1) weights on 784 inputs
-        # give RMS ~28 at the first layer, and stay within 10x of that after). Only growth: a small
-        # first-layer gain is DCGAN's N(0, 0.02) before a BatchNorm, which trains.
-        evidence["input_rms"] = start
-        return _on_guesses(Confirmation("confirmed", f"the model input's RMS {_fmt(start)} -> {summary}: its first "
-                                        f"layer alone scales it {_fmt(first / start)}x, beyond {_fmt(limit)}x",
-                                        evidence), m)
+    if gain0 is not None:
+        evidence["first_layer_gain"] = gain0
+    if gain0 is not None and not m.get("bounded") and gain0 > limit:
+        # Later layers of the same init keep the size the first one reached (RMS ~28, then within
+        # 10x of that). Only growth: a small first-layer gain is DCGAN's N(0, 0.02) before a
+        # BatchNorm, which trains.
+        return _on_guesses(Confirmation("confirmed", f"{summary}, but {grows}, beyond {_fmt(limit)}x", evidence), m)
     gains = {k: g for k, g in (m.get("gains") or {}).items() if g > limit or g < 1.0 / limit}
-    if start and first / start > math.sqrt(limit):
-        # Growing its input several times over is no healthy init either (Kaiming's gain is about
-        # 1.4), and two probe samples measure one layer's gain only roughly: no refutation on it.
-        evidence["input_rms"] = start
-        return Confirmation("unverified", f"the model input's RMS {_fmt(start)} -> {summary}, within {_fmt(limit)}x, "
-                            f"but the first layer alone grows its input {_fmt(first / start)}x", evidence)
     if m.get("bounded") and gains:
         # Behind a bounding activation the weight's own gain still shows its scale.
         name, gain = max(gains.items(), key=lambda kv: abs(math.log(kv[1])) if kv[1] > 0 else math.inf)
@@ -187,7 +189,12 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         # saturation rather than growth: staying within the ratio proves nothing.
         return Confirmation("unverified", f"{summary}, within {_fmt(limit)}x, but a sigmoid or tanh between the "
                             "layers bounds their inputs, so the RMS cannot show an unscaled init", evidence)
-    return _on_guesses(Confirmation("refuted", f"{summary}, within {_fmt(limit)}x", evidence), m)
+    refuted = _on_guesses(Confirmation("refuted", f"{summary}, within {_fmt(limit)}x", evidence), m)
+    if refuted.status == "refuted" and gain0 is not None and gain0 > math.sqrt(limit):
+        # Growing its input several times over is no healthy init either, and two probe samples
+        # measure one layer's gain only roughly: no refutation on it.
+        return Confirmation("unverified", f"{summary}, within {_fmt(limit)}x, but {grows}", evidence)
+    return refuted
 
 
 # The first layer's gradient with the extra activation, as a fraction of without it, below

@@ -161,9 +161,8 @@ def measure(tf: Any, graph: Any, variables: list[Any], checks: list[tuple[dict[s
                     label, rms = label[:-1], rms[:-1]
                 between = _reach([stack[0][0]], True) & _reach([stack[-1][0]], False)
                 bounded = any(graph.get_operation_by_name(n).type in BOUNDED for n in between)
-                results[c["index"]] = {"layers": label, "rms": rms, "inputs": shapes, "bounded": bounded}
-                if bounded:
-                    results[c["index"]]["gains"] = _gains(sess, stack, ops, feeds, names)
+                results[c["index"]] = {"layers": label, "rms": rms, "inputs": shapes, "bounded": bounded,
+                                       "gains": _gains(sess, stack, ops, feeds, names)}
             elif c["probe"] == "depth_drift":
                 outs = sess.run([op.outputs[0] for op, _, _ in stack], feed_dict=feeds)
                 rms = [float(np.sqrt(np.mean(np.square(o.astype("float64"))))) for o in outs]

@@ -159,4 +159,30 @@ def test_one_growing_first_layer_is_never_refuted(tmp_path: Path) -> None:
     (finding,) = json.loads(proc.stdout)
     assert (finding["code"], finding["line"]) == ("IL401", 17), finding
     assert finding["confirmation"]["status"] == "unverified", finding["confirmation"]
-    assert "the first layer alone grows its input" in finding["confirmation"]["detail"]
+    assert "its first layer alone scales what it reads by" in finding["confirmation"]["detail"]
+
+
+# One weight layer: nothing to compare its output with but the model's input.
+ONE_LAYER = """\
+from torch import nn
+
+
+class SoftmaxRegression(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+        nn.init.normal_(self.fc.weight, std=1.0)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+
+def test_a_single_unscaled_layer_is_confirmed_by_its_own_gain(tmp_path: Path) -> None:
+    (tmp_path / "one.py").write_text(ONE_LAYER)
+    proc = initlint("--confirm", "--format", "json", "one.py", cwd=tmp_path)
+    (finding,) = json.loads(proc.stdout)
+    assert (finding["code"], finding["line"]) == ("IL401", 8), finding
+    confirmation = finding["confirmation"]
+    assert confirmation["status"] == "confirmed", confirmation
+    assert confirmation["evidence"]["first_layer_gain"] > 10, confirmation
