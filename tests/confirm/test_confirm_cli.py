@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,15 @@ def test_plot_writes_a_bar_chart_for_confirmed_scale_findings(tmp_path: Path) ->
     assert Path(written[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _confirm_one(tmp_path: Path, name: str, source: str) -> dict[str, Any]:
+    """The one finding of `initlint --confirm` on a file holding `source` (it fails the run)."""
+    (tmp_path / name).write_text(source)
+    proc = initlint("--confirm", "--format", "json", name, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    (finding,) = json.loads(proc.stdout)
+    return finding
+
+
 # d2l's library files: the model's base class is reached through the module itself
 # (`d2l = sys.modules[__name__]`), and its layers are lazy, with no weights until a first batch.
 D2L_LENET = """\
@@ -91,10 +101,7 @@ class LeNet(d2l.Classifier):
 
 
 def test_lazy_layers_behind_a_module_self_alias_are_built_and_measured(tmp_path: Path) -> None:
-    (tmp_path / "lenet.py").write_text(D2L_LENET)
-    proc = initlint("--confirm", "--format", "json", "lenet.py", cwd=tmp_path)
-    assert proc.returncode == 1, proc.stderr
-    (finding,) = json.loads(proc.stdout)
+    finding = _confirm_one(tmp_path, "lenet.py", D2L_LENET)
     assert (finding["code"], finding["line"]) == ("IL302", 16), finding
     assert finding["confirmation"]["status"] == "confirmed", finding["confirmation"]
     assert "over 4 layers" in finding["confirmation"]["detail"]
@@ -121,9 +128,7 @@ class MLP(nn.Module):
 
 
 def test_a_first_layer_that_grows_the_input_beyond_the_ratio_is_confirmed(tmp_path: Path) -> None:
-    (tmp_path / "mlp.py").write_text(FIRST_LAYER_GROWTH)
-    proc = initlint("--confirm", "--format", "json", "mlp.py", cwd=tmp_path)
-    (finding,) = json.loads(proc.stdout)
+    finding = _confirm_one(tmp_path, "mlp.py", FIRST_LAYER_GROWTH)
     assert (finding["code"], finding["line"]) == ("IL401", 11), finding
     confirmation = finding["confirmation"]
     assert confirmation["status"] == "confirmed", confirmation
@@ -154,9 +159,7 @@ net1[0].weight.data = torch.from_numpy(np.random.uniform(3, 5, size=(40, 30)))
 
 
 def test_one_growing_first_layer_is_never_refuted(tmp_path: Path) -> None:
-    (tmp_path / "net.py").write_text(ONE_GROWING_LAYER)
-    proc = initlint("--confirm", "--format", "json", "net.py", cwd=tmp_path)
-    (finding,) = json.loads(proc.stdout)
+    finding = _confirm_one(tmp_path, "net.py", ONE_GROWING_LAYER)
     assert (finding["code"], finding["line"]) == ("IL401", 17), finding
     assert finding["confirmation"]["status"] == "unverified", finding["confirmation"]
     assert "its first layer alone scales what it reads by" in finding["confirmation"]["detail"]
@@ -179,9 +182,7 @@ class SoftmaxRegression(nn.Module):
 
 
 def test_a_single_unscaled_layer_is_confirmed_by_its_own_gain(tmp_path: Path) -> None:
-    (tmp_path / "one.py").write_text(ONE_LAYER)
-    proc = initlint("--confirm", "--format", "json", "one.py", cwd=tmp_path)
-    (finding,) = json.loads(proc.stdout)
+    finding = _confirm_one(tmp_path, "one.py", ONE_LAYER)
     assert (finding["code"], finding["line"]) == ("IL401", 8), finding
     confirmation = finding["confirmation"]
     assert confirmation["status"] == "confirmed", confirmation
