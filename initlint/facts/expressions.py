@@ -12,6 +12,9 @@ from initlint.facts import python
 from initlint.facts.context import CallContext, Env, Machine
 from initlint.facts.values import UNKNOWN, Const, Ext, Func, Mapping, Seq, SliceValue, Tensor, ThisModule, Value
 
+# Turns of a loop or comprehension that are run; later ones are left out (the result is incomplete).
+MAX_UNROLL = 64
+
 
 def eval_number(interp: Machine, node: Any, env: Env, ctx: CallContext) -> Value:
     # libcst's evaluated_value calls ast.literal_eval; parsing the token directly is ~10x cheaper.
@@ -177,3 +180,53 @@ def eval_concat(interp: Machine, node: cst.ConcatenatedString, env: Env, ctx: Ca
     if isinstance(left, Const) and isinstance(right, Const) and isinstance(left.value, str) and isinstance(right.value, str):
         return Const(left.value + right.value)
     return UNKNOWN
+
+
+def _run_comprehension(interp: Machine, node: Any, for_in: cst.CompFor, env: Env, ctx: CallContext, results: list[Value]) -> bool:
+    """One `for ... in ... if ...` clause of a comprehension and the clauses inside it; False when
+    some turn was skipped or unknown. (A function, not a recursive closure: a closure that calls
+    itself is a reference cycle that would keep every file's tree alive until the collector runs.)"""
+    complete = True
+    items = interp.iterate(interp.eval(for_in.iter, env, ctx))
+    if items is None:
+        complete = False
+        items = [UNKNOWN]
+    if len(items) > MAX_UNROLL:
+        complete = False
+        items = items[:MAX_UNROLL]
+    for item in items:
+        interp.assign(for_in.target, item, env, ctx)
+        keep: Optional[bool] = True
+        for cond in for_in.ifs:
+            truth = interp.truth(interp.eval(cond.test, env, ctx))
+            if truth is False:
+                keep = False
+                break
+            if truth is None:
+                keep = None
+        if keep is False:
+            continue
+        if keep is None:
+            complete = False
+        if for_in.inner_for_in is not None:
+            complete = _run_comprehension(interp, node, for_in.inner_for_in, env, ctx, results) and complete
+        elif isinstance(node, cst.DictComp):
+            results.append(Seq([interp.eval(node.key, env, ctx), interp.eval(node.value, env, ctx)], is_tuple=True))
+        else:
+            results.append(interp.eval(node.elt, env, ctx))
+    return complete
+
+def eval_comprehension(interp: Machine, node: Any, env: Env, ctx: CallContext) -> Value:
+    results: list[Value] = []
+    complete = _run_comprehension(interp, node, node.for_in, Env(env), ctx, results)
+    if isinstance(node, cst.DictComp):
+        items: dict[Any, Value] = {}
+        for pair in results:
+            assert isinstance(pair, Seq)
+            key = pair.items[0]
+            if isinstance(key, Const):
+                items[key.value] = pair.items[1]
+            else:
+                complete = False
+        return Mapping(items, complete=complete)
+    return Seq(results, complete=complete)

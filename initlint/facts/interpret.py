@@ -49,7 +49,6 @@ from initlint.frameworks import argparse_values, keras, layers, losses, registry
 
 MAX_STEPS = 400_000
 MAX_DEPTH = 10
-MAX_UNROLL = 64
 
 
 class BudgetExhausted(Exception):
@@ -86,6 +85,7 @@ class Interpreter:
         # The arguments of the first such construction of each model class (`Net(Config())`, `Net(8, 16)`):
         # the class root is built with them instead of unknown values (analysis.py).
         self.script_args: dict[str, tuple[list[Value], dict[str, Value]]] = {}
+        self.literals: dict[int, Value] = {}  # the value of each number and string node evaluated so far
 
     def release(self) -> None:
         """Break the function <-> scope cycles, so the file's tree is freed by reference
@@ -262,7 +262,7 @@ class Interpreter:
             return False
         if len(items) > 2 and not self.loop_builds(stmt):
             items = items[:2]  # a training loop: two turns show everything one turn changes
-        for item in items[:MAX_UNROLL]:
+        for item in items[:expressions.MAX_UNROLL]:
             self.assign(stmt.target, item, env, ctx)
             if self.exec_body(stmt.body, env, ctx):
                 return True
@@ -587,6 +587,11 @@ class Interpreter:
                     return found
                 scope = scope.parent
             return self.eval_name(node, env, ctx)
+        if kind in _LITERALS:  # the same immutable Const each time: parsing the token costs more
+            literal = self.literals.get(id(node))
+            if literal is None:
+                literal = self.literals[id(node)] = _EVAL[kind](self, node, env, ctx)
+            return literal
         handler = _EVAL.get(kind)
         if handler is None:
             return UNKNOWN
@@ -665,56 +670,6 @@ class Interpreter:
             return bool(value.items)
         return None
 
-    # ------------------------------------------------------------------ comprehension
-    def _run_comprehension(self, node: Any, for_in: cst.CompFor, env: Env, ctx: CallContext, results: list[Value]) -> bool:
-        """One `for ... in ... if ...` clause of a comprehension and the clauses inside it; False when
-        some turn was skipped or unknown. (A method, not a recursive closure: a closure that calls
-        itself is a reference cycle that would keep every file's tree alive until the collector runs.)"""
-        complete = True
-        items = self.iterate(self.eval(for_in.iter, env, ctx))
-        if items is None:
-            complete = False
-            items = [UNKNOWN]
-        if len(items) > MAX_UNROLL:
-            complete = False
-            items = items[:MAX_UNROLL]
-        for item in items:
-            self.assign(for_in.target, item, env, ctx)
-            keep: Optional[bool] = True
-            for cond in for_in.ifs:
-                truth = self.truth(self.eval(cond.test, env, ctx))
-                if truth is False:
-                    keep = False
-                    break
-                if truth is None:
-                    keep = None
-            if keep is False:
-                continue
-            if keep is None:
-                complete = False
-            if for_in.inner_for_in is not None:
-                complete = self._run_comprehension(node, for_in.inner_for_in, env, ctx, results) and complete
-            elif isinstance(node, cst.DictComp):
-                results.append(Seq([self.eval(node.key, env, ctx), self.eval(node.value, env, ctx)], is_tuple=True))
-            else:
-                results.append(self.eval(node.elt, env, ctx))
-        return complete
-
-    def eval_comprehension(self, node: Any, env: Env, ctx: CallContext) -> Value:
-        results: list[Value] = []
-        complete = self._run_comprehension(node, node.for_in, Env(env), ctx, results)
-        if isinstance(node, cst.DictComp):
-            items: dict[Any, Value] = {}
-            for pair in results:
-                assert isinstance(pair, Seq)
-                key = pair.items[0]
-                if isinstance(key, Const):
-                    items[key.value] = pair.items[1]
-                else:
-                    complete = False
-            return Mapping(items, complete=complete)
-        return Seq(results, complete=complete)
-
 
 _BUILDING_METHODS = {"append", "extend", "add", "add_module", "insert", "register_buffer", "register_parameter", "update", "setattr"}
 
@@ -763,6 +718,7 @@ _SMALL: dict[type, Callable[[Interpreter, Any, Env, CallContext], bool]] = {
     cst.ImportFrom: Interpreter.exec_import,
     cst.Raise: Interpreter.exec_raise,
 }
+_LITERALS = frozenset({cst.Integer, cst.Float, cst.SimpleString})
 _EVAL: dict[type, Callable[[Interpreter, Any, Env, CallContext], Value]] = {
     cst.Name: Interpreter.eval_name,
     cst.Attribute: Interpreter.eval_attribute,
@@ -783,10 +739,10 @@ _EVAL: dict[type, Callable[[Interpreter, Any, Env, CallContext], Value]] = {
     cst.Subscript: expressions.eval_subscript,
     cst.IfExp: expressions.eval_ifexp,
     cst.Lambda: expressions.eval_lambda,
-    cst.ListComp: Interpreter.eval_comprehension,
-    cst.GeneratorExp: Interpreter.eval_comprehension,
-    cst.SetComp: Interpreter.eval_comprehension,
-    cst.DictComp: Interpreter.eval_comprehension,
+    cst.ListComp: expressions.eval_comprehension,
+    cst.GeneratorExp: expressions.eval_comprehension,
+    cst.SetComp: expressions.eval_comprehension,
+    cst.DictComp: expressions.eval_comprehension,
     cst.NamedExpr: expressions.eval_named_expr,
     cst.Await: lambda i, n, e, c: i.eval(n.expression, e, c),
 }

@@ -41,13 +41,19 @@ def param_tensor(p: Param) -> Tensor:
     return Tensor(state=UNKNOWN_STATE, params=params, last_dim=last_dim)
 
 
+# What an unknown value is as a tensor. Tensors are immutable and compared by identity only where
+# one value flows on (a chain, a join), so one instance serves: building a 16-field frozen
+# dataclass for every unknown operand was a tenth of the analysis.
+UNKNOWN_TENSOR = Tensor()
+
+
 def as_tensor(value: Value) -> Optional[Tensor]:
     if isinstance(value, Tensor):
         return value
     if isinstance(value, Param):
         return param_tensor(value)
     if isinstance(value, Unknown):
-        return Tensor()
+        return UNKNOWN_TENSOR
     return None
 
 
