@@ -64,8 +64,9 @@ def _confirm_one(tmp_path: Path, name: str, source: str) -> dict[str, Any]:
     (tmp_path / name).write_text(source)
     proc = initlint("--confirm", "--format", "json", name, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    (finding,) = json.loads(proc.stdout)
-    return finding
+    findings: list[dict[str, Any]] = json.loads(proc.stdout)
+    assert len(findings) == 1, findings
+    return findings[0]
 
 
 # d2l's library files: the model's base class is reached through the module itself
