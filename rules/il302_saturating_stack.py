@@ -374,7 +374,9 @@ class SaturatingStack(Rule):
     `vanishing-ratio` (default 0.1), refuted otherwise (the finding then no
     longer fails the run); the evidence lists the per-layer norms. Unverified
     when the model cannot be built or fewer than two of the stack's weight
-    layers can be measured.
+    layers can be measured. A Keras model written with tf ops
+    (`activation=tf.nn.sigmoid`) is measured the same way on TensorFlow, over
+    the kernels of the weight layers in the order its forward pass calls them.
 
     The static trigger and the threshold agree on what a vanishing stack is.
     Measured: three-sigmoid toy nets keep 0.016-0.085 of the gradient at the

@@ -29,7 +29,8 @@ from initlint.confirm.imports import optional_imports
 
 LR = 0.1
 ONLY_ZERO = ("on TensorFlow the confirmation stage measures exactly-zero gradients (IL101-IL103), a sigmoid "
-             "into squared error (IL301) and, on TF1 graphs, scale, vanishing gradients, symmetry and depth drift")
+             "into squared error (IL301), vanishing gradients (IL302) and, on TF1 graphs, scale, symmetry and "
+             "depth drift")
 # Keras on TensorFlow takes the logits behind a softmax or sigmoid output even with from_logits=True
 # (backend.tensorflow.nn._get_logits): the loss and its gradient equal the logits loss's.
 RECOVERED = ("Keras on TensorFlow computes this loss from the logits behind the {act} even with from_logits=True "
@@ -431,6 +432,9 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
             act = next((a for a in acts if a in ("softmax", "sigmoid")), None)
             results[c["index"]] = {"unverified": RECOVERED.format(act=act) if act else ONLY_ZERO}
             continue
+        if c["probe"] == "vanishing" and not isinstance(x, list):
+            results[c["index"]] = _vanishing(tf, keras, obj, x, job["seed"])
+            continue
         if c["probe"] != "zero_gradients":
             results[c["index"]] = {"unverified": ONLY_ZERO}
             continue
@@ -451,6 +455,45 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
             r["inputs_guessed"] = {"shape": guessed["shape"], "dtype": guessed["dtype"], "target": job["target"]}
     return {"ok": True, "checks": results}
 
+
+def _kernels_in_call_order(keras: Any, obj: Any, x: Any) -> list[Any]:
+    """The kernels of the weight layers (Dense, Conv) one forward pass calls, in the order it calls them."""
+    order: list[Any] = []
+    real = keras.layers.Layer.__call__
+
+    def __call__(layer: Any, *args: Any, **kwargs: Any) -> Any:
+        out = real(layer, *args, **kwargs)
+        kernel = getattr(layer, "kernel", None)
+        if kernel is not None and not any(kernel is k for k in order):
+            order.append(kernel)
+        return out
+
+    keras.layers.Layer.__call__ = __call__
+    try:
+        obj(x, training=True)
+    finally:
+        keras.layers.Layer.__call__ = real
+    return order
+
+
+def _vanishing(tf: Any, keras: Any, obj: Any, x: Any, seed: int) -> dict[str, Any]:
+    """IL302 on TensorFlow, as on torch: per-layer kernel-gradient norms of a squared error against
+    random targets, on fresh random inputs, for a few seeds (checks.vanishing takes the median)."""
+    import numpy as np
+
+    kernels = _kernels_in_call_order(keras, obj, x)
+    per_seed = []
+    for k in range(tf_graph.VANISHING_SEEDS):
+        gen = tf.random.Generator.from_seed(seed + 1000 + k)
+        xk = gen.normal(np.shape(x)) if np.asarray(x).dtype.kind == "f" else x
+        with tf.GradientTape() as tape:
+            out = obj(xk, training=True)
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            loss = tf.add_n([tf.reduce_mean(tf.square(o - gen.normal(tf.shape(o), dtype=o.dtype))) for o in outs])
+        grads = tape.gradient(loss, kernels)
+        per_seed.append([0.0 if g is None else float(tf.norm(tf.cast(tf.convert_to_tensor(g), tf.float64)))
+                         for g in grads])
+    return {"layers": [k.path for k in kernels], "norms": per_seed, "inputs": [list(np.shape(x))]}
 
 # A wrong sample saturated this far: sigmoid(20) is exactly 1.0 in float32 (as probes.SATURATED_LOGIT).
 SATURATED_LOGIT = 20.0

@@ -140,8 +140,23 @@ hidden = Dense(30, kernel_initializer=RandomNormal(stddev=1), activation="relu")
 out = Dense(10, kernel_initializer=RandomNormal(stddev=1))(hidden)
 model = Model(input=inp, output=out)
 """
+# A stack whose activations are tf ops: measured on TensorFlow, vanishing through sigmoids, not through ReLUs.
+TF_OP_STACK = """\
+import tensorflow as tf
+
+model = tf.keras.Sequential([
+    tf.keras.Input(shape=(16,)),
+    tf.keras.layers.Dense(32, activation=tf.nn.{act}),
+    tf.keras.layers.Dense(32, activation=tf.nn.{act}),
+    tf.keras.layers.Dense(32, activation=tf.nn.{act}),
+    tf.keras.layers.Dense(32, activation=tf.nn.{act}),
+    tf.keras.layers.Dense(1),
+])
+"""
 CASES = {
     # name: (source, code, line, expected status)
+    "tf_op_sigmoid_stack.py": (TF_OP_STACK.format(act="sigmoid"), "IL302", 5, "confirmed"),
+    "tf_op_relu_stack.py": (TF_OP_STACK.format(act="relu"), "IL302", 5, "refuted"),
     "old_keras.py": (OLD_KERAS, "IL401", 6, "confirmed"),
     "tf_op_sequential.py": (TF_OP_SEQUENTIAL, "IL103", 6, "confirmed"),
     "conv_subclassed.py": (CONV_SUBCLASSED, "IL102", 10, "confirmed"),
