@@ -254,6 +254,37 @@ def build(gaussian):
     return nn.Sequential(lin, nn.Sigmoid(), nn.Linear(256, 10))
 """
 
+# DCGAN's N(0, 0.02) in a transposed conv on the 1x1 latent: each output sums over the 4000
+# input channels only (1/sqrt(4000) = 0.016), not over 4000 x 4 x 4 as a forward conv would.
+DCGAN_TRANSPOSED_CONV = """\
+from torch import nn
+
+
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(4000, 512, 4, 1, 0, bias=False)
+        nn.init.normal_(self.up.weight, 0.0, 0.02)
+
+    def forward(self, z):
+        return self.up(z)
+"""
+
+# N(0, 1) in a transposed conv: far too large even for its smallest fan-in, in_channels.
+TRANSPOSED_CONV_STD1 = """\
+from torch import nn
+
+
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(64, 32, 4, 2, 1)
+        nn.init.normal_(self.up.weight, 0.0, 1.0)
+
+    def forward(self, z):
+        return self.up(z)
+"""
+
 # A std-1 vector applied to an L2-normalized input (SwiftFormer's additive attention): the
 # input's entries have RMS 1/sqrt(fan_in) already, so the scores have RMS 1.
 UNIT_NORM_INPUT = """\
@@ -344,7 +375,9 @@ class UnscaledInit(Rule):
     Linear init 1.7x below, so both pass; so does the transformer habit
     `std=0.02` at widths of 256 and more (0.45x at d_model 512, 0.9x at
     2048). When the fan-in is unknown, only a standard deviation of 1 or
-    more (an unscaled `randn`, `normal_(w)`) is flagged. For a hand-made
+    more (an unscaled `randn`, `normal_(w)`) is flagged. A transposed
+    convolution's fan-in is taken as its in_channels, the least it can be
+    (on a 1x1 input each output sums over the channels alone). For a hand-made
     matrix whose orientation is unknown, the side that makes the finding
     less likely is taken as the fan-in.
 
@@ -430,7 +463,7 @@ class UnscaledInit(Rule):
     confirmation = Confirm(probe="scale", threshold="scale-ratio", outward=True,
                            plot=("output_rms", "layer-output RMS", "#2c7fb8"))
     message = "{names} {verb} drawn with RMS {rms} where 1/sqrt(fan_in) is {ref}{fan}: {trend} with depth; use Kaiming/Xavier or scale by 1/sqrt(fan_in)"
-    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT), Valid(NUMPY_WEIGHT_DATA_SCALED), Valid(TF1_SMALL_FAN_IN), Valid(UNDECIDED_REDRAW), Valid(UNIT_NORM_INPUT)]
+    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT), Valid(NUMPY_WEIGHT_DATA_SCALED), Valid(TF1_SMALL_FAN_IN), Valid(UNDECIDED_REDRAW), Valid(UNIT_NORM_INPUT), Valid(DCGAN_TRANSPOSED_CONV)]
     INVALID = [
         Invalid(SEED_001_NORMAL_STD1, at=[(10, 13)]),
         Invalid(RANDN_PARAMETER, at=[(8, 32)]),
@@ -442,6 +475,7 @@ class UnscaledInit(Rule):
         Invalid(TORCH_LINEAR_OUT_IN, at=[(9, 31)]),
         Invalid(TF1_SINGLE_OUTPUT_UNIT, at=[(5, 18)]),
         Invalid(MAIN_GUARD_COPY, at=[(6, 10), (9, 24), (10, 23)]),
+        Invalid(TRANSPOSED_CONV_STD1, at=[(8, 9)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

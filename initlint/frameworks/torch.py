@@ -135,8 +135,16 @@ def construct(interp: Machine, obj: Obj, name: str, args: list[Value], kwargs: d
         ks = [const_int(k)] * dims if const_int(k) is not None else ([const_int(v) for v in k.items] if isinstance(k, Seq) else [None] * dims)
         groups = const_int(argument(args, kwargs, 7 if "Transpose" in name else 6, "groups", Const(1))) or 1
         fan_in = c_in // groups * math.prod(ks) if c_in and all(ks) else None  # type: ignore[arg-type]
+        init_fan = fan_in
+        if "Transpose" in name:
+            # What one output of a transposed conv sums over depends on the input's size and the
+            # stride: at least in_channels (a 1x1 input, DCGAN's first layer), the fan-in that makes
+            # an unscaled-init finding least likely. PyTorch's default init reads dim 1 of the
+            # weight (out_channels) as its fan-in.
+            init_fan = c_out // groups * math.prod(ks) if c_out and all(ks) else None  # type: ignore[arg-type]
+            fan_in = c_in // groups if c_in else None
         obj.config.update(in_features=Const(c_in), out_features=Const(c_out), fan_in=Const(fan_in), groups=Const(groups))
-        std = 1 / math.sqrt(3 * fan_in) if fan_in else None
+        std = 1 / math.sqrt(3 * init_fan) if init_fan else None
         obj.params["weight"] = new_param("weight", "weight", (c_out, c_in, *ks), default_random(f"nn.{name} default (kaiming_uniform)", std, "scaled"), obj, node)
         bias_index = 7 if "Transpose" not in name else 8
         _optional_param(obj, "bias", "bias", (c_out,), default_random(f"nn.{name} default bias", std), truthy(argument(args, kwargs, bias_index, "bias", Const(True))), node)
