@@ -18,8 +18,9 @@ from functools import lru_cache
 from typing import Any, Optional
 
 from initlint.config import Settings
-from initlint.confirm.assemble import Assembly, FileModel, Target, Unbuildable, assemble, resolve_target
+from initlint.confirm.assemble import Assembly, Target, assemble, resolve_target
 from initlint.confirm.checks import VERDICTS
+from initlint.confirm.filemodel import FileModel, Unbuildable
 from initlint.confirm.rawdata import plan as data_plan
 from initlint.confirm.slices import loss_output
 from initlint.diagnostics import Confirmation, Diagnostic

@@ -9,22 +9,28 @@ data loading and `if __name__ == "__main__":` blocks are left out. Dropped
 statements become blank lines, so line numbers in the assembled source are
 the file's own (tracebacks and the per-line checks rely on it).
 
-This module is pure Python (ast + symtable): it runs in the main process and
-never imports torch.
+The file's statements and what each binds and needs are read by filemodel.py,
+and how to call a class's constructor is found by constructors.py. All of it is
+pure Python (ast): it runs in the main process and never imports torch.
 """
 
 from __future__ import annotations
 
 import ast
-import os
-import symtable
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
+from initlint.confirm.constructors import (
+    GUESSED,
+    call_text,
+    ctor_from_literal_call,
+    ctor_from_signature,
+    literal_call_in_project,
+)
+from initlint.confirm.filemodel import FileModel, Stmt, Unbuildable, bound_names, load_names
 from initlint.confirm.inputs import forward_def, input_hints
-from initlint.confirm.recipe import find_recipe, model_variable
-from initlint.confirm.recipe import is_main_guard as _is_main_guard
+from initlint.confirm.recipe import find_recipe, is_main_guard, model_variable
 from initlint.confirm.slices import (
     BUILD_METHODS,
     Hole,
@@ -36,22 +42,12 @@ from initlint.confirm.slices import (
     graph_call_in_function,
     graph_calls,
     graph_downstream,
-    literal_arguments,
     no_holes,
     render_block,
 )
 from initlint.diagnostics import Diagnostic
 
-PROJECT_SCAN_LIMIT = 300
 LOW_LEVEL_TF = "low-level TensorFlow code: TensorFlow graphs are not built by the confirmation stage"
-# The origin of constructor arguments the project does not give (see `guessed_arguments`).
-GUESSED = "small values inferred from parameter names"
-SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist",
-                       "site-packages", ".tox", ".nox"})
-
-
-class Unbuildable(Exception):
-    """The module cannot be assembled; the message is the reason shown to the user."""
 
 
 @dataclass(frozen=True)
@@ -92,181 +88,6 @@ class Assembly:
         return {"class": self.target.name, "arguments": rest[rest.find("(") + 1 : rest.rfind(")")]}
 
 
-Stmt = ast.stmt
-Def = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
-
-
-def _stmt_start(node: Stmt) -> int:
-    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
-    return min([node.lineno] + [d.lineno for d in decorators])
-
-
-def _bound_names(node: Stmt) -> set[str]:
-    """Names a top-level statement binds (for dependency lookup)."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {node.name}
-    if isinstance(node, ast.Import):
-        return {(a.asname or a.name.split(".")[0]) for a in node.names}
-    if isinstance(node, ast.ImportFrom):
-        return {(a.asname or a.name) for a in node.names if a.name != "*"}
-    names: set[str] = set()
-    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        for t in targets:
-            for sub in ast.walk(t):
-                if isinstance(sub, ast.Name):
-                    names.add(sub.id)
-    elif isinstance(node, (ast.If, ast.Try)) and not _is_main_guard(node):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.stmt):
-                names |= _bound_names(child)
-            elif isinstance(child, ast.ExceptHandler):
-                for s in child.body:
-                    names |= _bound_names(s)
-    return names
-
-
-def _load_names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-
-
-def _def_globals(table: symtable.SymbolTable) -> set[str]:
-    out = {s.get_name() for s in table.get_symbols() if s.is_global() and s.is_referenced()}
-    for child in table.get_children():
-        out |= _def_globals(child)
-    return out
-
-
-def _self_aliases(body: list[Stmt]) -> set[str]:
-    """Top-level names bound to the module itself (`d2l = sys.modules[__name__]`)."""
-    return {
-        t.id
-        for node in body
-        if isinstance(node, ast.Assign) and ast.unparse(node.value).replace(" ", "") == "sys.modules[__name__]"
-        for t in node.targets
-        if isinstance(t, ast.Name)
-    }
-
-
-class FileModel:
-    """The top-level statements of one file with their bindings and free names."""
-
-    def __init__(self, path: str, text: str) -> None:
-        self.path = path
-        self.text = text
-        try:
-            self.tree = ast.parse(text, filename=path)
-            top = symtable.symtable(text, path, "exec")
-        except (SyntaxError, ValueError) as exc:
-            raise Unbuildable(f"the file does not parse: {exc}") from None
-        self.body: list[Stmt] = list(self.tree.body)
-        tables = {(c.get_name(), c.get_lineno()): c for c in top.get_children()}
-        self.uses: list[set[str]] = []
-        for node in self.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                table = tables.get((node.name, node.lineno))
-                names = _def_globals(table) if table is not None else _load_names(node)
-                for extra in getattr(node, "decorator_list", []):
-                    names |= _load_names(extra)
-                if isinstance(node, ast.ClassDef):
-                    for base in list(node.bases) + [k.value for k in node.keywords]:
-                        names |= _load_names(base)
-                else:
-                    for default in node.args.defaults + [d for d in node.args.kw_defaults if d]:
-                        names |= _load_names(default)
-                self.uses.append(names)
-            else:
-                self.uses.append(_load_names(node))
-        aliases = _self_aliases(self.body)
-        if aliases:
-            # `d2l = sys.modules[__name__]` (d2l's library files): `d2l.Classifier` uses `Classifier`.
-            for node, names in zip(self.body, self.uses):
-                names |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in aliases}
-        self.binders: dict[str, list[int]] = {}
-        self.configures: dict[str, list[int]] = {}  # name -> statements that configure it in place
-        for i, node in enumerate(self.body):
-            for name in _bound_names(node):
-                self.binders.setdefault(name, []).append(i)
-            configured = _configured_name(node)
-            if configured is not None:
-                self.configures.setdefault(configured, []).append(i)
-
-    def class_def(self, name: str) -> Optional[ast.ClassDef]:
-        for node in self.body:
-            if isinstance(node, ast.ClassDef) and node.name == name:
-                return node
-        return None
-
-    def top_index_at(self, line: int) -> Optional[int]:
-        for i, node in enumerate(self.body):
-            end = getattr(node, "end_lineno", node.lineno) or node.lineno
-            if _stmt_start(node) <= line <= end:
-                return i
-        return None
-
-    def closure(self, roots: list[int], extra_names: set[str] = frozenset()) -> list[int]:  # type: ignore[assignment]
-        """Indices of `roots` plus every top-level binding they need, in file order."""
-        keep: set[int] = set()
-        todo = list(roots)
-        pending_names = set(extra_names)
-        while todo or pending_names:
-            if todo:
-                i = todo.pop()
-                if i in keep:
-                    continue
-                keep.add(i)
-                pending_names |= self.uses[i]
-                for name in _bound_names(self.body[i]):  # `parser = ...` brings its `add_argument` calls
-                    todo.extend(self.configures.get(name, []))
-            names, pending_names = pending_names, set()
-            for name in names:
-                for j in self.binders.get(name, []):
-                    if j not in keep and not _is_side_effect(self.body[j]):
-                        todo.append(j)
-        # `from __future__` imports must stay first and are harmless.
-        for i, node in enumerate(self.body):
-            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-                keep.add(i)
-        return sorted(keep)
-
-    def render(self, indices: list[int], extra: str = "") -> str:
-        """The kept statements at their own lines; everything else blank."""
-        lines = self.text.splitlines()
-        out = [""] * len(lines)
-        for i in indices:
-            node = self.body[i]
-            start = _stmt_start(node)
-            end = getattr(node, "end_lineno", node.lineno) or node.lineno
-            segment = lines[start - 1 : end]
-            if node.col_offset and start == node.lineno:
-                # Shares its first line with a dropped statement (`a; b`): keep only this one.
-                segment = [lines[start - 1][node.col_offset :]] + segment[1:]
-            for k, text in enumerate(segment):
-                slot = start - 1 + k
-                out[slot] = text if not out[slot] else out[slot] + "; " + text.lstrip()
-        text = "\n".join(out) + "\n"
-        return text + extra
-
-
-# Calls that only configure the object they are made on: an argument parser the model's code reads
-# (`opt = parser.parse_args()`) needs its `add_argument` calls for the defaults to be there.
-CONFIGURING_METHODS = frozenset({"add_argument", "add_argument_group", "add_mutually_exclusive_group", "set_defaults"})
-
-
-def _configured_name(node: Stmt) -> Optional[str]:
-    """`parser.add_argument(...)` or `group = parser.add_argument_group(...)` -> "parser"."""
-    call = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
-    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
-        if call.func.attr in CONFIGURING_METHODS:
-            return call.func.value.id
-    return None
-
-
-def _is_side_effect(node: Stmt) -> bool:
-    """Statements that never enter an assembly through a dependency."""
-    return isinstance(node, (ast.Expr, ast.For, ast.While, ast.With, ast.AsyncFor, ast.AsyncWith)) or _is_main_guard(node)
-
-
 def _call_on(node: ast.AST, name: str) -> Optional[str]:
     """`name.method(...)` -> method."""
     if (
@@ -283,9 +104,9 @@ def _script_statements(fm: FileModel, name: str) -> list[int]:
     """Top-level statements that bind `name` or build it (`name.add(...)`, loops of those)."""
     out: list[int] = []
     for i, node in enumerate(fm.body):
-        if _is_main_guard(node):
+        if is_main_guard(node):
             continue
-        if name in _bound_names(node) and isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) or isinstance(node, ast.Expr) and _call_on(node.value, name) in BUILD_METHODS:
+        if name in bound_names(node) and isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) or isinstance(node, ast.Expr) and _call_on(node.value, name) in BUILD_METHODS:
             out.append(i)
         elif isinstance(node, (ast.For, ast.While)):
             calls = [c for c in ast.walk(node) if _call_on(c, name) is not None]
@@ -336,9 +157,9 @@ def _users_of(fm: FileModel, cls: str) -> tuple[Optional[str], Optional[str]]:
         if isinstance(node, ast.ClassDef) and node.name != cls and cls in fm.uses[i]:
             return ("class", node.name)
     for i, node in enumerate(fm.body):
-        if _is_main_guard(node) or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        if is_main_guard(node) or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
-        if cls in _load_names(node):
+        if cls in load_names(node):
             name = _bound_target(fm, i)
             if name is not None and _script_statements(fm, name):
                 return ("script", name)
@@ -472,201 +293,6 @@ def keras_backend(fm: FileModel) -> str:
     return "tensorflow"
 
 
-def _ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional[tuple[str, set[str], str, int]]:
-    """A literal instantiation of `cls` in this file: (expression, names it needs, origin, line)."""
-    for node in ast.walk(fm.tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-        if name != cls or (not node.args and not node.keywords):
-            continue
-        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
-            continue
-        inside_cls = _stmt_start(fm.body[cls_index]) <= node.lineno <= (fm.body[cls_index].end_lineno or 0)
-        if inside_cls:
-            continue
-        names = _load_names(node) - {cls}
-        if isinstance(func, ast.Attribute):
-            continue
-        ok = True
-        for n in names:
-            binders = fm.binders.get(n, [])
-            if not binders or any(_is_side_effect(fm.body[j]) for j in binders) or any(
-                isinstance(fm.body[j], (ast.For, ast.While, ast.With)) for j in binders
-            ):
-                ok = False
-        if ok:
-            return ast.unparse(node), names, f"the instantiation on line {node.lineno}", node.lineno
-    return None
-
-
-def _literal_call_in_project(project_root: str, path: str, cls: str) -> Optional[tuple[str, str]]:
-    """A call `cls(<literals>)` in another file of the project."""
-    scanned = 0
-    here = os.path.abspath(path)
-    stem = os.path.splitext(os.path.basename(path))[0]
-    for dirpath, dirnames, filenames in os.walk(project_root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        for fn in sorted(filenames):
-            if not fn.endswith(".py"):
-                continue
-            full = os.path.join(dirpath, fn)
-            if os.path.abspath(full) == here:
-                continue
-            scanned += 1
-            if scanned > PROJECT_SCAN_LIMIT:
-                return None
-            try:
-                with open(full, encoding="utf-8") as fh:
-                    text = fh.read()
-            except (OSError, UnicodeDecodeError):
-                continue
-            if cls + "(" not in text:
-                continue
-            try:
-                tree = ast.parse(text)
-            except SyntaxError:
-                continue
-            if not _imports_class_from(tree, cls, stem):
-                continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == cls:
-                    literal = literal_arguments(node)
-                    if literal is None:
-                        continue
-                    args, kwargs = literal
-                    rel = os.path.relpath(full, project_root)
-                    return _call_text(cls, args, kwargs), f"the instantiation at {rel}:{node.lineno}"
-    return None
-
-
-def _imports_class_from(tree: ast.Module, cls: str, stem: str) -> bool:
-    """`from <...>.stem import cls` (the same name, from a module named like our file)."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == stem:
-            if any(a.name == cls and a.asname is None for a in node.names):
-                return True
-    return False
-
-
-def _call_text(cls: str, args: list[Any], kwargs: dict[str, Any]) -> str:
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-    return f"{cls}({', '.join(parts)})"
-
-
-_SMALL_INTS = (
-    ({"layer", "layers", "depth", "block", "blocks", "stack"}, 2),
-    ({"head", "heads"}, 2),
-    ({"kernel"}, 3),
-    ({"stride", "group", "groups", "dilation"}, 1),
-    ({"padding"}, 1),
-)
-_SIZE_TOKENS = {"dim", "size", "feature", "features", "channel", "channels", "hidden", "width", "unit",
-                "units", "emb", "embd", "embed", "vocab", "num", "class", "classes", "token", "tokens",
-                "len", "length", "in", "out", "input", "output", "hid", "inp", "d", "n", "model", "ids", "nz", "ngf", "ndf", "nc"}
-_FLOAT_WORDS = {"dropout": 0.0, "drop": 0.0, "p": 0.0, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.1}
-
-
-def _tokens(name: str) -> set[str]:
-    """`n_hid` -> {n, hid}; `nhid` -> {nhid, hid}: a leading `n` abbreviates "number of"."""
-    out = set()
-    for tok in name.split("_"):
-        out.add(tok)
-        if len(tok) > 2 and tok[0] == "n" and tok[1:] in _SIZE_TOKENS | {"layers", "layer", "head", "heads"}:
-            out.add(tok[1:])
-        for suffix in ("dim", "size"):  # `zdim`, `hsize`: a one- or two-letter name of the sized thing
-            if tok.endswith(suffix) and 0 < len(tok) - len(suffix) <= 2:
-                out.add(suffix)
-    return out
-
-
-def _infer_value(arg: ast.arg, channels_last: bool = False) -> tuple[bool, Any]:
-    name = arg.arg.lower()
-    tokens = _tokens(name)
-    if "shape" in tokens and not tokens & {"out", "output"}:  # `input_shape`: an image, in the framework's layout
-        return True, (32, 32, 3) if channels_last else (3, 32, 32)
-    ann = ast.unparse(arg.annotation) if arg.annotation is not None else ""
-    if ann == "bool" or tokens & {"use", "is", "with"} and name.startswith(("use_", "is_", "with_")):
-        return True, "bias" in name
-    if name == "bias":
-        return True, True
-    for word, value in _FLOAT_WORDS.items():
-        if word in tokens:
-            return True, value
-    if ann == "float":
-        return True, 1.0
-    for words, value in _SMALL_INTS:
-        if tokens & words:
-            return True, value
-    if ann == "int" or tokens & _SIZE_TOKENS:
-        return True, 16
-    return False, None
-
-
-def _config_object(fm: FileModel, arg: ast.arg) -> Optional[tuple[str, set[str], str]]:
-    """`config: GPTConfig` -> a literal instantiation of GPTConfig in the file, else `GPTConfig()`
-    when it is a dataclass whose fields all have defaults: (expression, names it needs, origin)."""
-    ann = arg.annotation
-    name: Optional[str] = None
-    if isinstance(ann, ast.Name):
-        name = ann.id
-    elif isinstance(ann, ast.Constant) and isinstance(ann.value, str):
-        name = ann.value  # a string annotation: `config: "GPTConfig"`
-    node = fm.class_def(name) if name is not None else None
-    if node is None or name is None:
-        return None
-    index = fm.body.index(node)
-    found = _ctor_from_literal_call(fm, name, index)
-    if found is not None:
-        expr, names, where, _ = found
-        return expr, names | {name}, f"{where} for `{arg.arg}`"
-    decorated = any("dataclass" in ast.unparse(d) for d in node.decorator_list)
-    fields = [s for s in node.body if isinstance(s, ast.AnnAssign)]
-    if decorated and all(f.value is not None for f in fields):
-        return f"{name}()", {name}, f"the defaults of {name} for `{arg.arg}`"
-    return None
-
-
-def _ctor_from_signature(fm: FileModel, cls_node: ast.ClassDef) -> tuple[str, str, set[str]]:
-    """(constructor call, origin, names the call needs) from `__init__`'s parameters."""
-    init = next(
-        (n for n in cls_node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None
-    )
-    if init is None:
-        return f"{cls_node.name}()", "no constructor arguments (inherited __init__)", set()
-    args = init.args
-    positional = args.posonlyargs + args.args
-    required = positional[1 : len(positional) - len(args.defaults)] if positional else []
-    kw_required = [a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
-    if not required and not kw_required:
-        return f"{cls_node.name}()", "the constructor defaults", set()
-    values: dict[str, Any] = {}
-    objects: dict[str, str] = {}
-    origins: list[str] = []
-    names: set[str] = set()
-    for a in required + kw_required:
-        config = _config_object(fm, a)
-        if config is not None:
-            objects[a.arg], needs, where = config
-            names |= needs
-            origins.append(where)
-            continue
-        ok, value = _infer_value(a, channels_last="keras" in fm.text or "tensorflow" in fm.text)
-        if not ok:
-            raise Unbuildable(
-                f"cannot choose a value for `{a.arg}` of {cls_node.name}.__init__; set it under "
-                f"[tool.initlint.confirm.modules.{cls_node.name}] kwargs"
-            )
-        values[a.arg] = value
-    parts = [f"{k}={v!r}" for k, v in values.items()] + [f"{k}={v}" for k, v in objects.items()]
-    call = f"{cls_node.name}({', '.join(parts)})"
-    if not values:
-        return call, ", ".join(origins), names
-    inferred = ", ".join(f"{k}={v!r}" for k, v in values.items())
-    return call, f"{GUESSED} ({inferred})" + "".join(f", {o}" for o in origins), names
-
-
 def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str, Any]], project_root: str) -> Assembly:
     """The assembled source and build recipe for `target`, or Unbuildable."""
     block_statements: list[Stmt] = []
@@ -682,18 +308,18 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         extra_names: set[str] = set()
         literal_line: Optional[int] = None
         if "args" in config or "kwargs" in config:
-            ctor = _call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
+            ctor = call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
             origin = "[tool.initlint.confirm] modules"
         else:
-            found = _ctor_from_literal_call(fm, target.name, roots[0])
+            found = ctor_from_literal_call(fm, target.name, roots[0])
             if found is not None:
                 ctor, extra_names, origin, literal_line = found
             else:
-                elsewhere = _literal_call_in_project(project_root, fm.path, target.name)
+                elsewhere = literal_call_in_project(project_root, fm.path, target.name)
                 if elsewhere is not None:
                     ctor, origin = elsewhere
                 else:
-                    ctor, origin, needs = _ctor_from_signature(fm, cls_node)
+                    ctor, origin, needs = ctor_from_signature(fm, cls_node)
                     extra_names |= needs
         recipe = find_recipe(fm.tree, target.name, literal_line)
         if recipe is not None and recipe.from_file:
@@ -721,7 +347,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         elif graph:  # a TF1 function builds layers where the script calls it: the graph is built there
             indices, ctor, origin, forward_of, recipe = graph, None, "the module-level statements that call it", None, None
         elif "args" in config or "kwargs" in config:
-            ctor = _call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
+            ctor = call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
             origin, literal_line = "[tool.initlint.confirm] modules", None
         else:
             call = factory_call(fm.tree, fn)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import ast
 from typing import Any, Optional
 
-from initlint.confirm.assemble import FileModel, Target, Unbuildable
+from initlint.confirm.assemble import Target
+from initlint.confirm.filemodel import FileModel, Unbuildable
 from initlint.confirm.slices import Hole, literal_arguments, no_holes, skipped_call
 from initlint.diagnostics import Diagnostic
 

@@ -1,0 +1,214 @@
+"""How to call a flagged class's constructor without running the script: a literal instantiation
+in the file or elsewhere in the project, a config object's defaults, or small values guessed
+from the parameter names (a verdict on guesses says so, and a refutation on them never silences
+a finding). Pure Python (ast): it runs in the main process."""
+
+from __future__ import annotations
+
+import ast
+import os
+from typing import Any, Optional
+
+from initlint.confirm.filemodel import FileModel, Unbuildable, is_side_effect, load_names, stmt_start
+from initlint.confirm.slices import literal_arguments
+
+PROJECT_SCAN_LIMIT = 300
+# The origin of constructor arguments the project does not give (see `ctor_from_signature`).
+GUESSED = "small values inferred from parameter names"
+SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist",
+                       "site-packages", ".tox", ".nox"})
+
+
+def ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional[tuple[str, set[str], str, int]]:
+    """A literal instantiation of `cls` in this file: (expression, names it needs, origin, line)."""
+    for node in ast.walk(fm.tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if name != cls or (not node.args and not node.keywords):
+            continue
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            continue
+        inside_cls = stmt_start(fm.body[cls_index]) <= node.lineno <= (fm.body[cls_index].end_lineno or 0)
+        if inside_cls:
+            continue
+        names = load_names(node) - {cls}
+        if isinstance(func, ast.Attribute):
+            continue
+        ok = True
+        for n in names:
+            binders = fm.binders.get(n, [])
+            if not binders or any(is_side_effect(fm.body[j]) for j in binders) or any(
+                isinstance(fm.body[j], (ast.For, ast.While, ast.With)) for j in binders
+            ):
+                ok = False
+        if ok:
+            return ast.unparse(node), names, f"the instantiation on line {node.lineno}", node.lineno
+    return None
+
+
+def literal_call_in_project(project_root: str, path: str, cls: str) -> Optional[tuple[str, str]]:
+    """A call `cls(<literals>)` in another file of the project."""
+    scanned = 0
+    here = os.path.abspath(path)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    for dirpath, dirnames, filenames in os.walk(project_root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for fn in sorted(filenames):
+            if not fn.endswith(".py"):
+                continue
+            full = os.path.join(dirpath, fn)
+            if os.path.abspath(full) == here:
+                continue
+            scanned += 1
+            if scanned > PROJECT_SCAN_LIMIT:
+                return None
+            try:
+                with open(full, encoding="utf-8") as fh:
+                    text = fh.read()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if cls + "(" not in text:
+                continue
+            try:
+                tree = ast.parse(text)
+            except SyntaxError:
+                continue
+            if not _imports_class_from(tree, cls, stem):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == cls:
+                    literal = literal_arguments(node)
+                    if literal is None:
+                        continue
+                    args, kwargs = literal
+                    rel = os.path.relpath(full, project_root)
+                    return call_text(cls, args, kwargs), f"the instantiation at {rel}:{node.lineno}"
+    return None
+
+
+def _imports_class_from(tree: ast.Module, cls: str, stem: str) -> bool:
+    """`from <...>.stem import cls` (the same name, from a module named like our file)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == stem:
+            if any(a.name == cls and a.asname is None for a in node.names):
+                return True
+    return False
+
+
+def call_text(cls: str, args: list[Any], kwargs: dict[str, Any]) -> str:
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return f"{cls}({', '.join(parts)})"
+
+
+_SMALL_INTS = (
+    ({"layer", "layers", "depth", "block", "blocks", "stack"}, 2),
+    ({"head", "heads"}, 2),
+    ({"kernel"}, 3),
+    ({"stride", "group", "groups", "dilation"}, 1),
+    ({"padding"}, 1),
+)
+_SIZE_TOKENS = {"dim", "size", "feature", "features", "channel", "channels", "hidden", "width", "unit",
+                "units", "emb", "embd", "embed", "vocab", "num", "class", "classes", "token", "tokens",
+                "len", "length", "in", "out", "input", "output", "hid", "inp", "d", "n", "model", "ids", "nz", "ngf", "ndf", "nc"}
+_FLOAT_WORDS = {"dropout": 0.0, "drop": 0.0, "p": 0.0, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.1}
+
+
+def _tokens(name: str) -> set[str]:
+    """`n_hid` -> {n, hid}; `nhid` -> {nhid, hid}: a leading `n` abbreviates "number of"."""
+    out = set()
+    for tok in name.split("_"):
+        out.add(tok)
+        if len(tok) > 2 and tok[0] == "n" and tok[1:] in _SIZE_TOKENS | {"layers", "layer", "head", "heads"}:
+            out.add(tok[1:])
+        for suffix in ("dim", "size"):  # `zdim`, `hsize`: a one- or two-letter name of the sized thing
+            if tok.endswith(suffix) and 0 < len(tok) - len(suffix) <= 2:
+                out.add(suffix)
+    return out
+
+
+def infer_value(arg: ast.arg, channels_last: bool = False) -> tuple[bool, Any]:
+    name = arg.arg.lower()
+    tokens = _tokens(name)
+    if "shape" in tokens and not tokens & {"out", "output"}:  # `input_shape`: an image, in the framework's layout
+        return True, (32, 32, 3) if channels_last else (3, 32, 32)
+    ann = ast.unparse(arg.annotation) if arg.annotation is not None else ""
+    if ann == "bool" or tokens & {"use", "is", "with"} and name.startswith(("use_", "is_", "with_")):
+        return True, "bias" in name
+    if name == "bias":
+        return True, True
+    for word, value in _FLOAT_WORDS.items():
+        if word in tokens:
+            return True, value
+    if ann == "float":
+        return True, 1.0
+    for words, value in _SMALL_INTS:
+        if tokens & words:
+            return True, value
+    if ann == "int" or tokens & _SIZE_TOKENS:
+        return True, 16
+    return False, None
+
+
+def config_object(fm: FileModel, arg: ast.arg) -> Optional[tuple[str, set[str], str]]:
+    """`config: GPTConfig` -> a literal instantiation of GPTConfig in the file, else `GPTConfig()`
+    when it is a dataclass whose fields all have defaults: (expression, names it needs, origin)."""
+    ann = arg.annotation
+    name: Optional[str] = None
+    if isinstance(ann, ast.Name):
+        name = ann.id
+    elif isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+        name = ann.value  # a string annotation: `config: "GPTConfig"`
+    node = fm.class_def(name) if name is not None else None
+    if node is None or name is None:
+        return None
+    index = fm.body.index(node)
+    found = ctor_from_literal_call(fm, name, index)
+    if found is not None:
+        expr, names, where, _ = found
+        return expr, names | {name}, f"{where} for `{arg.arg}`"
+    decorated = any("dataclass" in ast.unparse(d) for d in node.decorator_list)
+    fields = [s for s in node.body if isinstance(s, ast.AnnAssign)]
+    if decorated and all(f.value is not None for f in fields):
+        return f"{name}()", {name}, f"the defaults of {name} for `{arg.arg}`"
+    return None
+
+
+def ctor_from_signature(fm: FileModel, cls_node: ast.ClassDef) -> tuple[str, str, set[str]]:
+    """(constructor call, origin, names the call needs) from `__init__`'s parameters."""
+    init = next(
+        (n for n in cls_node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None
+    )
+    if init is None:
+        return f"{cls_node.name}()", "no constructor arguments (inherited __init__)", set()
+    args = init.args
+    positional = args.posonlyargs + args.args
+    required = positional[1 : len(positional) - len(args.defaults)] if positional else []
+    kw_required = [a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
+    if not required and not kw_required:
+        return f"{cls_node.name}()", "the constructor defaults", set()
+    values: dict[str, Any] = {}
+    objects: dict[str, str] = {}
+    origins: list[str] = []
+    names: set[str] = set()
+    for a in required + kw_required:
+        config = config_object(fm, a)
+        if config is not None:
+            objects[a.arg], needs, where = config
+            names |= needs
+            origins.append(where)
+            continue
+        ok, value = infer_value(a, channels_last="keras" in fm.text or "tensorflow" in fm.text)
+        if not ok:
+            raise Unbuildable(
+                f"cannot choose a value for `{a.arg}` of {cls_node.name}.__init__; set it under "
+                f"[tool.initlint.confirm.modules.{cls_node.name}] kwargs"
+            )
+        values[a.arg] = value
+    parts = [f"{k}={v!r}" for k, v in values.items()] + [f"{k}={v}" for k, v in objects.items()]
+    call = f"{cls_node.name}({', '.join(parts)})"
+    if not values:
+        return call, ", ".join(origins), names
+    inferred = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    return call, f"{GUESSED} ({inferred})" + "".join(f", {o}" for o in origins), names

@@ -1,0 +1,192 @@
+"""A flagged file as the confirmation stage reads it: its top-level statements, the names each one
+binds and needs, so that an assembly keeps exactly the definitions a model depends on.
+
+Pure Python (ast + symtable): it runs in the main process and never imports torch.
+"""
+
+from __future__ import annotations
+
+import ast
+import symtable
+from typing import Optional
+
+from initlint.confirm.recipe import is_main_guard
+
+
+class Unbuildable(Exception):
+    """The module cannot be assembled; the message is the reason shown to the user."""
+
+
+# A top-level statement of the file.
+Stmt = ast.stmt
+
+
+def stmt_start(node: Stmt) -> int:
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+    return min([node.lineno] + [d.lineno for d in decorators])
+
+
+def bound_names(node: Stmt) -> set[str]:
+    """Names a top-level statement binds (for dependency lookup)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.Import):
+        return {(a.asname or a.name.split(".")[0]) for a in node.names}
+    if isinstance(node, ast.ImportFrom):
+        return {(a.asname or a.name) for a in node.names if a.name != "*"}
+    names: set[str] = set()
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for t in targets:
+            for sub in ast.walk(t):
+                if isinstance(sub, ast.Name):
+                    names.add(sub.id)
+    elif isinstance(node, (ast.If, ast.Try)) and not is_main_guard(node):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                names |= bound_names(child)
+            elif isinstance(child, ast.ExceptHandler):
+                for s in child.body:
+                    names |= bound_names(s)
+    return names
+
+
+def load_names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def def_globals(table: symtable.SymbolTable) -> set[str]:
+    out = {s.get_name() for s in table.get_symbols() if s.is_global() and s.is_referenced()}
+    for child in table.get_children():
+        out |= def_globals(child)
+    return out
+
+
+def self_aliases(body: list[Stmt]) -> set[str]:
+    """Top-level names bound to the module itself (`d2l = sys.modules[__name__]`)."""
+    return {
+        t.id
+        for node in body
+        if isinstance(node, ast.Assign) and ast.unparse(node.value).replace(" ", "") == "sys.modules[__name__]"
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+
+
+class FileModel:
+    """The top-level statements of one file with their bindings and free names."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+        try:
+            self.tree = ast.parse(text, filename=path)
+            top = symtable.symtable(text, path, "exec")
+        except (SyntaxError, ValueError) as exc:
+            raise Unbuildable(f"the file does not parse: {exc}") from None
+        self.body: list[Stmt] = list(self.tree.body)
+        tables = {(c.get_name(), c.get_lineno()): c for c in top.get_children()}
+        self.uses: list[set[str]] = []
+        for node in self.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                table = tables.get((node.name, node.lineno))
+                names = def_globals(table) if table is not None else load_names(node)
+                for extra in getattr(node, "decorator_list", []):
+                    names |= load_names(extra)
+                if isinstance(node, ast.ClassDef):
+                    for base in list(node.bases) + [k.value for k in node.keywords]:
+                        names |= load_names(base)
+                else:
+                    for default in node.args.defaults + [d for d in node.args.kw_defaults if d]:
+                        names |= load_names(default)
+                self.uses.append(names)
+            else:
+                self.uses.append(load_names(node))
+        aliases = self_aliases(self.body)
+        if aliases:
+            # `d2l = sys.modules[__name__]` (d2l's library files): `d2l.Classifier` uses `Classifier`.
+            for node, names in zip(self.body, self.uses):
+                names |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in aliases}
+        self.binders: dict[str, list[int]] = {}
+        self.configures: dict[str, list[int]] = {}  # name -> statements that configure it in place
+        for i, node in enumerate(self.body):
+            for name in bound_names(node):
+                self.binders.setdefault(name, []).append(i)
+            configured = configured_name(node)
+            if configured is not None:
+                self.configures.setdefault(configured, []).append(i)
+
+    def class_def(self, name: str) -> Optional[ast.ClassDef]:
+        for node in self.body:
+            if isinstance(node, ast.ClassDef) and node.name == name:
+                return node
+        return None
+
+    def top_index_at(self, line: int) -> Optional[int]:
+        for i, node in enumerate(self.body):
+            end = getattr(node, "end_lineno", node.lineno) or node.lineno
+            if stmt_start(node) <= line <= end:
+                return i
+        return None
+
+    def closure(self, roots: list[int], extra_names: set[str] = frozenset()) -> list[int]:  # type: ignore[assignment]
+        """Indices of `roots` plus every top-level binding they need, in file order."""
+        keep: set[int] = set()
+        todo = list(roots)
+        pending_names = set(extra_names)
+        while todo or pending_names:
+            if todo:
+                i = todo.pop()
+                if i in keep:
+                    continue
+                keep.add(i)
+                pending_names |= self.uses[i]
+                for name in bound_names(self.body[i]):  # `parser = ...` brings its `add_argument` calls
+                    todo.extend(self.configures.get(name, []))
+            names, pending_names = pending_names, set()
+            for name in names:
+                for j in self.binders.get(name, []):
+                    if j not in keep and not is_side_effect(self.body[j]):
+                        todo.append(j)
+        # `from __future__` imports must stay first and are harmless.
+        for i, node in enumerate(self.body):
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                keep.add(i)
+        return sorted(keep)
+
+    def render(self, indices: list[int], extra: str = "") -> str:
+        """The kept statements at their own lines; everything else blank."""
+        lines = self.text.splitlines()
+        out = [""] * len(lines)
+        for i in indices:
+            node = self.body[i]
+            start = stmt_start(node)
+            end = getattr(node, "end_lineno", node.lineno) or node.lineno
+            segment = lines[start - 1 : end]
+            if node.col_offset and start == node.lineno:
+                # Shares its first line with a dropped statement (`a; b`): keep only this one.
+                segment = [lines[start - 1][node.col_offset :]] + segment[1:]
+            for k, text in enumerate(segment):
+                slot = start - 1 + k
+                out[slot] = text if not out[slot] else out[slot] + "; " + text.lstrip()
+        text = "\n".join(out) + "\n"
+        return text + extra
+
+
+# Calls that only configure the object they are made on: an argument parser the model's code reads
+# (`opt = parser.parse_args()`) needs its `add_argument` calls for the defaults to be there.
+CONFIGURING_METHODS = frozenset({"add_argument", "add_argument_group", "add_mutually_exclusive_group", "set_defaults"})
+
+
+def configured_name(node: Stmt) -> Optional[str]:
+    """`parser.add_argument(...)` or `group = parser.add_argument_group(...)` -> "parser"."""
+    call = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+        if call.func.attr in CONFIGURING_METHODS:
+            return call.func.value.id
+    return None
+
+
+def is_side_effect(node: Stmt) -> bool:
+    """Statements that never enter an assembly through a dependency."""
+    return isinstance(node, (ast.Expr, ast.For, ast.While, ast.With, ast.AsyncFor, ast.AsyncWith)) or is_main_guard(node)
