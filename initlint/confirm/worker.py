@@ -665,6 +665,15 @@ def _limit_memory(mb: int) -> Optional[str]:
     return None
 
 
+def _cuda_on_cpu() -> None:
+    """Without a GPU, `.cuda()` on the model's tensors and modules (`torch.randn(b, n).cuda()` in a
+    forward) keeps them where they are, as the measurement runs on the CPU anyway."""
+    if torch.cuda.is_available():
+        return
+    torch.Tensor.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
+    torch.nn.Module.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
+
+
 def main() -> None:
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     proto = os.fdopen(os.dup(1), "w", buffering=1)
@@ -672,6 +681,7 @@ def main() -> None:
     memory_note = _limit_memory(int(config.get("memory_mb", 0)))
     torch.set_num_threads(int(config.get("threads", 1)))
     torch.use_deterministic_algorithms(True, warn_only=True)
+    _cuda_on_cpu()
     if os.environ.get("KERAS_BACKEND") == "tensorflow":
         try:  # import TensorFlow under the start-up limit, not a job's time limit (~15 s)
             import keras  # noqa: F401

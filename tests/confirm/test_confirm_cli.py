@@ -188,3 +188,39 @@ def test_a_single_unscaled_layer_is_confirmed_by_its_own_gain(tmp_path: Path) ->
     confirmation = finding["confirmation"]
     assert confirmation["status"] == "confirmed", confirmation
     assert confirmation["evidence"]["first_layer_gain"] > 10, confirmation
+
+
+# The script's main block sets the sizes: `in_features` is read as a global by the class, `hidden`
+# is passed to it; `.cuda()` stays on the CPU where the measurement runs.
+MAIN_BLOCK_CONSTANTS = """\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.fc2 = nn.Linear(hidden, 1)
+        nn.init.zeros_(self.fc1.weight)
+        nn.init.zeros_(self.fc1.bias)
+
+    def forward(self, x):
+        noise = torch.randn(x.shape[0], in_features).cuda()
+        return self.fc2(torch.relu(self.fc1(x + 0.01 * noise)))
+
+
+if __name__ == "__main__":
+    in_features = 20
+    hidden = 32
+    net = Net(hidden).cuda()
+    print(net(torch.randn(4, in_features).cuda()))
+"""
+
+
+def test_constants_set_in_the_main_block_build_the_class(tmp_path: Path) -> None:
+    (tmp_path / "net.py").write_text(MAIN_BLOCK_CONSTANTS)
+    proc = initlint("--confirm", "--format", "json", "net.py", cwd=tmp_path)
+    verdicts = {f["code"]: f["confirmation"] for f in json.loads(proc.stdout)}
+    assert {code: c["status"] for code, c in verdicts.items()} == {"IL201": "confirmed", "IL102": "confirmed"}, verdicts
+    assert "(32 rows)" in verdicts["IL201"]["detail"]  # Net(hidden) with the script's hidden = 32, not a guess
