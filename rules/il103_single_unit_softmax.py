@@ -35,6 +35,17 @@ model = keras.Sequential([
 model.compile(optimizer="adam", loss="binary_crossentropy")
 """
 
+# Layers from a star import (`from keras.layers import *`) are Keras' own.
+KERAS_STAR_IMPORT = """\
+from keras.models import Model
+from keras.layers import *
+
+inp = Input(shape=(8,))
+x = Dense(4, activation="relu")(inp)
+out = Dense(1, activation="softmax")(x)
+model = Model(inputs=inp, outputs=out)
+"""
+
 KERAS_ACTIVATION_LAYER = """\
 from keras.models import Sequential
 from keras.layers import Activation, Dense
@@ -282,6 +293,7 @@ class SingleUnitSoftmax(Rule):
         Invalid(TORCH_HEAD, at=[(12, 16)]),
         Invalid(KERAS_HEAD, at=[(6, 5)]),
         Invalid(KERAS_ACTIVATION_LAYER, at=[(7, 11)]),
+        Invalid(KERAS_STAR_IMPORT, at=[(6, 7)]),
         Invalid(KERAS_STATIC_BUILDER, at=[(8, 80)]),
         Invalid(KERAS_MODEL_ON_MODULE, at=[(5, 14)]),
         Invalid(KERAS_MAIN_BLOCK, at=[(8, 15)]),

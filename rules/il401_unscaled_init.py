@@ -254,6 +254,25 @@ def build(gaussian):
     return nn.Sequential(lin, nn.Sigmoid(), nn.Linear(256, 10))
 """
 
+# A loop over the modules picking the Linear layers by `type(m) is ...` (as `==` or isinstance).
+TYPE_IS_LOOP = """\
+import torch
+from torch import nn
+
+
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 64)
+        self.fc2 = nn.Linear(64, 2)
+        for m in self.modules():
+            if type(m) is nn.Linear:
+                nn.init.normal_(m.weight)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+"""
+
 # DCGAN's N(0, 0.02) in a transposed conv on the 1x1 latent: each output sums over the 4000
 # input channels only (1/sqrt(4000) = 0.016), not over 4000 x 4 x 4 as a forward conv would.
 DCGAN_TRANSPOSED_CONV = """\
@@ -476,6 +495,7 @@ class UnscaledInit(Rule):
         Invalid(TF1_SINGLE_OUTPUT_UNIT, at=[(5, 18)]),
         Invalid(MAIN_GUARD_COPY, at=[(6, 10), (9, 24), (10, 23)]),
         Invalid(TRANSPOSED_CONV_STD1, at=[(8, 9)]),
+        Invalid(TYPE_IS_LOOP, at=[(12, 17)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -22,7 +22,7 @@ import libcst as cst
 
 from initlint.facts import expressions, modules, python
 from initlint.facts.context import CallContext, Env, Guard, Recorder
-from initlint.facts.names import carries_itself, import_bindings, names_in
+from initlint.facts.names import canonical, carries_itself, import_bindings, import_module_name, names_in
 from initlint.facts.values import (
     UNKNOWN,
     BoundMethod,
@@ -86,6 +86,7 @@ class Interpreter:
         # the class root is built with them instead of unknown values (analysis.py).
         self.script_args: dict[str, tuple[list[Value], dict[str, Value]]] = {}
         self.literals: dict[int, Value] = {}  # the value of each number and string node evaluated so far
+        self.framework_stars: list[str] = []  # `from keras.layers import *`: the framework modules star-imported
 
     def release(self) -> None:
         """Break the function <-> scope cycles, so the file's tree is freed by reference
@@ -217,6 +218,10 @@ class Interpreter:
     def exec_import(self, small: Any, env: Env, ctx: CallContext) -> bool:
         for local, qual in import_bindings(small, self.package):
             env.vars[local] = Ext(qual)
+        if isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar) and env is self.globals:
+            module = canonical(import_module_name(small, self.package) or "")
+            if module.split(".")[0] in ("torch", "keras", "tf"):
+                self.framework_stars.append(module)
         if isinstance(small, cst.ImportFrom) and self.imports is not None and (env is self.globals or ctx.root_name == modules.DEFINITIONS):
             self.imports.note(self, small, env)
         return False
@@ -608,6 +613,13 @@ class Interpreter:
             starred = self.imports.resolve_star(self, name, env, ctx)
             if starred is not None:
                 return starred
+        if self.framework_stars and name[:1].isupper() and not python.is_builtin(name):
+            # A class from a star-imported framework module (`Dense` after `from keras.layers import *`);
+            # Keras' models module for its model classes.
+            models = [m for m in self.framework_stars if m.endswith(".models")]
+            layers_first = [m for m in self.framework_stars if not m.endswith(".models")] or models
+            module = models[-1] if models and name in ("Model", "Sequential") else layers_first[-1]
+            return Ext(f"{module}.{name}")
         return python.builtin(name)
 
     def eval_attribute(self, node: cst.Attribute, env: Env, ctx: CallContext) -> Value:

@@ -4,6 +4,7 @@ comparisons, operators on constants, and str / list / dict methods.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any, Optional
 
@@ -72,6 +73,14 @@ _BUILTIN_NAMES = {
     "next", "str", "bool", "type", "issubclass", "map", "filter", "set", "frozenset", "divmod", "pow", "callable",
     "super", "object", "staticmethod", "classmethod", "property", "vars",
 }
+
+
+def is_builtin(name: str) -> bool:
+    return name in _BUILTIN_NAMES or name in _BUILTIN_CLASSES
+
+
+# Builtin classes a star import must not shadow (`Exception`, `ValueError`).
+_BUILTIN_CLASSES = frozenset(n for n in dir(builtins) if n[:1].isupper())
 
 
 def builtin(name: str) -> Value:
@@ -447,7 +456,8 @@ def compare(op: str, left: Value, right: Value) -> Optional[bool]:
             else:
                 return None
             return result if op == "Is" else not result
-        return None
+        if not (isinstance(left, (Ext, ClassInfo)) and isinstance(right, (Ext, ClassInfo))):
+            return None  # `type(m) is nn.Linear` is decided below, as `==` is
     if op in ("In", "NotIn"):
         if isinstance(left, Const) and isinstance(right, Const) and isinstance(left.value, str) and isinstance(right.value, str):
             result = left.value in right.value
