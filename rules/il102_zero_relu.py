@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
+from initlint.facts.values import Param
 from initlint.frameworks.tables import DEAD_AT_ZERO_ACTS
 from initlint.rule import Confirm, Finding, Invalid, Rule, Valid
 
@@ -134,6 +135,20 @@ class Net(nn.Module):
         return self.b(torch.relu(self.a(x)))
 """
 
+
+# A Keras model also called on an all-zero reference input: its Dense bias starts at zero, as
+# Keras' default does, but the zero comes from the input, and on real data the units live.
+KERAS_ZEROS_REFERENCE_INPUT = """\
+import tensorflow as tf
+from tensorflow import keras
+
+base_model = keras.Sequential([keras.layers.Dense(32, activation="relu", input_shape=(8,)), keras.layers.Dense(4)])
+inputs = keras.Input((8,))
+logits = base_model(inputs)
+model = keras.Model(inputs=inputs, outputs=logits)
+zero_logits = base_model(tf.zeros_like(inputs))
+model.add_loss(tf.reduce_mean(tf.square(logits - zero_logits)))
+"""
 
 # Zeros fed as data: a shape check, and a reference input next to training on real data.
 ZEROS_SHAPE_CHECK = """\
@@ -267,7 +282,7 @@ class ZeroRelu(Rule):
     severity = Severity.ERROR
     confirmation = Confirm(probe="zero_gradients", params={"ops": "activation"})
     message = "`{act}` receives an input that is zero at initialization ({causes}); relu'(0) = 0, so no gradient flows back through it"
-    VALID = [Valid(ZERO_EMBEDDING_GELU), Valid(ZERO_RESIDUAL_BRANCH), Valid(ZEROS_SHAPE_CHECK), Valid(ZEROS_REFERENCE_INPUT), Valid(KERAS_AGENT_INIT_FLAG)]
+    VALID = [Valid(ZERO_EMBEDDING_GELU), Valid(ZERO_RESIDUAL_BRANCH), Valid(ZEROS_SHAPE_CHECK), Valid(ZEROS_REFERENCE_INPUT), Valid(KERAS_AGENT_INIT_FLAG), Valid(KERAS_ZEROS_REFERENCE_INPUT)]
     INVALID = [
         Invalid(ZERO_EMBEDDING_RELU, at=[(14, 13)]),
         Invalid(SEQUENTIAL_ZERO_INIT, at=[(10, 42)], also=[("IL101", 10, 53), ("IL201", 6, 9)]),
@@ -289,6 +304,11 @@ class ZeroRelu(Rule):
             if id(event.node) in seen:
                 continue
             names, related = facts.zero_causes([event.input], event.where)
+            zeroed = [cause for _, cause in event.input.zero_sites if isinstance(cause, Param)]
+            if zeroed and all(p.role == "bias" for p in zeroed):
+                # A zero bias alone never makes a layer's output zero: its input was (Keras' zero
+                # default bias behind `base(tf.zeros_like(x))`), and on real data the unit lives.
+                continue
             if not names:
                 # Zero only because the input is (`blk(torch.zeros(...)).shape`, a zeros reference
                 # input): the model's weights are not what makes it zero.

@@ -127,6 +127,18 @@ for x in fabric.setup_dataloaders(loader):
 _LOGITS_NAMES = {"BCELoss": "BCEWithLogitsLoss", "binary_cross_entropy": "binary_cross_entropy_with_logits"}
 
 
+# Keras 2's `backend.sigmoid` (tf_keras) caches its logits on its output, and Keras' binary
+# cross-entropy computes the loss from them (Keras 3 has no backend.sigmoid).
+KERAS2_BACKEND_SIGMOID = """\
+import numpy as np
+from tf_keras import backend, losses
+
+target = backend.variable(np.random.randint(0, 2, (5, 1)))
+logits = backend.variable(np.random.random((5, 1)))
+loss = losses.binary_crossentropy(target, backend.sigmoid(logits))
+"""
+
+
 class SigmoidBce(LossPairingRule):
     """
     ## What it does
@@ -196,7 +208,7 @@ class SigmoidBce(LossPairingRule):
     severity = Severity.WARNING
     confirmation = Confirm(probe="loss_pairing", params={"loss": "bce"}, at_related=True, file_backend=True)
     message = "`{loss}` takes a sigmoid output (`{act}`): the sigmoid saturates to exactly 0 or 1 in float32 and the gradient is lost; use the logits loss on the pre-sigmoid value"
-    VALID = [Valid(KERAS_STANDARD), Valid(LOGITS_LOSS)]
+    VALID = [Valid(KERAS_STANDARD), Valid(LOGITS_LOSS), Valid(KERAS2_BACKEND_SIGMOID)]
     INVALID = [
         Invalid(SEQUENTIAL_SIGMOID, at=[(21, 12)]),
         Invalid(FUNCTIONAL, at=[(9, 12)]),

@@ -254,14 +254,15 @@ def matmul(interp: Machine, a: Tensor, b: Tensor, b_value: Value, node: Any, ctx
     return out.replaced(origin=None)
 
 
-def activation(interp: Machine, kind: str, x: Tensor, node: Any, ctx: CallContext, dim: Optional[Value] = None, layer: Optional[Obj] = None) -> Tensor:
+def activation(interp: Machine, kind: str, x: Tensor, node: Any, ctx: CallContext, dim: Optional[Value] = None, layer: Optional[Obj] = None,
+               caches_logits: bool = False) -> Tensor:
     if not ctx.no_grad:
         interp.facts.activation(kind, node, x, ctx, dim)
     if kind == "identity":
         return x
     step = "sigmoid" if kind in ("sigmoid", "hardsigmoid") else "tanh" if kind == "tanh" else "act"
     chain = (x.chain + (ChainItem(step, node, ctx.anchor or node, layer),))[-64:]
-    squash = OutputActivation(kind, node) if kind in SQUASH_ACTS else None
+    squash = OutputActivation(kind, node, caches_logits=caches_logits) if kind in SQUASH_ACTS else None
     if x.state == ZERO:
         if kind in ZERO_PRESERVING_ACTS:
             return x.replaced(chain=chain, squash=squash)

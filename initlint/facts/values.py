@@ -130,6 +130,8 @@ class OutputActivation:
     kind: str
     node: cst.CSTNode
     path: Optional[str] = None  # set when the squash comes from another file
+    # Keras 2's `backend.sigmoid`: its output caches the logits, which Keras' binary cross-entropy uses.
+    caches_logits: bool = False
 
 
 @dataclass(frozen=True, eq=False)

@@ -159,6 +159,8 @@ def tensor_function(interp: Machine, qual: str, name: str, args: list[Value], kw
     if act is not None and (qual.startswith(("torch.nn.functional.", "tf.nn.", "tf.math.", "keras.activations.", "keras.ops.")) or qual in ("torch." + name, "tf." + name)):
         x = first or Tensor()
         return activation(interp, act, x, node, ctx, dim=_dim_arg(args, kwargs))
+    if qual == "keras.backend.sigmoid":  # Keras 2 only (Keras 3 has no backend.sigmoid): caches its logits
+        return activation(interp, "sigmoid", first or Tensor(), node, ctx, caches_logits=True)
     return tensor_op(interp, name, first or Tensor(), args, kwargs, node, ctx, fw)
 
 
