@@ -35,15 +35,18 @@ model = keras.Sequential([
 model.compile(optimizer="adam", loss="binary_crossentropy")
 """
 
-# Layers from a star import (`from keras.layers import *`) are Keras' own.
+# Layers from a star import (`from keras.layers import *`) are Keras' own, also when another
+# module's star import (the optimizers) comes after it.
 KERAS_STAR_IMPORT = """\
 from keras.models import Model
 from keras.layers import *
+from keras.optimizers import *
 
 inp = Input(shape=(8,))
 x = Dense(4, activation="relu")(inp)
 out = Dense(1, activation="softmax")(x)
 model = Model(inputs=inp, outputs=out)
+model.compile(optimizer=SGD(), loss="mse")
 """
 
 KERAS_ACTIVATION_LAYER = """\
@@ -293,7 +296,7 @@ class SingleUnitSoftmax(Rule):
         Invalid(TORCH_HEAD, at=[(12, 16)]),
         Invalid(KERAS_HEAD, at=[(6, 5)]),
         Invalid(KERAS_ACTIVATION_LAYER, at=[(7, 11)]),
-        Invalid(KERAS_STAR_IMPORT, at=[(6, 7)]),
+        Invalid(KERAS_STAR_IMPORT, at=[(7, 7)]),
         Invalid(KERAS_STATIC_BUILDER, at=[(8, 80)]),
         Invalid(KERAS_MODEL_ON_MODULE, at=[(5, 14)]),
         Invalid(KERAS_MAIN_BLOCK, at=[(8, 15)]),

@@ -614,12 +614,8 @@ class Interpreter:
             if starred is not None:
                 return starred
         if self.framework_stars and name[:1].isupper() and not python.is_builtin(name):
-            # A class from a star-imported framework module (`Dense` after `from keras.layers import *`);
-            # Keras' models module for its model classes.
-            models = [m for m in self.framework_stars if m.endswith(".models")]
-            layers_first = [m for m in self.framework_stars if not m.endswith(".models")] or models
-            module = models[-1] if models and name in ("Model", "Sequential") else layers_first[-1]
-            return Ext(f"{module}.{name}")
+            # A class from a star-imported framework module (`Dense` after `from keras.layers import *`).
+            return Ext(f"{_star_module(self.framework_stars, name)}.{name}")
         return python.builtin(name)
 
     def eval_attribute(self, node: cst.Attribute, env: Env, ctx: CallContext) -> Value:
@@ -758,6 +754,21 @@ _EVAL: dict[type, Callable[[Interpreter, Any, Env, CallContext], Value]] = {
     cst.NamedExpr: expressions.eval_named_expr,
     cst.Await: lambda i, n, e, c: i.eval(n.expression, e, c),
 }
+
+
+_OPTIMIZERS = frozenset({"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion"})
+
+
+def _star_module(stars: list[str], name: str) -> str:
+    """Which star-imported framework module a class name comes from: Keras' models module for its
+    model classes, its optimizers module for optimizers, else a layers module (the last one)."""
+    for suffix, names in ((".models", ("Model", "Sequential")), (".optimizers", _OPTIMIZERS)):
+        if name in names:
+            found = [m for m in stars if m.endswith(suffix)]
+            if found:
+                return found[-1]
+    layer_modules = [m for m in stars if m.endswith((".layers", ".nn"))]
+    return (layer_modules or stars)[-1]
 
 
 def _is_torch_model(obj: Obj) -> bool:
