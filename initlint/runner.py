@@ -205,7 +205,12 @@ def check_files(
     try:
         lost: list[str] = []
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(settings, named)) as pool:
-            futures = [pool.submit(_check_in_worker, path) for path in ordered]
+            futures = []
+            for path in ordered:
+                try:
+                    futures.append(pool.submit(_check_in_worker, path))
+                except BrokenProcessPool:  # a worker died while the files were still being handed out
+                    break
             for index, future in enumerate(futures):
                 try:
                     record = future.result()
@@ -213,6 +218,8 @@ def check_files(
                     lost = ordered[index:]
                     break
                 yield record
+            else:
+                lost = ordered[len(futures):]
         # Check the lost files again one at a time, each in a process of its own, so that
         # the file that kills its process cannot take the others down with it.
         for path in lost:
