@@ -50,7 +50,7 @@ def link_project(results: Sequence[FileResult], settings: Settings) -> list[Diag
                 from_logits=pending.from_logits,
                 framework=pending.framework,
                 compiled=False,
-                keras_layer=False,
+                caches_logits=False,
                 loss_text=pending.loss_text,
                 act_text=output.text,
             )

@@ -223,7 +223,7 @@ class SigmoidBce(LossPairingRule):
         if pairing.loss == "bce":
             return True
         # Keras computes its binary cross-entropy from a Keras layer's cached logits.
-        return pairing.loss == "keras_bce" and not pairing.compiled and not pairing.keras_layer and not pairing.from_logits
+        return pairing.loss == "keras_bce" and not pairing.compiled and not pairing.caches_logits and not pairing.from_logits
 
     def fix(self, pairing: LossPairing, facts: FileFacts) -> Optional[Any]:
         """`BCELoss` -> `BCEWithLogitsLoss` and the sigmoid -> its input, when both are plain and unshared."""

@@ -27,7 +27,6 @@ from initlint.confirm.constructors import (
     ctor_from_literal_call,
     ctor_from_signature,
     literal_call_in_project,
-    script_constants,
 )
 from initlint.confirm.filemodel import FileModel, Stmt, Unbuildable, bound_names, load_names
 from initlint.confirm.inputs import forward_def, input_hints
@@ -331,9 +330,8 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             extra_names |= recipe.names
         indices = fm.closure(roots, extra_names)
         # Constants the main block sets that the class or its instantiation reads (`noise_dim = 10`).
-        constants = script_constants(fm)
         used = extra_names.union(*(fm.uses[i] for i in indices))
-        block_statements = [stmt for name, stmt in sorted(constants.items()) if name in used]
+        block_statements = [stmt for name, stmt in sorted(fm.script_constants.items()) if name in used]
         forward_of: Optional[ast.ClassDef] = cls_node
     elif target.kind == "factory":
         roots = [i for i, n in enumerate(fm.body) if isinstance(n, ast.FunctionDef) and n.name == target.name]

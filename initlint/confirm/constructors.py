@@ -10,7 +10,6 @@ import os
 from typing import Any, Optional
 
 from initlint.confirm.filemodel import FileModel, Unbuildable, is_side_effect, load_names, stmt_start
-from initlint.confirm.recipe import script_blocks
 from initlint.confirm.slices import literal_arguments
 
 PROJECT_SCAN_LIMIT = 300
@@ -38,11 +37,10 @@ def ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional[
         if isinstance(func, ast.Attribute):
             continue
         ok = True
-        constants = script_constants(fm)
         for n in names:
             binders = fm.binders.get(n, [])
             if not binders:
-                ok = ok and n in constants  # `DCGAN(noise_dim)` after `noise_dim = 10` in the main block
+                ok = ok and n in fm.script_constants  # `DCGAN(noise_dim)` after `noise_dim = 10` in the main block
             elif any(is_side_effect(fm.body[j]) for j in binders) or any(
                 isinstance(fm.body[j], (ast.For, ast.While, ast.With)) for j in binders
             ):
@@ -50,31 +48,6 @@ def ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional[
         if ok:
             return ast.unparse(node), names, f"the instantiation on line {node.lineno}", node.lineno
     return None
-
-
-def script_constants(fm: FileModel) -> dict[str, ast.Assign]:
-    """The literal constants a script's main block sets (`noise_dim = 10` under
-    `if __name__ == "__main__":`, or in the `main()` it calls), by name: each assigned once there
-    and nowhere at the top level. The model's code may read them as globals, and its
-    instantiation may pass them."""
-    found: dict[str, ast.Assign] = {}
-    seen: set[str] = set()
-    for block in script_blocks(fm.tree)[1:]:
-        for stmt in block:
-            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
-                continue
-            name = stmt.targets[0].id
-            try:
-                ast.literal_eval(stmt.value)
-            except ValueError:
-                seen.add(name)
-                continue
-            if name in seen or name in found:
-                found.pop(name, None)
-            elif name not in fm.binders:
-                found[name] = stmt
-            seen.add(name)
-    return found
 
 
 def literal_call_in_project(project_root: str, path: str, cls: str) -> Optional[tuple[str, str]]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import ast
 import symtable
+from functools import cached_property
 from typing import Optional
 
-from initlint.confirm.recipe import is_main_guard
+from initlint.confirm.recipe import is_main_guard, script_blocks
 
 
 class Unbuildable(Exception):
@@ -115,6 +116,27 @@ class FileModel:
             configured = configured_name(node)
             if configured is not None:
                 self.configures.setdefault(configured, []).append(i)
+
+    @cached_property
+    def script_constants(self) -> dict[str, ast.Assign]:
+        """The literal constants the script's main block sets (`noise_dim = 10` under
+        `if __name__ == "__main__":`, or in the `main()` it calls), by name: each bound once there,
+        by that assignment, and nowhere at the top level. The model's code may read them as
+        globals, and its instantiation may pass them."""
+        stores: dict[str, int] = {}
+        literal: dict[str, ast.Assign] = {}
+        for block in script_blocks(self.tree)[1:]:
+            for stmt in block:
+                for node in ast.walk(stmt):
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                        stores[node.id] = stores.get(node.id, 0) + 1
+                if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                    try:
+                        ast.literal_eval(stmt.value)
+                    except (ValueError, TypeError, RecursionError):
+                        continue
+                    literal[stmt.targets[0].id] = stmt
+        return {name: stmt for name, stmt in literal.items() if stores.get(name) == 1 and name not in self.binders}
 
     def class_def(self, name: str) -> Optional[ast.ClassDef]:
         for node in self.body:

@@ -26,8 +26,8 @@ from typing import Any, Optional
 
 from initlint.confirm import tf1_layers, tf_graph
 from initlint.confirm.imports import optional_imports
+from initlint.confirm.probes import LR, SATURATED_LOGIT, VANISHING_SEEDS
 
-LR = 0.1
 ONLY_ZERO = ("on TensorFlow the confirmation stage measures exactly-zero gradients (IL101-IL103), a sigmoid "
              "into squared error (IL301), vanishing gradients (IL302) and, on TF1 graphs, scale, symmetry and "
              "depth drift")
@@ -458,22 +458,11 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
 
 def _kernels_in_call_order(keras: Any, obj: Any, x: Any) -> list[Any]:
     """The kernels of the weight layers (Dense, Conv) one forward pass calls, in the order it calls them."""
-    order: list[Any] = []
-    real = keras.layers.Layer.__call__
-
-    def __call__(layer: Any, *args: Any, **kwargs: Any) -> Any:
-        out = real(layer, *args, **kwargs)
-        kernel = getattr(layer, "kernel", None)
-        if kernel is not None and not any(kernel is k for k in order):
-            order.append(kernel)
-        return out
-
-    keras.layers.Layer.__call__ = __call__
-    try:
+    layers = {id(layer): layer for layer in obj._flatten_layers(include_self=False)}
+    with layer_outputs(list(layers.values()), keras) as got:  # keyed in the order the calls return
         obj(x, training=True)
-    finally:
-        keras.layers.Layer.__call__ = real
-    return order
+    kernels = [getattr(layers[key], "kernel", None) for key in got]
+    return [k for k in kernels if k is not None]
 
 
 def _vanishing(tf: Any, keras: Any, obj: Any, x: Any, seed: int) -> dict[str, Any]:
@@ -483,7 +472,7 @@ def _vanishing(tf: Any, keras: Any, obj: Any, x: Any, seed: int) -> dict[str, An
 
     kernels = _kernels_in_call_order(keras, obj, x)
     per_seed = []
-    for k in range(tf_graph.VANISHING_SEEDS):
+    for k in range(VANISHING_SEEDS):
         gen = tf.random.Generator.from_seed(seed + 1000 + k)
         xk = gen.normal(np.shape(x)) if np.asarray(x).dtype.kind == "f" else x
         with tf.GradientTape() as tape:
@@ -495,8 +484,6 @@ def _vanishing(tf: Any, keras: Any, obj: Any, x: Any, seed: int) -> dict[str, An
                          for g in grads])
     return {"layers": [k.path for k in kernels], "norms": per_seed, "inputs": [list(np.shape(x))]}
 
-# A wrong sample saturated this far: sigmoid(20) is exactly 1.0 in float32 (as probes.SATURATED_LOGIT).
-SATURATED_LOGIT = 20.0
 
 
 def _saturated_pair(tf: Any, keras: Any, model: Any, x: Any, layers: list[Any], check: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,10 @@ SIGMOID = {"sigmoid", "sigmoid_"}
 SOFTMAX = {"softmax", "_softmax"}
 # A wrong sample saturated this far: sigmoid(20) is exactly 1.0 in float32.
 SATURATED_LOGIT = 20.0
+# The SGD step between the two passes of the zero-gradient and symmetry checks (torch, TF graphs, Keras on TF).
+LR = 0.1
+# Seeds over which the vanishing-gradient ratio is taken (its median).
+VANISHING_SEEDS = 5
 
 
 class Tools(NamedTuple):

@@ -21,10 +21,9 @@ from typing import Any, Optional
 
 import torch
 
+from initlint.confirm.probes import LR, VANISHING_SEEDS
 from initlint.confirm.symmetry import _unit_axis, _units_diff
 
-LR = 0.1
-VANISHING_SEEDS = 5
 LAYER_OPS = {"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Conv1D", "Conv2D", "Conv3D",
              "DepthwiseConv2dNative"}
 # Ops between a variable and the layer that reads it.

@@ -47,7 +47,7 @@ from initlint.confirm.example_inputs import (
 )
 from initlint.confirm.imports import optional_imports
 from initlint.confirm.keras_compat import accept_old_keras_arguments
-from initlint.confirm.probes import PROBES, Tools
+from initlint.confirm.probes import LR, PROBES, VANISHING_SEEDS, Tools
 from initlint.confirm.recipe import replay
 from initlint.confirm.symmetry import measure_symmetry
 
@@ -71,8 +71,6 @@ LAYER_FUNCS = {"linear", "matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "co
                "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "addmm", "einsum"}
 # The operations a zero-gradient finding is about, by the probe parameter `ops`.
 OPS = {"multiplicative": MULTIPLICATIVE, "activation": ACTIVATIONS, "softmax": SOFTMAX}
-LR = 0.1
-VANISHING_SEEDS = 5
 
 
 class BuildError(Exception):

@@ -44,7 +44,7 @@ class LossPairing:
     from_logits: Optional[bool]
     framework: str  # of the loss: "torch" | "keras" | "tf"
     compiled: bool  # a Keras `model.compile(loss=...)` (Keras computes it from cached logits)
-    keras_layer: bool  # the squash is a Keras layer's activation or Keras 2's backend.sigmoid (its output caches the logits)
+    caches_logits: bool  # the squash is a Keras layer's activation or Keras 2's backend.sigmoid: its output caches the logits
     loss_text: str  # the loss as written, for messages
     act_text: str  # the activation as written, for messages
     # Same-file pairs only (None across files):
@@ -79,7 +79,7 @@ def loss_pairings(facts: FileFacts) -> Iterator[LossPairing]:
             from_logits=event.loss.from_logits,
             framework=event.loss.framework,
             compiled=False,
-            keras_layer=squash.caches_logits or (
+            caches_logits=squash.caches_logits or (
                 layer_item is not None and layer_item.layer is not None and layer_item.layer.kind.startswith("keras.")),
             loss_text=facts.code(event.node, 50),
             act_text=facts.code(squash.node, 50),
@@ -106,7 +106,7 @@ def loss_pairings(facts: FileFacts) -> Iterator[LossPairing]:
             from_logits=from_logits,
             framework="keras",
             compiled=True,
-            keras_layer=True,
+            caches_logits=True,
             loss_text=facts.code(compile_event.node, 50),
             act_text=facts.code(output[1], 50),
             node=compile_event.node,

@@ -76,11 +76,8 @@ _BUILTIN_NAMES = {
 
 
 def is_builtin(name: str) -> bool:
-    return name in _BUILTIN_NAMES or name in _BUILTIN_CLASSES
-
-
-# Builtin classes a star import must not shadow (`Exception`, `ValueError`).
-_BUILTIN_CLASSES = frozenset(n for n in dir(builtins) if n[:1].isupper())
+    """A name Python itself binds (`range`, `Exception`): a star import does not shadow it."""
+    return name in _BUILTIN_NAMES or hasattr(builtins, name)
 
 
 def builtin(name: str) -> Value:
