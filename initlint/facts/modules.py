@@ -26,6 +26,7 @@ from initlint.diagnostics import Span
 from initlint.facts.context import CallContext, Env
 from initlint.facts.names import import_module_name
 from initlint.facts.values import ClassInfo, Ext, Value
+from initlint.parse import parse_source
 from initlint.positions import Positions
 
 # Larger files are not read for their definitions (generated code, vendored libraries).
@@ -147,9 +148,11 @@ def load_module(path: str) -> Optional[ForeignModule]:
             with open(path, "rb") as handle:
                 data = handle.read()
             text = data.decode("utf-8")
-            module = cst.parse_module(text)
-            found = ForeignModule(path, module, text, blake2b(data, digest_size=16).hexdigest(), Positions(module))
-        except (OSError, UnicodeDecodeError, cst.ParserSyntaxError, RecursionError):
+            # The checked files' own parse: lean, and safe on nesting that crashes libcst's native parser.
+            module = parse_source(path, text)
+            if isinstance(module, cst.Module):
+                found = ForeignModule(path, module, text, blake2b(data, digest_size=16).hexdigest(), Positions(module))
+        except (OSError, UnicodeDecodeError):
             found = None
     _PARSED[key] = found
     if len(_PARSED) > _PARSED_MAX:

@@ -101,3 +101,15 @@ def test_an_imported_config_dataclass_configures_the_model(initlint: Run, tmp_pa
     assert [f[:2] for f in findings(initlint("--no-cache", ".").stdout)] == [("model.py", "IL302")]
     write(tmp_path, "config.py", CONFIG.replace('"sigmoid"', '"relu"'))
     assert initlint("--no-cache", ".").returncode == 0
+
+
+def test_an_imported_module_too_deep_for_libcst_is_skipped_not_fatal(initlint: Run, tmp_path: Path) -> None:
+    # 3,000 nested parentheses crash libcst's native parser (it overflows the C stack); the
+    # imported module is read with the checked files' own guarded parse, so the importer is
+    # still checked (it learns nothing of Block) and the deep file gets its IL001.
+    write(tmp_path, "model.py", BLOCK + "\nDEEP = " + "(" * 3000 + "1" + ")" * 3000 + "\n")
+    write(tmp_path, "train.py", TRAIN.format(import_line="from model import Block", second="zeros_"))
+    proc = initlint("--no-cache", "--format", "json", ".")
+    found = sorted((d["path"], d["code"]) for d in json.loads(proc.stdout))
+    assert found == [("model.py", "IL001")], proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
