@@ -118,6 +118,20 @@ class Models:
         return model
 """
 
+# Layers kept in a config for a custom model that runs them in a loop: the layer alone decides.
+KERAS_CONFIG_LAYERS = """\
+from keras.layers import Dense, Dropout
+
+CONFIG = {
+    "model": [
+        Dense(units=32, activation="relu"),
+        Dropout(0.2),
+        Dense(units=1, activation="softmax"),
+    ],
+    "loss": "binary_crossentropy",
+}
+"""
+
 SEQUENTIAL_MODULE = """\
 from torch import nn
 
@@ -302,6 +316,7 @@ class SingleUnitSoftmax(Rule):
         Invalid(KERAS_MAIN_BLOCK, at=[(8, 15)]),
         Invalid(KERAS_PRETRAINED_BODY, at=[(10, 11)]),
         Invalid(SEQUENTIAL_MODULE, at=[(3, 68)]),
+        Invalid(KERAS_CONFIG_LAYERS, at=[(7, 9)]),
         Invalid(DIM_ONE_HEAD, at=[(11, 16)]),
         Invalid(TORCH_LOSS_ON_ONE_UNIT, at=[(12, 16)]),
         Invalid(KERAS_LOSS_ON_ONE_UNIT, at=[(5, 1)]),

@@ -64,6 +64,24 @@ def step(x, y):
     return tape.gradient(loss, [w])
 """
 
+# A GAN's hand-written losses: `1 - sigmoid(z)` is exactly 0 once z >= 17 in float32, so its log is
+# -inf and the gradient nan; `log(sigmoid(z))` keeps its gradient (1 - sigmoid(z)) down to z = -88.
+TF_HAND_WRITTEN = """\
+import tensorflow as tf
+
+w = tf.Variable(tf.random.normal([784, 1], stddev=0.03))
+
+
+def discriminator(x):
+    return tf.sigmoid(tf.matmul(x, w))
+
+
+def discriminator_loss(real, fake):
+    real_loss = -tf.reduce_mean(tf.math.log(discriminator(real)))
+    fake_loss = -tf.reduce_mean(tf.math.log(1 - discriminator(fake) + 1e-8))
+    return real_loss + fake_loss
+"""
+
 PREDICT_READS_OUTPUT = SEQUENTIAL_SIGMOID + """
 
 @torch.no_grad()
@@ -119,7 +137,7 @@ if torch.cuda.device_count() > 1:
 D = torch.compile(D)
 opt = torch.optim.Adam(D.parameters())
 D, opt = fabric.setup(D, opt)
-criterion = nn.BCELoss()
+criterion = nn.BCELoss().to("cpu")
 for x in fabric.setup_dataloaders(loader):
     loss = criterion(D(x).view(-1), torch.ones(x.shape[0]))
 """
@@ -145,7 +163,9 @@ class SigmoidBce(LossPairingRule):
     Flags a sigmoid output fed to a probability-space binary cross-entropy:
     `nn.BCELoss` / `F.binary_cross_entropy`, `tf.losses.log_loss`, or a raw
     `tf.sigmoid` output into a `tf.keras.losses` binary cross-entropy in an
-    eager loop.
+    eager loop, and a hand-written one: the log of `1 - sigmoid(z)` (with or
+    without an epsilon or a clip), as in `-(y * log(p) + (1 - y) * log(1 - p))`
+    or a GAN's `log(1 - D(G(z)))`.
 
     ## Why is this bad?
     In float32 the sigmoid rounds to exactly 0 or 1 once |z| ≳ 17; the log
@@ -194,8 +214,15 @@ class SigmoidBce(LossPairingRule):
 
     ## Known problems
     Keras's `Dense(1, activation='sigmoid')` with `loss='binary_crossentropy'`
-    is not flagged: Keras computes it from the cached logits. A hand-written
-    cross-entropy (`-(y * log(p) + ...)`) is not recognized.
+    is not flagged: Keras computes it from the cached logits. Of a
+    hand-written cross-entropy only the `log(1 - p)` term is reported: `1 - p`
+    is exactly 0 once z >= 17 (loss inf, gradient nan), while `log(p)` keeps
+    its gradient until z < -88, so `-log(sigmoid(z))` alone is left alone.
+    Only a model's output is judged: a loss function that takes logits and
+    applies the sigmoid itself (an asymmetric loss with its probability clip)
+    works in probability space on purpose.
+    Confirmation judges the sigmoid as for `BCELoss`: at the same saturated
+    sample a hand-written `log(1 - p)` has gradient nan (0 with an epsilon).
 
     ## References
     - PyTorch, `torch.nn.BCELoss` (its log is clamped at -100): https://pytorch.org/docs/stable/generated/torch.nn.BCELoss.html
@@ -213,6 +240,7 @@ class SigmoidBce(LossPairingRule):
         Invalid(SEQUENTIAL_SIGMOID, at=[(21, 12)]),
         Invalid(FUNCTIONAL, at=[(9, 12)]),
         Invalid(TF_EAGER, at=[(9, 16)]),
+        Invalid(TF_HAND_WRITTEN, at=[(12, 33)]),
         Invalid(PREDICT_READS_OUTPUT, at=[(21, 12)]),
         Invalid(WRAPPED_MODELS, at=[(14, 12)]),
     ]

@@ -1,6 +1,6 @@
 """The parse stage's shortcuts must build exactly libcst's tree and leave libcst as it was.
 
-parse.py builds parser nodes without re-validating them and with lean
+cst_parser.py builds parser nodes without re-validating them and with lean
 constructors; these tests compare its trees with libcst's own on varied
 syntax and on this repository's sources, and check that nodes built by
 hand afterwards are validated again, also when threads parse at once.
@@ -14,8 +14,9 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from initlint import parse
-from initlint.parse import LEAN_INITS_MIN_CHARS, parse_source
+from initlint import cst_parser as parse
+from initlint.cst_parser import LEAN_INITS_MIN_CHARS
+from initlint.parse import parse_source
 
 REPO = Path(__file__).resolve().parents[1]
 

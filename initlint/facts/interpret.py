@@ -613,6 +613,10 @@ class Interpreter:
             starred = self.imports.resolve_star(self, name, env, ctx)
             if starred is not None:
                 return starred
+        if self.imports is not None and self.imports.stars and not python.is_builtin(name):
+            alias = self.imports.star_imported_name(self, name, env)
+            if alias is not None:
+                return alias
         if self.framework_stars and name[:1].isupper() and not python.is_builtin(name):
             # A class from a star-imported framework module (`Dense` after `from keras.layers import *`).
             return Ext(f"{_star_module(self.framework_stars, name)}.{name}")

@@ -22,11 +22,11 @@ from typing import Any, NamedTuple, Optional, Protocol
 
 import libcst as cst
 
+from initlint.cst_parser import parse_guarded
 from initlint.diagnostics import Span
 from initlint.facts.context import CallContext, Env
 from initlint.facts.names import import_module_name
 from initlint.facts.values import ClassInfo, Ext, Value
-from initlint.parse import parse_source
 from initlint.positions import Positions
 
 # Larger files are not read for their definitions (generated code, vendored libraries).
@@ -36,6 +36,10 @@ MAX_IMPORT_DEPTH = 2
 MAX_IMPORTED_MODULES = 16
 # The root name of the definitions pass: its imports are followed too (depth permitting).
 DEFINITIONS = "<definitions>"
+
+
+# The frameworks (by the first part of a canonical name) whose aliases a star import re-exports.
+FRAMEWORK_ROOTS = frozenset({"torch", "tf", "keras", "np", "torchvision"})
 
 
 def is_literal(node: cst.BaseExpression) -> bool:
@@ -149,7 +153,7 @@ def load_module(path: str) -> Optional[ForeignModule]:
                 data = handle.read()
             text = data.decode("utf-8")
             # The checked files' own parse: lean, and safe on nesting that crashes libcst's native parser.
-            module = parse_source(path, text)
+            module = parse_guarded(text)
             if isinstance(module, cst.Module):
                 found = ForeignModule(path, module, text, blake2b(data, digest_size=16).hexdigest(), Positions(module))
         except (OSError, UnicodeDecodeError):
@@ -272,6 +276,25 @@ class ProjectImports:
                 if isinstance(value, ClassInfo) and not local.startswith("_"):
                     root.vars.setdefault(local, value)  # the file's own definitions win
         return root.vars.get(name)
+
+    def star_imported_name(self, interp: _Definer, name: str, env: Env) -> Optional[Value]:
+        """What a star-imported project module gives a name bound nowhere else, as an import:
+        a framework alias it imported itself (`nn` after `from dcgan import *`, where dcgan.py
+        has `import torch.nn as nn`), or one of its classes as the imported name `dcgan.Net`
+        (opaque, as after `from dcgan import Net`: the cross-file link joins its output with a
+        loss here). None otherwise. Unlike resolve_star, it may be asked from anywhere in the
+        file, since no class of the other module is analysed for it."""
+        root = env
+        while root.parent is not None:
+            root = root.parent
+        for origin in self.stars.get(id(root), ()):
+            defs = self.definitions(interp, origin)
+            value = defs.vars.get(name) if defs is not None else None
+            if isinstance(value, Ext) and value.qualname.split(".")[0] in FRAMEWORK_ROOTS:
+                return value
+            if isinstance(value, ClassInfo) and not name.startswith("_"):
+                return Ext(f"{origin.module}.{name}")
+        return None
 
     def definitions(self, interp: _Definer, origin: Origin) -> Optional[Env]:
         """The imports, classes, functions and literal constants of a project module, run in a scope of

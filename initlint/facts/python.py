@@ -27,6 +27,7 @@ from initlint.facts.tensors import (
 from initlint.facts.values import (
     INDEP,
     LIVE,
+    SIGMOID_COMPLEMENT,
     UNKNOWN,
     UNKNOWN_STATE,
     ZERO,
@@ -41,6 +42,7 @@ from initlint.facts.values import (
     Loss,
     Mapping,
     Obj,
+    OutputActivation,
     Param,
     Property,
     Seq,
@@ -536,6 +538,8 @@ def binary(interp: Machine, op: str, left: Value, right: Value, node: Any, ctx: 
             return shift(lt, rn if op == "Add" else (-rn if rn is not None else None))
         if rt is not None:
             shifted = shift(rt, ln)
+            if op == "Subtract" and ln is not None and rt.squash is not None and rt.squash.kind == "sigmoid":
+                return scale(shifted, -1.0, "neg").replaced(squash=OutputActivation(SIGMOID_COMPLEMENT, rt.squash.node))
             return shifted if op == "Add" else scale(shifted, -1.0, "neg")
     return UNKNOWN
 

@@ -11,6 +11,7 @@ from initlint.facts.context import CallContext, Machine
 from initlint.facts.values import (
     INDEP,
     LIVE,
+    SIGMOID_COMPLEMENT,
     UNKNOWN,
     UNKNOWN_STATE,
     ZERO,
@@ -201,7 +202,9 @@ def shift(t: Tensor, amount: Optional[float]) -> Tensor:
     creation = None if t.creation is None else InitEvent("unknown", t.creation.node, "shifted")
     if t.state in (ZERO, INDEP):
         return Tensor(state=INDEP, key=("shift", t.key, amount), params=t.params, last_dim=t.last_dim, creation=creation)
-    return t.replaced(squash=None, origin=origin, creation=creation, zero_layer=None)
+    # `1 - sigmoid(z) + 1e-8` is still exactly 1e-8 at saturation: its log has no gradient.
+    squash = t.squash if t.squash is not None and t.squash.kind == SIGMOID_COMPLEMENT else None
+    return t.replaced(squash=squash, origin=origin, creation=creation, zero_layer=None)
 
 
 def is_number(value: Value) -> bool:

@@ -134,6 +134,11 @@ class OutputActivation:
     caches_logits: bool = False
 
 
+# `OutputActivation.kind` of `1 - sigmoid(z)` (also plus an epsilon, or clipped): in float32 it is
+# exactly 0 once z >= 17, so a log of it is -inf (a hand-written binary cross-entropy, IL303).
+SIGMOID_COMPLEMENT = "1-sigmoid"
+
+
 @dataclass(frozen=True, eq=False)
 class Tensor(Value):
     """A tensor flowing through the model: its zero state, its upstream parameters, its width."""

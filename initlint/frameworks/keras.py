@@ -152,6 +152,11 @@ def construct(interp: Machine, obj: Obj, name: str, args: list[Value], kwargs: d
         obj.params["kernel"] = new_param("kernel", "weight", (None, units), kernel, obj, node)
         bias_event = keras_initializer(kwargs.get("bias_initializer", Const("zeros")), node) or InitEvent("zero", node, "'zeros'")
         _optional_param(obj, "bias", "bias", (units,), bias_event, truthy(kwargs.get("use_bias", Const(True))), node)
+        act = keras_activation_kind(obj.config["activation"])
+        if units == 1 and name in ("Dense", "dense") and act in ("softmax", "log_softmax") and not ctx.no_grad:
+            # Its output's last axis has one unit wherever it is used (a list in a config dict, a
+            # custom model's loop), so the softmax is constant before any call: IL103 at the layer.
+            interp.facts.activation(act, node, Tensor(last_dim=1), ctx, Const(-1))
         input_shape = kwargs.get("input_shape", kwargs.get("input_dim", Const(None)))
         if isinstance(input_shape, Seq) and input_shape.items:
             obj.config["in_features"] = Const(const_int(input_shape.items[-1]))

@@ -158,6 +158,11 @@ def weight_layer(interp: Machine, obj: Obj, x: Tensor, node: Any, ctx: CallConte
     return out
 
 
+# `nn.Module` methods that change where or how a module runs and return the module itself
+# (`Net().to(device)`, `nn.BCELoss().cuda()`).
+MOVES_MODULE = frozenset({"to", "cuda", "cpu", "train", "eval", "float", "double", "half", "type", "bfloat16"})
+
+
 def object_method(interp: Machine, obj: Obj, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     if obj.kind.startswith("ext:") and name in LAUNCHER_SETUP.get(last(obj.kind), ()) and args and not kwargs:
         # `model, opt = fabric.setup(model, opt)`: the same objects back, one alone unwrapped.
@@ -236,7 +241,7 @@ def object_method(interp: Machine, obj: Obj, name: str, args: list[Value], kwarg
         for _, p in obj.all_params():
             p.trainable = not (isinstance(flag, Const) and flag.value is False)
         return obj
-    if name in ("to", "cuda", "cpu", "train", "eval", "float", "double", "half", "type", "bfloat16"):
+    if name in MOVES_MODULE:
         return obj
     if name == "add_loss" and (args or "losses" in kwargs):
         term = args[0] if args else kwargs["losses"]

@@ -35,12 +35,15 @@ from initlint.facts.tensors import (
 from initlint.facts.values import (
     INDEP,
     LIVE,
+    SIGMOID_COMPLEMENT,
     UNKNOWN,
     UNKNOWN_STATE,
     ZERO,
     ChunkedTensor,
     Const,
     InitEvent,
+    Loss,
+    OutputActivation,
     Param,
     Seq,
     Tensor,
@@ -254,8 +257,16 @@ def tensor_op(interp: Machine, name: str, x: Tensor, args: list[Value], kwargs: 
         unit_norm = name == "normalize" or (x.unit_norm and name in ("dropout", "identity"))
         return x.replaced(squash=None if name not in ("dropout", "identity") else x.squash, zero_layer=x.zero_layer if name in ("dropout", "identity") else None, origin=origin, unit_norm=unit_norm)
     if name in ("clamp", "clip", "maximum", "minimum", "abs", "exp", "log", "sqrt", "rsqrt", "neg", "sign", "round", "floor", "ceil", "reciprocal", "log1p", "expm1", "sin", "cos", "erf", "clip_by_value", "where"):
+        complement = x.squash if x.squash is not None and x.squash.kind == SIGMOID_COMPLEMENT else None
+        if name == "log" and complement is not None and not ctx.no_grad and any(c.kind == "weight" for c in x.chain):
+            # `log(1 - sigmoid(z))` on a model's output: a hand-written binary cross-entropy on its
+            # sigmoid. (A loss that takes logits and applies the sigmoid itself, as the asymmetric
+            # loss does with its probability clip, chose probability space on purpose.)
+            sigmoid_output = x.replaced(squash=OutputActivation("sigmoid", complement.node))
+            interp.facts.loss(Loss("bce", node, framework=fw), node, sigmoid_output, Tensor(), ctx)
         if x.state == LIVE:
-            return x.replaced(squash=None, zero_layer=None, creation=None, origin=None)
+            kept = complement if name in ("clamp", "clip", "clip_by_value", "maximum") else None
+            return x.replaced(squash=kept, zero_layer=None, creation=None, origin=None)
         return Tensor(params=x.params | merge_params(*other_tensors), last_dim=x.last_dim)
     act = ACT_NAMES.get(name)
     if act is not None:

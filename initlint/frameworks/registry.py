@@ -38,7 +38,7 @@ from initlint.facts.values import (
 )
 from initlint.frameworks import argparse_values, keras, torch
 from initlint.frameworks.keras import keras_initializer_call, keras_input, tf1_always, tf1_never
-from initlint.frameworks.layers import object_method, weight_layer
+from initlint.frameworks.layers import MOVES_MODULE, object_method, weight_layer
 from initlint.frameworks.losses import apply_loss, make_loss
 from initlint.frameworks.ops import tensor_function, tensor_op
 from initlint.frameworks.tables import (
@@ -244,7 +244,7 @@ def call_method(interp: Machine, target: Value, name: str, args: list[Value], kw
             return changed
         return tensor_op(interp, name, target, args, kwargs, node, ctx, "torch", is_method=True)
     if isinstance(target, Loss):
-        return UNKNOWN
+        return target if name in MOVES_MODULE else UNKNOWN
     return container_method(interp, target, name, args, kwargs)
 
 

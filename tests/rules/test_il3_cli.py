@@ -138,6 +138,18 @@ def test_package_imports_absolute_and_relative(tmp_path: Path) -> None:
     assert il3(run(".", cwd=tmp_path)) == [("IL301", "pkg/train.py", LOSS_LINE), ("IL303", "scripts/fit.py", LOSS_LINE)]
 
 
+def test_a_star_import_gives_the_model_and_the_framework_names(tmp_path: Path) -> None:
+    # `from model import *` is the only import of train.py: `nn` and `torch` are model.py's own
+    # imports, re-exported by the star, and `Scorer` is model.py's class.
+    write_project(tmp_path, SIGMOID_MODEL, "BCELoss", import_line="from model import *")
+    train = tmp_path / "train.py"
+    train.write_text(train.read_text().replace("import torch\nfrom torch import nn\n", ""))
+    assert il3(run(".", cwd=tmp_path)) == [("IL303", "train.py", LOSS_LINE - 2)]
+    # A name neither file binds stays unknown: no finding on a guess.
+    train.write_text(train.read_text().replace("nn.BCELoss()", "nnx.BCELoss()"))
+    assert il3(run(".", cwd=tmp_path)) == []
+
+
 def test_unresolved_or_unchecked_model_file_stays_quiet(tmp_path: Path) -> None:
     write_project(tmp_path, SIGMOID_MODEL, "MSELoss")
     # The model's file is not part of the run: the link is uncertain.
