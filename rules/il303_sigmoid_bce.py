@@ -222,7 +222,9 @@ class SigmoidBce(LossPairingRule):
     applies the sigmoid itself (an asymmetric loss with its probability clip)
     works in probability space on purpose.
     Confirmation judges the sigmoid as for `BCELoss`: at the same saturated
-    sample a hand-written `log(1 - p)` has gradient nan (0 with an epsilon).
+    sample a hand-written `log(1 - p)` has gradient nan (0 with an epsilon);
+    on a TF1 graph the script's own loss is evaluated there (loss inf,
+    dL/dz nan: confirmed).
 
     ## References
     - PyTorch, `torch.nn.BCELoss` (its log is clamped at -100): https://pytorch.org/docs/stable/generated/torch.nn.BCELoss.html

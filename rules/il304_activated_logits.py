@@ -218,7 +218,10 @@ class ActivatedLogits(LossPairingRule):
     on small classifiers), refuted otherwise; the evidence gives the loss
     floor the squashed output cannot go below (0.905 for five classes).
     Refuted when the activation's output does not reach the model's output
-    at run time.
+    at run time. A TF1 graph is measured the same way on TensorFlow: the
+    cross-entropy with logits taken on the activation's output and on its
+    input, with the same random labels, when the activation reaches the
+    finding's loss.
 
     ## Known problems
     Log-softmax before `CrossEntropyLoss` is not flagged: log-softmax is

@@ -232,9 +232,13 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
             return Confirmation("confirmed", summary, evidence)
         return Confirmation("refuted", f"{summary}: not below {_fmt(ACTIVATED_RATIO)}", evidence)
     summary = (f"the sigmoid output reaches the {m['loss'].upper()} loss; at a saturated wrong sample "
-               f"(logit {_fmt(m['saturated_logit'])}, label 0) dL/dz is {_fmt(m['dz'])} against "
+               f"(logit {_fmt(m['saturated_logit'])}, label 0) dL/dz is {'nan' if m['dz'] is None else _fmt(m['dz'])} against "
                f"{_fmt(m['dz_logits'])} with " + ("sigmoid_cross_entropy_with_logits on TensorFlow"
                                                   if m.get("backend") == "tensorflow" else "BCEWithLogitsLoss"))
+    if m["dz"] is None:
+        # A hand-written log-loss on TensorFlow: log(1 - sigmoid(20)) is log(0), inf, and its gradient nan.
+        return _on_guesses(Confirmation("confirmed", summary + f" (the loss is {m.get('loss_at_saturation')}: "
+                                        "the log of an exactly 0 probability)", evidence), m)
     if m["dz"] < SATURATED_FRACTION * m["dz_logits"]:
         return _on_guesses(Confirmation("confirmed", summary, evidence), m)
     return _on_guesses(Confirmation("refuted", summary, evidence), m)

@@ -11,6 +11,7 @@ def accept_old_keras_arguments(keras: Any) -> None:
     """Install the shims once per process."""
     _accept_keras2_optimizer_arguments(keras)
     _accept_keras1_model_arguments(keras)
+    _accept_keras0_dense_arguments(keras)
 
 
 def _accept_keras2_optimizer_arguments(keras: Any) -> None:
@@ -58,3 +59,26 @@ def _accept_keras1_model_arguments(keras: Any) -> None:
     functional_init._initlint_keras1 = True  # type: ignore[attr-defined]
     keras.Model.__new__ = model_new
     Functional.__init__ = functional_init
+
+
+def _accept_keras0_dense_arguments(keras: Any) -> None:
+    """Keras 0.x wrote `Dense(input_dim, output_dim)` (Keras 2 and 3 read the second number as an
+    activation) and Keras 1 `Dense(output_dim=..., init=...)`: both become `Dense(units, ...)` with
+    the input width as `input_shape`, and `init` as the kernel initializer."""
+    dense = keras.layers.Dense
+    if getattr(dense.__init__, "_initlint_keras0", False):
+        return
+    original = dense.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) >= 2 and all(isinstance(a, int) and not isinstance(a, bool) for a in args[:2]):
+            kwargs.setdefault("input_shape", (args[0],))
+            args = (args[1],) + tuple(args[2:])
+        if "output_dim" in kwargs and not args and "units" not in kwargs:
+            kwargs["units"] = kwargs.pop("output_dim")
+        if "init" in kwargs and "kernel_initializer" not in kwargs:
+            kwargs["kernel_initializer"] = kwargs.pop("init")
+        original(self, *args, **kwargs)
+
+    init._initlint_keras0 = True  # type: ignore[attr-defined]
+    dense.__init__ = init

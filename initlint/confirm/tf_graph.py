@@ -17,6 +17,7 @@ checks.py reads them unchanged:
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional
 
 import torch
@@ -128,6 +129,9 @@ def measure(tf: Any, graph: Any, variables: list[Any], checks: list[tuple[dict[s
     plans = []
     with graph.as_default():
         for c, ops in checks:
+            if c["probe"] == "loss_pairing" and c["probe_params"].get("loss") == "logits":
+                results[c["index"]] = _activated_pair(tf, graph, c, ops, feed, seed, layers, names)
+                continue
             if c["probe"] == "loss_pairing":
                 results[c["index"]] = _saturated_pair(tf, graph, c, ops, feed, seed)
                 continue
@@ -222,10 +226,65 @@ def _constant(w: Any) -> bool:
     return bool(w.size > 1 and (w == w.reshape(-1)[0]).all())
 
 
+def _activated_pair(tf: Any, graph: Any, c: dict[str, Any], ops: list[Any], feed: Any, seed: int,
+                    layers: list[tuple[Any, Any, int]], names: dict[int, str]) -> dict[str, Any]:
+    """IL304 on a TF1 graph: the first weight layer's gradient norm under a cross-entropy on logits
+    that already went through the softmax (or sigmoid) on the finding's related line, against the
+    same loss on the activation's own input, with the same random labels (the torch check's measure)."""
+    import numpy as np
+
+    v1 = tf.compat.v1
+    acts = [op for op in ops if op.type in ("Softmax", "Sigmoid")]
+    if not acts:
+        return {"activation": None, "lines": c["lines"]}
+    act = acts[-1]
+    kind = "softmax" if act.type == "Softmax" else "sigmoid"
+    s, z = act.outputs[0], act.inputs[0]
+    losses = [op for op in c["loss_ops"] if _ours(op) and op.outputs and op.outputs[0].dtype.is_floating]
+    if not losses:
+        return {"unverified": f"no loss tensor is computed on line {c['loss_lines'][0]}"}
+    if act.name not in _reach([losses[-1]], False):
+        return {"activation": kind, "lines": c["lines"], "on_path": False}
+    stack = [(op, v, pos) for op, v, pos in layers if op.name in _reach([z.op], False)]
+    if not stack:
+        return {"unverified": f"no weight layer of the graph feeds the {kind} on line {c['lines'][0]}"}
+    first = stack[0][1]
+    label = v1.placeholder(s.dtype, name="initlint_labels")
+    if kind == "softmax":
+        with_act = tf.nn.softmax_cross_entropy_with_logits(labels=label, logits=s)
+        without = tf.nn.softmax_cross_entropy_with_logits(labels=label, logits=z)
+    else:
+        with_act = tf.nn.sigmoid_cross_entropy_with_logits(labels=label, logits=s)
+        without = tf.nn.sigmoid_cross_entropy_with_logits(labels=label, logits=z)
+    g_with = tf.gradients(tf.reduce_mean(with_act), [first])[0]
+    g_without = tf.gradients(tf.reduce_mean(without), [first])[0]
+    with v1.Session(graph=graph) as sess:
+        sess.run(v1.global_variables_initializer())
+        rng = np.random.default_rng(seed + 11)
+        feeds = feed(np.random.default_rng(seed))
+        value = sess.run(s, feed_dict=feeds)
+        if kind == "softmax":
+            classes = int(np.shape(value)[-1])
+            onehot = np.eye(classes, dtype=value.dtype)[rng.integers(0, classes, np.shape(value)[:-1])]
+            feeds[label] = onehot
+        else:
+            classes = 2
+            feeds[label] = rng.integers(0, 2, np.shape(value)).astype(value.dtype)
+        gw, gwo = sess.run([g_with, g_without], feed_dict=feeds)
+    grad_with = float(np.linalg.norm(np.asarray(gw, dtype="float64")))
+    grad_without = float(np.linalg.norm(np.asarray(gwo, dtype="float64")))
+    floor = math.log(1 + (classes - 1) / math.e) if kind == "softmax" else math.log(1 + math.exp(-1))
+    return {"activation": kind, "on_path": True, "lines": c["lines"], "output_shape": list(np.shape(value)),
+            "layer": names.get(id(first), first.op.name), "grad_with": grad_with, "grad_without": grad_without,
+            "ratio": grad_with / grad_without if grad_without > 0 else None, "loss_floor": floor,
+            "classes": classes, "backend": "tensorflow"}
+
+
 def _saturated_pair(tf: Any, graph: Any, c: dict[str, Any], ops: list[Any], feed: Any, seed: int) -> dict[str, Any]:
-    """IL301 on a TF1 graph: whether the sigmoid on the finding's related line reaches the loss
-    tensor on its own line, and the loss's dL/dz with the sigmoid's input fed 20 (a saturated
-    sample) against sigmoid_cross_entropy_with_logits at the same logits."""
+    """IL301/IL303 on a TF1 graph: whether the sigmoid on the finding's related line reaches the
+    loss tensor on its own line, and the loss's dL/dz with the sigmoid's input fed 20 (a saturated
+    sample) against sigmoid_cross_entropy_with_logits at the same logits. A hand-written log-loss
+    there takes the log of exactly 0: its loss is inf and dL/dz nan (or 0 behind a clip)."""
     import numpy as np
 
     v1 = tf.compat.v1
@@ -233,9 +292,6 @@ def _saturated_pair(tf: Any, graph: Any, c: dict[str, Any], ops: list[Any], feed
     if not sig:
         return {"activation": None, "lines": c["lines"]}
     s = sig[-1]
-    if c["probe_params"].get("loss") != "mse":
-        # A hand-written log-loss is infinite at a saturated sample (log of 0): no finite dL/dz to compare.
-        return {"unverified": "on a TensorFlow graph only the squared-error pairing (IL301) is measured"}
     losses = [op for op in c["loss_ops"] if _ours(op) and op.outputs and op.outputs[0].dtype.is_floating
               and op.outputs[0].shape.rank == 0]
     if not losses:
@@ -254,10 +310,15 @@ def _saturated_pair(tf: Any, graph: Any, c: dict[str, Any], ops: list[Any], feed
         feeds = feed(np.random.default_rng(seed))
         value = sess.run(z, feed_dict=feeds)
         feeds[z] = np.full(np.shape(value), SATURATED_LOGIT, dtype=value.dtype)
-        dz, dref = sess.run([dz_t, dref_t], feed_dict=feeds)
-    result.update(loss="mse", saturated_logit=SATURATED_LOGIT, batch=int(np.shape(value)[0]) if np.ndim(value) else 1,
-                  dz=float(np.max(np.abs(dz))), dz_logits=float(np.max(np.abs(dref))), backend="tensorflow",
-                  output_shape=list(np.shape(value)))
+        with np.errstate(all="ignore"):
+            dz, dref, at_saturation = sess.run([dz_t, dref_t, loss], feed_dict=feeds)
+    dz_abs = np.abs(dz)
+    result.update(loss=c["probe_params"].get("loss", "mse"), saturated_logit=SATURATED_LOGIT,
+                  batch=int(np.shape(value)[0]) if np.ndim(value) else 1,
+                  # None (nan) when the log of exactly 0 poisons the gradient: no gradient reaches z either.
+                  dz=None if np.isnan(dz_abs).any() else float(np.max(dz_abs)),
+                  dz_logits=float(np.max(np.abs(dref))), backend="tensorflow", output_shape=list(np.shape(value)),
+                  loss_at_saturation=float(at_saturation) if np.isfinite(at_saturation) else str(at_saturation))
     return result
 
 

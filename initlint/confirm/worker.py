@@ -167,6 +167,9 @@ def _held_model(obj: Any, keras_mod: Any) -> Any:
     """`obj`, or the one model a plain object holds (`agent.model`, `self.net = Sequential()`):
     an RL agent or a wrapper class builds its network in its constructor."""
     kinds: tuple[type, ...] = (torch.nn.Module,) + ((keras_mod.Model,) if keras_mod is not None else ())
+    layers = _layer_list(obj, keras_mod) if keras_mod is not None else None
+    if layers is not None:
+        return keras_mod.Sequential(layers)
     if isinstance(obj, kinds) or not hasattr(obj, "__dict__"):
         return obj
     held = {k: v for k, v in vars(obj).items() if isinstance(v, kinds)}
@@ -174,6 +177,17 @@ def _held_model(obj: Any, keras_mod: Any) -> Any:
         return next(iter(held.values()))
     named = [held[k] for k in ("model", "net", "network") if k in held]
     return named[0] if len(named) == 1 else obj
+
+
+def _layer_list(obj: Any, keras_mod: Any) -> Optional[list[Any]]:
+    """The Keras layers a configuration lists for a model that runs them in order (`[Dense(32),
+    Dropout(0.2), Dense(1)]`, or the one such list of a dict `{"model": [...], "loss": ...}`)."""
+    if isinstance(obj, dict):
+        lists = [v for v in obj.values() if _layer_list(v, keras_mod) is not None]
+        return list(lists[0]) if len(lists) == 1 else None
+    if isinstance(obj, (list, tuple)) and obj and all(isinstance(v, keras_mod.layers.Layer) for v in obj):
+        return list(obj)
+    return None
 
 
 def _bias_of(layer: Any) -> Optional[torch.Tensor]:

@@ -264,10 +264,12 @@ def tensor_op(interp: Machine, name: str, x: Tensor, args: list[Value], kwargs: 
             # loss does with its probability clip, chose probability space on purpose.)
             sigmoid_output = x.replaced(squash=OutputActivation("sigmoid", complement.node))
             interp.facts.loss(Loss("bce", node, framework=fw), node, sigmoid_output, Tensor(), ctx)
+        # A clip keeps a sigmoid a sigmoid: `clip(sigmoid(z), eps, 1 - eps)` is flat, gradient 0, at saturation.
+        sigmoid = x.squash if x.squash is not None and x.squash.kind == "sigmoid" else complement
+        kept = sigmoid if name in ("clamp", "clip", "clip_by_value", "maximum") else None
         if x.state == LIVE:
-            kept = complement if name in ("clamp", "clip", "clip_by_value", "maximum") else None
             return x.replaced(squash=kept, zero_layer=None, creation=None, origin=None)
-        return Tensor(params=x.params | merge_params(*other_tensors), last_dim=x.last_dim)
+        return Tensor(params=x.params | merge_params(*other_tensors), last_dim=x.last_dim, squash=kept, chain=x.chain if kept else ())
     act = ACT_NAMES.get(name)
     if act is not None:
         return activation(interp, act, x, node, ctx, dim=_dim_arg([x] + list(others), kwargs))

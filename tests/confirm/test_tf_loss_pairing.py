@@ -1,4 +1,4 @@
-"""TensorFlow confirmations: the sigmoid + squared-error pairing (IL301), unscaled weights (IL401) behind tanh and
+"""TensorFlow confirmations: the sigmoid + squared-error pairing (IL301), a hand-written log-loss (IL303), a softmax into a logits loss (IL304), unscaled weights (IL401) behind tanh and
 behind a keep-probability placeholder, a Keras model with no input shape; through the real CLI:
 Keras models on the TensorFlow backend and TF1 graphs built with `tf.layers` (which Keras 3
 removed from `tf.compat.v1`). One run over all the programs, so one worker serves the module."""
@@ -81,7 +81,35 @@ model = tf.keras.models.Sequential([
 loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 model.compile(optimizer='adam', loss=loss_fn)
 """
+HAND_WRITTEN_BCE = """\
+import tensorflow as tf
+
+X = tf.placeholder(tf.float32, [None, 2])
+Y = tf.placeholder(tf.float32, [None, 1])
+W1 = tf.Variable(tf.random_normal([2, 8]), name="weight1")
+W2 = tf.Variable(tf.random_normal([8, 1]), name="weight2")
+layer1 = tf.sigmoid(tf.matmul(X, W1))
+hypothesis = tf.sigmoid(tf.matmul(layer1, W2))
+p = {p}
+cost = -tf.reduce_mean(Y * tf.log(p) + (1 - Y) * tf.log(1 - p))
+train = tf.train.GradientDescentOptimizer(learning_rate=0.1).minimize(cost)
+"""
+SOFTMAX_INTO_LOGITS_LOSS = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 64])
+y = tf.placeholder(tf.float32, [None, 10])
+W1 = tf.Variable(tf.truncated_normal([64, 32], stddev=0.1))
+W2 = tf.Variable(tf.truncated_normal([32, 10], stddev=0.1))
+hidden = tf.nn.relu(tf.matmul(x, W1))
+prediction = tf.nn.softmax(tf.matmul(hidden, W2))
+loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=prediction))
+train_step = tf.train.AdamOptimizer(0.001).minimize(loss)
+"""
 PROGRAMS = {
+    "tf1_softmax_into_logits_loss.py": SOFTMAX_INTO_LOGITS_LOSS,
+    "tf1_hand_written_bce.py": HAND_WRITTEN_BCE.format(p="hypothesis"),
+    "tf1_hand_written_bce_clipped.py": HAND_WRITTEN_BCE.format(p="tf.clip_by_value(hypothesis, 1e-7, 1 - 1e-7)"),
     "keras_softmax_from_logits.py": FROM_LOGITS,
     "tf1_keep_prob.py": KEEP_PROB,
     "no_input_shape_softmax.py": NO_INPUT_SHAPE.format(out="softmax"),
@@ -161,3 +189,23 @@ def test_softmax_into_from_logits_on_tensorflow_is_not_judged(findings: list[dic
              if f["path"] == "keras_softmax_from_logits.py" and f["code"] == "IL304"]
     assert got["status"] == "unverified", got
     assert "from_logits=True" in got["detail"] and "softmax" in got["detail"]
+
+
+def test_a_hand_written_log_loss_on_a_saturated_sigmoid_is_confirmed(findings: list[dict[str, Any]]) -> None:
+    # log(1 - sigmoid(20)) is log(0): the loss is inf and dL/dz nan; behind a clip it is exactly 0.
+    [raw] = [f["confirmation"] for f in findings if f["path"] == "tf1_hand_written_bce.py" and f["code"] == "IL303"]
+    assert raw["status"] == "confirmed", raw
+    assert raw["evidence"]["dz"] is None and raw["evidence"]["loss_at_saturation"] == "inf"
+    [clipped] = [f["confirmation"] for f in findings
+                 if f["path"] == "tf1_hand_written_bce_clipped.py" and f["code"] == "IL303"]
+    assert clipped["status"] == "confirmed", clipped
+    assert clipped["evidence"]["dz"] == 0.0 and clipped["evidence"]["dz_logits"] > 0
+
+
+def test_a_softmax_into_a_logits_loss_on_a_tf1_graph_shrinks_the_first_layer_gradient(
+        findings: list[dict[str, Any]]) -> None:
+    [got] = [f["confirmation"] for f in findings if f["path"] == "tf1_softmax_into_logits_loss.py" and f["code"] == "IL304"]
+    assert got["status"] == "confirmed", got
+    evidence = got["evidence"]
+    assert evidence["layer"] == "W1" and evidence["ratio"] < 0.5 and evidence["backend"] == "tensorflow"
+    assert abs(evidence["loss_floor"] - 1.4612) < 1e-3  # log(1 + 9/e) for ten classes
