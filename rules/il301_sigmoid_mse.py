@@ -212,6 +212,25 @@ loss = F.mse_loss(x @ w.t(), torch.sigmoid(torch.randn(4, 2)))
 """
 
 
+
+# A loss function of the user's: Keras calls it with (y_true, y_pred), y_pred being the sigmoid output.
+KERAS_CUSTOM_LOSS = """\
+import tensorflow as tf
+from tensorflow.keras import layers, models
+
+inputs = tf.keras.Input(shape=(16,))
+outputs = layers.Dense(16, activation="sigmoid")(layers.Dense(32, activation="relu")(inputs))
+model = models.Model(inputs, outputs)
+
+
+def reconstruction_loss(y_true, y_pred):
+    return 100.0 * tf.keras.losses.mean_squared_error(y_true, y_pred)
+
+
+model.compile(optimizer="adam", loss=reconstruction_loss)
+"""
+
+
 class SigmoidMse(LossPairingRule):
     """
     ## What it does
@@ -289,6 +308,7 @@ class SigmoidMse(LossPairingRule):
         Invalid(HAND_WRITTEN_MSE, at=[(7, 23), (12, 13)]),
         Invalid(SWAPPED_MSE, at=[(6, 8)]),
         Invalid(KERAS_INPUT_LAYER, at=[(7, 1)]),
+        Invalid(KERAS_CUSTOM_LOSS, at=[(10, 20)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:

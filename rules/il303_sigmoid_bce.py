@@ -157,6 +157,24 @@ loss = losses.binary_crossentropy(target, backend.sigmoid(logits))
 """
 
 
+
+# A weighted Keras binary cross-entropy in a loss function of the user's: on TensorFlow Keras still
+# computes it from the sigmoid layer's cached logits.
+KERAS_CUSTOM_BCE = """\
+from keras.layers import Dense
+from keras.losses import binary_crossentropy
+from keras.models import Sequential
+
+
+def weighted_bce(y_true, y_pred):
+    return 2.0 * binary_crossentropy(y_true, y_pred)
+
+
+model = Sequential([Dense(16, activation="relu", input_shape=(8,)), Dense(1, activation="sigmoid")])
+model.compile(optimizer="adam", loss=weighted_bce)
+"""
+
+
 class SigmoidBce(LossPairingRule):
     """
     ## What it does
@@ -237,7 +255,7 @@ class SigmoidBce(LossPairingRule):
     severity = Severity.WARNING
     confirmation = Confirm(probe="loss_pairing", params={"loss": "bce"}, at_related=True, file_backend=True)
     message = "`{loss}` takes a sigmoid output (`{act}`): the sigmoid saturates to exactly 0 or 1 in float32 and the gradient is lost; use the logits loss on the pre-sigmoid value"
-    VALID = [Valid(KERAS_STANDARD), Valid(LOGITS_LOSS), Valid(KERAS2_BACKEND_SIGMOID)]
+    VALID = [Valid(KERAS_STANDARD), Valid(LOGITS_LOSS), Valid(KERAS2_BACKEND_SIGMOID), Valid(KERAS_CUSTOM_BCE)]
     INVALID = [
         Invalid(SEQUENTIAL_SIGMOID, at=[(21, 12)]),
         Invalid(FUNCTIONAL, at=[(9, 12)]),

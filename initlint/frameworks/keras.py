@@ -26,6 +26,7 @@ from initlint.facts.values import (
     Initializer,
     Mapping,
     Obj,
+    OutputActivation,
     Seq,
     Tensor,
     Value,
@@ -221,6 +222,17 @@ def model_output(obj: Obj) -> Optional[tuple[str, Any]]:
         act = layer_activation(layer)
         return (act, layer.site) if act in SQUASH_ACTS else None
     return None
+
+
+def output_tensor(obj: Obj) -> Optional[Tensor]:
+    """What a Keras model outputs, for a loss function of the user's (`compile(loss=my_loss)`): a
+    functional model's `outputs` tensor, or a live tensor carrying a Sequential's output activation."""
+    if obj.kind in ("keras.Model", "keras.Functional"):
+        out = obj.config.get("outputs")
+        return out if isinstance(out, Tensor) else None
+    output = model_output(obj) if obj.kind == "keras.Sequential" else None
+    # A Keras layer's activation: its output caches the logits for Keras' own cross-entropies.
+    return Tensor(state=LIVE, squash=OutputActivation(output[0], output[1], caches_logits=True)) if output is not None else None
 
 
 def model_width(obj: Obj) -> Optional[tuple[int, Any]]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import libcst as cst
+
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.python import iterate, lookup_attribute, taint_arguments
 from initlint.facts.tensors import (
@@ -37,7 +39,7 @@ from initlint.facts.values import (
     Value,
     const_int,
 )
-from initlint.frameworks.keras import keras_initializer, known_tail, layer_activation, single_loss
+from initlint.frameworks.keras import keras_initializer, known_tail, layer_activation, output_tensor, single_loss
 from initlint.frameworks.tables import (
     ACT_NAMES,
     CONTAINERS,
@@ -257,6 +259,12 @@ def object_method(interp: Machine, obj: Obj, name: str, args: list[Value], kwarg
         elif len(args) > 1:
             args = [args[0], single_loss(args[1]), *args[2:]]
         interp.facts.keras_compile(obj, args, kwargs, node, ctx)
+        loss = kwargs.get("loss", args[1] if len(args) > 1 else None)
+        prediction = output_tensor(obj) if isinstance(loss, Func) and isinstance(loss.node, cst.FunctionDef) else None
+        if loss is not None and prediction is not None:
+            # `compile(loss=my_loss)`: Keras calls it with (y_true, y_pred); the losses it applies
+            # inside receive the model's output.
+            interp.call(loss, [Tensor(), prediction], {}, node, interp.current_env or interp.globals, ctx)
         return Const(None)
     if name in ("fit", "train_on_batch"):
         interp.facts.keras_fit(obj, args, kwargs, node, ctx)
