@@ -445,7 +445,10 @@ class UnscaledInit(Rule):
     before a BatchNorm, which trains). A first layer that grows its input
     more than sqrt(`scale-ratio`) times is never refuted on the ratio: the
     finding stays unverified. A model with one weight layer is confirmed by
-    that layer's own growth alone (never refuted on it).
+    that layer's own growth alone (never refuted on it), and so is a weight
+    a script creates as a plain tensor and applies by hand (`w1 =
+    torch.randn(1000, 100)`, `x.mm(w1)`): its gain on unit-variance rows of
+    the fan-in the finding names.
     Unverified when the model cannot be built or its forward pass uses fewer
     than two weight layers. Only findings the static stage raised are
     measured, because the measure alone is not a detector: PyTorch's default

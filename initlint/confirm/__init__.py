@@ -10,6 +10,7 @@ the measurements into a Confirmation per finding (checks.py).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -206,6 +207,8 @@ def confirm_diagnostics(
                         "loss_lines": [diagnostics[i].span.line,
                                        max(diagnostics[i].span.line, diagnostics[i].span.end_line)],
                         "data": data.get(i),
+                        # The fan-in the static stage judged, which orients a hand-applied weight.
+                        "fan_in": _stated_fan_in(diagnostics[i].message) if declared.probe == "scale" else None,
                     })
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -246,3 +249,12 @@ def confirm_diagnostics(
             for pool in pools.values():
                 pool.close()
     return [d for d in out if d is not None]
+
+
+_FAN_IN = re.compile(r"\(fan-in (\d+)\)")
+
+
+def _stated_fan_in(message: str) -> Optional[int]:
+    """The fan-in an IL401 message states ("... is 0.0316 (fan-in 1000): ..."), if any."""
+    found = _FAN_IN.search(message)
+    return int(found.group(1)) if found else None

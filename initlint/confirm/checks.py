@@ -156,6 +156,13 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     gain0 = (rms[0] / start if start else (m.get("gains") or {}).get(layers[0])) if layers and rms else None
     grows = f"its first layer alone scales what it reads by {_fmt(gain0)}x" if gain0 is not None else ""
     if len(layers) < 2:
+        if gain0 is not None and gain0 > limit and "orientation_gains" in m:
+            # A weight the script applies by hand, measured on unit-variance rows of its fan-in.
+            return _on_guesses(Confirmation("confirmed", f"`{layers[0]}` scales the RMS of unit-variance inputs "
+                                            f"by {_fmt(gain0)}x, beyond {_fmt(limit)}x",
+                                            {"layers": layers, "first_layer_gain": gain0, "threshold": limit,
+                                             "orientation_gains": m["orientation_gains"],
+                                             "inputs": m.get("inputs")}), m)
         if gain0 is not None and gain0 > limit:
             return _on_guesses(Confirmation("confirmed", f"the only weight layer used scales what it reads by "
                                             f"{_fmt(gain0)}x, beyond {_fmt(limit)}x",

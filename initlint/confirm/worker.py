@@ -77,6 +77,14 @@ class BuildError(Exception):
     """The model could not be built or run; the message says why."""
 
 
+class RawWeight(BuildError):
+    """The target is a plain tensor, a weight a script applies by hand (`w1 = torch.randn(1000, 100)`)."""
+
+    def __init__(self, message: str, tensor: torch.Tensor) -> None:
+        super().__init__(message)
+        self.tensor = tensor
+
+
 def _tensors(obj: Any) -> list[torch.Tensor]:
     if isinstance(obj, torch.Tensor):
         return [obj]
@@ -407,6 +415,8 @@ def build(job: dict[str, Any]) -> Built:
         if job.get("backend", "torch") != "torch":
             return Built(obj, keras=True, backend=job["backend"])
         return Built(obj, keras=True)
+    if isinstance(obj, torch.Tensor) and obj.dim() == 2 and obj.is_floating_point():
+        raise RawWeight(f"`{target}` is a Tensor, not a torch.nn.Module or Keras model", obj.detach())
     if not isinstance(obj, torch.nn.Module):
         raise BuildError(f"`{target}` is a {type(obj).__name__}, not a torch.nn.Module or Keras model")
     return Built(obj.to(job.get("device", "cpu")), keras=False)
@@ -449,6 +459,24 @@ def _layer_params(built: Built, layers: list[str], order: list[str]) -> list[str
     return list(order)
 
 
+def _raw_weight_gain(w: torch.Tensor, name: str, seed: int, fan_in: Optional[int]) -> dict[str, Any]:
+    """IL401 on a hand-applied weight: how much it scales the RMS of unit-variance rows it multiplies,
+    on the side the static stage's fan-in names (`x @ w` when it is the first dimension, `x @ w.T`
+    when the second); with neither, the smaller of the two gains stands, so that the verdict holds
+    whichever way the script applies it."""
+    gen = torch.Generator().manual_seed(seed)
+    w = w.double()
+    gains = []
+    for weight in (w, w.T):
+        x = torch.randn(64, weight.shape[0], generator=gen, dtype=torch.float64)
+        gains.append(float((x @ weight).pow(2).mean().sqrt() / x.pow(2).mean().sqrt()))
+    rows, columns = int(w.shape[0]), int(w.shape[1])
+    gain = gains[0] if fan_in == rows else gains[1] if fan_in == columns else min(gains)
+    width = rows if fan_in == rows or fan_in != columns else columns
+    return {"layers": [name], "rms": [gain], "input_rms": 1.0, "inputs": [[64, width]],
+            "orientation_gains": {"x @ w": gains[0], "x @ w.T": gains[1]}}
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     device = job.get("device", "cpu")
     checks = job["checks"]
@@ -461,7 +489,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     pre = Recorder(path, lines, {})
     created = keras_tf.LayerLines(path, lines, keras_mod)
     with pre, created:
-        built = build(job)
+        try:
+            built = build(job)
+        except RawWeight as raw:
+            if any(c["probe"] != "scale" for c in checks):
+                raise
+            return {"ok": True, "checks": {c["index"]: _raw_weight_gain(raw.tensor, job["target"], job["seed"], c.get("fan_in"))
+                                           for c in checks}}
     if built.backend != "torch":
         return _keras_on_tf(job, built, created, keras_mod)
     if not built.keras:
