@@ -153,6 +153,29 @@ def infer_value(arg: ast.arg, channels_last: bool = False) -> tuple[bool, Any]:
     return False, None
 
 
+def keyed_config(init: ast.FunctionDef, name: str) -> Optional[dict[str, Any]]:
+    """`def __init__(self, params)` reading `params['ndf']`, `params.get('nc', 3)`: a dict of those keys,
+    each valued as a parameter of that name would be (`ndf` -> 16), or None when a key is not a
+    string, has no such value, or `params` is read no other way than by key."""
+    keys: dict[str, Any] = {}
+    for node in ast.walk(init):
+        key: Optional[ast.expr] = None
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == name:
+            key = node.slice
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == name and node.args):
+            key = node.args[0]
+        else:
+            continue
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            return None
+        ok, value = infer_value(ast.arg(arg=key.value))
+        if not ok:
+            return None
+        keys[key.value] = value
+    return keys or None
+
+
 def config_object(fm: FileModel, arg: ast.arg) -> Optional[tuple[str, set[str], str]]:
     """`config: GPTConfig` -> a literal instantiation of GPTConfig in the file, else `GPTConfig()`
     when it is a dataclass whose fields all have defaults: (expression, names it needs, origin)."""
@@ -202,6 +225,9 @@ def ctor_from_signature(fm: FileModel, cls_node: ast.ClassDef) -> tuple[str, str
             origins.append(where)
             continue
         ok, value = infer_value(a, channels_last="keras" in fm.text or "tensorflow" in fm.text)
+        if not ok:
+            keyed = keyed_config(init, a.arg)
+            ok, value = (True, keyed) if keyed is not None else (False, None)
         if not ok:
             raise Unbuildable(
                 f"cannot choose a value for `{a.arg}` of {cls_node.name}.__init__; set it under "

@@ -252,7 +252,7 @@ def test_constructor_arguments_from_config_literal_call_and_reasons(tmp_path: Pa
         class NeedsConfig(nn.Module):
             def __init__(self, config):
                 super().__init__()
-                self.fc, self.out = nn.Linear(config["width"], 3), nn.Linear(3, 1)
+                self.fc, self.out = nn.Linear(config["first"], 3), nn.Linear(3, 1)
                 nn.init.constant_(self.fc.weight, 0.5), nn.init.constant_(self.out.weight, 0.5), self.fc.bias.data.zero_()
 
             def forward(self, x):
@@ -283,10 +283,31 @@ def test_constructor_arguments_from_config_literal_call_and_reasons(tmp_path: Pa
     assert "Tower(VOCAB, 8)" in tower.confirmation.evidence["model"]
     assert tower.confirmation.evidence["inputs"] == [[2, 8]]
 
-    configured = settings(modules={"NeedsConfig": {"args": [{"width": 6}], "inputs": [[3, 6]]}})
+    configured = settings(modules={"NeedsConfig": {"args": [{"first": 6}], "inputs": [[3, 6]]}})
     (fixed,) = confirm_diagnostics([diag(path, "IL201", 11)], configured, str(tmp_path))
     assert status(fixed) == "confirmed"
     assert fixed.confirmation is not None and fixed.confirmation.evidence["inputs"] == [[3, 6]]
+
+
+def test_a_config_dict_read_by_key_gets_values_from_its_key_names(tmp_path: Path) -> None:
+    # DCGAN code passes one `params` dict: its keys name sizes as parameters would (`ndf` -> 16).
+    path = write(tmp_path, "gan.py", """\
+        from torch import nn
+
+
+        class Discriminator(nn.Module):
+            def __init__(self, params):
+                super().__init__()
+                self.main = nn.Sequential(
+                    nn.Linear(params["image_size"], params.get("ndf", 8)), nn.LeakyReLU(0.2), nn.Linear(params.get("ndf", 8), 1), nn.Sigmoid()
+                )
+
+            def forward(self, x):
+                return self.main(x)
+        """)
+    (found,) = confirm_diagnostics([diag(path, "IL201", 8)], settings(), str(tmp_path))
+    assert found.confirmation is not None
+    assert "as Discriminator(params={'image_size': 16, 'ndf': 16})" in found.confirmation.evidence["model"]
 
 
 def test_thresholds_come_from_settings(tmp_path: Path) -> None:
