@@ -57,7 +57,7 @@ except ImportError:  # a build without the bundled hashes
 from initlint import __version__
 from initlint.config import Settings, find_pyproject
 from initlint.diagnostics import APPLICABILITIES, Diagnostic, Edit, Fix, Related, Severity, Span, Subject
-from initlint.exports import OutputExport, PendingLoss, ProjectExports
+from initlint.exports import ModelArgument, OutputExport, PendingLoss, ProjectExports
 
 if TYPE_CHECKING:  # a warm run of .py files needs no notebook code
     from initlint.notebook import NotebookMap
@@ -75,7 +75,7 @@ KEEP_CACHE_FILES = 8
 KEEP_LINKS = 16
 # 1: pickle (never read any more); 2: JSON; 3: a fix carries its applicability;
 # 4: a record names the roots analysed in part (out of step budget); 5: a record has a stat fingerprint.
-FORMAT = 6
+FORMAT = 7
 # A bigger cache file is not read: a planted one must not exhaust memory.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 # No position initlint reports comes near this; anything above was not written by it.
@@ -501,19 +501,27 @@ def _encode_exports(exports: ProjectExports) -> list[Any]:
     return [
         [[name, o.squash, o.text, _encode_span(o.span)] for name, o in exports.outputs.items()],
         [[p.target, p.loss, p.from_logits, p.framework, p.loss_text, _encode_span(p.span)] for p in exports.pending],
+        [[a.target, a.position, a.keyword, a.model, a.local, _encode_span(a.span)] for a in exports.arguments],
     ]
 
 
 def _decode_exports(item: Any) -> ProjectExports:
-    outputs, pending = _fields(item, 2)
+    outputs, pending, given = _fields(item, 3)
     losses = []
     for target, loss, from_logits, framework, loss_text, span in _items(pending, 6):
         if from_logits is not None and type(from_logits) is not bool:
             _invalid()
         losses.append(PendingLoss(_text(target), _text(loss), from_logits, _text(framework), _text(loss_text), _span(span)))
+    arguments = []
+    for target, position, keyword, model, local, span in _items(given, 6):
+        if position is not None and type(position) is not int or keyword is not None and type(keyword) is not str \
+                or type(local) is not bool:
+            _invalid()
+        arguments.append(ModelArgument(_text(target), position, keyword, _text(model), local, _span(span)))
     return ProjectExports(
         outputs={_text(name): OutputExport(_text(squash), _text(text), _span(span)) for name, squash, text, span in _items(outputs, 4)},
         pending=tuple(losses),
+        arguments=tuple(arguments),
     )
 
 

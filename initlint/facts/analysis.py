@@ -13,15 +13,19 @@ from typing import Optional
 import libcst as cst
 
 from initlint.config import Settings
+from initlint.exports import argument_target
 from initlint.facts.context import CallContext
 from initlint.facts.events import FileFacts, Root, RootRef
 from initlint.facts.interpret import BudgetExhausted, Interpreter
 from initlint.facts.modules import package_of
 from initlint.facts.values import LIVE, UNKNOWN, Builtin, ClassInfo, Const, Ext, Func, Obj, Tensor, Value
+from initlint.frameworks.registry import imported_instance
 from initlint.frameworks.tables import WEIGHT_LAYERS, last
 
 # Parameters of a training function that hold "the model".
 MODEL_PARAM_NAMES = {"model", "net", "network", "classifier", "regressor", "module", "scorer", "ranker"}
+# Networks by their role in a GAN, an autoencoder or an actor-critic agent.
+MODEL_ROLE_NAMES = {"generator", "discriminator", "encoder", "decoder", "actor", "critic", "policy"}
 # Parameters of a model's constructor that hold its configuration object.
 CONFIG_PARAM_NAMES = {"cfg", "config", "conf", "configs", "hparams", "hp", "args", "opt", "opts", "params", "settings"}
 # Methods (besides forward) that compute a loss on the model's own output.
@@ -59,7 +63,8 @@ def _reinitialised(interp: Interpreter, obj: Obj) -> bool:
     return obj.cls is not None and obj.cls.framework == "torch" and any(p.uid in interp.script_inits for _, p in obj.all_params())
 
 
-_EVENT_LISTS = ("products", "activations", "layer_calls", "zero_feeds", "losses", "keras_compiles", "keras_fits", "roots", "datasets")
+_EVENT_LISTS = ("products", "activations", "layer_calls", "zero_feeds", "losses", "keras_compiles", "keras_fits", "roots", "datasets",
+                "model_arguments")
 
 
 def _run(facts: FileFacts, interp: Interpreter, action: object, root: str) -> None:
@@ -195,8 +200,12 @@ def _run_plain_class(facts: FileFacts, interp: Interpreter, info: ClassInfo, mod
             else:
                 args, kwargs = [], {}
                 single_model = model_classes[0] if len(model_classes) == 1 else None
-                for param in list(init.node.params.params)[1:]:
+                for position, param in enumerate(list(init.node.params.params)[1:]):
                     model = _model_argument(interp, param, single_model) if param.default is None else None
+                    if model is None and param.default is None and _names_a_model(param):
+                        # Given by another file (`NFQAgent(NFQNetwork(), opt)` in train.py): a loss on its
+                        # output is linked to the model that file hands it (link.py).
+                        model = imported_instance(argument_target(info.name, position, param.name.value), info.node.name)
                     if model is not None:
                         kwargs[param.name.value] = model
             interp.call_function(init, [obj] + args, kwargs, info.node.name, ctx)
@@ -327,6 +336,16 @@ def _model_argument(interp: Interpreter, param: cst.Param, single_model: Optiona
     if cls is not None and cls.framework is not None:
         return _instantiate_quietly(interp, cls)
     return None
+
+
+def _names_a_model(param: cst.Param) -> bool:
+    """A constructor parameter that holds a network: named like one (`model`, `nfq_net`, `q_network`,
+    `generator`) or annotated as a framework module (`net: nn.Module`, `model: keras.Model`)."""
+    name = param.name.value.lower()
+    annotation = param.annotation.annotation if param.annotation is not None else None
+    annotated = isinstance(annotation, (cst.Attribute, cst.Name)) and (
+        annotation.attr.value if isinstance(annotation, cst.Attribute) else annotation.value) in ("Module", "Model")
+    return annotated or name in MODEL_PARAM_NAMES or name.endswith(("net", "model", "network")) or name in MODEL_ROLE_NAMES
 
 
 def _is_model(obj: Obj) -> bool:

@@ -112,6 +112,18 @@ class KerasFit:
 
 
 @dataclass
+class ModelArgumentEvent:
+    """A model handed to the constructor of an imported class (`NFQAgent(NFQNetwork(), opt)`)."""
+
+    target: str  # the imported class's qualified name
+    position: Optional[int]
+    keyword: Optional[str]
+    model: str  # the model's imported class (qualified), or a class of this file
+    local: bool
+    node: cst.CSTNode  # the constructor call
+
+
+@dataclass
 class DatasetEvent:
     """A torchvision dataset built with a `transform=`."""
 
@@ -153,6 +165,7 @@ class FileFacts:
     keras_fits: list[KerasFit] = field(default_factory=list)
     roots: list[Root] = field(default_factory=list)
     datasets: list[DatasetEvent] = field(default_factory=list)
+    model_arguments: list[ModelArgumentEvent] = field(default_factory=list)
     positions: Positions = field(init=False)
     # Weights that come from a checkpoint (`x.load_state_dict(...)` in the file): the classes
     # of such instances, and the parameters of the instances themselves. How they were
@@ -220,6 +233,9 @@ class FileFacts:
 
     def direct_gradient(self, params: frozenset[Any]) -> None:
         self.direct_gradient_params.update(p.uid for p in params)
+
+    def model_argument(self, target: str, position: Optional[int], keyword: Optional[str], model: str, local: bool, node: Any) -> None:
+        self.model_arguments.append(ModelArgumentEvent(target, position, keyword, model, local, node))
 
     def keras_fit(self, model: Obj, args: list[Any], kwargs: dict[str, Any], node: Any, ctx: CallContext) -> None:
         self.keras_fits.append(KerasFit(model, tuple(args), dict(kwargs), node, self._where(ctx)))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import libcst as cst
 
 from initlint.diagnostics import Related, Span
-from initlint.exports import OutputExport, PendingLoss
+from initlint.exports import ModelArgument, OutputExport, PendingLoss
 from initlint.exports import ProjectExports as ProjectExports  # re-exported by initlint.facts
 
 if TYPE_CHECKING:
@@ -157,13 +157,18 @@ def collect_exports(facts: FileFacts, resolve: Callable[[list[cst.CSTNode]], lis
             continue
         seen.add((target, id(ctor)))
         pending.append((target, event.loss, facts.code(event.node, 50), event.node))
-    if not outputs and not pending:
+    arguments = facts.model_arguments
+    if not outputs and not pending and not arguments:
         return None
-    spans = resolve([o[3] for o in outputs] + [p[3] for p in pending])
+    spans = resolve([o[3] for o in outputs] + [p[3] for p in pending] + [a.node for a in arguments])
     return ProjectExports(
         outputs={name: OutputExport(kind, text, span) for (name, kind, text, _), span in zip(outputs, spans)},
         pending=tuple(
             PendingLoss(target, loss.kind, loss.from_logits, loss.framework, text, span)
             for (target, loss, text, _), span in zip(pending, spans[len(outputs):])
+        ),
+        arguments=tuple(
+            ModelArgument(a.target, a.position, a.keyword, a.model, a.local, span)
+            for a, span in zip(arguments, spans[len(outputs) + len(pending):])
         ),
     )

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 import libcst as cst
 
+from initlint.exports import ARGUMENT_PREFIX
 from initlint.facts import python
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.names import canonical, strip_tf1
@@ -167,6 +168,7 @@ def call_ext(interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Va
         if name[:1].isupper() and fw not in ("math", "collections", "typing", "functools", "dataclasses", "enum", "pathlib"):
             # An instance of a class imported from another module (maybe a model of this
             # project): calling it yields a tensor the project index can link (facts/project.py).
+            note_model_arguments(interp, qual, args, kwargs, node)
             return imported_instance(qual, node)
         return UNKNOWN
     if fw == "keras" and ".optimizers." in qual and name[:1].isupper():
@@ -217,6 +219,22 @@ def call_ext(interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Va
         # `torch.zeros(10, 4, requires_grad=True)`: a plain tensor the optimizer trains.
         return new_param("", "raw", result.shape, event_from_value(result, node), None, node)
     return result
+
+
+def note_model_arguments(interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Value], node: Any) -> None:
+    """The models handed to an imported class's constructor (`NFQAgent(NFQNetwork(), opt)`): the
+    class's own file may compute a loss on them (facts/project.py links the three files)."""
+    given = [(i, None, v) for i, v in enumerate(args)] + [(None, k, v) for k, v in kwargs.items() if k != "**"]
+    for position, keyword, value in given:
+        if not isinstance(value, Obj):
+            continue
+        if value.kind.startswith("ext:") and not value.kind.startswith("ext:" + ARGUMENT_PREFIX):
+            model, local = value.kind[4:], False
+        elif isinstance(value.cls, ClassInfo) and value.cls.framework in ("torch", "keras") and interp.globals.vars.get(value.cls.name) is value.cls:
+            model, local = value.cls.name, True
+        else:
+            continue
+        interp.facts.model_argument(qual, position, keyword, model, local, node)
 
 
 def imported_instance(qual: str, node: Any) -> Obj:

@@ -150,6 +150,55 @@ def test_a_star_import_gives_the_model_and_the_framework_names(tmp_path: Path) -
     assert il3(run(".", cwd=tmp_path)) == []
 
 
+AGENT = """\
+import torch.nn.functional as F
+
+
+class Agent:
+    def __init__(self, q_net, optimizer):
+        self._q_net = q_net
+        self._optimizer = optimizer
+
+    def train(self, states, targets):
+        loss = F.mse_loss(self._q_net(states).squeeze(), targets)
+        self._optimizer.zero_grad()
+        loss.backward()
+        self._optimizer.step()
+"""
+AGENT_LOSS_LINE = 10
+
+RUN_AGENT = """\
+import torch
+
+from agent import Agent
+from networks import Scorer
+
+
+def main():
+    net = Scorer(in_features=4)
+    agent = Agent({given}, optimizer=torch.optim.Rprop(net.parameters()))
+    agent.train(torch.randn(8, 4), torch.rand(8))
+"""
+
+
+@pytest.mark.parametrize(("model", "given", "expected"), [
+    (SIGMOID_MODEL, "net", [("IL301", "agent.py", AGENT_LOSS_LINE)]),
+    (SIGMOID_MODEL, "q_net=net", [("IL301", "agent.py", AGENT_LOSS_LINE)]),
+    (LOGIT_MODEL, "net", []),
+], ids=["positional", "keyword", "logits"])
+def test_a_network_handed_to_an_agent_in_a_third_file(tmp_path: Path, model: str, given: str, expected: list[tuple[str, str, int]]) -> None:
+    # networks.py defines the sigmoid network, agent.py computes the loss on whatever network it is
+    # given, run.py hands the one to the other.
+    (tmp_path / "networks.py").write_text(model)
+    (tmp_path / "agent.py").write_text(AGENT)
+    (tmp_path / "run.py").write_text(RUN_AGENT.format(given=given))
+    findings = run(".", cwd=tmp_path)
+    assert il3(findings) == expected
+    if expected:
+        (finding,) = [f for f in findings if f["code"] == "IL301"]
+        assert [(r["path"], r["line"]) for r in finding["related"]] == [("networks.py", 11), ("run.py", 9)]
+
+
 def test_unresolved_or_unchecked_model_file_stays_quiet(tmp_path: Path) -> None:
     write_project(tmp_path, SIGMOID_MODEL, "MSELoss")
     # The model's file is not part of the run: the link is uncertain.
