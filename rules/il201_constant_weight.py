@@ -259,7 +259,8 @@ class ConstantWeight(Rule):
     that is above 1): confirmed, and the severity becomes error. Different:
     refuted, the severity becomes info and the finding no longer fails the
     run. Unverified when the model cannot be built or the weight has fewer
-    than two units.
+    than two units. A tf.keras model that uses TensorFlow ops is measured the
+    same way on TensorFlow (its kernels' columns; the output layer's rows).
 
     ## Known problems
     Left alone on purpose: weights of a model whose instance in the file

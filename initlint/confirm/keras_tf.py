@@ -24,13 +24,13 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, Optional
 
-from initlint.confirm import tf1_layers, tf_graph
+from initlint.confirm import symmetry, tf1_layers, tf_graph
 from initlint.confirm.imports import optional_imports
 from initlint.confirm.probes import LR, SATURATED_LOGIT, VANISHING_SEEDS
 
-ONLY_ZERO = ("on TensorFlow the confirmation stage measures exactly-zero gradients (IL101-IL103), a sigmoid "
-             "into squared error (IL301), vanishing gradients (IL302) and, on TF1 graphs, scale, symmetry and "
-             "depth drift")
+ONLY_ZERO = ("on TensorFlow the confirmation stage measures exactly-zero gradients (IL101-IL103), constant "
+             "kernels (IL201), a sigmoid into squared error (IL301), vanishing gradients (IL302) and, on TF1 "
+             "graphs, scale and depth drift")
 # Keras on TensorFlow takes the logits behind a softmax or sigmoid output even with from_logits=True
 # (backend.tensorflow.nn._get_logits): the loss and its gradient equal the logits loss's.
 RECOVERED = ("Keras on TensorFlow computes this loss from the logits behind the {act} even with from_logits=True "
@@ -435,16 +435,29 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
         if c["probe"] == "vanishing" and not isinstance(x, list):
             results[c["index"]] = _vanishing(tf, keras, obj, x, job["seed"])
             continue
+        if c["probe"] == "symmetry":
+            snapshot = {n: v.numpy() for n, v in weights.items()}
+            results[c["index"]] = _symmetry(tf, keras, obj, x, lines.layers(c["lines"][0], c["lines"][1]), snapshot,
+                                            measure, [list(np.shape(i)) for i in inputs])
+            for n, v in weights.items():
+                v.assign(snapshot[n])
+            continue
         if c["probe"] != "zero_gradients":
             results[c["index"]] = {"unverified": ONLY_ZERO}
             continue
         layers = lines.layers(c["lines"][0], c["lines"][1])
+        called = [] if layers else _called_on(keras, obj, x, job["path"], c["lines"])
         snapshot = {n: v.numpy() for n, v in weights.items()}
+        layers = layers or called
         pass1, upstream = measure(layers)
         pass2, _ = measure(layers)
         for n, v in weights.items():
             v.assign(snapshot[n])
-        how = f"the weights upstream of the layer built on line {c['lines'][0]} (Keras on TensorFlow)"
+        if c["probe_params"].get("ops") == "multiplicative":
+            # A layer's own bias is added after its product (x @ kernel + bias): not upstream of it.
+            own = {getattr(getattr(layer, "bias", None), "path", None) for layer in layers}
+            upstream = [n for n in upstream if n not in own]
+        how = f"the weights upstream of the layer {'called' if called else 'built'} on line {c['lines'][0]} (Keras on TensorFlow)"
         if not layers:
             how = f"no Keras layer is built on line {c['lines'][0]}"
         results[c["index"]] = {"params": upstream, "how": how,
@@ -454,6 +467,57 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
         for r in results.values():
             r["inputs_guessed"] = {"shape": guessed["shape"], "dtype": guessed["dtype"], "target": job["target"]}
     return {"ok": True, "checks": results}
+
+
+def _called_on(keras: Any, obj: Any, x: Any, filename: str, lines: list[int]) -> list[Any]:
+    """The Keras layers a forward pass calls from the user's lines (`return self.dense2(x)` in call())."""
+    real = keras.layers.Layer.__call__
+    found: list[Any] = []
+
+    def __call__(layer: Any, *args: Any, **kwargs: Any) -> Any:
+        line = _user_line(filename)
+        if line is not None and lines[0] <= line <= lines[1] and not any(f is layer for f in found):
+            found.append(layer)
+        return real(layer, *args, **kwargs)
+
+    keras.layers.Layer.__call__ = __call__
+    try:
+        obj(x, training=True)
+    finally:
+        keras.layers.Layer.__call__ = real
+    return found
+
+
+def _symmetry(tf: Any, keras: Any, obj: Any, x: Any, layers: list[Any], init: dict[str, Any],
+              step: Callable[[list[Any]], Any], shapes: list[list[int]]) -> dict[str, Any]:
+    """IL201 on TensorFlow, as on torch (symmetry.measure_symmetry): after one SGD step on a random
+    projection of the output, how far apart the units of each judged kernel are on its hidden-unit
+    axis (a Keras kernel is [in, out]: its units are columns; the output layer's are its rows)."""
+    import torch
+
+    order = _kernels_in_call_order(keras, obj, x)
+    judged = [k for k in (getattr(layer, "kernel", None) for layer in layers) if k is not None]
+    how = "the kernels of the layers built on the finding's line (Keras on TensorFlow)"
+    if not judged:
+        judged = [k for k in order if k.path in init and init[k.path].size > 1
+                  and bool((init[k.path] == init[k.path].reshape(-1)[0]).all())]
+        how = "the kernels that start constant (Keras on TensorFlow)"
+    step([])
+    output_layer = order[-1] if len(order) >= 2 else None
+    units = []
+    for kernel in judged:
+        now, start = torch.from_numpy(kernel.numpy()), torch.from_numpy(init[kernel.path])
+        if now.dim() < 2:
+            continue
+        dim, axis = symmetry._unit_axis("columns", now.dim(), kernel is output_layer)
+        diff, count = symmetry._units_diff(now, dim, 1)
+        if count < 2:
+            continue
+        units.append({"param": kernel.path, "axis": axis, "units": count, "max_diff": diff,
+                      "max_diff_at_init": symmetry._units_diff(start, dim, 1)[0],
+                      "moved": float((now - start).abs().max()), "output_layer": kernel is output_layer,
+                      "scale": float(now.abs().max())})
+    return {"units": units, "how": how, "inputs": shapes}
 
 
 def _kernels_in_call_order(keras: Any, obj: Any, x: Any) -> list[Any]:

@@ -153,7 +153,28 @@ model = tf.keras.Sequential([
     tf.keras.layers.Dense(1),
 ])
 """
+# A tf.keras subclassed model with tf ops (measured on TensorFlow): zero kernels everywhere (IL201 on the
+# hidden layer, IL101 where the zero layer meets the zero output kernel), and the same with random kernels:
+# gradients flow there, but on an input shape the check had to guess, so it does not refute.
+TF_KERAS_ZEROS = """\
+import tensorflow as tf
+
+
+class FLModel(tf.keras.Model):
+    def __init__(self, number_of_classes=10):
+        super().__init__()
+        init = {init}
+        self.dense1 = tf.keras.layers.Dense(32, activation=tf.nn.relu, kernel_initializer=init)
+        self.dense2 = tf.keras.layers.Dense(number_of_classes, kernel_initializer=init, activation=tf.nn.softmax)
+
+    def call(self, inputs):
+        x = self.dense1(inputs)
+        return self.dense2(x)
+"""
 CASES = {
+    "tf_keras_constant_kernels.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.Constant(0.3)"), "IL201", 8, "confirmed"),
+    "tf_keras_zero_product.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.Zeros()"), "IL101", 13, "confirmed"),
+    "tf_keras_random_kernels.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.GlorotUniform()"), "IL101", 13, "unverified"),
     # name: (source, code, line, expected status)
     "tf_op_sigmoid_stack.py": (TF_OP_STACK.format(act="sigmoid"), "IL302", 5, "confirmed"),
     "tf_op_relu_stack.py": (TF_OP_STACK.format(act="relu"), "IL302", 5, "refuted"),
