@@ -168,9 +168,14 @@ def _users_of(fm: FileModel, cls: str) -> tuple[Optional[str], Optional[str]]:
 
 def _keras_model_over(fm: FileModel, index: int) -> Optional[str]:
     """The Keras functional model (`m = Model(inp, out)`) built over a layer application
-    (`h = Dense(8)(x)`) at `index`: a symbolic tensor is not a model, the model that uses it is."""
+    (`h = Dense(8)(x)`) at `index`, or over a layer built there and applied later (`out_layer =
+    Dense(784, activation='sigmoid')`, then `y = out_layer(h)`): neither a symbolic tensor nor a
+    lone layer is the model; the model that uses it is."""
     node = fm.body[index]
-    if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Call)):
+    if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+        return None
+    built = node.value.func
+    if (built.attr if isinstance(built, ast.Attribute) else built.id if isinstance(built, ast.Name) else "") in ("Model", "Sequential"):
         return None
     for j in range(index + 1, len(fm.body)):
         later = fm.body[j]

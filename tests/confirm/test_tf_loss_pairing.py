@@ -106,7 +106,20 @@ prediction = tf.nn.softmax(tf.matmul(hidden, W2))
 loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=prediction))
 train_step = tf.train.AdamOptimizer(0.001).minimize(loss)
 """
+# The sigmoid layer is built on its own line and applied later: the model to build is the one over it.
+LAYER_BUILT_APART = """\
+from keras.layers import Dense, Input
+from keras.models import Model
+
+inputs = Input(shape=(16,))
+hidden = Dense(8, activation="relu")(inputs)
+out_layer = Dense(16, activation="sigmoid")
+outputs = out_layer(hidden)
+autoencoder = Model(inputs, outputs)
+autoencoder.compile(optimizer="adam", loss="mse")
+"""
 PROGRAMS = {
+    "keras_layer_built_apart.py": LAYER_BUILT_APART,
     "tf1_softmax_into_logits_loss.py": SOFTMAX_INTO_LOGITS_LOSS,
     "tf1_hand_written_bce.py": HAND_WRITTEN_BCE.format(p="hypothesis"),
     "tf1_hand_written_bce_clipped.py": HAND_WRITTEN_BCE.format(p="tf.clip_by_value(hypothesis, 1e-7, 1 - 1e-7)"),
@@ -209,3 +222,9 @@ def test_a_softmax_into_a_logits_loss_on_a_tf1_graph_shrinks_the_first_layer_gra
     evidence = got["evidence"]
     assert evidence["layer"] == "W1" and evidence["ratio"] < 0.5 and evidence["backend"] == "tensorflow"
     assert abs(evidence["loss_floor"] - 1.4612) < 1e-3  # log(1 + 9/e) for ten classes
+
+
+def test_a_sigmoid_layer_built_apart_from_its_call_is_judged_in_the_model_over_it(findings: list[dict[str, Any]]) -> None:
+    [got] = il301(findings, "keras_layer_built_apart.py")
+    assert got["status"] == "confirmed", got
+    assert "autoencoder" in got["evidence"]["model"]
