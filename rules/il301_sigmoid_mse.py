@@ -231,6 +231,22 @@ model.compile(optimizer="adam", loss=reconstruction_loss)
 """
 
 
+
+# A squared error only logged (its value read with .item()): no gradient goes through it.
+LOGGED_METRIC = """\
+from torch import nn
+
+generator = nn.Sequential(nn.Linear(8, 16), nn.Sigmoid())
+mse = nn.MSELoss()
+
+
+def log_reconstruction(z, images, history):
+    recon_loss = mse(generator(z), images)
+    history.append(recon_loss.item())
+    print(f"reconstruction {recon_loss.item():.4f}")
+"""
+
+
 class SigmoidMse(LossPairingRule):
     """
     ## What it does
@@ -297,7 +313,7 @@ class SigmoidMse(LossPairingRule):
     severity = Severity.WARNING
     confirmation = Confirm(probe="loss_pairing", params={"loss": "mse"}, at_related=True, file_backend=True)
     message = "`{loss}` is a squared error on a sigmoid output (`{act}`): its gradient carries σ' ≤ 0.25 and vanishes when the unit saturates"
-    VALID = [Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE), Valid(SIGMOID_TARGET), Valid(KERAS_TWO_OUTPUT_LOSSES), Valid(KERAS_UNKNOWN_LAST_LAYERS), Valid(KERAS_INPUT_LAYER_LINEAR)]
+    VALID = [Valid(LOGGED_METRIC), Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE), Valid(SIGMOID_TARGET), Valid(KERAS_TWO_OUTPUT_LOSSES), Valid(KERAS_UNKNOWN_LAST_LAYERS), Valid(KERAS_INPUT_LAYER_LINEAR)]
     INVALID = [
         Invalid(FORWARD_SIGMOID, at=[(16, 12)]),
         Invalid(FUNCTIONAL_MSE, at=[(8, 12)]),

@@ -335,6 +335,18 @@ train_op = tf.train.GradientDescentOptimizer(0.001).minimize(cost)
 """
 
 
+
+# Stages built as models of their own, then chained (a GoogLeNet-style `net = nn.Sequential(b1, b2)`):
+# `b2`'s stack is part of `net`'s, and the one mistake is reported once, where the longer stack starts.
+NESTED_STAGES = """\
+from torch import nn
+
+b1 = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
+b2 = nn.Sequential(*[m for _ in range(6) for m in (nn.Linear(64, 64), nn.ReLU())])
+net = nn.Sequential(b1, b2, nn.Linear(64, 10))
+"""
+
+
 class MissingNormalization(Rule):
     """
     ## What it does
@@ -424,6 +436,7 @@ class MissingNormalization(Rule):
         Invalid(AUTOENCODER_INSTANCE, at=[(8, 38)]),
         Invalid(LAZY_STACK, at=[(4, 5)]),
         Invalid(BUILDER_FIXED_STACK, at=[(6, 9)]),
+        Invalid(NESTED_STAGES, at=[(3, 20)]),
         Invalid(TF1_LAYER_HELPER, at=[(8, 23)]),
         Invalid(KERAS_ALIASED_CONV_STACK, at=[(4, 21)]),
         Invalid(KERAS1_FUNCTIONAL, at=[(6, 9)]),
@@ -438,14 +451,8 @@ class MissingNormalization(Rule):
         stacks: dict[int, tuple[int, ChainItem, tuple[Any, ...], RootRef]] = {}
         instance_keys: set[int] = set()  # stacks some run other than a class's defaults reached
         for chain, where in _output_chains(facts):
-            run = 0
-            first = None
-            for item in reversed(chain):
-                if item.kind == "norm":
-                    break
-                if item.kind == "weight":
-                    run += 1
-                    first = item
+            plain = _plain_run(chain)
+            run, first = len(plain), plain[-1] if plain else None
             if first is None or run < minimum:
                 continue
             key = id(first.node)
@@ -455,7 +462,14 @@ class MissingNormalization(Rule):
                 stacks[key][0] == run and where.kind == "class" and stacks[key][3].kind != "class"
             ):
                 stacks[key] = (run, first, chain, where)
+        # A stack that is part of a longer one (`b4 = nn.Sequential(...)` inside `net = nn.Sequential(b1, ..., b4)`,
+        # each also a model of its own) is the same mistake: it is reported once, with the longer stack.
+        runs = {key: frozenset(id(item.node) for item in _plain_run(chain)) for key, (_, _, chain, _) in stacks.items()}
         for key, (run, first, chain, where) in stacks.items():
+            if any(runs[key] < other for other_key, other in runs.items() if other_key != key):
+                continue
+            if facts.foreign and all(facts.imported(item.node) for item in _plain_run(chain)):
+                continue  # an imported class's own stack (`Discriminator()` from models.py): models.py reports it
             if where.kind == "class" and where.name in facts.configured_classes and key not in instance_keys:
                 continue  # the script builds this class only with arguments under which the stack is not plain
             layers = tuple(dict.fromkeys(
@@ -466,6 +480,17 @@ class MissingNormalization(Rule):
                 subject=facts.subject(where, layers=layers),
                 count=run,
             )
+
+
+def _plain_run(chain: tuple[Any, ...]) -> list[ChainItem]:
+    """The weight items of a chain after its last normalization: the plain run it ends with."""
+    run: list[ChainItem] = []
+    for item in reversed(chain):
+        if item.kind == "norm":
+            break
+        if item.kind == "weight":
+            run.append(item)
+    return run
 
 
 def _output_chains(facts: FileFacts) -> Iterator[tuple[tuple[Any, ...], RootRef]]:

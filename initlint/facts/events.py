@@ -23,6 +23,7 @@ from initlint.config import Settings
 from initlint.diagnostics import Subject
 from initlint.facts.context import CallContext
 from initlint.facts.modules import ForeignModule, place
+from initlint.facts.uses import read_only_for_its_value
 from initlint.facts.values import Loss, Obj, Param, Seq, Tensor
 from initlint.positions import Positions
 
@@ -184,6 +185,7 @@ class FileFacts:
     # Project modules whose definitions the analysis read (`from model import Block`): events may
     # carry their nodes, which engine.py places through facts/modules.py.
     foreign: list[ForeignModule] = field(default_factory=list)
+    _metric_only: dict[int, bool] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.positions = Positions(self.module)
@@ -192,6 +194,17 @@ class FileFacts:
         """The 1-based line of a node, for messages (positions are resolved on first use)."""
         where = place(node, self.foreign) if self.foreign else None
         return self.positions.span(node).line if where is None else where[1].line
+
+    def metric_only(self, loss_call: cst.CSTNode) -> bool:
+        """Whether a loss call's value is only read for its number (uses.read_only_for_its_value), once per call."""
+        key = id(loss_call)
+        if key not in self._metric_only:
+            self._metric_only[key] = read_only_for_its_value(self.module, loss_call)
+        return self._metric_only[key]
+
+    def imported(self, node: cst.CSTNode) -> bool:
+        """Whether a node belongs to a project module this file imports, not to the file itself."""
+        return bool(self.foreign) and place(node, self.foreign) is not None
 
     def line_text(self, node: cst.CSTNode) -> str:
         """`line 10`, or `line 10 of model.py` for a node of an imported module."""

@@ -66,6 +66,8 @@ def loss_pairings(facts: FileFacts) -> Iterator[LossPairing]:
         squash = event.prediction.squash
         if squash is None or squash.kind not in PAIRED_SQUASHES or event.loss.kind not in PAIRED_LOSSES:
             continue
+        if facts.metric_only(event.node):
+            continue  # a metric (`mse(x, g(z)).item()` in a log line): no gradient goes through it
         ctor = event.loss.node if event.loss.node is not event.node else None
         # One loss object applied several times to the same output is one mistake (one fix).
         key = (id(ctor if ctor is not None else event.node), id(squash.node))
@@ -151,6 +153,8 @@ def collect_exports(facts: FileFacts, resolve: Callable[[list[cst.CSTNode]], lis
     for event in facts.losses:
         target = event.prediction.ext_output
         if target is None or event.prediction.squash is not None or event.loss.kind not in PAIRED_LOSSES:
+            continue
+        if facts.metric_only(event.node):
             continue
         ctor = event.loss.node if event.loss.node is not event.node else event.node
         if (target, id(ctor)) in seen:

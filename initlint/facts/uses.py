@@ -193,3 +193,55 @@ def _model_called_elsewhere(
             continue
         return True
     return False
+
+
+# Reads of a tensor that take its value and leave its graph behind (`loss.item()` for a log line).
+_VALUE_READS = frozenset({"item", "detach", "cpu", "tolist", "numpy"})
+_VALUE_FUNCTIONS = frozenset({"print", "float", "str", "repr", "format", "round"})
+
+
+def read_only_for_its_value(module: cst.Module, call: cst.CSTNode) -> bool:
+    """Whether the value of a loss call is bound to a name that is only ever read for its number
+    (`img_loss = mse(x, y)`, then only `img_loss.item()` or `print(img_loss)`): a metric, never
+    backpropagated. False when in doubt (no such name, or any other read)."""
+    path = ancestry(module, call)
+    owner = parent(path, (cst.AssignTarget,)) if path is not None else None
+    if path is None or not isinstance(owner, cst.Assign) or owner.value is not call or len(owner.targets) != 1:
+        return False
+    bound = owner.targets[0].target
+    if not isinstance(bound, cst.Name):
+        return False
+    scope: cst.CSTNode = next((n for n in reversed(path) if isinstance(n, cst.FunctionDef)), module)
+    name = bound.value
+
+    class Reads(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.stack: list[cst.CSTNode] = []
+            self.value_reads = 0
+            self.other_reads = 0
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, cst.Name) and node.value == name and node is not bound:
+                self._judge(node)
+            self.stack.append(node)
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            self.stack.pop()
+
+        def _judge(self, node: cst.Name) -> None:
+            up = self.stack[-1] if self.stack else None
+            above = self.stack[-2] if len(self.stack) > 1 else None
+            if isinstance(up, cst.AssignTarget):
+                return  # rebound, not read
+            method = isinstance(up, cst.Attribute) and up.value is node and up.attr.value in _VALUE_READS and isinstance(above, cst.Call)
+            printed = isinstance(up, cst.Arg) and isinstance(above, cst.Call) and isinstance(above.func, cst.Name) \
+                and above.func.value in _VALUE_FUNCTIONS
+            if method or printed or isinstance(up, cst.FormattedStringExpression):
+                self.value_reads += 1
+            else:
+                self.other_reads += 1
+
+    reads = Reads()
+    scope.visit(reads)
+    return reads.value_reads > 0 and reads.other_reads == 0

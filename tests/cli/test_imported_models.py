@@ -113,3 +113,26 @@ def test_an_imported_module_too_deep_for_libcst_is_skipped_not_fatal(initlint: R
     found = sorted((d["path"], d["code"]) for d in json.loads(proc.stdout))
     assert found == [("model.py", "IL001")], proc.stderr
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
+
+
+DEEP_PLAIN = '''import torch.nn as nn
+
+
+class Critic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers = []
+        for _ in range(7):
+            layers += [nn.Linear(32, 32), nn.LeakyReLU(0.2)]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)
+'''
+
+
+def test_an_imported_class_s_own_deep_stack_is_reported_once_in_its_file(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "models.py", DEEP_PLAIN)
+    write(tmp_path, "train.py", "import torch.nn as nn\nfrom models import Critic\n\ncritic = Critic()\nnn.init.xavier_uniform_(critic.model[0].weight)\n")
+    found = [f[:3] for f in findings(initlint("--no-cache", ".").stdout)]
+    assert found == [("models.py", "IL402", 9)]
