@@ -67,7 +67,8 @@ def spec_for(layer: Any, role: str, transposed: bool = False) -> Spec:
     if isinstance(layer, (nn.Conv1d, nn.ConvTranspose1d)):
         return [([2, layer.in_channels, 16], "float", 0)]
     if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
-        return [([2, layer.in_channels, side, side], "float", 0) for side in (16, 28, 32, 64)]
+        # ImageNet-sized nets (AlexNet, VGG, NiN) size their classifier for 224 x 224 inputs.
+        return [([2, layer.in_channels, side, side], "float", 0) for side in (16, 28, 32, 64, 96, 224)]
     if isinstance(layer, (nn.Conv3d, nn.ConvTranspose3d)):
         return [([2, layer.in_channels, 8, 8, 8], "float", 0)]
     if isinstance(layer, nn.BatchNorm1d):

@@ -94,6 +94,9 @@ def _stack(layers: list[tuple[Any, Any, int]], flagged_ops: list[Any]) -> list[t
         # A variable created on the line: the layer that reads it.
         starts = [op for op, v, _ in layers if v.op.name in names]
     if not starts:
+        # An activation on the line (IL302's first sigmoid): the layers before and after it.
+        starts = [op for op in flagged_ops if _ours(op)]
+    if not starts:
         return []
     connected = _reach(starts, True) | _reach(starts, False)
     return [layer for layer in layers if layer[0].name in connected]

@@ -92,7 +92,23 @@ def train(x):
 
 train(x)
 """
+# TF2 eager code, each sigmoid on a line of its own after its layer (`o1 = x @ w1 + b1`).
+EAGER_SIGMOIDS = """\
+import tensorflow as tf
+
+x = tf.random.normal([3, 64])
+w1 = tf.Variable(tf.random.truncated_normal([64, 64], stddev=0.1))
+w2 = tf.Variable(tf.random.truncated_normal([64, 64], stddev=0.1))
+w3 = tf.Variable(tf.random.truncated_normal([64, 64], stddev=0.1))
+w4 = tf.Variable(tf.random.truncated_normal([64, 10], stddev=0.1))
+o1 = x @ w1
+s1 = tf.nn.sigmoid(o1)
+s2 = tf.nn.sigmoid(s1 @ w2)
+s3 = tf.nn.sigmoid(s2 @ w3)
+out = s3 @ w4
+"""
 PROGRAMS = {
+    "eager_sigmoids.py": EAGER_SIGMOIDS,
     "net_in_train.py": NET_IN_TRAIN,
     "add_layer.py": ADD_LAYER.format(calls="l1 = add_layer(xs, 64, 256)\nout = add_layer(l1, 256, 1)"),
     "add_layer_uncalled.py": ADD_LAYER.format(calls=""),
@@ -141,6 +157,13 @@ def test_vanishing_on_a_sigmoid_stack(verdicts: dict[tuple[str, str, int], dict[
     # Behind N(0, 1) weights the sigmoid chain keeps its gradient (the documented look-alike).
     assert status(verdicts, "sigmoids_unit.py", "IL302", 8) == "refuted"
     assert len(verdicts[("sigmoids_small.py", "IL302", 8)]["evidence"]["grad_norms"]) == 4
+
+
+def test_vanishing_from_a_sigmoid_on_a_line_of_its_own(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    # The flagged line holds the sigmoid alone: the stack is the weight layers before and after it.
+    got = verdicts[("eager_sigmoids.py", "IL302", 9)]
+    assert got["status"] == "confirmed", got
+    assert len(got["evidence"]["grad_norms"]) == 4
 
 
 def test_symmetry_after_one_step(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
