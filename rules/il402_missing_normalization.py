@@ -404,7 +404,9 @@ class MissingNormalization(Rule):
     stack. Confirmed when the last/first RMS or the first/last gradient norm
     lies beyond 10x; otherwise `unverified` with the figures, never refuted:
     this is advice about depth, and a stack that is fine at initialization
-    may still drift in training.
+    may still drift in training. Keras models that run on TensorFlow (tf ops
+    in the model) are measured there the same way, over the Dense and Conv
+    kernels in the order the forward pass calls them.
 
     ## Known problems
     A normalization written by hand (`x / x.norm(...)`, a custom RMSNorm

@@ -29,8 +29,8 @@ from initlint.confirm.imports import optional_imports
 from initlint.confirm.probes import LR, SATURATED_LOGIT, VANISHING_SEEDS
 
 ONLY_ZERO = ("on TensorFlow the confirmation stage measures exactly-zero gradients (IL101-IL103), constant "
-             "kernels (IL201), a sigmoid into squared error (IL301), vanishing gradients (IL302) and, on TF1 "
-             "graphs, scale and depth drift")
+             "kernels (IL201), a sigmoid into squared error (IL301), vanishing gradients (IL302), depth drift "
+             "(IL402) and, on TF1 graphs, scale")
 # Keras on TensorFlow takes the logits behind a softmax or sigmoid output even with from_logits=True
 # (backend.tensorflow.nn._get_logits): the loss and its gradient equal the logits loss's.
 RECOVERED = ("Keras on TensorFlow computes this loss from the logits behind the {act} even with from_logits=True "
@@ -435,6 +435,9 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
         if c["probe"] == "vanishing" and not isinstance(x, list):
             results[c["index"]] = _vanishing(tf, keras, obj, x, job["seed"])
             continue
+        if c["probe"] == "depth_drift" and not isinstance(x, list):
+            results[c["index"]] = _depth_drift(tf, keras, obj, x, job["seed"])
+            continue
         if c["probe"] == "symmetry":
             snapshot = {n: v.numpy() for n, v in weights.items()}
             results[c["index"]] = _symmetry(tf, keras, obj, x, lines.layers(c["lines"][0], c["lines"][1]), snapshot,
@@ -467,6 +470,24 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
         for r in results.values():
             r["inputs_guessed"] = {"shape": guessed["shape"], "dtype": guessed["dtype"], "target": job["target"]}
     return {"ok": True, "checks": results}
+
+
+def _depth_drift(tf: Any, keras: Any, obj: Any, x: Any, seed: int) -> dict[str, Any]:
+    """IL402 on TensorFlow, as on torch: the output RMS and kernel-gradient norm of each weight layer
+    (Dense, Conv) in the order the forward pass calls them, under a squared error against random targets."""
+    import numpy as np
+
+    layers = {id(layer): layer for layer in obj._flatten_layers(include_self=False) if getattr(layer, "kernel", None) is not None}
+    with layer_outputs(list(layers.values()), keras) as got, tf.GradientTape() as tape:
+        out = obj(x, training=True)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        gen = tf.random.Generator.from_seed(seed + 13)
+        loss = tf.add_n([tf.reduce_mean(tf.square(o - gen.normal(tf.shape(o), dtype=o.dtype))) for o in outs])
+    called = [layers[key] for key in got]  # in the order the calls returned
+    grads = tape.gradient(loss, [layer.kernel for layer in called])
+    rms = [float(np.sqrt(np.mean(np.square(np.asarray(got[id(layer)][0], dtype="float64"))))) for layer in called]
+    norms = [0.0 if g is None else float(tf.norm(tf.cast(tf.convert_to_tensor(g), tf.float64))) for g in grads]
+    return {"layers": [layer.kernel.path for layer in called], "output_rms": rms, "grad_norms": norms}
 
 
 def _called_on(keras: Any, obj: Any, x: Any, filename: str, lines: list[int]) -> list[Any]:

@@ -171,7 +171,18 @@ class FLModel(tf.keras.Model):
         x = self.dense1(inputs)
         return self.dense2(x)
 """
+# Eight plain Dense layers with tf ops (measured on TensorFlow), their init twice too large for ReLU.
+TF_KERAS_DEEP = """\
+import tensorflow as tf
+
+big = tf.keras.initializers.RandomNormal(stddev=0.35)
+model = tf.keras.Sequential(
+    [tf.keras.Input(shape=(32,))]
+    + [tf.keras.layers.Dense(32, activation=tf.nn.relu, kernel_initializer=big) for _ in range(8)]
+)
+"""
 CASES = {
+    "tf_keras_deep_plain.py": (TF_KERAS_DEEP, "IL402", 6, "confirmed"),
     "tf_keras_constant_kernels.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.Constant(0.3)"), "IL201", 8, "confirmed"),
     "tf_keras_zero_product.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.Zeros()"), "IL101", 13, "confirmed"),
     "tf_keras_random_kernels.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.GlorotUniform()"), "IL101", 13, "unverified"),
