@@ -114,8 +114,7 @@ class Positions:
         # A carriage return is counted per token by the provider, a BOM may not be part of
         # the generated code: both leave the positions to the full pass.
         if "\r" not in text and not text.startswith("\ufeff"):
-            self._source = text
-            self._line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+            self._source = text  # its line starts are found only when a node is placed
 
     def _located(self, node: cst.CSTNode) -> Optional[Span]:
         """The span of a node found in the source by its own code, if that code is one line
@@ -138,6 +137,9 @@ class Positions:
         return Span(line, column + 1, end_line, end_column + 1)
 
     def _line_point(self, offset: int) -> tuple[int, int]:
+        if not self._line_starts:
+            assert self._source is not None
+            self._line_starts = [0, *(m.end() for m in re.finditer("\n", self._source))]
         line = bisect.bisect_right(self._line_starts, offset)
         return line, offset - self._line_starts[line - 1]
 

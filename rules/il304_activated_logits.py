@@ -221,7 +221,12 @@ class ActivatedLogits(LossPairingRule):
     at run time. A TF1 graph is measured the same way on TensorFlow: the
     cross-entropy with logits taken on the activation's output and on its
     input, with the same random labels, when the activation reaches the
-    finding's loss.
+    finding's loss. A Keras model is measured on the backend the file
+    targets (TensorFlow unless the file sets `KERAS_BACKEND`), with the
+    Keras loss itself (`from_logits=True`). On TensorFlow, Keras takes the
+    logits behind a softmax or sigmoid output even then (it warns), so the
+    loss and the gradient equal the logits loss's: refuted, since training
+    on that backend is unaffected; on the jax or torch backend it would be.
 
     ## Known problems
     Log-softmax before `CrossEntropyLoss` is not flagged: log-softmax is

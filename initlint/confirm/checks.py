@@ -231,10 +231,16 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         ratio = m["ratio"]
         if ratio is None:
             return Confirmation("unverified", f"{m['layer']} gets no gradient even on the logits", evidence)
+        evidence["threshold"] = ACTIVATED_RATIO
+        if m.get("recovered"):
+            # Exact on this backend whatever the sizes, so no guessed shape can change it.
+            return Confirmation("refuted", f"Keras on TensorFlow computes this loss from the logits behind the "
+                                f"{m['activation']} even with from_logits=True (it warns): the loss and {m['layer']}'s "
+                                f"gradient equal the logits loss's (gradient ratio {_fmt(ratio)}); on the jax or "
+                                "torch backend they would not", evidence)
         summary = (f"{m['layer']} gradient norm with the {m['activation']} {_fmt(m['grad_with'])} against "
                    f"{_fmt(m['grad_without'])} on the logits (ratio {_fmt(ratio)}); the loss cannot go below "
                    f"{_fmt(m['loss_floor'])}")
-        evidence["threshold"] = ACTIVATED_RATIO
         if ratio < ACTIVATED_RATIO:
             return Confirmation("confirmed", summary, evidence)
         return Confirmation("refuted", f"{summary}: not below {_fmt(ACTIVATED_RATIO)}", evidence)

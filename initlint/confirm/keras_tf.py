@@ -31,11 +31,6 @@ from initlint.confirm.probes import LR, SATURATED_LOGIT, VANISHING_SEEDS
 ONLY_ZERO = ("on TensorFlow the confirmation stage measures exactly-zero gradients (IL101-IL103), constant "
              "kernels (IL201), a sigmoid into squared error (IL301), vanishing gradients (IL302), depth drift "
              "(IL402) and, on TF1 graphs, scale")
-# Keras on TensorFlow takes the logits behind a softmax or sigmoid output even with from_logits=True
-# (backend.tensorflow.nn._get_logits): the loss and its gradient equal the logits loss's.
-RECOVERED = ("Keras on TensorFlow computes this loss from the logits behind the {act} even with from_logits=True "
-             "(it warns), so on this backend the gradient is not shrunk; on another Keras backend it would be: "
-             "not judged here")
 # Ops whose integer input indexes a table: (op type, input position of the table).
 GATHER_OPS = {"GatherV2": 0, "ResourceGather": 0, "Gather": 0}
 SPARSE_LABEL_OPS = {"SparseSoftmaxCrossEntropyWithLogits"}
@@ -427,10 +422,8 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
             results[c["index"]] = _saturated_pair(tf, keras, obj, x, lines.layers(c["lines"][0], c["lines"][1]), c)
             continue
         if c["probe"] == "loss_pairing" and c["probe_params"].get("loss") == "logits":
-            acts = [getattr(getattr(layer, "activation", None), "__name__", "")
-                    for layer in lines.layers(c["lines"][0], c["lines"][1])]
-            act = next((a for a in acts if a in ("softmax", "sigmoid")), None)
-            results[c["index"]] = {"unverified": RECOVERED.format(act=act) if act else ONLY_ZERO}
+            results[c["index"]] = _activated_pair(tf, keras, obj, x, lines.layers(c["lines"][0], c["lines"][1]), c,
+                                                  job["seed"])
             continue
         if c["probe"] == "vanishing" and not isinstance(x, list):
             results[c["index"]] = _vanishing(tf, keras, obj, x, job["seed"])
@@ -569,6 +562,65 @@ def _vanishing(tf: Any, keras: Any, obj: Any, x: Any, seed: int) -> dict[str, An
                          for g in grads])
     return {"layers": [k.path for k in kernels], "norms": per_seed, "inputs": [list(np.shape(x))]}
 
+
+
+def _activated_pair(tf: Any, keras: Any, model: Any, x: Any, layers: list[Any], check: dict[str, Any],
+                    seed: int) -> dict[str, Any]:
+    """IL304 on Keras over TensorFlow, as on torch: the first kernel's gradient of a loss that applies
+    its own squashing (from_logits=True) on the model's output, with the flagged softmax or sigmoid
+    and with that activation replaced by the identity. Keras on TensorFlow takes the logits behind
+    the activation even with from_logits=True (backend.tensorflow.nn._get_logits, with a warning):
+    then both losses are the same, which is measured here (`recovered`), not assumed."""
+    import math
+    import warnings
+
+    import numpy as np
+
+    acts = [layer for layer in layers
+            if getattr(getattr(layer, "activation", None), "__name__", "") in ("softmax", "sigmoid")]
+    if not acts:
+        return {"activation": None, "lines": check["lines"]}
+    layer = acts[-1]
+    real = layer.activation
+    kind = real.__name__
+    kernels = _kernels_in_call_order(keras, model, x)
+    if not kernels:
+        return {"unverified": f"no Dense or Conv kernel runs before the {kind} on line {check['lines'][0]}"}
+    rng = np.random.default_rng(seed + 11)
+
+    def run(activation: Any) -> tuple[Any, float, Any]:
+        layer.activation = activation
+        try:
+            with warnings.catch_warnings(), tf.GradientTape() as tape:
+                warnings.simplefilter("ignore")  # Keras's "received from_logits=True" warning
+                out = model(x, training=False)
+                out = out[0] if isinstance(out, (list, tuple)) else out
+                if kind == "softmax":
+                    loss = tf.reduce_mean(keras.losses.categorical_crossentropy(labels, out, from_logits=True))
+                else:
+                    loss = tf.reduce_mean(keras.losses.binary_crossentropy(labels, out, from_logits=True))
+            grad = tape.gradient(loss, kernels[0])
+        finally:
+            layer.activation = real
+        norm = 0.0 if grad is None else float(tf.norm(tf.cast(tf.convert_to_tensor(grad), tf.float64)))
+        return out, norm, float(loss)
+
+    probe = model(x, training=False)
+    shape = tuple((probe[0] if isinstance(probe, (list, tuple)) else probe).shape)
+    classes = int(shape[-1]) if kind == "softmax" else 2
+    if kind == "softmax":
+        labels = np.eye(classes, dtype="float32")[rng.integers(0, classes, shape[:-1])]
+    else:
+        labels = rng.integers(0, 2, shape).astype("float32")
+    out_with, with_act, loss_with = run(real)
+    out_without, without, loss_without = run(keras.activations.linear)
+    if np.allclose(np.asarray(out_with), np.asarray(out_without)):
+        return {"activation": kind, "on_path": False, "lines": check["lines"]}
+    floor = math.log(1 + (classes - 1) / math.e) if kind == "softmax" else math.log(1 + math.exp(-1))
+    return {"activation": kind, "on_path": True, "lines": check["lines"], "output_shape": list(shape),
+            "layer": kernels[0].path, "grad_with": with_act, "grad_without": without,
+            "ratio": with_act / without if without > 0 else None, "loss_floor": floor, "classes": classes,
+            "backend": "tensorflow", "recovered": math.isclose(loss_with, loss_without, rel_tol=1e-5, abs_tol=1e-6)}
 
 
 def _saturated_pair(tf: Any, keras: Any, model: Any, x: Any, layers: list[Any], check: dict[str, Any]) -> dict[str, Any]:

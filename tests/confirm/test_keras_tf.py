@@ -16,6 +16,7 @@ pytest.importorskip("tensorflow")
 from initlint.config import ConfirmSettings, Settings
 from initlint.confirm import confirm_diagnostics
 from initlint.diagnostics import Confirmation, Diagnostic, Severity, Span
+from initlint.engine import check_source
 from tests.corpus import CORPUS
 
 DEAD_DENSE = 'layers.Dense(8, kernel_initializer="zeros", bias_initializer="zeros", activation="relu")'
@@ -181,7 +182,23 @@ model = tf.keras.Sequential(
     + [tf.keras.layers.Dense(32, activation=tf.nn.relu, kernel_initializer=big) for _ in range(8)]
 )
 """
+# A softmax output into a loss that takes logits: on TensorFlow Keras takes the logits behind the
+# softmax (it warns), so the gradient is the logits loss's; a file that picks the torch backend
+# gets no such rescue, and its gradient is shrunk.
+SOFTMAX_FROM_LOGITS = """\
+{backend}import keras
+from keras import layers
+
+inputs = keras.Input(shape=(32,))
+h = layers.Dense(64, activation="relu")(inputs)
+outputs = layers.Dense(5, activation="softmax")(h)
+model = keras.Model(inputs, outputs)
+model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+"""
 CASES = {
+    "softmax_from_logits_tf.py": (SOFTMAX_FROM_LOGITS.format(backend=""), "IL304", 8, "refuted"),
+    "softmax_from_logits_torch.py": (SOFTMAX_FROM_LOGITS.format(
+        backend='import os\nos.environ["KERAS_BACKEND"] = "torch"\n'), "IL304", 10, "confirmed"),
     "tf_keras_deep_plain.py": (TF_KERAS_DEEP, "IL402", 6, "confirmed"),
     "tf_keras_constant_kernels.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.Constant(0.3)"), "IL201", 8, "confirmed"),
     "tf_keras_zero_product.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.Zeros()"), "IL101", 13, "confirmed"),
@@ -258,7 +275,13 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Confirmation
             source = TF1_PAIR.format(bias="zeros((1, 4))")
         elif name == "seed000_pair_fixed_tf1.py":
             source = TF1_PAIR.format(bias="random.rand(1, 4)")
-        diags.append(_diag(_write(root, name, source), code, line))
+        path = _write(root, name, source)
+        if code == "IL304":  # the check needs the finding's related activation line: the static stage's own
+            found = [d for d in check_source(path, Path(path).read_text(), Settings()).diagnostics if d.code == code]
+            assert [d.line for d in found] == [line], found
+            diags.extend(found)
+        else:
+            diags.append(_diag(path, code, line))
     done = confirm_diagnostics(diags, _settings(), str(root))
     out = {}
     for d in done:
@@ -282,6 +305,10 @@ def test_verdicts(verdicts: dict[str, Confirmation]) -> None:
     # TF1 graphs: the script's own variable names; the fixed twin's random bias gets a gradient.
     assert set(verdicts["seed000_pair_tf1.py"].evidence["parameters"]) == {"a", "b", "W", "B"}
     assert verdicts["seed000_pair_fixed_tf1.py"].evidence["pass1_grad_norm"]["B"] > 0
+
+    assert "computes this loss from the logits behind the softmax" in verdicts["softmax_from_logits_tf.py"].detail
+    assert verdicts["softmax_from_logits_tf.py"].evidence["ratio"] == pytest.approx(1.0)
+    assert verdicts["softmax_from_logits_torch.py"].evidence["ratio"] < 0.5
 
     # The Keras loss-pairing check runs on TensorFlow, the backend the file targets.
     assert "Keras on TensorFlow" in verdicts["il103_pos_keras_dense_softmax.py"].evidence["judged"]
