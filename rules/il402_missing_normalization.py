@@ -5,7 +5,7 @@ from typing import Any
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, RootRef
-from initlint.facts.values import ChainItem, Tensor
+from initlint.facts.values import CHAIN_LIMIT, ChainItem, Tensor
 from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 
 PLAIN_SEQUENTIAL = """\
@@ -346,6 +346,26 @@ b2 = nn.Sequential(*[m for _ in range(6) for m in (nn.Linear(64, 64), nn.ReLU())
 net = nn.Sequential(b1, b2, nn.Linear(64, 10))
 """
 
+# A course's depth demo: 100 plain layers in a ModuleList built by one comprehension.
+HUNDRED_LAYERS = """\
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    def __init__(self, width, depth):
+        super().__init__()
+        self.linears = nn.ModuleList([nn.Linear(width, width, bias=False) for _ in range(depth)])
+
+    def forward(self, x):
+        for linear in self.linears:
+            x = torch.relu(linear(x))
+        return x
+
+
+net = MLP(256, 100)
+"""
+
 
 class MissingNormalization(Rule):
     """
@@ -443,6 +463,7 @@ class MissingNormalization(Rule):
         Invalid(KERAS_ALIASED_CONV_STACK, at=[(4, 21)]),
         Invalid(KERAS1_FUNCTIONAL, at=[(6, 9)]),
         Invalid(TF1_MATMUL_STACK, at=[(7, 20)]),
+        Invalid(HUNDRED_LAYERS, at=[(8, 39)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -480,7 +501,8 @@ class MissingNormalization(Rule):
             yield self.report(
                 first.anchor,
                 subject=facts.subject(where, layers=layers),
-                count=run,
+                # A chain keeps only its last steps: a run that fills it may be longer.
+                count=f"at least {run}" if len(chain) >= CHAIN_LIMIT and all(item.kind != "norm" for item in chain) else run,
             )
 
 

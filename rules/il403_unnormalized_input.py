@@ -114,7 +114,8 @@ loss = nn.MSELoss()(model(x), y)
 # inits and learning rates assume (measured: linspace(0, 1) trains, linspace(0, 4) diverges).
 REGRESSION_LOSSES = ("mse",)
 TO_TENSOR = ("ToTensor", "PILToTensor", "ToImage", "ConvertImageDtype", "ToDtype")
-NORMALIZING = ("Normalize", "Lambda", "LinearTransformation", "Grayscale")
+# Steps that may rescale or centre the data (Grayscale only mixes channels: the range stays [0, 1]).
+NORMALIZING = ("Normalize", "Lambda", "LinearTransformation")
 KERAS_MSE_NAMES = ("mse", "mean_squared_error", "MeanSquaredError", "MSE")
 
 

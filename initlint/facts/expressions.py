@@ -12,8 +12,12 @@ from initlint.facts import python
 from initlint.facts.context import CallContext, Env, Machine
 from initlint.facts.values import UNKNOWN, Const, Ext, Func, Mapping, Seq, SliceValue, Tensor, ThisModule, Value
 
-# Turns of a loop or comprehension that are run; later ones are left out (the result is incomplete).
+# Turns of a loop that are run; later ones are left out.
 MAX_UNROLL = 64
+# Items of a comprehension that are built; with more, the list is incomplete. A list built at
+# once is kept whole up to here: a depth demo's `ModuleList([nn.Linear(n, n) for _ in range(100)])`
+# is 100 layers, not an unknown list.
+MAX_COMPREHENSION = 256
 
 
 def eval_number(interp: Machine, node: Any, env: Env, ctx: CallContext) -> Value:
@@ -191,9 +195,9 @@ def _run_comprehension(interp: Machine, node: Any, for_in: cst.CompFor, env: Env
     if items is None:
         complete = False
         items = [UNKNOWN]
-    if len(items) > MAX_UNROLL:
+    if len(items) > MAX_COMPREHENSION:
         complete = False
-        items = items[:MAX_UNROLL]
+        items = items[:MAX_COMPREHENSION]
     for item in items:
         interp.assign(for_in.target, item, env, ctx)
         keep: Optional[bool] = True

@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.values import (
+    CHAIN_LIMIT,
     INDEP,
     LIVE,
     SIGMOID_COMPLEMENT,
@@ -251,7 +252,7 @@ def matmul(interp: Machine, a: Tensor, b: Tensor, b_value: Value, node: Any, ctx
     if isinstance(b_value, Param):
         interp.facts.layer_call(None, b_value, a, node, ctx, weight_fan_in(b_value.shape, layout))
         item = ChainItem("weight", node, ctx.anchor or node, None)
-        chain = (a.chain + (item,))[-64:]
+        chain = (a.chain + (item,))[-CHAIN_LIMIT:]
         zero_layer = b_value if b_value.is_zero and b_value.role in ("raw", "weight") else None
         return out.replaced(chain=chain, zero_layer=zero_layer if out.state == ZERO else None, origin=None)
     return out.replaced(origin=None)
@@ -264,7 +265,7 @@ def activation(interp: Machine, kind: str, x: Tensor, node: Any, ctx: CallContex
     if kind == "identity":
         return x
     step = "sigmoid" if kind in ("sigmoid", "hardsigmoid") else "tanh" if kind == "tanh" else "act"
-    chain = (x.chain + (ChainItem(step, node, ctx.anchor or node, layer),))[-64:]
+    chain = (x.chain + (ChainItem(step, node, ctx.anchor or node, layer),))[-CHAIN_LIMIT:]
     squash = OutputActivation(kind, node, caches_logits=caches_logits) if kind in SQUASH_ACTS else None
     if x.state == ZERO:
         if kind in ZERO_PRESERVING_ACTS:

@@ -106,6 +106,10 @@ class Ext(Value):
     qualname: str
 
 
+# The layer steps a tensor remembers: the last ones (a 100-layer stack keeps its last 64 steps).
+CHAIN_LIMIT = 64
+
+
 @dataclass(frozen=True)
 class ChainItem:
     """One step of the layer chain a tensor went through since the last reset.

@@ -23,6 +23,7 @@ from initlint.facts.tensors import (
     truthy,
 )
 from initlint.facts.values import (
+    CHAIN_LIMIT,
     INDEP,
     LIVE,
     UNKNOWN,
@@ -133,7 +134,7 @@ def weight_layer(interp: Machine, obj: Obj, x: Tensor, node: Any, ctx: CallConte
     out = product(interp, "layer", [x, wt], node, ctx, last_dim=out_dim)
     interp.facts.layer_call(obj, w, x, node, ctx)
     item = ChainItem("weight", site, ctx.anchor or site, obj)
-    chain = (x.chain + (item,))[-64:]
+    chain = (x.chain + (item,))[-CHAIN_LIMIT:]
     if b is not None:
         bt = param_tensor(b)
         if out.state == ZERO:

@@ -54,3 +54,40 @@ def test_keras_constant_kernel_points_at_the_keyword(tmp_path: Path) -> None:
     assert (finding["code"], finding["line"], finding["column"]) == ("IL201", 4, 46)
     assert finding["severity"] == "warning"
     assert "0.2" in finding["message"]
+
+
+# Grayscale after ToTensor only mixes the channels: the images stay in [0, 1], not normalized.
+GRAYSCALE_PIPELINE = """\
+from torch import nn
+from torchvision import datasets, transforms
+
+pipeline = transforms.Compose([
+    transforms.ToTensor(),  # scales the pixels to [0, 1]
+    transforms.Grayscale(1),
+])
+train = datasets.ImageFolder("train", transform=pipeline)
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+
+
+def train_step(images, labels):
+    return nn.CrossEntropyLoss()(model(images), labels)
+"""
+
+
+def test_grayscale_after_totensor_is_not_a_normalization_and_messages_quote_no_comment(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(GRAYSCALE_PIPELINE)
+    (finding,) = run("train.py", cwd=tmp_path)
+    assert (finding["code"], finding["line"]) == ("IL403", 4)
+    assert "`transforms.Compose([ transforms.ToTensor(), trans…`" in finding["message"]
+    assert "scales the pixels" not in finding["message"]
+
+
+def test_a_stack_longer_than_the_remembered_chain_is_counted_as_at_least(tmp_path: Path) -> None:
+    (tmp_path / "deep.py").write_text(
+        "import torch\nfrom torch import nn\n\n"
+        "net = nn.Sequential(*[nn.Linear(64, 64) for _ in range(100)])\n"
+        "shallow = nn.Sequential(*[nn.Linear(64, 64) for _ in range(20)])\n"
+    )
+    messages = {f["line"]: f["message"] for f in run("deep.py", cwd=tmp_path)}
+    assert messages[4].startswith("at least 64 weight layers run in sequence"), messages
+    assert messages[5].startswith("20 weight layers run in sequence"), messages
