@@ -434,10 +434,11 @@ class UnscaledInit(Rule):
     except behind a sigmoid or tanh between the layers: it bounds each
     layer's input, so an unscaled init shows as saturation, not growth, and
     the finding stays unverified. TF1 graphs are measured the same way; on
-    them a flagged weight behind a sigmoid or tanh is also measured on its
-    own (the RMS of its layer's output over the RMS of what it reads: an
-    N(0, 1) weight multiplies it by about sqrt(fan-in)), and a gain beyond
-    `scale-ratio` confirms it. When the first weight layer reads the model's
+    them a flagged weight is also measured on its own (the RMS of its
+    layer's output over the RMS of what it reads: an N(0, 1) weight
+    multiplies it by about sqrt(fan-in)): a gain beyond `scale-ratio`
+    confirms it (behind a sigmoid or tanh a shrinking one too), and one
+    beyond sqrt(`scale-ratio`) keeps it from a refutation. When the first weight layer reads the model's
     input, its own growth counts too: N(0, 1) weights on 784 inputs take the
     input's RMS from 1 to about 28, and a second layer of the same init stays
     within 10x of that, so the growth from the input beyond `scale-ratio`

@@ -183,13 +183,17 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         # 10x of that). Only growth: a small first-layer gain is DCGAN's N(0, 0.02) before a
         # BatchNorm, which trains.
         return _on_guesses(Confirmation("confirmed", f"{summary}, but {grows}, beyond {_fmt(limit)}x", evidence), m)
-    gains = {k: g for k, g in (m.get("gains") or {}).items() if g > limit or g < 1.0 / limit}
-    if m.get("bounded") and gains:
-        # Behind a bounding activation the weight's own gain still shows its scale.
+    # A flagged weight's own gain (TF graphs): behind a bounding activation it still shows the
+    # weight's scale; elsewhere a later layer that grows what it reads (an N(0, 1) [300, 10] output
+    # weight: ~17x) is what the first layer's gain is for the first. Only growth there, as above.
+    gains = {k: g for k, g in (m.get("gains") or {}).items()
+             if g > limit or (m.get("bounded") and g < 1.0 / limit)}
+    if gains:
         name, gain = max(gains.items(), key=lambda kv: abs(math.log(kv[1])) if kv[1] > 0 else math.inf)
         evidence["layer_gain"] = m["gains"]
+        held = ", held by a sigmoid or tanh between the layers," if m.get("bounded") else ","
         return _on_guesses(Confirmation(
-            "confirmed", f"{summary}, held by a sigmoid or tanh between the layers, but {name} itself scales "
+            "confirmed", f"{summary}{held} but {name} itself scales "
             f"the RMS of what it reads by {_fmt(gain)}x (beyond {_fmt(limit)}x)", evidence), m)
     if m.get("bounded"):
         # A sigmoid or tanh between the layers caps each layer's input, so an unscaled init shows as
@@ -201,6 +205,13 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         # Growing its input several times over is no healthy init either, and two probe samples
         # measure one layer's gain only roughly: no refutation on it.
         return Confirmation("unverified", f"{summary}, within {_fmt(limit)}x, but {grows}", evidence)
+    grown = {k: g for k, g in (m.get("gains") or {}).items() if g > math.sqrt(limit)}
+    if refuted.status == "refuted" and grown:
+        # The same for a flagged later layer (a fan-in-scaled init keeps each layer's gain near 1).
+        name, gain = max(grown.items(), key=lambda kv: kv[1])
+        evidence["layer_gain"] = m["gains"]
+        return Confirmation("unverified", f"{summary}, within {_fmt(limit)}x, but {name} itself scales the RMS "
+                            f"of what it reads by {_fmt(gain)}x", evidence)
     return refuted
 
 

@@ -201,11 +201,19 @@ CONFIGURING_METHODS = frozenset({"add_argument", "add_argument_group", "add_mutu
 
 
 def configured_name(node: Stmt) -> Optional[str]:
-    """`parser.add_argument(...)` or `group = parser.add_argument_group(...)` -> "parser"."""
+    """`parser.add_argument(...)` or `group = parser.add_argument_group(...)` -> "parser"; a
+    command-line flag's definition (`flags.DEFINE_integer("hidden", 300, ...)`, also spelled
+    `tf.app.flags.DEFINE_integer`) -> the name it is reached from, whose `FLAGS` reads it."""
     call = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
-    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
-        if call.func.attr in CONFIGURING_METHODS:
-            return call.func.value.id
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+        return None
+    if call.func.attr in CONFIGURING_METHODS and isinstance(call.func.value, ast.Name):
+        return call.func.value.id
+    if call.func.attr.startswith("DEFINE_"):
+        root = call.func.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return root.id if isinstance(root, ast.Name) else None
     return None
 
 

@@ -22,6 +22,7 @@ It returns measurements; the verdicts are made in checks.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -29,7 +30,7 @@ import random
 import sys
 import traceback
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Optional
 
 import torch
@@ -720,6 +721,24 @@ def _cuda_on_cpu() -> None:
     torch.nn.Module.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
 
 
+@contextlib.contextmanager
+def _own_flags() -> Iterator[None]:
+    """The command-line flags a job's code defines (absl, `tf.app.flags.DEFINE_integer`) last for
+    that job: absl keeps one registry per process and refuses a flag defined twice."""
+    def names() -> set[str]:
+        flags = sys.modules.get("absl.flags")
+        return set(flags.FLAGS) if flags is not None else set()
+
+    before = names()
+    try:
+        yield
+    finally:
+        flags = sys.modules.get("absl.flags")
+        for name in names() - before:
+            with contextlib.suppress(AttributeError):
+                delattr(flags.FLAGS, name)  # type: ignore[union-attr]
+
+
 def main() -> None:
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     proto = os.fdopen(os.dup(1), "w", buffering=1)
@@ -740,7 +759,8 @@ def main() -> None:
         try:
             sys.argv = [job.get("path", "")]  # as `python file.py`: argparse reads its defaults
             sandbox.guard(job.get("project_root", ""), os.path.dirname(job.get("path", "")))
-            result = run_job(job)
+            with _own_flags():
+                result = run_job(job)
         except BuildError as exc:
             result = {"ok": False, "error": str(exc)}
         except MemoryError:

@@ -195,7 +195,26 @@ outputs = layers.Dense(5, activation="softmax")(h)
 model = keras.Model(inputs, outputs)
 model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
 """
+# A TF1 script whose sizes are command-line flags (their defaults are what a run without arguments
+# gets); two such scripts in one worker define the same flags.
+FLAGS_GRAPH = """\
+import tensorflow as tf
+
+flags = tf.app.flags
+FLAGS = flags.FLAGS
+flags.DEFINE_integer("input_size", 784, "pixels")
+flags.DEFINE_integer("hidden_size", 300, "hidden units")
+tf.app.flags.DEFINE_integer("output_size", 10, "classes")
+
+x = tf.placeholder(tf.float32, [None, FLAGS.input_size])
+W1 = tf.Variable(tf.random_normal([FLAGS.input_size, FLAGS.hidden_size]))
+h1 = tf.nn.relu(tf.matmul(x, W1))
+W2 = tf.Variable(tf.random_normal([FLAGS.hidden_size, FLAGS.output_size]))
+y = tf.matmul(h1, W2)
+"""
 CASES = {
+    "flags_graph_w1.py": (FLAGS_GRAPH, "IL401", 10, "confirmed"),
+    "flags_graph_w2.py": (FLAGS_GRAPH, "IL401", 12, "confirmed"),
     "softmax_from_logits_tf.py": (SOFTMAX_FROM_LOGITS.format(backend=""), "IL304", 8, "refuted"),
     "softmax_from_logits_torch.py": (SOFTMAX_FROM_LOGITS.format(
         backend='import os\nos.environ["KERAS_BACKEND"] = "torch"\n'), "IL304", 10, "confirmed"),
@@ -305,6 +324,10 @@ def test_verdicts(verdicts: dict[str, Confirmation]) -> None:
     # TF1 graphs: the script's own variable names; the fixed twin's random bias gets a gradient.
     assert set(verdicts["seed000_pair_tf1.py"].evidence["parameters"]) == {"a", "b", "W", "B"}
     assert verdicts["seed000_pair_fixed_tf1.py"].evidence["pass1_grad_norm"]["B"] > 0
+
+    # The flags' defaults, defined again by the second script in the same worker; the stack's RMS
+    # stays within 10x, but W2 itself grows what it reads about sqrt(300 / 2) times behind a ReLU.
+    assert "W2 itself scales the RMS of what it reads" in verdicts["flags_graph_w2.py"].detail
 
     assert "computes this loss from the logits behind the softmax" in verdicts["softmax_from_logits_tf.py"].detail
     assert verdicts["softmax_from_logits_tf.py"].evidence["ratio"] == pytest.approx(1.0)

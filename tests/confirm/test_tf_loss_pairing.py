@@ -195,13 +195,15 @@ def test_a_shapeless_hyperparameter_placeholder_gets_a_scalar_feed(findings: lis
     assert [] in got[0]["evidence"]["inputs"].values()  # the scalar keep_prob
 
 
-def test_softmax_into_from_logits_on_tensorflow_is_not_judged(findings: list[dict[str, Any]]) -> None:
-    # TensorFlow's Keras takes the logits behind the softmax even with from_logits=True: no shrunk
-    # gradient to measure there, and no refutation either (another backend would shrink it).
+def test_softmax_into_from_logits_on_tensorflow_is_refuted_by_keras_logit_recovery(
+        findings: list[dict[str, Any]]) -> None:
+    # TensorFlow's Keras takes the logits behind the softmax even with from_logits=True: measured,
+    # the loss and the first kernel's gradient are the logits loss's, so training there is unaffected.
     [got] = [f["confirmation"] for f in findings
              if f["path"] == "keras_softmax_from_logits.py" and f["code"] == "IL304"]
-    assert got["status"] == "unverified", got
+    assert got["status"] == "refuted", got
     assert "from_logits=True" in got["detail"] and "softmax" in got["detail"]
+    assert got["evidence"]["recovered"] is True and got["evidence"]["ratio"] == pytest.approx(1.0)
 
 
 def test_a_hand_written_log_loss_on_a_saturated_sigmoid_is_confirmed(findings: list[dict[str, Any]]) -> None:
