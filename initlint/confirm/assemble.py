@@ -57,7 +57,7 @@ class Target:
 
     kind: str
     name: str
-    line: int = 0  # a "block" target: the flagged line in the script block
+    line: int = 0  # a "block" target: the flagged line; a "script" one: where its live binding starts
 
 
 @dataclass
@@ -100,8 +100,33 @@ def _call_on(node: ast.AST, name: str) -> Optional[str]:
     return None
 
 
-def _script_statements(fm: FileModel, name: str) -> list[int]:
-    """Top-level statements that bind `name` or build it (`name.add(...)`, loops of those)."""
+def _fresh_binding(node: Stmt, name: str) -> bool:
+    """`model = Sequential(...)`: a new object for the name (`model = model.to(device)` goes on)."""
+    return isinstance(node, (ast.Assign, ast.AnnAssign)) and name in bound_names(node) and \
+        node.value is not None and name not in load_names(node.value)
+
+
+def live_binding(fm: FileModel, name: str, line: int) -> int:
+    """Where the binding of `name` that `line` sees starts: the last fresh one at or before it (a
+    script that builds a second `model` later is not judged on it); 0 when there is none."""
+    starts = [n.lineno for n in fm.body if _fresh_binding(n, name) and n.lineno <= line]
+    return starts[-1] if starts else 0
+
+
+def _script_statements(fm: FileModel, name: str, line: int = 0) -> list[int]:
+    """Top-level statements that bind `name` or build it (`name.add(...)`, loops of those); with
+    `line`, only those of the binding that starts there, up to the next fresh binding."""
+    out = _statements_on(fm, name)
+    if line:
+        fresh = [i for i in out if _fresh_binding(fm.body[i], name)]
+        start = next((i for i in fresh if fm.body[i].lineno == line), None)
+        if start is not None:
+            end = next((i for i in fresh if i > start), len(fm.body))
+            out = [i for i in out if start <= i < end]
+    return out
+
+
+def _statements_on(fm: FileModel, name: str) -> list[int]:
     out: list[int] = []
     for i, node in enumerate(fm.body):
         if is_main_guard(node):
@@ -194,7 +219,7 @@ def resolve_target(fm: FileModel, diag: Diagnostic, outward: bool = False) -> Ta
     if subject is not None and subject.kind == "class" and fm.class_def(subject.name) is not None:
         target = Target("class", subject.name)
     elif subject is not None and subject.kind in ("keras-script", "script") and _script_statements(fm, subject.name):
-        target = Target("script", subject.name)
+        target = Target("script", subject.name, live_binding(fm, subject.name, diag.line))
     else:
         cls = _enclosing_class(fm, diag.line) or _class_initialized_by(fm, diag.line)
         factory = factory_at(fm.tree, diag.line) if cls is None else None
@@ -207,7 +232,8 @@ def resolve_target(fm: FileModel, diag: Diagnostic, outward: bool = False) -> Ta
             name = _bound_target(fm, index) if index is not None else None
             if name is not None:
                 assert index is not None
-                target = Target("script", _keras_model_over(fm, index) or name)
+                built = _keras_model_over(fm, index) or name
+                target = Target("script", built, live_binding(fm, built, diag.line))
             else:
                 try:
                     found = block_slice(fm.tree, diag.line)
@@ -382,7 +408,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         lines = ", ".join(str(s.lineno) for s in sliced.statements)
         ctor, origin, forward_of, recipe = None, f"the script's statements on lines {lines}", None, None
     else:
-        statements = _script_statements(fm, target.name)
+        statements = _script_statements(fm, target.name, target.line)
         if not statements:
             raise Unbuildable(f"no module-level statement builds `{target.name}`")
         config = settings_modules.get(target.name, {})
@@ -395,6 +421,9 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             recipe.statements = [(ln, src) for ln, src in recipe.statements if ln not in kept]
             recipe = recipe if recipe.statements else None
         indices = fm.closure(statements, recipe.names if recipe is not None else set())
+        # What builds the name after this binding builds another model (`net = ...` again).
+        later = {i for i in _statements_on(fm, target.name) if i > statements[-1]}
+        indices = [i for i in indices if i not in later]
         if _framework(fm, indices) == "tf":  # the graph's layers are where the script uses its variables
             indices = graph_downstream(fm, indices)
     if target.kind in ("block", "script") or graph:

@@ -224,3 +224,26 @@ def test_constants_set_in_the_main_block_build_the_class(tmp_path: Path) -> None
     verdicts = {f["code"]: f["confirmation"] for f in json.loads(proc.stdout)}
     assert {code: c["status"] for code, c in verdicts.items()} == {"IL201": "confirmed", "IL102": "confirmed"}, verdicts
     assert "(32 rows)" in verdicts["IL201"]["detail"]  # Net(hidden) with the script's hidden = 32, not a guess
+
+
+# A script that builds `net` twice: the loss on line 7 is computed on the first one, whose
+# sigmoid reaches BCELoss; the second `net` has no sigmoid, and judging it would refute.
+REBOUND_SCRIPT = """\
+import torch
+from torch import nn
+
+x, y = torch.randn(4, 8), torch.rand(4, 1)
+net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+net = net.to("cpu")
+loss = nn.BCELoss()(net(x), y)
+net = nn.Sequential(nn.Linear(8, 1))
+loss2 = nn.MSELoss()(net(x), y)
+"""
+
+
+def test_a_script_model_is_judged_on_the_binding_the_finding_sees(tmp_path: Path) -> None:
+    (tmp_path / "rebound.py").write_text(REBOUND_SCRIPT)
+    proc = initlint("--confirm", "--format", "json", "rebound.py", cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    [finding] = [f for f in json.loads(proc.stdout) if f["code"] == "IL303"]
+    assert finding["confirmation"]["status"] == "confirmed", finding
