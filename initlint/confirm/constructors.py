@@ -176,6 +176,17 @@ def keyed_config(init: ast.FunctionDef, name: str) -> Optional[dict[str, Any]]:
     return keys or None
 
 
+# What a parameter whose `.shape` the constructor reads is given: a data array (`def __init__(self,
+# input): self.input_shape = (input.shape[-1], 1)`), guessed as two rows of 16 features.
+SHAPED_ARGUMENT = "__import__('numpy').zeros((2, 16), 'float32')"
+
+
+def reads_shape(init: ast.FunctionDef, name: str) -> bool:
+    """Does `__init__` read `name.shape`?"""
+    return any(isinstance(node, ast.Attribute) and node.attr == "shape" and isinstance(node.value, ast.Name)
+               and node.value.id == name for node in ast.walk(init))
+
+
 def config_object(fm: FileModel, arg: ast.arg) -> Optional[tuple[str, set[str], str]]:
     """`config: GPTConfig` -> a literal instantiation of GPTConfig in the file, else `GPTConfig()`
     when it is a dataclass whose fields all have defaults: (expression, names it needs, origin)."""
@@ -223,6 +234,10 @@ def ctor_from_signature(fm: FileModel, cls_node: ast.ClassDef) -> tuple[str, str
             objects[a.arg], needs, where = config
             names |= needs
             origins.append(where)
+            continue
+        if reads_shape(init, a.arg):
+            objects[a.arg] = SHAPED_ARGUMENT
+            origins.append(f"{GUESSED} ({a.arg}: an array of shape (2, 16), its .shape being read)")
             continue
         ok, value = infer_value(a, channels_last="keras" in fm.text or "tensorflow" in fm.text)
         if not ok:

@@ -46,6 +46,7 @@ from initlint.confirm.example_inputs import (
     resolve_path,
     spec_for,
 )
+from initlint.confirm.held import held_model
 from initlint.confirm.imports import optional_imports
 from initlint.confirm.keras_compat import accept_old_keras_arguments
 from initlint.confirm.probes import LR, PROBES, VANISHING_SEEDS, Tools
@@ -170,33 +171,6 @@ class Recorder(TorchFunctionMode):
         self.at_line.setdefault(line, []).append((name, inputs))
         for t in _tensors(out):
             self.written.setdefault(line, set()).add(t.data_ptr())
-
-
-def _held_model(obj: Any, keras_mod: Any) -> Any:
-    """`obj`, or the one model a plain object holds (`agent.model`, `self.net = Sequential()`):
-    an RL agent or a wrapper class builds its network in its constructor."""
-    kinds: tuple[type, ...] = (torch.nn.Module,) + ((keras_mod.Model,) if keras_mod is not None else ())
-    layers = _layer_list(obj, keras_mod) if keras_mod is not None else None
-    if layers is not None:
-        return keras_mod.Sequential(layers)
-    if isinstance(obj, kinds) or not hasattr(obj, "__dict__"):
-        return obj
-    held = {k: v for k, v in vars(obj).items() if isinstance(v, kinds)}
-    if len(held) == 1:
-        return next(iter(held.values()))
-    named = [held[k] for k in ("model", "net", "network") if k in held]
-    return named[0] if len(named) == 1 else obj
-
-
-def _layer_list(obj: Any, keras_mod: Any) -> Optional[list[Any]]:
-    """The Keras layers a configuration lists for a model that runs them in order (`[Dense(32),
-    Dropout(0.2), Dense(1)]`, or the one such list of a dict `{"model": [...], "loss": ...}`)."""
-    if isinstance(obj, dict):
-        lists = [v for v in obj.values() if _layer_list(v, keras_mod) is not None]
-        return list(lists[0]) if len(lists) == 1 else None
-    if isinstance(obj, (list, tuple)) and obj and all(isinstance(v, keras_mod.layers.Layer) for v in obj):
-        return list(obj)
-    return None
 
 
 def _bias_of(layer: Any) -> Optional[torch.Tensor]:
@@ -411,7 +385,7 @@ def build(job: dict[str, Any]) -> Built:
             raise BuildError(f"{what} made the script exit ({_user_error(exc, path)}); it is run without "
                              "command-line arguments") from None
         raise BuildError(f"{what} raised {_user_error(exc, path)}") from None
-    obj = _held_model(obj, keras_mod)
+    obj = held_model(obj, keras_mod, path, {ln for c in job["checks"] for ln in range(c["lines"][0], c["lines"][1] + 1)})
     if keras_mod is not None and isinstance(obj, keras_mod.Model):
         if job.get("backend", "torch") != "torch":
             return Built(obj, keras=True, backend=job["backend"])

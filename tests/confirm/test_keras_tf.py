@@ -212,7 +212,25 @@ h1 = tf.nn.relu(tf.matmul(x, W1))
 W2 = tf.Variable(tf.random_normal([FLAGS.hidden_size, FLAGS.output_size]))
 y = tf.matmul(h1, W2)
 """
+# A plain class whose method builds the model, its constructor given the data (`data.shape` read).
+PLAIN_BUILDER = """\
+from tensorflow.keras.models import Sequential
+from tensorflow.keras.layers import Dense
+
+
+class Builder:
+    def __init__(self, data):
+        self.width = data.shape[-1]
+
+    def build_model(self):
+        model = Sequential()
+        model.add(Dense(16, input_shape=(self.width,), kernel_initializer="zeros", bias_initializer="zeros",
+                        activation="relu"))
+        model.add(Dense(1))
+        return model
+"""
 CASES = {
+    "plain_builder.py": (PLAIN_BUILDER, "IL102", 11, "confirmed"),
     "flags_graph_w1.py": (FLAGS_GRAPH, "IL401", 10, "confirmed"),
     "flags_graph_w2.py": (FLAGS_GRAPH, "IL401", 12, "confirmed"),
     "softmax_from_logits_tf.py": (SOFTMAX_FROM_LOGITS.format(backend=""), "IL304", 8, "refuted"),
@@ -324,6 +342,8 @@ def test_verdicts(verdicts: dict[str, Confirmation]) -> None:
     # TF1 graphs: the script's own variable names; the fixed twin's random bias gets a gradient.
     assert set(verdicts["seed000_pair_tf1.py"].evidence["parameters"]) == {"a", "b", "W", "B"}
     assert verdicts["seed000_pair_fixed_tf1.py"].evidence["pass1_grad_norm"]["B"] > 0
+
+    assert "data: an array of shape (2, 16)" in verdicts["plain_builder.py"].detail
 
     # The flags' defaults, defined again by the second script in the same worker; the stack's RMS
     # stays within 10x, but W2 itself grows what it reads about sqrt(300 / 2) times behind a ReLU.
