@@ -29,9 +29,11 @@ def held_model(obj: Any, keras_mod: Any, path: str, lines: set[int]) -> Any:
     if len(named) == 1:
         return named[0]
     if not held:
-        for name, func in vars(type(obj)).items():
+        for name, member in vars(type(obj)).items():
+            func = getattr(member, "__func__", member)  # a staticmethod's or classmethod's function
             code = getattr(func, "__code__", None)
-            if code is None or code.co_filename != path or code.co_argcount - len(func.__defaults__ or ()) > 1:
+            bound = 0 if isinstance(member, staticmethod) else 1  # self or cls
+            if code is None or code.co_filename != path or code.co_argcount - len(func.__defaults__ or ()) > bound:
                 continue
             span = range(code.co_firstlineno, max((ln for _, _, ln in code.co_lines() if ln), default=0) + 1)
             if lines & set(span):

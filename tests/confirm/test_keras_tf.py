@@ -229,8 +229,24 @@ class Builder:
         model.add(Dense(1))
         return model
 """
+# The same built by a static method with defaults (LeNet.build(...) in many Keras tutorials).
+STATIC_BUILDER = """\
+from tensorflow.keras.models import Sequential
+from tensorflow.keras.layers import Dense
+
+
+class Net:
+    @staticmethod
+    def build(width=8):
+        model = Sequential()
+        model.add(Dense(16, input_shape=(width,), kernel_initializer="zeros", bias_initializer="zeros",
+                        activation="relu"))
+        model.add(Dense(1))
+        return model
+"""
 CASES = {
     "plain_builder.py": (PLAIN_BUILDER, "IL102", 11, "confirmed"),
+    "static_builder.py": (STATIC_BUILDER, "IL102", 9, "confirmed"),
     "flags_graph_w1.py": (FLAGS_GRAPH, "IL401", 10, "confirmed"),
     "flags_graph_w2.py": (FLAGS_GRAPH, "IL401", 12, "confirmed"),
     "softmax_from_logits_tf.py": (SOFTMAX_FROM_LOGITS.format(backend=""), "IL304", 8, "refuted"),
