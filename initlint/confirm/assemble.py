@@ -23,10 +23,12 @@ from typing import Any, Optional
 
 from initlint.confirm.constructors import (
     GUESSED,
+    call_from_signature,
     call_text,
     ctor_from_literal_call,
     ctor_from_signature,
     literal_call_in_project,
+    literal_method_call,
 )
 from initlint.confirm.filemodel import FileModel, Stmt, Unbuildable, bound_names, load_names
 from initlint.confirm.inputs import forward_def, input_hints
@@ -140,6 +142,23 @@ def _statements_on(fm: FileModel, name: str) -> list[int]:
     return out
 
 
+def _decorated(fn: ast.FunctionDef, name: str) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == name for d in fn.decorator_list)
+
+
+def _builder_method(fm: FileModel, cls: str, line: int) -> Optional[ast.FunctionDef]:
+    """The static or class method holding `line` of a plain class (no base: not itself a model),
+    which builds and returns the model (`LeNet.build(width, height, depth, classes)`)."""
+    node = fm.class_def(cls)
+    if node is None or any(not (isinstance(b, ast.Name) and b.id == "object") for b in node.bases):
+        return None
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef) and item.lineno <= line <= (item.end_lineno or item.lineno) and \
+                (_decorated(item, "staticmethod") or _decorated(item, "classmethod")):
+            return item
+    return None
+
+
 def _enclosing_class(fm: FileModel, line: int) -> Optional[str]:
     i = fm.top_index_at(line)
     node = fm.body[i] if i is not None else None
@@ -224,7 +243,8 @@ def resolve_target(fm: FileModel, diag: Diagnostic, outward: bool = False) -> Ta
         cls = _enclosing_class(fm, diag.line) or _class_initialized_by(fm, diag.line)
         factory = factory_at(fm.tree, diag.line) if cls is None else None
         if cls is not None:
-            target = Target("class", cls)
+            builder = _builder_method(fm, cls, diag.line)
+            target = Target("class", cls, builder.lineno if builder is not None else 0)
         elif factory is not None:
             target = Target("factory", factory.name)
         else:
@@ -338,9 +358,20 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         config = settings_modules.get(target.name, {})
         extra_names: set[str] = set()
         literal_line: Optional[int] = None
+        builder = next((n for n in cls_node.body if isinstance(n, ast.FunctionDef) and n.lineno == target.line), None)
         if "args" in config or "kwargs" in config:
             ctor = call_text(target.name, list(config.get("args", [])), dict(config.get("kwargs", {})))
             origin = "[tool.initlint.confirm] modules"
+        elif builder is not None:
+            # `LeNet.build(width, height, depth, classes)`: the model is what the method returns.
+            callee = f"{target.name}.{builder.name}"
+            literal = literal_method_call(fm.tree, target.name, builder.name)
+            if literal is not None:
+                ctor, origin = call_text(callee, *literal), "a literal call in the file"
+            else:
+                ctor, origin, needs = call_from_signature(fm, builder, callee, target.name,
+                                                          bound=not _decorated(builder, "staticmethod"))
+                extra_names |= needs
         else:
             found = ctor_from_literal_call(fm, target.name, roots[0])
             if found is not None:

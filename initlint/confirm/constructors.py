@@ -50,6 +50,17 @@ def ctor_from_literal_call(fm: FileModel, cls: str, cls_index: int) -> Optional[
     return None
 
 
+def literal_method_call(tree: ast.Module, cls: str, method: str) -> Optional[tuple[list[Any], dict[str, Any]]]:
+    """The arguments of a call `cls.method(<literals>)` in the file (`LeNet.build(28, 28, 1, 10)`)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == cls:
+            literal = literal_arguments(node)
+            if literal is not None:
+                return literal
+    return None
+
+
 def literal_call_in_project(project_root: str, path: str, cls: str) -> Optional[tuple[str, str]]:
     """A call `cls(<literals>)` in another file of the project."""
     scanned = 0
@@ -111,7 +122,7 @@ _SMALL_INTS = (
     ({"stride", "group", "groups", "dilation"}, 1),
     ({"padding"}, 1),
 )
-_SIZE_TOKENS = {"dim", "size", "feature", "features", "channel", "channels", "hidden", "width", "unit",
+_SIZE_TOKENS = {"dim", "size", "feature", "features", "channel", "channels", "hidden", "width", "height", "unit",
                 "units", "emb", "embd", "embed", "vocab", "num", "class", "classes", "token", "tokens",
                 "len", "length", "in", "out", "input", "output", "hid", "inp", "d", "n", "model", "ids", "nz", "ngf", "ndf", "nc"}
 _FLOAT_WORDS = {"dropout": 0.0, "drop": 0.0, "p": 0.0, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.1}
@@ -218,12 +229,20 @@ def ctor_from_signature(fm: FileModel, cls_node: ast.ClassDef) -> tuple[str, str
     )
     if init is None:
         return f"{cls_node.name}()", "no constructor arguments (inherited __init__)", set()
-    args = init.args
+    return call_from_signature(fm, init, cls_node.name, cls_node.name)
+
+
+def call_from_signature(fm: FileModel, fn: ast.FunctionDef, callee: str, owner: str,
+                        bound: bool = True) -> tuple[str, str, set[str]]:
+    """(call of `callee`, origin, names the call needs) from the parameters of `fn`, `__init__`
+    or a builder method (`bound`: its first parameter is self or cls); `owner` names the
+    [tool.initlint.confirm.modules] table that would set them."""
+    args = fn.args
     positional = args.posonlyargs + args.args
-    required = positional[1 : len(positional) - len(args.defaults)] if positional else []
+    required = positional[int(bound) : len(positional) - len(args.defaults)] if positional else []
     kw_required = [a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
     if not required and not kw_required:
-        return f"{cls_node.name}()", "the constructor defaults", set()
+        return f"{callee}()", "the constructor defaults" if fn.name == "__init__" else "its defaults", set()
     values: dict[str, Any] = {}
     objects: dict[str, str] = {}
     origins: list[str] = []
@@ -235,22 +254,22 @@ def ctor_from_signature(fm: FileModel, cls_node: ast.ClassDef) -> tuple[str, str
             names |= needs
             origins.append(where)
             continue
-        if reads_shape(init, a.arg):
+        if reads_shape(fn, a.arg):
             objects[a.arg] = SHAPED_ARGUMENT
             origins.append(f"{GUESSED} ({a.arg}: an array of shape (2, 16), its .shape being read)")
             continue
         ok, value = infer_value(a, channels_last="keras" in fm.text or "tensorflow" in fm.text)
         if not ok:
-            keyed = keyed_config(init, a.arg)
+            keyed = keyed_config(fn, a.arg)
             ok, value = (True, keyed) if keyed is not None else (False, None)
         if not ok:
             raise Unbuildable(
-                f"cannot choose a value for `{a.arg}` of {cls_node.name}.__init__; set it under "
-                f"[tool.initlint.confirm.modules.{cls_node.name}] kwargs"
+                f"cannot choose a value for `{a.arg}` of {callee if fn.name != '__init__' else owner + '.__init__'}; "
+                f"set it under [tool.initlint.confirm.modules.{owner}] kwargs"
             )
         values[a.arg] = value
     parts = [f"{k}={v!r}" for k, v in values.items()] + [f"{k}={v}" for k, v in objects.items()]
-    call = f"{cls_node.name}({', '.join(parts)})"
+    call = f"{callee}({', '.join(parts)})"
     if not values:
         return call, ", ".join(origins), names
     inferred = ", ".join(f"{k}={v!r}" for k, v in values.items())

@@ -245,6 +245,8 @@ class Net:
         return model
 """
 CASES = {
+    "static_builder_args.py": (STATIC_BUILDER.replace("width=8", "width, classes").replace("Dense(1)", "Dense(classes)"),
+                               "IL102", 9, "confirmed"),
     "plain_builder.py": (PLAIN_BUILDER, "IL102", 11, "confirmed"),
     "static_builder.py": (STATIC_BUILDER, "IL102", 9, "confirmed"),
     "flags_graph_w1.py": (FLAGS_GRAPH, "IL401", 10, "confirmed"),
@@ -360,6 +362,7 @@ def test_verdicts(verdicts: dict[str, Confirmation]) -> None:
     assert verdicts["seed000_pair_fixed_tf1.py"].evidence["pass1_grad_norm"]["B"] > 0
 
     assert "data: an array of shape (2, 16)" in verdicts["plain_builder.py"].detail
+    assert "guessed constructor arguments (width=16, classes=16)" in verdicts["static_builder_args.py"].detail
 
     # The flags' defaults, defined again by the second script in the same worker; the stack's RMS
     # stays within 10x, but W2 itself grows what it reads about sqrt(300 / 2) times behind a ReLU.
