@@ -82,6 +82,19 @@ def discriminator_loss(real, fake):
     return real_loss + fake_loss
 """
 
+# A TF1 logistic regression started at zero: its output is 0.5 everywhere at first, but it is
+# still the sigmoid of a layer, and the hand-written log-loss saturates as soon as it learns.
+TF1_ZERO_LOGREG = """\
+import tensorflow as tf
+
+w = tf.Variable(tf.zeros([2, 1]))
+b = tf.Variable(tf.zeros([1]))
+x = tf.placeholder(tf.float32, shape=[None, 2])
+t = tf.placeholder(tf.float32, shape=[None, 1])
+y = tf.nn.sigmoid(tf.matmul(x, w) + b)
+cross_entropy = -tf.reduce_sum(t * tf.log(y) + (1 - t) * tf.log(1 - y))
+"""
+
 PREDICT_READS_OUTPUT = SEQUENTIAL_SIGMOID + """
 
 @torch.no_grad()
@@ -261,6 +274,7 @@ class SigmoidBce(LossPairingRule):
         Invalid(FUNCTIONAL, at=[(9, 12)]),
         Invalid(TF_EAGER, at=[(9, 16)]),
         Invalid(TF_HAND_WRITTEN, at=[(12, 33)]),
+        Invalid(TF1_ZERO_LOGREG, at=[(8, 58)]),
         Invalid(PREDICT_READS_OUTPUT, at=[(21, 12)]),
         Invalid(WRAPPED_MODELS, at=[(14, 12)]),
     ]

@@ -255,6 +255,27 @@ def build(gaussian):
 """
 
 # A loop over the modules picking the Linear layers by `type(m) is ...` (as `==` or isinstance).
+# Keras Dense layers take their fan-in from what they are applied to: N(0, 1) is within range
+# on 2 inputs and after a 3-unit layer (a toy two-moons classifier), and far off after 512 units.
+KERAS_TOY_RANDOM_NORMAL = """\
+from tensorflow.keras.models import Sequential
+from tensorflow.keras.layers import Dense
+from tensorflow.keras.initializers import RandomNormal
+
+model = Sequential()
+model.add(Dense(3, activation="sigmoid", input_dim=2, kernel_initializer=RandomNormal(stddev=1.0)))
+model.add(Dense(1, activation="sigmoid", kernel_initializer=RandomNormal(stddev=1.0)))
+"""
+KERAS_WIDE_RANDOM_NORMAL = """\
+from tensorflow.keras.models import Sequential
+from tensorflow.keras.layers import Dense
+from tensorflow.keras.initializers import RandomNormal
+
+model = Sequential()
+model.add(Dense(512, activation="relu", input_dim=20))
+model.add(Dense(10, kernel_initializer=RandomNormal(stddev=1.0)))
+"""
+
 TYPE_IS_LOOP = """\
 import torch
 from torch import nn
@@ -486,7 +507,8 @@ class UnscaledInit(Rule):
     confirmation = Confirm(probe="scale", threshold="scale-ratio", outward=True,
                            plot=("output_rms", "layer-output RMS", "#2c7fb8"))
     message = "{names} {verb} drawn with RMS {rms} where 1/sqrt(fan_in) is {ref}{fan}: {trend} with depth; use Kaiming/Xavier or scale by 1/sqrt(fan_in)"
-    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT), Valid(NUMPY_WEIGHT_DATA_SCALED), Valid(TF1_SMALL_FAN_IN), Valid(UNDECIDED_REDRAW), Valid(UNIT_NORM_INPUT), Valid(DCGAN_TRANSPOSED_CONV)]
+    VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT), Valid(NUMPY_WEIGHT_DATA_SCALED), Valid(TF1_SMALL_FAN_IN), Valid(UNDECIDED_REDRAW), Valid(UNIT_NORM_INPUT), Valid(DCGAN_TRANSPOSED_CONV),
+             Valid(KERAS_TOY_RANDOM_NORMAL)]
     INVALID = [
         Invalid(SEED_001_NORMAL_STD1, at=[(10, 13)]),
         Invalid(RANDN_PARAMETER, at=[(8, 32)]),
@@ -500,6 +522,7 @@ class UnscaledInit(Rule):
         Invalid(MAIN_GUARD_COPY, at=[(6, 10), (9, 24), (10, 23)]),
         Invalid(TRANSPOSED_CONV_STD1, at=[(8, 9)]),
         Invalid(TYPE_IS_LOOP, at=[(12, 17)]),
+        Invalid(KERAS_WIDE_RANDOM_NORMAL, at=[(7, 21)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -511,6 +534,9 @@ class UnscaledInit(Rule):
                 matmul_fans.setdefault(id(event.weight), []).append(event.fan_in)
                 if event.input.unit_norm:
                     unit_inputs.add(id(event.weight))
+            elif event.layer.kind.endswith(DENSE_KINDS):
+                # A deferred Dense / LazyLinear takes its fan-in from what it is applied to.
+                matmul_fans.setdefault(id(event.weight), []).append(event.input.last_dim)
         groups: dict[int, tuple[cst.CSTNode, RootRef, list[Param], float, Optional[float]]] = {}
         factor = self.option(facts.settings, "init-scale-factor")
         for param, where in initialized_params(facts):
@@ -566,19 +592,26 @@ class UnscaledInit(Rule):
         return None
 
 
+# Layers whose weight's fan-in is the last axis of their input.
+DENSE_KINDS = ("Dense", "dense", "Linear", "LazyLinear")
+
+
 def _fan_in(param: Param, uses: Optional[list[Optional[int]]]) -> Optional[int]:
-    """The fan-in of a weight: a layer's from its constructor, a hand-made one's from how it
-    is applied (the smallest over its uses). A use of unknown orientation leaves the side of
-    a matrix that makes a finding less likely, the smaller."""
-    if uses is not None:
-        fans = [fan for fan in uses if fan is not None]
-        if len(fans) < len(uses):
-            dims = [d for d in (param.shape or ())[:2] if isinstance(d, int) and d > 0]
-            if len(dims) < 2:
-                return None
-            fans.append(min(dims))
-        return min(fans) if fans else None
+    """The fan-in of a weight: a layer's from its constructor, else (a deferred Dense) from the
+    inputs it is applied to; a hand-made one's from how it is applied (the smallest over its
+    uses). A use of unknown orientation leaves the side of a matrix that makes a finding less
+    likely, the smaller."""
     fan = param.owner.config.get("fan_in") if param.owner is not None else None
     if isinstance(fan, Const) and isinstance(fan.value, int) and fan.value > 0:
         return fan.value
-    return None
+    if uses is None:
+        return None
+    fans = [fan for fan in uses if fan is not None]
+    if param.role != "raw":
+        return min(fans) if fans and len(fans) == len(uses) else None
+    if len(fans) < len(uses):
+        dims = [d for d in (param.shape or ())[:2] if isinstance(d, int) and d > 0]
+        if len(dims) < 2:
+            return None
+        fans.append(min(dims))
+    return min(fans) if fans else None

@@ -147,15 +147,18 @@ def _add(a: Tensor, b: Tensor, subtract: bool, operands: tuple[Value, Value]) ->
     if subtract and a.is_indep and b.is_indep and a.key == b.key:
         # Equal input-independent values cancel (seed 000's triplet homework).
         return Tensor(state=ZERO, params=params, zero_sites=merge_sites(a, b), last_dim=last_dim)
+    # A zero (or constant) layer output plus its bias still went through the layer: its chain goes on.
+    chain = max(a.chain, b.chain, key=len)
     if a.state == ZERO and b.state == ZERO:
-        return Tensor(state=ZERO, params=params, zero_sites=merge_sites(a, b), last_dim=last_dim, zero_layer=a.zero_layer or b.zero_layer)
+        return Tensor(state=ZERO, params=params, zero_sites=merge_sites(a, b), last_dim=last_dim, zero_layer=a.zero_layer or b.zero_layer,
+                      chain=chain)
     if a.state == ZERO:
         return b.replaced(params=params, squash=None, zero_layer=None)
     if b.state == ZERO:
         return a.replaced(params=params, squash=None, zero_layer=None)
     if a.state == INDEP and b.state == INDEP:
         key = ("sub" if subtract else "add",) + tuple(sorted((repr(a.key), repr(b.key))) if not subtract else (repr(a.key), repr(b.key)))
-        return Tensor(state=INDEP, key=key, params=params, last_dim=last_dim)
+        return Tensor(state=INDEP, key=key, params=params, last_dim=last_dim, chain=chain)
     if UNKNOWN_STATE in (a.state, b.state):
         # Adding a bias is not a residual connection: the path keeps its layer chain.
         path = a if _input_free(b, operands[1]) else b if _input_free(a, operands[0]) else None
@@ -201,10 +204,12 @@ def shift(t: Tensor, amount: Optional[float]) -> Tensor:
     if origin is not None:
         origin = (origin[0], origin[1] + amount, origin[2] + amount, origin[3]) if amount is not None else None
     creation = None if t.creation is None else InitEvent("unknown", t.creation.node, "shifted")
-    if t.state in (ZERO, INDEP):
-        return Tensor(state=INDEP, key=("shift", t.key, amount), params=t.params, last_dim=t.last_dim, creation=creation)
     # `1 - sigmoid(z) + 1e-8` is still exactly 1e-8 at saturation: its log has no gradient.
     squash = t.squash if t.squash is not None and t.squash.kind == SIGMOID_COMPLEMENT else None
+    if t.state in (ZERO, INDEP):
+        # A shifted constant (the sigmoid of a zero-initialized layer, 0.5) still went through the layers.
+        return Tensor(state=INDEP, key=("shift", t.key, amount), params=t.params, last_dim=t.last_dim, creation=creation,
+                      chain=t.chain, squash=squash)
     return t.replaced(squash=squash, origin=origin, creation=creation, zero_layer=None)
 
 

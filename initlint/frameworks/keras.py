@@ -163,6 +163,8 @@ def construct(interp: Machine, obj: Obj, name: str, args: list[Value], kwargs: d
             obj.config["in_features"] = Const(const_int(input_shape.items[-1]))
         elif const_int(input_shape) is not None:
             obj.config["in_features"] = input_shape
+        if name in ("Dense", "dense"):  # a Conv's fan-in is its channels times its kernel size
+            obj.config["fan_in"] = obj.config.get("in_features", Const(None))
     elif name == "Embedding":
         obj.config.update(num_embeddings=argument(args, kwargs, 0, "input_dim"), embedding_dim=argument(args, kwargs, 1, "output_dim"))
         event = keras_initializer(kwargs.get("embeddings_initializer", Const("uniform")), node) or InitEvent("random", node, "uniform")
