@@ -95,6 +95,23 @@ y = tf.nn.sigmoid(tf.matmul(x, w) + b)
 cross_entropy = -tf.reduce_sum(t * tf.log(y) + (1 - t) * tf.log(1 - y))
 """
 
+# The same loss bound in both branches of a device check (a GAN trainer's `gpu_mode`).
+BRANCH_BOUND_LOSS = """\
+from torch import nn
+
+
+class GAN:
+    def __init__(self, gpu_mode):
+        self.D = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 1), nn.Sigmoid())
+        if gpu_mode:
+            self.BCE_loss = nn.BCELoss().cuda()
+        else:
+            self.BCE_loss = nn.BCELoss()
+
+    def train_step(self, x, y):
+        return self.BCE_loss(self.D(x), y)
+"""
+
 PREDICT_READS_OUTPUT = SEQUENTIAL_SIGMOID + """
 
 @torch.no_grad()
@@ -275,6 +292,7 @@ class SigmoidBce(LossPairingRule):
         Invalid(TF_EAGER, at=[(9, 16)]),
         Invalid(TF_HAND_WRITTEN, at=[(12, 33)]),
         Invalid(TF1_ZERO_LOGREG, at=[(8, 58)]),
+        Invalid(BRANCH_BOUND_LOSS, at=[(13, 16)]),
         Invalid(PREDICT_READS_OUTPUT, at=[(21, 12)]),
         Invalid(WRAPPED_MODELS, at=[(14, 12)]),
     ]

@@ -391,6 +391,10 @@ class Interpreter:
                 imported = self.imports.resolve(self, callee, env, ctx)
                 if imported is not None:
                     return self.instantiate(imported, args, kwargs, node, ctx)
+            elif self.imports is not None and id(callee) in self.imports.helpers and any(isinstance(a, Obj) for a in args):
+                helper = self.imported_function(callee)
+                if helper is not None:  # `weights_init(self.net)`: an imported helper applied to this file's module
+                    return self.call_function(helper, args, kwargs, node, ctx)
             return registry.call_ext(self, callee.qualname, args, kwargs, node, ctx)
         if isinstance(callee, BoundMethod):
             return registry.call_method(self, callee.target, callee.name, args, kwargs, node, ctx)
@@ -665,6 +669,10 @@ class Interpreter:
         env = self.current_env
         if isinstance(expr, cst.Name) and env is not None and expr.value in env.vars:
             env.vars[expr.value] = value
+
+    def imported_function(self, ext: Ext) -> Optional[Func]:
+        """The project function an imported name stands for, applied to this file's modules."""
+        return self.imports.resolve_function(self, ext) if self.imports is not None else None
 
     def iterate(self, value: Value) -> Optional[list[Value]]:
         """The elements of an iterable the interpreter knows completely, else None."""

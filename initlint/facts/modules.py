@@ -26,7 +26,7 @@ from initlint.cst_parser import parse_guarded
 from initlint.diagnostics import Span
 from initlint.facts.context import CallContext, Env
 from initlint.facts.names import import_module_name
-from initlint.facts.values import ClassInfo, Ext, Value
+from initlint.facts.values import ClassInfo, Ext, Func, Value
 from initlint.positions import Positions
 
 # Larger files are not read for their definitions (generated code, vendored libraries).
@@ -217,6 +217,8 @@ class ProjectImports:
         self.envs: dict[str, Optional[Env]] = {}  # their definitions, by path (None: unreadable, or a cycle)
         # Imports not read yet, by id of the name's `Ext` / of the scope of a star import.
         self.pending: dict[int, tuple[Ext, Env, str, str, Origin]] = {}
+        # Imported lowercase names (`init_weights`): read only when applied to this file's modules.
+        self.helpers: dict[int, tuple[Ext, Env, str, str, Origin]] = {}
         self.stars: dict[int, list[Origin]] = {}
         self.defs: dict[int, ForeignModule] = {}  # id of a read module's top-level class or function -> module
 
@@ -230,12 +232,13 @@ class ProjectImports:
             self.stars.setdefault(id(env), []).append(origin)
             return
         for alias in small.names:
-            if not alias.evaluated_name[:1].isupper():
-                continue  # classes only (`Block`, `Config`): a helper call (`get_logger()`) needs no structure
             local = alias.evaluated_alias or alias.evaluated_name
             bound = env.vars.get(local)
             if isinstance(bound, Ext):
-                self.pending[id(bound)] = (bound, env, local, alias.evaluated_name, origin)
+                # Classes (`Block`, `Config`) are read where used; a helper (`get_logger()`) needs no
+                # structure unless it is applied to a module (`resolve_function`).
+                table = self.pending if alias.evaluated_name[:1].isupper() else self.helpers
+                table[id(bound)] = (bound, env, local, alias.evaluated_name, origin)
 
     @staticmethod
     def _may_read(interp: _Definer, imported_in: Env, used_in: Env, ctx: Optional[CallContext]) -> bool:
@@ -254,13 +257,29 @@ class ProjectImports:
         if entry is None or entry[0] is not ext or not self._may_read(interp, entry[1], used_in, ctx):
             return None
         del self.pending[id(ext)]
-        _, env, local, name, origin = entry
+        value = self._read(interp, entry, ClassInfo)
+        return value if isinstance(value, ClassInfo) else None
+
+    def resolve_function(self, interp: _Definer, ext: Ext) -> Optional[Func]:
+        """The project function an imported name stands for, when it is applied to this file's
+        modules (`net.apply(init_weights)` with `from .nn import init_weights`): what it does to
+        them is this file's to see, wherever the call is (unlike `resolve`). None otherwise."""
+        entry = self.helpers.pop(id(ext), None)
+        if entry is None or entry[0] is not ext:
+            return None
+        value = self._read(interp, entry, Func)
+        return value if isinstance(value, Func) else None
+
+    def _read(self, interp: _Definer, entry: tuple[Ext, Env, str, str, Origin], kind: type) -> Optional[Value]:
+        """The definition an import entry names, when it is a `kind`; bound in the importing scope
+        in place of the opaque name, so later uses (the class roots) see it."""
+        ext, env, local, name, origin = entry
         defs = self.definitions(interp, origin)
         value = defs.vars.get(name) if defs is not None else None
-        if not isinstance(value, ClassInfo):
+        if value is None or not isinstance(value, kind):
             return None
         if env.vars.get(local) is ext:
-            env.vars[local] = value  # later uses (the class roots) see the class
+            env.vars[local] = value
         return value
 
     def resolve_star(self, interp: _Definer, name: str, env: Env, ctx: CallContext) -> Optional[Value]:

@@ -598,6 +598,8 @@ def join(a: Value, b: Value) -> Value:
         return a
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         return join_tensors(a, b)
+    if isinstance(a, Loss) and isinstance(b, Loss) and (a.kind, a.from_logits, a.framework) == (b.kind, b.from_logits, b.framework):
+        return a  # `nn.BCELoss().cuda()` on a GPU, `nn.BCELoss()` otherwise: the same loss either way
     return UNKNOWN
 
 

@@ -31,6 +31,7 @@ from initlint.facts.values import (
     ZERO,
     ChainItem,
     Const,
+    Ext,
     Func,
     InitEvent,
     Obj,
@@ -202,6 +203,8 @@ def object_method(interp: Machine, obj: Obj, name: str, args: list[Value], kwarg
         return Const(None)
     if name == "apply" and args:
         fn = args[0]
+        if isinstance(fn, Ext):
+            fn = interp.imported_function(fn) or fn  # `from .nn import init_weights`
         for module in obj.iter_modules()[::-1]:  # children first, like nn.Module.apply
             interp.call(fn, [module], {}, node, interp.current_env or interp.globals, ctx)
         return obj

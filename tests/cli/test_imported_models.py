@@ -136,3 +136,40 @@ def test_an_imported_class_s_own_deep_stack_is_reported_once_in_its_file(initlin
     write(tmp_path, "train.py", "import torch.nn as nn\nfrom models import Critic\n\ncritic = Critic()\nnn.init.xavier_uniform_(critic.model[0].weight)\n")
     found = [f[:3] for f in findings(initlint("--no-cache", ".").stdout)]
     assert found == [("models.py", "IL402", 9)]
+
+
+INIT_HELPERS = '''def init_weights(m):
+    m.weight.data.fill_(0.0)
+    m.bias.data.fill_(0.0)
+
+
+def init_random(m):
+    m.weight.data.normal_(0.0, 0.1)
+'''
+
+ACTOR = '''import torch.nn as nn
+from .nn_utils import {helper}
+
+
+class Actor(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.network = nn.Sequential(nn.Linear(4, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
+        self.network.apply({helper})
+        self.head = nn.Linear(64, 2)
+
+    def forward(self, x):
+        return self.head(self.network(x))
+'''
+
+
+def test_an_imported_init_function_applied_to_the_file_s_modules_is_followed(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "agent/__init__.py", "")
+    write(tmp_path, "agent/nn_utils.py", INIT_HELPERS)
+    write(tmp_path, "agent/actor.py", ACTOR.format(helper="init_weights"))
+    found = json.loads(initlint("--no-cache", "--format", "json", ".").stdout)
+    assert [(d["path"], d["code"], d["line"]) for d in found] == [
+        ("agent/actor.py", "IL102", 8), ("agent/actor.py", "IL101", 8), ("agent/actor.py", "IL102", 8)]
+    assert "zeroed at line 2 of nn_utils.py" in found[0]["message"]
+    write(tmp_path, "agent/actor.py", ACTOR.format(helper="init_random"))
+    assert initlint("--no-cache", ".").returncode == 0
