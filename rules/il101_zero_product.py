@@ -340,6 +340,35 @@ class EdgeMix(nn.Module):
 
 # The script zero-fills the model after building it, then squares its output in the loss: one
 # finding, where the dead product is, not a second one on the loss built from it.
+# The weights zeroed directly in the main block, or in the `main()` it calls, where the model is a
+# local: either way the model exists only when that code runs, so its init is certain.
+MAIN_BLOCK_ZEROS = """\
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
+def main():
+    net = MLP()
+    for layer in (net.fc1, net.fc2):
+        nn.init.zeros_(layer.weight)
+        nn.init.zeros_(layer.bias)
+    return net
+
+
+if __name__ == "__main__":
+    main()
+"""
+
 MAIN_GUARD_APPLY = """\
 import torch
 from torch import nn
@@ -464,6 +493,10 @@ class ZeroProduct(Rule):
         Invalid(KERAS_ADD_WEIGHT, at=[(12, 30)]),
         Invalid(EINOPS_HELPER, at=[(16, 16)]),
         Invalid(MAIN_GUARD_APPLY, at=[(12, 16)], also=[("IL102", 12, 25), ("IL201", 17, 9)]),
+        Invalid(MAIN_BLOCK_ZEROS, at=[(12, 16)], also=[("IL102", 12, 25), ("IL201", 18, 9)]),
+        Invalid(MAIN_BLOCK_ZEROS.replace("def main():\n", "if __name__ == \"__main__\":\n").replace(
+            "    return net\n\n\nif __name__ == \"__main__\":\n    main()\n", ""), at=[(12, 16)],
+            also=[("IL102", 12, 25), ("IL201", 18, 9)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

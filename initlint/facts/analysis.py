@@ -43,6 +43,13 @@ def analyse(facts: FileFacts, module: cst.Module, package: Optional[str], path: 
                 # instance of a model class whose weights the script set (`nn.init.zeros_(net.fc.weight)`,
                 # `net.apply(init_fn)`): run it once, as built.
                 _run(facts, interp, lambda name=name, value=value: _run_script_model(facts, interp, name, value), f"model `{name}`")
+        bound = {id(value) for value in interp.globals.vars.values()}
+        for obj in interp.script_models:
+            if id(obj) not in bound and _reinitialised(interp, obj):
+                # Built and re-initialised inside a function the script calls (`def main(): net = MLP();
+                # net.apply(init)`), where no module-level name holds it: run it as built, under its class's name.
+                name = obj.cls.name if obj.cls is not None else obj.kind
+                _run(facts, interp, lambda obj=obj, name=name: _run_script_model(facts, interp, name, obj), f"a `{name}` of the script")
         model_classes = [c for c in interp.classes.values() if c.framework is not None]
         for info in model_classes:
             _run(facts, interp, lambda info=info: _run_class(facts, interp, info), f"class `{info.name}`")

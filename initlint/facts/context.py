@@ -72,6 +72,7 @@ class CallContext:
     conditional: bool = False  # inside a branch whose condition is unknown
     branches: int = 0  # how many such branches (or loops over an unknown count) enclose it in this call
     guard: Optional[Guard] = None  # the innermost of them
+    entered: int = 0  # `fresh_uid()` when that block began: what is made later exists only if it ran
     no_grad: bool = False  # inside torch.no_grad(): no gradient events
     anchor: Optional[cst.CSTNode] = None  # constructor of the outermost called module
     depth: int = 0
@@ -89,6 +90,8 @@ class CallContext:
         exists, the block ran, so the change happened too."""
         if not self.conditional:
             return False
+        if self.entered and p.uid > self.entered:
+            return False  # made while the block ran, wherever its code is (`net = Block()` in it)
         return self.guard is None or p.site is None or not self.guard.encloses(p.site)
 
 

@@ -82,6 +82,7 @@ class Interpreter:
         self.class_infos: list[ClassInfo] = []  # a class's methods point back at it: another cycle
         self.tf_generations: set[int] = set()  # 1 / 2: TF1-only / TF2-only names used from `tf` so far
         self.known_instances: set[int] = set()  # uids of model instances the script built with known arguments
+        self.script_models: list[Obj] = []  # torch model instances the script's own run built
         # The arguments of the first such construction of each model class (`Net(Config())`, `Net(8, 16)`):
         # the class root is built with them instead of unknown values (analysis.py).
         self.script_args: dict[str, tuple[list[Value], dict[str, Value]]] = {}
@@ -163,7 +164,8 @@ class Interpreter:
         return False
 
     def exec_while(self, stmt: cst.While, env: Env, ctx: CallContext) -> bool:
-        self.exec_body(stmt.body, env, ctx.replaced(conditional=True, branches=ctx.branches + 1, guard=self.guard(stmt.body)))
+        self.exec_body(stmt.body, env, ctx.replaced(conditional=True, branches=ctx.branches + 1, guard=self.guard(stmt.body),
+                                                    entered=fresh_uid()))
         return False
 
     def exec_with(self, stmt: cst.With, env: Env, ctx: CallContext) -> bool:
@@ -180,7 +182,8 @@ class Interpreter:
     def exec_try(self, stmt: Any, env: Env, ctx: CallContext) -> bool:
         returned = self.exec_body(stmt.body, env, ctx)
         for handler in stmt.handlers:
-            self.exec_body(handler.body, env.copy(), ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[], guard=self.guard(handler.body)))
+            self.exec_body(handler.body, env.copy(), ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[],
+                                                                  guard=self.guard(handler.body), entered=fresh_uid()))
         if stmt.orelse is not None:
             self.exec_body(stmt.orelse.body, env, ctx)
         if stmt.finalbody is not None:
@@ -243,14 +246,15 @@ class Interpreter:
                 return self.exec_body(orelse.body, env, ctx)
             return False
         # Unknown condition: run both branches on copies and join what they bind.
-        branch_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[], guard=self.guard(stmt.body))
+        branch_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1, returns=[], guard=self.guard(stmt.body),
+                                  entered=fresh_uid())
         then_env = env.copy()
         self.exec_body(stmt.body, then_env, branch_ctx)
         else_env = env.copy()
         if type(orelse) is cst.If:
-            self.exec_if(orelse, else_env, branch_ctx.replaced(guard=self.guard(orelse)))
+            self.exec_if(orelse, else_env, branch_ctx.replaced(guard=self.guard(orelse), entered=fresh_uid()))
         elif type(orelse) is cst.Else:
-            self.exec_body(orelse.body, else_env, branch_ctx.replaced(guard=self.guard(orelse.body)))
+            self.exec_body(orelse.body, else_env, branch_ctx.replaced(guard=self.guard(orelse.body), entered=fresh_uid()))
         ctx.returns.extend(branch_ctx.returns)
         for name in set(then_env.vars) | set(else_env.vars):
             a, b = then_env.vars.get(name), else_env.vars.get(name)
@@ -261,7 +265,7 @@ class Interpreter:
         iterable = self.eval(stmt.iter, env, ctx)
         items = self.iterate(iterable)
         if items is None:
-            body_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1, guard=self.guard(stmt.body))
+            body_ctx = ctx.replaced(conditional=True, branches=ctx.branches + 1, guard=self.guard(stmt.body), entered=fresh_uid())
             self.assign(stmt.target, UNKNOWN, env, body_ctx)
             self.exec_body(stmt.body, env, body_ctx)
             return False
@@ -484,6 +488,8 @@ class Interpreter:
             self.imports.ran(info.node)
         base_kind = registry.framework_base_kind(info)
         obj = Obj(kind=base_kind or f"user:{info.name}", site=node, cls=info)
+        if ctx.root_kind == "script" and ctx.root_name == "" and info.framework == "torch":
+            self.script_models.append(obj)  # built by the script, in its main() too: analysis.py may run it
         if ctx.root_kind == "script" and info.framework == "torch" and not any(
             isinstance(v, Unknown) for v in [*args, *kwargs.values()]
         ):

@@ -243,12 +243,13 @@ class ProjectImports:
     @staticmethod
     def _may_read(interp: _Definer, imported_in: Env, used_in: Env, ctx: Optional[CallContext]) -> bool:
         """Whether a use reads a project module: a call the checked file's module-level code makes
-        (`net = Block()`, under `if __name__ == "__main__":` too; not in a class body or function),
-        or one inside an imported module's definitions. A library module's own classes and functions
-        using imported ones are the other files' to analyse."""
+        (`net = Block()`, under `if __name__ == "__main__":` too, and in the functions it calls, as a
+        script's `main(args)`; not in a class or function analysed on its own), or one inside an
+        imported module's definitions. A library module's own classes and functions using imported
+        ones are the other files' to analyse."""
         if imported_in is not interp.globals:
             return True
-        return ctx is None or used_in is interp.globals and ctx.root_kind == "script" and ctx.root_name == "" and ctx.depth == 0
+        return ctx is None or ctx.root_kind == "script" and ctx.root_name == ""
 
     def resolve(self, interp: _Definer, ext: Ext, used_in: Env, ctx: Optional[CallContext]) -> Optional[ClassInfo]:
         """The project class an imported name stands for, read now (None: not a project class,

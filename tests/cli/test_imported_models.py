@@ -173,3 +173,12 @@ def test_an_imported_init_function_applied_to_the_file_s_modules_is_followed(ini
     assert "zeroed at line 2 of nn_utils.py" in found[0]["message"]
     write(tmp_path, "agent/actor.py", ACTOR.format(helper="init_random"))
     assert initlint("--no-cache", ".").returncode == 0
+
+
+def test_an_imported_class_built_in_the_script_s_main_function_is_read(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "model.py", BLOCK)
+    write(tmp_path, "train.py", "import torch.nn as nn\nfrom model import Block\n\n\ndef main():\n    net = Block()\n"
+                                "    nn.init.zeros_(net.fc.weight)\n    nn.init.zeros_(net.out.weight)\n\n\n"
+                                "if __name__ == \"__main__\":\n    main()\n")
+    found = sorted((d["path"], d["code"], d["line"]) for d in json.loads(initlint("--no-cache", "--format", "json", ".").stdout))
+    assert found == [("train.py", "IL101", 7), ("train.py", "IL201", 7)]
