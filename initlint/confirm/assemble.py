@@ -32,7 +32,7 @@ from initlint.confirm.constructors import (
 )
 from initlint.confirm.filemodel import FileModel, Stmt, Unbuildable, bound_names, load_names
 from initlint.confirm.inputs import forward_def, input_hints
-from initlint.confirm.recipe import find_recipe, is_main_guard, model_variable
+from initlint.confirm.recipe import Recipe, find_recipe, is_main_guard, model_variable
 from initlint.confirm.slices import (
     BUILD_METHODS,
     Hole,
@@ -142,6 +142,14 @@ def _statements_on(fm: FileModel, name: str) -> list[int]:
     return out
 
 
+def _replayable(recipe: Optional[Recipe]) -> None:
+    """Unbuildable when the script changes the built model in a way the recipe does not replay: the
+    model measured would not be the script's, and a refutation on it could be wrong."""
+    if recipe is not None and recipe.unreplayed:
+        raise Unbuildable(f"the script changes `{recipe.var}` after building it in a way the confirmation does "
+                          f"not replay ({recipe.unreplayed})")
+
+
 def _decorated(fn: ast.FunctionDef, name: str) -> bool:
     return any(isinstance(d, ast.Name) and d.id == name for d in fn.decorator_list)
 
@@ -166,15 +174,19 @@ def _enclosing_class(fm: FileModel, line: int) -> Optional[str]:
 
 
 def _class_initialized_by(fm: FileModel, line: int) -> Optional[str]:
-    """The class whose construction recipe calls the top-level function on `line` (`net.apply(init)`)."""
+    """The class whose construction recipe calls the top-level function on `line` (`net.apply(init)`),
+    or holds `line` itself (`nn.init.zeros_(layer.weight)` in the script's `main()`)."""
     index = fm.top_index_at(line)
     node = fm.body[index] if index is not None else None
-    if not isinstance(node, ast.FunctionDef):
+    if not isinstance(node, (ast.FunctionDef, ast.If)):
         return None
     for other in fm.body:
         if isinstance(other, ast.ClassDef):
             recipe = find_recipe(fm.tree, other.name)
-            if recipe is not None and node.name in recipe.names:
+            if recipe is None:
+                continue
+            if isinstance(node, ast.FunctionDef) and node.name in recipe.names or any(
+                    start <= line <= start + src.count("\n") for start, src in recipe.statements):
                 return other.name
     return None
 
@@ -387,6 +399,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         if recipe is not None and recipe.from_file:
             raise Unbuildable(
                 f"the weights come from a file ({recipe.from_file}), not from {target.name}'s construction")
+        _replayable(recipe)
         recipe_var = model_variable(fm.tree, target.name, literal_line)
         if recipe is not None:
             extra_names |= recipe.names
@@ -424,6 +437,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             recipe = find_recipe(fm.tree, target.name, literal_line)
             if recipe is not None and recipe.from_file:
                 raise Unbuildable(f"the weights come from a file ({recipe.from_file}), not from {target.name}()")
+            _replayable(recipe)
             indices = fm.closure(roots, recipe.names if recipe is not None else set())
             forward_of = None
     elif target.kind == "block":
@@ -447,6 +461,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         recipe = find_recipe(fm.tree, target.name, var=target.name, top_level=True)
         if recipe is not None and recipe.from_file:
             raise Unbuildable(f"the weights come from a file ({recipe.from_file})")
+        _replayable(recipe)
         if recipe is not None:
             kept = {fm.body[i].lineno for i in statements}
             recipe.statements = [(ln, src) for ln, src in recipe.statements if ln not in kept]

@@ -45,6 +45,7 @@ class Recipe:
     statements: list[tuple[int, str]] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
     from_file: Optional[str] = None  # why the weights come from a file
+    unreplayed: Optional[str] = None  # a later statement that changes the model in a way not replayed
 
     @property
     def lines(self) -> list[int]:
@@ -127,6 +128,7 @@ class _Finder:
         self.var = var
         self.funcs = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
         self.helpers: set[str] = set()
+        self.unreplayed: Optional[str] = None
 
     def _init_helper(self, name: str) -> bool:
         """A function of the file that initializes weights and does nothing a recipe must not."""
@@ -137,6 +139,19 @@ class _Finder:
         if names & STOP_CALLS or _loads_file(fn):
             return False
         return any(n.endswith("_") and not n.startswith("__") or n in INIT_METHODS for n in names)
+
+    def _over_model(self, it: ast.expr) -> bool:
+        """`v.modules()`, `v.children()`, `(v.fc1, v.fc2)`: what a loop over the model's parts iterates."""
+        if isinstance(it, (ast.Tuple, ast.List)):
+            return bool(it.elts) and all(_root(e) == self.var for e in it.elts)
+        return _root(it.func if isinstance(it, ast.Call) else it) == self.var
+
+    def _changes_model(self, stmt: Stmt) -> bool:
+        """A block that names the model and calls an in-place or init method, with no training in it."""
+        names = {_call_name(c) for c in _calls(stmt)}
+        mentions = self.var in {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+        return mentions and not names & STOP_CALLS and any(
+            n.endswith("_") and not n.startswith("__") or n in INIT_METHODS for n in names)
 
     def mutation(self, stmt: Stmt) -> Optional[bool]:
         """True: re-initializes `var`; False: leaves it alone; None: the recipe ends here."""
@@ -176,11 +191,13 @@ class _Finder:
             if inner and all(r is True for r in inner):
                 return True
             return None if v in {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} else False
-        if isinstance(stmt, ast.For) and _root(stmt.iter.func if isinstance(stmt.iter, ast.Call) else stmt.iter) == v:
+        if isinstance(stmt, ast.For) and self._over_model(stmt.iter):
             if any(_call_name(c) in STOP_CALLS for c in _calls(stmt)):
                 return None
-            return True  # for m in v.modules(): ...
+            return True  # for m in v.modules(): ... / for layer in (v.fc1, v.fc2): ...
         if isinstance(stmt, (ast.For, ast.While, ast.AsyncFor, ast.Try)):
+            if self._changes_model(stmt):
+                self.unreplayed = f"line {stmt.lineno}: {ast.unparse(stmt).splitlines()[0][:80]}"
             return None
         if isinstance(stmt, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Pass)):
             return False
@@ -222,13 +239,14 @@ def find_recipe(tree: ast.Module, cls: str, prefer_line: Optional[int] = None, v
             return recipe
         verdict = finder.mutation(stmt)
         if verdict is None:
+            recipe.unreplayed = finder.unreplayed
             break
         if verdict:
             recipe.statements.append((stmt.lineno, ast.unparse(stmt)))
             used = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
             recipe.names |= used - _stored(stmt) - {var}
     recipe.names |= finder.helpers
-    return recipe if recipe.statements or recipe.from_file else None
+    return recipe if recipe.statements or recipe.from_file or recipe.unreplayed else None
 
 
 def replay(obj: Any, recipe: Optional[dict[str, Any]], namespace: dict[str, Any], path: str) -> Any:

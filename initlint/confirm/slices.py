@@ -165,6 +165,9 @@ def block_slice(tree: ast.Module, line: int) -> Optional[BlockSlice]:
                     break
                 if verdict:
                     kept.append(s)
+            if all(s is not stmt for s in kept):
+                # What the flagged statement does to the model would not be in what is built.
+                raise Hole(f"the statement on line {stmt.lineno} changes `{var}` in a way the confirmation does not replay")
             return _with_dependencies(block[:first], kept, var, finder.helpers)
     return None
 

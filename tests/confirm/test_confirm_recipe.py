@@ -104,6 +104,24 @@ def test_in_place_inits_under_no_grad_are_replayed(tmp_path: Path) -> None:
     assert "line 23 (with torch.no_grad():" in done.confirmation.evidence["recipe"]
 
 
+def test_a_loop_over_the_model_s_layers_is_replayed(tmp_path: Path) -> None:
+    recipe = "for layer in (net.fc1, net.fc2):\n            nn.init.zeros_(layer.weight)\n            nn.init.zeros_(layer.bias)"
+    got = confirm(tmp_path, MLP.replace("{recipe}", recipe))
+    # Built alone, MLP has random weights and gradients flow (a refutation of a real bug before).
+    assert got[(12, "IL101")]["status"] == "confirmed", got
+    assert "line 23 (for layer in (net.fc1, net.fc2):" in got[(12, "IL101")]["evidence"]["recipe"]
+    assert got[(24, "IL201")]["status"] == "confirmed", got  # judged on the class the script's loop zeroes
+
+
+def test_a_change_to_the_model_that_is_not_replayed_leaves_it_unverified(tmp_path: Path) -> None:
+    recipe = ("try:\n            nn.init.zeros_(net.fc1.weight)\n            nn.init.zeros_(net.fc1.bias)\n"
+              "            nn.init.zeros_(net.fc2.weight)\n        except RuntimeError:\n            pass")
+    got = confirm(tmp_path, MLP.replace("{recipe}", recipe))
+    statuses = {key: c["status"] for key, c in got.items()}
+    assert "refuted" not in statuses.values(), got
+    assert "does not replay (line 23: try:" in got[(12, "IL101")]["detail"], got
+
+
 def test_weights_from_a_checkpoint_leave_the_finding_unverified(tmp_path: Path) -> None:
     recipe = "net.apply(init_weights)\n        net.load_state_dict(torch.load('net.pt'))"
     got = confirm(tmp_path, MLP.replace("{recipe}", recipe))
