@@ -453,8 +453,8 @@ class UnscaledInit(Rule):
     (default 10) from the first weight layer to the last; refuted when it
     stays within that ratio (the finding then no longer fails the run),
     except behind a sigmoid or tanh between the layers: it bounds each
-    layer's input, so an unscaled init shows as saturation, not growth, and
-    the finding stays unverified. TF1 graphs are measured the same way; on
+    layer's input, so an unscaled init shows as saturation, not growth, a
+    shrink there is the bound's, and the finding stays unverified. TF1 graphs are measured the same way; on
     them a flagged weight is also measured on its own (the RMS of its
     layer's output over the RMS of what it reads: an N(0, 1) weight
     multiplies it by about sqrt(fan-in)): a gain beyond `scale-ratio`

@@ -27,3 +27,17 @@ def test_a_flagged_later_layer_that_grows_what_it_reads(w2_gain: float, status: 
 def test_behind_a_sigmoid_a_shrinking_layer_is_confirmed_too() -> None:
     verdict = scale(dict(MEASURED, gains={"W2": 0.05}, bounded=True), 10.0)
     assert verdict.status == "confirmed" and "held by a sigmoid or tanh" in verdict.detail
+
+
+def test_a_shrink_across_a_sigmoid_is_the_bound_s_not_the_init_s() -> None:
+    # A two-moons net at N(0, 1) on a guessed width: the last layer reads sigmoid outputs.
+    m = {"layers": ["0.kernel", "1.kernel"], "rms": [2.45, 0.244], "input_rms": 1.0, "bounded": True, "inputs": [[2, 8]]}
+    verdict = scale(m, 10.0)
+    assert verdict.status == "unverified" and "bounds their inputs" in verdict.detail, verdict
+
+
+def test_a_first_layer_that_grows_the_input_confirms_across_a_sigmoid_too() -> None:
+    # Nielsen's N(0, 1) on 784 inputs: RMS 1 -> 30, then a sigmoid.
+    m = {"layers": ["0.kernel", "1.kernel"], "rms": [30.7, 3.01], "input_rms": 1.03, "bounded": True, "inputs": [[2, 784]]}
+    verdict = scale(m, 10.0)
+    assert verdict.status == "confirmed" and "its first layer alone scales what it reads" in verdict.detail, verdict
