@@ -83,8 +83,8 @@ class Assembly:
     recipe_origin: str = ""
 
     def guessed_arguments(self) -> Optional[dict[str, str]]:
-        """The class and arguments when the constructor arguments are guesses, not the project's own."""
-        if self.target.kind != "class" or not self.ctor_origin.startswith(GUESSED):
+        """The class (or factory) and arguments when the constructor arguments are guesses, not the project's own."""
+        if self.target.kind not in ("class", "factory") or not self.ctor_origin.startswith(GUESSED):
             return None
         rest = self.ctor_origin[len(GUESSED):]
         return {"class": self.target.name, "arguments": rest[rest.find("(") + 1 : rest.rfind(")")]}
@@ -413,6 +413,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         fn = fm.body[roots[0]] if roots else None
         assert isinstance(fn, ast.FunctionDef)
         config = settings_modules.get(target.name, {})
+        guess_needs: set[str] = set()  # names guessed arguments need (a config object)
         graph = graph_calls(fm, target.name) if _framework(fm, fm.closure(roots)) == "tf" else None
         if graph == []:
             inner = graph_call_in_function(fm, target.name)
@@ -429,16 +430,17 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             origin, literal_line = "[tool.initlint.confirm] modules", None
         else:
             call = factory_call(fm.tree, fn)
-            if call is None:
-                raise Unbuildable(f"no call of {target.name} with literal arguments and no defaults; set them under "
-                                  f"[tool.initlint.confirm.modules.{target.name}] args")
-            ctor, origin, literal_line = call
+            if call is not None:
+                ctor, origin, literal_line = call
+            else:  # as for a class: guessed from the parameter names, which a verdict then says
+                ctor, origin, guess_needs = call_from_signature(fm, fn, target.name, target.name, bound=False)
+                literal_line = None
         if not graph:
             recipe = find_recipe(fm.tree, target.name, literal_line)
             if recipe is not None and recipe.from_file:
                 raise Unbuildable(f"the weights come from a file ({recipe.from_file}), not from {target.name}()")
             _replayable(recipe)
-            indices = fm.closure(roots, recipe.names if recipe is not None else set())
+            indices = fm.closure(roots, (recipe.names if recipe is not None else set()) | guess_needs)
             forward_of = None
     elif target.kind == "block":
         try:

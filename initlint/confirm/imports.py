@@ -27,6 +27,10 @@ KERAS2_MODULES = {
 }
 
 
+# TensorFlow's own copy of Keras 2 (`from tensorflow.python.keras.layers import Dense`), read as Keras 3.
+LEGACY_KERAS = "tensorflow.python.keras"
+
+
 class Missing(types.ModuleType):
     """A module that is not installed: any use says which one."""
 
@@ -62,6 +66,8 @@ def optional_imports(path: str, source: str, real: Callable[..., Any]) -> Callab
     lines = top_level_import_lines(source)
 
     def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:  # noqa: A002 - __import__'s own signature
+        if name.startswith(LEGACY_KERAS) and fromlist and sys._getframe(1).f_code.co_filename == path:
+            name = "keras" + name[len(LEGACY_KERAS):]  # TF's private Keras 2 copy: its models are no Keras 3 models
         try:
             return real(name, globals, locals, fromlist, level)
         except ModuleNotFoundError as exc:

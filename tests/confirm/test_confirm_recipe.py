@@ -165,10 +165,14 @@ FACTORY = """\
 
 
 @pytest.mark.parametrize("width, origin", [("64", "make_mlp(64) built from the call on line 13"),
-                                           ("n", "make_mlp() built from the factory's defaults")])
+                                           ("n", "make_mlp() built from the factory's defaults"),
+                                           ("args.width", "make_mlp(width=16) built from small values inferred")])
 def test_a_factory_function_is_built_by_calling_it(tmp_path: Path, width: str, origin: str) -> None:
     path = tmp_path / "model.py"
-    path.write_text(textwrap.dedent(FACTORY.replace("{width}", width)))
+    source = FACTORY.replace("{width}", width)
+    if width == "args.width":  # no literal call and no default: guessed, and the verdict says so
+        source = source.replace("def make_mlp(width=32):", "def make_mlp(width):")
+    path.write_text(textwrap.dedent(source))
     d = Diagnostic(str(path), Span(7, 5, 7, 34), "IL201", "constant-init", Severity.WARNING, "finding")
     (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
     assert done.confirmation is not None
@@ -176,6 +180,7 @@ def test_a_factory_function_is_built_by_calling_it(tmp_path: Path, width: str, o
     assert done.confirmation.evidence["model"].startswith(origin.split(" built")[0].split("(")[0])
     assert origin.split(" built from ")[1] in done.confirmation.evidence["model"]
     assert [u["param"] for u in done.confirmation.evidence["units"]] == ["0.weight"]
+    assert ("guessed constructor arguments (width=16)" in done.confirmation.detail) == (width == "args.width")
 
 
 CONSTANT_LINEAR = """\

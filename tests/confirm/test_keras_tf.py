@@ -244,7 +244,13 @@ class Net:
         model.add(Dense(1))
         return model
 """
+# TensorFlow's private copy of Keras 2, imported as such by older projects.
+LEGACY_TF_KERAS = SEQUENTIAL.format(dense=DEAD_DENSE).replace(
+    "import keras\nfrom keras import layers\n",
+    "from tensorflow.python.keras import Input, Sequential, layers\n").replace("keras.Sequential", "Sequential").replace(
+    "keras.Input", "Input")
 CASES = {
+    "legacy_tf_keras.py": (LEGACY_TF_KERAS, "IL102", 5, "confirmed"),
     "static_builder_args.py": (STATIC_BUILDER.replace("width=8", "width, classes").replace("Dense(1)", "Dense(classes)"),
                                "IL102", 9, "confirmed"),
     "plain_builder.py": (PLAIN_BUILDER, "IL102", 11, "confirmed"),
