@@ -31,6 +31,7 @@ from initlint.confirm.constructors import (
     literal_method_call,
 )
 from initlint.confirm.filemodel import FileModel, Stmt, Unbuildable, bound_names, load_names
+from initlint.confirm.imports import LEGACY_KERAS
 from initlint.confirm.inputs import forward_def, input_hints
 from initlint.confirm.recipe import Recipe, find_recipe, is_main_guard, model_variable
 from initlint.confirm.slices import (
@@ -295,7 +296,8 @@ def _imports_tensorflow(fm: FileModel, indices: list[int]) -> tuple[bool, bool]:
     for node in fm.body:
         if isinstance(node, ast.Import):
             for a in node.names:
-                if a.name == "tensorflow" or a.name.startswith("tensorflow."):
+                keras_alias = a.asname and a.name.startswith(("tensorflow.keras", LEGACY_KERAS))  # `import tensorflow.keras as keras`
+                if (a.name == "tensorflow" or a.name.startswith("tensorflow.")) and not keras_alias:
                     tf_aliases.add(a.asname or a.name.split(".")[0])
     uses_tf = False
     only_keras = True

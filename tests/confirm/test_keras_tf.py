@@ -249,7 +249,22 @@ LEGACY_TF_KERAS = SEQUENTIAL.format(dense=DEAD_DENSE).replace(
     "import keras\nfrom keras import layers\n",
     "from tensorflow.python.keras import Input, Sequential, layers\n").replace("keras.Sequential", "Sequential").replace(
     "keras.Input", "Input")
+# `import tensorflow.keras as keras` names Keras, not TensorFlow: the factory is a Keras model.
+KERAS_ALIAS_FACTORY = """\
+import tensorflow.keras as keras
+from keras.layers import Dense
+from keras.models import Sequential
+
+
+def build_model(width=8):
+    model = Sequential()
+    model.add(Dense(16, input_shape=(width,), kernel_initializer="zeros", bias_initializer="zeros", activation="relu"))
+    model.add(Dense(1))
+    model.compile(loss="mse", optimizer=keras.optimizers.Adam())
+    return model
+"""
 CASES = {
+    "keras_alias_factory.py": (KERAS_ALIAS_FACTORY, "IL102", 8, "confirmed"),
     "legacy_tf_keras.py": (LEGACY_TF_KERAS, "IL102", 5, "confirmed"),
     "static_builder_args.py": (STATIC_BUILDER.replace("width=8", "width, classes").replace("Dense(1)", "Dense(classes)"),
                                "IL102", 9, "confirmed"),
