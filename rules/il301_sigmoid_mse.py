@@ -232,7 +232,8 @@ model.compile(optimizer="adam", loss=reconstruction_loss)
 
 
 
-# A squared error only logged (its value read with .item()): no gradient goes through it.
+# A squared error only logged (its value read with .item()) beside the loss that trains: no
+# gradient goes through it.
 LOGGED_METRIC = """\
 from torch import nn
 
@@ -240,10 +241,24 @@ generator = nn.Sequential(nn.Linear(8, 16), nn.Sigmoid())
 mse = nn.MSELoss()
 
 
+def train_step(z, critic):
+    critic(generator(z)).mean().backward()
+
+
 def log_reconstruction(z, images, history):
     recon_loss = mse(generator(z), images)
     history.append(recon_loss.item())
     print(f"reconstruction {recon_loss.item():.4f}")
+"""
+# A demo that computes its loss and prints it: nothing else trains, so it is the loss it would train with.
+PRINTED_DEMO_LOSS = """\
+import torch
+from torch import nn
+
+model = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+x, y = torch.randn(8, 2), torch.rand(8, 1)
+loss = nn.MSELoss()(model(x), y)
+print(loss)
 """
 
 
@@ -316,6 +331,7 @@ class SigmoidMse(LossPairingRule):
     VALID = [Valid(LOGGED_METRIC), Valid(LOGITS_AND_REGRESSION), Valid(GATE_THEN_MSE), Valid(KERAS_LINEAR_MSE), Valid(SIGMOID_TARGET), Valid(KERAS_TWO_OUTPUT_LOSSES), Valid(KERAS_UNKNOWN_LAST_LAYERS), Valid(KERAS_INPUT_LAYER_LINEAR)]
     INVALID = [
         Invalid(FORWARD_SIGMOID, at=[(16, 12)]),
+        Invalid(PRINTED_DEMO_LOSS, at=[(6, 8)]),
         Invalid(FUNCTIONAL_MSE, at=[(8, 12)]),
         Invalid(KERAS_SIGMOID_MSE, at=[(8, 1)]),
         Invalid(KERAS_FUNCTIONAL, at=[(7, 1)]),

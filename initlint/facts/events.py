@@ -25,7 +25,7 @@ from initlint.config import Settings
 from initlint.diagnostics import Subject
 from initlint.facts.context import CallContext
 from initlint.facts.modules import ForeignModule, place
-from initlint.facts.uses import read_only_for_its_value
+from initlint.facts.uses import read_only_for_its_value, trains
 from initlint.facts.values import Loss, Obj, Param, Seq, Tensor
 from initlint.positions import Positions
 
@@ -188,6 +188,7 @@ class FileFacts:
     # carry their nodes, which engine.py places through facts/modules.py.
     foreign: list[ForeignModule] = field(default_factory=list)
     _metric_only: dict[int, bool] = field(default_factory=dict, repr=False)
+    _file_trains: Optional[bool] = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.positions = Positions(self.module)
@@ -198,11 +199,17 @@ class FileFacts:
         return self.positions.span(node).line if where is None else where[1].line
 
     def metric_only(self, loss_call: cst.CSTNode) -> bool:
-        """Whether a loss call's value is only read for its number (uses.read_only_for_its_value), once per call."""
+        """Whether a loss call's value is only read for its number (uses.read_only_for_its_value) in a
+        file that trains with something (uses.trains), once per call."""
         key = id(loss_call)
         if key not in self._metric_only:
-            self._metric_only[key] = read_only_for_its_value(self.module, loss_call)
+            self._metric_only[key] = read_only_for_its_value(self.module, loss_call) and self._trains()
         return self._metric_only[key]
+
+    def _trains(self) -> bool:
+        if self._file_trains is None:
+            self._file_trains = trains(self.module)
+        return self._file_trains
 
     def imported(self, node: cst.CSTNode) -> bool:
         """Whether a node belongs to a project module this file imports, not to the file itself."""

@@ -8,7 +8,7 @@ These walks run only for a finding that has such a fix, never per file.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Optional
 
 import libcst as cst
@@ -58,12 +58,17 @@ def _within(node: cst.CSTNode, roots: Sequence[cst.CSTNode], module: cst.Module)
 
 def ancestry_contains(root: cst.CSTNode, node: cst.CSTNode) -> bool:
     """Whether `node` is `root` or lies inside it."""
+    return _contains(root, lambda current: current is node)
+
+
+def _contains(root: cst.CSTNode, matches: Callable[[cst.CSTNode], bool]) -> bool:
+    """Whether `root` or a node inside it `matches` (the walk stops at the first)."""
 
     class Finder(cst.CSTVisitor):
         found = False
 
         def on_visit(self, current: cst.CSTNode) -> bool:
-            if current is node:
+            if matches(current):
                 self.found = True
             return not self.found
 
@@ -245,3 +250,21 @@ def read_only_for_its_value(module: cst.Module, call: cst.CSTNode) -> bool:
     reads = Reads()
     scope.visit(reads)
     return reads.value_reads > 0 and reads.other_reads == 0
+
+
+# Calls that train: where a file makes none, no loss of it is a mere metric beside a training one.
+_TRAINING_CALLS = frozenset({"backward", "minimize", "fit", "fit_generator", "train_on_batch", "gradient"})
+
+
+def trains(module: cst.Module) -> bool:
+    """Does the file backpropagate anything (`loss.backward()`, `fit`, `tape.gradient`, `minimize`)?
+    A demo that only prints its loss is showing the loss it would train with."""
+    return _contains(module, _is_training_call)
+
+
+def _is_training_call(node: cst.CSTNode) -> bool:
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    return name in _TRAINING_CALLS
