@@ -222,11 +222,13 @@ class ActivatedLogits(LossPairingRule):
     cross-entropy with logits taken on the activation's output and on its
     input, with the same random labels, when the activation reaches the
     finding's loss. A Keras model is measured on the backend the file
-    targets (TensorFlow unless the file sets `KERAS_BACKEND`), with the
-    Keras loss itself (`from_logits=True`). On TensorFlow, Keras takes the
-    logits behind a softmax or sigmoid output even then (it warns), so the
-    loss and the gradient equal the logits loss's: refuted, since training
-    on that backend is unaffected; on the jax or torch backend it would be.
+    targets (TensorFlow unless the file sets `KERAS_BACKEND`), on the
+    output the activation reaches, with the finding's kind of loss. A Keras
+    loss (`from_logits=True`) on TensorFlow takes the logits behind a
+    softmax or sigmoid output even then (it warns), so the loss and the
+    gradient equal the logits loss's: refuted, since training on that
+    backend is unaffected (on the jax or torch backend it would not be). A
+    `tf.nn` cross-entropy takes no logits back and is measured as itself.
 
     ## Known problems
     Log-softmax before `CrossEntropyLoss` is not flagged: log-softmax is

@@ -103,6 +103,13 @@ def _located(diag: Diagnostic) -> Diagnostic:
     return diag
 
 
+def _span_text(fm: Any, diag: Diagnostic) -> str:
+    """The source lines of the finding's own span."""
+    if not isinstance(fm, FileModel):
+        return ""
+    return "\n".join(fm.text.splitlines()[diag.span.line - 1 : max(diag.span.line, diag.span.end_line)])
+
+
 def _loss_output(fm: Any, diag: Diagnostic) -> Optional[int]:
     """The element of the model's output that the loss on the finding's line receives, if known."""
     return loss_output(fm.tree, diag.span.line) if isinstance(fm, FileModel) else None
@@ -206,6 +213,9 @@ def confirm_diagnostics(
                         # The finding's own lines (the loss) when `lines` are its related activation's.
                         "loss_lines": [diagnostics[i].span.line,
                                        max(diagnostics[i].span.line, diagnostics[i].span.end_line)],
+                        # Its code: which loss it is (a `tf.nn` cross-entropy or a Keras loss).
+                        "loss_text": _span_text(files.get(diagnostics[i].path), diagnostics[i])
+                        if declared.probe == "loss_pairing" else "",
                         "data": data.get(i),
                         # The fan-in the static stage judged, which orients a hand-applied weight.
                         "fan_in": _stated_fan_in(diagnostics[i].message) if declared.probe == "scale" else None,

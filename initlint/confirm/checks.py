@@ -246,7 +246,7 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
             return Confirmation("unverified", f"{m['layer']} gets no gradient even on the logits", evidence)
         evidence["threshold"] = ACTIVATED_RATIO
         if m.get("recovered"):
-            # Exact on this backend whatever the sizes, so no guessed shape can change it.
+            # A Keras loss on TensorFlow: exact whatever the sizes, so no guessed shape can change it.
             return Confirmation("refuted", f"Keras on TensorFlow computes this loss from the logits behind the "
                                 f"{m['activation']} even with from_logits=True (it warns): the loss and {m['layer']}'s "
                                 f"gradient equal the logits loss's (gradient ratio {_fmt(ratio)}); on the jax or "

@@ -31,6 +31,9 @@ from initlint.confirm.probes import LR, SATURATED_LOGIT, VANISHING_SEEDS
 ONLY_ZERO = ("on TensorFlow the confirmation stage measures exactly-zero gradients (IL101-IL103), constant "
              "kernels (IL201), a sigmoid into squared error (IL301), vanishing gradients (IL302), depth drift "
              "(IL402) and, on TF1 graphs, scale")
+# Cross-entropies on logits that TensorFlow computes as written (Keras's own losses take the logits
+# back from behind a softmax or sigmoid output; these do not).
+TF_LOGITS_LOSSES = ("softmax_cross_entropy", "sigmoid_cross_entropy", "sparse_softmax_cross_entropy")
 # Ops whose integer input indexes a table: (op type, input position of the table).
 GATHER_OPS = {"GatherV2": 0, "ResourceGather": 0, "Gather": 0}
 SPARSE_LABEL_OPS = {"SparseSoftmaxCrossEntropyWithLogits"}
@@ -566,11 +569,12 @@ def _vanishing(tf: Any, keras: Any, obj: Any, x: Any, seed: int) -> dict[str, An
 
 def _activated_pair(tf: Any, keras: Any, model: Any, x: Any, layers: list[Any], check: dict[str, Any],
                     seed: int) -> dict[str, Any]:
-    """IL304 on Keras over TensorFlow, as on torch: the first kernel's gradient of a loss that applies
-    its own squashing (from_logits=True) on the model's output, with the flagged softmax or sigmoid
-    and with that activation replaced by the identity. Keras on TensorFlow takes the logits behind
-    the activation even with from_logits=True (backend.tensorflow.nn._get_logits, with a warning):
-    then both losses are the same, which is measured here (`recovered`), not assumed."""
+    """IL304 on Keras over TensorFlow, as on torch: the first kernel's gradient of the file's kind of
+    loss on the model output the activation reaches, with the flagged softmax or sigmoid and with
+    that activation replaced by the identity. A Keras loss (`from_logits=True`) on TensorFlow takes
+    the logits behind the activation (backend.tensorflow.nn._get_logits, with a warning): then both
+    losses are the same, which is measured here (`recovered`), not assumed. A `tf.nn` cross-entropy
+    on the finding's line takes no such logits back, and is measured as itself."""
     import math
     import warnings
 
@@ -586,41 +590,60 @@ def _activated_pair(tf: Any, keras: Any, model: Any, x: Any, layers: list[Any], 
     kernels = _kernels_in_call_order(keras, model, x)
     if not kernels:
         return {"unverified": f"no Dense or Conv kernel runs before the {kind} on line {check['lines'][0]}"}
-    rng = np.random.default_rng(seed + 11)
+    raw_tf_loss = any(name in check.get("loss_text", "") for name in TF_LOGITS_LOSSES)
 
-    def run(activation: Any) -> tuple[Any, float, Any]:
+    def outputs(activation: Any) -> list[Any]:
+        layer.activation = activation
+        try:
+            out = model(x, training=False)
+        finally:
+            layer.activation = real
+        return list(out) if isinstance(out, (list, tuple)) else [out]
+
+    with_outs, without_outs = outputs(real), outputs(keras.activations.linear)
+    reached = [k for k, (a, b) in enumerate(zip(with_outs, without_outs)) if not np.allclose(np.asarray(a), np.asarray(b))]
+    if not reached:
+        return {"activation": kind, "on_path": False, "lines": check["lines"]}
+    k = reached[0]  # the output the activation reaches stands for the one the loss receives
+    shape = tuple(with_outs[k].shape)
+    classes = int(shape[-1]) if kind == "softmax" else 2
+    rng = np.random.default_rng(seed + 11)
+    if kind == "softmax":
+        labels = np.eye(classes, dtype="float32")[rng.integers(0, classes, shape[:-1])]
+    else:
+        labels = rng.integers(0, 2, shape).astype("float32")
+
+    def loss_of(o: Any) -> Any:
+        if raw_tf_loss:
+            op = tf.nn.softmax_cross_entropy_with_logits if kind == "softmax" else tf.nn.sigmoid_cross_entropy_with_logits
+            return tf.reduce_mean(op(labels=labels, logits=o))
+        cross_entropy = keras.losses.categorical_crossentropy if kind == "softmax" else keras.losses.binary_crossentropy
+        return tf.reduce_mean(cross_entropy(labels, o, from_logits=True))
+
+    def run(activation: Any) -> tuple[float, float]:
         layer.activation = activation
         try:
             with warnings.catch_warnings(), tf.GradientTape() as tape:
                 warnings.simplefilter("ignore")  # Keras's "received from_logits=True" warning
                 out = model(x, training=False)
-                out = out[0] if isinstance(out, (list, tuple)) else out
-                if kind == "softmax":
-                    loss = tf.reduce_mean(keras.losses.categorical_crossentropy(labels, out, from_logits=True))
-                else:
-                    loss = tf.reduce_mean(keras.losses.binary_crossentropy(labels, out, from_logits=True))
+                loss = loss_of((list(out) if isinstance(out, (list, tuple)) else [out])[k])
             grad = tape.gradient(loss, kernels[0])
         finally:
             layer.activation = real
         norm = 0.0 if grad is None else float(tf.norm(tf.cast(tf.convert_to_tensor(grad), tf.float64)))
-        return out, norm, float(loss)
+        return norm, float(loss)
 
-    probe = model(x, training=False)
-    shape = tuple((probe[0] if isinstance(probe, (list, tuple)) else probe).shape)
-    classes = int(shape[-1]) if kind == "softmax" else 2
-    if kind == "softmax":
-        labels = np.eye(classes, dtype="float32")[rng.integers(0, classes, shape[:-1])]
-    else:
-        labels = rng.integers(0, 2, shape).astype("float32")
-    out_with, with_act, loss_with = run(real)
-    out_without, without, loss_without = run(keras.activations.linear)
-    if np.allclose(np.asarray(out_with), np.asarray(out_without)):
-        return {"activation": kind, "on_path": False, "lines": check["lines"]}
+    with_act, loss_with = run(real)
+    without, loss_without = run(keras.activations.linear)
     floor = math.log(1 + (classes - 1) / math.e) if kind == "softmax" else math.log(1 + math.exp(-1))
-    return {"activation": kind, "on_path": True, "lines": check["lines"], "output_shape": list(shape),
-            "layer": kernels[0].path, "grad_with": with_act, "grad_without": without,
-            "ratio": with_act / without if without > 0 else None, "loss_floor": floor, "classes": classes,
-            "backend": "tensorflow", "recovered": math.isclose(loss_with, loss_without, rel_tol=1e-5, abs_tol=1e-6)}
+    result = {"activation": kind, "on_path": True, "lines": check["lines"], "output_shape": list(shape),
+              "layer": kernels[0].path, "grad_with": with_act, "grad_without": without,
+              "ratio": with_act / without if without > 0 else None, "loss_floor": floor, "classes": classes,
+              "backend": "tensorflow", "loss": "tf.nn" if raw_tf_loss else "keras",
+              "recovered": not raw_tf_loss and math.isclose(loss_with, loss_without, rel_tol=1e-5, abs_tol=1e-6)}
+    if len(with_outs) > 1:
+        result["output_reached"] = f"output {k} of {len(with_outs)} (the one the {kind} reaches)"
+    return result
 
 
 def _saturated_pair(tf: Any, keras: Any, model: Any, x: Any, layers: list[Any], check: dict[str, Any]) -> dict[str, Any]:

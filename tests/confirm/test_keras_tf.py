@@ -263,7 +263,32 @@ def build_model(width=8):
     model.compile(loss="mse", optimizer=keras.optimizers.Adam())
     return model
 """
+# The same softmax into TensorFlow's own cross-entropy, which takes no logits back: shrunk; and the
+# softmax on the second output of a two-headed model, which the check follows.
+SOFTMAX_TF_NN_LOSS = """\
+import tensorflow as tf
+from tensorflow import keras
+from tensorflow.keras import layers
+
+inp = keras.Input(shape=(20,))
+h = layers.Dense(64, activation="relu")(inp)
+value = layers.Dense(1)(h)
+policy = layers.Dense(5, activation="softmax")(h)
+model = keras.Model(inp, {outputs})
+
+
+def loss_fn(labels, probs):
+    return tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=probs)
+
+
+model.compile(optimizer="adam", loss=loss_fn)
+"""
 CASES = {
+    "softmax_tf_nn_loss.py": (SOFTMAX_TF_NN_LOSS.format(outputs="policy"), "IL304", 13, "confirmed"),
+    "softmax_second_output.py": (SOFTMAX_TF_NN_LOSS.format(outputs="[value, policy]").split("\n\ndef loss_fn")[0]
+                                 + "\nx, y = tf.random.normal((4, 20)), tf.one_hot([0, 1, 2, 3], 5)\nv, p = model(x)\n"
+                                 "loss = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=p)\n",
+                                 "IL304", 13, "confirmed"),
     "keras_alias_factory.py": (KERAS_ALIAS_FACTORY, "IL102", 8, "confirmed"),
     "legacy_tf_keras.py": (LEGACY_TF_KERAS, "IL102", 5, "confirmed"),
     "static_builder_args.py": (STATIC_BUILDER.replace("width=8", "width, classes").replace("Dense(1)", "Dense(classes)"),
