@@ -338,8 +338,34 @@ class EdgeMix(nn.Module):
 """
 
 
-# The script zero-fills the model after building it, then squares its output in the loss: one
-# finding, where the dead product is, not a second one on the loss built from it.
+# A zero-started residual MLP: dead products (IL101, IL102, IL201), but its `x + f(x)` sums are
+# residual connections, so no plain stack for IL402.
+ZERO_RESIDUAL_MLP = """\
+import torch
+from torch import nn
+
+
+class ResMLP(nn.Module):
+    def __init__(self, width=64, depth=16):
+        super().__init__()
+        self.inp = nn.Linear(8, width)
+        self.blocks = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
+        self.out = nn.Linear(width, 1)
+
+    def forward(self, x):
+        x = self.inp(x)
+        for block in self.blocks:
+            x = x + torch.relu(block(x))
+        return self.out(x)
+
+
+net = ResMLP()
+for m in net.modules():
+    if isinstance(m, nn.Linear):
+        nn.init.zeros_(m.weight)
+        nn.init.zeros_(m.bias)
+"""
+
 # The weights zeroed directly in the main block, or in the `main()` it calls, where the model is a
 # local: either way the model exists only when that code runs, so its init is certain.
 MAIN_BLOCK_ZEROS = """\
@@ -369,6 +395,8 @@ if __name__ == "__main__":
     main()
 """
 
+# The script zero-fills the model after building it, then squares its output in the loss: one
+# finding, where the dead product is, not a second one on the loss built from it.
 MAIN_GUARD_APPLY = """\
 import torch
 from torch import nn
@@ -494,6 +522,7 @@ class ZeroProduct(Rule):
         Invalid(EINOPS_HELPER, at=[(16, 16)]),
         Invalid(MAIN_GUARD_APPLY, at=[(12, 16)], also=[("IL102", 12, 25), ("IL201", 17, 9)]),
         Invalid(MAIN_BLOCK_ZEROS, at=[(12, 16)], also=[("IL102", 12, 25), ("IL201", 18, 9)]),
+        Invalid(ZERO_RESIDUAL_MLP, at=[(15, 32), (16, 16)], also=[("IL102", 15, 21), ("IL201", 22, 9)]),
         Invalid(MAIN_BLOCK_ZEROS.replace("def main():\n", "if __name__ == \"__main__\":\n").replace(
             "    return net\n\n\nif __name__ == \"__main__\":\n    main()\n", ""), at=[(12, 16)],
             also=[("IL102", 12, 25), ("IL201", 18, 9)]),

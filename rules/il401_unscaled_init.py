@@ -254,7 +254,6 @@ def build(gaussian):
     return nn.Sequential(lin, nn.Sigmoid(), nn.Linear(256, 10))
 """
 
-# A loop over the modules picking the Linear layers by `type(m) is ...` (as `==` or isinstance).
 # Keras Dense layers take their fan-in from what they are applied to: N(0, 1) is within range
 # on 2 inputs and after a 3-unit layer (a toy two-moons classifier), and far off after 512 units.
 KERAS_TOY_RANDOM_NORMAL = """\
@@ -276,6 +275,7 @@ model.add(Dense(512, activation="relu", input_dim=20))
 model.add(Dense(10, kernel_initializer=RandomNormal(stddev=1.0)))
 """
 
+# A loop over the modules picking the Linear layers by `type(m) is ...` (as `==` or isinstance).
 TYPE_IS_LOOP = """\
 import torch
 from torch import nn

@@ -462,7 +462,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             raise Unbuildable(f"no module-level statement builds `{target.name}`")
         config = settings_modules.get(target.name, {})
         ctor, origin, forward_of = None, "the module-level statements that build it", None
-        recipe = find_recipe(fm.tree, target.name, var=target.name, top_level=True)
+        recipe = find_recipe(fm.tree, target.name, target.line or None, var=target.name, top_level=True)
         if recipe is not None and recipe.from_file:
             raise Unbuildable(f"the weights come from a file ({recipe.from_file})")
         _replayable(recipe)

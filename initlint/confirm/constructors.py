@@ -246,6 +246,7 @@ def call_from_signature(fm: FileModel, fn: ast.FunctionDef, callee: str, owner: 
     values: dict[str, Any] = {}
     objects: dict[str, str] = {}
     origins: list[str] = []
+    shaped: list[str] = []  # parameters given a guessed data array
     names: set[str] = set()
     for a in required + kw_required:
         config = config_object(fm, a)
@@ -256,7 +257,7 @@ def call_from_signature(fm: FileModel, fn: ast.FunctionDef, callee: str, owner: 
             continue
         if reads_shape(fn, a.arg):
             objects[a.arg] = SHAPED_ARGUMENT
-            origins.append(f"{GUESSED} ({a.arg}: an array of shape (2, 16), its .shape being read)")
+            shaped.append(f"{a.arg}: an array of shape (2, 16), its .shape being read")
             continue
         ok, value = infer_value(a, channels_last="keras" in fm.text or "tensorflow" in fm.text)
         if not ok:
@@ -270,7 +271,7 @@ def call_from_signature(fm: FileModel, fn: ast.FunctionDef, callee: str, owner: 
         values[a.arg] = value
     parts = [f"{k}={v!r}" for k, v in values.items()] + [f"{k}={v}" for k, v in objects.items()]
     call = f"{callee}({', '.join(parts)})"
-    if not values:
+    if not values and not shaped:
         return call, ", ".join(origins), names
-    inferred = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    inferred = ", ".join([f"{k}={v!r}" for k, v in values.items()] + shaped)
     return call, f"{GUESSED} ({inferred})" + "".join(f", {o}" for o in origins), names

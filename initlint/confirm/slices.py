@@ -162,6 +162,9 @@ def block_slice(tree: ast.Module, line: int) -> Optional[BlockSlice]:
                     continue
                 verdict = finder.mutation(s)
                 if verdict is None:
+                    if finder.unreplayed:
+                        raise Hole(f"the script changes `{var}` in a way the confirmation does not replay "
+                                   f"({finder.unreplayed})")
                     break
                 if verdict:
                     kept.append(s)

@@ -43,9 +43,12 @@ def analyse(facts: FileFacts, module: cst.Module, package: Optional[str], path: 
                 # instance of a model class whose weights the script set (`nn.init.zeros_(net.fc.weight)`,
                 # `net.apply(init_fn)`): run it once, as built.
                 _run(facts, interp, lambda name=name, value=value: _run_script_model(facts, interp, name, value), f"model `{name}`")
-        bound = {id(value) for value in interp.globals.vars.values()}
+        bound = {id(value) for value in list(interp.globals.vars.values()) + list(interp.ext_attrs.values())}
+        # A model's own sub-modules are run with it, not as models of their own.
+        held = {sub.uid for obj in [*interp.script_models, *(v for v in interp.globals.vars.values() if isinstance(v, Obj))]
+                for sub in obj.iter_modules()[1:]}
         for obj in interp.script_models:
-            if id(obj) not in bound and _reinitialised(interp, obj):
+            if id(obj) not in bound and obj.uid not in held and _reinitialised(interp, obj):
                 # Built and re-initialised inside a function the script calls (`def main(): net = MLP();
                 # net.apply(init)`), where no module-level name holds it: run it as built, under its class's name.
                 name = obj.cls.name if obj.cls is not None else obj.kind

@@ -147,8 +147,10 @@ def _add(a: Tensor, b: Tensor, subtract: bool, operands: tuple[Value, Value]) ->
     if subtract and a.is_indep and b.is_indep and a.key == b.key:
         # Equal input-independent values cancel (seed 000's triplet homework).
         return Tensor(state=ZERO, params=params, zero_sites=merge_sites(a, b), last_dim=last_dim)
-    # A zero (or constant) layer output plus its bias still went through the layer: its chain goes on.
-    chain = max(a.chain, b.chain, key=len)
+    # A zero (or constant) layer output plus its bias still went through the layer: its chain goes on
+    # (a sum of two paths, `x + f(x)`, is a residual connection and restarts it).
+    path = a if _input_free(b, operands[1]) else b if _input_free(a, operands[0]) else None
+    chain = path.chain if path is not None else ()
     if a.state == ZERO and b.state == ZERO:
         return Tensor(state=ZERO, params=params, zero_sites=merge_sites(a, b), last_dim=last_dim, zero_layer=a.zero_layer or b.zero_layer,
                       chain=chain)

@@ -241,9 +241,27 @@ loss2 = nn.MSELoss()(net(x), y)
 """
 
 
-def test_a_script_model_is_judged_on_the_binding_the_finding_sees(tmp_path: Path) -> None:
-    (tmp_path / "rebound.py").write_text(REBOUND_SCRIPT)
-    proc = initlint("--confirm", "--format", "json", "rebound.py", cwd=tmp_path)
+
+
+# The second `net` is the one the script re-initializes: its own recipe is replayed, not the first's.
+REBUILT_THEN_INITIALIZED = """\
+import torch
+from torch import nn
+
+net = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+print(net(torch.randn(4, 784)).shape)
+
+net = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+for m in net.modules():
+    if isinstance(m, nn.Linear):
+        nn.init.normal_(m.weight, 0.0, 1.0)
+"""
+
+
+@pytest.mark.parametrize(("source", "code"), [(REBOUND_SCRIPT, "IL303"), (REBUILT_THEN_INITIALIZED, "IL401")])
+def test_a_script_model_is_judged_on_the_binding_the_finding_sees(tmp_path: Path, source: str, code: str) -> None:
+    (tmp_path / "script.py").write_text(source)
+    proc = initlint("--confirm", "--format", "json", "script.py", cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr
-    [finding] = [f for f in json.loads(proc.stdout) if f["code"] == "IL303"]
+    [finding] = [f for f in json.loads(proc.stdout) if f["code"] == code]
     assert finding["confirmation"]["status"] == "confirmed", finding
