@@ -181,13 +181,14 @@ def _class_initialized_by(fm: FileModel, line: int) -> Optional[str]:
     node = fm.body[index] if index is not None else None
     if not isinstance(node, (ast.FunctionDef, ast.If)):
         return None
+    # The script's statement holding `line` (a multi-line call's unparsed text has fewer lines).
+    holding = {s.lineno for s in ast.walk(node) if isinstance(s, ast.stmt) and s.lineno <= line <= (s.end_lineno or s.lineno)}
     for other in fm.body:
         if isinstance(other, ast.ClassDef):
             recipe = find_recipe(fm.tree, other.name)
             if recipe is None:
                 continue
-            if isinstance(node, ast.FunctionDef) and node.name in recipe.names or any(
-                    start <= line <= start + src.count("\n") for start, src in recipe.statements):
+            if isinstance(node, ast.FunctionDef) and node.name in recipe.names or holding & set(recipe.lines):
                 return other.name
     return None
 

@@ -592,15 +592,23 @@ def _activated_pair(tf: Any, keras: Any, model: Any, x: Any, layers: list[Any], 
         return {"unverified": f"no Dense or Conv kernel runs before the {kind} on line {check['lines'][0]}"}
     raw_tf_loss = any(name in check.get("loss_text", "") for name in TF_LOGITS_LOSSES)
 
-    def outputs(activation: Any) -> list[Any]:
+    def run(activation: Any, k: Optional[int] = None) -> tuple[list[Any], float, float]:
+        """The outputs with `activation` in the layer's place; with `k`, also the first kernel's
+        gradient norm and the value of the loss on output `k`."""
         layer.activation = activation
         try:
-            out = model(x, training=False)
+            with warnings.catch_warnings(), tf.GradientTape() as tape:
+                warnings.simplefilter("ignore")  # Keras's "received from_logits=True" warning
+                out = model(x, training=False)
+                outs = list(out) if isinstance(out, (list, tuple)) else [out]
+                loss = loss_of(outs[k]) if k is not None else None
+            grad = tape.gradient(loss, kernels[0]) if loss is not None else None
         finally:
             layer.activation = real
-        return list(out) if isinstance(out, (list, tuple)) else [out]
+        norm = 0.0 if grad is None else float(tf.norm(tf.cast(tf.convert_to_tensor(grad), tf.float64)))
+        return outs, norm, float(loss) if loss is not None else 0.0
 
-    with_outs, without_outs = outputs(real), outputs(keras.activations.linear)
+    with_outs, without_outs = run(real)[0], run(keras.activations.linear)[0]
     reached = [k for k, (a, b) in enumerate(zip(with_outs, without_outs)) if not np.allclose(np.asarray(a), np.asarray(b))]
     if not reached:
         return {"activation": kind, "on_path": False, "lines": check["lines"]}
@@ -620,21 +628,8 @@ def _activated_pair(tf: Any, keras: Any, model: Any, x: Any, layers: list[Any], 
         cross_entropy = keras.losses.categorical_crossentropy if kind == "softmax" else keras.losses.binary_crossentropy
         return tf.reduce_mean(cross_entropy(labels, o, from_logits=True))
 
-    def run(activation: Any) -> tuple[float, float]:
-        layer.activation = activation
-        try:
-            with warnings.catch_warnings(), tf.GradientTape() as tape:
-                warnings.simplefilter("ignore")  # Keras's "received from_logits=True" warning
-                out = model(x, training=False)
-                loss = loss_of((list(out) if isinstance(out, (list, tuple)) else [out])[k])
-            grad = tape.gradient(loss, kernels[0])
-        finally:
-            layer.activation = real
-        norm = 0.0 if grad is None else float(tf.norm(tf.cast(tf.convert_to_tensor(grad), tf.float64)))
-        return norm, float(loss)
-
-    with_act, loss_with = run(real)
-    without, loss_without = run(keras.activations.linear)
+    _, with_act, loss_with = run(real, k)
+    _, without, loss_without = run(keras.activations.linear, k)
     floor = math.log(1 + (classes - 1) / math.e) if kind == "softmax" else math.log(1 + math.exp(-1))
     result = {"activation": kind, "on_path": True, "lines": check["lines"], "output_shape": list(shape),
               "layer": kernels[0].path, "grad_with": with_act, "grad_without": without,

@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import io
 import os
-import tokenize
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -304,7 +302,7 @@ class FileFacts:
 
     def code(self, node: cst.CSTNode, limit: int = 60) -> str:
         """Source text of a node, on one line, without its comments, shortened for messages."""
-        text = " ".join(_without_comments(self.module.code_for_node(node)).split())
+        text = " ".join(self.module.code_for_node(_without_comments(node)).split())
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -341,16 +339,11 @@ def module_names(root: Obj) -> dict[int, str]:
     return names
 
 
-def _without_comments(code: str) -> str:
-    """`code` with its comments cut out (a `#` in a string stays): a message quotes code, not notes."""
-    if "#" not in code:
-        return code
-    lines = code.splitlines(keepends=True)
-    try:
-        comments = [t for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT]
-    except (tokenize.TokenError, SyntaxError):
-        return code
-    for token in reversed(comments):
-        (row, start), (_, end) = token.start, token.end
-        lines[row - 1] = lines[row - 1][:start] + lines[row - 1][end:]
-    return "".join(lines)
+class _DropComments(cst.CSTTransformer):
+    def leave_Comment(self, original_node: cst.Comment, updated_node: cst.Comment) -> cst.RemovalSentinel:  # type: ignore[override]
+        return cst.RemoveFromParent()
+
+
+def _without_comments(node: cst.CSTNode) -> cst.CSTNode:
+    """`node` without its comments: a message quotes code, not notes."""
+    return node.visit(_DropComments())  # type: ignore[return-value]

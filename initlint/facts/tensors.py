@@ -147,8 +147,8 @@ def _add(a: Tensor, b: Tensor, subtract: bool, operands: tuple[Value, Value]) ->
     if subtract and a.is_indep and b.is_indep and a.key == b.key:
         # Equal input-independent values cancel (seed 000's triplet homework).
         return Tensor(state=ZERO, params=params, zero_sites=merge_sites(a, b), last_dim=last_dim)
-    # A zero (or constant) layer output plus its bias still went through the layer: its chain goes on
-    # (a sum of two paths, `x + f(x)`, is a residual connection and restarts it).
+    # Adding a bias is not a residual connection: the path keeps its layer chain (a zero or constant
+    # layer output too); a sum of two paths, `x + f(x)`, is one and restarts it.
     path = a if _input_free(b, operands[1]) else b if _input_free(a, operands[0]) else None
     chain = path.chain if path is not None else ()
     if a.state == ZERO and b.state == ZERO:
@@ -162,9 +162,7 @@ def _add(a: Tensor, b: Tensor, subtract: bool, operands: tuple[Value, Value]) ->
         key = ("sub" if subtract else "add",) + tuple(sorted((repr(a.key), repr(b.key))) if not subtract else (repr(a.key), repr(b.key)))
         return Tensor(state=INDEP, key=key, params=params, last_dim=last_dim, chain=chain)
     if UNKNOWN_STATE in (a.state, b.state):
-        # Adding a bias is not a residual connection: the path keeps its layer chain.
-        path = a if _input_free(b, operands[1]) else b if _input_free(a, operands[0]) else None
-        return Tensor(params=params, last_dim=last_dim, chain=path.chain if path is not None else ())
+        return Tensor(params=params, last_dim=last_dim, chain=chain)
     # A sum with a live path: the shorter chain is the identity (residual) path.
     lives = [t for t in (a, b) if t.state == LIVE]
     chain = min((t.chain for t in lives), key=len)

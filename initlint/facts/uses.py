@@ -253,7 +253,7 @@ def read_only_for_its_value(module: cst.Module, call: cst.CSTNode) -> bool:
 
 
 # Calls that train: where a file makes none, no loss of it is a mere metric beside a training one.
-_TRAINING_CALLS = frozenset({"backward", "minimize", "fit", "fit_generator", "train_on_batch", "gradient"})
+_TRAINING_CALLS = frozenset({"backward", "grad", "minimize", "fit", "fit_generator", "train_on_batch", "gradient"})
 
 
 def trains(module: cst.Module) -> bool:
