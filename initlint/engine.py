@@ -71,13 +71,16 @@ def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding])
     return sorted(out.values(), key=Diagnostic.sort_key)
 
 
-def localize(findings: Sequence[Finding], foreign: Sequence[ForeignModule]) -> list[Finding]:
+def localize(
+    findings: Sequence[Finding], foreign: Sequence[ForeignModule], entries: Sequence[tuple[cst.CSTNode, cst.CSTNode]] = ()
+) -> list[Finding]:
     """Findings placed in the checked file.
 
     A finding on a node of an imported module moves to its first related location
-    in this file (the init call that caused it), and its own place becomes a related
-    location in the other file; without a local cause it is that file's own finding,
-    which its own analysis reports, and is dropped.
+    in this file (the init call that caused it), else, inside an imported function this
+    file's code ran (`entries`: `model.apply(init_weights)`), to that call; its own place
+    becomes a related location in the other file. Without a local cause it is that
+    file's own finding, which its own analysis reports, and is dropped.
     """
     if not foreign:
         return list(findings)
@@ -101,16 +104,29 @@ def localize(findings: Sequence[Finding], foreign: Sequence[ForeignModule]) -> l
             finding.related = related
             out.append(finding)
             continue
+        fm, span = primary
+        label = "where it takes effect"
+        if local is None:
+            local, label = _entry_into(fm, finding.node, entries), "where it is written"
         if local is None:
             continue
-        fm, span = primary
         moved = [r for r in related if r is not local]
-        moved.insert(0, Related(fm.path, span, f"where it takes effect ({os.path.basename(fm.path)})"))
+        moved.insert(0, Related(fm.path, span, f"{label} ({os.path.basename(fm.path)})"))
         finding.node = local[0]
         finding.related = moved
         finding.fix = None  # a fix is written for the node it was made on
         out.append(finding)
     return out
+
+
+def _entry_into(
+    fm: ForeignModule, node: cst.CSTNode, entries: Sequence[tuple[cst.CSTNode, cst.CSTNode]]
+) -> Optional[tuple[cst.CSTNode, str]]:
+    """The call in this file that ran the imported function holding `node`, if any."""
+    for top, call in entries:
+        if fm.positions.span_in(top, node) is not None:
+            return call, "applied here"
+    return None
 
 
 def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool = True) -> FileResult:
@@ -131,7 +147,7 @@ def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool
         if rule_class.emitted_by_pipeline:
             continue
         findings.extend(rule_class().check(facts))
-    findings = localize(findings, facts.foreign)  # a finding on an imported module's node
+    findings = localize(findings, facts.foreign, facts.foreign_entries)  # a finding on an imported module's node
     positions = facts.positions
     exports = collect_exports(facts, positions.spans)
     diagnostics, suppressions = apply_suppressions(

@@ -65,6 +65,7 @@ def analyse(facts: FileFacts, module: cst.Module, package: Optional[str], path: 
         _run_built_models(facts, interp)
     finally:
         facts.foreign = interp.imports.foreign if interp.imports is not None else []
+        facts.foreign_entries = list(interp.imports.entries.values()) if interp.imports is not None else []
         interp.release()
 
 

@@ -185,6 +185,8 @@ class FileFacts:
     # Project modules whose definitions the analysis read (`from model import Block`): events may
     # carry their nodes, which engine.py places through facts/modules.py.
     foreign: list[ForeignModule] = field(default_factory=list)
+    # Imported functions this file's code ran, each with the call here that ran it (ProjectImports.entries).
+    foreign_entries: list[tuple[cst.CSTNode, cst.CSTNode]] = field(default_factory=list)
     _metric_only: dict[int, bool] = field(default_factory=dict, repr=False)
     _file_trains: Optional[bool] = field(default=None, repr=False)
 

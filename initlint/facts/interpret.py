@@ -517,8 +517,9 @@ class Interpreter:
 
     def call_function(self, func: Func, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
         fnode = func.node
+        top = func.owner_class.node if func.owner_class is not None else fnode
         if self.imports is not None and self.imports.defs:
-            self.imports.ran(func.owner_class.node if func.owner_class is not None else fnode)
+            self.imports.ran(top)
         if ctx.depth >= MAX_DEPTH or id(fnode) in self.active_calls:
             python.taint_arguments(args, kwargs, node)
             return UNKNOWN
@@ -541,6 +542,7 @@ class Interpreter:
             cls=owner if is_method else None,
             in_init=ctx.in_init,
         )
+        imported = self.imports is not None and bool(self.imports.defs) and self.imports.enter(top, node, func.owner_class is None)
         self.active_calls.append(id(fnode))
         try:
             if type(fnode) is cst.Lambda:
@@ -549,6 +551,8 @@ class Interpreter:
             self.exec_body(fnode.body, env, inner)
         finally:
             self.active_calls.pop()
+            if imported:
+                self.imports.leave()  # type: ignore[union-attr]
         if not inner.returns:
             return Const(None)
         result = inner.returns[0]

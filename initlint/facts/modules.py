@@ -221,6 +221,12 @@ class ProjectImports:
         self.helpers: dict[int, tuple[Ext, Env, str, str, Origin]] = {}
         self.stars: dict[int, list[Origin]] = {}
         self.defs: dict[int, ForeignModule] = {}  # id of a read module's top-level class or function -> module
+        # Project functions this file's code called (`model.apply(init_weights)`, `init_weights(net)`), and
+        # those they called in turn, by id: (the function, the call in this file that ran it). A finding
+        # inside one of them is this file's (engine.localize): the other file never runs it on these modules.
+        self.entries: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+        self._inside = 0  # depth of imported code running now
+        self._entry: Optional[cst.CSTNode] = None  # the call in this file that the running imported function came from
 
     def note(self, interp: _Definer, small: cst.ImportFrom, env: Env) -> None:
         """`from model import Block` / `from .layers import *`: noted, read on first use."""
@@ -349,3 +355,18 @@ class ProjectImports:
         fm = self.defs.get(id(node))
         if fm is not None:
             fm.used.setdefault(id(node), node)
+
+    def enter(self, top: cst.CSTNode, call: Any, function: bool) -> bool:
+        """A top-level definition starts to run from `call`; True when it is imported (then `leave`
+        follows). `function`: a plain function, not a class's method."""
+        if id(top) not in self.defs:
+            return False
+        if self._inside == 0:
+            self._entry = call if function else None  # an imported class's own code is its file's to report
+        if self._entry is not None and function:
+            self.entries.setdefault(id(top), (top, self._entry))
+        self._inside += 1
+        return True
+
+    def leave(self) -> None:
+        self._inside -= 1

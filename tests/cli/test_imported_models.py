@@ -169,7 +169,8 @@ def test_an_imported_init_function_applied_to_the_file_s_modules_is_followed(ini
     write(tmp_path, "agent/actor.py", ACTOR.format(helper="init_weights"))
     found = json.loads(initlint("--no-cache", "--format", "json", ".").stdout)
     assert [(d["path"], d["code"], d["line"]) for d in found] == [
-        ("agent/actor.py", "IL102", 8), ("agent/actor.py", "IL101", 8), ("agent/actor.py", "IL102", 8)]
+        ("agent/actor.py", "IL102", 8), ("agent/actor.py", "IL101", 8), ("agent/actor.py", "IL102", 8),
+        ("agent/actor.py", "IL201", 9)]  # the helper's zero weights, at the call applying it (as in one file)
     assert "zeroed at line 2 of nn_utils.py" in found[0]["message"]
     write(tmp_path, "agent/actor.py", ACTOR.format(helper="init_random"))
     assert initlint("--no-cache", ".").returncode == 0
@@ -182,3 +183,50 @@ def test_an_imported_class_built_in_the_script_s_main_function_is_read(initlint:
                                 "if __name__ == \"__main__\":\n    main()\n")
     found = sorted((d["path"], d["code"], d["line"]) for d in json.loads(initlint("--no-cache", "--format", "json", ".").stdout))
     assert found == [("train.py", "IL101", 7), ("train.py", "IL201", 7)]
+
+
+INIT_HELPERS_CONSTANT = '''import torch.nn as nn
+
+
+def init_weights(m):
+    if isinstance(m, nn.Linear):
+        nn.init.constant_(m.weight, 0.5)
+
+
+def init_unit_normal(m):
+    if isinstance(m, nn.Linear):
+        nn.init.normal_(m.weight, 0.0, 1.0)
+
+
+def make_head():
+    head = nn.Linear(64, 64)
+    nn.init.constant_(head.weight, 0.5)
+    return head
+'''
+
+SCRIPT_APPLYING = '''import torch.nn as nn
+from utils import {helper}
+
+net = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+net.apply({helper})
+'''
+
+
+def test_an_imported_init_function_s_own_finding_is_reported_where_this_file_applies_it(initlint: Run, tmp_path: Path) -> None:
+    # The helper's file never runs it on a model, so only the file applying it can report what it does.
+    write(tmp_path, "utils.py", INIT_HELPERS_CONSTANT)
+    write(tmp_path, "train.py", SCRIPT_APPLYING.format(helper="init_weights"))
+    found = [d for d in json.loads(initlint("--no-cache", "--format", "json", ".").stdout) if d["path"] == "train.py"]
+    assert [(d["path"], d["code"], d["line"], d["column"]) for d in found] == [("train.py", "IL201", 5, 1)]
+    assert found[0]["related"][0]["path"].endswith("utils.py") and found[0]["related"][0]["line"] == 6
+    write(tmp_path, "train.py", SCRIPT_APPLYING.format(helper="init_unit_normal"))
+    found = [d for d in json.loads(initlint("--no-cache", "--format", "json", ".").stdout) if d["path"] == "train.py"]
+    assert [(d["path"], d["code"], d["line"]) for d in found] == [("train.py", "IL401", 5)]
+    assert "fan-in 784" in found[0]["message"]
+
+
+def test_a_model_an_imported_function_builds_is_its_own_file_s_finding(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "utils.py", INIT_HELPERS_CONSTANT)
+    write(tmp_path, "train.py", "from utils import make_head\n\nhead = make_head()\n")
+    found = [f[:3] for f in findings(initlint("--no-cache", ".").stdout)]
+    assert found == [("utils.py", "IL201", 16)]
