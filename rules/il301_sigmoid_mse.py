@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from initlint.diagnostics import Severity
 from initlint.facts.project import LossPairing
+from initlint.facts.values import SCALED_SIGMOID
 from initlint.loss_rule import LossPairingRule
 from initlint.rule import Confirm, Invalid, Valid
 
@@ -125,6 +126,27 @@ def train_step(model, x, clicked, minutes):
     click_logit, watch = model(x)
     loss = nn.BCEWithLogitsLoss()(click_logit, clicked) + nn.MSELoss()(watch, minutes)
     loss.backward()
+"""
+
+# A rating in [1, 5] as a scaled and shifted sigmoid: the squared error still carries σ'(z).
+SCALED_RATING = """\
+import torch
+from torch import nn
+
+
+class RatingModel(nn.Module):
+    def __init__(self, n_users, n_items):
+        super().__init__()
+        self.users = nn.Embedding(n_users, 32)
+        self.items = nn.Embedding(n_items, 32)
+
+    def forward(self, u, i):
+        score = (self.users(u) * self.items(i)).sum(1)
+        return torch.sigmoid(score) * 4.0 + 1.0
+
+
+def train_step(model, u, i, rating):
+    return nn.MSELoss()(model(u, i), rating)
 """
 
 GATE_THEN_MSE = """\
@@ -310,6 +332,9 @@ class SigmoidMse(LossPairingRule):
     with the sigmoid's input fed 20 and the loss tensor on the finding's
     line (against `sigmoid_cross_entropy_with_logits`).
 
+    A sigmoid output scaled or shifted by a number (`torch.sigmoid(z) * 4 + 1`,
+    a rating) counts too: the factor σ'(z) stays.
+
     ## Known problems
     A sigmoid whose output is multiplied by something else (a gate) is not
     the output activation and is not judged. A model imported from another
@@ -341,7 +366,8 @@ class SigmoidMse(LossPairingRule):
         Invalid(SWAPPED_MSE, at=[(6, 8)]),
         Invalid(KERAS_INPUT_LAYER, at=[(7, 1)]),
         Invalid(KERAS_CUSTOM_LOSS, at=[(10, 20)]),
+        Invalid(SCALED_RATING, at=[(17, 12)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:
-        return pairing.squash in ("sigmoid", "hardsigmoid") and pairing.loss == "mse"
+        return pairing.squash in ("sigmoid", "hardsigmoid", SCALED_SIGMOID) and pairing.loss == "mse"

@@ -7,6 +7,7 @@ import libcst as cst
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
+from initlint.facts.events import LossEvent
 from initlint.facts.values import Const, Ext, Obj, Tensor, Transform
 from initlint.frameworks.tables import PASS_LAYERS, WEIGHT_LAYERS, last
 from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
@@ -179,6 +180,42 @@ for x, y in torch.utils.data.DataLoader(ds, batch_size=50):
     nn.functional.cross_entropy(cnn(x)[0], y).backward()
 """
 
+# The model is built in main(), a binary classifier on one logit, and a Lambda that only flattens.
+MAIN_FUNCTION_BINARY = """\
+import torch
+from torch import nn
+from torchvision import datasets, transforms
+
+
+def main():
+    flat = transforms.Compose([transforms.ToTensor(), transforms.Lambda(lambda x: x.view(-1))])
+    loader = torch.utils.data.DataLoader(datasets.ImageFolder("cats_dogs", transform=flat), batch_size=32)
+    model = nn.Sequential(nn.Linear(3 * 64 * 64, 64), nn.ReLU(), nn.Linear(64, 1))
+    for x, y in loader:
+        nn.functional.binary_cross_entropy_with_logits(model(x), y.float().unsqueeze(1)).backward()
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+# A Lambda that rescales to [-1, 1] normalizes.
+MAIN_FUNCTION_RESCALED = MAIN_FUNCTION_BINARY.replace("lambda x: x.view(-1)", "lambda x: (2 * x - 1).view(-1)")
+
+# A GAN's discriminator learns constant labels: the images' range is the generator's business.
+GAN_DISCRIMINATOR = """\
+import torch
+from torch import nn
+from torchvision import datasets, transforms
+
+data = datasets.FakeData(image_size=(1, 8, 8), transform=transforms.ToTensor())
+netD = nn.Sequential(nn.Flatten(), nn.Linear(64, 1))
+criterion = nn.BCEWithLogitsLoss()
+for x, _ in torch.utils.data.DataLoader(data, batch_size=4):
+    label = torch.full((x.size(0), 1), 1.0)
+    criterion(netD(x), label).backward()
+"""
+
 # The model normalizes its own input first.
 MODULE_LEVEL_BATCHNORM = MODULE_LEVEL_LINEAR.replace("nn.Linear(28 * 28, 10)", "nn.Sequential(nn.BatchNorm1d(784), nn.Linear(784, 10))")
 
@@ -293,8 +330,9 @@ class UnnormalizedInput(Rule):
     their construction to the model are judged, so data loaded from files and
     adaptive optimizers with PyTorch training loops are not flagged. A
     torchvision pipeline is flagged only in its certain shape: `ToTensor()`
-    with no `Normalize` (and no lambda or custom step) for a classifier
-    (cross-entropy / NLL loss) whose models all start with a weight layer;
+    with no `Normalize` (and no lambda or custom step, except a lambda that
+    only reshapes) for a classifier (cross-entropy / NLL loss, or a binary
+    cross-entropy on one output unit) whose models all start with a weight layer;
     reconstruction models such as VAEs want their [0, 1] pixels and are left
     alone. `keras.datasets` images (MNIST, Fashion-MNIST, CIFAR) are flagged
     when they reach `fit` still in [0, 255] (a division or standardization on
@@ -325,6 +363,8 @@ class UnnormalizedInput(Rule):
         Valid(TORCHVISION_VAE),
         Valid(MODULE_LEVEL_BATCHNORM),
         Valid(KERAS_PIXELS_SCALED),
+        Valid(MAIN_FUNCTION_RESCALED),
+        Valid(GAN_DISCRIMINATOR),
     ]
     INVALID = [
         Invalid(ARANGE_REGRESSION, at=[(4, 5)]),
@@ -333,6 +373,7 @@ class UnnormalizedInput(Rule):
         Invalid(MODULE_LEVEL_LINEAR, at=[(5, 68)]),
         Invalid(TUPLE_FORWARD, at=[(5, 69)]),
         Invalid(KERAS_RAW_PIXELS, at=[(5, 40)]),
+        Invalid(MAIN_FUNCTION_BINARY, at=[(7, 12)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -395,10 +436,13 @@ class UnnormalizedInput(Rule):
         models such as VAEs want [0, 1] inputs), and every model in the file
         starting with a weight layer rather than a normalization layer.
         """
-        if not any(event.loss.kind in ("ce", "nll") for event in facts.losses):
+        classifier_losses = [event for event in facts.losses if _classifies(event)]
+        if not classifier_losses:
             return
-        # Model classes and the models built at module level (`model = nn.Linear(784, 10)`).
+        # Model classes, the models built at module level (`model = nn.Linear(784, 10)`), and the
+        # models whose outputs the classification losses take (built in `main()`, imported).
         models = [out for out in (r.main_output() for r in facts.roots if r.where.kind in ("class", "script")) if out is not None]
+        models += [event.prediction for event in classifier_losses if event.prediction.chain]
         if not models or any(not out.chain or out.chain[0].kind != "weight" for out in models):
             return
         for dataset in facts.datasets:
@@ -431,6 +475,18 @@ class UnnormalizedInput(Rule):
                 # A tf.data dataset carries its targets inside; a separate target must be raw as well.
                 if origin is not None and (target is None or (isinstance(target, Tensor) and _raw(target, limit) is not None)):
                     yield origin[3], origin, node
+
+
+def _classifies(event: LossEvent) -> bool:
+    """A classification loss: cross-entropy / NLL, or a binary cross-entropy on one output unit
+    against the data's labels (a VAE's pixel-wise BCE wants its [0, 1] pixels)."""
+    if event.loss.kind in ("ce", "nll"):
+        return True
+    if event.loss.kind not in ("bce", "bce_logits") or event.target.is_indep:
+        return False  # a GAN's discriminator learns constant labels (`torch.ones(b, 1)`), not the data's
+    layer = next((item.layer for item in reversed(event.prediction.chain) if item.kind == "weight"), None)
+    out = layer.config.get("out_features") if layer is not None else None
+    return isinstance(out, Const) and out.value == 1
 
 
 def _first_layer(model: Obj) -> Optional[str]:

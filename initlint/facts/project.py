@@ -25,6 +25,7 @@ import libcst as cst
 from initlint.diagnostics import Related, Span
 from initlint.exports import ModelArgument, OutputExport, PendingLoss
 from initlint.exports import ProjectExports as ProjectExports  # re-exported by initlint.facts
+from initlint.facts.values import SCALED_SIGMOID
 
 if TYPE_CHECKING:
     from initlint.facts.events import FileFacts, RootRef
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 # Loss kinds some IL3 rule cares about; other losses are not exported.
 PAIRED_LOSSES = frozenset({"mse", "bce", "bce_logits", "ce", "keras_bce", "keras_cce"})
 # Output activations some IL3 rule cares about.
-PAIRED_SQUASHES = frozenset({"sigmoid", "hardsigmoid", "softmax"})
+PAIRED_SQUASHES = frozenset({"sigmoid", "hardsigmoid", "softmax", SCALED_SIGMOID})
 
 
 @dataclass

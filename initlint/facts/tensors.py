@@ -12,6 +12,7 @@ from initlint.facts.values import (
     CHAIN_LIMIT,
     INDEP,
     LIVE,
+    SCALED_SIGMOID,
     SIGMOID_COMPLEMENT,
     UNKNOWN,
     UNKNOWN_STATE,
@@ -193,7 +194,15 @@ def scale(t: Tensor, factor: Optional[float], op: str) -> Tensor:
         return Tensor(state=ZERO, params=t.params, creation=creation)
     if t.state == INDEP:
         return t.replaced(key=(op, t.key, factor), creation=creation, squash=None, origin=origin)
-    return t.replaced(creation=creation, squash=None, origin=origin, zero_layer=None if t.state != ZERO else t.zero_layer)
+    return t.replaced(creation=creation, squash=_affine_sigmoid(t.squash, factor), origin=origin,
+                      zero_layer=None if t.state != ZERO else t.zero_layer)
+
+
+def _affine_sigmoid(squash: Optional[OutputActivation], factor: Optional[float]) -> Optional[OutputActivation]:
+    """The squash of a sigmoid output scaled or shifted by a known number (`factor` None: unknown)."""
+    if squash is None or squash.kind not in ("sigmoid", SCALED_SIGMOID) or factor is None or factor == 0:
+        return None
+    return OutputActivation(SCALED_SIGMOID, squash.node, squash.path)
 
 
 def shift(t: Tensor, amount: Optional[float]) -> Tensor:
@@ -205,7 +214,7 @@ def shift(t: Tensor, amount: Optional[float]) -> Tensor:
         origin = (origin[0], origin[1] + amount, origin[2] + amount, origin[3]) if amount is not None else None
     creation = None if t.creation is None else InitEvent("unknown", t.creation.node, "shifted")
     # `1 - sigmoid(z) + 1e-8` is still exactly 1e-8 at saturation: its log has no gradient.
-    squash = t.squash if t.squash is not None and t.squash.kind == SIGMOID_COMPLEMENT else None
+    squash = t.squash if t.squash is not None and t.squash.kind == SIGMOID_COMPLEMENT else _affine_sigmoid(t.squash, amount)
     if t.state in (ZERO, INDEP):
         # A shifted constant (the sigmoid of a zero-initialized layer, 0.5) still went through the layers.
         return Tensor(state=INDEP, key=("shift", t.key, amount), params=t.params, last_dim=t.last_dim, creation=creation,

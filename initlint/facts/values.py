@@ -141,6 +141,9 @@ class OutputActivation:
 # `OutputActivation.kind` of `1 - sigmoid(z)` (also plus an epsilon, or clipped): in float32 it is
 # exactly 0 once z >= 17, so a log of it is -inf (a hand-written binary cross-entropy, IL303).
 SIGMOID_COMPLEMENT = "1-sigmoid"
+# `OutputActivation.kind` of a sigmoid output scaled or shifted by a number (`5 * torch.sigmoid(z) + 0.5`,
+# a rating in [0.5, 5.5]): a squared error on it still carries σ'(z), which vanishes at saturation (IL301).
+SCALED_SIGMOID = "scaled-sigmoid"
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,6 +19,8 @@ from initlint.facts.values import (
     UNKNOWN_STATE,
     ZERO,
     Const,
+    Ext,
+    Func,
     InitEvent,
     Mapping,
     Obj,
@@ -227,7 +229,30 @@ def transform_step(interp: Machine, name: str, args: list[Value], node: Any) -> 
             else:
                 complete = False  # a lambda or a user transform: it may normalise
         return Transform(tuple(steps), node, complete)
+    if name == "Lambda" and args and (isinstance(args[0], Func) and _only_reshapes(args[0].node)
+                                      or isinstance(args[0], Ext) and args[0].qualname in ("torch.flatten", "torch.squeeze", "torch.ravel")):
+        return Transform(("Reshape",), node)  # `Lambda(lambda x: x.view(-1))`: the range stays [0, 1]
     return Transform((name,), node)
+
+
+# Tensor methods that move or copy values without changing them.
+SHAPE_METHODS = frozenset({"view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "contiguous",
+                           "repeat", "expand", "float", "view_as", "reshape_as"})
+
+
+def _only_reshapes(fn: Any) -> bool:
+    """A one-parameter lambda whose body only reshapes its argument (`lambda x: x.view(-1)`, `torch.flatten(x)`)."""
+    if not isinstance(fn, cst.Lambda) or len(fn.params.params) != 1:
+        return False
+    name = fn.params.params[0].name.value
+    expr: Any = fn.body
+    while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in SHAPE_METHODS:
+        target = expr.func.value
+        if isinstance(target, cst.Name) and target.value == "torch" and expr.args:
+            expr = expr.args[0].value  # `torch.flatten(x)`
+        else:
+            expr = target
+    return isinstance(expr, cst.Name) and expr.value == name
 
 
 def param_method(interp: Machine, p: Param, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
