@@ -209,6 +209,20 @@ h = tf.nn.relu(tf.matmul(x, w1))
 out = tf.nn.tanh(tf.matmul(h, w2))
 """
 
+# TF1's defaults: `truncated_normal` draws with stddev 1, `random_uniform` from U(0, 1); bounds
+# or a stddev scaled to the fan-in are fine.
+TF1_DEFAULT_DRAWS = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 784])
+w1 = tf.Variable(tf.truncated_normal([784, 256]))
+w2 = tf.Variable(tf.random_uniform([784, 10]))
+w3 = tf.Variable(tf.truncated_normal([256, 10], stddev=0.06))
+w4 = tf.Variable(tf.random_uniform([784, 10], -0.05, 0.05))
+h = tf.nn.relu(tf.matmul(x, w1))
+logits = tf.matmul(h, w3) + tf.matmul(x, w2) + tf.matmul(x, w4)
+"""
+
 # Look-alikes: a [1, 1] weight and a [4, 1] one have fan-ins 1 and 4, where std 1 is in
 # range; a [1, 128] row is a bias (added, never multiplied); a [1, 128] weight has fan-in 1.
 TF1_SMALL_FAN_IN = """\
@@ -519,6 +533,7 @@ class UnscaledInit(Rule):
         Invalid(COMPAT_V1_GET_VARIABLE, at=[(4, 5)]),
         Invalid(TORCH_LINEAR_OUT_IN, at=[(9, 31)]),
         Invalid(TF1_SINGLE_OUTPUT_UNIT, at=[(5, 18)]),
+        Invalid(TF1_DEFAULT_DRAWS, at=[(4, 18), (5, 18)]),
         Invalid(MAIN_GUARD_COPY, at=[(6, 10), (9, 24), (10, 23)]),
         Invalid(TRANSPOSED_CONV_STD1, at=[(8, 9)]),
         Invalid(TYPE_IS_LOOP, at=[(12, 17)]),

@@ -51,6 +51,18 @@ model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
 model.fit(x_train, y_train, epochs=1)
 """
 
+# The images go through scikit-learn's split on their way to `fit`.
+KERAS_SPLIT_PIXELS = """\
+from sklearn.model_selection import train_test_split
+from tensorflow import keras
+
+(x, y), _ = keras.datasets.fashion_mnist.load_data()
+x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=0.2)
+model = keras.Sequential([keras.layers.Flatten(input_shape=(28, 28)), keras.layers.Dense(10, activation="softmax")])
+model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+model.fit(x_train, y_train, validation_data=(x_val, y_val))
+"""
+
 KERAS_PIXELS_SCALED = """\
 import numpy as np
 from tensorflow import keras
@@ -374,6 +386,7 @@ class UnnormalizedInput(Rule):
         Invalid(TUPLE_FORWARD, at=[(5, 69)]),
         Invalid(KERAS_RAW_PIXELS, at=[(5, 40)]),
         Invalid(MAIN_FUNCTION_BINARY, at=[(7, 12)]),
+        Invalid(KERAS_SPLIT_PIXELS, at=[(4, 13)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -514,7 +514,9 @@ def binary(interp: Machine, op: str, left: Value, right: Value, node: Any, ctx: 
         return matmul(interp, lt, rt, right, node, ctx)
     if op == "Multiply":
         if lt is not None and rt is not None and not is_number(left) and not is_number(right):
-            return product(interp, "mul", [lt, rt], node, ctx, last_dim=broadcast_dim(lt.last_dim, rt.last_dim))
+            # `(h - y) * (h - y)` is a square (a squared error written by hand).
+            squared = isinstance(node, cst.BinaryOperation) and node.left.deep_equals(node.right)
+            return product(interp, "square" if squared else "mul", [lt, rt], node, ctx, last_dim=broadcast_dim(lt.last_dim, rt.last_dim))
         t, n = (lt, rn) if lt is not None and not is_number(left) else (rt, ln)
         return scale(t, n, "mul") if t is not None else UNKNOWN
     if op == "Divide":

@@ -114,7 +114,7 @@ def tensor_function(interp: Machine, qual: str, name: str, args: list[Value], kw
         return Tensor(state=ZERO if kind == "zero" else INDEP if kind == "const" else UNKNOWN_STATE, key=("const", value), creation=InitEvent(kind, node, f"`{name}`", value=value), shape=shape_of(size_args))
     if name in ("empty", "empty_like", "Tensor", "FloatTensor"):
         return Tensor(state=UNKNOWN_STATE, creation=InitEvent("unknown", node, f"`{name}` (uninitialised)"), shape=shape_of(args))
-    if name in _TENSOR_CREATORS_RANDOM and (fw in ("torch", "np") or qual.startswith(("tf.random.", "np.random.", "tf.random_"))):
+    if name in _TENSOR_CREATORS_RANDOM and (fw in ("torch", "np") or qual.startswith(("tf.random.", "np.random.", "tf.random_")) or qual == "tf.truncated_normal"):
         dist, std = _TENSOR_CREATORS_RANDOM[name]
         if name in ("normal", "random_normal", "truncated_normal"):
             std = const_number(kwargs.get("std", kwargs.get("stddev", kwargs.get("scale", args[1] if len(args) > 1 and fw != "tf" else Const(1.0)))))
@@ -128,6 +128,13 @@ def tensor_function(interp: Machine, qual: str, name: str, args: list[Value], kw
             shape = shape_of([size]) if not isinstance(size, Const) or size.value is not None else None
             if low is not None and high is not None:
                 mean, std = (low + high) / 2, abs(high - low) / math.sqrt(12)
+        elif fw == "tf" and name in ("random_uniform", "uniform"):
+            # `tf.random.uniform(shape, minval=0, maxval=None)`: U(0, 1) for floats unless told otherwise.
+            low = const_number(argument(args, kwargs, 1, "minval", Const(0.0)))
+            high_value = argument(args, kwargs, 2, "maxval", Const(None))
+            high = 1.0 if isinstance(high_value, Const) and high_value.value is None else const_number(high_value)
+            if low is not None and high is not None:
+                dist, mean, std = "uniform", (low + high) / 2, abs(high - low) / math.sqrt(12)
         return Tensor(state=LIVE, creation=InitEvent("random", node, f"`{name}`", distribution=dist, std=std, value=mean), shape=shape, last_dim=_last(shape))
     if name in ("tensor", "as_tensor", "from_numpy", "array", "asarray", "constant", "convert_to_tensor", "FloatTensor", "LongTensor"):
         data = args[0] if args else UNKNOWN

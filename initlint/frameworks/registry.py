@@ -161,6 +161,9 @@ def call_ext(interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Va
     if qual.startswith("torchvision.datasets") and name[:1].isupper():
         interp.facts.dataset(node, kwargs.get("transform", Const(None) if "**" not in kwargs else UNKNOWN), ctx)
         return UNKNOWN
+    if qual == "sklearn.model_selection.train_test_split" and args and "**" not in kwargs:
+        # (a_train, a_test, b_train, b_test, ...): each split holds the values of its array.
+        return Seq([array for array in args for _ in range(2)], is_tuple=False)
     if fw not in ("torch", "keras", "tf", "np"):
         if name in INIT_FUNCTIONS:
             return apply_init(interp, name, args, kwargs, node, ctx)
