@@ -72,7 +72,8 @@ def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding])
 
 
 def localize(
-    findings: Sequence[Finding], foreign: Sequence[ForeignModule], entries: Sequence[tuple[cst.CSTNode, cst.CSTNode]] = ()
+    findings: Sequence[Finding], foreign: Sequence[ForeignModule], entries: Sequence[tuple[cst.CSTNode, cst.CSTNode]] = (),
+    checked: str = "",
 ) -> list[Finding]:
     """Findings placed in the checked file.
 
@@ -80,10 +81,15 @@ def localize(
     in this file (the init call that caused it), else, inside an imported function this
     file's code ran (`entries`: `model.apply(init_weights)`), to that call; its own place
     becomes a related location in the other file. Without a local cause it is that
-    file's own finding, which its own analysis reports, and is dropped.
+    file's own finding, which its own analysis reports, and is dropped. The other files'
+    paths are written as the checked file's is (relative to the working directory, or absolute).
     """
     if not foreign:
         return list(findings)
+
+    def shown(fm: ForeignModule) -> str:
+        return fm.path if os.path.isabs(checked) or not checked else os.path.relpath(fm.path)
+
     out: list[Finding] = []
     for finding in findings:
         related: list[RelatedRef] = []
@@ -98,7 +104,7 @@ def localize(
                     local = ref
                 related.append(ref)
             else:
-                related.append(Related(where[0].path, where[1], ref[1]))
+                related.append(Related(shown(where[0]), where[1], ref[1]))
         primary = place(finding.node, foreign)
         if primary is None:
             finding.related = related
@@ -111,7 +117,7 @@ def localize(
         if local is None:
             continue
         moved = [r for r in related if r is not local]
-        moved.insert(0, Related(fm.path, span, f"{label} ({os.path.basename(fm.path)})"))
+        moved.insert(0, Related(shown(fm), span, f"{label} ({os.path.basename(fm.path)})"))
         finding.node = local[0]
         finding.related = moved
         finding.fix = None  # a fix is written for the node it was made on
@@ -147,7 +153,7 @@ def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool
         if rule_class.emitted_by_pipeline:
             continue
         findings.extend(rule_class().check(facts))
-    findings = localize(findings, facts.foreign, facts.foreign_entries)  # a finding on an imported module's node
+    findings = localize(findings, facts.foreign, facts.foreign_entries, path)  # a finding on an imported module's node
     positions = facts.positions
     exports = collect_exports(facts, positions.spans)
     diagnostics, suppressions = apply_suppressions(

@@ -225,7 +225,10 @@ class Interpreter:
             module = canonical(import_module_name(small, self.package) or "")
             if module.split(".")[0] in ("torch", "keras", "tf"):
                 self.framework_stars.append(module)
-        if isinstance(small, cst.ImportFrom) and self.imports is not None and (env is self.globals or ctx.root_name == modules.DEFINITIONS):
+        if isinstance(small, cst.ImportFrom) and self.imports is not None and (
+                env is self.globals or ctx.root_name == modules.DEFINITIONS or not self.imports.running_imported()):
+            # At module level, in an imported module's definitions, or in this file's own functions
+            # (`def main(): from model import Net`); not inside imported code running here.
             self.imports.note(self, small, env)
         return False
 
@@ -499,6 +502,11 @@ class Interpreter:
             self.script_args.setdefault(info.name, (list(args), dict(kwargs)))  # `Agent(QNet())`
         if not args and not kwargs:
             obj.config["default_args"] = Const(True)  # built as the class root is (analysis.py)
+        qualname = self.imported_qualname(info) if info.framework is None else None
+        if qualname is not None:
+            # `NFQAgent(NFQNetwork(), opt)` for an agent class read from its file: that file computes
+            # the loss on the network it is given, and the cross-file link joins them.
+            registry.note_model_arguments(self, qualname, args, kwargs, node)
         init = info.lookup("__init__")
         if isinstance(init, Func):
             self.call_function(init, [obj] + args, kwargs, node, ctx.replaced(in_init=True, anchor=None))
@@ -683,6 +691,10 @@ class Interpreter:
     def imported_function(self, ext: Ext) -> Optional[Func]:
         """The project function an imported name stands for, applied to this file's modules."""
         return self.imports.resolve_function(self, ext) if self.imports is not None else None
+
+    def imported_qualname(self, info: Any) -> Optional[str]:
+        """The qualified name of an imported project class this file read ("nfq.networks.NFQNetwork")."""
+        return self.imports.qualnames.get(id(info)) if self.imports is not None and info is not None else None
 
     def iterate(self, value: Value) -> Optional[list[Value]]:
         """The elements of an iterable the interpreter knows completely, else None."""

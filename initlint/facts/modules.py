@@ -225,6 +225,9 @@ class ProjectImports:
         # those they called in turn, by id: (the function, the call in this file that ran it). A finding
         # inside one of them is this file's (engine.localize): the other file never runs it on these modules.
         self.entries: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+        # The qualified names of the classes the checked file imports and read ("nfq.networks.NFQNetwork"),
+        # by id: what the cross-file link calls them (initlint/link.py).
+        self.qualnames: dict[int, str] = {}
         self._inside = 0  # depth of imported code running now
         self._entry: Optional[cst.CSTNode] = None  # the call in this file that the running imported function came from
 
@@ -287,6 +290,8 @@ class ProjectImports:
             return None
         if env.vars.get(local) is ext:
             env.vars[local] = value
+        if origin.depth == 0:
+            self.qualnames.setdefault(id(value), f"{origin.module}.{name}")
         return value
 
     def resolve_star(self, interp: _Definer, name: str, env: Env, ctx: CallContext) -> Optional[Value]:
@@ -370,3 +375,7 @@ class ProjectImports:
 
     def leave(self) -> None:
         self._inside -= 1
+
+    def running_imported(self) -> bool:
+        """Whether imported code is running now (its own imports are relative to its file)."""
+        return self._inside > 0

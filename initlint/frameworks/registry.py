@@ -231,8 +231,11 @@ def note_model_arguments(interp: Machine, qual: str, args: list[Value], kwargs: 
     for position, keyword, value in given:
         if not isinstance(value, Obj):
             continue
+        read = interp.imported_qualname(value.cls)
         if value.kind.startswith("ext:") and not value.kind.startswith("ext:" + ARGUMENT_PREFIX):
             model, local = value.kind[4:], False
+        elif read is not None:
+            model, local = read, False  # an imported class this file's analysis read
         elif isinstance(value.cls, ClassInfo) and value.cls.framework in ("torch", "keras") and interp.globals.vars.get(value.cls.name) is value.cls:
             model, local = value.cls.name, True
         else:

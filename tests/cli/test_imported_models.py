@@ -230,3 +230,47 @@ def test_a_model_an_imported_function_builds_is_its_own_file_s_finding(initlint:
     write(tmp_path, "train.py", "from utils import make_head\n\nhead = make_head()\n")
     found = [f[:3] for f in findings(initlint("--no-cache", ".").stdout)]
     assert found == [("utils.py", "IL201", 16)]
+
+
+AUTOENCODER = '''import torch.nn as nn
+
+
+class AE(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(n, 4), nn.ReLU(), nn.Linear(4, n), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.net(x)
+'''
+
+TRAIN_HELPER = '''import torch.nn as nn
+
+
+def train(model, batches):
+    criterion = nn.BCELoss()
+    for x in batches:
+        criterion(model(x), x).backward()
+'''
+
+PIPELINE = '''import torch
+
+
+def build_embeddings(batches):
+    from emb.ae import AE
+    from emb.train import train
+    model = AE(n=8)
+    train(model, batches)
+'''
+
+
+def test_classes_and_helpers_imported_inside_a_function_are_read(initlint: Run, tmp_path: Path) -> None:
+    # Only the pipeline sees the sigmoid model meet the BCELoss: the finding is at its call of the
+    # helper, with the loss and the sigmoid as related locations in their files.
+    write(tmp_path, "emb/__init__.py", "")
+    write(tmp_path, "emb/ae.py", AUTOENCODER)
+    write(tmp_path, "emb/train.py", TRAIN_HELPER)
+    write(tmp_path, "pipeline.py", PIPELINE)
+    found = json.loads(initlint("--no-cache", "--format", "json", ".").stdout)
+    assert [(d["path"], d["code"], d["line"]) for d in found] == [("pipeline.py", "IL303", 8)]
+    assert [(r["path"], r["line"]) for r in found[0]["related"]] == [("emb/train.py", 7), ("emb/ae.py", 7)]

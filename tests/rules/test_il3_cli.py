@@ -181,17 +181,24 @@ def main():
 """
 
 
-@pytest.mark.parametrize(("model", "given", "expected"), [
-    (SIGMOID_MODEL, "net", [("IL301", "agent.py", AGENT_LOSS_LINE)]),
-    (SIGMOID_MODEL, "q_net=net", [("IL301", "agent.py", AGENT_LOSS_LINE)]),
-    (LOGIT_MODEL, "net", []),
-], ids=["positional", "keyword", "logits"])
-def test_a_network_handed_to_an_agent_in_a_third_file(tmp_path: Path, model: str, given: str, expected: list[tuple[str, str, int]]) -> None:
+# The script calls main(): its analysis then reads both imported classes from their files.
+CALLED_MAIN = '\n\nif __name__ == "__main__":\n    main()\n'
+
+
+@pytest.mark.parametrize(("model", "given", "guard", "expected"), [
+    (SIGMOID_MODEL, "net", "", [("IL301", "agent.py", AGENT_LOSS_LINE)]),
+    (SIGMOID_MODEL, "q_net=net", "", [("IL301", "agent.py", AGENT_LOSS_LINE)]),
+    (SIGMOID_MODEL, "net", CALLED_MAIN, [("IL301", "agent.py", AGENT_LOSS_LINE)]),
+    (LOGIT_MODEL, "net", "", []),
+    (LOGIT_MODEL, "net", CALLED_MAIN, []),
+], ids=["positional", "keyword", "called-main", "logits", "logits-called-main"])
+def test_a_network_handed_to_an_agent_in_a_third_file(tmp_path: Path, model: str, given: str, guard: str,
+                                                      expected: list[tuple[str, str, int]]) -> None:
     # networks.py defines the sigmoid network, agent.py computes the loss on whatever network it is
     # given, run.py hands the one to the other.
     (tmp_path / "networks.py").write_text(model)
     (tmp_path / "agent.py").write_text(AGENT)
-    (tmp_path / "run.py").write_text(RUN_AGENT.format(given=given))
+    (tmp_path / "run.py").write_text(RUN_AGENT.format(given=given) + guard)
     findings = run(".", cwd=tmp_path)
     assert il3(findings) == expected
     if expected:
