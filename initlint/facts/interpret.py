@@ -22,7 +22,7 @@ import libcst as cst
 
 from initlint.facts import expressions, modules, python
 from initlint.facts.context import CallContext, Env, Guard, Recorder
-from initlint.facts.names import canonical, carries_itself, import_bindings, import_module_name, names_in
+from initlint.facts.names import canonical, carries_itself, import_bindings, import_module_name, names_in, star_module
 from initlint.facts.values import (
     UNKNOWN,
     BoundMethod,
@@ -641,7 +641,7 @@ class Interpreter:
                 return alias
         if self.framework_stars and name[:1].isupper() and not python.is_builtin(name):
             # A class from a star-imported framework module (`Dense` after `from keras.layers import *`).
-            return Ext(f"{_star_module(self.framework_stars, name)}.{name}")
+            return Ext(f"{star_module(self.framework_stars, name)}.{name}")
         return python.builtin(name)
 
     def eval_attribute(self, node: cst.Attribute, env: Env, ctx: CallContext) -> Value:
@@ -788,21 +788,6 @@ _EVAL: dict[type, Callable[[Interpreter, Any, Env, CallContext], Value]] = {
     cst.NamedExpr: expressions.eval_named_expr,
     cst.Await: lambda i, n, e, c: i.eval(n.expression, e, c),
 }
-
-
-_OPTIMIZERS = frozenset({"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion"})
-
-
-def _star_module(stars: list[str], name: str) -> str:
-    """Which star-imported framework module a class name comes from: Keras' models module for its
-    model classes, its optimizers module for optimizers, else a layers module (the last one)."""
-    for suffix, names in ((".models", ("Model", "Sequential")), (".optimizers", _OPTIMIZERS)):
-        if name in names:
-            found = [m for m in stars if m.endswith(suffix)]
-            if found:
-                return found[-1]
-    layer_modules = [m for m in stars if m.endswith((".layers", ".nn"))]
-    return (layer_modules or stars)[-1]
 
 
 def _is_torch_model(obj: Obj) -> bool:

@@ -153,3 +153,18 @@ def carries_itself(node: cst.Assign) -> bool:
     """`x = f(x)`: the assigned name is read by its own value."""
     assigned = {n.value for t in node.targets for n in names_in(t.target)}
     return any(n.value in assigned for n in names_in(node.value))
+
+
+_OPTIMIZERS = frozenset({"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion"})
+
+
+def star_module(stars: list[str], name: str) -> str:
+    """Which star-imported framework module a class name comes from: Keras' models module for its
+    model classes, its optimizers module for optimizers, else a layers module (the last one)."""
+    for suffix, names in ((".models", ("Model", "Sequential")), (".optimizers", _OPTIMIZERS)):
+        if name in names:
+            found = [m for m in stars if m.endswith(suffix)]
+            if found:
+                return found[-1]
+    layer_modules = [m for m in stars if m.endswith((".layers", ".nn"))]
+    return (layer_modules or stars)[-1]
