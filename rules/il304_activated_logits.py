@@ -217,6 +217,10 @@ class ActivatedLogits(LossPairingRule):
     the identity. Confirmed when the ratio is below 0.5 (0.02-0.23 measured
     on small classifiers), refuted otherwise; the evidence gives the loss
     floor the squashed output cannot go below (0.905 for five classes).
+    With two classes the softmax's Jacobian alone halves the gradient at
+    initialization, so the ratio there sits near 0.5 either way and the line
+    is 0.75 (a two-class softmax before cross-entropy floors the loss at
+    0.313, and its gradient at a saturated wrong sample is 3e-9 against 1).
     Refuted when the activation's output does not reach the model's output
     at run time. A TF1 graph is measured the same way on TensorFlow: the
     cross-entropy with logits taken on the activation's output and on its

@@ -146,6 +146,8 @@ def _statements_on(fm: FileModel, name: str) -> list[int]:
 def _replayable(recipe: Optional[Recipe]) -> None:
     """Unbuildable when the script changes the built model in a way the recipe does not replay: the
     model measured would not be the script's, and a refutation on it could be wrong."""
+    if recipe is not None and recipe.ambiguous:
+        raise Unbuildable(recipe.ambiguous)
     if recipe is not None and recipe.unreplayed:
         raise Unbuildable(f"the script changes `{recipe.var}` after building it in a way the confirmation does "
                           f"not replay ({recipe.unreplayed})")

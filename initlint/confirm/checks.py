@@ -220,6 +220,10 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
 # The first layer's gradient with the extra activation, as a fraction of without it, below
 # which a doubly squashed output is confirmed (measured on prototypes: 0.021-0.23).
 ACTIVATED_RATIO = 0.5
+# With two classes a softmax's Jacobian at init halves the gradient (about 1/C in general), so the
+# ratio sits at 0.5 whether or not the pair hurts; a two-class softmax before cross-entropy still
+# floors the loss at 0.313 and its gradient vanishes once it saturates (3e-9 against 1 at z = 20).
+TWO_CLASS_RATIO = 0.75
 # A saturated wrong sample whose dL/dz is below this fraction of the logits loss's does not learn.
 SATURATED_FRACTION = 1e-3
 # Activation RMS or gradient norm changing more than this over a plain stack is drift.
@@ -254,9 +258,11 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         summary = (f"{m['layer']} gradient norm with the {m['activation']} {_fmt(m['grad_with'])} against "
                    f"{_fmt(m['grad_without'])} on the logits (ratio {_fmt(ratio)}); the loss cannot go below "
                    f"{_fmt(m['loss_floor'])}")
-        if ratio < ACTIVATED_RATIO:
+        bound = TWO_CLASS_RATIO if m["activation"] == "softmax" and m.get("classes") == 2 else ACTIVATED_RATIO
+        evidence["threshold"] = bound
+        if ratio < bound:
             return Confirmation("confirmed", summary, evidence)
-        return Confirmation("refuted", f"{summary}: not below {_fmt(ACTIVATED_RATIO)}", evidence)
+        return Confirmation("refuted", f"{summary}: not below {_fmt(bound)}", evidence)
     summary = (f"the sigmoid output reaches the {m['loss'].upper()} loss; at a saturated wrong sample "
                f"(logit {_fmt(m['saturated_logit'])}, label 0) dL/dz is {'nan' if m['dz'] is None else _fmt(m['dz'])} against "
                f"{_fmt(m['dz_logits'])} with " + ("sigmoid_cross_entropy_with_logits on TensorFlow"

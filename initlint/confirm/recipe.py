@@ -46,6 +46,9 @@ class Recipe:
     names: set[str] = field(default_factory=set)
     from_file: Optional[str] = None  # why the weights come from a file
     unreplayed: Optional[str] = None  # a later statement that changes the model in a way not replayed
+    # The model is built more than once and re-initialized differently after each (`baseline = MLP();
+    # baseline.apply(init)` then `net = MLP()`): which instance trains is not known.
+    ambiguous: Optional[str] = None
 
     @property
     def lines(self) -> list[int]:
@@ -228,8 +231,24 @@ def find_recipe(tree: ast.Module, cls: str, prefer_line: Optional[int] = None, v
                 bindings.append((block, k, stmt.targets[0].id))
     if not bindings:
         return None
-    chosen = next((b for b in bindings if b[0][b[1]].lineno == prefer_line), bindings[0])
-    block, k, var = chosen
+    recipes = [_recipe_after(tree, block, k, name) for block, k, name in bindings]
+    seen = next((i for i, b in enumerate(bindings) if b[0][b[1]].lineno == prefer_line), None)
+    chosen = seen if seen is not None else 0
+    recipe = recipes[chosen]
+    # The finding sees one binding (the one on `prefer_line`): that one is judged. Otherwise, with
+    # several bindings re-initialized differently, no one of them stands for the others.
+    if seen is None and len({(r.from_file is None, tuple(src for _, src in r.statements)) if r else None
+                             for r in recipes}) > 1:
+        lines = ", ".join(str(block[k].lineno) for block, k, _ in bindings)
+        found = recipe or Recipe(bindings[chosen][2])
+        found.ambiguous = (f"`{var or cls}` is built on lines {lines} and re-initialized differently after each: "
+                           "which one trains is not known")
+        return found
+    return recipe
+
+
+def _recipe_after(tree: ast.Module, block: list[Stmt], k: int, var: str) -> Optional[Recipe]:
+    """The recipe of the binding `block[k]` of `var`."""
     finder = _Finder(tree, var)
     recipe = Recipe(var)
     for stmt in block[k + 1:]:

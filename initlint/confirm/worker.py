@@ -110,6 +110,18 @@ def _user_line(filename: str) -> Optional[int]:
     return None
 
 
+def _without_bias(name: str, args: Any, kwargs: dict[str, Any], out: torch.Tensor) -> float:
+    """The RMS of a layer op's output without its bias (a bias on a near-zero input is no gain)."""
+    at = BIAS_POSITION.get(name)
+    bias = kwargs.get("bias", args[at] if at is not None and len(args) > at else None)
+    y = out.double()
+    if isinstance(bias, torch.Tensor) and bias.dim() == 1 and out.dim() >= 2:
+        shape = [1] * out.dim()
+        shape[-1 if name in ("linear", "bilinear") else 1] = -1
+        y = y - bias.detach().double().view(shape)
+    return float(y.pow(2).mean().sqrt())
+
+
 class Recorder(TorchFunctionMode):
     """Records weight use, layer output RMS and the operations on given lines."""
 
@@ -120,6 +132,9 @@ class Recorder(TorchFunctionMode):
         self.names = names
         self.order: list[str] = []
         self.rms: dict[str, float] = {}
+        # Of what each weight layer reads, and of its output before its bias: its own gain is their ratio.
+        self.rms_in: dict[str, float] = {}
+        self.rms_weight_only: dict[str, float] = {}
         self.axis: dict[str, str] = {}
         self.at_line: dict[int, list[tuple[str, list[torch.Tensor]]]] = {}
         self.written: dict[int, set[int]] = {}
@@ -152,6 +167,11 @@ class Recorder(TorchFunctionMode):
                             self.rms[pname] = float(o.double().pow(2).mean().sqrt())
                             self.order.append(pname)
                             self.bounded = self.bounded or self._squashed
+                            x = next((t for t in flat if isinstance(t, torch.Tensor) and t is not a and id(t) not in self.names
+                                      and t.is_floating_point()), None)
+                            if x is not None:
+                                self.rms_in[pname] = float(x.detach().double().pow(2).mean().sqrt())
+                                self.rms_weight_only[pname] = _without_bias(name, args, kwargs, o)
                     if name in ("matmul", "__matmul__", "mm", "bmm") and pos == 1 or name == "__rmatmul__" and pos == 0:
                         self.axis.setdefault(pname, "columns")
                     else:
@@ -417,7 +437,8 @@ def _norms(built: Built) -> dict[str, float]:
     }
 
 
-def _layer_params(built: Built, layers: list[str], order: list[str]) -> list[str]:
+def _weights_of(built: Built, layers: list[str]) -> list[str]:
+    """The weight parameter each named layer (or parameter) stands for."""
     out = []
     for layer in layers:
         for cand in (layer, layer + ".weight", layer + ".kernel"):
@@ -428,6 +449,11 @@ def _layer_params(built: Built, layers: list[str], order: list[str]) -> list[str
             sub = [n for n in built.params if n.startswith(layer + ".") and built.params[n].dim() >= 2]
             if sub:
                 out.append(sub[0])
+    return out
+
+
+def _layer_params(built: Built, layers: list[str], order: list[str]) -> list[str]:
+    out = _weights_of(built, layers)
     if len(out) >= 2:
         used = [n for n in order if n in out]
         return used if len(used) >= 2 else out
@@ -563,9 +589,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             layers = layers[:-1]
         # The model's own input, when the first judged layer reads it: that layer's gain counts too.
         reads_input = bool(layers) and layers[0] == order[0] and len(inputs) == 1 and inputs[0].is_floating_point()
+        # The flagged layers' own gains (output RMS over what each reads): an N(0, 1) middle layer of
+        # 1024 inputs multiplies its input's RMS ~22x, which first-to-last can hide.
+        flagged = [n for n in _weights_of(built, c.get("params") or c.get("layers", [])) if n in rec.rms and rec.rms_in.get(n)]
         results[c["index"]] = {"layers": layers, "rms": [rec.rms[n] for n in layers], "inputs": shapes_used,
                                "bounded": rec.bounded,
-                               "input_rms": float(inputs[0].double().pow(2).mean().sqrt()) if reads_input else None}
+                               "input_rms": float(inputs[0].double().pow(2).mean().sqrt()) if reads_input else None,
+                               "gains": {n: rec.rms_weight_only[n] / rec.rms_in[n] for n in flagged}}
 
     # vanishing: per-layer weight-gradient norms, squared error vs random targets, a few seeds.
     vanishing = [c for c in checks if c["probe"] == "vanishing"]

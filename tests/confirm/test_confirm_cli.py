@@ -190,6 +190,36 @@ def test_a_single_unscaled_layer_is_confirmed_by_its_own_gain(tmp_path: Path) ->
     assert confirmation["evidence"]["first_layer_gain"] > 10, confirmation
 
 
+# A middle layer of N(0, 1) weights on 1024 inputs: first-to-last stays within 10x (fc3 is default),
+# but the flagged layer itself multiplies what it reads ~30x (its own output, without its bias).
+MIDDLE_LAYER = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 1024)
+        self.fc2 = nn.Linear(1024, 1024)
+        self.fc3 = nn.Linear(1024, 10)
+        nn.init.normal_(self.fc2.weight, mean=0.0, std=1.0)
+
+    def forward(self, x):
+        x = torch.relu(self.fc1(x))
+        x = torch.relu(self.fc2(x))
+        return self.fc3(x)
+"""
+
+
+def test_a_flagged_middle_layer_is_judged_by_its_own_gain(tmp_path: Path) -> None:
+    finding = _confirm_one(tmp_path, "mid.py", MIDDLE_LAYER)
+    assert (finding["code"], finding["line"]) == ("IL401", 11), finding
+    confirmation = finding["confirmation"]
+    assert confirmation["status"] == "confirmed", confirmation
+    assert confirmation["evidence"]["ratio_last_first"] < 10 < confirmation["evidence"]["layer_gain"]["fc2.weight"]
+
+
 # The script's main block sets the sizes: `in_features` is read as a global by the class, `hidden`
 # is passed to it; `.cuda()` stays on the CPU where the measurement runs.
 MAIN_BLOCK_CONSTANTS = """\

@@ -65,3 +65,14 @@ def test_an_activation_that_reaches_none_of_several_outputs_is_not_refuted() -> 
     verdict = loss_pairing({"activation": "sigmoid", "outputs": 2, "lines": [9, 9]}, None)
     assert verdict.status == "unverified"
     assert "which one the loss receives" in verdict.detail
+
+
+@pytest.mark.parametrize(("classes", "ratio", "status"), [(2, 0.526, "confirmed"), (2, 0.9, "refuted"),
+                                                          (5, 0.526, "refuted"), (5, 0.2, "confirmed")])
+def test_a_two_class_softmax_before_cross_entropy_halves_the_gradient_by_itself(classes: int, ratio: float, status: str) -> None:
+    # IL304: with two classes the softmax's own Jacobian gives ~0.5 at init, so 0.5 cannot be the line there.
+    from initlint.confirm.checks import loss_pairing
+
+    m = {"activation": "softmax", "on_path": True, "lines": [9, 9], "layer": "fc1.weight", "ratio": ratio,
+         "grad_with": ratio, "grad_without": 1.0, "loss_floor": 0.313, "classes": classes}
+    assert loss_pairing(m, None).status == status

@@ -130,6 +130,18 @@ def test_weights_from_a_checkpoint_leave_the_finding_unverified(tmp_path: Path) 
     assert "weights come from a file" in conf["detail"] and "line 24" in conf["detail"]
 
 
+@pytest.mark.parametrize(("recipe", "lines"), [
+    ("net.apply(init_weights)\n        net = MLP()  # start over: this one trains", "22, 24"),
+    ("baseline = MLP()\n        baseline.apply(init_weights)", "22, 23"),
+], ids=["rebound", "another-instance"])
+def test_a_model_built_twice_and_initialized_differently_is_not_judged_on_either(tmp_path: Path, recipe: str, lines: str) -> None:
+    # Which instance trains is not known: replaying one's recipe could refute or confirm the wrong one.
+    got = confirm(tmp_path, MLP.replace("{recipe}", recipe))
+    conf = got[(12, "IL101")]
+    assert conf["status"] == "unverified", conf
+    assert f"`MLP` is built on lines {lines} and re-initialized differently after each" in conf["detail"], conf
+
+
 def test_refutation_on_guessed_sizes_stays_unverified(tmp_path: Path) -> None:
     got = confirm(tmp_path, UNSCALED)
     conf = got[(8, "IL401")]

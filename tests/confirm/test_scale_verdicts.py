@@ -41,3 +41,4 @@ def test_a_first_layer_that_grows_the_input_confirms_across_a_sigmoid_too() -> N
     m = {"layers": ["0.kernel", "1.kernel"], "rms": [30.7, 3.01], "input_rms": 1.03, "bounded": True, "inputs": [[2, 784]]}
     verdict = scale(m, 10.0)
     assert verdict.status == "confirmed" and "its first layer alone scales what it reads" in verdict.detail, verdict
+
