@@ -36,6 +36,14 @@ ONLY_ZERO = ("on TensorFlow the confirmation stage measures exactly-zero gradien
 TF_LOGITS_LOSSES = ("softmax_cross_entropy", "sigmoid_cross_entropy", "sparse_softmax_cross_entropy")
 # Ops whose integer input indexes a table: (op type, input position of the table).
 GATHER_OPS = {"GatherV2": 0, "ResourceGather": 0, "Gather": 0}
+# The graph op types a zero-gradient finding is about, by the probe parameter `ops` (the torch
+# names are worker.OPS): on `tf.matmul(h, W2) + b2` an IL101 finding is the MatMul, not the add.
+TF_OPS = {
+    "multiplicative": {"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Mul", "Einsum", "Conv1D", "Conv2D",
+                       "Conv3D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "Square", "Pow"},
+    "activation": {"Relu", "Relu6", "LeakyRelu", "Elu", "Selu"},
+    "softmax": {"Softmax", "LogSoftmax"},
+}
 SPARSE_LABEL_OPS = {"SparseSoftmaxCrossEntropyWithLogits"}
 
 
@@ -313,6 +321,8 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
                 results[c["index"]] = {"unverified": ONLY_ZERO}
                 continue
             ops = _ops_at(graph, path, c["lines"][0], c["lines"][1])
+            kinds = TF_OPS.get(c["probe_params"].get("ops", ""), set())
+            ops = [op for op in ops if op.type in kinds] or ops  # the flagged operation, not what follows it
             flagged = [t for op in ops[-1:] for t in op.outputs if t.dtype.is_floating]
             if not flagged:
                 results[c["index"]] = {"params": [], "how": f"no floating tensor is computed on line {c['lines'][0]}",

@@ -107,7 +107,21 @@ s2 = tf.nn.sigmoid(s1 @ w2)
 s3 = tf.nn.sigmoid(s2 @ w3)
 out = s3 @ w4
 """
+# Zero weights, the output layer's bias on the product's own line: b2 moves, but it lies after the
+# product, so the finding is judged on W1, b1 and W2 (all exactly zero), not refuted by b2.
+ZERO_WITH_BIAS = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 20])
+W1 = tf.Variable(tf.zeros([20, 32]))
+b1 = tf.Variable(tf.zeros([32]))
+W2 = tf.Variable(tf.zeros([32, 3]))
+b2 = tf.Variable(tf.zeros([3]))
+h = tf.nn.relu(tf.matmul(x, W1) + b1)
+logits = tf.matmul(h, W2) + b2
+"""
 PROGRAMS = {
+    "zero_with_bias.py": ZERO_WITH_BIAS,
     "eager_sigmoids.py": EAGER_SIGMOIDS,
     "net_in_train.py": NET_IN_TRAIN,
     "add_layer.py": ADD_LAYER.format(calls="l1 = add_layer(xs, 64, 256)\nout = add_layer(l1, 256, 1)"),
@@ -186,3 +200,8 @@ def test_a_graph_function_called_by_the_training_function_is_built_on_the_script
         got = verdicts[("net_in_train.py", "IL401", line)]
         assert got["status"] == "confirmed", got
         assert "its call on line 16" in got["evidence"]["model"]
+
+
+def test_a_product_is_judged_without_the_bias_added_on_its_line(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    assert status(verdicts, "zero_with_bias.py", "IL101", 9) == "confirmed", verdicts[("zero_with_bias.py", "IL101", 9)]
+    assert "b2" not in verdicts[("zero_with_bias.py", "IL101", 9)]["evidence"]["parameters"]
