@@ -513,9 +513,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     written_params: dict[int, set[str]] = {}
     for ln, ptrs in pre.written.items():
         written_params[ln] = {built.ptrs[p] for p in ptrs if p in built.ptrs}
+    guessed_input: Optional[dict[str, Any]] = None
     if built.keras and not built.params:
         probe = keras_tf.build_subclassed(built.obj)
         if probe is not None:
+            if not job.get("inputs"):  # no Input, no input_shape, no data in the file: the width is a guess
+                guessed_input = {"shape": probe["shape"], "dtype": probe["dtype"], "target": job["target"]}
             built, job = Built(built.obj, keras=True), dict(job, inputs=job.get("inputs") or [probe])
     if not built.params:
         raise BuildError(f"`{job['target']}` has no parameters")
@@ -670,6 +673,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             _seed(job["seed"])
             results[c["index"]] = dict(PROBES[c["probe"]](tools, built, inputs, c, path, job["seed"]),
                                        inputs=shapes_used)
+    if guessed_input is not None:
+        for r in results.values():
+            r["inputs_guessed"] = guessed_input
     return {"ok": True, "checks": results}
 
 

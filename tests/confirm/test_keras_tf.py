@@ -470,3 +470,33 @@ def test_sequential_without_input_is_built_from_the_data_passed_to_fit(tmp_path:
     assert "guessed" not in found["literal.py"]["detail"]
     assert found["loaded.py"]["status"] == "confirmed", found
     assert "guessed input shape" in found["loaded.py"]["detail"]
+
+
+# No Input and the data loaded from a file: the width the model is probed at is a guess, and a
+# refutation on it (RMS within 10x at width 8; N(0, 1) on 784 real inputs grows it 20x) is not kept.
+UNSCALED_NO_INPUT = """\
+import numpy
+import keras
+
+model = keras.Sequential([
+    keras.layers.Dense(128, activation="relu", kernel_initializer=keras.initializers.RandomNormal(stddev=1.0)),
+    keras.layers.Dense(64, activation="relu"),
+    keras.layers.Dense(10),
+])
+model.compile(optimizer="sgd", loss="mse")
+model.fit(numpy.load("x.npy"), numpy.load("y.npy"))
+"""
+
+
+def test_a_keras_model_probed_at_a_guessed_width_says_so(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "unscaled.py").write_text(UNSCALED_NO_INPUT)
+    proc = subprocess.run([sys.executable, "-m", "initlint", "--no-cache", "--confirm", "--format", "json",
+                           "unscaled.py"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode in (0, 1), proc.stderr
+    (found,) = [f["confirmation"] for f in json.loads(proc.stdout) if f["code"] == "IL401"]
+    assert found["status"] != "refuted", found
+    assert "guessed input shape" in found["detail"], found
