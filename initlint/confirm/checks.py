@@ -87,6 +87,9 @@ def zero_gradients(m: dict[str, Any], threshold: Optional[float]) -> Confirmatio
 def symmetry(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     """IL201: the layer's units are still identical after one step."""
     units = m["units"]
+    if not units and m.get("unused"):
+        return Confirmation("unverified", f"the forward pass does not use {_names(m['unused'])}, so one step "
+                            "cannot show whether its units separate in training", {"unused": m["unused"]})
     if not units:
         return Confirmation("unverified", "no weight with two or more units to compare (" + m["how"] + ")", {})
     evidence = {"judged": m["how"], "units": units, "inputs": m.get("inputs")}

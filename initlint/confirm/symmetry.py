@@ -89,9 +89,12 @@ def measure_symmetry(
     units = []
     weights = [n for n in rec.order if built.params[n].dim() >= 2]
     output_layer = weights[-1] if len(weights) >= 2 else None
+    # A weight the forward pass never uses (a layer left over from an experiment, an auxiliary head
+    # another method calls) gets no gradient: its units stay equal whatever its init, which says nothing.
+    unused = [n for n in given if built.params[n].dim() >= 2 and n not in rec.order]
     for n in given:
         p = built.params[n]
-        if p.dim() < 2:
+        if p.dim() < 2 or n in unused:
             continue
         out_axis = "columns" if (built.keras or rec.axis.get(n) == "columns") else "rows"
         dim, axis = _unit_axis(out_axis, p.dim(), n == output_layer)
@@ -104,4 +107,4 @@ def measure_symmetry(
         units.append({"param": n, "axis": axis, "units": count, "max_diff": diff,
                       "max_diff_at_init": init_diff, "moved": moved, "output_layer": n == output_layer,
                       "scale": float(p.detach().abs().max())})
-    return {"units": units, "how": how, "inputs": shapes}
+    return {"units": units, "unused": unused, "how": how, "inputs": shapes}

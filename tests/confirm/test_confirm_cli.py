@@ -220,6 +220,32 @@ def test_a_flagged_middle_layer_is_judged_by_its_own_gain(tmp_path: Path) -> Non
     assert confirmation["evidence"]["ratio_last_first"] < 10 < confirmation["evidence"]["layer_gain"]["fc2.weight"]
 
 
+# A constant layer left over from an experiment: forward never uses it, so it gets no gradient and
+# its rows stay equal, which says nothing about training.
+UNUSED_CONSTANT_LAYER = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(32, 64)
+        self.old_fc = nn.Linear(64, 64)
+        nn.init.constant_(self.old_fc.weight, 0.1)
+        self.fc2 = nn.Linear(64, 5)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+"""
+
+
+def test_a_constant_layer_the_forward_pass_never_uses_is_not_confirmed(tmp_path: Path) -> None:
+    finding = _confirm_one(tmp_path, "leftover.py", UNUSED_CONSTANT_LAYER)
+    assert (finding["code"], finding["confirmation"]["status"]) == ("IL201", "unverified"), finding
+    assert "does not use old_fc.weight" in finding["confirmation"]["detail"]
+
+
 # The script's main block sets the sizes: `in_features` is read as a global by the class, `hidden`
 # is passed to it; `.cuda()` stays on the CPU where the measurement runs.
 MAIN_BLOCK_CONSTANTS = """\
