@@ -231,8 +231,11 @@ class ActivatedLogits(LossPairingRule):
     loss (`from_logits=True`) on TensorFlow takes the logits behind a
     softmax or sigmoid output even then (it warns), so the loss and the
     gradient equal the logits loss's: refuted, since training on that
-    backend is unaffected (on the jax or torch backend it would not be). A
-    `tf.nn` cross-entropy takes no logits back and is measured as itself.
+    backend is unaffected (on the jax or torch backend it would not be). It
+    takes them only from the model's own output tensor: a loss that receives
+    it through another op (`loss_fn(y, tf.reshape(model(x), [-1, 5]))`,
+    which drops them) stays unverified. A `tf.nn` cross-entropy takes no
+    logits back and is measured as itself.
 
     ## Known problems
     Log-softmax before `CrossEntropyLoss` is not flagged: log-softmax is

@@ -23,7 +23,7 @@ from initlint.confirm.assemble import Assembly, Target, assemble, resolve_target
 from initlint.confirm.checks import VERDICTS
 from initlint.confirm.filemodel import FileModel, Unbuildable
 from initlint.confirm.rawdata import plan as data_plan
-from initlint.confirm.slices import loss_output
+from initlint.confirm.slices import keras_loss_takes_model_output, loss_output
 from initlint.diagnostics import Confirmation, Diagnostic
 from initlint.rule import Confirm, Rule, all_rules
 
@@ -113,6 +113,11 @@ def _span_text(fm: Any, diag: Diagnostic) -> str:
 def _loss_output(fm: Any, diag: Diagnostic) -> Optional[int]:
     """The element of the model's output that the loss on the finding's line receives, if known."""
     return loss_output(fm.tree, diag.span.line) if isinstance(fm, FileModel) else None
+
+
+def _takes_model_output(fm: Any, diag: Diagnostic) -> Optional[bool]:
+    """Whether the Keras loss on the finding's line receives the model's own output (slices.py)."""
+    return keras_loss_takes_model_output(fm.tree, diag.span.line) if isinstance(fm, FileModel) else None
 
 
 def _backend_for(asm: Assembly, confirm: Confirm) -> str:
@@ -210,6 +215,8 @@ def confirm_diagnostics(
                         # Which of the model's outputs the loss receives (a tuple's element, say).
                         "output": (_loss_output(files.get(diagnostics[i].path), diagnostics[i])
                                    if declared.probe == "loss_pairing" else None),
+                        "model_output": (_takes_model_output(files.get(diagnostics[i].path), diagnostics[i])
+                                         if declared.probe == "loss_pairing" else None),
                         # The finding's own lines (the loss) when `lines` are its related activation's.
                         "loss_lines": [diagnostics[i].span.line,
                                        max(diagnostics[i].span.line, diagnostics[i].span.end_line)],

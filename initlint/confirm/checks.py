@@ -252,6 +252,12 @@ def loss_pairing(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         if ratio is None:
             return Confirmation("unverified", f"{m['layer']} gets no gradient even on the logits", evidence)
         evidence["threshold"] = ACTIVATED_RATIO
+        if m.get("recovered") and m.get("model_output") is False:
+            # Measured on the model's output; the script's loss gets it through an op (`tf.reshape`),
+            # which drops the logits Keras would take back.
+            return Confirmation("unverified", f"Keras on TensorFlow takes the logits behind the {m['activation']} "
+                                "from the model's own output, but the loss on this line receives it through "
+                                "another operation, which may drop them", evidence)
         if m.get("recovered"):
             # A Keras loss on TensorFlow: exact whatever the sizes, so no guessed shape can change it.
             return Confirmation("refuted", f"Keras on TensorFlow computes this loss from the logits behind the "

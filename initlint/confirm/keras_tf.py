@@ -645,7 +645,8 @@ def _activated_pair(tf: Any, keras: Any, model: Any, x: Any, layers: list[Any], 
               "layer": kernels[0].path, "grad_with": with_act, "grad_without": without,
               "ratio": with_act / without if without > 0 else None, "loss_floor": floor, "classes": classes,
               "backend": "tensorflow", "loss": "tf.nn" if raw_tf_loss else "keras",
-              "recovered": not raw_tf_loss and math.isclose(loss_with, loss_without, rel_tol=1e-5, abs_tol=1e-6)}
+              "recovered": not raw_tf_loss and math.isclose(loss_with, loss_without, rel_tol=1e-5, abs_tol=1e-6),
+              "model_output": check.get("model_output")}
     if len(with_outs) > 1:
         result["output_reached"] = f"output {k} of {len(with_outs)} (the one the {kind} reaches)"
     return result

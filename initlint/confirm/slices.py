@@ -312,6 +312,31 @@ def loss_output(tree: ast.Module, line: int) -> Optional[int]:
     return found
 
 
+# Modules whose functions are tensor ops, not the model (`tf.reshape(model(x), ...)`).
+OP_MODULES = frozenset({"tf", "tensorflow", "keras", "K", "ops", "np", "numpy", "layers"})
+
+
+def keras_loss_takes_model_output(tree: ast.Module, line: int) -> Optional[bool]:
+    """Whether the Keras loss called on `line` (`loss_fn(y_true, y_pred)`) receives a model's own
+    output (`model(x)`, or a name bound to it), where Keras on TensorFlow finds the logits behind its
+    softmax; False when an op comes between (`tf.reshape(model(x), ...)` drops them); None when unknown."""
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.lineno == line]
+    if not calls:
+        return None
+    call = min(calls, key=lambda n: n.col_offset)
+    pred = next((k.value for k in call.keywords if k.arg == "y_pred"), call.args[1] if len(call.args) > 1 else None)
+    if isinstance(pred, ast.Name):
+        bound = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and n.lineno <= line and len(n.targets) == 1
+                 and isinstance(n.targets[0], ast.Name) and n.targets[0].id == pred.id]
+        pred = max(bound, key=lambda n: n.lineno).value if bound else None
+    if not isinstance(pred, ast.Call):
+        return None
+    root = pred.func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return not (isinstance(root, ast.Name) and root.id in OP_MODULES)
+
+
 def graph_downstream(fm: Any, indices: list[int]) -> list[int]:
     """`indices` plus the later top-level assignments that compute from what they bind, with their
     own dependencies: a TF1 graph's layers are built where the script uses its variables

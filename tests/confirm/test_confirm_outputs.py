@@ -76,3 +76,29 @@ def test_a_two_class_softmax_before_cross_entropy_halves_the_gradient_by_itself(
     m = {"activation": "softmax", "on_path": True, "lines": [9, 9], "layer": "fc1.weight", "ratio": ratio,
          "grad_with": ratio, "grad_without": 1.0, "loss_floor": 0.313, "classes": classes}
     assert loss_pairing(m, None).status == status
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("loss = loss_fn(y, model(x))", True),
+    ("probs = self.model(x, training=True)\nloss = loss_fn(y, probs)", True),
+    ("probs = tf.reshape(model(x), [-1, 5])\nloss = loss_fn(y, probs)", False),
+    ("loss = loss_fn(y_true=y, y_pred=tf.squeeze(model(x)))", False),
+    ("model.compile(loss=loss_fn)", None),
+])
+def test_whether_a_keras_loss_receives_the_model_s_own_output(source: str, expected: object) -> None:
+    # Keras on TensorFlow takes the logits back only from the model's own output tensor.
+    import ast
+
+    from initlint.confirm.slices import keras_loss_takes_model_output
+
+    tree = ast.parse(source)
+    assert keras_loss_takes_model_output(tree, len(source.splitlines())) is expected
+
+
+def test_a_recovered_keras_loss_behind_an_op_is_not_refuted() -> None:
+    from initlint.confirm.checks import loss_pairing
+
+    m = {"activation": "softmax", "on_path": True, "lines": [9, 9], "layer": "dense/kernel", "ratio": 1.0,
+         "grad_with": 1.0, "grad_without": 1.0, "loss_floor": 0.9, "classes": 5, "recovered": True}
+    assert loss_pairing(dict(m, model_output=True), None).status == "refuted"
+    assert loss_pairing(dict(m, model_output=False), None).status == "unverified"
