@@ -29,11 +29,12 @@ from initlint.confirm.constructors import (
     ctor_from_signature,
     literal_call_in_project,
     literal_method_call,
+    reinitialized_in_project,
 )
 from initlint.confirm.filemodel import FileModel, Stmt, Unbuildable, bound_names, load_names
 from initlint.confirm.imports import LEGACY_KERAS
 from initlint.confirm.inputs import forward_def, input_hints
-from initlint.confirm.recipe import Recipe, find_recipe, is_main_guard, model_variable
+from initlint.confirm.recipe import Recipe, find_recipe, is_main_guard, model_variable, reinitialized_elsewhere
 from initlint.confirm.slices import (
     BUILD_METHODS,
     Hole,
@@ -405,6 +406,10 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             raise Unbuildable(
                 f"the weights come from a file ({recipe.from_file}), not from {target.name}'s construction")
         _replayable(recipe)
+        reinit = reinitialized_elsewhere(fm.tree, target.name) or reinitialized_in_project(project_root, fm.path, target.name)
+        if reinit is not None:
+            # The instance that trains may be that one: the class alone is not what is measured.
+            raise Unbuildable(f"`{target.name}` is re-initialized where the confirmation does not replay it ({reinit})")
         recipe_var = model_variable(fm.tree, target.name, literal_line)
         if recipe is not None:
             extra_names |= recipe.names

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import ast
 import os
+from collections.abc import Iterator
 from typing import Any, Optional
 
 from initlint.confirm.filemodel import FileModel, Unbuildable, is_side_effect, load_names, stmt_start
+from initlint.confirm.recipe import find_recipe, reinitialized_elsewhere
 from initlint.confirm.slices import literal_arguments
 
 PROJECT_SCAN_LIMIT = 300
@@ -63,6 +65,33 @@ def literal_method_call(tree: ast.Module, cls: str, method: str) -> Optional[tup
 
 def literal_call_in_project(project_root: str, path: str, cls: str) -> Optional[tuple[str, str]]:
     """A call `cls(<literals>)` in another file of the project."""
+    for rel, tree in _importers(project_root, path, cls):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == cls:
+                literal = literal_arguments(node)
+                if literal is None:
+                    continue
+                args, kwargs = literal
+                return call_text(cls, args, kwargs), f"the instantiation at {rel}:{node.lineno}"
+    return None
+
+
+def reinitialized_in_project(project_root: str, path: str, cls: str) -> Optional[str]:
+    """Where another file of the project re-initializes or loads an instance of `cls`
+    (`net = Net(); net.apply(init)`, `net.load_state_dict(...)`), as `file:line: statement`."""
+    for rel, tree in _importers(project_root, path, cls):
+        recipe = find_recipe(tree, cls)
+        if recipe is not None and (recipe.statements or recipe.from_file):
+            where = f"line {recipe.lines[0]}: {recipe.statements[0][1][:80]}" if recipe.statements else recipe.from_file
+            return f"{rel}, {where}"
+        found = reinitialized_elsewhere(tree, cls)
+        if found is not None:
+            return f"{rel}, {found}"
+    return None
+
+
+def _importers(project_root: str, path: str, cls: str) -> Iterator[tuple[str, ast.Module]]:
+    """The other files of the project that import `cls` from `path`'s module and call it, parsed."""
     scanned = 0
     here = os.path.abspath(path)
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -90,15 +119,7 @@ def literal_call_in_project(project_root: str, path: str, cls: str) -> Optional[
                 continue
             if not _imports_class_from(tree, cls, stem):
                 continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == cls:
-                    literal = literal_arguments(node)
-                    if literal is None:
-                        continue
-                    args, kwargs = literal
-                    rel = os.path.relpath(full, project_root)
-                    return call_text(cls, args, kwargs), f"the instantiation at {rel}:{node.lineno}"
-    return None
+            yield os.path.relpath(full, project_root), tree
 
 
 def _imports_class_from(tree: ast.Module, cls: str, stem: str) -> bool:

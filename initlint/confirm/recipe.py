@@ -194,6 +194,11 @@ class _Finder:
             if inner and all(r is True for r in inner):
                 return True
             return None if v in {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} else False
+        if isinstance(stmt, ast.If) and (self._changes_model(stmt) or any(
+                self.mutation(s) is True for s in [*stmt.body, *stmt.orelse])):
+            # `if args.init == "xavier": v.apply(init)`: which branch runs is the script's choice.
+            self.unreplayed = f"line {stmt.lineno}: {ast.unparse(stmt).splitlines()[0][:80]}"
+            return None
         if isinstance(stmt, ast.For) and self._over_model(stmt.iter):
             if any(_call_name(c) in STOP_CALLS for c in _calls(stmt)):
                 return None
@@ -245,6 +250,33 @@ def find_recipe(tree: ast.Module, cls: str, prefer_line: Optional[int] = None, v
                            "which one trains is not known")
         return found
     return recipe
+
+
+def reinitialized_elsewhere(tree: ast.Module, cls: str) -> Optional[str]:
+    """Where the file re-initializes an instance of `cls` outside the script blocks a recipe is
+    replayed from: after `v = Cls(...)` in a function (a builder, `train()`), or on the instance
+    itself (`Cls().apply(init)`, `Cls().load_state_dict(...)`). The line and statement, or None."""
+    outside = {id(stmt) for block in script_blocks(tree) for stmt in block}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and constructs(node.func.value, cls) \
+                and (node.func.attr in INIT_METHODS or node.func.attr in FROM_FILE):
+            return f"line {node.lineno}: {ast.unparse(node)[:80]}"
+        for block in _blocks(node):
+            for k, stmt in enumerate(block):
+                if id(stmt) in outside or not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                                               and isinstance(stmt.targets[0], ast.Name) and constructs(stmt.value, cls)):
+                    continue
+                found = _recipe_after(tree, block, k, stmt.targets[0].id)
+                if found is not None and (found.statements or found.from_file):
+                    line = found.lines[0] if found.statements else stmt.lineno
+                    return f"line {line}: {(found.statements[0][1] if found.statements else found.from_file or '')[:80]}"
+    return None
+
+
+def _blocks(node: ast.AST) -> list[list[Stmt]]:
+    """The statement lists a node holds (a function's body, an `if`'s branches, a loop's body)."""
+    return [value for name in ("body", "orelse", "finalbody") if isinstance(value := getattr(node, name, None), list)
+            and value and isinstance(value[0], ast.stmt) and not isinstance(node, ast.Module)]
 
 
 def _recipe_after(tree: ast.Module, block: list[Stmt], k: int, var: str) -> Optional[Recipe]:

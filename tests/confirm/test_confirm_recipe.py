@@ -142,6 +142,54 @@ def test_a_model_built_twice_and_initialized_differently_is_not_judged_on_either
     assert f"`MLP` is built on lines {lines} and re-initialized differently after each" in conf["detail"], conf
 
 
+def test_a_conditional_re_initialization_is_not_replayed_nor_ignored(tmp_path: Path) -> None:
+    got = confirm(tmp_path, MLP.replace("{recipe}", "if len(__import__('sys').argv) > 1:\n            net.apply(init_weights)"))
+    conf = got[(12, "IL101")]
+    assert conf["status"] == "unverified" and "does not replay (line 23: if " in conf["detail"], conf
+
+
+# The class zero-fills its first layer; a builder function re-initializes every instance it makes.
+ZERO_CLASS_BUILT_ELSEWHERE = """\
+    import torch
+    from torch import nn
+
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(8, 16)
+            self.fc2 = nn.Linear(16, 4)
+            nn.init.zeros_(self.fc1.weight)
+            nn.init.zeros_(self.fc1.bias)
+
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x)))
+
+
+    def build():
+        net = MLP()
+        net.apply(lambda m: nn.init.xavier_uniform_(m.weight) if isinstance(m, nn.Linear) else None)
+        return net
+"""
+
+
+def test_a_re_initialization_in_a_builder_function_leaves_the_class_unverified(tmp_path: Path) -> None:
+    # The instance that trains may be the builder's: the class alone would confirm a dead layer that is not.
+    got = confirm(tmp_path, ZERO_CLASS_BUILT_ELSEWHERE)
+    assert {c["status"] for c in got.values()} == {"unverified"}, got
+    assert all("re-initialized where the confirmation does not replay it (line 19: net.apply(" in c["detail"]
+               for c in got.values()), got
+
+
+@pytest.mark.parametrize("recipe", ["net.load_state_dict(torch.load('pretrained.pt'))",
+                                    "nn.init.xavier_uniform_(net.fc1.weight)"])
+def test_a_re_initialization_in_another_file_leaves_the_class_unverified(tmp_path: Path, recipe: str) -> None:
+    (tmp_path / "train.py").write_text(f"import torch\nfrom torch import nn\nfrom model import MLP\n\nnet = MLP()\n{recipe}\n")
+    got = confirm(tmp_path, ZERO_CLASS_BUILT_ELSEWHERE.split("\n\n\n    def build")[0] + "\n")
+    assert {c["status"] for c in got.values()} == {"unverified"}, got
+    assert all("(train.py, line 6" in c["detail"] for c in got.values()), got
+
+
 def test_refutation_on_guessed_sizes_stays_unverified(tmp_path: Path) -> None:
     got = confirm(tmp_path, UNSCALED)
     conf = got[(8, "IL401")]
