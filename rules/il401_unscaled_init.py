@@ -221,6 +221,11 @@ w3 = tf.Variable(tf.truncated_normal([256, 10], stddev=0.06))
 w4 = tf.Variable(tf.random_uniform([784, 10], -0.05, 0.05))
 h = tf.nn.relu(tf.matmul(x, w1))
 logits = tf.matmul(h, w3) + tf.matmul(x, w2) + tf.matmul(x, w4)
+
+
+def head(inputs, n):  # U(0, 1) adds 0.5 per input whatever the fan-in
+    w = tf.Variable(tf.random_uniform([int(inputs.shape[1]), n]))
+    return tf.matmul(inputs, w)
 """
 
 # Look-alikes: a [1, 1] weight and a [4, 1] one have fan-ins 1 and 4, where std 1 is in
@@ -534,7 +539,7 @@ class UnscaledInit(Rule):
         Invalid(COMPAT_V1_GET_VARIABLE, at=[(4, 5)]),
         Invalid(TORCH_LINEAR_OUT_IN, at=[(9, 31)]),
         Invalid(TF1_SINGLE_OUTPUT_UNIT, at=[(5, 18)]),
-        Invalid(TF1_DEFAULT_DRAWS, at=[(4, 18), (5, 18)]),
+        Invalid(TF1_DEFAULT_DRAWS, at=[(4, 18), (5, 18), (13, 21)]),
         Invalid(MAIN_GUARD_COPY, at=[(6, 10), (9, 24), (10, 23)]),
         Invalid(TRANSPOSED_CONV_STD1, at=[(8, 9)]),
         Invalid(TYPE_IS_LOOP, at=[(12, 17)]),
@@ -602,7 +607,9 @@ class UnscaledInit(Rule):
         rms = math.sqrt(init.std ** 2 + (init.value or 0.0) ** 2)
         fan = _fan_in(param, uses)
         if fan is None:
-            return (rms, None) if init.std >= 1.0 else None
+            # Unknown fan-in: std 1, or U(0, 1)'s all-positive draws (mean 0.5, which every input adds up), is
+            # too large for any realistic one.
+            return (rms, None) if init.std >= 1.0 or abs(init.value or 0.0) >= 0.5 else None
         if rms > factor / math.sqrt(fan):
             return rms, 1 / math.sqrt(fan)
         return None
