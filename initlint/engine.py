@@ -111,13 +111,16 @@ def localize(
             out.append(finding)
             continue
         fm, span = primary
-        label = "where it takes effect"
-        if local is None:
-            local, label = _entry_into(fm, finding.node, entries), "where it is written"
+        entered = local is None
+        if entered:
+            local = _entry_into(fm, finding.node, entries)
         if local is None:
             continue
         moved = [r for r in related if r is not local]
-        moved.insert(0, Related(shown(fm), span, f"{label} ({os.path.basename(fm.path)})"))
+        if entered:  # the finding's own related locations (a loss rule's activation) stay first
+            moved.append(Related(shown(fm), span, f"where it is written ({os.path.basename(fm.path)})"))
+        else:
+            moved.insert(0, Related(shown(fm), span, f"where it takes effect ({os.path.basename(fm.path)})"))
         finding.node = local[0]
         finding.related = moved
         finding.fix = None  # a fix is written for the node it was made on

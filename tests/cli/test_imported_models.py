@@ -273,4 +273,4 @@ def test_classes_and_helpers_imported_inside_a_function_are_read(initlint: Run, 
     write(tmp_path, "pipeline.py", PIPELINE)
     found = json.loads(initlint("--no-cache", "--format", "json", ".").stdout)
     assert [(d["path"], d["code"], d["line"]) for d in found] == [("pipeline.py", "IL303", 8)]
-    assert [(r["path"], r["line"]) for r in found[0]["related"]] == [("emb/train.py", 7), ("emb/ae.py", 7)]
+    assert [(r["path"], r["line"]) for r in found[0]["related"]] == [("emb/ae.py", 7), ("emb/train.py", 7)]
