@@ -268,9 +268,17 @@ def _project_arguments(interp: Interpreter, info: ClassInfo, init: cst.FunctionD
     """The literal arguments every other project file that builds this class of the checked file
     agrees on (`Net(784, 128, 8, False)` in train.py), noted as the result's dependencies."""
     facts = interp.facts
-    if interp.imports is None or not isinstance(facts, FileFacts) or interp.classes.get(info.name) is not info:
+    if not isinstance(facts, FileFacts) or interp.classes.get(info.name) is not info:
         return {}
-    agreed, depends, looked = callsites.agreed_arguments(interp.imports.checked, interp.imports.root, info.name, init)
+    root = facts.settings.project_root
+    checked = interp.imports.checked if interp.imports is not None else None
+    if checked is None and root and not os.path.isabs(facts.path) and os.path.isfile(os.path.join(root, facts.path)):
+        # The language server names a file relative to its configuration's folder, which need not be the
+        # server's working directory: the other files are found from that folder.
+        checked = os.path.join(root, facts.path)
+    if checked is None:
+        return {}
+    agreed, depends, looked = callsites.agreed_arguments(checked, root, info.name, init)
     if looked:
         facts.lookups.setdefault(info.name, None)
         facts.callers.update(depends)

@@ -32,7 +32,6 @@ import warnings
 from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
-from hashlib import blake2b
 from typing import Any, Optional
 
 import libcst as cst
@@ -74,6 +73,10 @@ class _File:
 
     def hexdigest(self) -> str:
         if not self.digest:
+            try:  # hashlib's bundled BLAKE2b, without loading OpenSSL (as cache.py does)
+                from _blake2 import blake2b
+            except ImportError:  # pragma: no cover - a Python built without it
+                from hashlib import blake2b
             self.digest = blake2b(self.data, digest_size=16).hexdigest()
         return self.digest
 

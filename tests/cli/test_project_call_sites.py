@@ -156,3 +156,11 @@ def test_callers_that_do_not_parse_or_decode_are_skipped(initlint: Run, tmp_path
     # Their own IL001 / IL002; their calls (with batch norm) say nothing, train.py's call counts.
     assert _found(initlint, "--no-cache") == sorted(
         [("broken.py", "IL001", 4, 12), ("latin.py", "IL002", 2, 6), *_at("model.py", NET_FINDINGS)])
+
+
+def test_stdin_is_checked_with_the_call_sites_on_disk(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "pkg/__init__.py", "")
+    write(tmp_path, "pkg/model.py", NET)
+    write(tmp_path, "train.py", TRAIN.format(import_line="from pkg.model import Net", call="Net(784, 128, 8, False)"))
+    proc = initlint("--format", "json", "-", "--stdin-filename", "pkg/model.py", stdin=NET.encode())
+    assert sorted((d["path"], d["code"], d["line"], d["column"]) for d in json.loads(proc.stdout)) == _at("pkg/model.py", NET_FINDINGS)
