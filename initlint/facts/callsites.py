@@ -7,6 +7,7 @@ had built it itself (analysis._init_args). Only what the call sites say for sure
 - an argument is known when it is a literal (a number, a string, True/False/None, a tuple or list
   of literals) or a name bound once, at module level, to such a literal in the calling file
   (`HIDDEN = 128`); any other argument is unknown;
+- tests are not call sites (`tests/`, `test_*.py`): they build models small or odd on purpose;
 - a parameter is given only when every call site gives it the same known value. When the sites
   disagree (or one omits it, or passes `*args` / `**kwargs`), a required parameter stays unknown
   and a defaulted one keeps its default, exactly as without call sites.
@@ -14,8 +15,8 @@ had built it itself (analysis._init_args). Only what the call sites say for sure
 Finding the call sites must stay cheap, since every model class of every file asks: a per-process
 index of the project's `.py` files (their bytes and the words of their import statements, bounded
 like the imported modules in facts/modules.py) is built on first use; a class looks only at files
-whose imports name its module's stem and that import the class or call it (`Net(`), and only those are parsed,
-with `ast` (the checked file keeps its one libcst parse).
+whose imports name its module's stem and whose text calls the class (`Net(`) or imports it under
+another name, and only those are parsed, with `ast` (the checked file keeps its one libcst parse).
 
 The files looked at are the result's dependencies (FileResult.depends, by digest), and the class
 names looked up are recorded (FileResult.lookups): a run that re-reads any file whose text names one
@@ -46,8 +47,10 @@ MAX_INDEX_DIRS = 5000
 MAX_INDEX_BYTES = 96 * 1024 * 1024
 # Call sites in more files than this are not read for one class (a base block built everywhere).
 MAX_CALLER_FILES = 32
-# Folders that hold no project code.
-SKIP_DIRS = frozenset({"node_modules", "__pycache__", "build", "dist", "site-packages", "venv", "env", "wheels"})
+# Folders that hold no project code; and tests, whose models are built small or odd on purpose
+# (`VisionTransformer(img_size=16, depth=1, embed_dim=8)`): not how the project uses a class.
+SKIP_DIRS = frozenset({"node_modules", "__pycache__", "build", "dist", "site-packages", "venv", "env", "wheels",
+                       "test", "tests"})
 # What marks a project's root folder, when no configuration names it.
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 MAX_ROOT_LEVELS = 8
@@ -117,6 +120,8 @@ class ProjectIndex:
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
             for name in sorted(filenames):
                 if not name.endswith(".py") or len(self.files) >= MAX_INDEX_FILES or kept >= MAX_INDEX_BYTES:
+                    continue
+                if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
                     continue
                 path = os.path.join(dirpath, name)
                 try:

@@ -119,6 +119,9 @@ def test_call_sites_that_disagree_give_only_what_they_agree_on(initlint: Run, tm
     write(tmp_path, "mlp.py", MLP)
     write(tmp_path, "train.py", TRAIN.format(import_line="from mlp import MLP", call='MLP(5, "sigmoid", dropout=0.1)'))
     write(tmp_path, "evaluate.py", TRAIN.format(import_line="from mlp import MLP", call='MLP(depth=5, act="sigmoid", width=32)'))
+    # Tests build models small on purpose: not call sites.
+    write(tmp_path, "tests/test_mlp.py", TRAIN.format(import_line="from mlp import MLP", call='MLP(1, "relu")'))
+    write(tmp_path, "test_tiny.py", TRAIN.format(import_line="from mlp import MLP", call='MLP(1, "relu")'))
     # Depth and activation agree; the dropout and the width differ and keep their defaults.
     assert _found(initlint, "--no-cache") == _at("mlp.py", MLP_FINDINGS)
     # A third site with another activation: the activation is unknown, and nothing is claimed.
