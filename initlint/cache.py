@@ -75,7 +75,7 @@ KEEP_CACHE_FILES = 8
 KEEP_LINKS = 16
 # 1: pickle (never read any more); 2: JSON; 3: a fix carries its applicability;
 # 4: a record names the roots analysed in part (out of step budget); 5: a record has a stat fingerprint.
-FORMAT = 7
+FORMAT = 8
 # A bigger cache file is not read: a planted one must not exhaust memory.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 # No position initlint reports comes near this; anything above was not written by it.
@@ -157,6 +157,9 @@ class FileRecord:
     # The project modules the analysis read (`from model import Block`): (absolute path, digest
     # hex); the record is reused only while each still has that digest (dependencies_unchanged).
     depends: tuple[tuple[str, str], ...] = ()
+    # The classes whose call sites in other project files the analysis looked up (facts/callsites.py):
+    # the record is analysed again when a file the run reads anew calls one of them (runner.py).
+    lookups: tuple[str, ...] = ()
     # The file's stat before the analysed bytes were read; None when racy (see `fingerprint`).
     stat: Optional[Fingerprint] = None
 
@@ -399,11 +402,12 @@ def _encode_record(absolute: str, record: FileRecord) -> list[Any]:
         list(record.partial),
         None if record.stat is None else list(record.stat),
         [list(d) for d in record.depends],
+        list(record.lookups),
     ]
 
 
 def _decode_record(item: Any) -> tuple[str, FileRecord]:
-    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed, notebook, partial, fingerprint_, depends = _fields(item, 12)
+    absolute, path, digest, diagnostics, suppressions, exports, model_code, parsed, notebook, partial, fingerprint_, depends, lookups = _fields(item, 13)
     decoded_exports = None if exports is None else _decode_exports(exports)
     record = FileRecord(
         path=_path(path),
@@ -421,6 +425,7 @@ def _decode_record(item: Any) -> tuple[str, FileRecord]:
         partial=() if partial == [] else tuple([_text(root) for root in _list(partial)]),
         stat=None if fingerprint_ is None else _fingerprint(fingerprint_),
         depends=() if depends == [] else tuple([(_text(p), _digest(h).hex()) for p, h in _items(depends, 2)]),
+        lookups=() if lookups == [] else tuple([_identifier(name) for name in _list(lookups)]),
     )
     if record.notebook is not None:
         from initlint.source import is_notebook
@@ -557,6 +562,13 @@ def _text(value: Any) -> str:
     if type(value) is not str:
         _invalid()
     return str(value)
+
+
+def _identifier(value: Any) -> str:
+    text = _text(value)
+    if not text.isidentifier():
+        _invalid()
+    return text
 
 
 def _path(value: Any) -> str:

@@ -42,6 +42,9 @@ class FileResult:
     partial: tuple[str, ...] = ()
     # Digests of the project modules whose definitions the analysis read: the result depends on them.
     depends: tuple[tuple[str, str], ...] = ()  # (absolute path, blake2b-16 hex)
+    # Classes whose call sites in other files the analysis looked up (facts/callsites.py): a new or
+    # edited file that calls one of them can change the result (runner.py re-analyses it).
+    lookups: tuple[str, ...] = ()
 
 
 def to_diagnostics(path: str, positions: Positions, findings: Sequence[Finding]) -> list[Diagnostic]:
@@ -169,5 +172,7 @@ def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool
             path, text, diagnostics, lambda fixed: check_source(path, fixed, settings, verify_fixes=False).diagnostics
         )
     partial = tuple(dict.fromkeys(facts.partial_roots))
-    depends = tuple((os.path.abspath(fm.path), fm.digest) for fm in facts.foreign)
-    return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions, partial=partial, depends=depends)
+    depends = dict((os.path.abspath(fm.path), fm.digest) for fm in facts.foreign)
+    depends.update(facts.callers)  # the files whose calls gave a class its arguments
+    return FileResult(path, tuple(diagnostics), exports=exports, suppressions=suppressions, partial=partial,
+                      depends=tuple(depends.items()), lookups=tuple(facts.lookups))

@@ -40,6 +40,7 @@ from initlint.config import ConfigError, Settings, find_pyproject, load_settings
 from initlint.diagnostics import Diagnostic, Span
 from initlint.discover import is_excluded
 from initlint.engine import check_source
+from initlint.facts.callsites import revalidate
 from initlint.lsp_worker import CheckFailed, CheckProcess, CheckProcessDied
 from initlint.notebook import NotebookMap, build_program, to_cells
 from initlint.report.lsp import SEVERITIES
@@ -449,6 +450,7 @@ def confirm_saved_file(path: str, relative: str, buffer: str, settings: Settings
     if saved != buffer:
         return "save the file first: the confirmation stage builds the saved file"
     # Checked under the relative path (per-file-ignores), confirmed under the absolute one (it reads the file).
+    revalidate()  # the project's other files as they are now (facts/callsites.py)
     static = [replace(d, path=path) for d in check_source(relative, saved, settings).diagnostics]
     return tuple(confirm_diagnostics(static, settings, os.path.dirname(path)))
 

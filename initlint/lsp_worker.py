@@ -105,6 +105,7 @@ def serve(conn: Connection) -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
     from initlint.engine import check_source
+    from initlint.facts.callsites import revalidate
     from initlint.rule import all_rules
 
     all_rules()  # loaded before the first request, not during it
@@ -118,6 +119,7 @@ def serve(conn: Connection) -> None:
         gc.disable()
         reply: Reply
         try:
+            revalidate()  # other files may have changed since the last check: their calls of this file's classes
             reply = (True, check_source(path, text, settings).diagnostics)
         except Exception:  # noqa: BLE001 - reported in the server's log
             reply = (False, traceback.format_exc())

@@ -143,6 +143,7 @@ def check_file(path: str, settings: Settings, named: bool = False) -> FileRecord
         suppressions=result.suppressions,
         exports=exports,
         depends=result.depends,
+        lookups=result.lookups,
         pending=bool(exports is not None and exports.pending),
         # Only a named file gets here without the pre-filter's say; a walk must still skip it.
         model_code=not named or passes_prefilter(source.text),
@@ -258,6 +259,17 @@ def link(records: Sequence[FileRecord], settings: Settings, cache: Optional[Resu
     return found
 
 
+def called_anew(records: Sequence[FileRecord], fresh: Sequence[bytes]) -> list[FileRecord]:
+    """The records whose looked-up classes (`FileRecord.lookups`) some of the `fresh` bytes name
+    (`Net(`, `model.Net(`, `from model import Net as M`): a call site that may be new or changed."""
+    import re
+
+    names = {name for r in records for name in r.lookups}
+    pattern = re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b")
+    called = {m.decode() for data in fresh for m in pattern.findall(data)}
+    return [r for r in records if called.intersection(r.lookups)]
+
+
 def run(paths: Sequence[str], settings: Settings) -> RunResult:
     files = discover(paths, settings)
     # Files named on the command line (pre-commit names every staged file) skip the pre-filter.
@@ -267,6 +279,7 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
     todo: list[str] = []
     sizes: list[int] = []
     module_digests: dict[str, Optional[str]] = {}  # imported project modules, hashed once per run
+    fresh: list[bytes] = []  # the bytes of every file this run reads anew (a miss)
     for path in files:
         if cache is None:
             # Nothing to look up: the workers read and pre-filter each file themselves
@@ -290,6 +303,7 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
                 records.append(hit)
                 cache.put(replace(hit, stat=stat))  # the next run need not read it
                 continue
+            fresh.append(data)
         triaged = _triage(path, data, path in named, stat)
         if isinstance(triaged, FileRecord):
             records.append(triaged)
@@ -297,6 +311,13 @@ def run(paths: Sequence[str], settings: Settings) -> RunResult:
             continue
         todo.append(path)
         sizes.append(len(data) if isinstance(data, bytes) else 0)
+    if fresh and any(r.lookups for r in records):
+        for record in called_anew(records, fresh):
+            # A file read anew (new, or edited) names a class this record looked up call sites of
+            # (facts/callsites.py): its arguments there may differ, so the record is analysed again.
+            records.remove(record)
+            todo.append(record.path)
+            sizes.append(_size(record.path))
     for record in check_files(todo, sizes, settings, named):
         records.append(record)
         if cache is not None:

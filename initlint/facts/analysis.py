@@ -14,6 +14,7 @@ import libcst as cst
 
 from initlint.config import Settings
 from initlint.exports import argument_target
+from initlint.facts import callsites
 from initlint.facts.context import CallContext
 from initlint.facts.events import FileFacts, Root, RootRef
 from initlint.facts.interpret import BudgetExhausted, Interpreter
@@ -252,13 +253,36 @@ def _init_args(interp: Interpreter, info: ClassInfo, init: Func) -> tuple[list[V
     if not isinstance(node, cst.FunctionDef):
         return [], {}
     kwargs: dict[str, Value] = {}
+    for name, value in _project_arguments(interp, info, node).items():
+        kwargs[name] = callsites.to_value(value)
     for param in list(node.params.params)[1:] + list(node.params.kwonly_params):
-        if param.default is not None:
+        if param.default is not None or param.name.value in kwargs:
             continue
         cls = _config_class(interp, param)
         if cls is not None:
             kwargs[param.name.value] = interp.instantiate(cls, [], {}, info.node.name, CallContext(root_kind="script", root_name=cls.name))
     return [], kwargs
+
+
+def _project_arguments(interp: Interpreter, info: ClassInfo, init: cst.FunctionDef) -> dict[str, object]:
+    """The literal arguments every other project file that builds this class of the checked file
+    agrees on (`Net(784, 128, 8, False)` in train.py), noted as the result's dependencies."""
+    facts = interp.facts
+    if not isinstance(facts, FileFacts) or interp.classes.get(info.name) is not info:
+        return {}
+    root = facts.settings.project_root
+    checked = interp.imports.checked if interp.imports is not None else None
+    if checked is None and root and not os.path.isabs(facts.path) and os.path.isfile(os.path.join(root, facts.path)):
+        # The language server names a file relative to its configuration's folder, which need not be the
+        # server's working directory: the other files are found from that folder.
+        checked = os.path.join(root, facts.path)
+    if checked is None:
+        return {}
+    agreed, depends, looked = callsites.agreed_arguments(checked, root, info.name, init)
+    if looked:
+        facts.lookups.setdefault(info.name, None)
+        facts.callers.update(depends)
+    return agreed
 
 
 def _config_class(interp: Interpreter, param: cst.Param) -> Optional[ClassInfo]:

@@ -185,6 +185,10 @@ class FileFacts:
     # Project modules whose definitions the analysis read (`from model import Block`): events may
     # carry their nodes, which engine.py places through facts/modules.py.
     foreign: list[ForeignModule] = field(default_factory=list)
+    # Class names whose call sites in other project files were looked up (facts/callsites.py), and the
+    # files read for them ((absolute path, digest)): the result depends on both.
+    lookups: dict[str, None] = field(default_factory=dict)
+    callers: dict[str, str] = field(default_factory=dict)
     # Imported functions this file's code ran, each with the call here that ran it (ProjectImports.entries).
     foreign_entries: list[tuple[cst.CSTNode, cst.CSTNode]] = field(default_factory=list)
     _metric_only: dict[int, bool] = field(default_factory=dict, repr=False)

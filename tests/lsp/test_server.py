@@ -327,6 +327,18 @@ async def test_save_rechecks_at_once(session: Session) -> None:
     assert await session.save("pair.py") == []
 
 
+async def test_a_model_is_checked_with_the_arguments_another_file_builds_it_with(session: Session) -> None:
+    from tests.cli.test_project_call_sites import NET, TRAIN
+
+    (session.root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")  # the project's root
+    train = session.root / "train.py"
+    train.write_text(TRAIN.format(import_line="from model import Net", call="Net(784, 128, 8, False)"))
+    assert sorted(d.code for d in await session.open("model.py", NET)) == ["IL302", "IL402"]
+    # train.py now builds it with batch norm: the next check of model.py reads it again.
+    train.write_text(TRAIN.format(import_line="from model import Net", call="Net(784, 128, 8, True)"))
+    assert await session.change("model.py", NET + "\n") == []
+
+
 async def test_untitled_buffer_is_checked(session: Session) -> None:
     uri = "untitled:Untitled-1"
     item = types.TextDocumentItem(uri=uri, language_id="python", version=1, text=PAIR_MODEL)
