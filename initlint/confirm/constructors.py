@@ -13,6 +13,7 @@ from typing import Any, Optional
 from initlint.confirm.filemodel import FileModel, Unbuildable, is_side_effect, load_names, stmt_start
 from initlint.confirm.recipe import find_recipe, reinitialized_elsewhere
 from initlint.confirm.slices import literal_arguments
+from initlint.facts.modules import package_files
 
 PROJECT_SCAN_LIMIT = 300
 # The origin of constructor arguments the project does not give (see `ctor_from_signature`).
@@ -117,18 +118,32 @@ def _importers(project_root: str, path: str, cls: str) -> Iterator[tuple[str, as
                 tree = ast.parse(text)
             except SyntaxError:
                 continue
-            if not _imports_class_from(tree, cls, stem):
+            if not _imports_class_from(tree, cls, stem, full, project_root, here):
                 continue
             yield os.path.relpath(full, project_root), tree
 
 
-def _imports_class_from(tree: ast.Module, cls: str, stem: str) -> bool:
-    """`from <...>.stem import cls` (the same name, from a module named like our file)."""
+def _imports_class_from(tree: ast.Module, cls: str, stem: str, importer: str, root: str, here: str) -> bool:
+    """`from <...>.stem import cls` that resolves to the file at `here` (a sibling example's own
+    `model.py` is another class of the same name)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == stem:
-            if any(a.name == cls and a.asname is None for a in node.names):
+            if any(a.name == cls and a.asname is None for a in node.names) and \
+                    here in _import_targets(node, importer, root):
                 return True
     return False
+
+
+def _import_targets(node: ast.ImportFrom, importer: str, root: str) -> set[str]:
+    """The files `from <module> import ...` may read, as Python would look them up for a script or a package."""
+    module = node.module or ""
+    if node.level:
+        base = os.path.dirname(os.path.abspath(importer))
+        for _ in range(node.level - 1):
+            base = os.path.dirname(base)
+        rel = os.path.join(base, *module.split(".")) if module else base
+        return {os.path.abspath(rel + ".py"), os.path.abspath(os.path.join(rel, "__init__.py"))}
+    return {os.path.abspath(p) for p in package_files(module, importer, root)}
 
 
 def call_text(cls: str, args: list[Any], kwargs: dict[str, Any]) -> str:

@@ -396,3 +396,17 @@ def test_a_top_level_model_needing_loaded_data_is_a_hole(tmp_path: Path) -> None
     assert done.confirmation is not None
     assert done.confirmation.status == "unverified"
     assert "`data` comes from read_csv, line 4" in done.confirmation.detail
+
+
+def test_a_sibling_example_s_own_model_file_is_another_class(tmp_path: Path) -> None:
+    # examples/a/train.py re-initializes the Net of examples/a/model.py, not that of examples/b/model.py.
+    model = textwrap.dedent(ZERO_CLASS_BUILT_ELSEWHERE.split("\n\n\n    def build")[0] + "\n")
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.py").write_text(model)
+    (tmp_path / "a" / "train.py").write_text("import torch\nfrom torch import nn\nfrom model import MLP\n\nnet = MLP()\n"
+                                             "nn.init.xavier_uniform_(net.fc1.weight)\n")
+    proc = subprocess.run([sys.executable, "-m", "initlint", "--no-cache", "--confirm", "--format", "json", "b/model.py"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    found = json.loads(proc.stdout)
+    assert found and {f["confirmation"]["status"] for f in found} == {"confirmed"}, found
