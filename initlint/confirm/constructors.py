@@ -83,8 +83,7 @@ def reinitialized_in_project(project_root: str, path: str, cls: str) -> Optional
     for rel, tree in _importers(project_root, path, cls):
         recipe = find_recipe(tree, cls)
         if recipe is not None and (recipe.statements or recipe.from_file):
-            where = f"line {recipe.lines[0]}: {recipe.statements[0][1][:80]}" if recipe.statements else recipe.from_file
-            return f"{rel}, {where}"
+            return f"{rel}, {recipe.first_change()}"
         found = reinitialized_elsewhere(tree, cls)
         if found is not None:
             return f"{rel}, {found}"

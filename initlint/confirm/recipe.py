@@ -54,6 +54,13 @@ class Recipe:
     def lines(self) -> list[int]:
         return [line for line, _ in self.statements]
 
+    def first_change(self) -> str:
+        """`line N: statement` of the recipe's first statement, or why the weights come from a file."""
+        if self.statements:
+            line, src = self.statements[0]
+            return f"line {line}: {src.splitlines()[0][:80]}"
+        return self.from_file or ""
+
     def describe(self) -> str:
         shown = "; ".join(src.splitlines()[0] for _, src in self.statements[:3])
         more = f" and {len(self.statements) - 3} more" if len(self.statements) > 3 else ""
@@ -256,20 +263,19 @@ def reinitialized_elsewhere(tree: ast.Module, cls: str) -> Optional[str]:
     """Where the file re-initializes an instance of `cls` outside the script blocks a recipe is
     replayed from: after `v = Cls(...)` in a function (a builder, `train()`), or on the instance
     itself (`Cls().apply(init)`, `Cls().load_state_dict(...)`). The line and statement, or None."""
-    outside = {id(stmt) for block in script_blocks(tree) for stmt in block}
+    in_script = {id(stmt) for block in script_blocks(tree) for stmt in block}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and constructs(node.func.value, cls) \
                 and (node.func.attr in INIT_METHODS or node.func.attr in FROM_FILE):
             return f"line {node.lineno}: {ast.unparse(node)[:80]}"
         for block in _blocks(node):
             for k, stmt in enumerate(block):
-                if id(stmt) in outside or not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                if id(stmt) in in_script or not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                                                and isinstance(stmt.targets[0], ast.Name) and constructs(stmt.value, cls)):
                     continue
                 found = _recipe_after(tree, block, k, stmt.targets[0].id)
                 if found is not None and (found.statements or found.from_file):
-                    line = found.lines[0] if found.statements else stmt.lineno
-                    return f"line {line}: {(found.statements[0][1] if found.statements else found.from_file or '')[:80]}"
+                    return found.first_change()
     return None
 
 
