@@ -81,6 +81,7 @@ def _job(asm: Assembly, checks: list[dict[str, Any]], settings: Settings, projec
         "forward_args": asm.forward_args,
         "backend": backend,
         "recipe": asm.recipe,
+        "graph_inputs": asm.graph_inputs,
         "checks": checks,
         "seed": settings.confirm.seed,
         "device": settings.confirm.device,

@@ -46,6 +46,7 @@ from initlint.confirm.slices import (
     graph_call_in_function,
     graph_calls,
     graph_downstream,
+    graph_function_call,
     no_holes,
     render_block,
 )
@@ -83,6 +84,7 @@ class Assembly:
     tf_ops: bool = False  # a Keras model class written with tf ops: every check runs on TensorFlow
     recipe: Optional[dict[str, Any]] = None  # statements replayed on the built model (recipe.py)
     recipe_origin: str = ""
+    graph_inputs: list[str] = field(default_factory=list)  # a synthesized TF1 call's own placeholders (tf_feeds)
 
     def guessed_arguments(self) -> Optional[dict[str, str]]:
         """The class (or factory) and arguments when the constructor arguments are guesses, not the project's own."""
@@ -365,6 +367,8 @@ def keras_backend(fm: FileModel) -> str:
 def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str, Any]], project_root: str) -> Assembly:
     """The assembled source and build recipe for `target`, or Unbuildable."""
     block_statements: list[Stmt] = []
+    appended = ""  # a call the confirmation adds after the file's own lines (their numbers stay)
+    graph_inputs: list[str] = []  # its placeholders, one per parameter of the graph function
     recipe_var: Optional[str] = None  # the script's name for the built model, whose call sites give inputs
     graph: Optional[list[int]] = None  # a TF1 function's graph: the statements that call it
     if target.kind == "class":
@@ -427,11 +431,19 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         graph = graph_calls(fm, target.name) if _framework(fm, fm.closure(roots)) == "tf" else None
         if graph == []:
             inner = graph_call_in_function(fm, target.name)
-            if inner is None:
-                raise Unbuildable(LOW_LEVEL_TF + f" (no top-level assignment calls {target.name})")
-            block_statements = [inner[0]]
-            graph = sorted(set(inner[1]) | set(roots))
-            origin = f"its call on line {inner[0].lineno}, built on the script's own tensors"
+            if inner is not None:
+                block_statements = [inner[0]]
+                graph = sorted(set(inner[1]) | set(roots))
+                origin = f"its call on line {inner[0].lineno}, built on the script's own tensors"
+            else:
+                # Nobody calls it in this file (a homework skeleton's `def twolayer(X, Y)`, which
+                # train.py calls): called on placeholders of its own, shaped by its layers.
+                synthesized = graph_function_call(fn)
+                if synthesized is None:
+                    raise Unbuildable(LOW_LEVEL_TF + f" (no top-level assignment calls {target.name})")
+                appended, graph_inputs = synthesized
+                graph = fm.closure(roots)
+                origin = f"a call on placeholders shaped by its own layers ({', '.join(graph_inputs)}); nothing in the file calls it"
             indices, ctor, forward_of, recipe = graph, None, None, None
         elif graph:  # a TF1 function builds layers where the script calls it: the graph is built there
             indices, ctor, origin, forward_of, recipe = graph, None, "the module-level statements that call it", None, None
@@ -506,7 +518,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         inputs = fit_inputs(fm.tree, target.name)
     return Assembly(
         path=fm.path,
-        source=render_block(fm.text, fm.render(indices), block_statements),
+        source=render_block(fm.text, fm.render(indices), block_statements) + appended,
         target=target,
         framework=framework,
         ctor=ctor,
@@ -518,4 +530,5 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         tf_ops=tf_ops,
         recipe=recipe.job() if recipe is not None else None,
         recipe_origin=recipe.describe() if recipe is not None else "",
+        graph_inputs=graph_inputs,
     )

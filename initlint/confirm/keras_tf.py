@@ -24,7 +24,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, Optional
 
-from initlint.confirm import symmetry, tf1_layers, tf_graph
+from initlint.confirm import symmetry, tf1_layers, tf_feeds, tf_graph
 from initlint.confirm.imports import optional_imports
 from initlint.confirm.probes import LR, SATURATED_LOGIT, VANISHING_SEEDS
 
@@ -34,8 +34,6 @@ ONLY_ZERO = ("on TensorFlow the confirmation stage measures exactly-zero gradien
 # Cross-entropies on logits that TensorFlow computes as written (Keras's own losses take the logits
 # back from behind a softmax or sigmoid output; these do not).
 TF_LOGITS_LOSSES = ("softmax_cross_entropy", "sigmoid_cross_entropy", "sparse_softmax_cross_entropy")
-# Ops whose integer input indexes a table: (op type, input position of the table).
-GATHER_OPS = {"GatherV2": 0, "ResourceGather": 0, "Gather": 0}
 # The graph op types a zero-gradient finding is about, by the probe parameter `ops` (the torch
 # names are worker.OPS): on `tf.matmul(h, W2) + b2` an IL101 finding is the MatMul, not the add.
 TF_OPS = {
@@ -44,7 +42,6 @@ TF_OPS = {
     "activation": {"Relu", "Relu6", "LeakyRelu", "Elu", "Selu"},
     "softmax": {"Softmax", "LogSoftmax"},
 }
-SPARSE_LABEL_OPS = {"SparseSoftmaxCrossEntropyWithLogits"}
 
 
 class TFUnavailable(Exception):
@@ -217,41 +214,6 @@ def v1_importer(tf: Any) -> Callable[..., Any]:
     return _import
 
 
-def _feed(tf: Any, graph: Any, rng: Any) -> dict[Any, Any]:
-    """Random values for every placeholder: indices below the table size, labels below the logits width."""
-    import numpy as np
-
-    feeds: dict[Any, Any] = {}
-    for op in graph.get_operations():
-        if op.type != "Placeholder" or op.name.startswith("initlint_"):  # the probes' own targets
-            continue
-        t = op.outputs[0]
-        dtype = t.dtype
-        if t.shape.rank is None and dtype.is_floating:
-            # No shape at all: a hyperparameter (`keep_prob = tf.placeholder(tf.float32)`, a learning
-            # rate). 1.0 keeps dropout off; a training op, the only other reader, never runs.
-            feeds[t] = np.asarray(1.0, dtype=dtype.as_numpy_dtype)
-            continue
-        dims = t.shape.as_list() if t.shape.rank is not None else [2]
-        shape = [2 if d is None else d for d in dims]
-        if dtype.is_integer:
-            high = 2
-            for consumer in t.consumers():
-                pos = GATHER_OPS.get(consumer.type)
-                if pos is not None and consumer.inputs[pos] is not t:
-                    table = consumer.inputs[pos].shape.as_list()
-                    high = table[0] if table and table[0] else high
-                elif consumer.type in SPARSE_LABEL_OPS:
-                    width = consumer.inputs[0].shape.as_list()[-1]
-                    high = width or high
-            feeds[t] = rng.integers(0, max(1, high), size=shape).astype(dtype.as_numpy_dtype)
-        elif dtype.is_bool:
-            feeds[t] = np.bool_(True) if not shape else np.ones(shape, dtype=bool)
-        else:
-            feeds[t] = rng.random(size=shape).astype(dtype.as_numpy_dtype)
-    return feeds
-
-
 def _upstream_vars(tensors: list[Any], variables: list[Any]) -> list[Any]:
     by_op = {}
     for v in variables:
@@ -293,18 +255,13 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
     v1 = tf.compat.v1
     path = job["path"]
     results: dict[int, dict[str, Any]] = {}
-    graph = tf.Graph()
-    module = types.ModuleType("__initlint_confirm__")
-    module.__file__ = path
-    import builtins
-
-    module.__dict__["__builtins__"] = dict(
-        builtins.__dict__, __import__=optional_imports(path, job["source"], v1_importer(tf)))
+    graph, module, shapes, guessed = _build_graph(tf, job)
     rng = np.random.default_rng(job["seed"])
+
+    def _feed(tf: Any, graph: Any, r: Any) -> dict[Any, Any]:
+        return tf_feeds.feed(tf, graph, r, shapes)
+
     with graph.as_default():
-        v1.set_random_seed(job["seed"])
-        np.random.seed(job["seed"])
-        exec(compile(job["source"], path, "exec"), module.__dict__)
         variables = list(v1.trainable_variables())
         pynames = _script_names(tf, module.__dict__)
         if not variables:
@@ -358,7 +315,46 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
     if graph_probes:
         results.update(tf_graph.measure(tf, graph, variables, graph_probes, lambda r: _feed(tf, graph, r),
                                         pynames, job["seed"]))
+    if guessed:
+        for r in results.values():
+            r["inputs_guessed"] = {"shape": next(s for s in shapes.values() if len(s) == 4), "dtype": "float32",
+                                   "target": job["target"]}
     return {"ok": True, "checks": results}
+
+
+def _build_graph(tf: Any, job: dict[str, Any]) -> tuple[Any, types.ModuleType, dict[str, Any], bool]:
+    """The script slice run into a graph of its own; for a graph function nobody calls, built again on
+    its own placeholders until their layers have given each a shape (tf_feeds). (graph, module, the
+    placeholders' shapes, whether an image size was guessed)."""
+    import builtins
+
+    import numpy as np
+
+    v1 = tf.compat.v1
+    path = job["path"]
+    shapes: dict[str, Any] = {name: None for name in job.get("graph_inputs") or []}
+    guessed = False
+    for _ in range(len(shapes) + 2):
+        graph = tf.Graph()
+        module = types.ModuleType("__initlint_confirm__")
+        module.__file__ = path
+        module.__dict__["__builtins__"] = dict(
+            builtins.__dict__, __import__=optional_imports(path, job["source"], v1_importer(tf)))
+        module.__dict__[tf_feeds.GRAPH_INPUT] = lambda name: tf_feeds.graph_input(v1, shapes, name)
+        with graph.as_default():
+            v1.set_random_seed(job["seed"])
+            np.random.seed(job["seed"])
+            exec(compile(job["source"], path, "exec"), module.__dict__)
+        if not shapes:
+            break
+        learned, guess = tf_feeds.learn_shapes(graph, shapes)
+        guessed = guessed or guess
+        if not learned:
+            break
+    missing = [name for name, shape in shapes.items() if shape is None]
+    if missing:
+        raise ValueError(f"no layer of {job['target']} fixes the shape of its argument `{missing[0]}`")
+    return graph, module, shapes, guessed
 
 
 def _script_names(tf: Any, namespace: dict[str, Any]) -> dict[int, str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from initlint.confirm.recipe import script_blocks
+from initlint.confirm.tf_feeds import GRAPH_INPUT
 
 # Functions with these words build or train, not construct: never called to get a model.
 NOT_FACTORIES = ("train", "fit", "loss", "eval", "test", "predict", "main", "load", "plot", "save", "step")
@@ -406,6 +407,21 @@ def graph_call_in_function(fm: Any, name: str) -> Optional[tuple[ast.stmt, list[
                 continue
             return stmt, closure
     return None
+
+
+def graph_function_call(fn: ast.FunctionDef) -> Optional[tuple[str, list[str]]]:
+    """A call of the TF1 graph function `fn` on one placeholder per required parameter, appended to
+    the slice (tf_feeds shapes them), and those parameters; None when `fn` also needs keyword-only or
+    variadic arguments."""
+    args = fn.args
+    if args.vararg is not None or any(d is None for d in args.kw_defaults):
+        return None
+    positional = args.posonlyargs + args.args
+    required = [a.arg for a in positional[: len(positional) - len(args.defaults)]]
+    if not required:
+        return None
+    call = ", ".join(f"{GRAPH_INPUT}({name!r})" for name in required)
+    return f"\n_initlint_graph = {fn.name}({call})\n", required
 
 
 def _on_function_level(fn: ast.AST, stmt: ast.stmt) -> bool:

@@ -251,7 +251,7 @@ def _activated_pair(tf: Any, graph: Any, c: dict[str, Any], ops: list[Any], feed
     stack = [(op, v, pos) for op, v, pos in layers if op.name in _reach([z.op], False)]
     if not stack:
         return {"unverified": f"no weight layer of the graph feeds the {kind} on line {c['lines'][0]}"}
-    first = stack[0][1]
+    upstream = [v for _, v, _ in stack]
     label = v1.placeholder(s.dtype, name="initlint_labels")
     if kind == "softmax":
         with_act = tf.nn.softmax_cross_entropy_with_logits(labels=label, logits=s)
@@ -259,8 +259,8 @@ def _activated_pair(tf: Any, graph: Any, c: dict[str, Any], ops: list[Any], feed
     else:
         with_act = tf.nn.sigmoid_cross_entropy_with_logits(labels=label, logits=s)
         without = tf.nn.sigmoid_cross_entropy_with_logits(labels=label, logits=z)
-    g_with = tf.gradients(tf.reduce_mean(with_act), [first])[0]
-    g_without = tf.gradients(tf.reduce_mean(without), [first])[0]
+    g_with = tf.gradients(tf.reduce_mean(with_act), upstream)
+    g_without = tf.gradients(tf.reduce_mean(without), upstream)
     with v1.Session(graph=graph) as sess:
         sess.run(v1.global_variables_initializer())
         rng = np.random.default_rng(seed + 11)
@@ -274,8 +274,12 @@ def _activated_pair(tf: Any, graph: Any, c: dict[str, Any], ops: list[Any], feed
             classes = 2
             feeds[label] = rng.integers(0, 2, np.shape(value)).astype(value.dtype)
         gw, gwo = sess.run([g_with, g_without], feed_dict=feeds)
-    grad_with = float(np.linalg.norm(np.asarray(gw, dtype="float64")))
-    grad_without = float(np.linalg.norm(np.asarray(gwo, dtype="float64")))
+    norms = [(float(np.linalg.norm(np.asarray(a, dtype="float64"))), float(np.linalg.norm(np.asarray(b, dtype="float64"))))
+             for a, b in zip(gw, gwo)]
+    # The first weight layer that learns on the logits: one behind a zero layer gets no gradient at all.
+    at = next((i for i, (_, without_norm) in enumerate(norms) if without_norm > 0), 0)
+    first = upstream[at]
+    grad_with, grad_without = norms[at]
     floor = math.log(1 + (classes - 1) / math.e) if kind == "softmax" else math.log(1 + math.exp(-1))
     return {"activation": kind, "on_path": True, "lines": c["lines"], "output_shape": list(np.shape(value)),
             "layer": names.get(id(first), first.op.name), "grad_with": grad_with, "grad_without": grad_without,

@@ -687,7 +687,9 @@ def _tf_graph(job: dict[str, Any]) -> dict[str, Any]:
     except BaseException as exc:  # user code: any failure is a reason
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise BuildError(f"building the TensorFlow graph raised {_user_error(exc, job['path'])}") from None
+        what = (f"no top-level assignment calls {job['target']}, and called on a placeholder for each of "  # a size, not a tensor?
+                f"{', '.join(job['graph_inputs'])} it" if job.get("graph_inputs") else "building the TensorFlow graph")
+        raise BuildError(f"{what} raised {_user_error(exc, job['path'])}") from None
 
 
 def _keras_on_tf(job: dict[str, Any], built: Built, created: keras_tf.LayerLines, keras: Any) -> dict[str, Any]:

@@ -120,7 +120,36 @@ b2 = tf.Variable(tf.zeros([3]))
 h = tf.nn.relu(tf.matmul(x, W1) + b1)
 logits = tf.matmul(h, W2) + b2
 """
+# A homework skeleton: the graph functions are called by another file (train.py), never here.
+SKELETON = """\
+import tensorflow as tf
+
+
+def twolayer(X, Y, hiddensize=30, outputsize=10):
+    w1 = tf.Variable(tf.truncated_normal([784, hiddensize]))
+    b1 = tf.Variable(tf.constant(0.1, shape=[hiddensize]))
+    y1 = tf.nn.relu(tf.matmul(X, w1) + b1)
+    w2 = tf.Variable(tf.truncated_normal([hiddensize, outputsize], stddev=0.1))
+    b2 = tf.Variable(tf.zeros([outputsize]))
+    logits = tf.matmul(y1, w2) + b2
+    preds = tf.nn.softmax(logits)
+    batch_xentropy = tf.nn.softmax_cross_entropy_with_logits(labels=Y, logits=preds)
+    batch_loss = tf.reduce_mean(batch_xentropy)
+    return w1, b1, w2, b2, logits, preds, batch_xentropy, batch_loss
+
+
+def convnet(X, Y, outputsize=10):
+    x_square = tf.reshape(X, [-1, 28, 28, 1])
+    conv1 = tf.layers.conv2d(x_square, filters=8, kernel_size=3, padding="same", activation=tf.nn.relu)
+    x_flat = tf.reshape(conv1, [-1, 28 * 28 * 8])
+    w = tf.Variable(tf.zeros([28 * 28 * 8, outputsize]))
+    b = tf.Variable(tf.zeros([outputsize]))
+    preds = tf.nn.softmax(tf.matmul(x_flat, w) + b)
+    batch_xentropy = tf.nn.softmax_cross_entropy_with_logits(labels=Y, logits=preds)
+    return preds, tf.reduce_mean(batch_xentropy)
+"""
 PROGRAMS = {
+    "skeleton.py": SKELETON,
     "zero_with_bias.py": ZERO_WITH_BIAS,
     "eager_sigmoids.py": EAGER_SIGMOIDS,
     "net_in_train.py": NET_IN_TRAIN,
@@ -191,7 +220,23 @@ def test_a_layer_function_is_measured_where_the_script_calls_it(
         verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
     assert status(verdicts, "add_layer.py", "IL401", 5) == "confirmed"
     uncalled = verdicts[("add_layer_uncalled.py", "IL401", 5)]
+    # Called on a placeholder per parameter, its sizes are tensors: the build fails, and says why.
     assert uncalled["status"] == "unverified" and "no top-level assignment calls add_layer" in uncalled["detail"]
+    assert "placeholder for each of inputs, in_size, out_size" in uncalled["detail"]
+
+
+def test_a_graph_function_nobody_calls_is_built_on_placeholders_its_layers_shape(
+        verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    # X is [None, 784] by tf.matmul(X, w1); Y is [None, 10] by the loss's logits, once X has its shape.
+    unscaled = verdicts[("skeleton.py", "IL401", 5)]
+    assert unscaled["status"] == "confirmed", unscaled
+    assert "placeholders shaped by its own layers (X, Y)" in unscaled["evidence"]["model"]
+    assert status(verdicts, "skeleton.py", "IL304", 12) == "confirmed"
+    # X reshaped into images is fed flat ([None, 784]); the first layer that learns on the logits
+    # is measured: the conv kernel gets no gradient behind the zero dense layer, w does.
+    conv = verdicts[("skeleton.py", "IL304", 24)]
+    assert conv["status"] == "confirmed", conv
+    assert conv["evidence"]["layer"] == "Variable", conv["evidence"]
 
 
 def test_a_graph_function_called_by_the_training_function_is_built_on_the_script_placeholder(
