@@ -172,6 +172,19 @@ for x in fabric.setup_dataloaders(loader):
     loss = criterion(D(x).view(-1), torch.ones(x.shape[0]))
 """
 
+# A GAN's discriminator loss on its real and fake scores joined into one batch.
+JOINED_SCORES = """\
+import torch
+from torch import nn
+
+D = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 1), nn.Sigmoid())
+criterion = nn.BCELoss()
+for real, fake in loader:
+    scores = torch.cat((D(real), D(fake)), 0)
+    labels = torch.cat((torch.ones(real.shape[0], 1), torch.zeros(fake.shape[0], 1)), 0)
+    loss = criterion(scores, labels)
+"""
+
 _LOGITS_NAMES = {"BCELoss": "BCEWithLogitsLoss", "binary_cross_entropy": "binary_cross_entropy_with_logits"}
 
 
@@ -295,6 +308,7 @@ class SigmoidBce(LossPairingRule):
         Invalid(BRANCH_BOUND_LOSS, at=[(13, 16)]),
         Invalid(PREDICT_READS_OUTPUT, at=[(21, 12)]),
         Invalid(WRAPPED_MODELS, at=[(14, 12)]),
+        Invalid(JOINED_SCORES, at=[(9, 12)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:

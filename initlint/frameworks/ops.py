@@ -244,9 +244,15 @@ def tensor_op(interp: Machine, name: str, x: Tensor, args: list[Value], kwargs: 
             return Tensor(state=ZERO, params=params, zero_sites=merge_sites(*pieces))
         if all(t.is_indep for t in pieces):
             return Tensor(state=INDEP, key=("cat",) + tuple(repr(t.key) for t in pieces), params=params)
+        # Outputs of one kind of squash joined (`torch.cat((D(real), D(fake)))` into a BCELoss) are
+        # still that squash's output; outputs of one imported model, still that model's.
+        first = pieces[0]
+        same_squash = first.squash is not None and all(t.squash is not None and t.squash.kind == first.squash.kind for t in pieces)
+        squash = first.squash if same_squash else None
+        ext_output = first.ext_output if all(t.ext_output == first.ext_output for t in pieces) else None
         if any(t.state == UNKNOWN_STATE for t in pieces):
-            return Tensor(params=params)
-        return Tensor(state=LIVE, params=params, chain=_longest_chain(pieces))
+            return Tensor(params=params, squash=squash, ext_output=ext_output)
+        return Tensor(state=LIVE, params=params, chain=_longest_chain(pieces), squash=squash, ext_output=ext_output)
     if name in ("chunk", "split", "unbind", "tensor_split"):
         return ChunkedTensor(x.replaced(last_dim=None))
     if name == "astype" or name in DATASET_OPS and x.origin is not None and not x.params:

@@ -274,3 +274,15 @@ def test_classes_and_helpers_imported_inside_a_function_are_read(initlint: Run, 
     found = json.loads(initlint("--no-cache", "--format", "json", ".").stdout)
     assert [(d["path"], d["code"], d["line"]) for d in found] == [("pipeline.py", "IL303", 8)]
     assert [(r["path"], r["line"]) for r in found[0]["related"]] == [("emb/ae.py", 7), ("emb/train.py", 7)]
+
+
+def test_a_loss_on_an_imported_model_s_joined_scores_is_linked(initlint: Run, tmp_path: Path) -> None:
+    # The discriminator's real and fake scores joined into one batch are still its sigmoid output.
+    write(tmp_path, "model.py", "import torch.nn as nn\n\n\nclass D(nn.Module):\n    def __init__(self):\n"
+                                "        super().__init__()\n        self.net = nn.Sequential(nn.Linear(784, 1), nn.Sigmoid())\n\n"
+                                "    def forward(self, x):\n        return self.net(x)\n")
+    write(tmp_path, "train.py", "import torch\nimport torch.nn as nn\nfrom model import D\n\nd = D()\ncriterion = nn.BCELoss()\n"
+                                "for real, fake in loader:\n    scores = torch.cat((d(real), d(fake)), 0)\n"
+                                "    loss = criterion(scores, torch.ones(16, 1))\n")
+    found = sorted((d["path"], d["code"], d["line"]) for d in json.loads(initlint("--no-cache", "--format", "json", ".").stdout))
+    assert found == [("train.py", "IL303", 9)]
