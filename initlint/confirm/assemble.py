@@ -17,7 +17,7 @@ pure Python (ast): it runs in the main process and never imports torch.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -31,7 +31,7 @@ from initlint.confirm.constructors import (
     literal_method_call,
     reinitialized_in_project,
 )
-from initlint.confirm.filemodel import FileModel, Stmt, Unbuildable, bound_names, load_names
+from initlint.confirm.filemodel import TF1_GRAPH_NAMES, FileModel, Stmt, Unbuildable, bound_names, load_names
 from initlint.confirm.imports import LEGACY_KERAS
 from initlint.confirm.inputs import forward_def, input_hints
 from initlint.confirm.recipe import Recipe, find_recipe, is_main_guard, model_variable, reinitialized_elsewhere
@@ -296,7 +296,7 @@ def resolve_target(fm: FileModel, diag: Diagnostic, outward: bool = False) -> Ta
     return target
 
 
-def _imports_tensorflow(fm: FileModel, indices: list[int]) -> tuple[bool, bool]:
+def _imports_tensorflow(fm: FileModel, indices: list[int], block: Sequence[ast.stmt] = ()) -> tuple[bool, bool]:
     """(uses tensorflow, uses only tf.keras) for the kept statements."""
     tf_aliases = set()
     for node in fm.body:
@@ -307,7 +307,7 @@ def _imports_tensorflow(fm: FileModel, indices: list[int]) -> tuple[bool, bool]:
                     tf_aliases.add(a.asname or a.name.split(".")[0])
     uses_tf = False
     only_keras = True
-    for sub in _kept_code(fm, indices):
+    for sub in _kept_code(fm, indices, block):
         if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id in tf_aliases:
             uses_tf = True
             if sub.attr != "keras":
@@ -315,15 +315,17 @@ def _imports_tensorflow(fm: FileModel, indices: list[int]) -> tuple[bool, bool]:
     return uses_tf, only_keras
 
 
-def _kept_code(fm: FileModel, indices: list[int]) -> Iterator[ast.AST]:
-    """Every node of the kept statements but their imports."""
+def _kept_code(fm: FileModel, indices: list[int], block: Sequence[ast.stmt] = ()) -> Iterator[ast.AST]:
+    """Every node of the kept statements but their imports, and of the main block's statements kept."""
     for i in indices:
         if not isinstance(fm.body[i], (ast.Import, ast.ImportFrom)):
             yield from ast.walk(fm.body[i])
+    for stmt in block:
+        yield from ast.walk(stmt)
 
 
-def _framework(fm: FileModel, indices: list[int]) -> str:
-    uses_tf, only_keras = _imports_tensorflow(fm, indices)
+def _framework(fm: FileModel, indices: list[int], block: Sequence[ast.stmt] = ()) -> str:
+    uses_tf, only_keras = _imports_tensorflow(fm, indices, block)
     if uses_tf and not only_keras:
         return "tf"
     text = "\n".join(ast.unparse(fm.body[i]) for i in indices if isinstance(fm.body[i], (ast.Import, ast.ImportFrom)))
@@ -332,7 +334,7 @@ def _framework(fm: FileModel, indices: list[int]) -> str:
     return "torch"
 
 
-def _uses_keras(fm: FileModel, indices: list[int]) -> bool:
+def _uses_keras(fm: FileModel, indices: list[int], block: Sequence[ast.stmt] = ()) -> bool:
     """Do the kept statements build with Keras (`tf.keras.Sequential`, a `Dense` imported from
     tensorflow.keras), even when they also call tf ops (`activation=tf.nn.softmax`)?"""
     names = {"keras"} | {
@@ -342,14 +344,13 @@ def _uses_keras(fm: FileModel, indices: list[int]) -> bool:
         for a in node.names
     }
     keras = False
-    for sub in _kept_code(fm, indices):
+    for sub in _kept_code(fm, indices, block):
         if isinstance(sub, ast.Attribute) and sub.attr in TF1_GRAPH_NAMES:
             return False  # Keras layers inside a TF1 graph: the graph is what gets built
         keras = keras or isinstance(sub, ast.Attribute) and sub.attr == "keras" or isinstance(sub, ast.Name) and sub.id in names
     return keras
 
 
-TF1_GRAPH_NAMES = frozenset({"placeholder", "Session", "InteractiveSession", "get_variable", "variable_scope"})
 
 
 def keras_backend(fm: FileModel) -> str:
@@ -501,9 +502,9 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
             no_holes([fm.body[i] for i in indices])
         except Hole as exc:
             raise Unbuildable(str(exc)) from None
-    framework = _framework(fm, indices)
+    framework = _framework(fm, indices, block_statements)
     backend, tf_ops = "torch", False
-    if framework == "tf" and (target.kind == "class" or _uses_keras(fm, indices)):
+    if framework == "tf" and (target.kind == "class" or _uses_keras(fm, indices, block_statements)):
         framework, backend, tf_ops = "keras", "tensorflow", True  # a Keras model written with tf ops runs only on TensorFlow
     elif framework == "tf":
         backend = "tensorflow"

@@ -59,7 +59,15 @@ def _on_guesses(c: Confirmation, m: dict[str, Any]) -> Confirmation:
 
 
 def zero_gradients(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
-    """IL101/IL102/IL103: every judged parameter gets exactly zero gradient on both passes."""
+    """IL101/IL102/IL103: every judged parameter gets exactly zero gradient on both passes. With several
+    operations on the flagged line, each is judged on its own upstream parameters: one whose gradients
+    are all zero confirms (the finding is about one of them), and only all of them moving refutes."""
+    if m.get("groups"):
+        verdicts = [zero_gradients(dict(m, groups=None, params=g), threshold) for g in m["groups"]]
+        chosen = next((v for v in verdicts if v.status == "confirmed"), None) or next(
+            (v for v in verdicts if v.status == "unverified"), None)
+        if chosen is not None:
+            return chosen  # otherwise every operation's parameters move: refuted on all of them together
     params: list[str] = m["params"]
     if not params:
         return Confirmation("unverified", "no trainable parameter lies upstream of the finding", {})
@@ -68,6 +76,13 @@ def zero_gradients(m: dict[str, Any], threshold: Optional[float]) -> Confirmatio
                 "inputs": m.get("inputs")}
     moving1 = [n for n in params if p1[n] != 0.0]
     moving2 = [n for n in params if p2[n] != 0.0]
+    alone = m.get("first_output")
+    if (moving1 or moving2) and alone and not any(alone["pass1"].values()) and not any(alone["pass2"].values()):
+        # Only what the model also returns (embeddings, features) moves them: whether a loss takes it decides.
+        n = max(moving1 or moving2, key=lambda k: max(p1[k], p2[k]))
+        return Confirmation("unverified", f"{_names(params)} got exactly zero gradient through the model's first "
+                            f"output, but {n} gets gradient through the other outputs it returns: whether the loss "
+                            "takes them decides", evidence)
     if not moving1 and not moving2:
         return _on_guesses(Confirmation(
             "confirmed",
@@ -84,6 +99,12 @@ def zero_gradients(m: dict[str, Any], threshold: Optional[float]) -> Confirmatio
     return _on_guesses(Confirmation("refuted", detail, evidence), m)
 
 
+def nothing_learned(units: list[dict[str, Any]]) -> bool:
+    """No judged weight moved in the step while one of them is a nonzero constant: on the probe batch
+    every ReLU after it was dead (a zero weight that gets no gradient stays symmetric for good)."""
+    return bool(units) and all(u["moved"] == 0.0 for u in units) and any(u["scale"] > 0.0 for u in units)
+
+
 def symmetry(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     """IL201: the layer's units are still identical after one step."""
     units = m["units"]
@@ -95,6 +116,11 @@ def symmetry(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     evidence = {"judged": m["how"], "units": units, "inputs": m.get("inputs")}
     differ = [u for u in units if u["max_diff"] > SYMMETRY_TOLERANCE * max(1.0, u["scale"])]
     same = [u for u in units if u not in differ]
+    alone = m.get("first_output")
+    if differ and alone and not any(u["max_diff"] > SYMMETRY_TOLERANCE * max(1.0, u["scale"]) for u in alone):
+        return Confirmation("unverified", f"through the model's first output alone the units of "
+                            f"{_names([u['param'] for u in alone])} stay identical; only the other outputs it returns "
+                            "separate them: whether the loss takes them decides", evidence)
     if differ and same and all(u.get("output_layer") for u in differ):
         # The hidden layer is still symmetric; only the output layer's per-hidden-unit weights moved
         # apart (what feeds the units, such as random biases, differs). One step cannot tell whether
@@ -108,6 +134,17 @@ def symmetry(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
             "hidden units separate",
             evidence,
         )
+    if differ and same:
+        # A later layer's rows may part while its columns (one per unit of the earlier layer) stay
+        # equal, which keeps the earlier layer symmetric for good: one step does not settle it.
+        u = max(differ, key=lambda d: d["max_diff"])
+        kept = ", ".join(f"{s['param']} ({s['axis']})" for s in same)
+        return Confirmation(
+            "unverified",
+            f"after one SGD step the units of {kept} are still identical, but the {u['axis']} of {u['param']} "
+            f"differ by {_fmt(u['max_diff'])}: one step does not settle whether the identical units ever separate",
+            evidence,
+        )
     if differ:
         u = max(differ, key=lambda d: d["max_diff"])
         return _on_guesses(Confirmation(
@@ -116,6 +153,10 @@ def symmetry(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
             "something downstream breaks the symmetry",
             evidence,
         ), m)
+    if nothing_learned(units):  # identical units say nothing
+        return Confirmation("unverified", f"no judged weight moved in the SGD step ({_names([u['param'] for u in units])} "
+                            "got no gradient on the probe inputs), so the step cannot show whether the units separate",
+                            evidence)
     parts = ", ".join(f"{u['param']} ({u['units']} {u['axis']})" for u in units)
     return _on_guesses(Confirmation(
         "confirmed",

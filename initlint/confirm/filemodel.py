@@ -85,6 +85,7 @@ class FileModel:
             top = symtable.symtable(text, path, "exec")
         except (SyntaxError, ValueError) as exc:
             raise Unbuildable(f"the file does not parse: {exc}") from None
+        self.tree.body = hoist_graph_main(self.tree.body)
         self.body: list[Stmt] = list(self.tree.body)
         tables = {(c.get_name(), c.get_lineno()): c for c in top.get_children()}
         self.uses: list[set[str]] = []
@@ -185,9 +186,11 @@ class FileModel:
             start = stmt_start(node)
             end = getattr(node, "end_lineno", node.lineno) or node.lineno
             segment = lines[start - 1 : end]
-            if node.col_offset and start == node.lineno:
-                # Shares its first line with a dropped statement (`a; b`): keep only this one.
-                segment = [lines[start - 1][node.col_offset :]] + segment[1:]
+            indent = node.col_offset
+            if indent and start == node.lineno:
+                # Shares its first line with a dropped statement (`a; b`), or was hoisted out of the
+                # main block: keep only this one, dedented with the lines of its own block.
+                segment = [lines[start - 1][indent:]] + [t[indent:] if not t[:indent].strip() else t for t in segment[1:]]
             for k, text in enumerate(segment):
                 slot = start - 1 + k
                 out[slot] = text if not out[slot] else out[slot] + "; " + text.lstrip()
@@ -198,6 +201,25 @@ class FileModel:
 # Calls that only configure the object they are made on: an argument parser the model's code reads
 # (`opt = parser.parse_args()`) needs its `add_argument` calls for the defaults to be there.
 CONFIGURING_METHODS = frozenset({"add_argument", "add_argument_group", "add_mutually_exclusive_group", "set_defaults"})
+
+
+# Attributes that only TF1 graph code calls (`tf.placeholder`, `tf.Session`).
+TF1_GRAPH_NAMES = frozenset({"placeholder", "Session", "InteractiveSession", "get_variable", "variable_scope"})
+
+
+def hoist_graph_main(body: list[Stmt]) -> list[Stmt]:
+    """The module's statements, with a `__main__` block that builds a TF1 graph in place of its body:
+    such a script (`if __name__ == "__main__": x = tf.placeholder(...); weights = {...}; ...`) is
+    sliced as if written at the top level, where the graph statements that use a flagged variable
+    are found. The block's other statements are the slice's to skip, as at the top level."""
+    out: list[Stmt] = []
+    for node in body:
+        if isinstance(node, ast.If) and is_main_guard(node) and not node.orelse and any(
+                isinstance(n, ast.Attribute) and n.attr in TF1_GRAPH_NAMES for n in ast.walk(node)):
+            out.extend(node.body)
+        else:
+            out.append(node)
+    return out
 
 
 def configured_name(node: Stmt) -> Optional[str]:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Optional
 
 from initlint.confirm import symmetry, tf1_layers, tf_feeds, tf_graph
+from initlint.confirm.checks import nothing_learned
 from initlint.confirm.imports import optional_imports
 from initlint.confirm.probes import LR, SATURATED_LOGIT, VANISHING_SEEDS
 
@@ -280,36 +281,36 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
             ops = _ops_at(graph, path, c["lines"][0], c["lines"][1])
             kinds = TF_OPS.get(c["probe_params"].get("ops", ""), set())
             ops = [op for op in ops if op.type in kinds] or ops  # the flagged operation, not what follows it
-            flagged = [t for op in ops[-1:] for t in op.outputs if t.dtype.is_floating]
-            if not flagged:
+            # Each flagged operation on the line apart (`tf.matmul(deep, W_out) + tf.matmul(wide, W_wide)`):
+            # the finding is about one of them, and another one's gradient says nothing of it.
+            outputs = [[t for t in op.outputs if t.dtype.is_floating] for op in ops]
+            outputs = [ts for ts in outputs if ts]
+            if not outputs:
                 results[c["index"]] = {"params": [], "how": f"no floating tensor is computed on line {c['lines'][0]}",
                                        "pass1": {}, "pass2": {}}
                 continue
-            up = _upstream_vars(flagged, variables)
-            target = tf.add_n([tf.reduce_sum(t * tf.random.normal(tf.shape(t), seed=job["seed"] + 7, dtype=t.dtype))
-                               for t in flagged])
-            grads = tf.gradients(target, up) if up else []
-            dense = [None if g is None else tf.convert_to_tensor(g) for g in grads]  # IndexedSlices -> dense
-            pairs = [(v, g) for v, g in zip(up, dense) if g is not None]
-            norms = [tf.norm(tf.cast(g, tf.float64)) for _, g in pairs]
-            step = [v1.assign_sub(v, LR * g) for v, g in pairs]
-            plan.append((c, pairs, norms, step))
+            plan.append((c, [_zero_plan(tf, flagged, variables, job["seed"]) for flagged in outputs]))
         init = v1.global_variables_initializer()
         with v1.Session(graph=graph) as sess:
             sess.run(init)
             feeds = _feed(tf, graph, rng)
-            for c, pairs, norms, step in plan:
-                names = [pynames.get(id(v), v.op.name) for v, _ in pairs]
-                pass1 = sess.run(norms, feed_dict=feeds) if norms else []
-                if step:
-                    sess.run(step, feed_dict=feeds)
-                pass2 = sess.run(norms, feed_dict=feeds) if norms else []
-                sess.run(init)  # the next finding starts from the same weights
+            for c, per_op in plan:
+                measured: list[dict[str, Any]] = []
+                for pairs, norms, step in per_op:
+                    names = [pynames.get(id(v), v.op.name) for v, _ in pairs]
+                    pass1 = sess.run(norms, feed_dict=feeds) if norms else []
+                    if step:
+                        sess.run(step, feed_dict=feeds)
+                    pass2 = sess.run(norms, feed_dict=feeds) if norms else []
+                    sess.run(init)  # the next measurement starts from the same weights
+                    measured.append({"params": names, "pass1": {n: float(x) for n, x in zip(names, pass1)},
+                                     "pass2": {n: float(x) for n, x in zip(names, pass2)}})
                 results[c["index"]] = {
-                    "params": names,
+                    "params": sorted({n for g in measured for n in g["params"]}),
                     "how": f"the variables upstream of line {c['lines'][0]} (gradients of the tensor it computes)",
-                    "pass1": {n: float(x) for n, x in zip(names, pass1)},
-                    "pass2": {n: float(x) for n, x in zip(names, pass2)},
+                    "pass1": {n: x for g in measured for n, x in g["pass1"].items()},
+                    "pass2": {n: x for g in measured for n, x in g["pass2"].items()},
+                    "groups": [g["params"] for g in measured if g["params"]] if len(measured) > 1 else None,
                     "inputs": {t.op.name: list(np.shape(v)) for t, v in feeds.items()},
                 }
     if graph_probes:
@@ -320,6 +321,18 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
             r["inputs_guessed"] = {"shape": next(s for s in shapes.values() if len(s) == 4), "dtype": "float32",
                                    "target": job["target"]}
     return {"ok": True, "checks": results}
+
+
+def _zero_plan(tf: Any, flagged: list[Any], variables: list[Any], seed: int) -> tuple[list[Any], list[Any], list[Any]]:
+    """The gradients of a random projection of `flagged` for its upstream variables: (pairs, their norms, one SGD step)."""
+    v1 = tf.compat.v1
+    up = _upstream_vars(flagged, variables)
+    target = tf.add_n([tf.reduce_sum(t * tf.random.normal(tf.shape(t), seed=seed + 7, dtype=t.dtype)) for t in flagged])
+    grads = tf.gradients(target, up) if up else []
+    dense = [None if g is None else tf.convert_to_tensor(g) for g in grads]  # IndexedSlices -> dense
+    pairs = [(v, g) for v, g in zip(up, dense) if g is not None]
+    norms = [tf.norm(tf.cast(g, tf.float64)) for _, g in pairs]
+    return pairs, norms, [v1.assign_sub(v, LR * g) for v, g in pairs]
 
 
 def _build_graph(tf: Any, job: dict[str, Any]) -> tuple[Any, types.ModuleType, dict[str, Any], bool]:
@@ -442,10 +455,16 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
             continue
         if c["probe"] == "symmetry":
             snapshot = {n: v.numpy() for n, v in weights.items()}
-            results[c["index"]] = _symmetry(tf, keras, obj, x, lines.layers(c["lines"][0], c["lines"][1]), snapshot,
-                                            measure, [list(np.shape(i)) for i in inputs])
-            for n, v in weights.items():
-                v.assign(snapshot[n])
+            probe = x
+            for _ in range(2):
+                results[c["index"]] = _symmetry(tf, keras, obj, x, lines.layers(c["lines"][0], c["lines"][1]), snapshot,
+                                                measure, [list(np.shape(i)) for i in inputs])
+                for n, v in weights.items():
+                    v.assign(snapshot[n])
+                if not nothing_learned(results[c["index"]]["units"]) or isinstance(x, list) or x.dtype.kind != "f":
+                    break
+                x = np.abs(x)  # a constant kernel's ReLUs all dead on this probe batch: again on |x| (as pixels)
+            x = probe
             continue
         if c["probe"] != "zero_gradients":
             results[c["index"]] = {"unverified": ONLY_ZERO}

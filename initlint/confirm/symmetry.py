@@ -92,6 +92,11 @@ def measure_symmetry(
     # A weight the forward pass never uses (a layer left over from an experiment, an auxiliary head
     # another method calls) gets no gradient: its units stay equal whatever its init, which says nothing.
     unused = [n for n in given if built.params[n].dim() >= 2 and n not in rec.order]
+    if not built.keras and any(isinstance(m, torch.nn.RNNBase) for m in built.obj.modules()):
+        # A recurrent layer runs as one fused op the recorder does not see: which weights the forward
+        # pass uses, and which layer is the output layer, are not known.
+        return {"units": [], "unused": [], "how": "a recurrent layer (LSTM, GRU, RNN) runs as one fused operation "
+                "the confirmation does not trace", "inputs": shapes}
     for n in given:
         p = built.params[n]
         if p.dim() < 2 or n in unused:
@@ -108,3 +113,4 @@ def measure_symmetry(
                       "max_diff_at_init": init_diff, "moved": moved, "output_layer": n == output_layer,
                       "scale": float(p.detach().abs().max())})
     return {"units": units, "unused": unused, "how": how, "inputs": shapes}
+

@@ -197,6 +197,12 @@ def _symmetry(sess: Any, c: dict[str, Any], stack: list[tuple[Any, Any, int]], o
               seed: int) -> dict[str, Any]:
     import numpy as np
 
+    fed_rates = [t.op.name for t, x in feeds.items() if t.shape.rank is None and np.ndim(x) == 0]
+    if fed_rates and any("dropout" in op.name.lower() for op in sess.graph.get_operations()):
+        # The shapeless placeholder fed 1.0 is most likely dropout's keep probability: training feeds
+        # less, and dropout's random masks break the symmetry there.
+        return {"unverified": f"the graph has dropout whose rate the script feeds (`{fed_rates[0]}`, run here at 1.0, "
+                "so dropout is off): in training its masks may break the symmetry"}
     created = {op.name for op in ops}
     judged = [(op, v, pos) for op, v, pos in stack if v.op.name in created]
     how = f"the weights line {c['lines'][0]} creates"

@@ -37,6 +37,8 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from initlint.confirm import keras_tf, sandbox
+from initlint.confirm.autograd import objective, params_upstream, returned_tensors
+from initlint.confirm.checks import nothing_learned
 from initlint.confirm.example_inputs import (
     Spec,
     config_spec,
@@ -85,18 +87,6 @@ class RawWeight(BuildError):
     def __init__(self, message: str, tensor: torch.Tensor) -> None:
         super().__init__(message)
         self.tensor = tensor
-
-
-def _tensors(obj: Any) -> list[torch.Tensor]:
-    if isinstance(obj, torch.Tensor):
-        return [obj]
-    if isinstance(obj, (list, tuple)):
-        return [t for o in obj for t in _tensors(o)]
-    if isinstance(obj, dict):
-        return [t for o in obj.values() for t in _tensors(o)]
-    if hasattr(obj, "logits") and isinstance(obj.logits, torch.Tensor):
-        return [obj.logits]
-    return []
 
 
 def _user_line(filename: str) -> Optional[int]:
@@ -161,7 +151,7 @@ class Recorder(TorchFunctionMode):
                 if isinstance(a, torch.Tensor) and id(a) in self.names and a.dim() >= 2:
                     pname = self.names[id(a)]
                     if pname not in self.rms:
-                        outs = _tensors(out)
+                        outs = returned_tensors(out)
                         if outs and outs[0].is_floating_point():
                             o = outs[0].detach()
                             self.rms[pname] = float(o.double().pow(2).mean().sqrt())
@@ -189,7 +179,7 @@ class Recorder(TorchFunctionMode):
         if name == "addmm" and args:
             inputs = [t for t in inputs if t is not args[0]]
         self.at_line.setdefault(line, []).append((name, inputs))
-        for t in _tensors(out):
+        for t in returned_tensors(out):
             self.written.setdefault(line, set()).add(t.data_ptr())
 
 
@@ -198,29 +188,6 @@ def _bias_of(layer: Any) -> Optional[torch.Tensor]:
     bias = getattr(layer, "bias", None)
     value = getattr(bias, "value", bias)  # a Keras variable holds its torch tensor in .value
     return value if isinstance(value, torch.Tensor) else None
-
-
-def _upstream(tensors: list[torch.Tensor], names: dict[int, str]) -> set[str]:
-    found: set[str] = set()
-    seen: set[int] = set()
-    stack: list[Any] = []
-    for t in tensors:
-        if id(t) in names:
-            found.add(names[id(t)])
-        if t.grad_fn is not None:
-            stack.append(t.grad_fn)
-    while stack:
-        fn = stack.pop()
-        if fn is None or id(fn) in seen:
-            continue
-        seen.add(id(fn))
-        var = getattr(fn, "variable", None)
-        if var is not None and id(var) in names:
-            found.add(names[id(var)])
-        for nxt, _ in getattr(fn, "next_functions", ()):
-            if nxt is not None:
-                stack.append(nxt)
-    return found
 
 
 class Built:
@@ -357,6 +324,36 @@ def _input_specs(job: dict[str, Any], built: Built) -> list[list[tuple[list[int]
     return specs
 
 
+def _reset(built: Built, values: dict[str, torch.Tensor]) -> None:
+    with torch.no_grad():
+        for n, p in built.params.items():
+            p.copy_(values[n])
+
+
+def _two_pass(built: Built, inputs: list[torch.Tensor], seed: int, first: bool = False) -> tuple[dict[str, float], dict[str, float]]:
+    """Gradient norms of a random projection of the outputs (of the first only, with `first`), before
+    and after one SGD step on it; the step stays applied."""
+    built.zero_grad()
+    pgen = torch.Generator().manual_seed(seed + 7)
+    state = pgen.get_state()
+    norms = []
+    for k in range(2):
+        _seed(seed)
+        out = built(inputs)
+        pgen.set_state(state)
+        obj = objective(returned_tensors(out)[:1] if first else out, pgen)
+        if obj is not None and obj.requires_grad:
+            obj.backward()  # type: ignore[no-untyped-call]
+        norms.append(_norms(built))
+        if k == 0:
+            with torch.no_grad():
+                for p in built.trainable().values():
+                    if p.grad is not None:
+                        p.add_(p.grad, alpha=-LR)
+            built.zero_grad()
+    return norms[0], norms[1]
+
+
 def _user_error(exc: BaseException, filename: str) -> str:
     where = ""
     for fs in reversed(traceback.extract_tb(exc.__traceback__)):
@@ -415,19 +412,6 @@ def build(job: dict[str, Any]) -> Built:
     if not isinstance(obj, torch.nn.Module):
         raise BuildError(f"`{target}` is a {type(obj).__name__}, not a torch.nn.Module or Keras model")
     return Built(obj.to(job.get("device", "cpu")), keras=False)
-
-
-def _objective(out: Any, gen: torch.Generator, squared_error: bool = False) -> Optional[torch.Tensor]:
-    """A random projection of the outputs, or (for vanishing gradients) the mean
-    squared error against random targets, which cannot cancel across the batch."""
-    total = None
-    for t in _tensors(out):
-        if not t.is_floating_point():
-            continue
-        r = torch.randn(t.shape, generator=gen).to(t.device, t.dtype)
-        term = (t - r).pow(2).mean() if squared_error else (t * r).sum()
-        total = term if total is None else total + term
-    return total
 
 
 def _norms(built: Built) -> dict[str, float]:
@@ -564,6 +548,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     shapes_used = [list(t.shape) for t in inputs]
 
     upstream: dict[int, set[str]] = {}
+    groups: dict[int, list[set[str]]] = {}
     for c in checks:
         if c["probe"] != "zero_gradients":
             continue
@@ -572,12 +557,15 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         chosen = [op for op in ops if op[0] in wanted] or ops
         # A layer created on the flagged line stands for it (Keras calls its layers from its own code).
         made_layers = list(created.layers(c["lines"][0], c["lines"][1]))
-        made = [t for m in made_layers for o in layer_out.get(id(m), []) for t in _tensors(o)]
-        found = _upstream([t for _, ts in chosen for t in ts] + made, built.names)
-        if c["probe_params"]["ops"] == "multiplicative":
-            # A layer's own bias is added after its product (x @ kernel + bias): not upstream of it.
-            found -= {built.names[id(b)] for b in map(_bias_of, made_layers) if b is not None and id(b) in built.names}
-        upstream[c["index"]] = found
+        made = [t for m in made_layers for o in layer_out.get(id(m), []) for t in returned_tensors(o)]
+        own_biases = {built.names[id(b)] for b in map(_bias_of, made_layers) if b is not None and id(b) in built.names}
+        # A layer's own bias is added after its product (x @ kernel + bias): not upstream of it.
+        drop = own_biases if c["probe_params"]["ops"] == "multiplicative" else set()
+        # Each operation on the line apart (`self.linear(x) + (u * v).sum(-1)`, a ReLU line in a loop
+        # over layers): the finding is about one of them, and another one's gradient says nothing of it.
+        groups[c["index"]] = [params_upstream(ts, built.names) - drop for _, ts in chosen] + (
+            [params_upstream(made, built.names) - drop] if made else [])
+        upstream[c["index"]] = set().union(*groups[c["index"]])
     del out0
 
     results: dict[int, dict[str, Any]] = {}
@@ -609,7 +597,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             xs = [_regen(t, g) for t in inputs]
             built.zero_grad()
             _seed(job["seed"] + k)
-            loss = _objective(built(xs), g, squared_error=True)
+            loss = objective(built(xs), g, squared_error=True)
             if loss is not None and loss.requires_grad:
                 loss.backward()  # type: ignore[no-untyped-call]
             per_seed.append(_norms(built))
@@ -624,31 +612,28 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     two_pass = [c for c in checks if c["probe"] in ("zero_gradients", "symmetry")]
     if two_pass:
         trainable = built.trainable()
-        built.zero_grad()
-        pgen = torch.Generator().manual_seed(job["seed"] + 7)
-        _seed(job["seed"])
-        out = built(inputs)
-        state = pgen.get_state()
-        obj = _objective(out, pgen)
-        if obj is not None and obj.requires_grad:
-            obj.backward()  # type: ignore[no-untyped-call]
-        pass1 = _norms(built)
-        with torch.no_grad():
-            for p in trainable.values():
-                if p.grad is not None:
-                    p.add_(p.grad, alpha=-LR)
-        built.zero_grad()
-        _seed(job["seed"])
-        out = built(inputs)
-        pgen.set_state(state)
-        obj = _objective(out, pgen)
-        if obj is not None and obj.requires_grad:
-            obj.backward()  # type: ignore[no-untyped-call]
-        pass2 = _norms(built)
+        first_only: dict[int, Any] = {}
+        if len([t for t in returned_tensors(built(inputs)) if t.is_floating_point()]) > 1:
+            # A model that also returns what no loss may take (embeddings, features): the verdict must
+            # not rest on them. Measured on its first output alone too; a disagreement is unverified.
+            pass1, pass2 = _two_pass(built, inputs, job["seed"], first=True)
+            first_only = {c["index"]: measure_symmetry(c, built, init, written_params, rec, shapes_used)["units"]
+                          if c["probe"] == "symmetry" else {"pass1": pass1, "pass2": pass2} for c in two_pass}
+            _reset(built, init)
+        pass1, pass2 = _two_pass(built, inputs, job["seed"])
         for c in two_pass:
             idx = c["index"]
             if c["probe"] == "symmetry":
-                results[idx] = measure_symmetry(c, built, init, written_params, rec, shapes_used)
+                results[idx] = dict(measure_symmetry(c, built, init, written_params, rec, shapes_used),
+                                    first_output=first_only.get(idx))
+                if nothing_learned(results[idx]["units"]) and all(t.is_floating_point() for t in inputs):
+                    # A constant layer's ReLUs all dead on this probe batch: again on |x| (as pixels are).
+                    moved = {n: p.detach().clone() for n, p in built.params.items()}
+                    _reset(built, init)
+                    _two_pass(built, [t.abs() for t in inputs], job["seed"])
+                    results[idx] = dict(measure_symmetry(c, built, init, written_params, rec, shapes_used),
+                                        first_output=first_only.get(idx))
+                    _reset(built, moved)
                 continue
             given = [p for p in c.get("params", []) if p in trainable]
             if given:
@@ -659,15 +644,19 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             else:  # never judge the whole model: its output layer always learns
                 judged, how = [], (f"no operation or layer on line {c['lines'][0]} ran in the forward pass, so the "
                                    "parameters upstream of it are unknown")
+            alone = first_only.get(idx)
             results[idx] = {
                 "params": judged,
                 "how": how,
                 "pass1": {n: pass1[n] for n in judged},
                 "pass2": {n: pass2[n] for n in judged},
                 "inputs": shapes_used,
+                "first_output": {k: {n: alone[k][n] for n in judged} for k in ("pass1", "pass2")} if alone else None,
+                "groups": [sorted(g & set(judged)) for g in groups.get(idx, []) if g & set(judged)]
+                if not given and len(groups.get(idx, [])) > 1 else None,
             }
     # The probes of probes.py, each on its own pass.
-    tools = Tools(_user_line, _tensors, Recorder, _norms, _objective)
+    tools = Tools(_user_line, returned_tensors, Recorder, _norms, objective)
     for c in checks:
         if c["probe"] in PROBES:
             _seed(job["seed"])

@@ -283,7 +283,22 @@ def loss_fn(labels, probs):
 
 model.compile(optimizer="adam", loss=loss_fn)
 """
+# A 'ones' kernel behind ReLU: on random probe rows whose sum is negative every unit is dead, nothing
+# moves, and identical units after the step say nothing (training on [0, 1) pixels separates them).
+ONES_KERNELS = """\
+import numpy as np
+from tensorflow import keras
+
+model = keras.Sequential([
+    keras.Input((784,)),
+    keras.layers.Dense(32, activation="relu", kernel_initializer="ones"),
+    keras.layers.Dense(32, activation="relu", kernel_initializer="ones"),
+    keras.layers.Dense(10, activation="softmax"),
+])
+model.compile("sgd", "sparse_categorical_crossentropy")
+"""
 CASES = {
+    "ones_kernels_dead_probe.py": (ONES_KERNELS, "IL201", 6, "unverified"),
     "softmax_tf_nn_loss.py": (SOFTMAX_TF_NN_LOSS.format(outputs="policy"), "IL304", 13, "confirmed"),
     "softmax_second_output.py": (SOFTMAX_TF_NN_LOSS.format(outputs="[value, policy]").split("\n\ndef loss_fn")[0]
                                  + "\nx, y = tf.random.normal((4, 20)), tf.one_hot([0, 1, 2, 3], 5)\nv, p = model(x)\n"
@@ -301,7 +316,11 @@ CASES = {
     "softmax_from_logits_torch.py": (SOFTMAX_FROM_LOGITS.format(
         backend='import os\nos.environ["KERAS_BACKEND"] = "torch"\n'), "IL304", 10, "confirmed"),
     "tf_keras_deep_plain.py": (TF_KERAS_DEEP, "IL402", 6, "confirmed"),
-    "tf_keras_constant_kernels.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.Constant(0.3)"), "IL201", 8, "confirmed"),
+    # Behind a constant output layer the hidden kernel gets no gradient at all (the softmax's gradient
+    # sums to zero over the classes): nothing moves, on x or on |x|, which one step cannot tell from
+    # ReLUs that the probe batch happens to leave dead.
+    "tf_keras_constant_kernels.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.Constant(0.3)"), "IL201", 8, "unverified"),
+    "tf_keras_constant_head.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.Constant(0.3)"), "IL201", 9, "confirmed"),
     "tf_keras_zero_product.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.Zeros()"), "IL101", 13, "confirmed"),
     "tf_keras_random_kernels.py": (TF_KERAS_ZEROS.format(init="tf.keras.initializers.GlorotUniform()"), "IL101", 13, "unverified"),
     # name: (source, code, line, expected status)

@@ -148,8 +148,54 @@ def convnet(X, Y, outputsize=10):
     batch_xentropy = tf.nn.softmax_cross_entropy_with_logits(labels=Y, logits=preds)
     return preds, tf.reduce_mean(batch_xentropy)
 """
+# The whole graph is built in the main block, its layers in a function defined there.
+MAIN_BLOCK = """\
+import tensorflow as tf
+
+if __name__ == "__main__":
+    x = tf.placeholder("float", [None, 784])
+    weights = {
+        "h1": tf.Variable(tf.random_normal([784, 256])),
+        "h2": tf.Variable(tf.random_normal([256, 784])),
+    }
+
+    def autoencoder(x):
+        hidden = tf.nn.relu(tf.matmul(x, weights["h1"]))
+        return tf.matmul(hidden, weights["h2"])
+
+    y = autoencoder(x)
+    cost = tf.reduce_mean(tf.pow(x - y, 2))
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+"""
+# A dead product beside a live one on the same line: the dead one is judged.
+WIDE_AND_DEEP = """\
+import tensorflow.compat.v1 as tf
+tf.disable_v2_behavior()
+
+x = tf.placeholder(tf.float32, [None, 8])
+W_h = tf.Variable(tf.zeros([8, 16]))
+W_out = tf.Variable(tf.zeros([16, 1]))
+W_wide = tf.Variable(tf.truncated_normal([8, 1], stddev=0.1))
+logits = tf.matmul(tf.nn.relu(tf.matmul(x, W_h)), W_out) + tf.matmul(x, W_wide)
+"""
+# Dropout's keep probability is fed by the script (0.5 in training): its masks break the symmetry.
+KEEP_PROB = """\
+import tensorflow.compat.v1 as tf
+tf.disable_v2_behavior()
+
+x = tf.placeholder(tf.float32, [None, 20])
+keep_prob = tf.placeholder(tf.float32)
+W1 = tf.get_variable("W1", [20, 50], initializer=tf.constant_initializer(0.1))
+W2 = tf.get_variable("W2", [50, 3], initializer=tf.constant_initializer(0.1))
+h = tf.nn.dropout(tf.nn.relu(tf.matmul(x, W1) + 0.1), keep_prob)
+logits = tf.matmul(h, W2)
+"""
 PROGRAMS = {
+    "wide_and_deep.py": WIDE_AND_DEEP,
+    "keep_prob.py": KEEP_PROB,
     "skeleton.py": SKELETON,
+    "main_block.py": MAIN_BLOCK,
     "zero_with_bias.py": ZERO_WITH_BIAS,
     "eager_sigmoids.py": EAGER_SIGMOIDS,
     "net_in_train.py": NET_IN_TRAIN,
@@ -239,6 +285,13 @@ def test_a_graph_function_nobody_calls_is_built_on_placeholders_its_layers_shape
     assert conv["evidence"]["layer"] == "Variable", conv["evidence"]
 
 
+def test_a_graph_built_in_the_main_block_is_built_as_at_the_top_level(
+        verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    for line in (6, 7):
+        got = verdicts[("main_block.py", "IL401", line)]
+        assert got["status"] == "confirmed", got
+
+
 def test_a_graph_function_called_by_the_training_function_is_built_on_the_script_placeholder(
         verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
     for line in (7, 8):
@@ -250,3 +303,15 @@ def test_a_graph_function_called_by_the_training_function_is_built_on_the_script
 def test_a_product_is_judged_without_the_bias_added_on_its_line(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
     assert status(verdicts, "zero_with_bias.py", "IL101", 9) == "confirmed", verdicts[("zero_with_bias.py", "IL101", 9)]
     assert "b2" not in verdicts[("zero_with_bias.py", "IL101", 9)]["evidence"]["parameters"]
+
+
+def test_a_dead_product_beside_a_live_one_on_its_line_is_confirmed(
+        verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    got = verdicts[("wide_and_deep.py", "IL101", 8)]
+    assert got["status"] == "confirmed", got
+
+
+def test_symmetry_under_dropout_with_a_fed_rate_is_unverified(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    for line in (6, 7):
+        got = verdicts[("keep_prob.py", "IL201", line)]
+        assert got["status"] == "unverified" and "dropout" in got["detail"], got

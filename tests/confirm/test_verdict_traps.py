@@ -1,0 +1,205 @@
+"""Programs on which a confirmation verdict was once wrong, each a mechanism of its own: another
+operation on the flagged line, outputs no loss takes, fused recurrent layers. Through the real CLI,
+one run over all the programs, so one worker serves the module."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+
+# The wide part's product on the same line as the dead interaction: the interaction is judged.
+SAME_LINE_LINEAR = '''\
+import torch
+import torch.nn as nn
+
+
+class FM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.user, self.item, self.linear = nn.Embedding(100, 8), nn.Embedding(50, 8), nn.Linear(4, 1)
+        nn.init.zeros_(self.user.weight)
+        nn.init.zeros_(self.item.weight)
+
+    def forward(self, uid, iid, dense):
+        u = self.user(uid)
+        v = self.item(iid)
+        return self.linear(dense).squeeze(-1) + (u * v).sum(-1)
+
+
+if __name__ == "__main__":
+    model = FM()
+    loss = nn.BCEWithLogitsLoss()(model(torch.randint(0, 100, (8,)), torch.randint(0, 50, (8,)), torch.randn(8, 4)), torch.ones(8))
+'''
+SAME_LINE_RELUS = '''\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.out = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 1)
+        nn.init.zeros_(self.b.weight)
+        nn.init.zeros_(self.b.bias)
+
+    def forward(self, x):
+        h = F.relu(self.a(x)) + F.relu(self.b(x))
+        return self.out(h)
+
+
+if __name__ == "__main__":
+    net = Net()
+    print(net(torch.randn(2, 16)))
+'''
+# One ReLU line runs once per layer; the layer after the zero one learns through its bias alone.
+RELU_LOOP = '''\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class MLP(nn.Module):
+    def __init__(self, depth=4):
+        super().__init__()
+        self.hidden = nn.ModuleList(nn.Linear(16, 16) for _ in range(depth))
+        self.head = nn.Linear(16, 2)
+        nn.init.zeros_(self.hidden[2].weight)
+        nn.init.zeros_(self.hidden[2].bias)
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = F.relu(layer(x))
+        return self.head(x)
+
+
+if __name__ == "__main__":
+    net = MLP()
+    print(net(torch.randn(2, 16)))
+'''
+# The model also returns its embeddings / features, which the script's loss never takes.
+RETURNED_EMBEDDINGS = '''\
+import torch
+import torch.nn as nn
+
+
+class TwoTower(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.u, self.v = nn.Embedding(100, 8), nn.Embedding(50, 8)
+        nn.init.zeros_(self.u.weight)
+        nn.init.zeros_(self.v.weight)
+
+    def forward(self, uid, iid):
+        u, v = self.u(uid), self.v(iid)
+        return (u * v).sum(-1), u, v
+'''
+RETURNED_FEATURES = '''\
+import torch
+import torch.nn as nn
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.out = nn.Linear(32, 64), nn.Linear(64, 64), nn.Linear(64, 4)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.constant_(m.weight, 0.05)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        feats = torch.tanh(self.fc2(torch.tanh(self.fc1(x))))
+        return self.out(feats), feats
+'''
+LSTM_CONSTANT = '''\
+import torch
+import torch.nn as nn
+
+
+class LM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.fc = nn.LSTM(8, 16, batch_first=True), nn.Linear(16, 20)
+        for p in (self.lstm.weight_ih_l0, self.lstm.weight_hh_l0, self.fc.weight):
+            nn.init.constant_(p, 0.02)
+
+    def forward(self, x):
+        return self.fc(self.lstm(x)[0])
+'''
+# Two constant layers before a random head: the second one's rows part, its columns (one per unit of
+# the first) stay equal, so the first stays symmetric.
+TWO_CONSTANT_LAYERS = '''\
+import torch.nn as nn
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.head = nn.Linear(8, 16), nn.Linear(16, 16), nn.Linear(16, 3)
+        for fc in (self.fc1, self.fc2):
+            nn.init.constant_(fc.weight, 0.05)
+            nn.init.zeros_(fc.bias)
+
+    def forward(self, x):
+        return self.head(self.fc2(self.fc1(x).tanh()).tanh())
+'''
+PROGRAMS = {
+    "same_line_linear.py": SAME_LINE_LINEAR,
+    "same_line_relus.py": SAME_LINE_RELUS,
+    "relu_loop.py": RELU_LOOP,
+    "returned_embeddings.py": RETURNED_EMBEDDINGS,
+    "returned_features.py": RETURNED_FEATURES,
+    "lstm_constant.py": LSTM_CONSTANT,
+    "two_constant_layers.py": TWO_CONSTANT_LAYERS,
+}
+
+
+@pytest.fixture(scope="module")
+def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, int], dict[str, Any]]:
+    root = tmp_path_factory.mktemp("traps")
+    for name, text in PROGRAMS.items():
+        (root / name).write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "initlint", "--no-cache", "--confirm", "--format", "json", *PROGRAMS],
+                          cwd=root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode in (0, 1), proc.stderr
+    return {(f["path"], f["code"], f["line"]): f["confirmation"] for f in json.loads(proc.stdout)}
+
+
+def got(verdicts: dict[tuple[str, str, int], dict[str, Any]], *key: Any) -> dict[str, Any]:
+    assert key in verdicts, sorted(verdicts)
+    return verdicts[key]
+
+
+def test_another_operation_on_the_flagged_line_does_not_refute(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    linear = got(verdicts, "same_line_linear.py", "IL101", 15)
+    assert linear["status"] == "confirmed" and "linear" not in linear["detail"], linear
+    relus = got(verdicts, "same_line_relus.py", "IL102", 14)
+    assert relus["status"] == "confirmed" and "b.weight" in relus["detail"], relus
+
+
+def test_a_relu_line_in_a_loop_is_judged_per_layer(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    assert got(verdicts, "relu_loop.py", "IL102", 16)["status"] == "confirmed"
+
+
+def test_outputs_no_loss_may_take_do_not_settle_the_verdict(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    zero = got(verdicts, "returned_embeddings.py", "IL101", 14)
+    assert zero["status"] == "unverified" and "other outputs it returns" in zero["detail"], zero
+    symmetric = got(verdicts, "returned_features.py", "IL201", 11)
+    assert symmetric["status"] == "unverified" and "first output alone" in symmetric["detail"], symmetric
+
+
+def test_a_recurrent_layer_s_constant_init_is_not_judged_on_the_head(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    lstm = got(verdicts, "lstm_constant.py", "IL201", 10)
+    assert lstm["status"] == "unverified" and "recurrent layer" in lstm["detail"], lstm
+
+
+def test_a_layer_still_symmetric_beside_one_that_parts_is_unverified(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    first = got(verdicts, "two_constant_layers.py", "IL201", 9)
+    assert first["status"] == "unverified" and "still identical" in first["detail"], first
