@@ -205,11 +205,19 @@ def v1_importer(tf: Any) -> Callable[..., Any]:
     except AttributeError:
         v1 = tf1_layers.V1(tf)
 
+    compat = types.SimpleNamespace(v1=v1, v2=getattr(tf.compat, "v2", None))
+
     def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:  # noqa: A002 - __import__'s own signature
         if level == 0 and name == "tensorflow":
             if fromlist:
                 return types.SimpleNamespace(**{n: getattr(v1, n) for n in fromlist if hasattr(v1, n)})
             return v1
+        # `import tensorflow.compat.v1 as tf`, `from tensorflow.compat import v1`: the same v1, with
+        # the stand-ins for the `tf.layers` functions Keras 3 removed.
+        if level == 0 and name == "tensorflow.compat":
+            return compat if fromlist else types.SimpleNamespace(compat=compat)
+        if level == 0 and name == "tensorflow.compat.v1":
+            return v1 if fromlist else types.SimpleNamespace(compat=compat)
         return real(name, globals, locals, fromlist, level)
 
     return _import

@@ -94,8 +94,9 @@ def _outputs(tools: Tools, out: Any) -> list[torch.Tensor]:
     return [t for t in tools.tensors(out) if t.is_floating_point()]
 
 
-def _first_weight(built: Any) -> Optional[str]:
-    return next((n for n, p in built.trainable().items() if p.dim() >= 2), None)
+def _weights(built: Any) -> list[str]:
+    """The trainable weights (2-D and up), in the model's own order."""
+    return [n for n, p in built.trainable().items() if p.dim() >= 2]
 
 
 def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: dict[str, Any], path: str,
@@ -104,7 +105,6 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
     the loss's gradient with it against the loss on the logits (before the activation)."""
     lines = set(range(check["lines"][0], check["lines"][1] + 1))
     loss = check["probe_params"]["loss"]  # "logits" (IL304), "bce" (IL303) or "mse" (IL301)
-    first = _first_weight(built)
     element = check.get("output")
     mode = _Activation(tools, path, lines)
     built.zero_grad()
@@ -144,7 +144,7 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
             return F.binary_cross_entropy_with_logits(o, torch.randint(0, 2, o.shape, generator=gen).to(o))
         state = gen.get_state()
         objective(out).backward()  # type: ignore[no-untyped-call]
-        with_act = _grad_norm(built, first)
+        with_act = {n: _grad_norm(built, n) for n in _weights(built)}
         built.zero_grad()
         gen.set_state(state)
         bypass = _Activation(tools, path, lines, bypass=index)
@@ -153,13 +153,18 @@ def loss_pairing(tools: Tools, built: Any, inputs: list[torch.Tensor], check: di
             raw = _outputs(tools, raw_all)[many_index] if many_index is not None else _output(tools, raw_all, element)
         assert raw is not None
         objective(raw).backward()  # type: ignore[no-untyped-call]
-        without = _grad_norm(built, first)
+        without_all = {n: _grad_norm(built, n) for n in _weights(built)}
         built.zero_grad()
+        # The first weight that learns on the logits: an auxiliary head the forward pass never uses,
+        # or a layer behind a zero one, gets no gradient either way and says nothing.
+        first = next((n for n in without_all if without_all[n] > 0), next(iter(without_all), None))
+        without = without_all.get(first, 0.0) if first is not None else 0.0
         classes = int(out.shape[-1]) if kind == "softmax" else 2
         # Probabilities in [0, 1] as logits: a one-hot output still costs log(1 + (C-1)/e).
         floor = math.log(1 + (classes - 1) / math.e) if kind == "softmax" else math.log(1 + math.exp(-1))
-        result.update(layer=first, grad_with=with_act, grad_without=without,
-                      ratio=with_act / without if without > 0 else None, loss_floor=floor, classes=classes)
+        grad_with = with_act.get(first, 0.0) if first is not None else 0.0
+        result.update(layer=first, grad_with=grad_with, grad_without=without,
+                      ratio=grad_with / without if without > 0 else None, loss_floor=floor, classes=classes)
         return result
     # Sigmoid + BCELoss / MSE: at a saturated wrong sample (logit 20, label 0), dL/dz through the
     # sigmoid against the logits loss (1/B for each element with mean reduction).

@@ -191,7 +191,19 @@ W2 = tf.get_variable("W2", [50, 3], initializer=tf.constant_initializer(0.1))
 h = tf.nn.dropout(tf.nn.relu(tf.matmul(x, W1) + 0.1), keep_prob)
 logits = tf.matmul(h, W2)
 """
+# tf.layers under `import tensorflow.compat.v1 as tf`, which Keras 3 removed: its stand-ins build.
+COMPAT_V1_LAYERS = """\
+import tensorflow.compat.v1 as tf
+tf.disable_v2_behavior()
+
+x = tf.placeholder(tf.float32, [None, 8])
+y = tf.placeholder(tf.float32, [None, 1])
+h = tf.layers.dense(x, 32, activation=tf.nn.relu)
+pred = tf.sigmoid(tf.layers.dense(h, 1))
+loss = tf.losses.mean_squared_error(y, pred)
+"""
 PROGRAMS = {
+    "compat_v1_layers.py": COMPAT_V1_LAYERS,
     "wide_and_deep.py": WIDE_AND_DEEP,
     "keep_prob.py": KEEP_PROB,
     "skeleton.py": SKELETON,
@@ -315,3 +327,8 @@ def test_symmetry_under_dropout_with_a_fed_rate_is_unverified(verdicts: dict[tup
     for line in (6, 7):
         got = verdicts[("keep_prob.py", "IL201", line)]
         assert got["status"] == "unverified" and "dropout" in got["detail"], got
+
+
+def test_tf_layers_under_the_compat_v1_import_build(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    found = [v for (path, code, _), v in verdicts.items() if path == "compat_v1_layers.py" and code == "IL301"]
+    assert [v["status"] for v in found] == ["confirmed"], found

@@ -150,7 +150,28 @@ class MLP(nn.Module):
     def forward(self, x):
         return self.head(self.fc2(self.fc1(x).tanh()).tanh())
 '''
+# The first registered weight is a head the forward pass never uses: the trunk is measured.
+AUX_HEAD_FIRST = '''\
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class MultiTask(nn.Module):
+    def __init__(self, d=48, n_cls=8):
+        super().__init__()
+        self.aux_head = nn.Linear(128, 1)
+        self.trunk = nn.Sequential(nn.Linear(d, 128), nn.ReLU())
+        self.cls = nn.Linear(128, n_cls)
+
+    def forward(self, x):
+        return F.softmax(self.cls(self.trunk(x)), dim=-1)
+
+
+model = MultiTask()
+loss = nn.CrossEntropyLoss()(model(x), y)
+'''
 PROGRAMS = {
+    "aux_head_first.py": AUX_HEAD_FIRST,
     "same_line_linear.py": SAME_LINE_LINEAR,
     "same_line_relus.py": SAME_LINE_RELUS,
     "relu_loop.py": RELU_LOOP,
@@ -203,3 +224,9 @@ def test_a_recurrent_layer_s_constant_init_is_not_judged_on_the_head(verdicts: d
 def test_a_layer_still_symmetric_beside_one_that_parts_is_unverified(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
     first = got(verdicts, "two_constant_layers.py", "IL201", 9)
     assert first["status"] == "unverified" and "still identical" in first["detail"], first
+
+
+def test_an_unused_first_weight_does_not_stand_for_the_model(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    found = [v for (path, code, _), v in verdicts.items() if path == "aux_head_first.py" and code == "IL304"]
+    assert [v["status"] for v in found] == ["confirmed"], found
+    assert found[0]["evidence"]["layer"] == "trunk.0.weight", found[0]["evidence"]
