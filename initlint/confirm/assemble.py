@@ -168,9 +168,15 @@ def _builder_method(fm: FileModel, cls: str, line: int) -> Optional[ast.Function
         return None
     for item in node.body:
         if isinstance(item, ast.FunctionDef) and item.lineno <= line <= (item.end_lineno or item.lineno) and \
-                (_decorated(item, "staticmethod") or _decorated(item, "classmethod")):
+                (_static(item) or _decorated(item, "classmethod")):
             return item
     return None
+
+
+def _static(method: ast.FunctionDef) -> bool:
+    """A static method, or one without parameters (`def build():`), which only the class can call."""
+    args = method.args
+    return _decorated(method, "staticmethod") or not (args.posonlyargs or args.args or args.vararg)
 
 
 def _enclosing_class(fm: FileModel, line: int) -> Optional[str]:
@@ -393,7 +399,7 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
                 ctor, origin = call_text(callee, *literal), "a literal call in the file"
             else:
                 ctor, origin, needs = call_from_signature(fm, builder, callee, target.name,
-                                                          bound=not _decorated(builder, "staticmethod"))
+                                                          bound=not _static(builder))
                 extra_names |= needs
         else:
             found = ctor_from_literal_call(fm, target.name, roots[0])

@@ -310,6 +310,9 @@ CASES = {
                                "IL102", 9, "confirmed"),
     "plain_builder.py": (PLAIN_BUILDER, "IL102", 11, "confirmed"),
     "static_builder.py": (STATIC_BUILDER, "IL102", 9, "confirmed"),
+    # A method without parameters (no self) only the class can call: `Net.build()`.
+    "paramless_builder.py": (STATIC_BUILDER.replace("    @staticmethod\n", "").replace("build(width=8)", "build()")
+                             .replace("(width,)", "(8,)"), "IL102", 8, "confirmed"),
     "flags_graph_w1.py": (FLAGS_GRAPH, "IL401", 10, "confirmed"),
     "flags_graph_w2.py": (FLAGS_GRAPH, "IL401", 12, "confirmed"),
     "softmax_from_logits_tf.py": (SOFTMAX_FROM_LOGITS.format(backend=""), "IL304", 8, "refuted"),
