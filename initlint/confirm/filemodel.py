@@ -207,16 +207,25 @@ CONFIGURING_METHODS = frozenset({"add_argument", "add_argument_group", "add_mutu
 TF1_GRAPH_NAMES = frozenset({"placeholder", "Session", "InteractiveSession", "get_variable", "variable_scope"})
 
 
+# Context managers that only name or place a TF1 graph's ops (not `variable_scope`, whose reuse matters).
+_NAMING_CONTEXTS = frozenset({"name_scope", "device"})
+
+
 def hoist_graph_main(body: list[Stmt]) -> list[Stmt]:
-    """The module's statements, with a `__main__` block that builds a TF1 graph in place of its body:
-    such a script (`if __name__ == "__main__": x = tf.placeholder(...); weights = {...}; ...`) is
+    """The module's statements, with a `__main__` block that builds a TF1 graph, and a `with
+    tf.name_scope(...)` block, in place of their bodies: such a script (`if __name__ == "__main__":
+    x = tf.placeholder(...); weights = {...}; ...`, `with tf.name_scope("Model"): pred = net(x)`) is
     sliced as if written at the top level, where the graph statements that use a flagged variable
-    are found. The block's other statements are the slice's to skip, as at the top level."""
+    are found. The blocks' other statements are the slice's to skip, as at the top level."""
     out: list[Stmt] = []
     for node in body:
         if isinstance(node, ast.If) and is_main_guard(node) and not node.orelse and any(
                 isinstance(n, ast.Attribute) and n.attr in TF1_GRAPH_NAMES for n in ast.walk(node)):
-            out.extend(node.body)
+            out.extend(hoist_graph_main(node.body))
+        elif isinstance(node, ast.With) and all(
+                isinstance(item.context_expr, ast.Call) and isinstance(item.context_expr.func, ast.Attribute)
+                and item.context_expr.func.attr in _NAMING_CONTEXTS and item.optional_vars is None for item in node.items):
+            out.extend(hoist_graph_main(node.body))
         else:
             out.append(node)
     return out

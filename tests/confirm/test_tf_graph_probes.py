@@ -202,7 +202,26 @@ h = tf.layers.dense(x, 32, activation=tf.nn.relu)
 pred = tf.sigmoid(tf.layers.dense(h, 1))
 loss = tf.losses.mean_squared_error(y, pred)
 """
+# The layers are built under name scopes, as TensorBoard examples do.
+NAME_SCOPES = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 784])
+y = tf.placeholder(tf.float32, [None, 10])
+weights = {"w1": tf.Variable(tf.random_normal([784, 256])), "w2": tf.Variable(tf.random_normal([256, 10]))}
+
+
+def net(x):
+    return tf.matmul(tf.nn.relu(tf.matmul(x, weights["w1"])), weights["w2"])
+
+
+with tf.name_scope("Model"):
+    pred = net(x)
+with tf.name_scope("Loss"):
+    loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(logits=tf.nn.softmax(pred), labels=y))
+"""
 PROGRAMS = {
+    "name_scopes.py": NAME_SCOPES,
     "compat_v1_layers.py": COMPAT_V1_LAYERS,
     "wide_and_deep.py": WIDE_AND_DEEP,
     "keep_prob.py": KEEP_PROB,
@@ -332,3 +351,8 @@ def test_symmetry_under_dropout_with_a_fed_rate_is_unverified(verdicts: dict[tup
 def test_tf_layers_under_the_compat_v1_import_build(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
     found = [v for (path, code, _), v in verdicts.items() if path == "compat_v1_layers.py" and code == "IL301"]
     assert [v["status"] for v in found] == ["confirmed"], found
+
+
+def test_a_graph_built_under_name_scopes_is_built(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    found = {(code, line): v["status"] for (path, code, line), v in verdicts.items() if path == "name_scopes.py"}
+    assert found == {("IL401", 5): "confirmed", ("IL304", 15): "confirmed"}, found
