@@ -220,9 +220,7 @@ def hoist_graph_main(body: list[Stmt]) -> list[Stmt]:
     out: list[Stmt] = []
     for node in body:
         if isinstance(node, ast.If) and is_main_guard(node) and not node.orelse and any(
-                isinstance(n, ast.Attribute) and n.attr in TF1_GRAPH_NAMES for n in ast.walk(node)):
-            out.extend(hoist_graph_main(node.body))
-        elif isinstance(node, ast.With) and all(
+                isinstance(n, ast.Attribute) and n.attr in TF1_GRAPH_NAMES for n in ast.walk(node)) or isinstance(node, ast.With) and all(
                 isinstance(item.context_expr, ast.Call) and isinstance(item.context_expr.func, ast.Attribute)
                 and item.context_expr.func.attr in _NAMING_CONTEXTS and item.optional_vars is None for item in node.items):
             out.extend(hoist_graph_main(node.body))
