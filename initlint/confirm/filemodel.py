@@ -219,14 +219,22 @@ def hoist_graph_main(body: list[Stmt]) -> list[Stmt]:
     are found. The blocks' other statements are the slice's to skip, as at the top level."""
     out: list[Stmt] = []
     for node in body:
-        if isinstance(node, ast.If) and is_main_guard(node) and not node.orelse and any(
-                isinstance(n, ast.Attribute) and n.attr in TF1_GRAPH_NAMES for n in ast.walk(node)) or isinstance(node, ast.With) and all(
-                isinstance(item.context_expr, ast.Call) and isinstance(item.context_expr.func, ast.Attribute)
-                and item.context_expr.func.attr in _NAMING_CONTEXTS and item.optional_vars is None for item in node.items):
+        if isinstance(node, (ast.If, ast.With)) and (_graph_main(node) or _naming_block(node)):
             out.extend(hoist_graph_main(node.body))
         else:
             out.append(node)
     return out
+
+
+def _graph_main(node: Stmt) -> bool:
+    return isinstance(node, ast.If) and is_main_guard(node) and not node.orelse and any(
+        isinstance(n, ast.Attribute) and n.attr in TF1_GRAPH_NAMES for n in ast.walk(node))
+
+
+def _naming_block(node: Stmt) -> bool:
+    return isinstance(node, ast.With) and all(
+        isinstance(item.context_expr, ast.Call) and isinstance(item.context_expr.func, ast.Attribute)
+        and item.context_expr.func.attr in _NAMING_CONTEXTS and item.optional_vars is None for item in node.items)
 
 
 def configured_name(node: Stmt) -> Optional[str]:
