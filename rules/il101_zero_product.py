@@ -473,9 +473,15 @@ class ZeroProduct(Rule):
     zero gradient on both passes; refuted when any of them gets a non-zero
     gradient on either pass. A parameter whose gradient is zero only on the
     first pass is not dead (LoRA's `A` moves once `B` has), which is why the
-    second pass is measured. A refuted finding stays in the output but no
-    longer fails the run. Unverified when the model cannot be built or no
-    trainable parameter lies upstream.
+    second pass is measured. With several operations of the kind on the
+    flagged line (`self.linear(x) + (u * v).sum(-1)`, a ReLU line that a loop
+    runs once per layer), each is judged on its own upstream parameters: one
+    that gets no gradient confirms, and only all of them moving refutes. A
+    model that returns more than its prediction (embeddings, features) is also
+    measured on its first output alone; when only the other outputs move the
+    parameters, the finding is unverified, since the loss decides. A refuted
+    finding stays in the output but no longer fails the run. Unverified when
+    the model cannot be built or no trainable parameter lies upstream.
 
     ## Known problems
     Products with exactly one zero factor are left alone on purpose: LoRA's
