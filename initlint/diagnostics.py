@@ -41,6 +41,11 @@ class Span:
     end_column: int
 
 
+# The related location of a finding moved into the checked file from an imported module, where it
+# takes effect (a loss call in a runner class): the finding's own place is then the local cause.
+TAKES_EFFECT = "where it takes effect"
+
+
 @dataclass(frozen=True)
 class Related:
     """A place that contributes to a finding (the zero initializer, the loss)."""

@@ -15,7 +15,7 @@ from typing import Optional
 import libcst as cst
 
 from initlint.config import Settings
-from initlint.diagnostics import Diagnostic, Edit, Fix, Related, Span
+from initlint.diagnostics import TAKES_EFFECT, Diagnostic, Edit, Fix, Related, Span
 from initlint.facts import ProjectExports
 from initlint.facts.analysis import build_facts
 from initlint.facts.modules import ForeignModule, place
@@ -123,7 +123,7 @@ def localize(
         if entered:  # the finding's own related locations (a loss rule's activation) stay first
             moved.append(Related(shown(fm), span, f"where it is written ({os.path.basename(fm.path)})"))
         else:
-            moved.insert(0, Related(shown(fm), span, f"where it takes effect ({os.path.basename(fm.path)})"))
+            moved.insert(0, Related(shown(fm), span, f"{TAKES_EFFECT} ({os.path.basename(fm.path)})"))
         finding.node = local[0]
         finding.related = moved
         finding.fix = None  # a fix is written for the node it was made on

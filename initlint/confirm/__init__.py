@@ -24,7 +24,7 @@ from initlint.confirm.checks import VERDICTS
 from initlint.confirm.filemodel import FileModel, Unbuildable
 from initlint.confirm.rawdata import plan as data_plan
 from initlint.confirm.slices import keras_loss_takes_model_output, loss_output
-from initlint.diagnostics import Confirmation, Diagnostic
+from initlint.diagnostics import TAKES_EFFECT, Confirmation, Diagnostic
 from initlint.rule import Confirm, Rule, all_rules
 
 __all__ = ["CHECKED_CODES", "confirm_diagnostics"]
@@ -98,7 +98,7 @@ def _declared(diag: Diagnostic) -> Confirm:
 def _located(diag: Diagnostic) -> Diagnostic:
     """Where the model to build is: the finding itself, or its first related location for a rule
     that asks for it (a loss finding points at the loss call; the activation is in the model)."""
-    if _declared(diag).at_related and diag.related:
+    if _declared(diag).at_related and diag.related and not diag.related[0].message.startswith(TAKES_EFFECT):
         place = diag.related[0]
         return replace(diag, path=place.path, span=place.span, subject=None)
     return diag

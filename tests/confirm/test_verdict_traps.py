@@ -170,7 +170,42 @@ class MultiTask(nn.Module):
 model = MultiTask()
 loss = nn.CrossEntropyLoss()(model(x), y)
 '''
+# The loss is computed by a generic runner class of another file: the model is still what is built.
+RUNNER = '''\
+class Runner:
+    def __init__(self, model, optimizer, loss_fn):
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+
+    def train_step(self, x, y):
+        loss = self.loss_fn(self.model(x), y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+'''
+TRAINED_BY_RUNNER = '''\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from runner import Runner
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(2, 8), nn.Linear(8, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc2(torch.relu(self.fc1(x))))
+
+
+model = Net()
+runner = Runner(model, torch.optim.SGD(model.parameters(), lr=0.1), F.binary_cross_entropy)
+for x, y in loader:
+    runner.train_step(x, y)
+'''
 PROGRAMS = {
+    "runner.py": RUNNER,
+    "trained_by_runner.py": TRAINED_BY_RUNNER,
     "aux_head_first.py": AUX_HEAD_FIRST,
     "same_line_linear.py": SAME_LINE_LINEAR,
     "same_line_relus.py": SAME_LINE_RELUS,
@@ -230,3 +265,8 @@ def test_an_unused_first_weight_does_not_stand_for_the_model(verdicts: dict[tupl
     found = [v for (path, code, _), v in verdicts.items() if path == "aux_head_first.py" and code == "IL304"]
     assert [v["status"] for v in found] == ["confirmed"], found
     assert found[0]["evidence"]["layer"] == "trunk.0.weight", found[0]["evidence"]
+
+
+def test_a_loss_in_another_file_s_runner_confirms_on_the_model(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    found = got(verdicts, "trained_by_runner.py", "IL303", 13)
+    assert found["status"] == "confirmed", found
