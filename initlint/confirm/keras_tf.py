@@ -427,10 +427,11 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
     weights = {v.path: v for v in obj.trainable_weights}
     results: dict[int, dict[str, Any]] = {}
 
-    def measure(layers: list[Any]) -> tuple[dict[str, float], list[str]]:
+    def measure(layers: list[Any], first: bool = False) -> tuple[dict[str, float], list[str]]:
         with layer_outputs(layers, keras) as got, tf.GradientTape(persistent=True) as tape:
             out = obj(x, training=True)
-            outs = out if isinstance(out, (list, tuple)) else [out]
+            outs = list(out) if isinstance(out, (list, tuple)) else [out]
+            outs = outs[:1] if first else outs
             gen = tf.random.Generator.from_seed(job["seed"] + 7)
             objective = tf.add_n([tf.reduce_sum(o * gen.normal(tf.shape(o), dtype=o.dtype)) for o in outs])
             flagged = [o for layer in layers for o in got.get(id(layer), [])]
@@ -485,6 +486,14 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
         pass2, _ = measure(layers)
         for n, v in weights.items():
             v.assign(snapshot[n])
+        alone = None
+        returned = obj(x, training=True)
+        if isinstance(returned, (list, tuple)) and len(returned) > 1:
+            # Outputs no loss may take (`Model(inputs, [score, u])` compiled with `loss=[..., None]`):
+            # measured on the first output alone too, as on torch.
+            alone = {"pass1": measure(layers, first=True)[0], "pass2": measure(layers, first=True)[0]}
+            for n, v in weights.items():
+                v.assign(snapshot[n])
         if c["probe_params"].get("ops") == "multiplicative":
             # A layer's own bias is added after its product (x @ kernel + bias): not upstream of it.
             own = {getattr(getattr(layer, "bias", None), "path", None) for layer in layers}
@@ -494,7 +503,8 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
             how = f"no Keras layer is built on line {c['lines'][0]}"
         results[c["index"]] = {"params": upstream, "how": how,
                                "pass1": {n: pass1[n] for n in upstream}, "pass2": {n: pass2[n] for n in upstream},
-                               "inputs": [list(np.shape(i)) for i in inputs]}
+                               "inputs": [list(np.shape(i)) for i in inputs],
+                               "first_output": {k: {n: alone[k][n] for n in upstream} for k in alone} if alone else None}
     if guessed is not None:
         for r in results.values():
             r["inputs_guessed"] = {"shape": guessed["shape"], "dtype": guessed["dtype"], "target": job["target"]}

@@ -297,7 +297,24 @@ model = keras.Sequential([
 ])
 model.compile("sgd", "sparse_categorical_crossentropy")
 """
+# The model also returns an embedding no loss takes (`loss=["mse", None]`): only that output moves
+# the zero kernels, so the verdict is left to the loss.
+EXTRA_OUTPUT = """\
+import tensorflow as tf
+
+
+class TwoTower(tf.keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense_u = tf.keras.layers.Dense(8, kernel_initializer="zeros", bias_initializer="zeros")
+        self.dense_v = tf.keras.layers.Dense(8, kernel_initializer="zeros", bias_initializer="zeros")
+
+    def call(self, x):
+        u = self.dense_u(x)
+        return tf.reduce_sum(u * self.dense_v(x), axis=-1), u
+"""
 CASES = {
+    "extra_output.py": (EXTRA_OUTPUT, "IL101", 12, "unverified"),
     "ones_kernels_dead_probe.py": (ONES_KERNELS, "IL201", 6, "unverified"),
     "softmax_tf_nn_loss.py": (SOFTMAX_TF_NN_LOSS.format(outputs="policy"), "IL304", 13, "confirmed"),
     "softmax_second_output.py": (SOFTMAX_TF_NN_LOSS.format(outputs="[value, policy]").split("\n\ndef loss_fn")[0]
@@ -429,6 +446,7 @@ def test_verdicts(verdicts: dict[str, Confirmation]) -> None:
     assert set(verdicts["seed000_pair_tf1.py"].evidence["parameters"]) == {"a", "b", "W", "B"}
     assert verdicts["seed000_pair_fixed_tf1.py"].evidence["pass1_grad_norm"]["B"] > 0
 
+    assert "other outputs it returns" in verdicts["extra_output.py"].detail
     assert "data: an array of shape (2, 16)" in verdicts["plain_builder.py"].detail
     assert "guessed constructor arguments (width=16, classes=16)" in verdicts["static_builder_args.py"].detail
 
