@@ -235,6 +235,18 @@ def _users_of(fm: FileModel, cls: str) -> tuple[Optional[str], Optional[str]]:
     return (None, None)
 
 
+def _sequential_over(fm: FileModel, index: int, name: str) -> Optional[str]:
+    """The module-level `Sequential` a layer bound at `index` goes into (`sigmoid = nn.Sigmoid()`, then
+    `model = nn.Sequential(linear, sigmoid)`): a lone activation is not the model; the model is."""
+    for j in range(index + 1, len(fm.body)):
+        later = fm.body[j]
+        if isinstance(later, ast.Assign) and isinstance(later.value, ast.Call) and name in load_names(later.value):
+            func = later.value.func
+            if (func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else "") == "Sequential":
+                return _bound_target(fm, j)
+    return None
+
+
 def _keras_model_over(fm: FileModel, index: int) -> Optional[str]:
     """The Keras functional model (`m = Model(inp, out)`) built over a layer application
     (`h = Dense(8)(x)`) at `index`, or over a layer built there and applied later (`out_layer =
@@ -277,7 +289,7 @@ def resolve_target(fm: FileModel, diag: Diagnostic, outward: bool = False) -> Ta
             name = _bound_target(fm, index) if index is not None else None
             if name is not None:
                 assert index is not None
-                built = _keras_model_over(fm, index) or name
+                built = _keras_model_over(fm, index) or _sequential_over(fm, index, name) or name
                 target = Target("script", built, live_binding(fm, built, diag.line))
             else:
                 try:

@@ -203,7 +203,21 @@ runner = Runner(model, torch.optim.SGD(model.parameters(), lr=0.1), F.binary_cro
 for x, y in loader:
     runner.train_step(x, y)
 '''
+# The loss's related activation is a lone `nn.Sigmoid()` bound on its own line: the Sequential it
+# goes into is the model.
+LONE_SIGMOID = '''\
+import torch
+
+linear = torch.nn.Linear(8, 1, bias=True)
+sigmoid = torch.nn.Sigmoid()
+model = torch.nn.Sequential(linear, sigmoid)
+for x, y in loader:
+    hypothesis = model(x)
+    cost = -(y * torch.log(hypothesis) + (1 - y) * torch.log(1 - hypothesis)).mean()
+    cost.backward()
+'''
 PROGRAMS = {
+    "lone_sigmoid.py": LONE_SIGMOID,
     "runner.py": RUNNER,
     "trained_by_runner.py": TRAINED_BY_RUNNER,
     "aux_head_first.py": AUX_HEAD_FIRST,
@@ -269,4 +283,9 @@ def test_an_unused_first_weight_does_not_stand_for_the_model(verdicts: dict[tupl
 
 def test_a_loss_in_another_file_s_runner_confirms_on_the_model(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
     found = got(verdicts, "trained_by_runner.py", "IL303", 13)
+    assert found["status"] == "confirmed", found
+
+
+def test_a_lone_activation_is_built_with_the_sequential_it_goes_into(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    found = got(verdicts, "lone_sigmoid.py", "IL303", 8)
     assert found["status"] == "confirmed", found
