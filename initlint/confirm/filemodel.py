@@ -232,9 +232,12 @@ def _graph_main(node: Stmt) -> bool:
 
 
 def _naming_block(node: Stmt) -> bool:
+    """`with tf.name_scope("Model"):` or `with tf.device("/cpu:0"):` (not `torch.device`)."""
     return isinstance(node, ast.With) and all(
         isinstance(item.context_expr, ast.Call) and isinstance(item.context_expr.func, ast.Attribute)
-        and item.context_expr.func.attr in _NAMING_CONTEXTS and item.optional_vars is None for item in node.items)
+        and item.context_expr.func.attr in _NAMING_CONTEXTS and item.optional_vars is None
+        and not (isinstance(item.context_expr.func.value, ast.Name) and item.context_expr.func.value.id == "torch")
+        for item in node.items)
 
 
 def configured_name(node: Stmt) -> Optional[str]:

@@ -431,7 +431,7 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
         with layer_outputs(layers, keras) as got, tf.GradientTape(persistent=True) as tape:
             out = obj(x, training=True)
             outs = list(out) if isinstance(out, (list, tuple)) else [out]
-            outs = outs[:1] if first else outs
+            outs = [o for o in outs if o.dtype.is_floating][:1] if first else outs
             gen = tf.random.Generator.from_seed(job["seed"] + 7)
             objective = tf.add_n([tf.reduce_sum(o * gen.normal(tf.shape(o), dtype=o.dtype)) for o in outs])
             flagged = [o for layer in layers for o in got.get(id(layer), [])]
@@ -488,7 +488,7 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
             v.assign(snapshot[n])
         alone = None
         returned = obj(x, training=True)
-        if isinstance(returned, (list, tuple)) and len(returned) > 1:
+        if isinstance(returned, (list, tuple)) and len([o for o in returned if o.dtype.is_floating]) > 1:
             # Outputs no loss may take (`Model(inputs, [score, u])` compiled with `loss=[..., None]`):
             # measured on the first output alone too, as on torch.
             alone = {"pass1": measure(layers, first=True)[0], "pass2": measure(layers, first=True)[0]}

@@ -116,8 +116,10 @@ def _shape_from_consumers(t: Any, graph: Any) -> Optional[tuple[list[Optional[in
             elif kind in ("MatMul", "BatchMatMulV2") and first:
                 w = consumer.inputs[1].shape
                 transposed = bool(consumer.get_attr("transpose_a" if kind == "MatMul" else "adj_x"))
-                if w.rank == 2 and w.as_list()[0] is not None and not transposed:
-                    return [None, w.as_list()[0]], False
+                # `tf.matmul(X, W, transpose_b=True)` reads W's second dimension.
+                k = 1 if consumer.get_attr("transpose_b" if kind == "MatMul" else "adj_y") else 0
+                if w.rank == 2 and w.as_list()[k] is not None and not transposed:
+                    return [None, w.as_list()[k]], False
             elif kind == "Reshape" and first:
                 target = _static(graph, consumer.inputs[1])
                 if target is not None and len(target) >= 2 and target[0] == -1 and all(d > 0 for d in target[1:]):

@@ -324,6 +324,11 @@ def _input_specs(job: dict[str, Any], built: Built) -> list[list[tuple[list[int]
     return specs
 
 
+def _prediction(out: Any) -> list[torch.Tensor]:
+    """The first floating output that gradients reach (not an `argmax`), as the loss's likely input."""
+    return next(([t] for t in returned_tensors(out) if t.is_floating_point() and t.requires_grad), [])
+
+
 def _reset(built: Built, values: dict[str, torch.Tensor]) -> None:
     with torch.no_grad():
         for n, p in built.params.items():
@@ -341,7 +346,7 @@ def _two_pass(built: Built, inputs: list[torch.Tensor], seed: int, first: bool =
         _seed(seed)
         out = built(inputs)
         pgen.set_state(state)
-        obj = objective(returned_tensors(out)[:1] if first else out, pgen)
+        obj = objective(_prediction(out) if first else out, pgen)
         if obj is not None and obj.requires_grad:
             obj.backward()  # type: ignore[no-untyped-call]
         norms.append(_norms(built))
@@ -613,7 +618,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     if two_pass:
         trainable = built.trainable()
         first_only: dict[int, Any] = {}
-        if len([t for t in returned_tensors(built(inputs)) if t.is_floating_point()]) > 1:
+        returned = built(inputs)
+        if isinstance(returned, (list, tuple)) and len([t for t in returned_tensors(returned) if t.is_floating_point()]) > 1 \
+                and _prediction(returned):
             # A model that also returns what no loss may take (embeddings, features): the verdict must
             # not rest on them. Measured on its first output alone too; a disagreement is unverified.
             pass1, pass2 = _two_pass(built, inputs, job["seed"], first=True)
@@ -676,7 +683,7 @@ def _tf_graph(job: dict[str, Any]) -> dict[str, Any]:
     except BaseException as exc:  # user code: any failure is a reason
         if isinstance(exc, KeyboardInterrupt):
             raise
-        what = (f"no top-level assignment calls {job['target']}, and called on a placeholder for each of "  # a size, not a tensor?
+        what = (f"no top-level assignment calls {job['target']}, and called on a placeholder for each of "
                 f"{', '.join(job['graph_inputs'])} it" if job.get("graph_inputs") else "building the TensorFlow graph")
         raise BuildError(f"{what} raised {_user_error(exc, job['path'])}") from None
 

@@ -220,7 +220,22 @@ with tf.name_scope("Model"):
 with tf.name_scope("Loss"):
     loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(logits=tf.nn.softmax(pred), labels=y))
 """
+# A weight stored transposed: `tf.matmul(X, W1, transpose_b=True)` makes X [None, 784].
+TRANSPOSED = """\
+import tensorflow as tf
+
+W1 = tf.Variable(tf.zeros([30, 784]))
+b1 = tf.Variable(tf.zeros([30]))
+W2 = tf.Variable(tf.random_normal([30, 10]))
+b2 = tf.Variable(tf.zeros([10]))
+
+
+def twolayer(X):
+    h = tf.nn.relu(tf.matmul(X, W1, transpose_b=True) + b1)
+    return tf.matmul(h, W2) + b2
+"""
 PROGRAMS = {
+    "transposed.py": TRANSPOSED,
     "name_scopes.py": NAME_SCOPES,
     "compat_v1_layers.py": COMPAT_V1_LAYERS,
     "wide_and_deep.py": WIDE_AND_DEEP,
@@ -356,3 +371,8 @@ def test_tf_layers_under_the_compat_v1_import_build(verdicts: dict[tuple[str, st
 def test_a_graph_built_under_name_scopes_is_built(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
     found = {(code, line): v["status"] for (path, code, line), v in verdicts.items() if path == "name_scopes.py"}
     assert found == {("IL401", 5): "confirmed", ("IL304", 15): "confirmed"}, found
+
+
+def test_a_transposed_weight_shapes_the_placeholder_it_multiplies(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    got = verdicts[("transposed.py", "IL102", 10)]
+    assert got["status"] == "confirmed", got

@@ -216,7 +216,26 @@ for x, y in loader:
     cost = -(y * torch.log(hypothesis) + (1 - y) * torch.log(1 - hypothesis)).mean()
     cost.backward()
 '''
+# The first returned value is an argmax (no gradient): the prediction is the first floating output.
+ARGMAX_FIRST = '''\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 4)
+        nn.init.constant_(self.fc1.weight, 0.1)
+
+    def forward(self, x):
+        h = torch.tanh(self.fc1(x))
+        logits = self.fc2(h)
+        return logits.argmax(-1), logits, h
+'''
 PROGRAMS = {
+    "argmax_first.py": ARGMAX_FIRST,
     "lone_sigmoid.py": LONE_SIGMOID,
     "runner.py": RUNNER,
     "trained_by_runner.py": TRAINED_BY_RUNNER,
@@ -289,3 +308,8 @@ def test_a_loss_in_another_file_s_runner_confirms_on_the_model(verdicts: dict[tu
 def test_a_lone_activation_is_built_with_the_sequential_it_goes_into(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
     found = got(verdicts, "lone_sigmoid.py", "IL303", 8)
     assert found["status"] == "confirmed", found
+
+
+def test_an_argmax_returned_first_is_not_the_prediction(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
+    # fc1's random biases part its units through the logits, whatever else the model returns.
+    assert got(verdicts, "argmax_first.py", "IL201", 10)["status"] == "refuted"
