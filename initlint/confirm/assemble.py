@@ -369,8 +369,6 @@ def _uses_keras(fm: FileModel, indices: list[int], block: Sequence[ast.stmt] = (
     return keras
 
 
-
-
 def keras_backend(fm: FileModel) -> str:
     """The Keras backend the file targets: the KERAS_BACKEND it sets, else TensorFlow (Keras' default)."""
     for node in ast.walk(fm.tree):

@@ -85,7 +85,7 @@ class FileModel:
             top = symtable.symtable(text, path, "exec")
         except (SyntaxError, ValueError) as exc:
             raise Unbuildable(f"the file does not parse: {exc}") from None
-        self.tree.body = hoist_graph_main(self.tree.body)
+        self.tree.body = hoist_graph_blocks(self.tree.body)
         self.body: list[Stmt] = list(self.tree.body)
         tables = {(c.get_name(), c.get_lineno()): c for c in top.get_children()}
         self.uses: list[set[str]] = []
@@ -211,7 +211,7 @@ TF1_GRAPH_NAMES = frozenset({"placeholder", "Session", "InteractiveSession", "ge
 _NAMING_CONTEXTS = frozenset({"name_scope", "device"})
 
 
-def hoist_graph_main(body: list[Stmt]) -> list[Stmt]:
+def hoist_graph_blocks(body: list[Stmt]) -> list[Stmt]:
     """The module's statements, with a `__main__` block that builds a TF1 graph, and a `with
     tf.name_scope(...)` block, in place of their bodies: such a script (`if __name__ == "__main__":
     x = tf.placeholder(...); weights = {...}; ...`, `with tf.name_scope("Model"): pred = net(x)`) is
@@ -220,7 +220,7 @@ def hoist_graph_main(body: list[Stmt]) -> list[Stmt]:
     out: list[Stmt] = []
     for node in body:
         if isinstance(node, (ast.If, ast.With)) and (_graph_main(node) or _naming_block(node)):
-            out.extend(hoist_graph_main(node.body))
+            out.extend(hoist_graph_blocks(node.body))
         else:
             out.append(node)
     return out

@@ -267,9 +267,6 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
     graph, module, shapes, guessed = _build_graph(tf, job)
     rng = np.random.default_rng(job["seed"])
 
-    def _feed(tf: Any, graph: Any, r: Any) -> dict[Any, Any]:
-        return tf_feeds.feed(tf, graph, r, shapes)
-
     with graph.as_default():
         variables = list(v1.trainable_variables())
         pynames = _script_names(tf, module.__dict__)
@@ -301,7 +298,7 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
         init = v1.global_variables_initializer()
         with v1.Session(graph=graph) as sess:
             sess.run(init)
-            feeds = _feed(tf, graph, rng)
+            feeds = tf_feeds.feed(tf, graph, rng, shapes)
             for c, per_op in plan:
                 measured: list[dict[str, Any]] = []
                 for pairs, norms, step in per_op:
@@ -322,7 +319,7 @@ def run_graph(job: dict[str, Any]) -> dict[str, Any]:
                     "inputs": {t.op.name: list(np.shape(v)) for t, v in feeds.items()},
                 }
     if graph_probes:
-        results.update(tf_graph.measure(tf, graph, variables, graph_probes, lambda r: _feed(tf, graph, r),
+        results.update(tf_graph.measure(tf, graph, variables, graph_probes, lambda r: tf_feeds.feed(tf, graph, r, shapes),
                                         pynames, job["seed"]))
     if guessed:
         for r in results.values():
