@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Optional
 
+from initlint.facts.modules import place
 from initlint.facts.project import LossPairing, loss_pairings
 from initlint.rule import Finding, Rule
 
@@ -34,10 +35,24 @@ class LossPairingRule(Rule):
             if pairing.node is None or not self.applies(pairing):
                 continue
             related = [(pairing.squash_node, self.related_message(pairing))] if pairing.squash_node is not None else []
+            loss = pairing.loss_text
+            if pairing.loss_ctor is not None and _chosen_here(pairing, facts):
+                # The finding moves here (engine.localize), not to the activation, and names the loss so.
+                related.insert(0, (pairing.loss_ctor, "the loss is chosen here"))
+                loss = facts.code(pairing.loss_ctor, 50)
             yield self.report(
                 pairing.node,
                 related=related,
                 fix=self.fix(pairing, facts),
-                loss=pairing.loss_text,
+                loss=loss,
                 act=pairing.act_text,
             )
+
+
+def _chosen_here(pairing: LossPairing, facts: FileFacts) -> bool:
+    """Whether the loss is computed in an imported module (a trainer's `self.loss_fn(out, y)`)
+    but chosen in this file (`loss_fn = F.binary_cross_entropy` handed to that trainer)."""
+    return (
+        pairing.loss_ctor is not None and pairing.node is not None
+        and place(pairing.node, facts.foreign) is not None and place(pairing.loss_ctor, facts.foreign) is None
+    )

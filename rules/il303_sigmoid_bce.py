@@ -185,6 +185,18 @@ for real, fake in loader:
     loss = criterion(scores, labels)
 """
 
+# A GAN's discriminator and generator losses: one criterion, two calls, each a place the gradient is lost.
+TWO_LOSS_CALLS = """\
+import torch
+from torch import nn
+
+D = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 1), nn.Sigmoid())
+criterion = nn.BCELoss()
+for real, fake in loader:
+    d_loss = criterion(D(real), torch.ones(real.shape[0], 1)) + criterion(D(fake), torch.zeros(fake.shape[0], 1))
+    g_loss = criterion(D(fake), torch.ones(fake.shape[0], 1))
+"""
+
 _LOGITS_NAMES = {"BCELoss": "BCEWithLogitsLoss", "binary_cross_entropy": "binary_cross_entropy_with_logits"}
 
 
@@ -309,6 +321,7 @@ class SigmoidBce(LossPairingRule):
         Invalid(PREDICT_READS_OUTPUT, at=[(21, 12)]),
         Invalid(WRAPPED_MODELS, at=[(14, 12)]),
         Invalid(JOINED_SCORES, at=[(9, 12)]),
+        Invalid(TWO_LOSS_CALLS, at=[(7, 14), (7, 65), (8, 14)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:

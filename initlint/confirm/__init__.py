@@ -98,10 +98,14 @@ def _declared(diag: Diagnostic) -> Confirm:
 def _located(diag: Diagnostic) -> Diagnostic:
     """Where the model to build is: the finding itself, or its first related location for a rule
     that asks for it (a loss finding points at the loss call; the activation is in the model)."""
-    if _declared(diag).at_related and diag.related and not diag.related[0].message.startswith(TAKES_EFFECT):
-        place = diag.related[0]
-        return replace(diag, path=place.path, span=place.span, subject=None)
-    return diag
+    if not _declared(diag).at_related or not diag.related:
+        return diag
+    # A finding moved into this file (engine.localize) lists the imported loss call first: the
+    # model is at the next related location (the activation), else at the finding itself.
+    place = next((r for r in diag.related if not r.message.startswith(TAKES_EFFECT)), None)
+    if place is None:
+        return diag
+    return replace(diag, path=place.path, span=place.span, subject=None)
 
 
 def _span_text(fm: Any, diag: Diagnostic) -> str:

@@ -26,7 +26,7 @@ from initlint.cst_parser import parse_guarded
 from initlint.diagnostics import Span
 from initlint.facts.context import CallContext, Env
 from initlint.facts.names import import_module_name
-from initlint.facts.values import ClassInfo, Ext, Func, Value
+from initlint.facts.values import ClassInfo, Ext, Func, Obj, Tensor, Value
 from initlint.positions import Positions
 
 # Larger files are not read for their definitions (generated code, vendored libraries).
@@ -204,6 +204,14 @@ def run_definitions(interp: _Definer, fm: ForeignModule, env: Env) -> None:
                     interp.exec_assign(small, env, ctx)
 
 
+def hands_over_model(args: list[Value], kwargs: dict[str, Value]) -> bool:
+    """Whether a call of an imported helper is this file's to follow: it hands over one of this
+    file's modules (`weights_init(net)`), or a model output that went through a sigmoid or softmax
+    last, which the loss rules judge (`D_loss(D(real), ones)`)."""
+    values = (*args, *kwargs.values())
+    return any(isinstance(a, Obj) or isinstance(a, Tensor) and a.squash is not None for a in values)
+
+
 class ProjectImports:
     """The project modules one file's analysis imports from, each read only when the analysis first
     uses one of its classes, and at most once (its parse at most once per process: load_module)."""
@@ -268,7 +276,11 @@ class ProjectImports:
             return None
         del self.pending[id(ext)]
         value = self._read(interp, entry, ClassInfo)
-        return value if isinstance(value, ClassInfo) else None
+        if isinstance(value, ClassInfo):
+            return value
+        if isinstance(self._definition(interp, entry), Func):  # a capitalized function (`D_loss`): a helper
+            self.helpers[id(ext)] = entry
+        return None
 
     def resolve_function(self, interp: _Definer, ext: Ext) -> Optional[Func]:
         """The project function an imported name stands for, when it is applied to this file's
@@ -284,8 +296,7 @@ class ProjectImports:
         """The definition an import entry names, when it is a `kind`; bound in the importing scope
         in place of the opaque name, so later uses (the class roots) see it."""
         ext, env, local, name, origin = entry
-        defs = self.definitions(interp, origin)
-        value = defs.vars.get(name) if defs is not None else None
+        value = self._definition(interp, entry)
         if value is None or not isinstance(value, kind):
             return None
         if env.vars.get(local) is ext:
@@ -293,6 +304,11 @@ class ProjectImports:
         if origin.depth == 0:
             self.qualnames.setdefault(id(value), f"{origin.module}.{name}")
         return value
+
+    def _definition(self, interp: _Definer, entry: tuple[Ext, Env, str, str, Origin]) -> Optional[Value]:
+        """What an import entry names in its module, read on first use."""
+        defs = self.definitions(interp, entry[4])
+        return defs.vars.get(entry[3]) if defs is not None else None
 
     def resolve_star(self, interp: _Definer, name: str, env: Env, ctx: CallContext) -> Optional[Value]:
         """A name not bound in the file, looked up in the project modules it star-imports."""

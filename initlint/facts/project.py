@@ -70,8 +70,9 @@ def loss_pairings(facts: FileFacts) -> Iterator[LossPairing]:
         if facts.metric_only(event.node):
             continue  # a metric (`mse(x, g(z)).item()` in a log line): no gradient goes through it
         ctor = event.loss.node if event.loss.node is not event.node else None
-        # One loss object applied several times to the same output is one mistake (one fix).
-        key = (id(ctor if ctor is not None else event.node), id(squash.node))
+        # Each loss call on each output is a location; one call (a trainer's `self.loss_fn(out, y)`)
+        # is one per loss chosen for it (`loss_fn = F.binary_cross_entropy`, twice in a script).
+        key = (id(event.node), id(ctor), id(squash.node))
         if key in seen:
             continue
         seen.add(key)

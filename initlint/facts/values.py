@@ -104,6 +104,9 @@ class Ext(Value):
     """An imported object, known by its qualified name (`torch.nn.Linear`)."""
 
     qualname: str
+    # The attribute that named it (`F.binary_cross_entropy` in `loss_fn = F.binary_cross_entropy`):
+    # a loss function called elsewhere is reported as chosen here.
+    site: Any = None
 
 
 # The layer steps a tensor remembers: the last ones (a 100-layer stack keeps its last 64 steps).

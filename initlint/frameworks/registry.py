@@ -120,7 +120,11 @@ def construct_into(interp: Machine, obj: Obj, qual: str, args: list[Value], kwar
     return obj
 
 
-def call_ext(interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
+def call_ext(
+    interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext, site: Any = None
+) -> Value:
+    """A call of an imported name; `site` is where the name was written when that is not this call
+    (a loss function bound to a name or handed to a trainer)."""
     qual, tf1 = strip_tf1(qual)  # `tf.compat.v1.X` means `tf.X`, with TF1's defaults
     name = last(qual)
     fw = framework_of(qual)
@@ -185,7 +189,7 @@ def call_ext(interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Va
     if fw == "keras" and ".datasets." in qual and name == "load_data":
         return keras.load_data(qual, node)
     # Losses.
-    loss = make_loss(qual, args, kwargs, node)
+    loss = make_loss(qual, args, kwargs, node if site is None or name[:1].isupper() else site)
     if loss is not None:
         is_class = name[:1].isupper()
         if fw == "torch" and is_class:
@@ -286,7 +290,7 @@ def get_attribute(interp: Machine, owner: Value, name: str, node: Any, ctx: Call
             if stored is not None:
                 return stored
         # `tf.keras.X` is keras.X, `tf.compat.v2.X` is tf.X (names.canonical)
-        return Ext(canonical(qual))
+        return Ext(canonical(qual), site=node)
     if isinstance(owner, argparse_values.ArgParser):
         return BoundMethod(owner, name)
     if isinstance(owner, argparse_values.Namespace):

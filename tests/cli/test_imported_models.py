@@ -286,3 +286,53 @@ def test_a_loss_on_an_imported_model_s_joined_scores_is_linked(initlint: Run, tm
                                 "    loss = criterion(scores, torch.ones(16, 1))\n")
     found = sorted((d["path"], d["code"], d["line"]) for d in json.loads(initlint("--no-cache", "--format", "json", ".").stdout))
     assert found == [("train.py", "IL303", 9)]
+
+
+SIGMOID_MODEL = '''import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc(x))
+'''
+
+RUNNER = '''class Runner:
+    def __init__(self, model, loss_fn):
+        self.model = model
+        self.loss_fn = loss_fn
+
+    def train(self, x, y):
+        return self.loss_fn(self.model(x), y)
+'''
+
+
+def test_a_loss_function_handed_to_an_imported_trainer_is_reported_where_it_is_chosen(
+    initlint: Run, tmp_path: Path
+) -> None:
+    # The loss is computed in the trainer's file, but this script picks it: the finding is on that line.
+    write(tmp_path, "runner.py", RUNNER)
+    write(tmp_path, "train.py", SIGMOID_MODEL + "\n\nimport torch.nn.functional as F\nfrom runner import Runner\n\n"
+                                "model = Net()\nloss_fn = F.binary_cross_entropy\nrunner = Runner(model, loss_fn)\n"
+                                "runner.train(torch.randn(4, 2), torch.ones(4, 1))\n")
+    found = json.loads(initlint("--no-cache", "--format", "json", ".").stdout)
+    assert [(d["path"], d["code"], d["line"], d["column"]) for d in found] == [("train.py", "IL303", 18, 11)]
+    assert found[0]["message"].startswith("`F.binary_cross_entropy` takes a sigmoid output")
+    assert [(r["path"], r["line"]) for r in found[0]["related"]] == [("runner.py", 7), ("train.py", 11)]
+
+
+def test_an_imported_loss_helper_given_a_sigmoid_output_is_followed(initlint: Run, tmp_path: Path) -> None:
+    # A GAN's `from utils import D_loss`: the BCELoss inside the helper takes the discriminator's
+    # sigmoid output; the finding is this file's, at the call (the helper alone is not wrong).
+    write(tmp_path, "model.py", SIGMOID_MODEL)
+    write(tmp_path, "utils.py", "import torch.nn as nn\n\n\ndef D_loss(real, fake):\n"
+                                "    return nn.BCELoss()(real, real.new_ones(real.shape)) + nn.BCELoss()(fake, fake.new_zeros(fake.shape))\n")
+    write(tmp_path, "train.py", "import torch\nfrom model import Net\nfrom utils import D_loss\n\nd = Net()\n"
+                                "loss = D_loss(d(torch.randn(4, 2)), d(torch.randn(4, 2)))\n")
+    found = json.loads(initlint("--no-cache", "--format", "json", ".").stdout)
+    assert [(d["path"], d["code"], d["line"]) for d in found] == [("train.py", "IL303", 6)]
+    assert [(r["path"], r["line"]) for r in found[0]["related"]] == [("model.py", 11), ("utils.py", 5)]
