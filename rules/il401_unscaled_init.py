@@ -8,7 +8,7 @@ import libcst as cst
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts, RootRef
-from initlint.facts.values import Const, Param
+from initlint.facts.values import Const, Obj, Param, Tensor
 from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
 
 from .il201_constant_weight import initialized_params, initializer_location
@@ -294,6 +294,46 @@ model.add(Dense(512, activation="relu", input_dim=20))
 model.add(Dense(10, kernel_initializer=RandomNormal(stddev=1.0)))
 """
 
+# Too small: std 0.01 where fan-in 50 wants 0.14, on two layers in a row: the signal shrinks
+# 14x per layer (measured on this model: output RMS 2.3e-2, 1.1e-3, 1.4e-5).
+KERAS_TOO_SMALL = """\
+from keras import Model, layers, initializers
+
+
+class FeedForward(Model):
+    def __init__(self):
+        super().__init__()
+        self.dense1 = layers.Dense(50, activation="relu", kernel_initializer=initializers.RandomNormal(stddev=0.01))
+        self.dense2 = layers.Dense(50, activation="relu", kernel_initializer=initializers.RandomNormal(stddev=0.01))
+        self.dense3 = layers.Dense(1, kernel_initializer=initializers.RandomNormal(stddev=0.01))
+
+    def call(self, inputs):
+        return self.dense3(self.dense2(self.dense1(inputs)))
+"""
+# Small on purpose: one small layer alone (a regression head), and small layers whose output a
+# normalization or a residual sum rescales.
+SMALL_HEAD_AND_BLOCKS = """\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 64)
+        self.up, self.down = nn.Linear(64, 64), nn.Linear(64, 64)
+        self.a, self.b, self.norm = nn.Linear(64, 64), nn.Linear(64, 64), nn.LayerNorm(64)
+        self.head = nn.Linear(64, 4)
+        for m in (self.up, self.down, self.a, self.b, self.head):
+            nn.init.normal_(m.weight, std=0.001)
+
+    def forward(self, x):
+        x = torch.relu(self.fc(x))
+        x = x + self.down(torch.relu(self.up(x)))
+        x = self.norm(self.b(torch.relu(self.a(x))))
+        return self.head(x)
+"""
+
 # A loop over the modules picking the Linear layers by `type(m) is ...` (as `==` or isinstance).
 TYPE_IS_LOOP = """\
 import torch
@@ -440,6 +480,13 @@ class UnscaledInit(Rule):
     matrix whose orientation is unknown, the side that makes the finding
     less likely is taken as the fan-in.
 
+    Too small a scale is flagged where it compounds: two or more layers in a
+    row (only activations between them), each drawn more than **4x below**
+    1/sqrt(fan_in), on the model's plain path to its output, with no
+    normalization layer or residual sum after them (Keras
+    `RandomNormal(stddev=0.01)` on 50-unit `Dense` layers, 14x below: the
+    output RMS falls 2.3e-2, 1.1e-3, 1.4e-5 over three layers).
+
     ## Why is this bad?
     Each layer multiplies the scale of its input by about
     RMS(w)·sqrt(fan_in). Above 1 activations explode with depth, below 1 they
@@ -478,7 +525,9 @@ class UnscaledInit(Rule):
     output before its bias over the RMS of what it reads: an N(0, 1) weight
     multiplies it by about sqrt(fan-in); a flagged middle layer of 1024
     inputs measures ~30x while first-to-last stays within 10x): a gain beyond `scale-ratio`
-    confirms it (behind a sigmoid or tanh a shrinking one too), and one
+    confirms it, and so does one below its inverse (std 0.001 `Linear` layers of
+    64 inputs measure 0.008x each, while their default biases keep every
+    layer's output RMS near 0.04), and one
     beyond sqrt(`scale-ratio`) keeps it from a refutation. When the first weight layer reads the model's
     input, its own growth counts too: N(0, 1) weights on 784 inputs take the
     input's RMS from 1 to about 28, and a second layer of the same init stays
@@ -504,10 +553,12 @@ class UnscaledInit(Rule):
     their init never reaches training; the same class trained from scratch
     elsewhere in that file is then missed. A fan-in the
     analysis cannot compute (sizes read from a config object) limits the
-    rule to unscaled standard normals. Too-small scales are not flagged:
+    rule to unscaled standard normals. A too-small scale on one layer alone
+    is not flagged, nor one that a normalization or residual sum follows:
     vision transformers use `trunc_normal_(std=0.02)` on stems with a fan-in
     of 48 and tiny head scales (BEiT's `head_init_scale`) on purpose, and
-    their normalization layers and residual paths absorb it.
+    their normalization layers and residual paths absorb it. A hand-made
+    matrix (`x @ W`) is judged only for too large a scale.
 
     ## References
     - He et al., *Delving Deep into Rectifiers* (2015): https://arxiv.org/abs/1502.01852
@@ -528,7 +579,7 @@ class UnscaledInit(Rule):
                            plot=("output_rms", "layer-output RMS", "#2c7fb8"))
     message = "{names} {verb} drawn with RMS {rms} where 1/sqrt(fan_in) is {ref}{fan}: {trend} with depth; use Kaiming/Xavier or scale by 1/sqrt(fan_in)"
     VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT), Valid(NUMPY_WEIGHT_DATA_SCALED), Valid(TF1_SMALL_FAN_IN), Valid(UNDECIDED_REDRAW), Valid(UNIT_NORM_INPUT), Valid(DCGAN_TRANSPOSED_CONV),
-             Valid(KERAS_TOY_RANDOM_NORMAL)]
+             Valid(KERAS_TOY_RANDOM_NORMAL), Valid(SMALL_HEAD_AND_BLOCKS)]
     INVALID = [
         Invalid(SEED_001_NORMAL_STD1, at=[(10, 13)]),
         Invalid(RANDN_PARAMETER, at=[(8, 32)]),
@@ -544,6 +595,7 @@ class UnscaledInit(Rule):
         Invalid(TRANSPOSED_CONV_STD1, at=[(8, 9)]),
         Invalid(TYPE_IS_LOOP, at=[(12, 17)]),
         Invalid(KERAS_WIDE_RANDOM_NORMAL, at=[(7, 21)]),
+        Invalid(KERAS_TOO_SMALL, at=[(8, 59), (9, 39)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -558,21 +610,23 @@ class UnscaledInit(Rule):
             elif event.layer.kind.endswith(DENSE_KINDS):
                 # A deferred Dense / LazyLinear takes its fan-in from what it is applied to.
                 matmul_fans.setdefault(id(event.weight), []).append(event.input.last_dim)
-        groups: dict[int, tuple[cst.CSTNode, RootRef, list[Param], float, Optional[float]]] = {}
+        groups: dict[tuple[int, bool], tuple[cst.CSTNode, RootRef, list[Param], float, Optional[float]]] = {}
         factor = self.option(facts.settings, "init-scale-factor")
-        for param, where in initialized_params(facts):
+        initialized = list(initialized_params(facts))
+        small = _too_small_runs(facts, {id(p): p for p, _ in initialized}, matmul_fans, factor)
+        for param, where in initialized:
             if id(param) in unit_inputs:
                 continue
-            judged = self._judge(param, matmul_fans.get(id(param)), factor)
+            judged = self._judge(param, matmul_fans.get(id(param)), factor) or small.get(id(param))
             if judged is None or param.init.node is None:
                 continue
             rms, ref = judged
-            key = id(param.init.node)
+            key = (id(param.init.node), id(param) in small)
             if key not in groups:
                 groups[key] = (param.init.node, where, [], rms, ref)
             if all(p is not param for p in groups[key][2]):
                 groups[key][2].append(param)
-        for node, where, params, rms, ref in groups.values():
+        for (_, shrinks), (node, where, params, rms, ref) in groups.items():
             names = list(dict.fromkeys(f"`{facts.display_name(p, where)}`" for p in params))
             yield self.report(
                 initializer_location(node),
@@ -582,7 +636,7 @@ class UnscaledInit(Rule):
                 rms=f"{rms:.3g}",
                 ref=f"{ref:.3g}" if ref is not None else "much smaller",
                 fan=f" (fan-in {round(1 / ref ** 2)})" if ref is not None else " for any realistic fan-in",
-                trend="activations and gradients grow",
+                trend="activations and gradients vanish" if shrinks else "activations and gradients grow",
             )
 
     @staticmethod
@@ -617,6 +671,61 @@ class UnscaledInit(Rule):
 
 # Layers whose weight's fan-in is the last axis of their input.
 DENSE_KINDS = ("Dense", "dense", "Linear", "LazyLinear")
+
+
+def _too_small_runs(
+    facts: FileFacts, judged: dict[int, Param], matmul_fans: dict[int, list[Optional[int]]], factor: float
+) -> dict[int, tuple[float, float]]:
+    """Layer weights drawn more than `factor` times below 1/sqrt(fan_in) that feed another such layer
+    with only activations between (no normalization, no residual sum): by id, (RMS, 1/sqrt(fan_in)).
+
+    Two of them shrink the signal by factor² (16x, beyond the confirmation's 10x); one alone is a
+    choice (a detection head's std=0.001 regression layer). Both must be on a model's plain path to
+    its output: a normalization or residual sum after them restores the scale (a transformer
+    block's std=0.02 attention projections)."""
+    weights = {id(event.layer): event.weight for event in facts.layer_calls if event.layer is not None}
+    on_output_path: set[int] = set()
+    for out in (root.main_output() for root in facts.roots):
+        for item in reversed(out.chain if out is not None else ()):
+            if item.kind == "norm":
+                break
+            if item.kind == "weight" and item.layer is not None:
+                on_output_path.add(id(item.layer))
+
+    def too_small(param: Optional[Param]) -> Optional[tuple[float, float]]:
+        if param is None or id(param) not in judged or param.role != "weight":
+            return None
+        init = param.init
+        if init.kind != "random" or init.conditional or not param.trainable or init.std is None or init.value:
+            return None
+        fan = _fan_in(param, matmul_fans.get(id(param)))
+        if fan is None or init.distribution in SPARED_DISTRIBUTIONS or init.std * math.sqrt(fan) * factor >= 1:
+            return None
+        return init.std, 1 / math.sqrt(fan)
+
+    found: dict[int, tuple[float, float]] = {}
+    for event in facts.layer_calls:
+        if event.layer is None or id(event.layer) not in on_output_path:
+            continue
+        before = _previous_layer(event.input)
+        previous = weights.get(id(before)) if before is not None else None
+        if previous is None or previous is event.weight:
+            continue
+        mine, theirs = too_small(event.weight), too_small(previous)
+        if mine is not None and theirs is not None:
+            found[id(event.weight)], found[id(previous)] = mine, theirs
+    return found
+
+
+def _previous_layer(tensor: Tensor) -> Optional[Obj]:
+    """The weight layer whose output a tensor is, through activations only."""
+    for item in reversed(tensor.chain):
+        if item.kind == "weight":
+            layer: Optional[Obj] = item.layer
+            return layer
+        if item.kind not in ("act", "sigmoid", "tanh"):
+            return None
+    return None
 
 
 def _fan_in(param: Param, uses: Optional[list[Optional[int]]]) -> Optional[int]:

@@ -156,6 +156,20 @@ def train_step(model, images, labels):
 """
 
 
+# The test set's own pipeline (`train=False`) is evaluation data: only the training one is reported.
+TRAIN_AND_TEST_PIPELINES = """\
+import torch
+from torch import nn
+from torchvision import datasets, transforms
+
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+train_set = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
+test_set = datasets.MNIST("data", train=False, download=True, transform=transforms.ToTensor())
+for images, labels in torch.utils.data.DataLoader(train_set, batch_size=64):
+    nn.CrossEntropyLoss()(model(images), labels).backward()
+"""
+
+
 # A model built at module level, and a forward that returns (logits, features).
 MODULE_LEVEL_LINEAR = """\
 import torch
@@ -344,7 +358,8 @@ class UnnormalizedInput(Rule):
     torchvision pipeline is flagged only in its certain shape: `ToTensor()`
     with no `Normalize` (and no lambda or custom step, except a lambda that
     only reshapes) for a classifier (cross-entropy / NLL loss, or a binary
-    cross-entropy on one output unit) whose models all start with a weight layer;
+    cross-entropy on one output unit) whose models all start with a weight layer,
+    and not for a test set's own pipeline (`train=False`, `split="test"`);
     reconstruction models such as VAEs want their [0, 1] pixels and are left
     alone. `keras.datasets` images (MNIST, Fashion-MNIST, CIFAR) are flagged
     when they reach `fit` still in [0, 255] (a division or standardization on
@@ -387,6 +402,7 @@ class UnnormalizedInput(Rule):
         Invalid(KERAS_RAW_PIXELS, at=[(5, 40)]),
         Invalid(MAIN_FUNCTION_BINARY, at=[(7, 12)]),
         Invalid(KERAS_SPLIT_PIXELS, at=[(4, 13)]),
+        Invalid(TRAIN_AND_TEST_PIPELINES, at=[(6, 73)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -460,8 +476,8 @@ class UnnormalizedInput(Rule):
             return
         for dataset in facts.datasets:
             transform = dataset.transform
-            if not isinstance(transform, Transform) or not transform.complete:
-                continue
+            if not isinstance(transform, Transform) or not transform.complete or dataset.held_out:
+                continue  # a test set's pipeline (`train=False`) is not what the model trains on
             if any(step in TO_TENSOR for step in transform.steps) and not any(step in NORMALIZING for step in transform.steps):
                 yield transform
 

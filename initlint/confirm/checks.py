@@ -229,18 +229,19 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         # 10x of that). Only growth: a small first-layer gain is DCGAN's N(0, 0.02) before a
         # BatchNorm, which trains.
         return _on_guesses(Confirmation("confirmed", f"{summary}, but {grows}, beyond {_fmt(limit)}x", evidence), m)
-    # A flagged weight's own gain (TF graphs): behind a bounding activation it still shows the
+    # A flagged weight's own gain (before its bias): behind a bounding activation it still shows the
     # weight's scale; elsewhere a later layer that grows what it reads (an N(0, 1) [300, 10] output
-    # weight: ~17x) is what the first layer's gain is for the first. Only growth there, as above.
-    gains = {k: g for k, g in (m.get("gains") or {}).items()
-             if g > limit or (m.get("bounded") and g < 1.0 / limit)}
+    # weight: ~17x) is what the first layer's gain is for the first. A flagged weight that shrinks
+    # what it reads tenfold is too small whatever its bias adds (std 0.001 Linear layers measure
+    # 0.016x each, while their default biases keep every output's RMS near 0.04).
+    gains = {k: g for k, g in (m.get("gains") or {}).items() if g > limit or g < 1.0 / limit}
     if gains:
         name, gain = max(gains.items(), key=lambda kv: abs(math.log(kv[1])) if kv[1] > 0 else math.inf)
         evidence["layer_gain"] = m["gains"]
         held = ", held by a sigmoid or tanh between the layers," if m.get("bounded") else ","
         return _on_guesses(Confirmation(
             "confirmed", f"{summary}{held} but {name} itself scales "
-            f"the RMS of what it reads by {_fmt(gain)}x (beyond {_fmt(limit)}x)", evidence), m)
+            f"the RMS of what it reads by {_fmt(gain)}x ({f'beyond {_fmt(limit)}x' if gain > 1 else f'below 1/{_fmt(limit)}'})", evidence), m)
     if m.get("bounded"):
         # A sigmoid or tanh between the layers caps each layer's input, so an unscaled init shows as
         # saturation rather than growth: staying within the ratio proves nothing.

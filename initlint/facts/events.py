@@ -131,6 +131,7 @@ class DatasetEvent:
     node: cst.CSTNode  # a torchvision dataset's construction
     transform: Any  # its `transform=` (a values.Transform when known)
     where: RootRef
+    held_out: bool = False  # `train=False` or `split="test"`: evaluation data, not trained on
 
 
 @dataclass
@@ -249,8 +250,8 @@ class FileFacts:
     def keras_compile(self, model: Obj, args: list[Any], kwargs: dict[str, Any], node: Any, ctx: CallContext) -> None:
         self.keras_compiles.append(KerasCompile(model, node, kwargs.get("loss", args[1] if len(args) > 1 else None), kwargs.get("optimizer", args[0] if args else None), self._where(ctx)))
 
-    def dataset(self, node: Any, transform: Any, ctx: CallContext) -> None:
-        self.datasets.append(DatasetEvent(node, transform, self._where(ctx)))
+    def dataset(self, node: Any, transform: Any, ctx: CallContext, held_out: bool = False) -> None:
+        self.datasets.append(DatasetEvent(node, transform, self._where(ctx), held_out))
 
     def weights_loaded(self, obj: Obj) -> None:
         if obj.cls is not None:

@@ -62,7 +62,7 @@ def loss_pairings(facts: FileFacts) -> Iterator[LossPairing]:
     """Every (output activation, loss) pair of the file, each distinct pair once."""
     from initlint.frameworks.keras import model_output
 
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[int, ...]] = set()
     for event in facts.losses:
         squash = event.prediction.squash
         if squash is None or squash.kind not in PAIRED_SQUASHES or event.loss.kind not in PAIRED_LOSSES:
@@ -100,10 +100,10 @@ def loss_pairings(facts: FileFacts) -> Iterator[LossPairing]:
         kind, from_logits = compiled_loss(value)
         if kind not in PAIRED_LOSSES:
             continue
-        key = (id(compile_event.node), id(output[1]))
-        if key in seen:
+        compiled_key = (id(compile_event.node), id(output[1]))
+        if compiled_key in seen:
             continue
-        seen.add(key)
+        seen.add(compiled_key)
         yield LossPairing(
             squash=output[0],
             loss=kind,

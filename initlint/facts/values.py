@@ -118,7 +118,7 @@ class ChainItem:
     """One step of the layer chain a tensor went through since the last reset.
 
     kind: "weight" (Linear, Conv, Dense, matmul with a parameter), "sigmoid",
-    "tanh", "norm" (resets), "other-act".
+    "tanh", "norm" (resets), "act" (any other activation).
     node: where the step is written (the activation call or layer constructor).
     anchor: the constructor of the outermost module that contains the step,
     or the step's own node (where a "stack" is reported).

@@ -120,6 +120,10 @@ def construct_into(interp: Machine, obj: Obj, qual: str, args: list[Value], kwar
     return obj
 
 
+# torchvision's `split=` values for evaluation data.
+HELD_OUT_SPLITS = ("test", "val", "valid", "validation", "eval")
+
+
 def call_ext(
     interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext, site: Any = None
 ) -> Value:
@@ -163,7 +167,9 @@ def call_ext(
     if qual.startswith("torchvision.transforms"):
         return transform_step(interp, name, args, node)
     if qual.startswith("torchvision.datasets") and name[:1].isupper():
-        interp.facts.dataset(node, kwargs.get("transform", Const(None) if "**" not in kwargs else UNKNOWN), ctx)
+        train, split = kwargs.get("train"), kwargs.get("split")
+        held_out = isinstance(train, Const) and train.value is False or isinstance(split, Const) and split.value in HELD_OUT_SPLITS
+        interp.facts.dataset(node, kwargs.get("transform", Const(None) if "**" not in kwargs else UNKNOWN), ctx, held_out)
         return UNKNOWN
     if qual == "sklearn.model_selection.train_test_split" and args and "**" not in kwargs:
         # (a_train, a_test, b_train, b_test, ...): each split holds the values of its array.

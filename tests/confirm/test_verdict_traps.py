@@ -235,7 +235,19 @@ class Net(nn.Module):
         logits = self.fc2(h)
         return logits.argmax(-1), logits, h
 '''
+# Too small: std 0.001 Linear layers. Their default biases keep every layer's output RMS near
+# 0.04, so first-to-last stays within 10x; each weight alone shrinks what it reads ~100x.
+TOO_SMALL_WITH_BIASES = '''\
+import torch
+from torch import nn
+
+model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+for m in model:
+    if isinstance(m, nn.Linear):
+        nn.init.normal_(m.weight, std=0.001)
+'''
 PROGRAMS = {
+    "too_small_with_biases.py": TOO_SMALL_WITH_BIASES,
     "argmax_first.py": ARGMAX_FIRST,
     "lone_sigmoid.py": LONE_SIGMOID,
     "runner.py": RUNNER,
@@ -315,3 +327,10 @@ def test_a_lone_activation_is_built_with_the_sequential_it_goes_into(verdicts: d
 def test_an_argmax_returned_first_is_not_the_prediction(verdicts: dict[tuple[str, str, int], dict[str, Any]]) -> None:
     # fc1's random biases part its units through the logits, whatever else the model returns.
     assert got(verdicts, "argmax_first.py", "IL201", 10)["status"] == "refuted"
+
+
+def test_too_small_weights_are_judged_by_their_own_gain_not_their_biases(
+    verdicts: dict[tuple[str, str, int], dict[str, Any]]
+) -> None:
+    found = got(verdicts, "too_small_with_biases.py", "IL401", 7)
+    assert found["status"] == "confirmed" and "below 1/10" in found["detail"], found
