@@ -7,7 +7,6 @@ import libcst as cst
 
 from initlint.diagnostics import Severity
 from initlint.facts import FileFacts
-from initlint.facts.events import LossEvent
 from initlint.facts.values import Const, Ext, Obj, Tensor, Transform
 from initlint.frameworks.tables import PASS_LAYERS, WEIGHT_LAYERS, last
 from initlint.rule import Confirm, Finding, Invalid, Option, Rule, Valid
@@ -228,14 +227,21 @@ if __name__ == "__main__":
 # A Lambda that rescales to [-1, 1] normalizes.
 MAIN_FUNCTION_RESCALED = MAIN_FUNCTION_BINARY.replace("lambda x: x.view(-1)", "lambda x: (2 * x - 1).view(-1)")
 
-# A GAN's discriminator learns constant labels: the images' range is the generator's business.
+# A GAN's discriminator reads the real images as they come: all positive, off-centre. (A module
+# without parameters, a reshape step, is no model that could start with a normalization.)
 GAN_DISCRIMINATOR = """\
 import torch
 from torch import nn
 from torchvision import datasets, transforms
 
-data = datasets.FakeData(image_size=(1, 8, 8), transform=transforms.ToTensor())
-netD = nn.Sequential(nn.Flatten(), nn.Linear(64, 1))
+
+class Flat(nn.Module):
+    def forward(self, x):
+        return x.view(x.size(0), -1)
+
+
+data = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
+netD = nn.Sequential(Flat(), nn.Linear(784, 1))
 criterion = nn.BCEWithLogitsLoss()
 for x, _ in torch.utils.data.DataLoader(data, batch_size=4):
     label = torch.full((x.size(0), 1), 1.0)
@@ -268,6 +274,7 @@ def train_step(model, images, labels):
     return nn.CrossEntropyLoss()(model(images), labels)
 """
 
+# An autoencoder trained on the raw [0, 1] pixels (it can normalize its input and keep them as the target).
 TORCHVISION_VAE = """\
 import torch
 import torch.nn.functional as F
@@ -357,11 +364,12 @@ class UnnormalizedInput(Rule):
     adaptive optimizers with PyTorch training loops are not flagged. A
     torchvision pipeline is flagged only in its certain shape: `ToTensor()`
     with no `Normalize` (and no lambda or custom step, except a lambda that
-    only reshapes) for a classifier (cross-entropy / NLL loss, or a binary
-    cross-entropy on one output unit) whose models all start with a weight layer,
-    and not for a test set's own pipeline (`train=False`, `split="test"`);
-    reconstruction models such as VAEs want their [0, 1] pixels and are left
-    alone. `keras.datasets` images (MNIST, Fashion-MNIST, CIFAR) are flagged
+    only reshapes) for a file that trains models that all start with a weight
+    layer, and not for a test set's own pipeline (`train=False`,
+    `split="test"`). Autoencoders and GAN discriminators count too: their
+    first layer sees the same all-positive inputs (an autoencoder that
+    reconstructs [0, 1] pixels can normalize its input and keep the raw image
+    as the target). `keras.datasets` images (MNIST, Fashion-MNIST, CIFAR) are flagged
     when they reach `fit` still in [0, 255] (a division or standardization on
     the way clears it) for a `Sequential` whose layers are all known and whose
     first layer is a weight layer, not `Rescaling` or `Normalization`.
@@ -387,11 +395,9 @@ class UnnormalizedInput(Rule):
         Valid(ADAM_KERAS),
         Valid(SINE_TARGET),
         Valid(TORCHVISION_NORMALIZED),
-        Valid(TORCHVISION_VAE),
         Valid(MODULE_LEVEL_BATCHNORM),
         Valid(KERAS_PIXELS_SCALED),
         Valid(MAIN_FUNCTION_RESCALED),
-        Valid(GAN_DISCRIMINATOR),
     ]
     INVALID = [
         Invalid(ARANGE_REGRESSION, at=[(4, 5)]),
@@ -403,6 +409,8 @@ class UnnormalizedInput(Rule):
         Invalid(MAIN_FUNCTION_BINARY, at=[(7, 12)]),
         Invalid(KERAS_SPLIT_PIXELS, at=[(4, 13)]),
         Invalid(TRAIN_AND_TEST_PIPELINES, at=[(6, 73)]),
+        Invalid(TORCHVISION_VAE, at=[(17, 69)]),
+        Invalid(GAN_DISCRIMINATOR, at=[(11, 68)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -436,7 +444,7 @@ class UnnormalizedInput(Rule):
             reported.add(id(transform.node))
             yield self.report(
                 transform.node,
-                problem=f"images reach the classifier as `{facts.code(transform.node, 50)}` output in [0, 1], with no "
+                problem=f"images reach the model as `{facts.code(transform.node, 50)}` output in [0, 1], with no "
                 "`Normalize` and no normalization layer at the model's input: every input is positive and off-centre",
                 advice="add `transforms.Normalize(mean, std)` (the dataset's channel statistics) after `ToTensor()`",
             )
@@ -458,20 +466,21 @@ class UnnormalizedInput(Rule):
                 yield origin[3], fit.node, max(abs(origin[1]), abs(origin[2]))
 
     def _unnormalized_images(self, facts: FileFacts) -> Iterator[Transform]:
-        """torchvision pipelines that only convert to tensors, for a classifier with no input normalization.
+        """torchvision pipelines that only convert to tensors, for a model trained with no input normalization.
 
         Certain only in this narrow shape: a complete pipeline (no lambda or user
-        step that could normalise), a classification loss (pixel-reconstruction
-        models such as VAEs want [0, 1] inputs), and every model in the file
-        starting with a weight layer rather than a normalization layer.
+        step that could normalise), a loss the file trains with, and every model
+        in the file starting with a weight layer rather than a normalization layer.
         """
-        classifier_losses = [event for event in facts.losses if _classifies(event)]
-        if not classifier_losses:
+        training_losses = [event for event in facts.losses if not facts.metric_only(event.node)]
+        if not training_losses:
             return
         # Model classes, the models built at module level (`model = nn.Linear(784, 10)`), and the
-        # models whose outputs the classification losses take (built in `main()`, imported).
-        models = [out for out in (r.main_output() for r in facts.roots if r.where.kind in ("class", "script")) if out is not None]
-        models += [event.prediction for event in classifier_losses if event.prediction.chain]
+        # models whose outputs the losses take (built in `main()`, imported).
+        # A module without parameters (a reshape step) is no model.
+        roots = [r for r in facts.roots if r.where.kind in ("class", "script") and (r.obj is None or any(r.obj.all_params()))]
+        models = [out for out in (r.main_output() for r in roots) if out is not None]
+        models += [event.prediction for event in training_losses if event.prediction.chain]
         if not models or any(not out.chain or out.chain[0].kind != "weight" for out in models):
             return
         for dataset in facts.datasets:
@@ -504,18 +513,6 @@ class UnnormalizedInput(Rule):
                 # A tf.data dataset carries its targets inside; a separate target must be raw as well.
                 if origin is not None and (target is None or (isinstance(target, Tensor) and _raw(target, limit) is not None)):
                     yield origin[3], origin, node
-
-
-def _classifies(event: LossEvent) -> bool:
-    """A classification loss: cross-entropy / NLL, or a binary cross-entropy on one output unit
-    against the data's labels (a VAE's pixel-wise BCE wants its [0, 1] pixels)."""
-    if event.loss.kind in ("ce", "nll"):
-        return True
-    if event.loss.kind not in ("bce", "bce_logits") or event.target.is_indep:
-        return False  # a GAN's discriminator learns constant labels (`torch.ones(b, 1)`), not the data's
-    layer = next((item.layer for item in reversed(event.prediction.chain) if item.kind == "weight"), None)
-    out = layer.config.get("out_features") if layer is not None else None
-    return isinstance(out, Const) and out.value == 1
 
 
 def _first_layer(model: Obj) -> Optional[str]:
