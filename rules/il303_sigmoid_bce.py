@@ -197,6 +197,24 @@ for real, fake in loader:
     g_loss = criterion(D(fake), torch.ones(fake.shape[0], 1))
 """
 
+# The validation loop's loss is only logged (`loss.item()`), though the name `loss` is also the
+# training loop's, which backpropagates its own: only the training call is a place the gradient is lost.
+TRAIN_AND_VALIDATION = """\
+import torch
+from torch import nn
+
+model = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
+criterion = nn.BCELoss()
+for epoch in range(10):
+    for x, y in train_loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+    total = 0.0
+    for x, y in val_loader:
+        loss = criterion(model(x), y)
+        total += loss.item()
+"""
+
 _LOGITS_NAMES = {"BCELoss": "BCEWithLogitsLoss", "binary_cross_entropy": "binary_cross_entropy_with_logits"}
 
 
@@ -322,6 +340,7 @@ class SigmoidBce(LossPairingRule):
         Invalid(WRAPPED_MODELS, at=[(14, 12)]),
         Invalid(JOINED_SCORES, at=[(9, 12)]),
         Invalid(TWO_LOSS_CALLS, at=[(7, 14), (7, 65), (8, 14)]),
+        Invalid(TRAIN_AND_VALIDATION, at=[(8, 16)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:

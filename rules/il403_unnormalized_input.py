@@ -155,7 +155,7 @@ def train_step(model, images, labels):
 """
 
 
-# The test set's own pipeline (`train=False`) is evaluation data: only the training one is reported.
+# The test set's own pipeline (`train=False`, here positional) is evaluation data: only the training one is reported.
 TRAIN_AND_TEST_PIPELINES = """\
 import torch
 from torch import nn
@@ -163,7 +163,7 @@ from torchvision import datasets, transforms
 
 model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
 train_set = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
-test_set = datasets.MNIST("data", train=False, download=True, transform=transforms.ToTensor())
+test_set = datasets.MNIST("data", False, download=True, transform=transforms.ToTensor())
 for images, labels in torch.utils.data.DataLoader(train_set, batch_size=64):
     nn.CrossEntropyLoss()(model(images), labels).backward()
 """

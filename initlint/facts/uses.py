@@ -206,9 +206,12 @@ _VALUE_FUNCTIONS = frozenset({"print", "float", "str", "repr", "format", "round"
 
 
 def read_only_for_its_value(module: cst.Module, call: cst.CSTNode) -> bool:
-    """Whether the value of a loss call is bound to a name that is only ever read for its number
+    """Whether the value of a loss call is bound to a name that is only read for its number
     (`img_loss = mse(x, y)`, then only `img_loss.item()` or `print(img_loss)`): a metric, never
-    backpropagated. False when in doubt (no such name, or any other read)."""
+    backpropagated. Only the reads this binding reaches count: the statements after it, up to
+    the name's next binding, in its block and the blocks around it, and a loop's body again from
+    its start (a validation loop's `loss = criterion(...)`; `loss.item()` beside a training
+    loop's own `loss = ...; loss.backward()`). False when in doubt (no such name, or any other read)."""
     path = ancestry(module, call)
     owner = parent(path, (cst.AssignTarget,)) if path is not None else None
     if path is None or not isinstance(owner, cst.Assign) or owner.value is not call or len(owner.targets) != 1:
@@ -216,40 +219,85 @@ def read_only_for_its_value(module: cst.Module, call: cst.CSTNode) -> bool:
     bound = owner.targets[0].target
     if not isinstance(bound, cst.Name):
         return False
-    scope: cst.CSTNode = next((n for n in reversed(path) if isinstance(n, cst.FunctionDef)), module)
-    name = bound.value
-
-    class Reads(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack: list[cst.CSTNode] = []
-            self.value_reads = 0
-            self.other_reads = 0
-
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, cst.Name) and node.value == name and node is not bound:
-                self._judge(node)
-            self.stack.append(node)
-            return True
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            self.stack.pop()
-
-        def _judge(self, node: cst.Name) -> None:
-            up = self.stack[-1] if self.stack else None
-            above = self.stack[-2] if len(self.stack) > 1 else None
-            if isinstance(up, cst.AssignTarget):
-                return  # rebound, not read
-            method = isinstance(up, cst.Attribute) and up.value is node and up.attr.value in _VALUE_READS and isinstance(above, cst.Call)
-            printed = isinstance(up, cst.Arg) and isinstance(above, cst.Call) and isinstance(above.func, cst.Name) \
-                and above.func.value in _VALUE_FUNCTIONS
-            if method or printed or isinstance(up, cst.FormattedStringExpression):
-                self.value_reads += 1
-            else:
-                self.other_reads += 1
-
-    reads = Reads()
-    scope.visit(reads)
+    reads = _Reads(bound.value, bound)
+    child: cst.CSTNode = path[-1]
+    for node in reversed(path[:-1]):
+        body = _statements(node)
+        if body is not None and child in body:
+            if not reads.scan(body[body.index(child) + 1:]):
+                break  # the name is bound again: later statements read another value
+            if isinstance(node, cst.IndentedBlock) and isinstance(path[path.index(node) - 1], (cst.For, cst.While)):
+                reads.scan(body[: body.index(child)])  # the next iteration, up to this statement
+        if isinstance(node, cst.FunctionDef):
+            break
+        child = node
     return reads.value_reads > 0 and reads.other_reads == 0
+
+
+def _statements(node: cst.CSTNode) -> Optional[Sequence[cst.CSTNode]]:
+    """The statements a block holds (a module's, an indented block's)."""
+    if isinstance(node, (cst.Module, cst.IndentedBlock)):
+        return node.body
+    return None
+
+
+class _Reads(cst.CSTVisitor):
+    """Counts the reads of one name: value reads (`.item()`, `print(x)`) and any other."""
+
+    def __init__(self, name: str, bound: cst.CSTNode) -> None:
+        self.name, self.bound = name, bound
+        self.stack: list[cst.CSTNode] = []
+        # Per nested block being visited: whether the name was bound again in it (later reads there,
+        # a training loop's `loss = ...; loss.backward()`, read another value).
+        self.rebound: list[bool] = []
+        self.value_reads = 0
+        self.other_reads = 0
+
+    def scan(self, statements: Sequence[cst.CSTNode]) -> bool:
+        """Count the reads in `statements` in order; False at one that binds the name again."""
+        for statement in statements:
+            statement.visit(self)
+            if _rebinds(statement, self.name):
+                return False
+        return True
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Name) and node.value == self.name and node is not self.bound and not any(self.rebound):
+            self._judge(node)
+        if isinstance(node, cst.IndentedBlock):
+            self.rebound.append(False)
+        self.stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+        if isinstance(original_node, cst.IndentedBlock):
+            self.rebound.pop()
+        elif self.rebound and _rebinds(original_node, self.name):
+            self.rebound[-1] = True
+
+    def _judge(self, node: cst.Name) -> None:
+        up = self.stack[-1] if self.stack else None
+        above = self.stack[-2] if len(self.stack) > 1 else None
+        if isinstance(up, cst.AssignTarget):
+            return  # rebound, not read
+        method = isinstance(up, cst.Attribute) and up.value is node and up.attr.value in _VALUE_READS and isinstance(above, cst.Call)
+        printed = isinstance(up, cst.Arg) and isinstance(above, cst.Call) and isinstance(above.func, cst.Name) \
+            and above.func.value in _VALUE_FUNCTIONS
+        if method or printed or isinstance(up, cst.FormattedStringExpression):
+            self.value_reads += 1
+        else:
+            self.other_reads += 1
+
+
+def _rebinds(statement: cst.CSTNode, name: str) -> bool:
+    """Whether a simple statement binds `name` at its own level (`name = ...`)."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    return any(
+        isinstance(small, cst.Assign) and any(isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets)
+        for small in statement.body
+    )
 
 
 # Calls that train: where a file makes none, no loss of it is a mere metric beside a training one.

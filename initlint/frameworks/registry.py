@@ -122,6 +122,7 @@ def construct_into(interp: Machine, obj: Obj, qual: str, args: list[Value], kwar
 
 # torchvision's `split=` values for evaluation data.
 HELD_OUT_SPLITS = ("test", "val", "valid", "validation", "eval")
+TRAIN_FLAG_SECOND = ("MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "USPS")
 
 
 def call_ext(
@@ -167,7 +168,9 @@ def call_ext(
     if qual.startswith("torchvision.transforms"):
         return transform_step(interp, name, args, node)
     if qual.startswith("torchvision.datasets") and name[:1].isupper():
-        train, split = kwargs.get("train"), kwargs.get("split")
+        # `train` is the second positional argument of the MNIST and CIFAR families.
+        train = kwargs.get("train", args[1] if len(args) > 1 and name in TRAIN_FLAG_SECOND else None)
+        split = kwargs.get("split")
         held_out = isinstance(train, Const) and train.value is False or isinstance(split, Const) and split.value in HELD_OUT_SPLITS
         if name != "FakeData":  # random images for smoke tests: no one trains a model on their range
             interp.facts.dataset(node, kwargs.get("transform", Const(None) if "**" not in kwargs else UNKNOWN), ctx, held_out)
