@@ -215,6 +215,18 @@ for epoch in range(10):
         total += loss.item()
 """
 
+# The loss backpropagated on its own line, and logged after: still a training loss.
+ONE_LINE_BACKWARD = """\
+import torch
+from torch import nn
+
+model = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
+criterion = nn.BCELoss()
+for x, y in train_loader:
+    loss = criterion(model(x), y); loss.backward()
+    print(loss.item())
+"""
+
 _LOGITS_NAMES = {"BCELoss": "BCEWithLogitsLoss", "binary_cross_entropy": "binary_cross_entropy_with_logits"}
 
 
@@ -341,6 +353,7 @@ class SigmoidBce(LossPairingRule):
         Invalid(JOINED_SCORES, at=[(9, 12)]),
         Invalid(TWO_LOSS_CALLS, at=[(7, 14), (7, 65), (8, 14)]),
         Invalid(TRAIN_AND_VALIDATION, at=[(8, 16)]),
+        Invalid(ONE_LINE_BACKWARD, at=[(7, 12)]),
     ]
 
     def applies(self, pairing: LossPairing) -> bool:

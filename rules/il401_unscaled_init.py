@@ -527,7 +527,9 @@ class UnscaledInit(Rule):
     inputs measures ~30x while first-to-last stays within 10x): a gain beyond `scale-ratio`
     confirms it, and so does one below its inverse (std 0.001 `Linear` layers of
     64 inputs measure 0.008x each, while their default biases keep every
-    layer's output RMS near 0.04), and one
+    layer's output RMS near 0.04) or flagged weights whose shrinking gains
+    multiply to below it (a too-small run: two layers at 0.19x carry 0.036 of
+    the signal), and one
     beyond sqrt(`scale-ratio`) keeps it from a refutation. When the first weight layer reads the model's
     input, its own growth counts too: N(0, 1) weights on 784 inputs take the
     input's RMS from 1 to about 28, and a second layer of the same init stays
@@ -573,7 +575,7 @@ class UnscaledInit(Rule):
     severity = Severity.WARNING
     options = (
         Option("scale-ratio", float, 10.0, "the growth or shrinkage of the layer-output RMS, first weight layer to last, that confirms a finding"),
-        Option("init-scale-factor", float, 4.0, "how many times 1/sqrt(fan_in) a weight's RMS may be before it is flagged"),
+        Option("init-scale-factor", float, 4.0, "how many times above 1/sqrt(fan_in) a weight's RMS may be (below it, for two layers in a row) before it is flagged"),
     )
     confirmation = Confirm(probe="scale", threshold="scale-ratio", outward=True,
                            plot=("output_rms", "layer-output RMS", "#2c7fb8"))

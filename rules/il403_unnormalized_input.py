@@ -227,25 +227,36 @@ if __name__ == "__main__":
 # A Lambda that rescales to [-1, 1] normalizes.
 MAIN_FUNCTION_RESCALED = MAIN_FUNCTION_BINARY.replace("lambda x: x.view(-1)", "lambda x: (2 * x - 1).view(-1)")
 
-# A GAN's discriminator reads the real images as they come: all positive, off-centre. (A module
-# without parameters, a reshape step, is no model that could start with a normalization.)
+# A GAN's discriminator reads the real images as they come: all positive, off-centre.
 GAN_DISCRIMINATOR = """\
 import torch
 from torch import nn
 from torchvision import datasets, transforms
 
-
-class Flat(nn.Module):
-    def forward(self, x):
-        return x.view(x.size(0), -1)
-
-
 data = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
-netD = nn.Sequential(Flat(), nn.Linear(784, 1))
+netD = nn.Sequential(nn.Flatten(), nn.Linear(784, 1))
 criterion = nn.BCEWithLogitsLoss()
 for x, _ in torch.utils.data.DataLoader(data, batch_size=4):
     label = torch.full((x.size(0), 1), 1.0)
     criterion(netD(x), label).backward()
+"""
+
+# A parameterless module of the model's own standardizes its input.
+OWN_NORMALIZER_MODULE = """\
+import torch
+from torch import nn
+from torchvision import datasets, transforms
+
+
+class Normalizer(nn.Module):
+    def forward(self, x):
+        return (x - 0.5) / 0.25
+
+
+model = nn.Sequential(Normalizer(), nn.Flatten(), nn.Linear(3072, 10))
+train_set = datasets.CIFAR10("data", train=True, download=True, transform=transforms.ToTensor())
+for x, y in torch.utils.data.DataLoader(train_set, batch_size=64):
+    nn.CrossEntropyLoss()(model(x), y).backward()
 """
 
 # The model normalizes its own input first.
@@ -398,6 +409,7 @@ class UnnormalizedInput(Rule):
         Valid(MODULE_LEVEL_BATCHNORM),
         Valid(KERAS_PIXELS_SCALED),
         Valid(MAIN_FUNCTION_RESCALED),
+        Valid(OWN_NORMALIZER_MODULE),
     ]
     INVALID = [
         Invalid(ARANGE_REGRESSION, at=[(4, 5)]),
@@ -410,7 +422,7 @@ class UnnormalizedInput(Rule):
         Invalid(KERAS_SPLIT_PIXELS, at=[(4, 13)]),
         Invalid(TRAIN_AND_TEST_PIPELINES, at=[(6, 73)]),
         Invalid(TORCHVISION_VAE, at=[(17, 69)]),
-        Invalid(GAN_DISCRIMINATOR, at=[(11, 68)]),
+        Invalid(GAN_DISCRIMINATOR, at=[(5, 68)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
@@ -446,7 +458,8 @@ class UnnormalizedInput(Rule):
                 transform.node,
                 problem=f"images reach the model as `{facts.code(transform.node, 50)}` output in [0, 1], with no "
                 "`Normalize` and no normalization layer at the model's input: every input is positive and off-centre",
-                advice="add `transforms.Normalize(mean, std)` (the dataset's channel statistics) after `ToTensor()`",
+                advice="add `transforms.Normalize(mean, std)` (the dataset's channel statistics) after `ToTensor()` "
+                "(a model that reconstructs its input keeps the [0, 1] pixels as its target)",
             )
 
     def _raw_pixels(self, facts: FileFacts) -> Iterator[tuple[cst.CSTNode, cst.CSTNode, float]]:
@@ -477,9 +490,8 @@ class UnnormalizedInput(Rule):
             return
         # Model classes, the models built at module level (`model = nn.Linear(784, 10)`), and the
         # models whose outputs the losses take (built in `main()`, imported).
-        # A module without parameters (a reshape step) is no model.
-        roots = [r for r in facts.roots if r.where.kind in ("class", "script") and (r.obj is None or any(r.obj.all_params()))]
-        models = [out for out in (r.main_output() for r in roots) if out is not None]
+        # (A module without parameters counts too: it may normalize what the model reads.)
+        models = [out for out in (r.main_output() for r in facts.roots if r.where.kind in ("class", "script")) if out is not None]
         models += [event.prediction for event in training_losses if event.prediction.chain]
         if not models or any(not out.chain or out.chain[0].kind != "weight" for out in models):
             return

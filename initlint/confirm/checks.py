@@ -242,6 +242,14 @@ def scale(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         return _on_guesses(Confirmation(
             "confirmed", f"{summary}{held} but {name} itself scales "
             f"the RMS of what it reads by {_fmt(gain)}x ({f'beyond {_fmt(limit)}x' if gain > 1 else f'below 1/{_fmt(limit)}'})", evidence), m)
+    # Flagged weights that each shrink what they read, together beyond the ratio: a run of too-small
+    # layers (two at 0.19x each carry 0.036 of the signal, which their biases hide from first-to-last).
+    shrinking = {k: g for k, g in (m.get("gains") or {}).items() if 0 < g < 1}
+    if len(shrinking) > 1 and math.prod(shrinking.values()) < 1.0 / limit:
+        evidence["layer_gain"] = m["gains"]
+        return _on_guesses(Confirmation(
+            "confirmed", f"{summary}, but {', '.join(shrinking)} together scale the RMS of what they read by "
+            f"{_fmt(math.prod(shrinking.values()))}x (below 1/{_fmt(limit)})", evidence), m)
     if m.get("bounded"):
         # A sigmoid or tanh between the layers caps each layer's input, so an unscaled init shows as
         # saturation rather than growth: staying within the ratio proves nothing.

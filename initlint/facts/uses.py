@@ -213,6 +213,8 @@ def read_only_for_its_value(module: cst.Module, call: cst.CSTNode) -> bool:
     its start (a validation loop's `loss = criterion(...)`; `loss.item()` beside a training
     loop's own `loss = ...; loss.backward()`). False when in doubt (no such name, or any other read)."""
     path = ancestry(module, call)
+    if path is not None and len(path) > 2 and _value_read(path[-2], path[-3], call):
+        return True  # read in place: `F.binary_cross_entropy(p, y).item()`, `print(mse(x, y))`
     owner = parent(path, (cst.AssignTarget,)) if path is not None else None
     if path is None or not isinstance(owner, cst.Assign) or owner.value is not call or len(owner.targets) != 1:
         return False
@@ -220,6 +222,9 @@ def read_only_for_its_value(module: cst.Module, call: cst.CSTNode) -> bool:
     if not isinstance(bound, cst.Name):
         return False
     reads = _Reads(bound.value, bound)
+    scope = next((n for n in reversed(path) if isinstance(n, cst.FunctionDef)), module)
+    if _read_in_nested_functions(scope, path, bound.value):
+        return False  # a function of this scope reads it as a global or closure: when is unknown
     child: cst.CSTNode = path[-1]
     for node in reversed(path[:-1]):
         body = _statements(node)
@@ -235,10 +240,29 @@ def read_only_for_its_value(module: cst.Module, call: cst.CSTNode) -> bool:
 
 
 def _statements(node: cst.CSTNode) -> Optional[Sequence[cst.CSTNode]]:
-    """The statements a block holds (a module's, an indented block's)."""
-    if isinstance(node, (cst.Module, cst.IndentedBlock)):
+    """The statements a block holds, in order: a module's, an indented block's, and the small
+    statements of one line (`loss = f(x); loss.backward()`, `if t: loss = f(x); loss.backward()`)."""
+    if isinstance(node, (cst.Module, cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite)):
         return node.body
     return None
+
+
+def _read_in_nested_functions(scope: cst.CSTNode, path: Sequence[cst.CSTNode], name: str) -> bool:
+    """Whether a function or lambda inside `scope`, other than those around the binding, reads `name`."""
+    around = {id(n) for n in path}
+
+    class Finder(cst.CSTVisitor):
+        found = False
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if node is not scope and isinstance(node, (cst.FunctionDef, cst.Lambda)) and id(node) not in around:
+                self.found = self.found or _contains(node, lambda n: isinstance(n, cst.Name) and n.value == name)
+                return False
+            return not self.found
+
+    finder = Finder()
+    scope.visit(finder)
+    return finder.found
 
 
 class _Reads(cst.CSTVisitor):
@@ -281,22 +305,26 @@ class _Reads(cst.CSTVisitor):
         above = self.stack[-2] if len(self.stack) > 1 else None
         if isinstance(up, cst.AssignTarget):
             return  # rebound, not read
-        method = isinstance(up, cst.Attribute) and up.value is node and up.attr.value in _VALUE_READS and isinstance(above, cst.Call)
-        printed = isinstance(up, cst.Arg) and isinstance(above, cst.Call) and isinstance(above.func, cst.Name) \
-            and above.func.value in _VALUE_FUNCTIONS
-        if method or printed or isinstance(up, cst.FormattedStringExpression):
+        if _value_read(up, above, node):
             self.value_reads += 1
         else:
             self.other_reads += 1
 
 
+def _value_read(up: Optional[cst.CSTNode], above: Optional[cst.CSTNode], node: cst.CSTNode) -> bool:
+    """Whether `node`, under `up` and `above`, is read for its number only (`x.item()`, `print(x)`, an f-string)."""
+    method = isinstance(up, cst.Attribute) and up.value is node and up.attr.value in _VALUE_READS and isinstance(above, cst.Call)
+    printed = isinstance(up, cst.Arg) and isinstance(above, cst.Call) and isinstance(above.func, cst.Name) \
+        and above.func.value in _VALUE_FUNCTIONS
+    return method or printed or isinstance(up, cst.FormattedStringExpression)
+
+
 def _rebinds(statement: cst.CSTNode, name: str) -> bool:
-    """Whether a simple statement binds `name` at its own level (`name = ...`)."""
-    if not isinstance(statement, cst.SimpleStatementLine):
-        return False
+    """Whether a simple statement (or one small statement of it) binds `name` at its own level."""
+    smalls = statement.body if isinstance(statement, cst.SimpleStatementLine) else [statement]
     return any(
         isinstance(small, cst.Assign) and any(isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets)
-        for small in statement.body
+        for small in smalls
     )
 
 

@@ -123,6 +123,7 @@ def construct_into(interp: Machine, obj: Obj, qual: str, args: list[Value], kwar
 # torchvision's `split=` values for evaluation data.
 HELD_OUT_SPLITS = ("test", "val", "valid", "validation", "eval")
 TRAIN_FLAG_SECOND = ("MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "USPS")
+SPLIT_SECOND = ("SVHN", "STL10", "EMNIST", "CelebA", "Flowers102", "Food101", "DTD", "GTSRB")
 
 
 def call_ext(
@@ -168,9 +169,9 @@ def call_ext(
     if qual.startswith("torchvision.transforms"):
         return transform_step(interp, name, args, node)
     if qual.startswith("torchvision.datasets") and name[:1].isupper():
-        # `train` is the second positional argument of the MNIST and CIFAR families.
+        # `train` is the second positional argument of the MNIST and CIFAR families, `split` of SVHN's.
         train = kwargs.get("train", args[1] if len(args) > 1 and name in TRAIN_FLAG_SECOND else None)
-        split = kwargs.get("split")
+        split = kwargs.get("split", args[1] if len(args) > 1 and name in SPLIT_SECOND else None)
         held_out = isinstance(train, Const) and train.value is False or isinstance(split, Const) and split.value in HELD_OUT_SPLITS
         if name != "FakeData":  # random images for smoke tests: no one trains a model on their range
             interp.facts.dataset(node, kwargs.get("transform", Const(None) if "**" not in kwargs else UNKNOWN), ctx, held_out)

@@ -336,3 +336,14 @@ def test_an_imported_loss_helper_given_a_sigmoid_output_is_followed(initlint: Ru
     found = json.loads(initlint("--no-cache", "--format", "json", ".").stdout)
     assert [(d["path"], d["code"], d["line"]) for d in found] == [("train.py", "IL303", 6)]
     assert [(r["path"], r["line"]) for r in found[0]["related"]] == [("model.py", 11), ("utils.py", 5)]
+
+
+def test_an_imported_helper_that_only_logs_a_loss_stays_silent(initlint: Run, tmp_path: Path) -> None:
+    # `bce_metric` returns a number for a log line: judged in its own file, it is a metric.
+    write(tmp_path, "metrics.py", "import torch.nn.functional as F\n\n\ndef bce_metric(p, y):\n"
+                                  "    value = F.binary_cross_entropy(p, y)\n    return value.item()\n")
+    write(tmp_path, "train.py", "import torch\nimport torch.nn as nn\nfrom metrics import bce_metric\n\n"
+                                "model = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())\nx, y = torch.randn(4, 2), torch.ones(4, 1)\n"
+                                "for step in range(10):\n    loss = nn.BCEWithLogitsLoss()(model[0](x), y)\n    loss.backward()\n"
+                                "    print(bce_metric(model(x), y))\n")
+    assert json.loads(initlint("--no-cache", "--format", "json", "train.py").stdout) == []

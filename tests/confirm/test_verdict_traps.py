@@ -246,8 +246,25 @@ for m in model:
     if isinstance(m, nn.Linear):
         nn.init.normal_(m.weight, std=0.001)
 '''
+# Each layer only 5x too small (0.19x gain): together they keep 0.04 of the signal.
+TOO_SMALL_RUN = '''\
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(256, 256), nn.Linear(256, 256), nn.Linear(256, 10)
+        for m in (self.fc1, self.fc2):
+            nn.init.normal_(m.weight, std=0.012)
+
+    def forward(self, x):
+        return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
+'''
 PROGRAMS = {
     "too_small_with_biases.py": TOO_SMALL_WITH_BIASES,
+    "too_small_run.py": TOO_SMALL_RUN,
     "argmax_first.py": ARGMAX_FIRST,
     "lone_sigmoid.py": LONE_SIGMOID,
     "runner.py": RUNNER,
@@ -334,3 +351,10 @@ def test_too_small_weights_are_judged_by_their_own_gain_not_their_biases(
 ) -> None:
     found = got(verdicts, "too_small_with_biases.py", "IL401", 7)
     assert found["status"] == "confirmed" and "below 1/10" in found["detail"], found
+
+
+def test_a_run_of_too_small_layers_is_judged_by_their_gains_together(
+    verdicts: dict[tuple[str, str, int], dict[str, Any]]
+) -> None:
+    found = got(verdicts, "too_small_run.py", "IL401", 10)
+    assert found["status"] == "confirmed" and "together" in found["detail"], found
