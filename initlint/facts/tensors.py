@@ -85,6 +85,27 @@ def merge_sites(*tensors: Tensor) -> tuple[Any, ...]:
     return tuple(seen)
 
 
+# Structural hashes of keys, memoized by identity. A key of an iterative expression (`x = x - lr
+# * 2 * x` in a 30-step loop) is a DAG that shares its sub-keys; a plain hash or repr walks it as a
+# tree, which doubles with every step (a 13-line gradient-descent script took 24 GB).
+_KEY_HASHES: dict[int, tuple[Any, int]] = {}
+
+
+def key_hash(key: Any) -> int:
+    """A hash of a key's structure that visits each shared sub-key once."""
+    found = _KEY_HASHES.get(id(key))
+    if found is not None and found[0] is key:
+        return found[1]
+    try:
+        value = hash(tuple(key_hash(k) for k in key)) if isinstance(key, tuple) else hash(key)
+    except (TypeError, RecursionError):
+        value = id(key)  # an unhashable or absurdly deep part: an order of its own
+    if len(_KEY_HASHES) > 100_000:
+        _KEY_HASHES.clear()
+    _KEY_HASHES[id(key)] = (key, value)
+    return value
+
+
 def join_tensors(a: Tensor, b: Tensor) -> Tensor:
     params = a.params | b.params
     if a.state == b.state and a.key == b.key and a.state != UNKNOWN_STATE:
@@ -160,7 +181,7 @@ def _add(a: Tensor, b: Tensor, subtract: bool, operands: tuple[Value, Value]) ->
     if b.state == ZERO:
         return a.replaced(params=params, squash=None, zero_layer=None)
     if a.state == INDEP and b.state == INDEP:
-        key = ("sub" if subtract else "add",) + tuple(sorted((repr(a.key), repr(b.key))) if not subtract else (repr(a.key), repr(b.key)))
+        key = ("sub", a.key, b.key) if subtract else ("add",) + tuple(sorted((a.key, b.key), key=key_hash))
         return Tensor(state=INDEP, key=key, params=params, last_dim=last_dim, chain=chain)
     if UNKNOWN_STATE in (a.state, b.state):
         return Tensor(params=params, last_dim=last_dim, chain=chain)

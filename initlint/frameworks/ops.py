@@ -243,7 +243,7 @@ def tensor_op(interp: Machine, name: str, x: Tensor, args: list[Value], kwargs: 
         if all(t.state == ZERO for t in pieces):
             return Tensor(state=ZERO, params=params, zero_sites=merge_sites(*pieces))
         if all(t.is_indep for t in pieces):
-            return Tensor(state=INDEP, key=("cat",) + tuple(repr(t.key) for t in pieces), params=params)
+            return Tensor(state=INDEP, key=("cat",) + tuple(t.key for t in pieces), params=params)
         # Outputs of one kind of squash joined (`torch.cat((D(real), D(fake)))` into a BCELoss) are
         # still that squash's output; outputs of one imported model, still that model's.
         first = pieces[0]
