@@ -647,9 +647,7 @@ class UnscaledInit(Rule):
 
         `uses`: the fan-in of each use of a hand-made weight (None for a layer's weight)."""
         init = param.init
-        if init.kind != "random" or init.conditional or not param.trainable or init.std is None:
-            return None
-        if init.distribution in SPARED_DISTRIBUTIONS:
+        if not _judged_draw(param) or init.std is None:  # (the std test narrows the type)
             return None
         if param.role == "raw":
             # A vector is no mixing matrix. A matrix with one column is: each output sums
@@ -675,6 +673,13 @@ class UnscaledInit(Rule):
 DENSE_KINDS = ("Dense", "dense", "Linear", "LazyLinear")
 
 
+def _judged_draw(param: Param) -> bool:
+    """A trainable weight drawn at random with a known std, by an init that does not scale itself."""
+    init = param.init
+    return (init.kind == "random" and not init.conditional and param.trainable and init.std is not None
+            and init.distribution not in SPARED_DISTRIBUTIONS)
+
+
 def _too_small_runs(
     facts: FileFacts, judged: dict[int, Param], matmul_fans: dict[int, list[Optional[int]]], factor: float
 ) -> dict[int, tuple[float, float]]:
@@ -695,15 +700,13 @@ def _too_small_runs(
                 on_output_path.add(id(item.layer))
 
     def too_small(param: Optional[Param]) -> Optional[tuple[float, float]]:
-        if param is None or id(param) not in judged or param.role != "weight":
+        if param is None or id(param) not in judged or param.role != "weight" or not _judged_draw(param):
             return None
-        init = param.init
-        if init.kind != "random" or init.conditional or not param.trainable or init.std is None or init.value:
-            return None
+        std = param.init.std
         fan = _fan_in(param, matmul_fans.get(id(param)))
-        if fan is None or init.distribution in SPARED_DISTRIBUTIONS or init.std * math.sqrt(fan) * factor >= 1:
+        if std is None or param.init.value or fan is None or std * math.sqrt(fan) * factor >= 1:
             return None
-        return init.std, 1 / math.sqrt(fan)
+        return std, 1 / math.sqrt(fan)
 
     found: dict[int, tuple[float, float]] = {}
     for event in facts.layer_calls:

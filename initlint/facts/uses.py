@@ -225,17 +225,17 @@ def read_only_for_its_value(module: cst.Module, call: cst.CSTNode) -> bool:
     scope = next((n for n in reversed(path) if isinstance(n, cst.FunctionDef)), module)
     if _read_in_nested_functions(scope, path, bound.value):
         return False  # a function of this scope reads it as a global or closure: when is unknown
-    child: cst.CSTNode = path[-1]
-    for node in reversed(path[:-1]):
+    for depth in range(len(path) - 2, -1, -1):
+        node, child = path[depth], path[depth + 1]
         body = _statements(node)
         if body is not None and child in body:
-            if not reads.scan(body[body.index(child) + 1:]):
+            at = body.index(child)
+            if not reads.scan(body[at + 1:]):
                 break  # the name is bound again: later statements read another value
-            if isinstance(node, cst.IndentedBlock) and isinstance(path[path.index(node) - 1], (cst.For, cst.While)):
-                reads.scan(body[: body.index(child)])  # the next iteration, up to this statement
+            if isinstance(node, cst.IndentedBlock) and depth > 0 and isinstance(path[depth - 1], (cst.For, cst.While)):
+                reads.scan(body[:at])  # the next iteration, up to this statement
         if isinstance(node, cst.FunctionDef):
             break
-        child = node
     return reads.value_reads > 0 and reads.other_reads == 0
 
 

@@ -43,6 +43,9 @@ from initlint.frameworks.layers import MOVES_MODULE, object_method, weight_layer
 from initlint.frameworks.losses import apply_loss, make_loss
 from initlint.frameworks.ops import tensor_function, tensor_op
 from initlint.frameworks.tables import (
+    DATASETS_SPLIT_SECOND,
+    DATASETS_TRAIN_SECOND,
+    HELD_OUT_SPLITS,
     INIT_FUNCTIONS,
     KERAS_ALIASES,
     OTHER_FRAMEWORKS,
@@ -120,12 +123,6 @@ def construct_into(interp: Machine, obj: Obj, qual: str, args: list[Value], kwar
     return obj
 
 
-# torchvision's `split=` values for evaluation data.
-HELD_OUT_SPLITS = ("test", "val", "valid", "validation", "eval")
-TRAIN_FLAG_SECOND = ("MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "USPS")
-SPLIT_SECOND = ("SVHN", "STL10", "EMNIST", "CelebA", "Flowers102", "Food101", "DTD", "GTSRB")
-
-
 def call_ext(
     interp: Machine, qual: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext, site: Any = None
 ) -> Value:
@@ -170,8 +167,8 @@ def call_ext(
         return transform_step(interp, name, args, node)
     if qual.startswith("torchvision.datasets") and name[:1].isupper():
         # `train` is the second positional argument of the MNIST and CIFAR families, `split` of SVHN's.
-        train = kwargs.get("train", args[1] if len(args) > 1 and name in TRAIN_FLAG_SECOND else None)
-        split = kwargs.get("split", args[1] if len(args) > 1 and name in SPLIT_SECOND else None)
+        train = kwargs.get("train", args[1] if len(args) > 1 and name in DATASETS_TRAIN_SECOND else None)
+        split = kwargs.get("split", args[1] if len(args) > 1 and name in DATASETS_SPLIT_SECOND else None)
         held_out = isinstance(train, Const) and train.value is False or isinstance(split, Const) and split.value in HELD_OUT_SPLITS
         if name != "FakeData":  # random images for smoke tests: no one trains a model on their range
             interp.facts.dataset(node, kwargs.get("transform", Const(None) if "**" not in kwargs else UNKNOWN), ctx, held_out)

@@ -167,3 +167,10 @@ PREFILTER_FAMILIES: tuple[Collection[str], ...] = (
     TF_LOSSES, INIT_FUNCTIONS, KERAS_INITIALIZERS,
 )
 PREFILTER_NAMES = frozenset(name for family in PREFILTER_FAMILIES for name in family)
+
+
+# torchvision datasets: the `split=` values of evaluation data, and the datasets whose second
+# positional argument is `train` (the MNIST and CIFAR families) or `split` (SVHN's).
+HELD_OUT_SPLITS = ("test", "val", "valid", "validation", "eval")
+DATASETS_TRAIN_SECOND = ("MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "USPS")
+DATASETS_SPLIT_SECOND = ("SVHN", "STL10", "EMNIST", "CelebA", "Flowers102", "Food101", "DTD", "GTSRB")
