@@ -477,9 +477,11 @@ class ZeroProduct(Rule):
     flagged line (`self.linear(x) + (u * v).sum(-1)`, a ReLU line that a loop
     runs once per layer), each is judged on its own upstream parameters: one
     that gets no gradient confirms, and only all of them moving refutes. A
-    model that returns more than its prediction (embeddings, features) is also
-    measured on its first output alone; when only the other outputs move the
-    parameters, the finding is unverified, since the loss decides. A refuted
+    model that returns more than its prediction (embeddings, features) is
+    measured on the outputs the script's loss takes (`logits, _ = model(x)`,
+    `model(x)["logits"]`), and when the file does not say, on each output
+    alone too: when only outputs that no loss in the file is shown to take
+    move the parameters, the finding is unverified. A refuted
     finding stays in the output but no longer fails the run. Unverified when
     the model cannot be built or no trainable parameter lies upstream.
 

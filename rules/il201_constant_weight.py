@@ -258,13 +258,17 @@ class ConstantWeight(Rule):
     Still identical (to within 1e-6, times the weight's largest value when
     that is above 1): confirmed, and the severity becomes error. Different:
     refuted, the severity becomes info and the finding no longer fails the
-    run. Unverified when the model cannot be built or the weight has fewer
-    than two units; when some judged layers stay identical while others part
+    run. The next layer's weights on the units count too: when they were
+    equal at init and parted in the step (random biases feed the units apart),
+    the units get different gradients at the next step, so a second step is
+    taken and judged. Unverified when the model cannot be built or the weight
+    has fewer than two units; when some judged layers stay identical while others part
     (a later layer's rows may part while its columns, one per unit of the
     earlier layer, keep that layer symmetric); when a nonzero constant weight
     does not move in the step, on the probe inputs or on their absolute values
     (its ReLUs may all be dead on them); when only outputs the model returns
-    besides its prediction separate the units; for a model with an LSTM, GRU or
+    besides what the script's loss takes separate the units (each output is
+    measured alone when the file does not show which one the loss takes); for a model with an LSTM, GRU or
     RNN layer (one fused operation, not traced); and for a TF1 graph with
     dropout whose keep probability the script feeds. A tf.keras model that
     uses TensorFlow ops is measured the same way on TensorFlow (its kernels'

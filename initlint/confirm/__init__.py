@@ -82,6 +82,7 @@ def _job(asm: Assembly, checks: list[dict[str, Any]], settings: Settings, projec
         "backend": backend,
         "recipe": asm.recipe,
         "graph_inputs": asm.graph_inputs,
+        "trained_output": asm.trained_output,
         "checks": checks,
         "seed": settings.confirm.seed,
         "device": settings.confirm.device,

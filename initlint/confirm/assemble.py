@@ -50,6 +50,7 @@ from initlint.confirm.slices import (
     no_holes,
     render_block,
 )
+from initlint.confirm.trained import Selector, trained_outputs
 from initlint.diagnostics import Diagnostic
 
 LOW_LEVEL_TF = "low-level TensorFlow code: TensorFlow graphs are not built by the confirmation stage"
@@ -85,6 +86,8 @@ class Assembly:
     recipe: Optional[dict[str, Any]] = None  # statements replayed on the built model (recipe.py)
     recipe_origin: str = ""
     graph_inputs: list[str] = field(default_factory=list)  # a synthesized TF1 call's own placeholders (tf_feeds)
+    # The parts of a several-output model's result that the script's loss takes, and that loss's line.
+    trained_output: Optional[tuple[list[Selector], int]] = None
 
     def guessed_arguments(self) -> Optional[dict[str, str]]:
         """The class (or factory) and arguments when the constructor arguments are guesses, not the project's own."""
@@ -548,4 +551,5 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
         recipe=recipe.job() if recipe is not None else None,
         recipe_origin=recipe.describe() if recipe is not None else "",
         graph_inputs=graph_inputs,
+        trained_output=trained_outputs(fm.tree, recipe_var or (target.name if target.kind == "script" else None)),
     )

@@ -35,6 +35,8 @@ def _on_guesses(c: Confirmation, m: dict[str, Any]) -> Confirmation:
     Sizes decide some verdicts (an unscaled `randn` weight at width 16 is 9x, at
     512 it is 300x), so only the project's own sizes may silence a finding.
     """
+    if m.get("judged_on") and c.status != "unverified":
+        c = Confirmation(c.status, f"{c.detail}, through {m['judged_on']}", c.evidence)
     shape = m.get("inputs_guessed")
     if shape and c.status != "unverified":
         given = f"a guessed input shape {shape['shape']} ({shape['dtype']}; the script's data is not in the file)"
@@ -74,15 +76,19 @@ def zero_gradients(m: dict[str, Any], threshold: Optional[float]) -> Confirmatio
     p1, p2 = m["pass1"], m["pass2"]
     evidence = {"parameters": params, "judged": m["how"], "pass1_grad_norm": p1, "pass2_grad_norm": p2,
                 "inputs": m.get("inputs")}
+    if m.get("judged_on"):
+        evidence["outputs"] = m["judged_on"]
     moving1 = [n for n in params if p1[n] != 0.0]
     moving2 = [n for n in params if p2[n] != 0.0]
-    alone = m.get("first_output")
-    if (moving1 or moving2) and alone and not any(alone["pass1"].values()) and not any(alone["pass2"].values()):
+    # An output counts only if the judged parameters lie upstream of it: one they do not reach says nothing.
+    still = next((k for k, a in enumerate(m.get("each_output") or []) if set(params) & set(a.get("upstream", params))
+                  and not any(a["pass1"].values()) and not any(a["pass2"].values())), None)
+    if (moving1 or moving2) and still is not None:
         # Only what the model also returns (embeddings, features) moves them: whether a loss takes it decides.
         n = max(moving1 or moving2, key=lambda k: max(p1[k], p2[k]))
-        return Confirmation("unverified", f"{_names(params)} got exactly zero gradient through the model's first "
-                            f"output, but {n} gets gradient through the other outputs it returns: whether the loss "
-                            "takes them decides", evidence)
+        return Confirmation("unverified", f"{_names(params)} got exactly zero gradient through the model's "
+                            f"{_ordinal(still)} output alone, but {n} gets gradient through the other outputs it "
+                            "returns: whether the loss takes them decides", evidence)
     if not moving1 and not moving2:
         return _on_guesses(Confirmation(
             "confirmed",
@@ -99,6 +105,23 @@ def zero_gradients(m: dict[str, Any], threshold: Optional[float]) -> Confirmatio
     return _on_guesses(Confirmation("refuted", detail, evidence), m)
 
 
+def _parted(unit: dict[str, Any]) -> bool:
+    """A judged weight's units differ after the step by more than rounding."""
+    return bool(unit["max_diff"] > SYMMETRY_TOLERANCE * max(1.0, unit["scale"]))
+
+
+def feeds_parted(unit: dict[str, Any]) -> bool:
+    """Identical units whose next layer's weights on them parted in the step (equal at init): they get
+    different gradients at the next one. Weights apart from the start already acted in this step."""
+    feeds = unit.get("feeds")
+    return bool(feeds) and _parted(feeds) and not _parted(dict(feeds, max_diff=feeds["max_diff_at_init"])) \
+        and not _parted(unit)
+
+
+def _ordinal(k: int) -> str:
+    return ("first", "second", "third", "fourth")[k] if k < 4 else f"#{k + 1}"
+
+
 def nothing_learned(units: list[dict[str, Any]]) -> bool:
     """No judged weight moved in the step while one of them is a nonzero constant: on the probe batch
     every ReLU after it was dead (a zero weight that gets no gradient stays symmetric for good)."""
@@ -108,19 +131,24 @@ def nothing_learned(units: list[dict[str, Any]]) -> bool:
 def symmetry(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     """IL201: the layer's units are still identical after one step."""
     units = m["units"]
+    after = "two SGD steps" if m.get("steps") == 2 else "one SGD step"
     if not units and m.get("unused"):
         return Confirmation("unverified", f"the forward pass does not use {_names(m['unused'])}, so one step "
                             "cannot show whether its units separate in training", {"unused": m["unused"]})
     if not units:
         return Confirmation("unverified", "no weight with two or more units to compare (" + m["how"] + ")", {})
     evidence = {"judged": m["how"], "units": units, "inputs": m.get("inputs")}
-    differ = [u for u in units if u["max_diff"] > SYMMETRY_TOLERANCE * max(1.0, u["scale"])]
+    if m.get("judged_on"):
+        evidence["outputs"] = m["judged_on"]
+    differ = [u for u in units if _parted(u)]
     same = [u for u in units if u not in differ]
-    alone = m.get("first_output")
-    if differ and alone and not any(u["max_diff"] > SYMMETRY_TOLERANCE * max(1.0, u["scale"]) for u in alone):
-        return Confirmation("unverified", f"through the model's first output alone the units of "
-                            f"{_names([u['param'] for u in alone])} stay identical; only the other outputs it returns "
-                            "separate them: whether the loss takes them decides", evidence)
+    # Each output alone, on the judged weights it reaches (one they do not reach says nothing).
+    each = [[u for u in a["units"] if u["param"] in a["upstream"]] for a in m.get("each_output") or []]
+    still = next((k for k, alone in enumerate(each) if alone and not any(_parted(u) for u in alone)), None)
+    if differ and still is not None:
+        return Confirmation("unverified", f"through the model's {_ordinal(still)} output alone the units of "
+                            f"{_names([u['param'] for u in each[still]])} stay identical; only the other outputs it "
+                            "returns separate them: whether the loss takes them decides", evidence)
     if differ and same and all(u.get("output_layer") for u in differ):
         # The hidden layer is still symmetric; only the output layer's per-hidden-unit weights moved
         # apart (what feeds the units, such as random biases, differs). One step cannot tell whether
@@ -129,7 +157,7 @@ def symmetry(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         kept = ", ".join(f"{s['param']} ({s['axis']})" for s in same)
         return Confirmation(
             "unverified",
-            f"after one SGD step the units of {kept} are still identical, but the {u['axis']} of {u['param']} "
+            f"after {after} the units of {kept} are still identical, but the {u['axis']} of {u['param']} "
             f"(one per hidden unit) differ by {_fmt(u['max_diff'])}: one step does not settle whether the "
             "hidden units separate",
             evidence,
@@ -141,7 +169,7 @@ def symmetry(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         kept = ", ".join(f"{s['param']} ({s['axis']})" for s in same)
         return Confirmation(
             "unverified",
-            f"after one SGD step the units of {kept} are still identical, but the {u['axis']} of {u['param']} "
+            f"after {after} the units of {kept} are still identical, but the {u['axis']} of {u['param']} "
             f"differ by {_fmt(u['max_diff'])}: one step does not settle whether the identical units ever separate",
             evidence,
         )
@@ -149,10 +177,17 @@ def symmetry(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
         u = max(differ, key=lambda d: d["max_diff"])
         return _on_guesses(Confirmation(
             "refuted",
-            f"after one SGD step the {u['axis']} of {u['param']} differ (max difference {_fmt(u['max_diff'])}): "
+            f"after {after} the {u['axis']} of {u['param']} differ (max difference {_fmt(u['max_diff'])}): "
             "something downstream breaks the symmetry",
             evidence,
         ), m)
+    fed = [u for u in units if feeds_parted(u)]
+    if fed:
+        # The next layer's weights on these units already differ: they get different gradients at the next step.
+        u = fed[0]
+        return Confirmation("unverified", f"after {after} the units of {u['param']} are still identical, but "
+                            f"the weights of {u['feeds']['param']} on them differ by {_fmt(u['feeds']['max_diff'])}: "
+                            "they may part at a later step", evidence)
     if nothing_learned(units):  # identical units say nothing
         return Confirmation("unverified", f"no judged weight moved in the SGD step ({_names([u['param'] for u in units])} "
                             "got no gradient on the probe inputs), so the step cannot show whether the units separate",
@@ -160,7 +195,7 @@ def symmetry(m: dict[str, Any], threshold: Optional[float]) -> Confirmation:
     parts = ", ".join(f"{u['param']} ({u['units']} {u['axis']})" for u in units)
     return _on_guesses(Confirmation(
         "confirmed",
-        f"after one SGD step every unit of {parts} is still identical (max difference "
+        f"after {after} every unit of {parts} is still identical (max difference "
         f"{_fmt(max(u['max_diff'] for u in units))})",
         evidence,
     ), m)

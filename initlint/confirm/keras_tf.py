@@ -501,7 +501,7 @@ def run_keras_tf(job: dict[str, Any], obj: Any, lines: LayerLines, keras: Any) -
         results[c["index"]] = {"params": upstream, "how": how,
                                "pass1": {n: pass1[n] for n in upstream}, "pass2": {n: pass2[n] for n in upstream},
                                "inputs": [list(np.shape(i)) for i in inputs],
-                               "first_output": {k: {n: alone[k][n] for n in upstream} for k in alone} if alone else None}
+                               "each_output": [{k: {n: alone[k][n] for n in upstream} for k in alone}] if alone else None}
     if guessed is not None:
         for r in results.values():
             r["inputs_guessed"] = {"shape": guessed["shape"], "dtype": guessed["dtype"], "target": job["target"]}

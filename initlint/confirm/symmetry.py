@@ -3,7 +3,7 @@ started constant are still identical after one optimizer step. Runs in the worke
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Optional, Protocol
 
 import torch
 
@@ -49,6 +49,33 @@ def _unit_axis(out_axis: str, ndim: int, is_output_layer: bool) -> tuple[int, st
     if out_axis == "rows":
         return (1, "columns" if ndim == 2 else "input channels") if is_output_layer else (0, "rows")
     return (ndim - 2, "rows" if ndim == 2 else "input channels") if is_output_layer else (ndim - 1, "columns")
+
+
+def _consumer_spread(built: BuiltModel, rec: Trace, init: dict[str, torch.Tensor], weights: list[str], name: str,
+                     units: int, gates: int) -> Optional[dict[str, Any]]:
+    """How far apart the next layer's weights on `name`'s units (its inputs) are, after the step and
+    at init. Equal at init and apart after the step, they give `name`'s units different gradients
+    at the next step: identical units after this one do not confirm. None when the next layer's
+    inputs do not line up with the units."""
+    if gates > 1 or name not in weights or weights.index(name) + 1 >= len(weights):
+        return None
+    nxt = weights[weights.index(name) + 1]
+    out_axis = "columns" if (built.keras or rec.axis.get(nxt) == "columns") else "rows"
+
+    def spread(w: torch.Tensor) -> Optional[float]:
+        w = w.detach().double()
+        dim, _ = _unit_axis(out_axis, w.dim(), True)  # the output layer's unit axis is its input axis
+        per_input = w.movedim(dim, 0).reshape(w.shape[dim], -1)
+        if per_input.shape[0] % units:
+            return None
+        # A flattened feature map reads each channel at several positions: one block per channel.
+        blocks = per_input.reshape(units, -1)
+        return float((blocks - blocks[0:1]).abs().max())
+
+    now, before = spread(built.params[nxt]), spread(init[nxt])
+    if now is None or before is None:
+        return None
+    return {"param": nxt, "max_diff": now, "max_diff_at_init": before, "scale": float(built.params[nxt].abs().max())}
 
 
 def _gates(built: BuiltModel, name: str) -> int:
@@ -111,6 +138,7 @@ def measure_symmetry(
         init_diff, _ = _units_diff(init[n], dim, gates)
         units.append({"param": n, "axis": axis, "units": count, "max_diff": diff,
                       "max_diff_at_init": init_diff, "moved": moved, "output_layer": n == output_layer,
-                      "scale": float(p.detach().abs().max())})
+                      "scale": float(p.detach().abs().max()),
+                      "feeds": _consumer_spread(built, rec, init, weights, n, count, gates) if n != output_layer else None})
     return {"units": units, "unused": unused, "how": how, "inputs": shapes}
 

@@ -26,7 +26,6 @@ import contextlib
 import json
 import math
 import os
-import random
 import sys
 import traceback
 import types
@@ -38,7 +37,6 @@ from torch.overrides import TorchFunctionMode
 
 from initlint.confirm import keras_tf, sandbox
 from initlint.confirm.autograd import objective, params_upstream, returned_tensors
-from initlint.confirm.checks import nothing_learned
 from initlint.confirm.example_inputs import (
     Spec,
     config_spec,
@@ -51,9 +49,9 @@ from initlint.confirm.example_inputs import (
 from initlint.confirm.held import held_model
 from initlint.confirm.imports import optional_imports
 from initlint.confirm.keras_compat import accept_old_keras_arguments
-from initlint.confirm.probes import LR, PROBES, VANISHING_SEEDS, Tools
+from initlint.confirm.probes import PROBES, VANISHING_SEEDS, Tools
 from initlint.confirm.recipe import replay
-from initlint.confirm.symmetry import measure_symmetry
+from initlint.confirm.two_pass import grad_norms, seed_all, two_pass_checks
 
 try:
     import resource
@@ -270,17 +268,6 @@ def _tensorflow_import(keras: Any) -> Optional[Callable[..., Any]]:
     return _import
 
 
-def _seed(seed: int) -> None:
-    random.seed(seed)
-    torch.manual_seed(seed)
-    try:
-        import numpy as np
-
-        np.random.seed(seed)
-    except ImportError:
-        pass
-
-
 
 def _input_specs(job: dict[str, Any], built: Built) -> list[list[tuple[list[int], str, int]]]:
     """Per forward argument, candidate specs in order of preference."""
@@ -324,41 +311,6 @@ def _input_specs(job: dict[str, Any], built: Built) -> list[list[tuple[list[int]
     return specs
 
 
-def _prediction(out: Any) -> list[torch.Tensor]:
-    """The first floating output that gradients reach (not an `argmax`), as the loss's likely input."""
-    return next(([t] for t in returned_tensors(out) if t.is_floating_point() and t.requires_grad), [])
-
-
-def _reset(built: Built, values: dict[str, torch.Tensor]) -> None:
-    with torch.no_grad():
-        for n, p in built.params.items():
-            p.copy_(values[n])
-
-
-def _two_pass(built: Built, inputs: list[torch.Tensor], seed: int, first: bool = False) -> tuple[dict[str, float], dict[str, float]]:
-    """Gradient norms of a random projection of the outputs (of the first only, with `first`), before
-    and after one SGD step on it; the step stays applied."""
-    built.zero_grad()
-    pgen = torch.Generator().manual_seed(seed + 7)
-    state = pgen.get_state()
-    norms = []
-    for k in range(2):
-        _seed(seed)
-        out = built(inputs)
-        pgen.set_state(state)
-        obj = objective(_prediction(out) if first else out, pgen)
-        if obj is not None and obj.requires_grad:
-            obj.backward()  # type: ignore[no-untyped-call]
-        norms.append(_norms(built))
-        if k == 0:
-            with torch.no_grad():
-                for p in built.trainable().values():
-                    if p.grad is not None:
-                        p.add_(p.grad, alpha=-LR)
-            built.zero_grad()
-    return norms[0], norms[1]
-
-
 def _user_error(exc: BaseException, filename: str) -> str:
     where = ""
     for fs in reversed(traceback.extract_tb(exc.__traceback__)):
@@ -387,7 +339,7 @@ def build(job: dict[str, Any]) -> Built:
     module.__dict__["__builtins__"] = dict(
         builtins.__dict__, __import__=optional_imports(path, job["source"], importer or builtins.__import__))
     sys.modules[module.__name__] = module
-    _seed(job["seed"])
+    seed_all(job["seed"])
     code = compile(job["source"], path, "exec")
     target = job["target"]
     try:
@@ -417,13 +369,6 @@ def build(job: dict[str, Any]) -> Built:
     if not isinstance(obj, torch.nn.Module):
         raise BuildError(f"`{target}` is a {type(obj).__name__}, not a torch.nn.Module or Keras model")
     return Built(obj.to(job.get("device", "cpu")), keras=False)
-
-
-def _norms(built: Built) -> dict[str, float]:
-    return {
-        n: (0.0 if p.grad is None else float(p.grad.detach().double().norm()))
-        for n, p in built.trainable().items()
-    }
 
 
 def _weights_of(built: Built, layers: list[str]) -> list[str]:
@@ -511,6 +456,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             built, job = Built(built.obj, keras=True), dict(job, inputs=job.get("inputs") or [probe])
     if not built.params:
         raise BuildError(f"`{job['target']}` has no parameters")
+    if built.keras:  # Keras writes a layer's kernel from its own code: the layer built on a line stands for it
+        for ln, made in created.at_line.items():
+            for layer in made:
+                kernel = getattr(getattr(layer, "kernel", None), "value", None)
+                if kernel is not None and id(kernel) in built.names:
+                    written_params.setdefault(ln, set()).add(built.names[id(kernel)])
     init = {n: p.detach().clone() for n, p in built.params.items()}
     if built.keras:
         built.obj.train() if hasattr(built.obj, "train") else None
@@ -537,7 +488,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         inputs = [make_tensor(s[k], gen, device) for s, k in zip(specs, combo)]
         rec = Recorder(path, lines, built.names)
         built.zero_grad()
-        _seed(job["seed"])
+        seed_all(job["seed"])
         try:
             with rec, keras_tf.layer_outputs(flagged_layers, keras_mod) as layer_out:
                 out0 = built(inputs)
@@ -601,11 +552,11 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             g = torch.Generator().manual_seed(job["seed"] + 1000 + k)
             xs = [_regen(t, g) for t in inputs]
             built.zero_grad()
-            _seed(job["seed"] + k)
+            seed_all(job["seed"] + k)
             loss = objective(built(xs), g, squared_error=True)
             if loss is not None and loss.requires_grad:
                 loss.backward()  # type: ignore[no-untyped-call]
-            per_seed.append(_norms(built))
+            per_seed.append(grad_norms(built))
         built.zero_grad()
         for c in vanishing:
             layers = _layer_params(built, c.get("layers", []), order)
@@ -613,60 +564,14 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             norms = [[ps[n] for n in layers] for ps in per_seed]
             results[c["index"]] = {"layers": layers, "norms": norms, "inputs": shapes_used}
 
-    # The two-pass check.
-    two_pass = [c for c in checks if c["probe"] in ("zero_gradients", "symmetry")]
-    if two_pass:
-        trainable = built.trainable()
-        first_only: dict[int, Any] = {}
-        returned = built(inputs)
-        if isinstance(returned, (list, tuple)) and len([t for t in returned_tensors(returned) if t.is_floating_point()]) > 1 \
-                and _prediction(returned):
-            # A model that also returns what no loss may take (embeddings, features): the verdict must
-            # not rest on them. Measured on its first output alone too; a disagreement is unverified.
-            pass1, pass2 = _two_pass(built, inputs, job["seed"], first=True)
-            first_only = {c["index"]: measure_symmetry(c, built, init, written_params, rec, shapes_used)["units"]
-                          if c["probe"] == "symmetry" else {"pass1": pass1, "pass2": pass2} for c in two_pass}
-            _reset(built, init)
-        pass1, pass2 = _two_pass(built, inputs, job["seed"])
-        for c in two_pass:
-            idx = c["index"]
-            if c["probe"] == "symmetry":
-                results[idx] = dict(measure_symmetry(c, built, init, written_params, rec, shapes_used),
-                                    first_output=first_only.get(idx))
-                if nothing_learned(results[idx]["units"]) and all(t.is_floating_point() for t in inputs):
-                    # A constant layer's ReLUs all dead on this probe batch: again on |x| (as pixels are).
-                    moved = {n: p.detach().clone() for n, p in built.params.items()}
-                    _reset(built, init)
-                    _two_pass(built, [t.abs() for t in inputs], job["seed"])
-                    results[idx] = dict(measure_symmetry(c, built, init, written_params, rec, shapes_used),
-                                        first_output=first_only.get(idx))
-                    _reset(built, moved)
-                continue
-            given = [p for p in c.get("params", []) if p in trainable]
-            if given:
-                judged, how = given, "the finding's parameters"
-            elif upstream.get(idx):
-                judged = sorted(n for n in upstream[idx] if n in trainable)
-                how = f"the parameters upstream of line {c['lines'][0]}"
-            else:  # never judge the whole model: its output layer always learns
-                judged, how = [], (f"no operation or layer on line {c['lines'][0]} ran in the forward pass, so the "
-                                   "parameters upstream of it are unknown")
-            alone = first_only.get(idx)
-            results[idx] = {
-                "params": judged,
-                "how": how,
-                "pass1": {n: pass1[n] for n in judged},
-                "pass2": {n: pass2[n] for n in judged},
-                "inputs": shapes_used,
-                "first_output": {k: {n: alone[k][n] for n in judged} for k in ("pass1", "pass2")} if alone else None,
-                "groups": [sorted(g & set(judged)) for g in groups.get(idx, []) if g & set(judged)]
-                if not given and len(groups.get(idx, [])) > 1 else None,
-            }
+    # The two-pass check (IL101/IL102/IL103 zero gradients, IL201 symmetry).
+    results.update(two_pass_checks(checks, built, inputs, init, written_params, rec, shapes_used, job,
+                                   upstream, groups))
     # The probes of probes.py, each on its own pass.
-    tools = Tools(_user_line, returned_tensors, Recorder, _norms, objective)
+    tools = Tools(_user_line, returned_tensors, Recorder, grad_norms, objective)
     for c in checks:
         if c["probe"] in PROBES:
-            _seed(job["seed"])
+            seed_all(job["seed"])
             results[c["index"]] = dict(PROBES[c["probe"]](tools, built, inputs, c, path, job["seed"]),
                                        inputs=shapes_used)
     if guessed_input is not None:

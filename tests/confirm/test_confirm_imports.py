@@ -24,6 +24,7 @@ class Net(nn.Module):
         super().__init__()
         self.hidden = nn.Linear(16, 8)
         nn.init.constant_(self.hidden.weight, 0.5)
+        nn.init.zeros_(self.hidden.bias)  # nothing feeds the hidden units apart
         self.out = nn.Linear(8, {width})
         nn.init.constant_(self.out.weight, 0.5)
 

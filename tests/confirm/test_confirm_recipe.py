@@ -214,7 +214,8 @@ FACTORY = """\
     def make_mlp(width=32):
         net = nn.Sequential(nn.Linear(10, width), nn.ReLU(), nn.Linear(width, 1))
         nn.init.zeros_(net[0].weight)
-        nn.init.zeros_(net[2].weight)
+        for zero in (net[0].bias, net[2].weight):  # nothing feeds the units apart
+            nn.init.zeros_(zero)
         return net
 
 
@@ -224,7 +225,7 @@ FACTORY = """\
 """
 
 
-@pytest.mark.parametrize("width, origin", [("64", "make_mlp(64) built from the call on line 13"),
+@pytest.mark.parametrize("width, origin", [("64", "make_mlp(64) built from the call on line 14"),
                                            ("n", "make_mlp() built from the factory's defaults"),
                                            ("args.width", "make_mlp(width=16) built from small values inferred")])
 def test_a_factory_function_is_built_by_calling_it(tmp_path: Path, width: str, origin: str) -> None:
@@ -261,17 +262,18 @@ CONSTANT_LINEAR = """\
 """
 
 
-def test_il201_hidden_units_drifting_only_in_the_output_layer_are_not_refuted(tmp_path: Path) -> None:
-    # Random biases make fc2's per-hidden-unit columns drift after one step while fc1's rows stay equal:
-    # the output axis (fc2's rows) differs a lot, but that is not the hidden units separating.
+def test_il201_hidden_units_fed_apart_by_their_biases_part_a_step_later(tmp_path: Path) -> None:
+    # Random biases make fc2's per-hidden-unit columns drift in the first step while fc1's rows stay
+    # equal; at the second step fc1's rows get different gradients and part (as they do in training).
     path = tmp_path / "model.py"
     path.write_text(textwrap.dedent(CONSTANT_LINEAR))
     d = Diagnostic(str(path), Span(11, 13, 11, 48), "IL201", "constant-init", Severity.WARNING, "finding")
     (done,) = confirm_diagnostics([d], Settings(confirm=ConfirmSettings(enabled=True, timeout=60)), str(tmp_path))
     assert done.confirmation is not None
-    assert done.confirmation.status == "unverified", done.confirmation
-    assert "fc1.weight (rows) are still identical" in done.confirmation.detail
-    assert "columns of fc2.weight" in done.confirmation.detail
+    assert done.confirmation.status == "refuted", done.confirmation
+    assert "after two SGD steps" in done.confirmation.detail
+    fc1 = next(u for u in done.confirmation.evidence["units"] if u["param"] == "fc1.weight")
+    assert fc1["max_diff"] > 1e-4, fc1
 
 
 SCRIPT = """\

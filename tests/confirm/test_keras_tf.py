@@ -313,7 +313,21 @@ class TwoTower(tf.keras.Model):
         u = self.dense_u(x)
         return tf.reduce_sum(u * self.dense_v(x), axis=-1), u
 """
+# Two constant hidden kernels: the second one's columns part through the random output layer, its rows
+# (one per unit of the first) stay equal, so the first layer stays symmetric; judged on its own kernel.
+KERAS_CONSTANT_STACK = """\
+import keras
+from keras import layers
+
+model = keras.Sequential([
+    keras.Input(shape=(10,)),
+    layers.Dense(32, activation="relu", kernel_initializer=keras.initializers.Constant(0.1)),
+    layers.Dense(32, activation="relu", kernel_initializer=keras.initializers.Constant(0.1)),
+    layers.Dense(2, activation="softmax"),
+])
+"""
 CASES = {
+    "keras_constant_stack.py": (KERAS_CONSTANT_STACK, "IL201", 6, "confirmed"),
     "extra_output.py": (EXTRA_OUTPUT, "IL101", 12, "unverified"),
     "ones_kernels_dead_probe.py": (ONES_KERNELS, "IL201", 6, "unverified"),
     "softmax_tf_nn_loss.py": (SOFTMAX_TF_NN_LOSS.format(outputs="policy"), "IL304", 13, "confirmed"),

@@ -262,7 +262,68 @@ class MLP(nn.Module):
     def forward(self, x):
         return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 '''
+# Constant fc1 and out with zero biases: the units stay identical under any loss on the logits; the
+# features the model also returns part them. Which output the loss takes decides the verdict.
+_SYMMETRIC_TWO_OUTPUTS = '''\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(20, 16)
+        self.out = nn.Linear(16, 3)
+        for layer in (self.fc1, self.out):
+            nn.init.constant_(layer.weight, 0.1)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        h = torch.relu(self.fc1(x))
+        return {RETURN}
+'''
+_TRAINED_ON = '''
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+x, y = torch.randn(64, 20), torch.randint(0, 3, (64,))
+for _ in range(50):
+    {CALL}
+    loss = F.cross_entropy({TAKES}, y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+'''
+# Features first, and nothing in the file says which output trains.
+FEATURES_FIRST = _SYMMETRIC_TWO_OUTPUTS.replace("{RETURN}", "h, self.out(h)")
+# The script trains on the logits alone, taken from a tuple or from a dict.
+LOGITS_TRAINED = (_SYMMETRIC_TWO_OUTPUTS.replace("{RETURN}", "self.out(h), h")
+                  + _TRAINED_ON.replace("{CALL}", "logits, _ = model(x)").replace("{TAKES}", "logits"))
+DICT_LOGITS_TRAINED = (_SYMMETRIC_TWO_OUTPUTS.replace("{RETURN}", '{"h": h, "logits": self.out(h)}')
+                       + _TRAINED_ON.replace("{CALL}", "out = model(x)").replace("{TAKES}", 'out["logits"]'))
+# fc1's random biases part its outputs, so fc2's weights on fc1's units part in the first step: fc1's
+# units, still identical after it, get different gradients at the next one.
+FEEDS_PARTED = '''\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.out = nn.Linear(10, 16), nn.Linear(16, 16), nn.Linear(16, 3)
+        nn.init.constant_(self.fc1.weight, 0.1)
+        nn.init.constant_(self.fc2.weight, 0.1)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.fc2(self.fc1(x))))
+'''
 PROGRAMS = {
+    "feeds_parted.py": FEEDS_PARTED,
+    "features_first.py": FEATURES_FIRST,
+    "logits_trained.py": LOGITS_TRAINED,
+    "dict_logits_trained.py": DICT_LOGITS_TRAINED,
     "too_small_with_biases.py": TOO_SMALL_WITH_BIASES,
     "too_small_run.py": TOO_SMALL_RUN,
     "argmax_first.py": ARGMAX_FIRST,
@@ -358,3 +419,24 @@ def test_a_run_of_too_small_layers_is_judged_by_their_gains_together(
 ) -> None:
     found = got(verdicts, "too_small_run.py", "IL401", 10)
     assert found["status"] == "confirmed" and "together" in found["detail"], found
+
+
+def test_a_model_returning_features_first_is_not_judged_on_them(
+    verdicts: dict[tuple[str, str, int], dict[str, Any]]
+) -> None:
+    # Through the logits alone fc1 stays symmetric; only the features part it. Nothing says which trains.
+    found = got(verdicts, "features_first.py", "IL201", 12)
+    assert found["status"] == "unverified" and "second output alone" in found["detail"], found
+
+
+@pytest.mark.parametrize("path", ["logits_trained.py", "dict_logits_trained.py"])
+def test_the_output_the_script_s_loss_takes_decides(verdicts: dict[tuple[str, str, int], dict[str, Any]], path: str) -> None:
+    found = got(verdicts, path, "IL201", 12)
+    assert found["status"] == "confirmed" and "which the script's loss takes (line 25)" in found["detail"], found
+
+
+def test_units_still_identical_whose_next_layer_parted_are_judged_a_step_later(
+    verdicts: dict[tuple[str, str, int], dict[str, Any]]
+) -> None:
+    found = got(verdicts, "feeds_parted.py", "IL201", 9)
+    assert found["status"] == "refuted" and "after two SGD steps the rows of fc1.weight differ" in found["detail"], found
