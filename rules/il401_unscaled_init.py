@@ -228,6 +228,20 @@ def head(inputs, n):  # U(0, 1) adds 0.5 per input whatever the fan-in
     return tf.matmul(inputs, w)
 """
 
+# Gradient descent written by hand: `w.assign(w - lr * grad)` updates the draw, it does not replace it.
+TF1_HAND_WRITTEN_UPDATE = """\
+import tensorflow as tf
+
+x, y = tf.placeholder(tf.float32, (None, 1000)), tf.placeholder(tf.float32, (None, 10))
+w1 = tf.Variable(tf.random_normal((1000, 100)))
+w2 = tf.Variable(tf.random_normal((100, 10)))
+y_pred = tf.matmul(tf.maximum(tf.matmul(x, w1), tf.zeros(1)), w2)
+loss = tf.reduce_sum((y - y_pred) ** 2.0)
+grad_w1, grad_w2 = tf.gradients(loss, [w1, w2])
+new_w1 = w1.assign(w1 - 1e-6 * grad_w1)
+step_w2 = w2.assign_sub(1e-6 * grad_w2)
+"""
+
 # Look-alikes: a [1, 1] weight and a [4, 1] one have fan-ins 1 and 4, where std 1 is in
 # range; a [1, 128] row is a bias (added, never multiplied); a [1, 128] weight has fan-in 1.
 TF1_SMALL_FAN_IN = """\
@@ -593,6 +607,7 @@ class UnscaledInit(Rule):
         Invalid(TORCH_LINEAR_OUT_IN, at=[(9, 31)]),
         Invalid(TF1_SINGLE_OUTPUT_UNIT, at=[(5, 18)]),
         Invalid(TF1_DEFAULT_DRAWS, at=[(4, 18), (5, 18), (13, 21)]),
+        Invalid(TF1_HAND_WRITTEN_UPDATE, at=[(4, 18), (5, 18)]),
         Invalid(MAIN_GUARD_COPY, at=[(6, 10), (9, 24), (10, 23)]),
         Invalid(TRANSPOSED_CONV_STD1, at=[(8, 9)]),
         Invalid(TYPE_IS_LOOP, at=[(12, 17)]),

@@ -269,8 +269,13 @@ def param_method(interp: Machine, p: Param, name: str, args: list[Value], kwargs
         return p
     if name in ("detach", "clone", "data", "to", "cuda", "float"):
         return p if name not in ("detach",) else p
+    if name in ("assign_sub", "assign_add"):  # a training update (`w.assign_sub(lr * g)`), not an init
+        return p
     if name in ("assign",):  # tf.Variable.assign
-        init_from_tensor(p, args[0] if args else UNKNOWN, node, ctx)
+        value = args[0] if args else UNKNOWN
+        if isinstance(value, Tensor) and p in value.params:  # `w.assign(w - lr * grad)`: an update
+            return p
+        init_from_tensor(p, value, node, ctx)
         return p
     if name in ("mul_", "div_", "add_", "sub_", "clamp_", "masked_fill_", "index_fill_", "scatter_", "exp_", "log_"):
         n = const_number(args[0]) if args else None
