@@ -113,9 +113,10 @@ def _parted(unit: dict[str, Any]) -> bool:
 def feeds_parted(unit: dict[str, Any]) -> bool:
     """Identical units whose next layer's weights on them parted in the step (equal at init): they get
     different gradients at the next one. Weights apart from the start already acted in this step."""
-    feeds = unit.get("feeds")
-    return bool(feeds) and _parted(feeds) and not _parted(dict(feeds, max_diff=feeds["max_diff_at_init"])) \
-        and not _parted(unit)
+    feeds: Optional[dict[str, Any]] = unit.get("feeds")
+    if not feeds:
+        return False
+    return _parted(feeds) and not _parted(dict(feeds, max_diff=feeds["max_diff_at_init"])) and not _parted(unit)
 
 
 def _ordinal(k: int) -> str:

@@ -272,10 +272,10 @@ def param_method(interp: Machine, p: Param, name: str, args: list[Value], kwargs
     if name in ("assign_sub", "assign_add"):  # a training update (`w.assign_sub(lr * g)`), not an init
         return p
     if name in ("assign",):  # tf.Variable.assign
-        value = args[0] if args else UNKNOWN
-        if isinstance(value, Tensor) and p in value.params:  # `w.assign(w - lr * grad)`: an update
+        assigned = args[0] if args else UNKNOWN
+        if isinstance(assigned, Tensor) and p in assigned.params:  # `w.assign(w - lr * grad)`: an update
             return p
-        init_from_tensor(p, value, node, ctx)
+        init_from_tensor(p, assigned, node, ctx)
         return p
     if name in ("mul_", "div_", "add_", "sub_", "clamp_", "masked_fill_", "index_fill_", "scatter_", "exp_", "log_"):
         n = const_number(args[0]) if args else None
