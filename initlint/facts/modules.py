@@ -209,7 +209,14 @@ def hands_over_model(args: list[Value], kwargs: dict[str, Value]) -> bool:
     file's modules (`weights_init(net)`), or a model output that went through a sigmoid or softmax
     last, which the loss rules judge (`D_loss(D(real), ones)`)."""
     values = (*args, *kwargs.values())
-    return any(isinstance(a, Obj) or isinstance(a, Tensor) and a.squash is not None for a in values)
+    return any(_is_model(a) or isinstance(a, Tensor) and a.squash is not None for a in values)
+
+
+def _is_model(value: Value) -> bool:
+    """A framework module or layer (`nn.Linear`, a user `nn.Module`, a Keras model), not a plain
+    object such as a config dataclass: timm hands its `ByoModelCfg` to `build_model_with_cfg`,
+    and following that built every registered variant's model once more."""
+    return isinstance(value, Obj) and (value.cls.framework is not None if value.cls is not None else True)
 
 
 class ProjectImports:
