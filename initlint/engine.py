@@ -18,7 +18,7 @@ from initlint.config import Settings
 from initlint.diagnostics import TAKES_EFFECT, Diagnostic, Edit, Fix, Related, Span
 from initlint.facts import ProjectExports
 from initlint.facts.analysis import build_facts
-from initlint.facts.modules import ForeignModule, place
+from initlint.facts.modules import ForeignModule, checked_parse, place
 from initlint.facts.project import collect_exports
 from initlint.parse import parse_source
 from initlint.positions import Positions
@@ -149,7 +149,7 @@ def check_source(path: str, text: str, settings: Settings, *, verify_fixes: bool
     """
     rules = active_rules(settings, path)
     codes = {r.code for r in rules}
-    parsed = parse_source(path, text)
+    parsed = checked_parse(path, text, lambda source: parse_source(path, source))
     if isinstance(parsed, Diagnostic):
         return FileResult(path, (parsed,) if "IL001" in codes else ())
     facts = build_facts(parsed, path, settings)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Protocol
 
@@ -129,39 +129,63 @@ class Origin(NamedTuple):
     depth: int  # 0: the checked file, 1: a module it imports...
 
 
-# Parsed modules by (path, mtime, size): a run imports the same model file from many scripts.
-_PARSED: OrderedDict[tuple[str, int, int], Optional[ForeignModule]] = OrderedDict()
+# Parsed project files by (path, digest of their bytes), most recent last: a run imports the same
+# model file from many scripts, and checks most of the files it imports (their own parse serves both).
+_PARSED: OrderedDict[tuple[str, str], Optional[ForeignModule]] = OrderedDict()
 _PARSED_MAX = 32
+
+
+def _digest(data: bytes) -> str:
+    from hashlib import blake2b
+
+    return blake2b(data, digest_size=16).hexdigest()
+
+
+def _remember(key: tuple[str, str], found: Optional[ForeignModule]) -> None:
+    _PARSED[key] = found
+    _PARSED.move_to_end(key)
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
 
 
 def load_module(path: str) -> Optional[ForeignModule]:
     """The parsed project file at `path`, or None (missing, too big, undecodable, does not parse)."""
-    from hashlib import blake2b
-
     try:
-        info = os.stat(path)
+        if os.stat(path).st_size > MAX_IMPORTED_BYTES:
+            return None
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError:
         return None
-    key = (path, info.st_mtime_ns, info.st_size)
+    key = (os.path.abspath(path), _digest(data))
     if key in _PARSED:
         _PARSED.move_to_end(key)
         return _PARSED[key]
     found: Optional[ForeignModule] = None
-    if info.st_size <= MAX_IMPORTED_BYTES:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-            text = data.decode("utf-8")
-            # The checked files' own parse: lean, and safe on nesting that crashes libcst's native parser.
-            module = parse_guarded(text)
-            if isinstance(module, cst.Module):
-                found = ForeignModule(path, module, text, blake2b(data, digest_size=16).hexdigest(), Positions(module))
-        except (OSError, UnicodeDecodeError):
-            found = None
-    _PARSED[key] = found
-    if len(_PARSED) > _PARSED_MAX:
-        _PARSED.popitem(last=False)
+    try:
+        text = data.decode("utf-8")
+        # The checked files' own parse: lean, and safe on nesting that crashes libcst's native parser.
+        module = parse_guarded(text)
+        if isinstance(module, cst.Module):
+            found = ForeignModule(path, module, text, key[1], Positions(module))
+    except UnicodeDecodeError:
+        found = None
+    _remember(key, found)
     return found
+
+
+def checked_parse(path: str, text: str, parse: Callable[[str], Any]) -> Any:
+    """A checked file's parse (`parse(text)`), or the one an importer of this process made of the same
+    bytes (a model file that scripts import is mostly read for them before it is checked)."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_IMPORTED_BYTES:
+        return parse(text)
+    key = (os.path.abspath(path), _digest(data))
+    known = _PARSED.get(key)
+    if known is not None:
+        _PARSED.move_to_end(key)
+        return known.module
+    return parse(text)
 
 
 def resolve_module(module: str, importer: str, root: Optional[str]) -> Optional[str]:
