@@ -198,6 +198,8 @@ class Interpreter:
 
     def exec_assign(self, small: cst.Assign, env: Env, ctx: CallContext) -> bool:
         value = self.eval(small.value, env, ctx)
+        if type(value) is Ext and type(small.value) is cst.Name:  # `loss_fn = bce`: a loss chosen here
+            value = losses.named_at(value, small.value)
         for target in small.targets:
             self.assign(target.target, value, env, ctx)
         return False

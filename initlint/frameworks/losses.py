@@ -8,11 +8,20 @@ from typing import Any, Optional
 
 from initlint.facts.context import CallContext, Machine
 from initlint.facts.tensors import as_tensor
-from initlint.facts.values import LIVE, UNKNOWN, Const, Loss, Tensor, Value
-from initlint.frameworks.tables import KERAS_LOSSES, TF_LOSSES, TORCH_LOSSES, framework_of, last
+from initlint.facts.values import LIVE, UNKNOWN, Const, Ext, Loss, Tensor, Value
+from initlint.frameworks.tables import KERAS_LOSSES, LOSS_FUNCTIONS, TF_LOSSES, TORCH_LOSSES, framework_of, last
 
 # Losses whose value does not depend on the order of their two arguments.
 SYMMETRIC_LOSSES = {"mse", "l1"}
+
+
+def named_at(ext: Ext, node: Any) -> Ext:
+    """An imported loss function where its bare name is written (`loss_fn = bce` after `from
+    torch.nn.functional import binary_cross_entropy as bce`): a call elsewhere (another file's
+    trainer) is reported where the script chose it, as for `loss_fn = F.binary_cross_entropy`."""
+    if ext.site is None and last(ext.qualname) in LOSS_FUNCTIONS:
+        return Ext(ext.qualname, site=node)
+    return ext
 
 
 def make_loss(qual: str, args: list[Value], kwargs: dict[str, Value], node: Any) -> Optional[Loss]:

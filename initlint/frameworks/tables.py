@@ -118,6 +118,8 @@ TF_LOSSES = {
     "sparse_softmax_cross_entropy_with_logits": "ce", "softmax_cross_entropy": "ce",
     "sparse_softmax_cross_entropy": "ce", "mean_squared_error": "mse", "log_loss": "bce",
 }
+# Loss functions (not classes) by name: one handed around under its imported name (`loss_fn = bce`).
+LOSS_FUNCTIONS = frozenset(n for t in (TORCH_LOSSES, KERAS_LOSSES, TF_LOSSES) for n in t if n[:1].islower())
 INIT_FUNCTIONS = {
     "zeros_", "ones_", "constant_", "normal_", "uniform_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
     "kaiming_normal_", "trunc_normal_", "orthogonal_", "eye_", "dirac_", "sparse_", "lecun_normal_", "variance_scaling_",

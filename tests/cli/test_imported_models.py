@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import Run, findings, write
 
 BLOCK = '''import torch.nn as nn
@@ -311,17 +313,19 @@ RUNNER = '''class Runner:
 '''
 
 
+@pytest.mark.parametrize("imported, chosen", [("import torch.nn.functional as F", "F.binary_cross_entropy"),
+                                               ("from torch.nn.functional import binary_cross_entropy as bce", "bce")])
 def test_a_loss_function_handed_to_an_imported_trainer_is_reported_where_it_is_chosen(
-    initlint: Run, tmp_path: Path
+    initlint: Run, tmp_path: Path, imported: str, chosen: str
 ) -> None:
     # The loss is computed in the trainer's file, but this script picks it: the finding is on that line.
     write(tmp_path, "runner.py", RUNNER)
-    write(tmp_path, "train.py", SIGMOID_MODEL + "\n\nimport torch.nn.functional as F\nfrom runner import Runner\n\n"
-                                "model = Net()\nloss_fn = F.binary_cross_entropy\nrunner = Runner(model, loss_fn)\n"
+    write(tmp_path, "train.py", SIGMOID_MODEL + f"\n\n{imported}\nfrom runner import Runner\n\n"
+                                f"model = Net()\nloss_fn = {chosen}\nrunner = Runner(model, loss_fn)\n"
                                 "runner.train(torch.randn(4, 2), torch.ones(4, 1))\n")
     found = json.loads(initlint("--no-cache", "--format", "json", ".").stdout)
     assert [(d["path"], d["code"], d["line"], d["column"]) for d in found] == [("train.py", "IL303", 18, 11)]
-    assert found[0]["message"].startswith("`F.binary_cross_entropy` takes a sigmoid output")
+    assert found[0]["message"].startswith(f"`{chosen}` takes a sigmoid output")
     assert [(r["path"], r["line"]) for r in found[0]["related"]] == [("runner.py", 7), ("train.py", 11)]
 
 
