@@ -117,6 +117,14 @@ def localize(
         entered = local is None
         if entered:
             local = _entry_into(fm, finding.node, entries)
+        if local is None and entered:
+            # A loss object built at the top of a helper module (`adversarial_loss = nn.BCELoss()`): the
+            # helper that calls it (a related location) is what this file ran.
+            for ref in (r for r in finding.related if not isinstance(r, Related)):
+                where = place(ref[0], foreign)
+                local = _entry_into(where[0], ref[0], entries) if where is not None else None
+                if local is not None:
+                    break
         if local is None:
             continue
         moved = [r for r in related if r is not local]

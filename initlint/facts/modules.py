@@ -27,6 +27,7 @@ from initlint.diagnostics import Span
 from initlint.facts.context import CallContext, Env
 from initlint.facts.names import import_module_name
 from initlint.facts.values import ClassInfo, Ext, Func, Obj, Tensor, Value
+from initlint.frameworks.tables import KERAS_LOSSES, TORCH_LOSSES
 from initlint.positions import Positions
 
 # Larger files are not read for their definitions (generated code, vendored libraries).
@@ -51,6 +52,16 @@ def is_literal(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.Tuple, cst.List)):
         return all(isinstance(e, cst.Element) and is_literal(e.value) for e in node.elements)
     return False
+
+
+def builds_loss(node: cst.BaseExpression) -> bool:
+    """A loss object built with no argument that could run code (`adversarial_loss = nn.BCELoss()`,
+    `bce = keras.losses.BinaryCrossentropy(from_logits=False)`): a helper of the module calls it."""
+    if not isinstance(node, cst.Call) or not all(is_literal(a.value) for a in node.args):
+        return False
+    func = node.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    return name[:1].isupper() and (name in TORCH_LOSSES or name in KERAS_LOSSES)
 
 
 def module_files(qualname: str, importer: str, root: Optional[str]) -> list[str]:
@@ -213,7 +224,7 @@ class _Definer(Protocol):
 
 
 def run_definitions(interp: _Definer, fm: ForeignModule, env: Env) -> None:
-    """The imports, classes, functions and literal constants of an imported module, into `env`."""
+    """The imports, classes, functions, literal constants and loss objects of an imported module, into `env`."""
     ctx = CallContext(root_kind="script", root_name=DEFINITIONS)
     for stmt in fm.module.body:
         if isinstance(stmt, cst.ClassDef):
@@ -226,6 +237,9 @@ def run_definitions(interp: _Definer, fm: ForeignModule, env: Env) -> None:
                     interp.exec_import(small, env, ctx)
                 elif isinstance(small, cst.Assign) and is_literal(small.value):
                     interp.exec_assign(small, env, ctx)
+                elif isinstance(small, cst.Assign) and builds_loss(small.value):
+                    interp.exec_assign(small, env, ctx)
+                    fm.used.setdefault(id(stmt), stmt)  # a finding on the loss is placed there
 
 
 def hands_over_model(args: list[Value], kwargs: dict[str, Value]) -> bool:

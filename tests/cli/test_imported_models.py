@@ -342,6 +342,19 @@ def test_an_imported_loss_helper_given_a_sigmoid_output_is_followed(initlint: Ru
     assert [(r["path"], r["line"]) for r in found[0]["related"]] == [("model.py", 11), ("utils.py", 5)]
 
 
+def test_an_imported_helper_s_module_level_loss_object_is_seen(initlint: Run, tmp_path: Path) -> None:
+    # The helper module builds its criterion once, at its top (`adversarial_loss = nn.BCELoss()`).
+    write(tmp_path, "model.py", SIGMOID_MODEL)
+    write(tmp_path, "utils.py", "import torch\nimport torch.nn as nn\n\nadversarial_loss = nn.BCELoss()\n\n\n"
+                                "def D_loss(real, fake):\n    return adversarial_loss(real, torch.ones_like(real)) + "
+                                "adversarial_loss(fake, torch.zeros_like(fake))\n")
+    write(tmp_path, "train.py", "import torch\nfrom model import Net\nfrom utils import D_loss\n\nd = Net()\n"
+                                "loss = D_loss(d(torch.randn(4, 2)), d(torch.randn(4, 2)))\n")
+    found = json.loads(initlint("--no-cache", "--format", "json", ".").stdout)
+    assert [(d["path"], d["code"], d["line"], d["column"]) for d in found] == [("train.py", "IL303", 6, 8)]
+    assert [(r["path"], r["line"]) for r in found[0]["related"]] == [("model.py", 11), ("utils.py", 8)]
+
+
 def test_an_imported_helper_that_only_logs_a_loss_stays_silent(initlint: Run, tmp_path: Path) -> None:
     # `bce_metric` returns a number for a log line: judged in its own file, it is a metric.
     write(tmp_path, "metrics.py", "import torch.nn.functional as F\n\n\ndef bce_metric(p, y):\n"
