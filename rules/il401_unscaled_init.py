@@ -242,6 +242,16 @@ new_w1 = w1.assign(w1 - 1e-6 * grad_w1)
 step_w2 = w2.assign_sub(1e-6 * grad_w2)
 """
 
+# Rescaled after the draw (`w.assign(w * 0.03)`): the weight the graph trains is in range.
+TF1_RESCALED_BY_ASSIGN = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, (None, 1000))
+w1 = tf.Variable(tf.random_normal((1000, 100)))
+scale_w1 = w1.assign(w1 * 0.03)
+h = tf.nn.relu(tf.matmul(x, w1))
+"""
+
 # Look-alikes: a [1, 1] weight and a [4, 1] one have fan-ins 1 and 4, where std 1 is in
 # range; a [1, 128] row is a bias (added, never multiplied); a [1, 128] weight has fan-in 1.
 TF1_SMALL_FAN_IN = """\
@@ -595,7 +605,7 @@ class UnscaledInit(Rule):
                            plot=("output_rms", "layer-output RMS", "#2c7fb8"))
     message = "{names} {verb} drawn with RMS {rms} where 1/sqrt(fan_in) is {ref}{fan}: {trend} with depth; use Kaiming/Xavier or scale by 1/sqrt(fan_in)"
     VALID = [Valid(GPT_STD_002), Valid(SCALED_RANDN), Valid(TF2_DEFAULT_STDDEV), Valid(TRANSPOSED_WEIGHTS), Valid(FROM_CHECKPOINT), Valid(NUMPY_WEIGHT_DATA_SCALED), Valid(TF1_SMALL_FAN_IN), Valid(UNDECIDED_REDRAW), Valid(UNIT_NORM_INPUT), Valid(DCGAN_TRANSPOSED_CONV),
-             Valid(KERAS_TOY_RANDOM_NORMAL), Valid(SMALL_HEAD_AND_BLOCKS)]
+             Valid(KERAS_TOY_RANDOM_NORMAL), Valid(SMALL_HEAD_AND_BLOCKS), Valid(TF1_RESCALED_BY_ASSIGN)]
     INVALID = [
         Invalid(SEED_001_NORMAL_STD1, at=[(10, 13)]),
         Invalid(RANDN_PARAMETER, at=[(8, 32)]),

@@ -29,8 +29,8 @@ def _names(names: list[str], limit: int = 6) -> str:
 
 
 def _on_guesses(c: Confirmation, m: dict[str, Any]) -> Confirmation:
-    """A verdict on guessed constructor arguments or input shape says so; a refutation on guesses
-    stays unverified.
+    """A verdict says what it rests on: the outputs the script's loss takes, guessed constructor
+    arguments or a guessed input shape; a refutation on guesses stays unverified.
 
     Sizes decide some verdicts (an unscaled `randn` weight at width 16 is 9x, at
     512 it is 300x), so only the project's own sizes may silence a finding.

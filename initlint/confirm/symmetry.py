@@ -1,5 +1,6 @@
 """The symmetry measurement (the `symmetry` probe, IL201): whether the units of a layer that
-started constant are still identical after one optimizer step. Runs in the worker process."""
+started constant are still identical after one optimizer step (two, when the next layer's weights
+on them parted in the first). Runs in the worker process."""
 
 from __future__ import annotations
 
@@ -57,12 +58,10 @@ def _consumer_spread(built: BuiltModel, rec: Trace, init: dict[str, torch.Tensor
     at init. Equal at init and apart after the step, they give `name`'s units different gradients
     at the next step: identical units after this one do not confirm. None when the next layer's
     inputs do not line up with the units."""
-    if gates > 1 or name not in weights or weights.index(name) + 1 >= len(weights):
+    if gates > 1 or name not in weights:
         return None
-    nxt = weights[weights.index(name) + 1]
-    out_axis = "columns" if (built.keras or rec.axis.get(nxt) == "columns") else "rows"
 
-    def spread(w: torch.Tensor) -> Optional[float]:
+    def spread(w: torch.Tensor, out_axis: str) -> Optional[float]:
         w = w.detach().double()
         dim, _ = _unit_axis(out_axis, w.dim(), True)  # the output layer's unit axis is its input axis
         per_input = w.movedim(dim, 0).reshape(w.shape[dim], -1)
@@ -72,10 +71,15 @@ def _consumer_spread(built: BuiltModel, rec: Trace, init: dict[str, torch.Tensor
         blocks = per_input.reshape(units, -1)
         return float((blocks - blocks[0:1]).abs().max())
 
-    now, before = spread(built.params[nxt]), spread(init[nxt])
-    if now is None or before is None:
-        return None
-    return {"param": nxt, "max_diff": now, "max_diff_at_init": before, "scale": float(built.params[nxt].abs().max())}
+    # The next weight used whose inputs line up with the units (a side branch on the model's input,
+    # used in between, reads something else).
+    for nxt in weights[weights.index(name) + 1:]:
+        out_axis = "columns" if (built.keras or rec.axis.get(nxt) == "columns") else "rows"
+        now, before = spread(built.params[nxt], out_axis), spread(init[nxt], out_axis)
+        if now is not None and before is not None:
+            return {"param": nxt, "max_diff": now, "max_diff_at_init": before,
+                    "scale": float(built.params[nxt].abs().max())}
+    return None
 
 
 def _gates(built: BuiltModel, name: str) -> int:
@@ -97,8 +101,9 @@ def measure_symmetry(
     c: dict[str, Any], built: BuiltModel, init: dict[str, torch.Tensor], written: dict[int, set[str]],
     rec: Trace, shapes: list[list[int]],
 ) -> dict[str, Any]:
-    """IL201's measurement after one step: how far apart the units of each judged weight are,
-    on the hidden-unit axis (the output layer is judged on its inputs)."""
+    """IL201's measurement after the step(s) taken: how far apart the units of each judged weight are,
+    on the hidden-unit axis (the output layer is judged on its inputs), and how far apart the next
+    layer's weights on them are (`feeds`)."""
     given = [p for p in c.get("params", []) if p in built.params]
     how = "the finding's parameters"
     if not given:

@@ -6,22 +6,35 @@ loss reads, and a gradient that reaches only the other outputs says nothing of t
 logits). The script's own loss calls answer it: `logits, _ = model(x); criterion(logits, y)`,
 `criterion(model(x)[0], y)`, `out = model(x); F.cross_entropy(out["logits"], y)`.
 
+The answer is given only when the file leaves no doubt: every read of an output part, in every
+function, is an argument of a call named as a loss, each such name is bound once, and the model's
+outputs are unpacked flat. Anything else (an auxiliary term written by hand, a part handed to a
+helper, a rebound name, nested unpacking) is "not known", and the verdict then rests on each
+output alone. Reads under `torch.no_grad()` (a monitoring loss) do not train and are left out.
+
 Pure Python (ast): runs in the main process.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from typing import Optional, Union
 
 Selector = Union[int, str]  # a tuple position or a dict key
+WHOLE = "whole output"  # a read of the whole output: nothing to narrow
 
-# Loss functions known by name; any callee whose name says "loss" or "criterion" counts too.
-LOSS_FUNCTIONS = frozenset({
+# Functional losses known by name; any callee whose name says "loss" or "criterion" counts too.
+LOSS_CALL_NAMES = frozenset({
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "margin_ranking_loss",
-    "triplet_margin_loss", "hinge_embedding_loss", "poisson_nll_loss", "ctc_loss", "multilabel_soft_margin_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits",
 })
+# Blocks whose reads do not train (a validation or monitoring pass).
+NO_GRAD = frozenset({"no_grad", "inference_mode"})
+
+
+class Unknown(Exception):
+    """The file does not say which outputs the loss takes."""
 
 
 def _callee(call: ast.Call) -> str:
@@ -32,7 +45,7 @@ def _callee(call: ast.Call) -> str:
 def _is_loss_call(call: ast.Call) -> bool:
     name = _callee(call)
     low = name.lower()
-    return name in LOSS_FUNCTIONS or (("loss" in low or "criterion" in low) and name != "backward")
+    return name in LOSS_CALL_NAMES or (("loss" in low or "criterion" in low) and name != "backward")
 
 
 def _calls_model(node: ast.AST, var: str) -> bool:
@@ -44,51 +57,121 @@ def _selector(node: ast.expr) -> Optional[Selector]:
     return value if type(value) in (int, str) else None  # type: ignore[return-value]
 
 
+def _no_grad(node: ast.With) -> bool:
+    return any(isinstance(item.context_expr, ast.Call) and _callee(item.context_expr) in NO_GRAD for item in node.items)
+
+
+def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """The nodes of one scope: not those of the functions and classes defined in it, nor of its
+    `torch.no_grad()` blocks."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.With) and _no_grad(node):
+            continue
+        yield node
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
 class _Scope:
-    """The names of one function (or the module) bound to the model's output or to one part of it."""
+    """One function (or the module's own statements): its names bound to the model's output or one
+    part of it, and the parts its loss calls read."""
 
     def __init__(self, body: list[ast.stmt], var: str) -> None:
-        self.parts: dict[str, Optional[Selector]] = {}  # name -> its part (None: the whole output)
-        for node in (n for stmt in body for n in ast.walk(stmt)):
+        self.var = var
+        self.nodes = list(_own_nodes(body))
+        self.parts: dict[str, Union[Selector, str]] = {}  # name -> its part (WHOLE: the whole output)
+        stores: dict[str, int] = {}
+        for node in self.nodes:
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                stores[node.id] = stores.get(node.id, 0) + 1
+        # `out[k]` bases and assigned values, by id: a model call read through them is not read bare.
+        self.subscripted = {id(n.value) for n in self.nodes if isinstance(n, ast.Subscript) and _selector(n.slice) is not None}
+        self.assigned = {id(n.value) for n in self.nodes if isinstance(n, ast.Assign)}
+        for node in self.nodes:
+            value = getattr(node, "value", None)
+            if not isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) or value is None \
+                    or not self._model_value(value):
+                continue
             if not isinstance(node, ast.Assign) or len(node.targets) != 1:
-                continue
-            target, value = node.targets[0], node.value
+                raise Unknown
+            target = node.targets[0]
             if isinstance(target, ast.Name):
-                if _calls_model(value, var):
-                    self.parts[target.id] = None
-                elif isinstance(value, ast.Subscript) and _calls_model(value.value, var):
-                    sel = _selector(value.slice)
-                    if sel is not None:
-                        self.parts[target.id] = sel
-            elif isinstance(target, (ast.Tuple, ast.List)) and _calls_model(value, var) \
-                    and not any(isinstance(e, ast.Starred) for e in target.elts):
+                part = self._part_of(value)
+                self.parts[target.id] = part
+            elif isinstance(target, (ast.Tuple, ast.List)) and _calls_model(value, var):
                 for k, e in enumerate(target.elts):
-                    if isinstance(e, ast.Name):
-                        self.parts[e.id] = k
+                    if not isinstance(e, ast.Name):  # nested or starred unpacking
+                        raise Unknown
+                    self.parts[e.id] = k
+            else:
+                raise Unknown
+        loaded = {n.id for n in self.nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if any(stores.get(name, 0) > 1 for name in self.parts if name in loaded):
+            raise Unknown  # rebound and read: which value a read sees is not known
 
-    def read(self, arg: ast.expr, var: str) -> Optional[set[Optional[Selector]]]:
-        """The parts of the model's output an argument of the loss reads (None: the whole output);
-        None when the argument does not read the model's output at all."""
-        found: set[Optional[Selector]] = set()
-        covered: set[int] = set()
-        for node in ast.walk(arg):
-            if id(node) in covered:
+    def _model_value(self, node: ast.AST) -> bool:
+        """`model(x)` or `model(x)[k]`: a value that binds the output or a part of it."""
+        return _calls_model(node, self.var) or (isinstance(node, ast.Subscript) and _calls_model(node.value, self.var))
+
+    def _part_of(self, value: ast.expr) -> Union[Selector, str]:
+        if _calls_model(value, self.var):
+            return WHOLE
+        if isinstance(value, ast.Subscript) and _calls_model(value.value, self.var):
+            sel = _selector(value.slice)
+            if sel is not None:
+                return sel
+        raise Unknown  # an expression of the output (`model(x).view(-1)`, `f(model(x))`)
+
+    def loss_reads(self) -> tuple[set[Union[Selector, str]], int]:
+        """The parts the loss calls read, and the first such call's line; Unknown when a part is read
+        anywhere else."""
+        in_loss: set[int] = set()
+        line = 0
+        for node in self.nodes:
+            if isinstance(node, ast.Call) and _is_loss_call(node):
+                for arg in [*node.args, *(k.value for k in node.keywords)]:
+                    ids = {id(n) for n in ast.walk(arg)}
+                    if any(self._is_read(n) for n in ast.walk(arg)):
+                        in_loss |= ids
+                        line = min(line, node.lineno) if line else node.lineno
+        found: set[Union[Selector, str]] = set()
+        for node in self.nodes:
+            read = self._read_part(node)
+            if read is None:
                 continue
-            if isinstance(node, ast.Subscript):
-                base = node.value
-                sel = _selector(node.slice)
-                whole = _calls_model(base, var) or (isinstance(base, ast.Name) and base.id in self.parts
-                                                    and self.parts[base.id] is None)
-                if whole and sel is not None:
-                    found.add(sel)
-                    covered.update(id(n) for n in ast.walk(base))
-                    continue
-            if _calls_model(node, var):
-                found.add(None)
-                covered.update(id(n) for n in ast.walk(node))
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.parts:
-                found.add(self.parts[node.id])
-        return found or None
+            if id(node) not in in_loss:
+                raise Unknown  # read by something that is not a loss (a hand-written term, a helper, a print)
+            found.add(read)
+        return found, line
+
+    def _is_read(self, node: ast.AST) -> bool:
+        return self._read_part(node) is not None
+
+    def _read_part(self, node: ast.AST) -> Optional[Union[Selector, str]]:
+        """The part a node reads: a loaded name bound to one, `model(x)[k]`, `out[k]` of a whole-output
+        name, or a bare `model(x)`; None for any other node. `out[k]`'s own `out` is not a read apart."""
+        if isinstance(node, ast.Subscript):
+            base, sel = node.value, _selector(node.slice)
+            whole = _calls_model(base, self.var) or (
+                isinstance(base, ast.Name) and self.parts.get(base.id) == WHOLE)
+            if whole and sel is not None:
+                return sel
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.parts:
+            if self.parts[node.id] == WHOLE and self._subscripted(node):
+                return None
+            return self.parts[node.id]
+        if _calls_model(node, self.var) and not self._subscripted(node) and not self._bound(node):
+            return WHOLE
+        return None
+
+    def _subscripted(self, node: ast.AST) -> bool:
+        return id(node) in self.subscripted
+
+    def _bound(self, node: ast.AST) -> bool:
+        return id(node) in self.assigned
 
 
 def _scopes(tree: ast.Module) -> list[list[ast.stmt]]:
@@ -99,21 +182,20 @@ def _scopes(tree: ast.Module) -> list[list[ast.stmt]]:
 
 def trained_outputs(tree: ast.Module, var: Optional[str]) -> Optional[tuple[list[Selector], int]]:
     """The parts of `var`'s output that the script's loss calls take, with the first such call's line;
-    None when no loss call reads a part (the whole output, or no loss in the file: not known)."""
+    None when the file does not say (no loss reads a part, the whole output is read, or a part is read
+    by something other than a loss)."""
     if not var:
         return None
-    parts: set[Optional[Selector]] = set()
+    parts: set[Union[Selector, str]] = set()
     line = 0
-    for body in _scopes(tree):
-        scope = _Scope(body, var)
-        for node in (n for stmt in body for n in ast.walk(stmt)):
-            if not (isinstance(node, ast.Call) and _is_loss_call(node)):
-                continue
-            for arg in [*node.args, *(k.value for k in node.keywords)]:
-                read = scope.read(arg, var)
-                if read:
-                    parts |= read
-                    line = min(line, node.lineno) if line else node.lineno
-    if not parts or None in parts or len({type(p) for p in parts}) > 1:
+    try:
+        for body in _scopes(tree):
+            found, first = _Scope(body, var).loss_reads()
+            parts |= found
+            if first:
+                line = min(line, first) if line else first
+    except Unknown:
         return None
-    return sorted(p for p in parts if p is not None), line
+    if not parts or WHOLE in parts or len({type(p) for p in parts}) > 1:
+        return None
+    return sorted(p for p in parts if p != WHOLE), line

@@ -1,5 +1,6 @@
 """The two-pass measurement (probes `zero_gradients` and `symmetry`: IL101/IL102/IL103, IL201):
-gradients of a random projection of the model's outputs before and after one SGD step on it.
+gradients of a random projection of the model's outputs before and after one SGD step on it
+(for IL201, a second step when the next layer's weights on the judged units parted in the first).
 Runs in the worker process.
 
 A model that returns several outputs (`(logits, features)`, a dict) is trained on what its loss
@@ -22,7 +23,7 @@ from initlint.confirm.checks import feeds_parted, nothing_learned
 from initlint.confirm.probes import LR
 from initlint.confirm.symmetry import Trace, measure_symmetry
 
-MAX_OUTPUTS_ALONE = 4  # a model returning more outputs is measured on its first ones alone
+MAX_OUTPUTS_ALONE = 4  # outputs measured one by one (besides all together); the rest are not
 
 
 class BuiltModel(Protocol):
@@ -143,25 +144,27 @@ def two_pass_checks(checks: list[dict[str, Any]], built: BuiltModel, inputs: lis
                     if c["probe"] == "symmetry" else {"pass1": pass1, "pass2": pass2, "upstream": reached[k]})
             reset(built, init)
     pass1, pass2 = two_pass(built, inputs, job["seed"], part=part)
+
+    def symmetric(c: dict[str, Any]) -> dict[str, Any]:
+        return dict(measure_symmetry(c, built, init, written_params, rec, shapes_used),
+                    each_output=each_output.get(c["index"]), judged_on=judged_on)
+
     for c in judged_checks:
         idx = c["index"]
         if c["probe"] == "symmetry":
-            results[idx] = dict(measure_symmetry(c, built, init, written_params, rec, shapes_used),
-                                each_output=each_output.get(idx), judged_on=judged_on)
+            results[idx] = symmetric(c)
             if nothing_learned(results[idx]["units"]) and all(t.is_floating_point() for t in inputs):
                 # A constant layer's ReLUs all dead on this probe batch: again on |x| (as pixels are).
                 moved = {n: p.detach().clone() for n, p in built.params.items()}
                 reset(built, init)
                 two_pass(built, [t.abs() for t in inputs], job["seed"], part=part)
-                results[idx] = dict(measure_symmetry(c, built, init, written_params, rec, shapes_used),
-                                    each_output=each_output.get(idx), judged_on=judged_on)
+                results[idx] = symmetric(c)
                 reset(built, moved)
             if any(feeds_parted(u) for u in results[idx]["units"]):
                 # The next layer's weights on the units parted in the step: a second one shows whether they follow.
                 moved = {n: p.detach().clone() for n, p in built.params.items()}
                 two_pass(built, inputs, job["seed"], part=part)
-                results[idx] = dict(measure_symmetry(c, built, init, written_params, rec, shapes_used),
-                                    each_output=each_output.get(idx), judged_on=judged_on, steps=2)
+                results[idx] = dict(symmetric(c), steps=2)
                 reset(built, moved)
             continue
         given = [p for p in c.get("params", []) if p in trainable]

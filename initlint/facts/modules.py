@@ -110,7 +110,7 @@ class ForeignModule:
     path: str
     module: cst.Module
     text: str
-    digest: str  # of its text: a cached result of the importer depends on it
+    digest: str  # of its bytes: a cached result of the importer depends on it
     positions: Positions
     # The top-level classes and functions an analysis ran (instantiated, called), by id: a finding's
     # node of this module lies in one of them, so only their positions are ever resolved.
@@ -251,10 +251,28 @@ def hands_over_model(args: list[Value], kwargs: dict[str, Value]) -> bool:
 
 
 def _is_model(value: Value) -> bool:
-    """A framework module or layer (`nn.Linear`, a user `nn.Module`, a Keras model), not a plain
-    object such as a config dataclass: timm hands its `ByoModelCfg` to `build_model_with_cfg`,
-    and following that built every registered variant's model once more."""
-    return isinstance(value, Obj) and (value.cls.framework is not None if value.cls is not None else True)
+    """A framework module or layer (`nn.Linear`, a user `nn.Module`, a Keras model), or a plain object
+    that may hold one (an RL agent's `self.net`); not a config object: timm hands its `ByoModelCfg`
+    dataclass to `build_model_with_cfg`, and following that built every registered variant's model
+    once more."""
+    if not isinstance(value, Obj):
+        return False
+    if value.cls is None or value.cls.framework is not None:
+        return True
+    return not _config_class(value.cls.node)
+
+
+def _config_class(node: cst.ClassDef) -> bool:
+    """A dataclass, a named tuple or a class named as settings (`ModelConfig`, `TrainArgs`)."""
+    def last_name(expr: cst.BaseExpression) -> str:
+        expr = expr.func if isinstance(expr, cst.Call) else expr
+        return expr.attr.value if isinstance(expr, cst.Attribute) else expr.value if isinstance(expr, cst.Name) else ""
+
+    if any(last_name(d.decorator) == "dataclass" for d in node.decorators):
+        return True
+    if any(last_name(b.value) in ("NamedTuple", "TypedDict", "dict") for b in node.bases):
+        return True
+    return node.name.value.endswith(("Cfg", "Config", "Configuration", "Args", "Options", "Params", "Settings"))
 
 
 class ProjectImports:

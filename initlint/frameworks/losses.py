@@ -19,7 +19,8 @@ def named_at(ext: Ext, node: Any) -> Ext:
     """An imported loss function where its bare name is written (`loss_fn = bce` after `from
     torch.nn.functional import binary_cross_entropy as bce`): a call elsewhere (another file's
     trainer) is reported where the script chose it, as for `loss_fn = F.binary_cross_entropy`."""
-    if ext.site is None and last(ext.qualname) in LOSS_FUNCTIONS:
+    if ext.site is None and last(ext.qualname) in LOSS_FUNCTIONS and framework_of(ext.qualname) in ("torch", "keras", "tf"):
+        # A framework's own loss only: a project helper of the same name is an import to resolve.
         return Ext(ext.qualname, site=node)
     return ext
 

@@ -255,6 +255,16 @@ def _only_reshapes(fn: Any) -> bool:
     return isinstance(expr, cst.Name) and expr.value == name
 
 
+def _steps_from_itself(call: Any) -> bool:
+    """`w.assign(w - lr * grad)`, `w.assign(w + step)`: the variable plus or minus a step."""
+    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.args):
+        return False
+    expr, receiver = call.args[0].value, call.func.value
+    if not (isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Subtract, cst.Add))):
+        return False
+    return expr.left.deep_equals(receiver) or (isinstance(expr.operator, cst.Add) and expr.right.deep_equals(receiver))
+
+
 def param_method(interp: Machine, p: Param, name: str, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value:
     if name in ("zero_", "fill_", "normal_", "uniform_", "constant_") or name in INIT_FUNCTIONS:
         fname = name
@@ -268,14 +278,13 @@ def param_method(interp: Machine, p: Param, name: str, args: list[Value], kwargs
         p.trainable = not (isinstance(flag, Const) and flag.value is False)
         return p
     if name in ("detach", "clone", "data", "to", "cuda", "float"):
-        return p if name not in ("detach",) else p
+        return p
     if name in ("assign_sub", "assign_add"):  # a training update (`w.assign_sub(lr * g)`), not an init
         return p
     if name in ("assign",):  # tf.Variable.assign
-        assigned = args[0] if args else UNKNOWN
-        if isinstance(assigned, Tensor) and p in assigned.params:  # `w.assign(w - lr * grad)`: an update
+        if _steps_from_itself(node):  # `w.assign(w - lr * grad)`: a training update, not an init
             return p
-        init_from_tensor(p, assigned, node, ctx)
+        init_from_tensor(p, args[0] if args else UNKNOWN, node, ctx)  # `w.assign(w * 0.03)` rescales it
         return p
     if name in ("mul_", "div_", "add_", "sub_", "clamp_", "masked_fill_", "index_fill_", "scatter_", "exp_", "log_"):
         n = const_number(args[0]) if args else None

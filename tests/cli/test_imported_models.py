@@ -364,3 +364,26 @@ def test_an_imported_helper_that_only_logs_a_loss_stays_silent(initlint: Run, tm
                                 "for step in range(10):\n    loss = nn.BCEWithLogitsLoss()(model[0](x), y)\n    loss.backward()\n"
                                 "    print(bce_metric(model(x), y))\n")
     assert json.loads(initlint("--no-cache", "--format", "json", "train.py").stdout) == []
+
+
+def test_a_plain_holder_of_a_network_handed_to_an_imported_helper_is_followed(initlint: Run, tmp_path: Path) -> None:
+    # An RL agent (no nn.Module) holds the network that the helper initializes; a config object would not.
+    write(tmp_path, "utils.py", "import torch.nn as nn\n\n\ndef init_weights(m):\n    if isinstance(m, nn.Linear):\n"
+                                "        nn.init.constant_(m.weight, 0.5)\n\n\ndef setup(agent):\n"
+                                "    agent.net.apply(init_weights)\n    return agent\n")
+    write(tmp_path, "train.py", "import torch\nimport torch.nn as nn\nfrom utils import setup\n\n\nclass Agent:\n"
+                                "    def __init__(self):\n        self.net = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))\n\n"
+                                "    def act(self, x):\n        return self.net(x)\n\n\nagent = setup(Agent())\n"
+                                "y = agent.act(torch.randn(2, 784))\n")
+    found = json.loads(initlint("--no-cache", "--format", "json", "train.py").stdout)
+    assert [(d["path"], d["code"], d["line"]) for d in found] == [("train.py", "IL201", 14)]
+
+
+def test_a_project_helper_named_as_a_framework_loss_is_read(initlint: Run, tmp_path: Path) -> None:
+    # `mylosses.binary_cross_entropy` is the project's own function (a squared error), not torch's.
+    write(tmp_path, "mylosses.py", "import torch.nn.functional as F\n\n\ndef binary_cross_entropy(p, y):\n"
+                                   "    return F.mse_loss(p, y)\n")
+    write(tmp_path, "train.py", SIGMOID_MODEL + "\n\nfrom mylosses import binary_cross_entropy\n\nmodel = Net()\n"
+                                "criterion = binary_cross_entropy\nloss = criterion(model(torch.randn(4, 2)), torch.ones(4, 1))\n")
+    found = json.loads(initlint("--no-cache", "--format", "json", "train.py").stdout)
+    assert [(d["path"], d["code"]) for d in found] == [("train.py", "IL301")], found

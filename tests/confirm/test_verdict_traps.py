@@ -319,8 +319,14 @@ class Net(nn.Module):
     def forward(self, x):
         return self.out(torch.tanh(self.fc2(self.fc1(x))))
 '''
+# The same, with a side branch on the input used in between: the layer that reads fc1's units is fc2.
+FEEDS_PARTED_SIDE = FEEDS_PARTED.replace(
+    "nn.Linear(16, 3)\n", "nn.Linear(16, 3)\n        self.side = nn.Linear(10, 3)\n", 1).replace(
+    "        return self.out(torch.tanh(self.fc2(self.fc1(x))))",
+    "        a, s = self.fc1(x), self.side(x)\n        return self.out(torch.tanh(self.fc2(a))) + s")
 PROGRAMS = {
     "feeds_parted.py": FEEDS_PARTED,
+    "feeds_parted_side.py": FEEDS_PARTED_SIDE,
     "features_first.py": FEATURES_FIRST,
     "logits_trained.py": LOGITS_TRAINED,
     "dict_logits_trained.py": DICT_LOGITS_TRAINED,
@@ -438,5 +444,6 @@ def test_the_output_the_script_s_loss_takes_decides(verdicts: dict[tuple[str, st
 def test_units_still_identical_whose_next_layer_parted_are_judged_a_step_later(
     verdicts: dict[tuple[str, str, int], dict[str, Any]]
 ) -> None:
-    found = got(verdicts, "feeds_parted.py", "IL201", 9)
-    assert found["status"] == "refuted" and "after two SGD steps the rows of fc1.weight differ" in found["detail"], found
+    for path, line in (("feeds_parted.py", 9), ("feeds_parted_side.py", 10)):
+        found = got(verdicts, path, "IL201", line)
+        assert found["status"] == "refuted" and "after two SGD steps the rows of fc1.weight differ" in found["detail"], found

@@ -56,15 +56,20 @@ def test_methods_called_by_the_file_are_not_run_again() -> None:
 def test_an_imported_helper_is_followed_for_a_module_or_a_squashed_output_not_a_config_object() -> None:
     # timm hands a `ByoModelCfg` dataclass to `build_model_with_cfg`: following that helper built every
     # registered variant's model once more (byobnet.py's analysis took 10x longer for no finding).
+    # A plain holder (an RL agent with `self.net`) is followed: the helper may initialize its network.
     from initlint.facts.modules import hands_over_model
-    from initlint.facts.values import ClassInfo, Obj, Tensor, Value
+    from initlint.facts.values import ClassInfo, Obj, Tensor
 
-    def instance(framework: Optional[str]) -> Obj:
-        return Obj(kind="user", cls=ClassInfo("C", cst.ClassDef(cst.Name("C"), cst.IndentedBlock([])), [], framework=framework))
+    def instance(source: str, framework: Optional[str] = None) -> Obj:
+        node = cst.parse_statement(source)
+        assert isinstance(node, cst.ClassDef)
+        return Obj(kind="user", cls=ClassInfo(node.name.value, node, [], framework=framework))
 
-    config: list[Value] = [instance(None)]
-    assert not hands_over_model([], {"model_cfg": instance(None)})
-    assert not hands_over_model(config, {})
-    assert hands_over_model([instance("torch")], {})
+    dataclass = instance("@dataclass(frozen=True)\nclass ByoModelCfg:\n    depth: int = 4\n")
+    named = instance("class ModelConfig:\n    pass\n")
+    assert not hands_over_model([], {"model_cfg": dataclass})
+    assert not hands_over_model([named], {})
+    assert hands_over_model([instance("class Agent:\n    pass\n")], {})
+    assert hands_over_model([instance("class Net(nn.Module):\n    pass\n", "torch")], {})
     assert hands_over_model([], {"net": Obj(kind="torch.nn.Linear")})
     assert not hands_over_model([Tensor()], {})
