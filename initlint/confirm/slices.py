@@ -71,6 +71,7 @@ def factory_call(tree: ast.Module, fn: ast.FunctionDef) -> Optional[tuple[str, s
 # Calls a slice never keeps: file I/O, data loading, training, sessions, printing, plotting.
 SKIP_CALLS = frozenset({
     "open", "read_csv", "read_excel", "read_json", "read_parquet", "loadtxt", "genfromtxt", "load", "load_data",
+    "read_data_sets",
     "imread", "read", "urlopen", "download", "DataLoader", "ImageFolder", "MNIST", "CIFAR10", "fit", "step",
     "backward", "minimize", "run", "Session", "InteractiveSession", "print", "show", "plot", "savefig",
     "imshow", "scatter", "subplot", "figure", "input", "train", "evaluate", "predict", "save", "load_state_dict",
