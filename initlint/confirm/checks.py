@@ -72,6 +72,9 @@ def zero_gradients(m: dict[str, Any], threshold: Optional[float]) -> Confirmatio
             return chosen  # otherwise every operation's parameters move: refuted on all of them together
     params: list[str] = m["params"]
     if not params:
+        if m.get("judged_on"):
+            return Confirmation("unverified", f"no trainable parameter upstream of the finding feeds {m['judged_on']}, "
+                                "so the training gives them no gradient whatever their init", {})
         return Confirmation("unverified", "no trainable parameter lies upstream of the finding", {})
     p1, p2 = m["pass1"], m["pass2"]
     evidence = {"parameters": params, "judged": m["how"], "pass1_grad_norm": p1, "pass2_grad_norm": p2,

@@ -126,9 +126,11 @@ def two_pass_checks(checks: list[dict[str, Any]], built: BuiltModel, inputs: lis
     trained = job.get("trained_output")
     part: Optional[Callable[[Any], Any]] = None
     judged_on: Optional[str] = None
+    trained_params: Optional[set[str]] = None  # the parameters the trained outputs depend on
     if learnable > 1 and trained and output_part(returned, trained[0]):
         # The script's loss takes these parts of the output: the verdict rests on them alone.
         part = functools.partial(output_part, selectors=trained[0])
+        trained_params = params_upstream(output_part(returned, trained[0]) or [], built.names)
         judged_on = (f"the model's output {' and '.join(f'[{sel!r}]' for sel in trained[0])}, which the "
                      f"script's loss takes (line {trained[1]})")
     elif learnable > 1:
@@ -176,6 +178,13 @@ def two_pass_checks(checks: list[dict[str, Any]], built: BuiltModel, inputs: lis
         else:  # never judge the whole model: its output layer always learns
             judged, how = [], (f"no operation or layer on line {c['lines'][0]} ran in the forward pass, so the "
                                "parameters upstream of it are unknown")
+        # Each operation on the line apart, on the parameters it reads (see worker.run_job).
+        apart = [sorted(g & set(judged)) for g in groups.get(idx, []) if g & set(judged)] \
+            if not given and len(groups.get(idx, [])) > 1 else None
+        if trained_params is not None:
+            # What the loss takes does not reach the others, whatever their init: that says nothing.
+            judged = [n for n in judged if n in trained_params]
+            apart = [[n for n in g if n in trained_params] for g in apart] if apart else apart
         alone = each_output.get(idx)
         results[idx] = {
             "params": judged,
@@ -186,7 +195,6 @@ def two_pass_checks(checks: list[dict[str, Any]], built: BuiltModel, inputs: lis
             "each_output": [dict({k: {n: a[k][n] for n in judged} for k in ("pass1", "pass2")}, upstream=a["upstream"])
                             for a in alone] if alone else None,
             "judged_on": judged_on,
-            "groups": [sorted(g & set(judged)) for g in groups.get(idx, []) if g & set(judged)]
-            if not given and len(groups.get(idx, [])) > 1 else None,
+            "groups": apart,
         }
     return results

@@ -324,7 +324,34 @@ FEEDS_PARTED_SIDE = FEEDS_PARTED.replace(
     "nn.Linear(16, 3)\n", "nn.Linear(16, 3)\n        self.side = nn.Linear(10, 3)\n", 1).replace(
     "        return self.out(torch.tanh(self.fc2(self.fc1(x))))",
     "        a, s = self.fc1(x), self.side(x)\n        return self.out(torch.tanh(self.fc2(a))) + s")
+# A dead product the script's loss never takes (it trains on the head's logits alone): the linear
+# head on the same line learns, which says nothing of the product.
+UNTRAINED_PRODUCT = '''\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class TwoTower(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.u, self.v = nn.Embedding(10, 8), nn.Embedding(10, 8)
+        self.head = nn.Linear(4, 3)
+        nn.init.zeros_(self.u.weight)
+        nn.init.zeros_(self.v.weight)
+
+    def forward(self, uid, iid, x):
+        return self.head(x), (self.u(uid) * self.v(iid)).sum(-1)
+
+
+model = TwoTower()
+for _ in range(5):
+    logits, _ = model(torch.randint(0, 10, (4,)), torch.randint(0, 10, (4,)), torch.randn(4, 4))
+    loss = F.cross_entropy(logits, torch.randint(0, 3, (4,)))
+    loss.backward()
+'''
 PROGRAMS = {
+    "untrained_product.py": UNTRAINED_PRODUCT,
     "feeds_parted.py": FEEDS_PARTED,
     "feeds_parted_side.py": FEEDS_PARTED_SIDE,
     "features_first.py": FEATURES_FIRST,
@@ -447,3 +474,10 @@ def test_units_still_identical_whose_next_layer_parted_are_judged_a_step_later(
     for path, line in (("feeds_parted.py", 9), ("feeds_parted_side.py", 10)):
         found = got(verdicts, path, "IL201", line)
         assert found["status"] == "refuted" and "after two SGD steps the rows of fc1.weight differ" in found["detail"], found
+
+
+def test_an_operation_the_script_s_loss_does_not_reach_is_unverified(
+    verdicts: dict[tuple[str, str, int], dict[str, Any]]
+) -> None:
+    found = got(verdicts, "untrained_product.py", "IL101", 15)
+    assert found["status"] == "unverified" and "which the script's loss takes (line 21)" in found["detail"], found
