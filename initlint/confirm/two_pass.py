@@ -138,12 +138,19 @@ def two_pass_checks(checks: list[dict[str, Any]], built: BuiltModel, inputs: lis
         # not rest on them. Measured on each output alone too; a disagreement is unverified.
         reached = [sorted(params_upstream([t], built.names)) for t in learnable_outputs(returned)]
         for k in range(min(learnable, MAX_OUTPUTS_ALONE)):
-            pass1, pass2 = two_pass(built, inputs, job["seed"], part=functools.partial(_one_output, k=k))
+            only_k = functools.partial(_one_output, k=k)
+            pass1, pass2 = two_pass(built, inputs, job["seed"], part=only_k)
             for c in judged_checks:
-                each_output.setdefault(c["index"], []).append(
-                    {"units": measure_symmetry(c, built, init, written_params, rec, shapes_used)["units"],
-                     "upstream": reached[k]}
-                    if c["probe"] == "symmetry" else {"pass1": pass1, "pass2": pass2, "upstream": reached[k]})
+                if c["probe"] != "symmetry":
+                    each_output.setdefault(c["index"], []).append({"pass1": pass1, "pass2": pass2, "upstream": reached[k]})
+                    continue
+                units = measure_symmetry(c, built, init, written_params, rec, shapes_used)["units"]
+                if any(feeds_parted(u) for u in units):  # as on all outputs: a second step shows whether they follow
+                    moved = {n: p.detach().clone() for n, p in built.params.items()}
+                    two_pass(built, inputs, job["seed"], part=only_k)
+                    units = measure_symmetry(c, built, init, written_params, rec, shapes_used)["units"]
+                    reset(built, moved)
+                each_output.setdefault(c["index"], []).append({"units": units, "upstream": reached[k]})
             reset(built, init)
     pass1, pass2 = two_pass(built, inputs, job["seed"], part=part)
 

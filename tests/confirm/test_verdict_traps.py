@@ -350,7 +350,13 @@ for _ in range(5):
     loss = F.cross_entropy(logits, torch.randint(0, 3, (4,)))
     loss.backward()
 '''
+# The same stack returning fc1's output too: through the logits alone fc1's units part at the second
+# step, as through fc1's output; no output keeps them together.
+FEEDS_PARTED_TWO_OUTPUTS = FEEDS_PARTED.replace(
+    "        return self.out(torch.tanh(self.fc2(self.fc1(x))))",
+    "        h = self.fc1(x)\n        return h, self.out(torch.tanh(self.fc2(h)))")
 PROGRAMS = {
+    "feeds_parted_two_outputs.py": FEEDS_PARTED_TWO_OUTPUTS,
     "untrained_product.py": UNTRAINED_PRODUCT,
     "feeds_parted.py": FEEDS_PARTED,
     "feeds_parted_side.py": FEEDS_PARTED_SIDE,
@@ -474,6 +480,8 @@ def test_units_still_identical_whose_next_layer_parted_are_judged_a_step_later(
     for path, line in (("feeds_parted.py", 9), ("feeds_parted_side.py", 10)):
         found = got(verdicts, path, "IL201", line)
         assert found["status"] == "refuted" and "after two SGD steps the rows of fc1.weight differ" in found["detail"], found
+    # Each output alone gets the second step too, so none of them is left "still identical".
+    assert got(verdicts, "feeds_parted_two_outputs.py", "IL201", 9)["status"] == "refuted"
 
 
 def test_an_operation_the_script_s_loss_does_not_reach_is_unverified(
