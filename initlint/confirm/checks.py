@@ -108,18 +108,23 @@ def zero_gradients(m: dict[str, Any], threshold: Optional[float]) -> Confirmatio
     return _on_guesses(Confirmation("refuted", detail, evidence), m)
 
 
+def _apart(diff: float, scale: float) -> bool:
+    """A difference beyond rounding, for weights whose largest value is `scale`."""
+    return bool(diff > SYMMETRY_TOLERANCE * max(1.0, scale))
+
+
 def _parted(unit: dict[str, Any]) -> bool:
     """A judged weight's units differ after the step by more than rounding."""
-    return bool(unit["max_diff"] > SYMMETRY_TOLERANCE * max(1.0, unit["scale"]))
+    return _apart(unit["max_diff"], unit["scale"])
 
 
 def feeds_parted(unit: dict[str, Any]) -> bool:
     """Identical units whose next layer's weights on them parted in the step (equal at init): they get
     different gradients at the next one. Weights apart from the start already acted in this step."""
     feeds: Optional[dict[str, Any]] = unit.get("feeds")
-    if not feeds:
+    if not feeds or _parted(unit):
         return False
-    return _parted(feeds) and not _parted(dict(feeds, max_diff=feeds["max_diff_at_init"])) and not _parted(unit)
+    return _apart(feeds["max_diff"], feeds["scale"]) and not _apart(feeds["max_diff_at_init"], feeds["scale"])
 
 
 def _ordinal(k: int) -> str:

@@ -21,14 +21,11 @@ import ast
 from collections.abc import Iterator
 from typing import Optional, Union
 
+from initlint.frameworks.tables import TORCH_LOSSES
+
 Selector = Union[int, str]  # a tuple position or a dict key
 WHOLE = "whole output"  # a read of the whole output: nothing to narrow
 
-# Functional losses known by name; any callee whose name says "loss" or "criterion" counts too.
-LOSS_CALL_NAMES = frozenset({
-    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits",
-})
 # Blocks whose reads do not train (a validation or monitoring pass).
 NO_GRAD = frozenset({"no_grad", "inference_mode"})
 
@@ -45,7 +42,9 @@ def _callee(call: ast.Call) -> str:
 def _is_loss_call(call: ast.Call) -> bool:
     name = _callee(call)
     low = name.lower()
-    return name in LOSS_CALL_NAMES or (("loss" in low or "criterion" in low) and name != "backward")
+    # torch's loss functions by name (Keras' `mse`, `mae` are common names of other things); any
+    # callee whose name says "loss" or "criterion" too.
+    return name in TORCH_LOSSES and name[:1].islower() or (("loss" in low or "criterion" in low) and name != "backward")
 
 
 def _calls_model(node: ast.AST, var: str) -> bool:
@@ -99,8 +98,7 @@ class _Scope:
                 raise Unknown
             target = node.targets[0]
             if isinstance(target, ast.Name):
-                part = self._part_of(value)
-                self.parts[target.id] = part
+                self.parts[target.id] = self._part_of(value)
             elif isinstance(target, (ast.Tuple, ast.List)) and _calls_model(value, var):
                 for k, e in enumerate(target.elts):
                     if not isinstance(e, ast.Name):  # nested or starred unpacking
@@ -117,13 +115,13 @@ class _Scope:
         return _calls_model(node, self.var) or (isinstance(node, ast.Subscript) and _calls_model(node.value, self.var))
 
     def _part_of(self, value: ast.expr) -> Union[Selector, str]:
-        if _calls_model(value, self.var):
+        """The part a `_model_value` binds: the whole output, or `model(x)[k]`'s constant `k`."""
+        if not isinstance(value, ast.Subscript):
             return WHOLE
-        if isinstance(value, ast.Subscript) and _calls_model(value.value, self.var):
-            sel = _selector(value.slice)
-            if sel is not None:
-                return sel
-        raise Unknown  # an expression of the output (`model(x).view(-1)`, `f(model(x))`)
+        sel = _selector(value.slice)
+        if sel is None:
+            raise Unknown  # `model(x)[i]` with a computed index
+        return sel
 
     def loss_reads(self) -> tuple[set[Union[Selector, str]], int]:
         """The parts the loss calls read, and the first such call's line; Unknown when a part is read
@@ -134,7 +132,7 @@ class _Scope:
             if isinstance(node, ast.Call) and _is_loss_call(node):
                 for arg in [*node.args, *(k.value for k in node.keywords)]:
                     ids = {id(n) for n in ast.walk(arg)}
-                    if any(self._is_read(n) for n in ast.walk(arg)):
+                    if any(self._read_part(n) is not None for n in ast.walk(arg)):
                         in_loss |= ids
                         line = min(line, node.lineno) if line else node.lineno
         found: set[Union[Selector, str]] = set()
@@ -146,9 +144,6 @@ class _Scope:
                 raise Unknown  # read by something that is not a loss (a hand-written term, a helper, a print)
             found.add(read)
         return found, line
-
-    def _is_read(self, node: ast.AST) -> bool:
-        return self._read_part(node) is not None
 
     def _read_part(self, node: ast.AST) -> Optional[Union[Selector, str]]:
         """The part a node reads: a loaded name bound to one, `model(x)[k]`, `out[k]` of a whole-output

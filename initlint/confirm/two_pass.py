@@ -79,6 +79,10 @@ def _one_output(out: Any, k: int) -> list[torch.Tensor]:
     return learnable_outputs(out)[k:k + 1]
 
 
+def snapshot(built: BuiltModel) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in built.params.items()}
+
+
 def reset(built: BuiltModel, values: dict[str, torch.Tensor]) -> None:
     with torch.no_grad():
         for n, p in built.params.items():
@@ -110,6 +114,16 @@ def two_pass(built: BuiltModel, inputs: list[torch.Tensor], seed: int,
     return norms[0], norms[1]
 
 
+def step_later(built: BuiltModel, inputs: list[torch.Tensor], seed: int, part: Optional[Callable[[Any], Any]],
+               measure: Callable[[], Any]) -> Any:
+    """`measure()` after one more step on `part` of the outputs; the weights are put back after."""
+    moved = snapshot(built)
+    two_pass(built, inputs, seed, part=part)
+    found = measure()
+    reset(built, moved)
+    return found
+
+
 def two_pass_checks(checks: list[dict[str, Any]], built: BuiltModel, inputs: list[torch.Tensor],
                     init: dict[str, torch.Tensor], written_params: dict[int, set[str]], rec: Trace,
                     shapes_used: list[list[int]], job: dict[str, Any], upstream: dict[int, set[str]],
@@ -123,17 +137,22 @@ def two_pass_checks(checks: list[dict[str, Any]], built: BuiltModel, inputs: lis
     each_output: dict[int, list[Any]] = {}
     returned = built(inputs)
     learnable = len(learnable_outputs(returned))
-    trained = job.get("trained_output")
+    trained: Optional[tuple[list[Any], int]] = job.get("trained_output")
     part: Optional[Callable[[Any], Any]] = None
     judged_on: Optional[str] = None
     trained_params: Optional[set[str]] = None  # the parameters the trained outputs depend on
-    if learnable > 1 and trained and output_part(returned, trained[0]):
+    taken = output_part(returned, trained[0]) if learnable > 1 and trained else None
+    if taken and trained:
         # The script's loss takes these parts of the output: the verdict rests on them alone.
         part = functools.partial(output_part, selectors=trained[0])
-        trained_params = params_upstream(output_part(returned, trained[0]) or [], built.names)
+        trained_params = params_upstream(taken, built.names)
         judged_on = (f"the model's output {' and '.join(f'[{sel!r}]' for sel in trained[0])}, which the "
                      f"script's loss takes (line {trained[1]})")
     elif learnable > 1:
+
+        def units_of(c: dict[str, Any]) -> list[dict[str, Any]]:
+            return list(measure_symmetry(c, built, init, written_params, rec, shapes_used)["units"])
+
         # A model that also returns what no loss may take (embeddings, features): the verdict must
         # not rest on them. Measured on each output alone too; a disagreement is unverified.
         reached = [sorted(params_upstream([t], built.names)) for t in learnable_outputs(returned)]
@@ -144,13 +163,10 @@ def two_pass_checks(checks: list[dict[str, Any]], built: BuiltModel, inputs: lis
                 if c["probe"] != "symmetry":
                     each_output.setdefault(c["index"], []).append({"pass1": pass1, "pass2": pass2, "upstream": reached[k]})
                     continue
-                units = measure_symmetry(c, built, init, written_params, rec, shapes_used)["units"]
-                if any(feeds_parted(u) for u in units):  # as on all outputs: a second step shows whether they follow
-                    moved = {n: p.detach().clone() for n, p in built.params.items()}
-                    two_pass(built, inputs, job["seed"], part=only_k)
-                    units = measure_symmetry(c, built, init, written_params, rec, shapes_used)["units"]
-                    reset(built, moved)
-                each_output.setdefault(c["index"], []).append({"units": units, "upstream": reached[k]})
+                found = units_of(c)
+                if any(feeds_parted(u) for u in found):  # as on all outputs: a second step shows whether they follow
+                    found = step_later(built, inputs, job["seed"], only_k, functools.partial(units_of, c))
+                each_output.setdefault(c["index"], []).append({"units": found, "upstream": reached[k]})
             reset(built, init)
     pass1, pass2 = two_pass(built, inputs, job["seed"], part=part)
 
@@ -164,17 +180,14 @@ def two_pass_checks(checks: list[dict[str, Any]], built: BuiltModel, inputs: lis
             results[idx] = symmetric(c)
             if nothing_learned(results[idx]["units"]) and all(t.is_floating_point() for t in inputs):
                 # A constant layer's ReLUs all dead on this probe batch: again on |x| (as pixels are).
-                moved = {n: p.detach().clone() for n, p in built.params.items()}
+                moved = snapshot(built)
                 reset(built, init)
                 two_pass(built, [t.abs() for t in inputs], job["seed"], part=part)
                 results[idx] = symmetric(c)
                 reset(built, moved)
             if any(feeds_parted(u) for u in results[idx]["units"]):
                 # The next layer's weights on the units parted in the step: a second one shows whether they follow.
-                moved = {n: p.detach().clone() for n, p in built.params.items()}
-                two_pass(built, inputs, job["seed"], part=part)
-                results[idx] = dict(symmetric(c), steps=2)
-                reset(built, moved)
+                results[idx] = dict(step_later(built, inputs, job["seed"], part, functools.partial(symmetric, c)), steps=2)
             continue
         given = [p for p in c.get("params", []) if p in trainable]
         if given:

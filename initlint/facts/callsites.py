@@ -37,7 +37,7 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from initlint.facts.modules import MAX_IMPORTED_BYTES, package_of, resolve_module
+from initlint.facts.modules import MAX_IMPORTED_BYTES, digest, package_of, resolve_module
 from initlint.facts.values import Const, Seq, Value
 
 # Bounds of the project index: files, folders walked and bytes kept (a vendored tree or a home folder
@@ -76,11 +76,7 @@ class _File:
 
     def hexdigest(self) -> str:
         if not self.digest:
-            try:  # hashlib's bundled BLAKE2b, without loading OpenSSL (as cache.py does)
-                from _blake2 import blake2b
-            except ImportError:  # pragma: no cover - a Python built without it
-                from hashlib import blake2b
-            self.digest = blake2b(self.data, digest_size=16).hexdigest()
+            self.digest = digest(self.data)
         return self.digest
 
 

@@ -22,6 +22,11 @@ from typing import Any, NamedTuple, Optional, Protocol
 
 import libcst as cst
 
+try:  # hashlib's bundled BLAKE2b, without loading OpenSSL (as cache.py does)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
+
 from initlint.cst_parser import parse_guarded
 from initlint.diagnostics import Span
 from initlint.facts.context import CallContext, Env
@@ -146,11 +151,8 @@ _PARSED: OrderedDict[tuple[str, str], Optional[ForeignModule]] = OrderedDict()
 _PARSED_MAX = 32
 
 
-def _digest(data: bytes) -> str:
-    try:  # hashlib's bundled BLAKE2b: `hashlib` itself loads OpenSSL (~2.5 ms a run)
-        from _blake2 import blake2b
-    except ImportError:  # pragma: no cover - a Python built without it
-        from hashlib import blake2b
+def digest(data: bytes) -> str:
+    """A project file's digest (BLAKE2b-16, hex), as the cache records its dependencies."""
     return blake2b(data, digest_size=16).hexdigest()
 
 
@@ -170,7 +172,7 @@ def load_module(path: str) -> Optional[ForeignModule]:
             data = handle.read()
     except OSError:
         return None
-    key = (os.path.abspath(path), _digest(data))
+    key = (os.path.abspath(path), digest(data))
     if key in _PARSED:
         _PARSED.move_to_end(key)
         return _PARSED[key]
@@ -193,7 +195,7 @@ def checked_parse(path: str, text: str, parse: Callable[[str], Any]) -> Any:
     data = text.encode("utf-8", "surrogatepass")
     if len(data) > MAX_IMPORTED_BYTES:
         return parse(text)
-    key = (os.path.abspath(path), _digest(data))
+    key = (os.path.abspath(path), digest(data))
     known = _PARSED.get(key)
     if known is not None:
         _PARSED.move_to_end(key)
