@@ -485,6 +485,9 @@ class UnnormalizedInput(Rule):
         step that could normalise), a loss the file trains with, and every model
         in the file starting with a weight layer rather than a normalization layer.
         """
+        pipelines = list(self._to_tensor_only(facts))
+        if not pipelines:
+            return  # first, as it is cheap: telling a metric from a training loss walks the tree
         training_losses = [event for event in facts.losses if not facts.metric_only(event.node)]
         if not training_losses:
             return
@@ -495,6 +498,11 @@ class UnnormalizedInput(Rule):
         models += [event.prediction for event in training_losses if event.prediction.chain]
         if not models or any(not out.chain or out.chain[0].kind != "weight" for out in models):
             return
+        yield from pipelines
+
+    @staticmethod
+    def _to_tensor_only(facts: FileFacts) -> Iterator[Transform]:
+        """The complete training-set pipelines that convert to tensors and never normalize."""
         for dataset in facts.datasets:
             transform = dataset.transform
             if not isinstance(transform, Transform) or not transform.complete or dataset.held_out:
