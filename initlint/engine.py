@@ -144,7 +144,7 @@ def _entry_into(
 ) -> Optional[tuple[cst.CSTNode, str]]:
     """The call in this file that ran the imported function holding `node`, if any."""
     for top, call in entries:
-        if fm.positions.span_in(top, node) is not None:
+        if fm.span_in(top, node) is not None:
             return call, "applied here"
     return None
 

@@ -210,8 +210,8 @@ class FileFacts:
         if key not in self._metric_only:
             # A call in an imported helper (`bce_metric(p, y)`) is judged in its own module.
             where = place(loss_call, self.foreign) if self.foreign else None
-            module = where[0].module if where is not None else self.module
-            self._metric_only[key] = read_only_for_its_value(module, loss_call) and self._trains()
+            module = where[0].module_holding(loss_call) if where is not None else self.module
+            self._metric_only[key] = module is not None and read_only_for_its_value(module, loss_call) and self._trains()
         return self._metric_only[key]
 
     def _trains(self) -> bool:

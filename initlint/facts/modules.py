@@ -31,6 +31,7 @@ from initlint.cst_parser import parse_guarded
 from initlint.diagnostics import Span
 from initlint.facts.context import CallContext, Env
 from initlint.facts.names import import_module_name
+from initlint.facts.outline import Outline, Part, compacted, outline
 from initlint.facts.values import ClassInfo, Ext, Func, Obj, Tensor, Value
 from initlint.frameworks.tables import KERAS_LOSSES, TORCH_LOSSES
 from initlint.positions import Positions
@@ -110,30 +111,93 @@ def package_of(path: str) -> Optional[str]:
 
 @dataclass(eq=False)
 class ForeignModule:
-    """A project file whose definitions the analysis of another file reads."""
+    """A project file whose definitions the analysis of another file reads.
+
+    With an outline (outline.py), only the statements asked for are parsed, in parts, as
+    analyses ask; without one, the whole module is one part."""
 
     path: str
-    module: cst.Module
     text: str
     digest: str  # of its bytes: a cached result of the importer depends on it
-    positions: Positions
+    outline: Optional[Outline]
+    parts: list[Part] = field(default_factory=list)
     # The top-level classes and functions an analysis ran (instantiated, called), by id: a finding's
     # node of this module lies in one of them, so only their positions are ever resolved.
     used: dict[int, cst.CSTNode] = field(default_factory=dict)
+    _part_of: dict[int, Part] = field(default_factory=dict)  # id of a top-level statement -> its part
+    _header: list[cst.CSTNode] = field(default_factory=list)  # the outline's imports and constants
 
-    def __post_init__(self) -> None:
-        self.positions.use_source(self.text)
+    @property
+    def whole(self) -> Optional[cst.Module]:
+        """The module's whole tree, when it was parsed whole (what its own check may reuse)."""
+        return self.parts[0].module if self.outline is None and self.parts else None
+
+    def add_part(self, module: cst.Module, text: str, lines: Optional[list[int]]) -> Part:
+        """A parse of `text`: the whole module (`lines` None) or the compacted lines `lines` of it."""
+        positions = Positions(module)
+        positions.use_source(text)
+        part = Part(module, positions, lines)
+        for stmt in module.body:
+            self._part_of[id(stmt)] = part
+            if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
+                part.definitions[stmt.name.value] = stmt
+        self.parts.append(part)
+        return part
+
+    def statements(self, wanted: Optional[str]) -> Optional[list[cst.CSTNode]]:
+        """The top-level statements the definitions pass runs for `wanted` (a name of the module;
+        None: all of them), parsed now if they were not: the imports and constants, then what
+        `wanted` needs, in file order. None when the module does not parse."""
+        if self.outline is None:
+            return list(self.parts[0].module.body) if self.parts else self._parse_whole()
+        names = self.outline.closure(wanted)
+        parsed = {name for part in self.parts for name in part.definitions}
+        missing = names - parsed
+        if missing or not self.parts:
+            ranges = [self.outline.definitions[name] for name in missing]
+            if not self.parts:
+                ranges += self.outline.header
+            text, lines = compacted(self.text, ranges)
+            module = parse_guarded(text)
+            if not isinstance(module, cst.Module):
+                return self._parse_whole()  # (CPython read the statements apart; libcst did not)
+            self.add_part(module, text, lines)
+            if len(self.parts) == 1:
+                self._header = [s for s in module.body if not isinstance(s, (cst.ClassDef, cst.FunctionDef))]
+        chosen = [part.definitions[name] for part in self.parts for name in part.definitions if name in names]
+        return self._header + sorted(chosen, key=lambda stmt: self.outline.definitions[stmt.name.value][0])  # type: ignore
+
+    def _parse_whole(self) -> Optional[list[cst.CSTNode]]:
+        self.outline = None
+        self.parts.clear()
+        module = parse_guarded(self.text)
+        if not isinstance(module, cst.Module):
+            return None
+        return list(self.add_part(module, self.text, None).module.body)
 
     def definitions(self) -> dict[int, cst.CSTNode]:
-        """The module's top-level classes and functions, by id."""
-        return {id(stmt): stmt for stmt in self.module.body if isinstance(stmt, (cst.ClassDef, cst.FunctionDef))}
+        """The module's top-level classes and functions parsed so far, by id."""
+        return {id(stmt): stmt for part in self.parts for stmt in part.definitions.values()}
 
     def span(self, node: cst.CSTNode) -> Optional[Span]:
         """The node's span in this module, if it lies in a definition an analysis ran."""
         for top in self.used.values():
-            found = self.positions.span_in(top, node)
+            found = self.span_in(top, node)
             if found is not None:
                 return found
+        return None
+
+    def span_in(self, top: cst.CSTNode, node: cst.CSTNode) -> Optional[Span]:
+        """The node's span in this module, if it lies within `top`, one of its top-level statements."""
+        part = self._part_of.get(id(top))
+        return part.span_in(top, node) if part is not None else None
+
+    def module_holding(self, node: cst.CSTNode) -> Optional[cst.Module]:
+        """The parsed part (a module) that holds `node`, if it lies in a definition an analysis ran."""
+        for top in self.used.values():
+            part = self._part_of.get(id(top))
+            if part is not None and part.span_in(top, node) is not None:
+                return part.module
         return None
 
 
@@ -179,12 +243,12 @@ def load_module(path: str) -> Optional[ForeignModule]:
     found: Optional[ForeignModule] = None
     try:
         text = data.decode("utf-8")
-        # The checked files' own parse: lean, and safe on nesting that crashes libcst's native parser.
-        module = parse_guarded(text)
-        if isinstance(module, cst.Module):
-            found = ForeignModule(path, module, text, key[1], Positions(module))
     except UnicodeDecodeError:
-        found = None
+        text = None
+    if text is not None:
+        found = ForeignModule(path, text, key[1], outline(text))
+        if found.outline is None and found.statements(None) is None:
+            found = None  # does not parse
     _remember(key, found)
     return found
 
@@ -197,9 +261,9 @@ def checked_parse(path: str, text: str, parse: Callable[[str], Any]) -> Any:
         return parse(text)
     key = (os.path.abspath(path), digest(data))
     known = _PARSED.get(key)
-    if known is not None:
+    if known is not None and known.whole is not None:
         _PARSED.move_to_end(key)
-        return known.module
+        return known.whole
     return parse(text)
 
 
@@ -227,10 +291,11 @@ class _Definer(Protocol):
     def exec_assign(self, small: cst.Assign, env: Env, ctx: CallContext) -> bool: ...
 
 
-def run_definitions(interp: _Definer, fm: ForeignModule, env: Env) -> None:
-    """The imports, classes, functions, literal constants and loss objects of an imported module, into `env`."""
+def run_definitions(interp: _Definer, fm: ForeignModule, env: Env, statements: Sequence[cst.CSTNode]) -> None:
+    """The imports, classes, functions, literal constants and loss objects among `statements`
+    (top-level statements of an imported module), into `env`."""
     ctx = CallContext(root_kind="script", root_name=DEFINITIONS)
-    for stmt in fm.module.body:
+    for stmt in statements:
         if isinstance(stmt, cst.ClassDef):
             env.vars[stmt.name.value] = interp.make_class(stmt, env, ctx)
         elif isinstance(stmt, cst.FunctionDef):
@@ -289,7 +354,10 @@ class ProjectImports:
         self.importer = checked  # the file whose imports are noted (an imported one while its definitions run)
         self.depth = 0  # of `importer`: 0 the checked file, 1 a module it imports...
         self.foreign: list[ForeignModule] = []  # the modules read
-        self.envs: dict[str, Optional[Env]] = {}  # their definitions, by path (None: unreadable, or a cycle)
+        self.envs: dict[str, Optional[Env]] = {}  # their definitions, by path (None: unreadable)
+        self._modules: dict[str, ForeignModule] = {}  # by path
+        self._ran: dict[str, set[int]] = {}  # by path: ids of the statements run into its scope
+        self._running: set[str] = set()  # the modules whose definitions are running now
         # Imports not read yet, by id of the name's `Ext` / of the scope of a star import.
         self.pending: dict[int, tuple[Ext, Env, str, str, Origin]] = {}
         # Imported lowercase names (`init_weights`): read only when applied to this file's modules.
@@ -374,7 +442,7 @@ class ProjectImports:
 
     def _definition(self, interp: _Definer, entry: tuple[Ext, Env, str, str, Origin]) -> Optional[Value]:
         """What an import entry names in its module, read on first use."""
-        defs = self.definitions(interp, entry[4])
+        defs = self.definitions(interp, entry[4], entry[3])
         return defs.vars.get(entry[3]) if defs is not None else None
 
     def resolve_star(self, interp: _Definer, name: str, env: Env, ctx: CallContext) -> Optional[Value]:
@@ -385,7 +453,7 @@ class ProjectImports:
         if id(root) not in self.stars or not self._may_read(interp, root, env, ctx):
             return None
         for origin in self.stars.pop(id(root)):
-            defs = self.definitions(interp, origin)
+            defs = self.definitions(interp, origin, None)
             for local, value in (defs.vars.items() if defs is not None else ()):
                 if isinstance(value, ClassInfo) and not local.startswith("_"):
                     root.vars.setdefault(local, value)  # the file's own definitions win
@@ -402,7 +470,7 @@ class ProjectImports:
         while root.parent is not None:
             root = root.parent
         for origin in self.stars.get(id(root), ()):
-            defs = self.definitions(interp, origin)
+            defs = self.definitions(interp, origin, name)
             value = defs.vars.get(name) if defs is not None else None
             if isinstance(value, Ext) and value.qualname.split(".")[0] in FRAMEWORK_ROOTS:
                 return value
@@ -410,32 +478,47 @@ class ProjectImports:
                 return Ext(f"{origin.module}.{name}")
         return None
 
-    def definitions(self, interp: _Definer, origin: Origin) -> Optional[Env]:
-        """The imports, classes, functions and literal constants of a project module, run in a scope of
-        their own (its module-level code is that file's to analyse), within the MAX_ budgets."""
+    def definitions(self, interp: _Definer, origin: Origin, wanted: Optional[str]) -> Optional[Env]:
+        """The imports, constants and loss objects of a project module, and its definition `wanted`
+        with those it uses (None: all of them), run in a scope of their own (its module-level code is
+        that file's to analyse), within the MAX_ budgets. Asked for another name later, the same scope
+        gets that definition too."""
         if origin.depth >= MAX_IMPORT_DEPTH:
             return None
         path = resolve_module(origin.module, origin.importer, self.root)
         if path is None or os.path.abspath(path) in (os.path.abspath(origin.importer), os.path.abspath(self.checked)):
             return None
-        if path in self.envs:
-            return self.envs[path]
-        self.envs[path] = None  # an import cycle gives nothing
-        if len(self.envs) > MAX_IMPORTED_MODULES:
+        if path not in self.envs:
+            self.envs[path] = None  # unreadable, or past the budget: nothing
+            if len(self.envs) > MAX_IMPORTED_MODULES:
+                return None
+            fm = load_module(path)
+            if fm is None:
+                return None
+            self.foreign.append(fm)
+            self._modules[path] = fm
+            self.envs[path] = Env()
+        env = self.envs[path]
+        if env is None or path in self._running:
+            return None  # an import cycle gives nothing
+        fm = self._modules[path]
+        statements = fm.statements(wanted)
+        if statements is None:
+            self.envs[path] = None  # does not parse
             return None
-        fm = load_module(path)
-        if fm is None:
-            return None
-        self.foreign.append(fm)
-        self.defs.update(dict.fromkeys(fm.definitions(), fm))
-        env = Env()
-        saved = (self.importer, self.depth, interp.package)
-        self.importer, self.depth, interp.package = path, origin.depth + 1, package_of(path)
-        try:
-            run_definitions(interp, fm, env)
-        finally:
-            self.importer, self.depth, interp.package = saved
-        self.envs[path] = env
+        ran = self._ran.setdefault(path, set())
+        new = [stmt for stmt in statements if id(stmt) not in ran]
+        if new:
+            ran.update(map(id, new))
+            self.defs.update(dict.fromkeys(fm.definitions(), fm))
+            saved = (self.importer, self.depth, interp.package)
+            self.importer, self.depth, interp.package = path, origin.depth + 1, package_of(path)
+            self._running.add(path)
+            try:
+                run_definitions(interp, fm, env, new)
+            finally:
+                self.importer, self.depth, interp.package = saved
+                self._running.discard(path)
         return env
 
     def ran(self, node: cst.CSTNode) -> None:

@@ -105,6 +105,61 @@ def test_an_imported_config_dataclass_configures_the_model(initlint: Run, tmp_pa
     assert initlint("--no-cache", ".").returncode == 0
 
 
+BIG_MODEL = """import torch.nn as nn
+
+WIDTH = 8
+
+
+def unrelated_helper(x):
+    return [x for _ in range(3)]
+
+
+class Unrelated(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return unrelated_helper(self.fc(x))
+
+
+def make_layer():
+    return nn.Linear(WIDTH, WIDTH, bias=False)
+
+
+# The class the scripts import, far down the file.
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = make_layer()
+        self.out = nn.Linear(WIDTH, 1, bias=False)
+
+    def forward(self, x):
+        return self.out(self.fc(x))
+
+
+class Later(Block):
+    pass
+"""
+
+
+def test_the_definitions_an_importer_reads_are_placed_on_their_own_lines(initlint: Run, tmp_path: Path) -> None:
+    # Each importer reads only the class it uses and what that class uses (a helper, a constant,
+    # its base class); a finding's related place is still the imported file's own line.
+    write(tmp_path, "model.py", BIG_MODEL)
+    write(tmp_path, "a_train.py", TRAIN.format(import_line="from model import Block", second="zeros_"))
+    write(tmp_path, "b_train.py", TRAIN.format(import_line="from model import Later as Block", second="zeros_"))
+    proc = initlint("--no-cache", "--jobs", "1", "--format", "json", "a_train.py", "b_train.py")
+    reported = json.loads(proc.stdout)
+    assert sorted((d["path"], d["code"], d["line"]) for d in reported) == [
+        ("a_train.py", "IL101", 5), ("a_train.py", "IL201", 5), ("b_train.py", "IL101", 5), ("b_train.py", "IL201", 5)]
+    product = BIG_MODEL.splitlines().index("        return self.out(self.fc(x))") + 1
+    for d in reported:
+        if d["code"] == "IL101":
+            assert [(r["path"], r["line"], r["column"]) for r in d["related"] if r["path"].endswith("model.py")] == [
+                ("model.py", product, 16)], d
+
+
 def test_an_imported_module_too_deep_for_libcst_is_skipped_not_fatal(initlint: Run, tmp_path: Path) -> None:
     # 3,000 nested parentheses crash libcst's native parser (it overflows the C stack); the
     # imported module is read with the checked files' own guarded parse, so the importer is
