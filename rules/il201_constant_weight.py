@@ -202,6 +202,32 @@ class Net:
 """
 
 
+# A builder nobody calls in the file (another file does) that re-initialises the model it returns.
+BUILDER_REINIT = """\
+import torch.nn as nn
+
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.main = nn.Sequential(nn.Linear(784, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1))
+
+    def forward(self, x):
+        return self.main(x)
+
+
+def weights_init(m):
+    if isinstance(m, nn.Linear):
+        nn.init.constant_(m.weight, 0.5)
+
+
+def discriminator_init(device):
+    net = Discriminator().to(device)
+    net.apply(weights_init)
+    return net
+"""
+
+
 KERAS_KERNEL_LOSS = """\
 import tensorflow as tf
 from tensorflow import keras
@@ -304,6 +330,7 @@ class ConstantWeight(Rule):
         Valid(LAYER_SCALE_REZERO),
         Valid(ZERO_RESIDUAL_AND_HEAD),
         Valid(FROZEN_AND_SINGLE_UNIT),
+        Valid(BUILDER_REINIT.replace("nn.init.constant_(m.weight, 0.5)", "nn.init.xavier_uniform_(m.weight)")),
     ]
     INVALID = [
         Invalid(SEED_003_CONSTANT_MLP, at=[(11, 13)]),
@@ -317,6 +344,7 @@ class ConstantWeight(Rule):
         Invalid(KERAS_KERNEL_LOSS, at=[(5, 33)]),
         Invalid(COMPAT_V1_GET_VARIABLE, at=[(4, 5)]),
         Invalid(PLAIN_CLASS_BUILDER, at=[(6, 51)]),
+        Invalid(BUILDER_REINIT, at=[(15, 9)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -15,11 +15,11 @@ import libcst as cst
 from initlint.config import Settings
 from initlint.exports import argument_target
 from initlint.facts import callsites
-from initlint.facts.context import CallContext
+from initlint.facts.context import EVENT_LISTS, CallContext
 from initlint.facts.events import FileFacts, Root, RootRef
 from initlint.facts.interpret import BudgetExhausted, Interpreter
 from initlint.facts.modules import package_of
-from initlint.facts.values import LIVE, UNKNOWN, Builtin, ClassInfo, Const, Ext, Func, Obj, Tensor, Value
+from initlint.facts.values import LIVE, UNKNOWN, Builtin, ClassInfo, Const, Ext, Func, Obj, Tensor, Value, fresh_uid
 from initlint.frameworks.registry import imported_instance
 from initlint.frameworks.tables import WEIGHT_LAYERS, last
 
@@ -75,10 +75,6 @@ def _reinitialised(interp: Interpreter, obj: Obj) -> bool:
     return obj.cls is not None and obj.cls.framework == "torch" and any(p.uid in interp.script_inits for _, p in obj.all_params())
 
 
-_EVENT_LISTS = ("products", "activations", "layer_calls", "zero_feeds", "losses", "keras_compiles", "keras_fits", "roots", "datasets",
-                "model_arguments")
-
-
 def _run(facts: FileFacts, interp: Interpreter, action: object, root: str) -> None:
     """Run one root with a fresh step budget; a root that fails leaves no events behind.
 
@@ -88,7 +84,7 @@ def _run(facts: FileFacts, interp: Interpreter, action: object, root: str) -> No
     that its unreached half would have cancelled (a later re-initialisation).
     """
     interp.steps = 0
-    marks = {name: len(getattr(facts, name)) for name in _EVENT_LISTS}
+    marks = {name: len(getattr(facts, name)) for name in EVENT_LISTS}
     try:
         action()  # type: ignore[operator]
     except (BudgetExhausted, RecursionError):
@@ -347,6 +343,7 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
         else:
             args.append(UNKNOWN)
     name = label or node.name.value
+    built_before = fresh_uid()
     result = interp.call_function(func, args, {}, node, CallContext(root_kind="script", root_name=name))
     if isinstance(result, Obj) and result.cls is None and result.kind.startswith("torch.nn.") and _is_model(result):
         # A torch builder nobody called (`def make_head(d): return nn.Sequential(...)`): the model it
@@ -355,6 +352,11 @@ def _run_function(interp: Interpreter, func: Func, model_classes: list[ClassInfo
         facts = interp.facts
         if isinstance(facts, FileFacts):
             _run_script_model(facts, interp, name, result)
+    elif isinstance(result, Obj) and result.uid > built_before and _reinitialised(interp, result) and isinstance(interp.facts, FileFacts):
+        # A builder nobody called that re-initialises an instance of a model class it builds (`net = D();
+        # net.apply(weights_init); return net`): that instance, as built, like one of the script's. Not
+        # a module it was given (ControlNet's `zero_module(module)` zeroes a sub-module, not a model).
+        _run_script_model(interp.facts, interp, name, result)
     elif isinstance(result, Obj):
         interp.built_models.append(result)  # a Keras builder's model (`return model`): _run_built_models
 

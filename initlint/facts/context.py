@@ -97,6 +97,11 @@ class CallContext:
 
 
 
+# The Recorder's event lists: what a root that fails, or a helper that turns out to build nothing, takes back.
+EVENT_LISTS = ("products", "activations", "layer_calls", "zero_feeds", "losses", "keras_compiles", "keras_fits", "roots", "datasets",
+               "model_arguments")
+
+
 class Recorder(Protocol):
     """Where the interpreter records what the rules read (FileFacts)."""
 

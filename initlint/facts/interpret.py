@@ -400,10 +400,10 @@ class Interpreter:
                 imported = self.imports.resolve(self, callee, env, ctx)
                 if imported is not None:
                     return self.instantiate(imported, args, kwargs, node, ctx)
-            if self.imports is not None and id(callee) in self.imports.helpers and modules.hands_over_model(args, kwargs):
-                helper = self.imported_function(callee)
-                if helper is not None:  # `weights_init(self.net)`, `D_loss(D(real), ones)`
-                    return self.call_function(helper, args, kwargs, node, ctx)
+            if self.imports is not None and id(callee) in self.imports.helpers:
+                followed = self.imports.call_helper(self, callee, args, kwargs, node, ctx)
+                if followed is not None:  # `weights_init(self.net)`, `netD = discriminator_init(device)`
+                    return followed
             site = None if isinstance(node, cst.Call) and node.func is callee.site else callee.site
             return registry.call_ext(self, callee.qualname, args, kwargs, node, ctx, site)
         if isinstance(callee, BoundMethod):

@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - a Python built without it
 
 from initlint.cst_parser import parse_guarded
 from initlint.diagnostics import Span
-from initlint.facts.context import CallContext, Env
+from initlint.facts.context import EVENT_LISTS, CallContext, Env
 from initlint.facts.names import import_module_name
 from initlint.facts.outline import Outline, Part, compacted, outline
 from initlint.facts.values import ClassInfo, Ext, Func, Obj, Tensor, Value
@@ -284,9 +284,11 @@ def place(node: cst.CSTNode, foreign: Sequence[ForeignModule]) -> Optional[tuple
 class _Definer(Protocol):
     globals: Env
     package: Optional[str]
+    facts: Any
 
     def make_class(self, node: cst.ClassDef, env: Env, ctx: CallContext) -> Any: ...
     def make_function(self, node: Any, env: Env, ctx: CallContext) -> Any: ...
+    def call_function(self, func: Func, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Value: ...
     def exec_import(self, small: Any, env: Env, ctx: CallContext) -> bool: ...
     def exec_assign(self, small: cst.Assign, env: Env, ctx: CallContext) -> bool: ...
 
@@ -526,6 +528,51 @@ class ProjectImports:
         fm = self.defs.get(id(node))
         if fm is not None:
             fm.used.setdefault(id(node), node)
+
+    def call_helper(self, interp: _Definer, ext: Ext, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Optional[Value]:
+        """What an imported lowercase helper returns, when this file is the one to follow it: it is
+        handed one of this file's models (`weights_init(self.net)`, `D_loss(D(real), ones)`) or it
+        builds one (`call_builder`). None: the call stays opaque."""
+        if hands_over_model(args, kwargs):
+            helper = self.resolve_function(interp, ext)
+            return interp.call_function(helper, args, kwargs, node, ctx) if helper is not None else None
+        return self.call_builder(interp, ext, args, kwargs, node, ctx)
+
+    def call_builder(self, interp: _Definer, ext: Ext, args: list[Value], kwargs: dict[str, Value], node: Any, ctx: CallContext) -> Optional[Value]:
+        """The model an imported helper returns when this file's script calls it with no model (a
+        builder: `netD = discriminator_init(device)`), so that the script's loss on its output is
+        judged. What the helper does to the model is this file's to report only when the helper's own
+        file cannot see the model (`builds_elsewhere`). None, leaving no trace, when the helper returns
+        anything else (`loader = dataloader_init()`). Unlike `resolve_function`, the name stays bound
+        to the import."""
+        entry = self.helpers.get(id(ext))
+        if entry is None or entry[0] is not ext or self.running_imported():
+            return None
+        if entry[1] is not interp.globals or ctx.root_kind != "script" or ctx.root_name != "":
+            return None  # a function or class of this file analysed on its own
+        helper = self._definition(interp, entry)
+        if not isinstance(helper, Func):
+            return None
+        facts = interp.facts
+        marks = {name: len(getattr(facts, name)) for name in EVENT_LISTS}
+        entered = set(self.entries)
+        result = interp.call_function(helper, args, kwargs, node, ctx)
+        built = isinstance(result, Obj) and (
+            result.cls is not None and result.cls.framework is not None or result.kind.startswith(("torch.nn.", "keras.")))
+        if not built:
+            for name, mark in marks.items():
+                del getattr(facts, name)[mark:]
+        if not built or not self.builds_elsewhere(helper, result):  # type: ignore[arg-type]
+            for key in set(self.entries) - entered:
+                del self.entries[key]  # that file's analysis runs the helper and builds the model too
+        return result if built else None
+
+    def builds_elsewhere(self, helper: Func, model: Obj) -> bool:
+        """Whether an imported helper's model is of a class its module imports: that module's own
+        analysis of the helper sees the class as an opaque name, and builds nothing."""
+        home = self.defs.get(id(helper.node))
+        cls = model.cls
+        return home is not None and cls is not None and self.defs.get(id(cls.node)) not in (home, None)
 
     def enter(self, top: cst.CSTNode, call: Any, function: bool) -> bool:
         """A top-level definition starts to run from `call`; True when it is imported (then `leave`

@@ -160,6 +160,91 @@ def test_the_definitions_an_importer_reads_are_placed_on_their_own_lines(initlin
                 ("model.py", product, 16)], d
 
 
+DISCRIMINATOR = """import torch.nn as nn
+
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.main = nn.Sequential(nn.Linear(784, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.main(x)
+"""
+
+BUILDERS = """import torch
+import torch.nn as nn
+from torchvision import datasets, transforms
+
+from discriminator import Discriminator
+
+
+def weights_init(m):
+    if isinstance(m, nn.Linear):
+        nn.init.constant_(m.weight, 0.5)
+
+
+def discriminator_init(device):
+    net = Discriminator().to(device)
+    net.apply(weights_init)
+    return net
+
+
+def loader_init():
+    return datasets.MNIST("data", transform=transforms.ToTensor())
+"""
+
+GAN_TRAIN = """import torch
+import torch.nn as nn
+
+from utils import discriminator_init, loader_init
+
+
+def main():
+    device = torch.device("cpu")
+    loader = loader_init()
+    netD = discriminator_init(device)
+    criterion = nn.BCELoss()
+    for real, _ in loader:
+        out = netD(real.view(-1, 784)).view(-1)
+        loss = criterion(out, torch.ones(out.shape[0]))
+        loss.backward()
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_model_an_imported_builder_returns_is_judged_with_the_scripts_loss(initlint: Run, tmp_path: Path) -> None:
+    # `netD = discriminator_init(device)` hands the builder no model: the model it returns is the one
+    # the script's BCELoss trains. utils.py imports the class, so its own analysis of the builder
+    # builds nothing: the constant init the builder applies is train.py's to report, at the call.
+    write(tmp_path, "discriminator.py", DISCRIMINATOR)
+    write(tmp_path, "utils.py", BUILDERS)
+    write(tmp_path, "train.py", GAN_TRAIN)
+    proc = initlint("--no-cache", "--format", "json", ".")
+    reported = json.loads(proc.stdout)
+    assert sorted((d["path"], d["code"], d["line"]) for d in reported) == [("train.py", "IL201", 10), ("train.py", "IL303", 14)]
+    related = {d["code"]: [(r["path"], r["line"]) for r in d["related"]] for d in reported}
+    assert related == {"IL201": [("utils.py", 10)], "IL303": [("discriminator.py", 7)]}
+
+
+def test_a_builder_whose_own_file_defines_the_model_keeps_its_findings_there(initlint: Run, tmp_path: Path) -> None:
+    # utils.py's analysis of the builder builds the model itself: the init is reported there, once.
+    write(tmp_path, "utils.py", BUILDERS.replace("from discriminator import Discriminator\n", DISCRIMINATOR.split("\n", 1)[1]))
+    write(tmp_path, "train.py", GAN_TRAIN)
+    found = sorted((d["path"], d["code"]) for d in json.loads(initlint("--no-cache", "--format", "json", ".").stdout))
+    assert found == [("train.py", "IL303"), ("utils.py", "IL201")]
+
+
+def test_an_imported_helper_that_builds_no_model_changes_nothing(initlint: Run, tmp_path: Path) -> None:
+    write(tmp_path, "discriminator.py", DISCRIMINATOR)
+    write(tmp_path, "utils.py", BUILDERS.replace("    return net\n", "    return None\n"))
+    write(tmp_path, "train.py", GAN_TRAIN)
+    assert initlint("--no-cache", ".").returncode == 0
+
+
 def test_an_imported_module_too_deep_for_libcst_is_skipped_not_fatal(initlint: Run, tmp_path: Path) -> None:
     # 3,000 nested parentheses crash libcst's native parser (it overflows the C stack); the
     # imported module is read with the checked files' own guarded parse, so the importer is
