@@ -166,6 +166,7 @@ def _run_class(facts: FileFacts, interp: Interpreter, info: ClassInfo) -> None:
             if child.kind in ("torch.nn.Sequential", "keras.Sequential"):
                 interp.steps = 0
                 interp.call_object(child, [Tensor(state=LIVE)], {}, child.site, where_ctx)
+    _run_recipes(facts, interp, info)
     for name, method in info.methods.items():
         if method is forward or name.startswith("__") or not TRAINING_METHOD.search(name):
             continue
@@ -176,6 +177,34 @@ def _run_class(facts: FileFacts, interp: Interpreter, info: ClassInfo) -> None:
         ctx = CallContext(root=fresh, root_kind="class", root_name=info.name)
         params = list(method.node.params.params)[1:]
         interp.call_function(method, [fresh] + [UNKNOWN] * len(params), {}, method.node, ctx)
+
+
+def _run_recipes(facts: FileFacts, interp: Interpreter, info: ClassInfo) -> None:
+    """The class as other project files build it and then set its weights (`eta = MLP(1, d)`, then
+    `eta.init_zeros()` in a script that imports it; callsites.init_recipes): a fresh instance, the
+    method run on it, then the instance as a model of the script's. A method its own constructor
+    already runs is not replayed."""
+    checked = _checked_path(interp, info)
+    methods = frozenset(name for name, m in info.methods.items() if isinstance(m.node, cst.FunctionDef))
+    if checked is None or not methods:
+        return
+    recipes, depends, looked = callsites.init_recipes(checked, facts.settings.project_root, info.name, methods)
+    if looked:
+        facts.lookups.setdefault(info.name, None)
+        facts.callers.update(depends)
+    for name, values in recipes:
+        method = info.methods[name]
+        if id(method.node) in interp.called:
+            continue
+
+        def replay(method: Func = method, values: tuple[object, ...] = values) -> None:
+            obj = _instantiate_quietly(interp, info)
+            args = [UNKNOWN if v is callsites.UNKNOWN_ARG else callsites.to_value(v) for v in values]
+            ctx = CallContext(root_kind="script", root_name=info.name)
+            interp.call_function(method, [obj, *args], {}, method.node, ctx)
+            _run_script_model(facts, interp, info.name, obj)
+
+        _run(facts, interp, replay, f"class `{info.name}` after `{name}()`")
 
 
 def _is_plain(info: ClassInfo) -> bool:
@@ -264,21 +293,29 @@ def _project_arguments(interp: Interpreter, info: ClassInfo, init: cst.FunctionD
     """The literal arguments every other project file that builds this class of the checked file
     agrees on (`Net(784, 128, 8, False)` in train.py), noted as the result's dependencies."""
     facts = interp.facts
-    if not isinstance(facts, FileFacts) or interp.classes.get(info.name) is not info:
+    checked = _checked_path(interp, info)
+    if checked is None or not isinstance(facts, FileFacts):
         return {}
+    agreed, depends, looked = callsites.agreed_arguments(checked, facts.settings.project_root, info.name, init)
+    if looked:
+        facts.lookups.setdefault(info.name, None)
+        facts.callers.update(depends)
+    return agreed
+
+
+def _checked_path(interp: Interpreter, info: ClassInfo) -> Optional[str]:
+    """The checked file's path, for finding where other project files build its class `info` (None: an
+    imported class, or no file)."""
+    facts = interp.facts
+    if not isinstance(facts, FileFacts) or interp.classes.get(info.name) is not info:
+        return None
     root = facts.settings.project_root
     checked = interp.imports.checked if interp.imports is not None else None
     if checked is None and root and not os.path.isabs(facts.path) and os.path.isfile(os.path.join(root, facts.path)):
         # The language server names a file relative to its configuration's folder, which need not be the
         # server's working directory: the other files are found from that folder.
         checked = os.path.join(root, facts.path)
-    if checked is None:
-        return {}
-    agreed, depends, looked = callsites.agreed_arguments(checked, root, info.name, init)
-    if looked:
-        facts.lookups.setdefault(info.name, None)
-        facts.callers.update(depends)
-    return agreed
+    return checked
 
 
 def _config_class(interp: Interpreter, param: cst.Param) -> Optional[ClassInfo]:

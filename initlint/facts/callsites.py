@@ -483,6 +483,73 @@ def agreed_arguments(checked: str, configured_root: Optional[str], name: str,
     return dict(agreed), list(depends), True
 
 
+# Methods a call site runs on the instance it has just built that set its weights (`eta = MLP(1, d)`,
+# then `eta.init_zeros()`): the class's own analysis replays them (analysis._run_recipes).
+INIT_METHOD = re.compile(r"init|reset|weight|zero|constant|normal|uniform", re.IGNORECASE)
+
+
+def init_recipes(checked: str, configured_root: Optional[str], name: str,
+                 methods: frozenset[str]) -> tuple[list[tuple[str, tuple[Any, ...]]], list[tuple[str, str]], bool]:
+    """The weight-setting methods of the class `name` (among `methods`, its own) that project call sites
+    run on an instance right after building it, each with its arguments (literal values, else
+    UNKNOWN_ARG), in the order first seen; the files read, as dependencies; whether a lookup ran."""
+    wanted = frozenset(m for m in methods if INIT_METHOD.search(m) and not m.startswith("__"))
+    if not wanted or not checked.endswith(".py"):
+        return [], [], False
+    checked = os.path.abspath(checked)
+    index = _index(scan_root(checked, configured_root))
+    memo_key = (checked, name, ("recipes", tuple(sorted(wanted))))
+    done = index.memo.get(memo_key)
+    if done is not None:
+        return list(done[0]["recipes"]), list(done[1]), True
+    callers = index.callers(checked, name)[:MAX_CALLER_FILES + 1]
+    depends = [(os.path.abspath(f.path), f.hexdigest()) for f in callers]
+    recipes: list[tuple[str, tuple[Any, ...]]] = []
+    if len(callers) <= MAX_CALLER_FILES:
+        for found in sorted(callers, key=lambda f: (len(f.data), f.path)):
+            tree = _parse(found)
+            for call in _calls_of(found, tree, checked, name, index.root) if tree is not None else ():
+                for recipe in _methods_run_on(found, tree, call, wanted):  # type: ignore[arg-type]
+                    if recipe not in recipes:
+                        recipes.append(recipe)
+    index.memo[memo_key] = ({"recipes": tuple(recipes)}, depends)
+    return list(recipes), list(depends), True
+
+
+def _methods_run_on(found: _File, tree: ast.Module, call: ast.Call, wanted: frozenset[str]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The `wanted` methods called, as statements, on the name a call site binds the instance to
+    (`eta = MLP(...)`), in the lines after it that stay in its block, until the name is bound again."""
+    bound = [a for a in _on_lines(tree, {call.lineno}, (ast.Assign,))
+             if isinstance(a, ast.Assign) and a.value is call and len(a.targets) == 1 and isinstance(a.targets[0], ast.Name)]
+    if not bound:
+        return []
+    assign = bound[0]
+    var = assign.targets[0].id  # type: ignore[attr-defined]
+    lines = found.data.decode("utf-8-sig", "replace").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    indent = assign.col_offset
+    rebinds = re.compile(rf"{re.escape(var)}\s*(?:=[^=]|:)")
+    method_lines: set[int] = set()
+    for number in range((assign.end_lineno or assign.lineno) + 1, len(lines) + 1):
+        text = lines[number - 1]
+        code = text.lstrip()
+        if not code or code.startswith("#"):
+            continue
+        if len(text) - len(code) < indent or rebinds.match(code):
+            break  # out of its block, or the name holds something else now
+        if code.startswith(f"{var}."):
+            method_lines.add(number)
+    out: list[tuple[int, tuple[str, tuple[Any, ...]]]] = []
+    for stmt in _on_lines(tree, method_lines, (ast.Expr,)):
+        value = stmt.value  # type: ignore[attr-defined]
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and isinstance(value.func.value, ast.Name)):
+            continue
+        if value.func.value.id != var or value.func.attr not in wanted or value.keywords or any(isinstance(a, ast.Starred) for a in value.args):
+            continue
+        line: int = stmt.lineno  # type: ignore[attr-defined]
+        out.append((line, (value.func.attr, tuple(_literal(a, {}) for a in value.args))))
+    return [recipe for _, recipe in sorted(out)]
+
+
 def _agree(callers: list[_File], checked: str, name: str, sig: Signature, root: str) -> dict[str, Any]:
     """The known values all call sites give alike. The smallest callers are parsed first, and the
     rest are not once no parameter can still be agreed on (`Net(**init_dict)` in a test)."""

@@ -15,6 +15,7 @@ link of the loss rules (link.py) uses the same.
 from __future__ import annotations
 
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,11 @@ MAX_IMPORTED_MODULES = 16
 DEFINITIONS = "<definitions>"
 
 
+# The names of imported helpers a script may get its model from (`discriminator_init`, `build_model`,
+# `get_net`): running every helper a script calls would run its config and registry code too (timm's
+# `generate_default_cfgs` in every model file).
+BUILDER_NAME = re.compile(r"model|net|init|build|make|create|get|load|generator|discriminator|encoder|decoder"
+                          r"|classifier|critic|actor|policy|backbone|mlp|cnn|rnn|lstm|gan|vae", re.IGNORECASE)
 # The frameworks (by the first part of a canonical name) whose aliases a star import re-exports.
 FRAMEWORK_ROOTS = frozenset({"torch", "tf", "keras", "np", "torchvision"})
 
@@ -360,6 +366,7 @@ class ProjectImports:
         self._modules: dict[str, ForeignModule] = {}  # by path
         self._ran: dict[str, set[int]] = {}  # by path: ids of the statements run into its scope
         self._running: set[str] = set()  # the modules whose definitions are running now
+        self._not_builders: set[int] = set()  # ids of imported helpers that returned no model here
         # Imports not read yet, by id of the name's `Ext` / of the scope of a star import.
         self.pending: dict[int, tuple[Ext, Env, str, str, Origin]] = {}
         # Imported lowercase names (`init_weights`): read only when applied to this file's modules.
@@ -550,8 +557,10 @@ class ProjectImports:
             return None
         if entry[1] is not interp.globals or ctx.root_kind != "script" or ctx.root_name != "":
             return None  # a function or class of this file analysed on its own
+        if any(isinstance(a, Func) for a in (*args, *kwargs.values())) or not BUILDER_NAME.search(entry[3]):
+            return None  # a decorator (`@register_model`), a callback's registration, or no builder by its name
         helper = self._definition(interp, entry)
-        if not isinstance(helper, Func):
+        if not isinstance(helper, Func) or id(helper.node) in self._not_builders:
             return None
         facts = interp.facts
         marks = {name: len(getattr(facts, name)) for name in EVENT_LISTS}
@@ -560,6 +569,7 @@ class ProjectImports:
         built = isinstance(result, Obj) and (
             result.cls is not None and result.cls.framework is not None or result.kind.startswith(("torch.nn.", "keras.")))
         if not built:
+            self._not_builders.add(id(helper.node))  # asked again (`cfg = make_cfg(...)` per variant), it is not run
             for name, mark in marks.items():
                 del getattr(facts, name)[mark:]
         if not built or not self.builds_elsewhere(helper, result):  # type: ignore[arg-type]

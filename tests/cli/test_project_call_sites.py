@@ -167,3 +167,59 @@ def test_stdin_is_checked_with_the_call_sites_on_disk(initlint: Run, tmp_path: P
     write(tmp_path, "train.py", TRAIN.format(import_line="from pkg.model import Net", call="Net(784, 128, 8, False)"))
     proc = initlint("--format", "json", "-", "--stdin-filename", "pkg/model.py", stdin=NET.encode())
     assert sorted((d["path"], d["code"], d["line"], d["column"]) for d in json.loads(proc.stdout)) == _at("pkg/model.py", NET_FINDINGS)
+
+
+INIT_MLP = '''import torch
+
+
+class MLP(torch.nn.Module):
+    def __init__(self, d_in, d_hidden):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(d_in, d_hidden)
+        self.fc2 = torch.nn.Linear(d_hidden, 1, bias=False)
+        self.activation = torch.nn.Sigmoid()
+
+    def init_zeros(self):
+        torch.nn.init.zeros_(self.fc1.weight)
+        torch.nn.init.zeros_(self.fc1.bias)
+        torch.nn.init.zeros_(self.fc2.weight)
+
+    def init_gaussian(self, seed):
+        torch.manual_seed(seed)
+        torch.nn.init.normal_(self.fc1.weight, std=0.1)
+
+    def forward(self, x):
+        return self.fc2(self.activation(self.fc1(x)))
+'''
+
+DRIVER = '''import argparse
+from mlp import MLP
+
+if __name__ == "__main__":
+    args = argparse.ArgumentParser().parse_args()
+    eta = MLP(1, args.width)
+    {method}
+'''
+
+
+def test_an_init_method_another_file_runs_after_building_the_class_is_replayed_there(initlint: Run, tmp_path: Path) -> None:
+    # mlp.py never calls init_zeros; the driver builds an MLP and calls it: every hidden unit of fc1 is
+    # zero, weight and bias, and fc2's weights on them too, so they never part. Reported in mlp.py,
+    # at the zeros_ of the method, and found again when the driver changes (a warm run).
+    write(tmp_path, "mlp.py", INIT_MLP)
+    driver = write(tmp_path, "driver.py", DRIVER.format(method="eta.init_zeros()"))
+    assert _found(initlint, "--no-cache") == [("mlp.py", "IL201", 12, 9)]
+    assert _found(initlint) == [("mlp.py", "IL201", 12, 9)]
+    driver.write_text(DRIVER.format(method="eta.init_gaussian(0)"), encoding="utf-8")
+    assert _found(initlint) == [] == _found(initlint, "--no-cache")
+
+
+@pytest.mark.parametrize("method", [
+    "print(eta)",  # no method run on it
+    "eta = MLP(1, 8)\n    eta.init_gaussian(1)",  # the name holds another instance when the method runs
+    "pass\nother = MLP(1, 8)\nother.init_gaussian(2)\neta.init_zeros()",  # out of the block that built it
+])
+def test_methods_not_run_on_the_instance_a_call_site_built_are_not_replayed(initlint: Run, tmp_path: Path, method: str) -> None:
+    write(tmp_path, "mlp.py", INIT_MLP)
+    write(tmp_path, "driver.py", DRIVER.format(method=method))
+    assert _found(initlint, "--no-cache") == []
