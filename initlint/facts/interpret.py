@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from initlint.facts import expressions, modules, python
+from initlint.facts import expressions, modules, names, python
 from initlint.facts.context import CallContext, Env, Guard, Recorder
 from initlint.facts.names import canonical, carries_itself, import_bindings, import_module_name, names_in, star_module
 from initlint.facts.values import (
@@ -58,6 +58,7 @@ class BudgetExhausted(Exception):
 class Interpreter:
     def __init__(self, module: cst.Module, facts: Recorder, package: Optional[str] = None, path: Optional[str] = None, root: Optional[str] = None) -> None:
         self.module = module
+        self.implicit_imports = names.ImplicitImports(module)
         # The project modules the file imports from, read on first use (facts/modules.py); None: no file.
         self.imports = modules.ProjectImports(path, root) if path is not None else None
         self.script_inits: set[int] = set()  # uids of parameters the module-level code re-initialised
@@ -623,9 +624,7 @@ class Interpreter:
                 literal = self.literals[id(node)] = _EVAL[kind](self, node, env, ctx)
             return literal
         handler = _EVAL.get(kind)
-        if handler is None:
-            return UNKNOWN
-        return handler(self, node, env, ctx)
+        return handler(self, node, env, ctx) if handler is not None else UNKNOWN
 
     def eval_name(self, node: cst.Name, env: Env, ctx: CallContext) -> Value:
         name = node.value
@@ -645,7 +644,8 @@ class Interpreter:
         if self.framework_stars and name[:1].isupper() and not python.is_builtin(name):
             # A class from a star-imported framework module (`Dense` after `from keras.layers import *`).
             return Ext(f"{star_module(self.framework_stars, name)}.{name}")
-        return python.builtin(name)
+        implicit = self.implicit_imports.get(name)  # `tf` in a notebook's exported cell that never imports it
+        return Ext(implicit) if implicit is not None else python.builtin(name)
 
     def eval_attribute(self, node: cst.Attribute, env: Env, ctx: CallContext) -> Value:
         owner = self.eval(node.value, env, ctx)

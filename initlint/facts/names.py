@@ -168,3 +168,46 @@ def star_module(stars: list[str], name: str) -> str:
                 return found[-1]
     layer_modules = [m for m in stars if m.endswith((".layers", ".nn"))]
     return (layer_modules or stars)[-1]
+
+
+# The conventional aliases a fragment uses without importing them: a notebook's exported cell or a
+# tutorial's later part (`model = tf.keras.Sequential()` where an earlier part imported tensorflow).
+CONVENTIONAL_ALIASES = {"tf": "tf", "np": "np", "nn": "torch.nn", "torch": "torch", "keras": "keras"}
+
+
+class ImplicitImports:
+    """What a conventional alias stands for in a module that never binds it (None: any other name,
+    or one the module binds somewhere: an import, an assignment, a definition, a parameter)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._bound: Optional[set[str]] = None  # walked on the first unbound alias only
+
+    def get(self, name: str) -> Optional[str]:
+        if name not in CONVENTIONAL_ALIASES:
+            return None
+        if self._bound is None:
+            self._bound = _bound_names(self.module)
+        return None if name in self._bound or "*" in self._bound else CONVENTIONAL_ALIASES[name]
+
+
+def _bound_names(module: cst.Module) -> set[str]:
+    """Every name the module binds anywhere ("*" for a star import, which may bind any)."""
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            if isinstance(node.names, cst.ImportStar):
+                found.add("*")
+            else:
+                found.update((a.evaluated_alias or a.evaluated_name).split(".")[0] for a in node.names)
+            continue
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param)):
+            found.add(node.name.value)
+        elif isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor, cst.NamedExpr)):
+            found.update(n.value for n in names_in(node.target))
+        elif isinstance(node, cst.AsName):
+            found.update(n.value for n in names_in(node.name))
+        stack.extend(node.children)
+    return found

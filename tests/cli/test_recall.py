@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import Run, findings, write
 
 CONFIG_STACK = '''import torch.nn as nn
@@ -191,3 +193,25 @@ def test_an_option_without_a_default_or_changed_after_parsing_is_not_assumed(ini
     assert initlint("--no-cache", "train.py").returncode == 0
     write(tmp_path, "train.py", ARGPARSE.replace("    model = Net(args)", '    args.act = "relu"\n    model = Net(args)'))
     assert initlint("--no-cache", "train.py").returncode == 0
+
+
+FRAGMENT = '''model = tf.keras.Sequential()
+model.add(tf.keras.layers.Input(shape=(8,)))
+model.add(tf.keras.layers.Dense(64, activation="sigmoid"))
+model.add(tf.keras.layers.Dense(64, activation="sigmoid"))
+model.add(tf.keras.layers.Dense(64, activation="sigmoid"))
+model.add(tf.keras.layers.Dense(64, activation="sigmoid"))
+model.add(tf.keras.layers.Dense(1))
+'''
+
+
+def test_a_fragment_that_uses_the_conventional_alias_without_importing_it(initlint: Run, tmp_path: Path) -> None:
+    # A tutorial's later part (or a notebook's exported cell): `tf` was imported in an earlier one.
+    write(tmp_path, "part2.py", FRAGMENT)
+    assert [f[:3] for f in findings(initlint("--no-cache", ".").stdout)] == [("part2.py", "IL302", 3)]
+
+
+@pytest.mark.parametrize("binding", ["import mylib as tf\n", "from helpers import *\n", "def tf():\n    pass\n"])
+def test_an_alias_the_file_binds_to_something_else_is_not_assumed(initlint: Run, tmp_path: Path, binding: str) -> None:
+    write(tmp_path, "part2.py", binding + FRAGMENT)
+    assert initlint("--no-cache", ".").returncode == 0
