@@ -190,7 +190,10 @@ def confirm_diagnostics(
             for (path, target), group in groups.items():
                 fm = files[path]
                 try:
-                    asm = assemble(fm, target, settings.confirm.modules, root)
+                    # The loss-pairing check reads the model's structure, not its weights: how a script
+                    # re-initializes or loads them does not matter to it.
+                    weights_matter = any(_declared(diagnostics[i]).probe != "loss_pairing" for i in group)
+                    asm = assemble(fm, target, settings.confirm.modules, root, weights_matter)
                 except Unbuildable as exc:
                     for i in group:
                         out[i] = _apply(diagnostics[i], _unverified(f"cannot build {target.name}: {exc}"))

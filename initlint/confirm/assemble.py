@@ -17,6 +17,7 @@ pure Python (ast): it runs in the main process and never imports torch.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -29,6 +30,7 @@ from initlint.confirm.constructors import (
     ctor_from_signature,
     literal_call_in_project,
     literal_method_call,
+    project_init_recipe,
     reinitialized_in_project,
 )
 from initlint.confirm.filemodel import TF1_GRAPH_NAMES, FileModel, Stmt, Unbuildable, bound_names, load_names
@@ -64,6 +66,7 @@ class Target:
     kind: str
     name: str
     line: int = 0  # a "block" target: the flagged line; a "script" one: where its live binding starts
+    finding_line: int = 0  # the flagged line (a class target: whether it lies in a method other files run)
 
 
 @dataclass
@@ -302,6 +305,7 @@ def resolve_target(fm: FileModel, diag: Diagnostic, outward: bool = False) -> Ta
                 if found is None:
                     raise Unbuildable(f"no model class or model variable encloses line {diag.line}")
                 target = Target("block", found.var, diag.line)
+    target = dataclasses.replace(target, finding_line=diag.line)
     # A verdict that depends on what follows the flagged layer (rule.Confirm.outward) is
     # judged on the outermost model that uses the flagged class.
     if outward and target.kind == "class":
@@ -384,8 +388,11 @@ def keras_backend(fm: FileModel) -> str:
     return "tensorflow"
 
 
-def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str, Any]], project_root: str) -> Assembly:
-    """The assembled source and build recipe for `target`, or Unbuildable."""
+def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str, Any]], project_root: str,
+             weights_matter: bool = True) -> Assembly:
+    """The assembled source and build recipe for `target`, or Unbuildable. `weights_matter`: False when
+    only the model's structure is judged, so weights the script loads or re-initializes elsewhere
+    leave it buildable."""
     block_statements: list[Stmt] = []
     appended = ""  # a call the confirmation adds after the file's own lines (their numbers stay)
     graph_inputs: list[str] = []  # its placeholders, one per parameter of the graph function
@@ -425,13 +432,15 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
                 else:
                     ctor, origin, needs = ctor_from_signature(fm, cls_node)
                     extra_names |= needs
-        recipe = find_recipe(fm.tree, target.name, literal_line)
+        recipe = find_recipe(fm.tree, target.name, literal_line) or project_init_recipe(fm, cls_node, target.finding_line, project_root)
         if recipe is not None and recipe.from_file:
-            raise Unbuildable(
-                f"the weights come from a file ({recipe.from_file}), not from {target.name}'s construction")
+            if weights_matter:
+                raise Unbuildable(
+                    f"the weights come from a file ({recipe.from_file}), not from {target.name}'s construction")
+            recipe = None  # the structure is the construction's
         _replayable(recipe)
         reinit = reinitialized_elsewhere(fm.tree, target.name) or reinitialized_in_project(project_root, fm.path, target.name)
-        if reinit is not None:
+        if reinit is not None and weights_matter:
             # The instance that trains may be that one: the class alone is not what is measured.
             raise Unbuildable(f"`{target.name}` is re-initialized where the confirmation does not replay it ({reinit})")
         recipe_var = model_variable(fm.tree, target.name, literal_line)

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 from initlint.confirm.filemodel import FileModel, Unbuildable, is_side_effect, load_names, stmt_start
-from initlint.confirm.recipe import find_recipe, reinitialized_elsewhere
+from initlint.confirm.recipe import Recipe, find_recipe, reinitialized_elsewhere
 from initlint.confirm.slices import literal_arguments
+from initlint.facts import callsites
 from initlint.facts.modules import package_files
 
 PROJECT_SCAN_LIMIT = 300
@@ -90,6 +91,25 @@ def reinitialized_in_project(project_root: str, path: str, cls: str) -> Optional
     return None
 
 
+def project_init_recipe(fm: FileModel, cls_node: ast.ClassDef, line: int, project_root: str) -> Optional[Recipe]:
+    """The weight-setting method of the class that other project files run on an instance right after
+    building it (`eta = MLP(1, d)`, then `eta.init_zeros()`; facts/callsites.init_recipes), when the
+    flagged `line` lies in that method: the static stage found the finding by replaying it, so the
+    confirmation replays it too. None otherwise, or when an argument is not a literal."""
+    methods = {n.name: n for n in cls_node.body if isinstance(n, ast.FunctionDef)}
+    recipes, _, _ = callsites.init_recipes(os.path.abspath(fm.path), project_root, cls_node.name, frozenset(methods))
+    for name, values in recipes:
+        method = methods[name]
+        if method.lineno <= line <= (method.end_lineno or method.lineno):
+            if any(v is callsites.UNKNOWN_ARG for v in values):
+                return None
+            args = ", ".join(repr(callsites.to_python(v)) for v in values)
+            site = callsites.recipe_site(fm.path, project_root, cls_node.name, (name, values))
+            origin = f" ({os.path.relpath(site[0], project_root)}, line {site[1]})" if site is not None else ""
+            return Recipe("__model__", [(line, f"__model__.{name}({args})")], origin=f"what another file runs on it{origin}")
+    return None
+
+
 def _importers(project_root: str, path: str, cls: str) -> Iterator[tuple[str, ast.Module]]:
     """The other files of the project that import `cls` from `path`'s module and call it, parsed."""
     scanned = 0
@@ -156,6 +176,7 @@ _SMALL_INTS = (
     ({"kernel"}, 3),
     ({"stride", "group", "groups", "dilation"}, 1),
     ({"padding"}, 1),
+    ({"gpu", "gpus", "worker", "workers"}, 1),  # DCGAN's `Discriminator(ngpu)`
 )
 _SIZE_TOKENS = {"dim", "size", "feature", "features", "channel", "channels", "hidden", "width", "height", "unit",
                 "units", "emb", "embd", "embed", "vocab", "num", "class", "classes", "token", "tokens",
@@ -168,7 +189,7 @@ def _tokens(name: str) -> set[str]:
     out = set()
     for tok in name.split("_"):
         out.add(tok)
-        if len(tok) > 2 and tok[0] == "n" and tok[1:] in _SIZE_TOKENS | {"layers", "layer", "head", "heads"}:
+        if len(tok) > 2 and tok[0] == "n" and tok[1:] in _SIZE_TOKENS | {"layers", "layer", "head", "heads", "gpu", "gpus"}:
             out.add(tok[1:])
         for suffix in ("dim", "size"):  # `zdim`, `hsize`: a one- or two-letter name of the sized thing
             if tok.endswith(suffix) and 0 < len(tok) - len(suffix) <= 2:

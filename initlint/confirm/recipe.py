@@ -49,6 +49,7 @@ class Recipe:
     # The model is built more than once and re-initialized differently after each (`baseline = MLP();
     # baseline.apply(init)` then `net = MLP()`): which instance trains is not known.
     ambiguous: Optional[str] = None
+    origin: Optional[str] = None  # statements another file runs on the model, not this one's
 
     @property
     def lines(self) -> list[int]:
@@ -64,6 +65,8 @@ class Recipe:
     def describe(self) -> str:
         shown = "; ".join(src.splitlines()[0] for _, src in self.statements[:3])
         more = f" and {len(self.statements) - 3} more" if len(self.statements) > 3 else ""
+        if self.origin is not None:
+            return f"{self.origin}: {shown.replace(self.var + '.', '')}{more}"
         where = ", ".join(str(n) for n in self.lines)
         return f"the construction recipe on line{'s' if len(self.lines) > 1 else ''} {where} ({shown}{more})"
 

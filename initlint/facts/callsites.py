@@ -505,20 +505,33 @@ def init_recipes(checked: str, configured_root: Optional[str], name: str,
     callers = index.callers(checked, name)[:MAX_CALLER_FILES + 1]
     depends = [(os.path.abspath(f.path), f.hexdigest()) for f in callers]
     recipes: list[tuple[str, tuple[Any, ...]]] = []
+    where: dict[tuple[str, tuple[Any, ...]], tuple[str, int]] = {}
     if len(callers) <= MAX_CALLER_FILES:
         for found in sorted(callers, key=lambda f: (len(f.data), f.path)):
             tree = _parse(found)
-            for call in _calls_of(found, tree, checked, name, index.root) if tree is not None else ():
-                for recipe in _methods_run_on(found, tree, call, wanted):  # type: ignore[arg-type]
+            calls = _calls_of(found, tree, checked, name, index.root) if tree is not None else []
+            for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
+                for line, recipe in _methods_run_on(found, tree, call, wanted):  # type: ignore[arg-type]
                     if recipe not in recipes:
                         recipes.append(recipe)
-    index.memo[memo_key] = ({"recipes": tuple(recipes)}, depends)
+                        where[recipe] = (found.path, line)
+    index.memo[memo_key] = ({"recipes": tuple(recipes), "where": where}, depends)
     return list(recipes), list(depends), True
 
 
-def _methods_run_on(found: _File, tree: ast.Module, call: ast.Call, wanted: frozenset[str]) -> list[tuple[str, tuple[Any, ...]]]:
+def recipe_site(checked: str, configured_root: Optional[str], name: str, recipe: tuple[str, tuple[Any, ...]]) -> Optional[tuple[str, int]]:
+    """Where a call site runs a recipe that `init_recipes` found: (file, line)."""
+    index = _index(scan_root(os.path.abspath(checked), configured_root))
+    for key, (values, _) in index.memo.items():
+        if key[:2] == (os.path.abspath(checked), name) and "where" in values and recipe in values["where"]:
+            return values["where"][recipe]  # type: ignore[no-any-return]
+    return None
+
+
+def _methods_run_on(found: _File, tree: ast.Module, call: ast.Call, wanted: frozenset[str]) -> list[tuple[int, tuple[str, tuple[Any, ...]]]]:
     """The `wanted` methods called, as statements, on the name a call site binds the instance to
-    (`eta = MLP(...)`), in the lines after it that stay in its block, until the name is bound again."""
+    (`eta = MLP(...)`), in the lines after it that stay in its block, until the name is bound again;
+    each with its line."""
     bound = [a for a in _on_lines(tree, {call.lineno}, (ast.Assign,))
              if isinstance(a, ast.Assign) and a.value is call and len(a.targets) == 1 and isinstance(a.targets[0], ast.Name)]
     if not bound:
@@ -547,7 +560,7 @@ def _methods_run_on(found: _File, tree: ast.Module, call: ast.Call, wanted: froz
             continue
         line: int = stmt.lineno  # type: ignore[attr-defined]
         out.append((line, (value.func.attr, tuple(_literal(a, {}) for a in value.args))))
-    return [recipe for _, recipe in sorted(out)]
+    return sorted(out)
 
 
 def _agree(callers: list[_File], checked: str, name: str, sig: Signature, root: str) -> dict[str, Any]:
@@ -582,6 +595,14 @@ def to_value(value: Any) -> Value:
     if isinstance(value, tuple):
         return Seq([to_value(v) for v in value[1]], is_tuple=value[0] == "tuple")
     return Const(value)
+
+
+def to_python(value: Any) -> Any:
+    """An agreed argument as a Python value (tuples and lists as themselves)."""
+    if isinstance(value, tuple):
+        items = [to_python(v) for v in value[1]]
+        return tuple(items) if value[0] == "tuple" else items
+    return value
 
 
 def _key(value: Any) -> Any:

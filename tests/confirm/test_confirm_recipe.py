@@ -190,6 +190,69 @@ def test_a_re_initialization_in_another_file_leaves_the_class_unverified(tmp_pat
     assert all("(train.py, line 6" in c["detail"] for c in got.values()), got
 
 
+INIT_METHOD_CLASS = """\
+    import torch
+
+
+    class MLP(torch.nn.Module):
+        def __init__(self, d_in, d_hidden):
+            super().__init__()
+            self.fc1 = torch.nn.Linear(d_in, d_hidden)
+            self.fc2 = torch.nn.Linear(d_hidden, 1, bias=False)
+
+        def init_zeros(self):
+            torch.nn.init.zeros_(self.fc1.weight)
+            torch.nn.init.zeros_(self.fc1.bias)
+            torch.nn.init.zeros_(self.fc2.weight)
+
+        def forward(self, x):
+            return self.fc2(torch.sigmoid(self.fc1(x)))
+"""
+
+
+def test_an_init_method_another_file_runs_is_replayed_for_the_finding_inside_it(tmp_path: Path) -> None:
+    # model.py never calls init_zeros; driver.py does, right after building an MLP. The static finding
+    # in the method is confirmed on the model as the driver makes it (every unit stays identical).
+    (tmp_path / "driver.py").write_text("import sys\nfrom model import MLP\n\neta = MLP(1, int(sys.argv[1]))\neta.init_zeros()\n")
+    got = confirm(tmp_path, INIT_METHOD_CLASS)
+    conf = got[(11, "IL201")]
+    assert conf["status"] == "confirmed", conf
+    assert conf["evidence"]["recipe"] == "what another file runs on it (driver.py, line 5): init_zeros()", conf
+
+
+SIGMOID_BCE = """\
+    import torch
+    from torch import nn
+
+
+    class Discriminator(nn.Module):
+        def __init__(self, ngpu):
+            super().__init__()
+            self.ngpu = ngpu
+            self.main = nn.Sequential(nn.Linear(8, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1), nn.Sigmoid())
+
+        def forward(self, x):
+            return self.main(x)
+
+
+    if __name__ == "__main__":
+        net = Discriminator(1)
+        criterion = nn.BCELoss()
+        loss = criterion(net(torch.randn(4, 8)).view(-1), torch.ones(4))
+        loss.backward()
+"""
+
+
+@pytest.mark.parametrize("recipe", ["net.load_state_dict(torch.load('pretrained.pt'))", "net.apply(lambda m: None)"])
+def test_a_loss_pairing_is_judged_on_the_structure_whatever_sets_the_weights(tmp_path: Path, recipe: str) -> None:
+    # DCGAN's utils.py builds the discriminator, applies its init and returns it: that the weights are
+    # set where the confirmation does not replay it does not change where the sigmoid output goes.
+    (tmp_path / "utils.py").write_text(f"import torch\nfrom model import Discriminator\n\nnet = Discriminator(1)\n{recipe}\n")
+    got = confirm(tmp_path, SIGMOID_BCE)
+    conf = got[(18, "IL303")]
+    assert conf["status"] == "confirmed", conf
+
+
 def test_refutation_on_guessed_sizes_stays_unverified(tmp_path: Path) -> None:
     got = confirm(tmp_path, UNSCALED)
     conf = got[(8, "IL401")]
