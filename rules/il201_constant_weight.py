@@ -228,6 +228,29 @@ def discriminator_init(device):
 """
 
 
+# The IBM PyTorch course's way to set a weight: in place, through the state dict.
+STATE_DICT_SLICE = """\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.ModuleList([nn.Linear(8, 16), nn.Linear(16, 16), nn.Linear(16, 3)])
+
+    def forward(self, x):
+        for layer in self.hidden[:-1]:
+            x = torch.sigmoid(layer(x))
+        return self.hidden[-1](x)
+
+
+model = Net()
+model.state_dict()["hidden.0.weight"][:] = 1.0
+model.state_dict()["hidden.0.bias"][:] = 0.0
+"""
+
+
 KERAS_KERNEL_LOSS = """\
 import tensorflow as tf
 from tensorflow import keras
@@ -245,7 +268,8 @@ class ConstantWeight(Rule):
     ## What it does
     Flags a weight that mixes its inputs (`Linear`, `Conv*`, `Dense`, RNN
     weights, a hand-made parameter used in a matmul) initialized to one
-    constant: `nn.init.constant_`, `ones_`, `zeros_`, `.fill_(c)`,
+    constant: `nn.init.constant_`, `ones_`, `zeros_`, `.fill_(c)`, a whole
+    slice set in place (`w[:] = c`, `model.state_dict()["fc.weight"][:] = c`),
     `torch.full`/`torch.ones` parameters, Keras `'ones'`/`'zeros'`/
     `Constant(c)` kernel initializers, `tf.constant_initializer`. A non-zero
     constant is always flagged; a zero weight only when its layer is hidden,
@@ -331,6 +355,8 @@ class ConstantWeight(Rule):
         Valid(ZERO_RESIDUAL_AND_HEAD),
         Valid(FROZEN_AND_SINGLE_UNIT),
         Valid(BUILDER_REINIT.replace("nn.init.constant_(m.weight, 0.5)", "nn.init.xavier_uniform_(m.weight)")),
+        # One row set (the course's `state_dict()['linear.weight'][0] = ...`): the others stay random.
+        Valid(STATE_DICT_SLICE.replace('["hidden.0.weight"][:]', '["hidden.0.weight"][0]')),
     ]
     INVALID = [
         Invalid(SEED_003_CONSTANT_MLP, at=[(11, 13)]),
@@ -345,6 +371,7 @@ class ConstantWeight(Rule):
         Invalid(COMPAT_V1_GET_VARIABLE, at=[(4, 5)]),
         Invalid(PLAIN_CLASS_BUILDER, at=[(6, 51)]),
         Invalid(BUILDER_REINIT, at=[(15, 9)]),
+        Invalid(STATE_DICT_SLICE, at=[(17, 1)]),
     ]
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:

@@ -388,11 +388,27 @@ def subscript_assign(interp: Machine, owner: Value, value: Value, target: Any, c
         interp.rebind(target.value, Tensor(params=owner.params, last_dim=owner.last_dim, shape=owner.shape))
         return
     if isinstance(owner, Param):
-        # `w[0] = ...` / `emb.weight[padding_idx] = 0`: a partial write; the whole is no longer known.
-        if owner.init.kind in ("zero", "const"):
+        number = const_number(value)
+        if number is not None and _whole(target) and not ctx.conditional:
+            # `w[:] = 1.0`, `state_dict()['fc.weight'][:] = 0`: the whole tensor set to one constant.
+            owner.set_init(InitEvent("zero" if number == 0 else "const", target, "assigned", value=float(number)))
+            if ctx.root_kind == "script" and not ctx.in_init:
+                interp.script_inits.add(owner.uid)
+        elif owner.init.kind in ("zero", "const"):
+            # `w[0] = ...` / `emb.weight[padding_idx] = 0`: a partial write; the whole is no longer known.
             owner.set_init(InitEvent("unknown", target, "partially assigned"))
     elif isinstance(owner, Seq):
         owner.complete = False
+
+
+def _whole(target: Any) -> bool:
+    """A subscript that takes every element: `[:]`, `[...]`."""
+    if not isinstance(target, cst.Subscript) or len(target.slice) != 1:
+        return False
+    inner = target.slice[0].slice
+    if isinstance(inner, cst.Slice):
+        return inner.lower is None and inner.upper is None and inner.step is None
+    return isinstance(inner, cst.Index) and isinstance(inner.value, cst.Ellipsis)
 
 
 def subscript(interp: Machine, owner: Value, keys: list[Value], node: Any, ctx: CallContext) -> Value:
