@@ -12,6 +12,8 @@ def accept_old_keras_arguments(keras: Any) -> None:
     _accept_keras2_optimizer_arguments(keras)
     _accept_keras1_model_arguments(keras)
     _accept_keras0_dense_arguments(keras)
+    _accept_keras2_pooling_defaults(keras)
+    _accept_keras2_sequential_rebuild(keras)
 
 
 def _accept_keras2_optimizer_arguments(keras: Any) -> None:
@@ -82,3 +84,42 @@ def _accept_keras0_dense_arguments(keras: Any) -> None:
 
     init._initlint_keras0 = True  # type: ignore[attr-defined]
     dense.__init__ = init
+
+
+def _accept_keras2_pooling_defaults(keras: Any) -> None:
+    """Keras 2's pooling layers default to a window of 2 (`AveragePooling2D()` in LeNet code); Keras
+    3's require `pool_size`. A pooling layer built without one gets Keras 2's default."""
+    for dims in (1, 2, 3):
+        for kind in ("Average", "Max"):
+            layer = getattr(keras.layers, f"{kind}Pooling{dims}D", None)
+            if layer is None or getattr(layer.__init__, "_initlint_keras2", False):
+                continue
+            original = layer.__init__
+
+            def init(self: Any, *args: Any, _original: Any = original, _dims: int = dims, **kwargs: Any) -> None:
+                if not args and "pool_size" not in kwargs:
+                    kwargs["pool_size"] = 2 if _dims == 1 else (2,) * _dims
+                _original(self, *args, **kwargs)
+
+            init._initlint_keras2 = True  # type: ignore[attr-defined]
+            layer.__init__ = init
+
+
+def _accept_keras2_sequential_rebuild(keras: Any) -> None:
+    """Keras 2 let a Sequential whose first layer names its `input_shape` be built again with a batch
+    size (`net.build(input_shape=(1, 28, 28, 1))`); Keras 3 refuses ("has already been configured to
+    use input shape"). The model is built already: the second build is dropped."""
+    sequential = keras.Sequential
+    if getattr(sequential.build, "_initlint_keras2", False):
+        return
+    original = sequential.build
+
+    def build(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            original(self, *args, **kwargs)
+        except ValueError as exc:
+            if "already been configured" not in str(exc):
+                raise
+
+    build._initlint_keras2 = True  # type: ignore[attr-defined]
+    sequential.build = build

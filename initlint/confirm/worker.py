@@ -71,6 +71,8 @@ BIAS_POSITION = {"linear": 2, "conv1d": 2, "conv2d": 2, "conv3d": 2, "conv_trans
                  "conv_transpose2d": 2, "conv_transpose3d": 2, "bilinear": 3}
 LAYER_FUNCS = {"linear", "matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "conv1d", "conv2d",
                "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "addmm", "einsum"}
+# Operations that give a weight another layout, not another value (a Keras kernel before `conv2d`).
+RESHAPES = {"permute", "contiguous", "transpose", "t", "reshape", "view", "to", "flip"}
 # The operations a zero-gradient finding is about, by the probe parameter `ops`.
 OPS = {"multiplicative": MULTIPLICATIVE, "activation": ACTIVATIONS, "softmax": SOFTMAX}
 
@@ -129,6 +131,10 @@ class Recorder(TorchFunctionMode):
         # Whether a sigmoid or tanh ran between two weight layers (it bounds the next layer's input).
         self.bounded = False
         self._squashed = False
+        # Weights reshaped before their operation (a Keras kernel on the torch backend goes through
+        # `permute` and `contiguous` before `conv2d`): the reshaped tensors, kept alive so that their
+        # ids stay theirs, by id -> the weight's name.
+        self._aliases: dict[int, tuple[str, torch.Tensor]] = {}
 
     def __torch_function__(self, func: Callable[..., Any], types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -140,14 +146,24 @@ class Recorder(TorchFunctionMode):
             pass
         return out
 
+    def _weight_name(self, a: Any) -> Optional[str]:
+        if not isinstance(a, torch.Tensor):
+            return None
+        alias = self._aliases.get(id(a))
+        return alias[0] if alias is not None and alias[1] is a else self.names.get(id(a))
+
     def _record(self, name: str, args: Any, kwargs: dict[str, Any], out: Any) -> None:
         flat = list(args) + list(kwargs.values())
         if name in BOUNDED and self.order:
             self._squashed = True
+        if name in RESHAPES and flat and isinstance(out, torch.Tensor) and out is not flat[0]:
+            source = self._weight_name(flat[0])
+            if source is not None and out.numel() == flat[0].numel():
+                self._aliases[id(out)] = (source, out)
         if name in LAYER_FUNCS and "embedding" not in name:
             for pos, a in enumerate(flat):
-                if isinstance(a, torch.Tensor) and id(a) in self.names and a.dim() >= 2:
-                    pname = self.names[id(a)]
+                pname = self._weight_name(a) if isinstance(a, torch.Tensor) and a.dim() >= 2 else None
+                if pname is not None:
                     if pname not in self.rms:
                         outs = returned_tensors(out)
                         if outs and outs[0].is_floating_point():
@@ -160,6 +176,8 @@ class Recorder(TorchFunctionMode):
                             if x is not None:
                                 self.rms_in[pname] = float(x.detach().double().pow(2).mean().sqrt())
                                 self.rms_weight_only[pname] = _without_bias(name, args, kwargs, o)
+                    if id(a) not in self.names:
+                        continue  # a reshaped weight: its units' axis in the weight itself is not this one's
                     if name in ("matmul", "__matmul__", "mm", "bmm") and pos == 1 or name == "__rmatmul__" and pos == 0:
                         self.axis.setdefault(pname, "columns")
                     else:

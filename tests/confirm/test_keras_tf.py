@@ -326,8 +326,27 @@ model = keras.Sequential([
     layers.Dense(2, activation="softmax"),
 ])
 """
+# LeNet with sigmoids (Keras 2 code: pooling without a window, built again with a batch size). On the
+# torch backend a conv kernel reaches `conv2d` permuted: the stack's first layers are its conv kernels.
+SIGMOID_LENET = """\
+import keras
+from keras import layers
+
+net = keras.Sequential([
+    layers.Conv2D(6, 5, activation="sigmoid", input_shape=(28, 28, 1)),
+    layers.AveragePooling2D(),
+    layers.Conv2D(16, 5, activation="sigmoid"),
+    layers.AveragePooling2D(),
+    layers.Flatten(),
+    layers.Dense(120, activation="sigmoid"),
+    layers.Dense(84, activation="sigmoid"),
+    layers.Dense(10, activation="softmax"),
+])
+net.build(input_shape=(1, 28, 28, 1))
+"""
 CASES = {
     "keras_constant_stack.py": (KERAS_CONSTANT_STACK, "IL201", 6, "confirmed"),
+    "sigmoid_lenet.py": (SIGMOID_LENET, "IL302", 5, "confirmed"),
     "extra_output.py": (EXTRA_OUTPUT, "IL101", 12, "unverified"),
     "ones_kernels_dead_probe.py": (ONES_KERNELS, "IL201", 6, "unverified"),
     "softmax_tf_nn_loss.py": (SOFTMAX_TF_NN_LOSS.format(outputs="policy"), "IL304", 13, "confirmed"),
@@ -471,6 +490,8 @@ def test_verdicts(verdicts: dict[str, Confirmation]) -> None:
     assert "computes this loss from the logits behind the softmax" in verdicts["softmax_from_logits_tf.py"].detail
     assert verdicts["softmax_from_logits_tf.py"].evidence["ratio"] == pytest.approx(1.0)
     assert verdicts["softmax_from_logits_torch.py"].evidence["ratio"] < 0.5
+
+    assert verdicts["sigmoid_lenet.py"].evidence["layers"][:2] == ["conv2d.kernel", "conv2d_1.kernel"], verdicts["sigmoid_lenet.py"]
 
     # The Keras loss-pairing check runs on TensorFlow, the backend the file targets.
     assert "Keras on TensorFlow" in verdicts["il103_pos_keras_dense_softmax.py"].evidence["judged"]
