@@ -133,6 +133,10 @@ def call_ext(
     fw = framework_of(qual)
     if qual == argparse_values.PARSER:
         return argparse_values.make_parser(kwargs)
+    if fw in ("tf", "keras") and (name.endswith("_regularizer") or ".regularizers." in qual):
+        # `regularizer = tf.contrib.layers.l2_regularizer(0.02)`: applied to a weight, it only reads it
+        # (a penalty term), unlike an unknown function, which may have set the weight.
+        return Builtin("__noop__")
     if qual in ("functools.partial",) and args:
         return Partial(args[0], args[1:], dict(kwargs))
     if qual.startswith("math.") or (fw == "np" and name in ("sqrt", "log", "exp", "prod", "pi")):

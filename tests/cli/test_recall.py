@@ -215,3 +215,22 @@ def test_a_fragment_that_uses_the_conventional_alias_without_importing_it(initli
 def test_an_alias_the_file_binds_to_something_else_is_not_assumed(initlint: Run, tmp_path: Path, binding: str) -> None:
     write(tmp_path, "part2.py", binding + FRAGMENT)
     assert initlint("--no-cache", ".").returncode == 0
+
+
+TF1_PENALTY = '''import tensorflow as tf
+
+W1 = tf.Variable(tf.random_normal([784, 500], stddev=1))
+W2 = tf.Variable(tf.random_normal([500, 10], stddev=1))
+x = tf.placeholder(tf.float32, (None, 784))
+y = tf.matmul(tf.nn.relu(tf.matmul(x, W1)), W2)
+regularizer = tf.contrib.layers.l2_regularizer(0.02)
+loss = tf.reduce_mean(tf.square(y)) + regularizer(W1) + regularizer(W2)
+'''
+
+
+def test_a_weight_penalty_reads_the_weight_and_leaves_its_init_known(initlint: Run, tmp_path: Path) -> None:
+    # An L2 regularizer applied to the weights only reads them; an unknown function might have set them.
+    write(tmp_path, "net.py", TF1_PENALTY)
+    assert [f[:3] for f in findings(initlint("--no-cache", ".").stdout)] == [("net.py", "IL401", 3), ("net.py", "IL401", 4)]
+    write(tmp_path, "net.py", TF1_PENALTY.replace("tf.contrib.layers.l2_regularizer(0.02)", "make_penalty()"))
+    assert initlint("--no-cache", ".").returncode == 0
