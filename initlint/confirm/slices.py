@@ -421,8 +421,24 @@ def graph_function_call(fn: ast.FunctionDef) -> Optional[tuple[str, list[str]]]:
     required = [a.arg for a in positional[: len(positional) - len(args.defaults)]]
     if not required:
         return None
-    call = ", ".join(f"{GRAPH_INPUT}({name!r})" for name in required)
-    return f"\n_initlint_graph = {fn.name}({call})\n", required
+    flags = _tested_flags(fn)
+    call = ", ".join("False" if name in flags else f"{GRAPH_INPUT}({name!r})" for name in required)
+    return f"\n_initlint_graph = {fn.name}({call})\n", [name for name in required if name not in flags]
+
+
+def _tested_flags(fn: ast.FunctionDef) -> set[str]:
+    """Parameters the function tests as conditions (`if norm:`, `if not training`): flags, not
+    tensors (a placeholder there raises OperatorNotAllowedInGraphError). They are given False, the
+    plain path (`built_net(xs, ys, norm)` without its batch normalization)."""
+    params = {a.arg for a in fn.args.posonlyargs + fn.args.args}
+    tested: set[str] = set()
+    for node in ast.walk(fn):
+        test = node.test if isinstance(node, (ast.If, ast.IfExp, ast.While)) else None
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test = test.operand
+        if isinstance(test, ast.Name) and test.id in params:
+            tested.add(test.id)
+    return tested
 
 
 def _on_function_level(fn: ast.AST, stmt: ast.stmt) -> bool:

@@ -344,8 +344,24 @@ net = keras.Sequential([
 ])
 net.build(input_shape=(1, 28, 28, 1))
 """
+# A TF1 graph function nobody calls, whose flag parameter is tested (`if norm:`): called with the flag
+# False (a placeholder there cannot be tested), on a placeholder for the tensor.
+FLAG_PARAMETER_GRAPH = """\
+import tensorflow as tf
+
+
+def built_net(xs, norm):
+    w1 = tf.Variable(tf.random_normal([784, 300], stddev=1.0))
+    h = tf.matmul(xs, w1)
+    if norm:
+        mean, var = tf.nn.moments(h, axes=[0])
+        h = tf.nn.batch_normalization(h, mean, var, None, None, 0.001)
+    w2 = tf.Variable(tf.random_normal([300, 10], stddev=1.0))
+    return tf.matmul(tf.nn.relu(h), w2)
+"""
 CASES = {
     "keras_constant_stack.py": (KERAS_CONSTANT_STACK, "IL201", 6, "confirmed"),
+    "flag_parameter_graph.py": (FLAG_PARAMETER_GRAPH, "IL401", 5, "confirmed"),
     "sigmoid_lenet.py": (SIGMOID_LENET, "IL302", 5, "confirmed"),
     "extra_output.py": (EXTRA_OUTPUT, "IL101", 12, "unverified"),
     "ones_kernels_dead_probe.py": (ONES_KERNELS, "IL201", 6, "unverified"),
