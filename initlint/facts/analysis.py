@@ -184,9 +184,12 @@ def _run_recipes(facts: FileFacts, interp: Interpreter, info: ClassInfo) -> None
     `eta.init_zeros()` in a script that imports it; callsites.init_recipes): a fresh instance, the
     method run on it, then the instance as a model of the script's. A method its own constructor
     already runs is not replayed."""
-    checked = _checked_path(interp, info)
-    methods = frozenset(name for name, m in info.methods.items() if isinstance(m.node, cst.FunctionDef))
-    if checked is None or not methods:
+    # Only a weight-setting method the file's own code never ran is looked for (timm's `_init_weights`,
+    # which `self.apply` runs, is not): a lookup reads the project's files once per process.
+    methods = frozenset(name for name, m in info.methods.items() if isinstance(m.node, cst.FunctionDef)
+                        and id(m.node) not in interp.called and callsites.INIT_METHOD.search(name))
+    checked = _checked_path(interp, info) if methods else None
+    if checked is None:
         return
     recipes, depends, looked = callsites.init_recipes(checked, facts.settings.project_root, info.name, methods)
     if looked:
@@ -194,8 +197,6 @@ def _run_recipes(facts: FileFacts, interp: Interpreter, info: ClassInfo) -> None
         facts.callers.update(depends)
     for name, values in recipes:
         method = info.methods[name]
-        if id(method.node) in interp.called:
-            continue
 
         def replay(method: Func = method, values: tuple[object, ...] = values) -> None:
             obj = _instantiate_quietly(interp, info)
