@@ -432,12 +432,13 @@ def assemble(fm: FileModel, target: Target, settings_modules: dict[str, dict[str
                 else:
                     ctor, origin, needs = ctor_from_signature(fm, cls_node)
                     extra_names |= needs
-        recipe = find_recipe(fm.tree, target.name, literal_line) or project_init_recipe(fm, cls_node, target.finding_line, project_root)
+        recipe = find_recipe(fm.tree, target.name, literal_line) or (
+            project_init_recipe(fm, cls_node, target.finding_line, project_root) if weights_matter else None)
         if recipe is not None and recipe.from_file:
             if weights_matter:
                 raise Unbuildable(
                     f"the weights come from a file ({recipe.from_file}), not from {target.name}'s construction")
-            recipe = None  # the structure is the construction's
+            recipe = dataclasses.replace(recipe, from_file=None)  # its statements before the load still shape the model
         _replayable(recipe)
         reinit = reinitialized_elsewhere(fm.tree, target.name) or reinitialized_in_project(project_root, fm.path, target.name)
         if reinit is not None and weights_matter:

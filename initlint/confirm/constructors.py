@@ -92,22 +92,32 @@ def reinitialized_in_project(project_root: str, path: str, cls: str) -> Optional
 
 
 def project_init_recipe(fm: FileModel, cls_node: ast.ClassDef, line: int, project_root: str) -> Optional[Recipe]:
-    """The weight-setting method of the class that other project files run on an instance right after
-    building it (`eta = MLP(1, d)`, then `eta.init_zeros()`; facts/callsites.init_recipes), when the
-    flagged `line` lies in that method: the static stage found the finding by replaying it, so the
-    confirmation replays it too. None otherwise, or when an argument is not a literal."""
+    """What other project files run on an instance of the class right after building it, for a
+    finding on `line`: the weight-setting method that holds the line (`eta = MLP(1, d)`, then
+    `eta.init_zeros()`; facts/callsites.init_recipes), replayed, since the static stage found the
+    finding by running it. When such methods exist but none holds the line, or an argument is not a
+    literal, which model trains is not known: a recipe that leaves the finding unverified. None when
+    no other file runs one."""
     methods = {n.name: n for n in cls_node.body if isinstance(n, ast.FunctionDef)}
     recipes, _, _ = callsites.init_recipes(os.path.abspath(fm.path), project_root, cls_node.name, frozenset(methods))
+    if not recipes:
+        return None
     for name, values in recipes:
         method = methods[name]
-        if method.lineno <= line <= (method.end_lineno or method.lineno):
-            if any(v is callsites.UNKNOWN_ARG for v in values):
-                return None
-            args = ", ".join(repr(callsites.to_python(v)) for v in values)
-            site = callsites.recipe_site(fm.path, project_root, cls_node.name, (name, values))
-            origin = f" ({os.path.relpath(site[0], project_root)}, line {site[1]})" if site is not None else ""
-            return Recipe("__model__", [(line, f"__model__.{name}({args})")], origin=f"what another file runs on it{origin}")
-    return None
+        if not method.lineno <= line <= (method.end_lineno or method.lineno):
+            continue
+        site = callsites.recipe_site(fm.path, project_root, cls_node.name, (name, values))
+        where = f" ({os.path.relpath(site[0], project_root)}, line {site[1]})" if site is not None else ""
+        if any(v is callsites.UNKNOWN_ARG for v in values):
+            return Recipe("__model__", ambiguous=f"another file runs `{name}(...)` on it{where} with arguments "
+                                                 "that are not literals; the confirmation does not replay it")
+        args = ", ".join(repr(callsites.to_python(v)) for v in values)
+        return Recipe("__model__", [(line, f"__model__.{name}({args})")], origin=f"what another file runs on it{where}")
+    name, values = recipes[0]
+    site = callsites.recipe_site(fm.path, project_root, cls_node.name, (name, values))
+    where = f" ({os.path.relpath(site[0], project_root)}, line {site[1]})" if site is not None else ""
+    return Recipe("__model__", ambiguous=f"`{cls_node.name}` is re-initialized where the confirmation does not "
+                                         f"replay it for this line (another file runs `{name}()` on it{where})")
 
 
 def _importers(project_root: str, path: str, cls: str) -> Iterator[tuple[str, ast.Module]]:

@@ -100,10 +100,15 @@ def script_blocks(tree: ast.Module) -> list[list[Stmt]]:
 
 
 def _root(node: ast.AST) -> Optional[str]:
-    """`v.fc[0].weight.data` -> "v"."""
-    while isinstance(node, (ast.Attribute, ast.Subscript)):
-        node = node.value
+    """`v.fc[0].weight.data` -> "v"; `v.state_dict()["fc.weight"][:]` -> "v" (its tensors are the
+    model's own: the IBM PyTorch course sets weights through them)."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)) or _state_dict_call(node):
+        node = node.func.value if isinstance(node, ast.Call) else node.value  # type: ignore[attr-defined]
     return node.id if isinstance(node, ast.Name) else None
+
+
+def _state_dict_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "state_dict"
 
 
 def _call_name(call: ast.Call) -> str:

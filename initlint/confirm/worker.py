@@ -72,7 +72,7 @@ BIAS_POSITION = {"linear": 2, "conv1d": 2, "conv2d": 2, "conv3d": 2, "conv_trans
 LAYER_FUNCS = {"linear", "matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "conv1d", "conv2d",
                "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "addmm", "einsum"}
 # Operations that give a weight another layout, not another value (a Keras kernel before `conv2d`).
-RESHAPES = {"permute", "contiguous", "transpose", "t", "reshape", "view", "to", "flip"}
+RESHAPES = {"permute", "contiguous", "to"}
 # The operations a zero-gradient finding is about, by the probe parameter `ops`.
 OPS = {"multiplicative": MULTIPLICATIVE, "activation": ACTIVATIONS, "softmax": SOFTMAX}
 

@@ -530,37 +530,68 @@ def recipe_site(checked: str, configured_root: Optional[str], name: str, recipe:
 
 def _methods_run_on(found: _File, tree: ast.Module, call: ast.Call, wanted: frozenset[str]) -> list[tuple[int, tuple[str, tuple[Any, ...]]]]:
     """The `wanted` methods called, as statements, on the name a call site binds the instance to
-    (`eta = MLP(...)`), in the lines after it that stay in its block, until the name is bound again;
-    each with its line."""
-    bound = [a for a in _on_lines(tree, {call.lineno}, (ast.Assign,))
-             if isinstance(a, ast.Assign) and a.value is call and len(a.targets) == 1 and isinstance(a.targets[0], ast.Name)]
-    if not bound:
-        return []
-    assign = bound[0]
-    var = assign.targets[0].id  # type: ignore[attr-defined]
-    lines = found.data.decode("utf-8-sig", "replace").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    indent = assign.col_offset
-    rebinds = re.compile(rf"{re.escape(var)}\s*(?:=[^=]|:)")
-    method_lines: set[int] = set()
-    for number in range((assign.end_lineno or assign.lineno) + 1, len(lines) + 1):
-        text = lines[number - 1]
-        code = text.lstrip()
-        if not code or code.startswith("#"):
+    (`eta = MLP(...)`): the statements after it in its own block, up to one that binds the name
+    again (an assignment, a loop or `with` target, an import, a definition); each with its line."""
+    for block in _blocks_holding(tree, call.lineno):
+        at = next((k for k, stmt in enumerate(block) if isinstance(stmt, ast.Assign) and stmt.value is call), None)
+        if at is None:
             continue
-        if len(text) - len(code) < indent or rebinds.match(code):
-            break  # out of its block, or the name holds something else now
-        if code.startswith(f"{var}."):
-            method_lines.add(number)
-    out: list[tuple[int, tuple[str, tuple[Any, ...]]]] = []
-    for stmt in _on_lines(tree, method_lines, (ast.Expr,)):
-        value = stmt.value  # type: ignore[attr-defined]
-        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and isinstance(value.func.value, ast.Name)):
+        assign = block[at]
+        assert isinstance(assign, ast.Assign)
+        if len(assign.targets) != 1 or not isinstance(assign.targets[0], ast.Name):
+            return []
+        var = assign.targets[0].id
+        out: list[tuple[int, tuple[str, tuple[Any, ...]]]] = []
+        for stmt in block[at + 1:]:
+            value = stmt.value if isinstance(stmt, ast.Expr) else None
+            if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and isinstance(value.func.value, ast.Name)
+                    and value.func.value.id == var and value.func.attr in wanted and not value.keywords
+                    and not any(isinstance(a, ast.Starred) for a in value.args)):
+                out.append((stmt.lineno, (value.func.attr, tuple(_literal(a, {}) for a in value.args))))
+            if var in _bound_by(stmt):
+                break
+        return out
+    return []
+
+
+def _blocks_holding(tree: ast.AST, line: int) -> list[list[ast.stmt]]:
+    """The statement lists (a module's or function's body, a branch, a loop body) with a statement
+    starting on or spanning `line`, innermost last."""
+    out: list[list[ast.stmt]] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                for stmt in block:
+                    if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+                        out.append(block)
+                        stack.append(stmt)
+        for handler in getattr(node, "handlers", []) or []:
+            stack.append(handler)
+    return out[::-1]
+
+
+def _bound_by(stmt: ast.stmt) -> set[str]:
+    """The names a statement binds in its scope (not inside a function or class it defines)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    names: set[str] = set()
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
             continue
-        if value.func.value.id != var or value.func.attr not in wanted or value.keywords or any(isinstance(a, ast.Starred) for a in value.args):
+        elif isinstance(node, ast.Lambda):
             continue
-        line: int = stmt.lineno  # type: ignore[attr-defined]
-        out.append((line, (value.func.attr, tuple(_literal(a, {}) for a in value.args))))
-    return sorted(out)
+        stack.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _agree(callers: list[_File], checked: str, name: str, sig: Signature, root: str) -> dict[str, Any]:

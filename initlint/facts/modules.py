@@ -33,7 +33,7 @@ from initlint.diagnostics import Span
 from initlint.facts.context import EVENT_LISTS, CallContext, Env
 from initlint.facts.names import import_module_name
 from initlint.facts.outline import Outline, Part, compacted, outline
-from initlint.facts.values import ClassInfo, Ext, Func, Obj, Tensor, Value
+from initlint.facts.values import ClassInfo, Const, Ext, Func, Obj, Tensor, Value
 from initlint.frameworks.tables import KERAS_LOSSES, TORCH_LOSSES
 from initlint.positions import Positions
 
@@ -366,7 +366,7 @@ class ProjectImports:
         self._modules: dict[str, ForeignModule] = {}  # by path
         self._ran: dict[str, set[int]] = {}  # by path: ids of the statements run into its scope
         self._running: set[str] = set()  # the modules whose definitions are running now
-        self._not_builders: set[int] = set()  # ids of imported helpers that returned no model here
+        self._not_builders: set[tuple[int, tuple[Any, ...]]] = set()  # (helper id, arguments) that returned no model here
         # Imports not read yet, by id of the name's `Ext` / of the scope of a star import.
         self.pending: dict[int, tuple[Ext, Env, str, str, Origin]] = {}
         # Imported lowercase names (`init_weights`): read only when applied to this file's modules.
@@ -560,7 +560,9 @@ class ProjectImports:
         if any(isinstance(a, Func) for a in (*args, *kwargs.values())) or not BUILDER_NAME.search(entry[3]):
             return None  # a decorator (`@register_model`), a callback's registration, or no builder by its name
         helper = self._definition(interp, entry)
-        if not isinstance(helper, Func) or id(helper.node) in self._not_builders:
+        asked = (id(helper.node) if isinstance(helper, Func) else 0,
+                 tuple(a.value if isinstance(a, Const) else type(a).__name__ for a in (*args, *kwargs.values())))
+        if not isinstance(helper, Func) or asked in self._not_builders:
             return None
         facts = interp.facts
         marks = {name: len(getattr(facts, name)) for name in EVENT_LISTS}
@@ -569,7 +571,7 @@ class ProjectImports:
         built = isinstance(result, Obj) and (
             result.cls is not None and result.cls.framework is not None or result.kind.startswith(("torch.nn.", "keras.")))
         if not built:
-            self._not_builders.add(id(helper.node))  # asked again (`cfg = make_cfg(...)` per variant), it is not run
+            self._not_builders.add(asked)  # asked again alike (`cfg = make_cfg(...)` per variant), it is not run
             for name, mark in marks.items():
                 del getattr(facts, name)[mark:]
         if not built or not self.builds_elsewhere(helper, result):  # type: ignore[arg-type]
@@ -582,7 +584,12 @@ class ProjectImports:
         analysis of the helper sees the class as an opaque name, and builds nothing."""
         home = self.defs.get(id(helper.node))
         cls = model.cls
-        return home is not None and cls is not None and self.defs.get(id(cls.node)) not in (home, None)
+        if home is None or cls is None or self.defs.get(id(cls.node)) in (home, None):
+            return False
+        # Unless the module calls the helper itself (a `__main__` block): its analysis then builds the model.
+        name = helper.node.name.value
+        calls = re.findall(rf"(?<![\w.]){re.escape(name)}\s*\(", home.text)
+        return len(calls) <= len(re.findall(rf"\bdef\s+{re.escape(name)}\s*\(", home.text))
 
     def enter(self, top: cst.CSTNode, call: Any, function: bool) -> bool:
         """A top-level definition starts to run from `call`; True when it is imported (then `leave`

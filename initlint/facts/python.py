@@ -389,9 +389,11 @@ def subscript_assign(interp: Machine, owner: Value, value: Value, target: Any, c
         return
     if isinstance(owner, Param):
         number = const_number(value)
-        if number is not None and _whole(target) and not ctx.conditional:
+        if number is not None and _whole(target):
             # `w[:] = 1.0`, `state_dict()['fc.weight'][:] = 0`: the whole tensor set to one constant.
-            owner.set_init(InitEvent("zero" if number == 0 else "const", target, "assigned", value=float(number)))
+            event = InitEvent("zero" if number == 0 else "const", target, "assigned", value=float(number))
+            event.conditional = ctx.uncertain_for(owner)  # as for `nn.init.constant_` (frameworks/torch.py)
+            owner.set_init(event)
             if ctx.root_kind == "script" and not ctx.in_init:
                 interp.script_inits.add(owner.uid)
         elif owner.init.kind in ("zero", "const"):

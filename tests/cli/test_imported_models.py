@@ -238,6 +238,16 @@ def test_a_builder_whose_own_file_defines_the_model_keeps_its_findings_there(ini
     assert found == [("train.py", "IL303"), ("utils.py", "IL201")]
 
 
+def test_a_builder_its_own_module_runs_keeps_its_findings_there(initlint: Run, tmp_path: Path) -> None:
+    # utils.py imports the class but calls the builder in its own __main__ block: its analysis builds
+    # the model there, so the constant init is reported once, in utils.py.
+    write(tmp_path, "discriminator.py", DISCRIMINATOR)
+    write(tmp_path, "utils.py", BUILDERS + '\n\nif __name__ == "__main__":\n    print(discriminator_init("cpu"))\n')
+    write(tmp_path, "train.py", GAN_TRAIN)
+    found = sorted((d["path"], d["code"]) for d in json.loads(initlint("--no-cache", "--format", "json", ".").stdout))
+    assert found == [("train.py", "IL303"), ("utils.py", "IL201")]
+
+
 def test_an_imported_helper_that_builds_no_model_changes_nothing(initlint: Run, tmp_path: Path) -> None:
     write(tmp_path, "discriminator.py", DISCRIMINATOR)
     write(tmp_path, "utils.py", BUILDERS.replace("    return net\n", "    return None\n"))

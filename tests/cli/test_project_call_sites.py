@@ -218,6 +218,10 @@ def test_an_init_method_another_file_runs_after_building_the_class_is_replayed_t
     "print(eta)",  # no method run on it
     "eta = MLP(1, 8)\n    eta.init_gaussian(1)",  # the name holds another instance when the method runs
     "pass\nother = MLP(1, 8)\nother.init_gaussian(2)\neta.init_zeros()",  # out of the block that built it
+    "eta, n = object(), 3\n    eta.init_zeros()",  # rebound by unpacking
+    "for eta in [object()]:\n        pass\n    eta.init_zeros()",  # rebound by a loop
+    "with open('f') as eta:\n        pass\n    eta.init_zeros()",  # rebound by `with`
+    "def fresh(eta):\n        eta.init_zeros()",  # another scope's name
 ])
 def test_methods_not_run_on_the_instance_a_call_site_built_are_not_replayed(initlint: Run, tmp_path: Path, method: str) -> None:
     write(tmp_path, "mlp.py", INIT_MLP)

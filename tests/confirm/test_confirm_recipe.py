@@ -253,6 +253,35 @@ def test_a_loss_pairing_is_judged_on_the_structure_whatever_sets_the_weights(tmp
     assert conf["status"] == "confirmed", conf
 
 
+def test_weights_set_through_the_state_dict_are_replayed(tmp_path: Path) -> None:
+    # The IBM course's `model.state_dict()['hidden.0.weight'][:] = 1.0`: the state dict's tensors are the
+    # model's own, so the recipe sets the built model's weights (it had been measured at its default init).
+    recipe = ("net.state_dict()['fc1.weight'][:] = 0.5\n        net.state_dict()['fc1.bias'][:] = 0.0\n"
+              "        net.state_dict()['fc2.weight'][:] = 0.5")
+    got = confirm(tmp_path, MLP.replace("{recipe}", recipe))
+    conf = got[(23, "IL201")]
+    assert conf["status"] == "confirmed", conf
+    assert "the construction recipe on lines" in conf["evidence"]["recipe"], conf
+
+
+@pytest.mark.parametrize("call, reason", [
+    ("eta.init_zeros()", "re-initialized where the confirmation does not replay it for this line"),
+    ("eta.init_zeros(d)", "another file runs `init_zeros()` on it (driver.py, line 5)"),
+])
+def test_findings_an_init_method_run_elsewhere_may_shape_are_not_judged_without_it(tmp_path: Path, call: str, reason: str) -> None:
+    # The zeroed layers make forward's ReLU products dead; those findings came from the model as the
+    # driver makes it. Measured on the class as constructed they would be refuted.
+    driver = f"from model import MLP\n\nd = 3\neta = MLP(1, 16)\n{call}\n"
+    (tmp_path / "driver.py").write_text(driver)
+    source = INIT_METHOD_CLASS.replace("def init_zeros(self):", "def init_zeros(self, *scale):").replace(
+        "torch.sigmoid", "torch.relu")
+    got = confirm(tmp_path, source)
+    forward = {k: c for k, c in got.items() if k[0] == 16}
+    assert forward and all(c["status"] == "unverified" and reason in c["detail"] for c in forward.values()), got
+    inside = got[(11, "IL201")]  # the zeros_ in the method: replayed, unless its argument is not a literal
+    assert inside["status"] == ("unverified" if "(d)" in call else "confirmed"), inside
+
+
 def test_refutation_on_guessed_sizes_stays_unverified(tmp_path: Path) -> None:
     got = confirm(tmp_path, UNSCALED)
     conf = got[(8, "IL401")]
