@@ -14,7 +14,6 @@ import libcst as cst
 
 from initlint.config import Settings
 from initlint.exports import argument_target
-from initlint.facts import callsites
 from initlint.facts.context import EVENT_LISTS, CallContext
 from initlint.facts.events import FileFacts, Root, RootRef
 from initlint.facts.interpret import BudgetExhausted, Interpreter
@@ -186,8 +185,12 @@ def _run_recipes(facts: FileFacts, interp: Interpreter, info: ClassInfo) -> None
     already runs is not replayed."""
     # Only a weight-setting method the file's own code never ran is looked for (timm's `_init_weights`,
     # which `self.apply` runs, is not): a lookup reads the project's files once per process.
-    methods = frozenset(name for name, m in info.methods.items() if isinstance(m.node, cst.FunctionDef)
-                        and id(m.node) not in interp.called and callsites.INIT_METHOD.search(name))
+    uncalled = [name for name, m in info.methods.items() if isinstance(m.node, cst.FunctionDef) and id(m.node) not in interp.called]
+    if not uncalled:
+        return
+    from initlint.facts import callsites  # the project's files are read only for a class that may need them
+
+    methods = frozenset(name for name in uncalled if callsites.INIT_METHOD.search(name))
     checked = _checked_path(interp, info) if methods else None
     if checked is None:
         return
@@ -280,7 +283,9 @@ def _init_args(interp: Interpreter, info: ClassInfo, init: Func) -> tuple[list[V
         return [], {}
     kwargs: dict[str, Value] = {}
     for name, value in _project_arguments(interp, info, node).items():
-        kwargs[name] = callsites.to_value(value)
+        from initlint.facts.callsites import to_value
+
+        kwargs[name] = to_value(value)
     for param in list(node.params.params)[1:] + list(node.params.kwonly_params):
         if param.default is not None or param.name.value in kwargs:
             continue
@@ -294,9 +299,14 @@ def _project_arguments(interp: Interpreter, info: ClassInfo, init: cst.FunctionD
     """The literal arguments every other project file that builds this class of the checked file
     agrees on (`Net(784, 128, 8, False)` in train.py), noted as the result's dependencies."""
     facts = interp.facts
+    params = init.params
+    if len([*params.posonly_params, *params.params]) <= 1 and not params.kwonly_params:
+        return {}  # nothing but `self` to give
     checked = _checked_path(interp, info)
     if checked is None or not isinstance(facts, FileFacts):
         return {}
+    from initlint.facts import callsites
+
     agreed, depends, looked = callsites.agreed_arguments(checked, facts.settings.project_root, info.name, init)
     if looked:
         facts.lookups.setdefault(info.name, None)
