@@ -102,22 +102,20 @@ def project_init_recipe(fm: FileModel, cls_node: ast.ClassDef, line: int, projec
     recipes, _, _ = callsites.init_recipes(os.path.abspath(fm.path), project_root, cls_node.name, frozenset(methods))
     if not recipes:
         return None
-    for name, values in recipes:
-        method = methods[name]
+    for recipe in recipes:
+        method = methods[recipe.method]
         if not method.lineno <= line <= (method.end_lineno or method.lineno):
             continue
-        site = callsites.recipe_site(fm.path, project_root, cls_node.name, (name, values))
-        where = f" ({os.path.relpath(site[0], project_root)}, line {site[1]})" if site is not None else ""
-        if any(v is callsites.UNKNOWN_ARG for v in values):
-            return Recipe("__model__", ambiguous=f"another file runs `{name}(...)` on it{where} with arguments "
+        where = f"({os.path.relpath(recipe.path, project_root)}, line {recipe.line})"
+        if any(v is callsites.UNKNOWN_ARG for v in recipe.args):
+            return Recipe("__model__", ambiguous=f"another file runs `{recipe.method}(...)` on it {where} with arguments "
                                                  "that are not literals; the confirmation does not replay it")
-        args = ", ".join(repr(callsites.to_python(v)) for v in values)
-        return Recipe("__model__", [(line, f"__model__.{name}({args})")], origin=f"what another file runs on it{where}")
-    name, values = recipes[0]
-    site = callsites.recipe_site(fm.path, project_root, cls_node.name, (name, values))
-    where = f" ({os.path.relpath(site[0], project_root)}, line {site[1]})" if site is not None else ""
-    return Recipe("__model__", ambiguous=f"`{cls_node.name}` is re-initialized where the confirmation does not "
-                                         f"replay it for this line (another file runs `{name}()` on it{where})")
+        args = ", ".join(repr(callsites.to_python(v)) for v in recipe.args)
+        return Recipe("__model__", [(line, f"__model__.{recipe.method}({args})")], origin=f"what another file runs on it {where}")
+    first = recipes[0]
+    return Recipe("__model__", ambiguous=f"`{cls_node.name}` is re-initialized where the confirmation does not replay it "
+                                         f"for this line (another file runs `{first.method}()` on it "
+                                         f"({os.path.relpath(first.path, project_root)}, line {first.line}))")
 
 
 def _importers(project_root: str, path: str, cls: str) -> Iterator[tuple[str, ast.Module]]:

@@ -195,20 +195,18 @@ def _run_recipes(facts: FileFacts, interp: Interpreter, info: ClassInfo) -> None
     if checked is None:
         return
     recipes, depends, looked = callsites.init_recipes(checked, facts.settings.project_root, info.name, methods)
-    if looked:
-        facts.lookups.setdefault(info.name, None)
-        facts.callers.update(depends)
-    for name, values in recipes:
-        method = info.methods[name]
+    _looked_up(facts, info, depends, looked)
+    for recipe in recipes:
+        method = info.methods[recipe.method]
 
-        def replay(method: Func = method, values: tuple[object, ...] = values) -> None:
+        def replay(method: Func = method, values: tuple[object, ...] = recipe.args) -> None:
             obj = _instantiate_quietly(interp, info)
             args = [UNKNOWN if v is callsites.UNKNOWN_ARG else callsites.to_value(v) for v in values]
             ctx = CallContext(root_kind="script", root_name=info.name)
             interp.call_function(method, [obj, *args], {}, method.node, ctx)
             _run_script_model(facts, interp, info.name, obj)
 
-        _run(facts, interp, replay, f"class `{info.name}` after `{name}()`")
+        _run(facts, interp, replay, f"class `{info.name}` after `{recipe.method}()`")
 
 
 def _is_plain(info: ClassInfo) -> bool:
@@ -282,10 +280,11 @@ def _init_args(interp: Interpreter, info: ClassInfo, init: Func) -> tuple[list[V
     if not isinstance(node, cst.FunctionDef):
         return [], {}
     kwargs: dict[str, Value] = {}
-    for name, value in _project_arguments(interp, info, node).items():
+    agreed = _project_arguments(interp, info, node)
+    if agreed:
         from initlint.facts.callsites import to_value
 
-        kwargs[name] = to_value(value)
+        kwargs = {name: to_value(value) for name, value in agreed.items()}
     for param in list(node.params.params)[1:] + list(node.params.kwonly_params):
         if param.default is not None or param.name.value in kwargs:
             continue
@@ -308,10 +307,16 @@ def _project_arguments(interp: Interpreter, info: ClassInfo, init: cst.FunctionD
     from initlint.facts import callsites
 
     agreed, depends, looked = callsites.agreed_arguments(checked, facts.settings.project_root, info.name, init)
+    _looked_up(facts, info, depends, looked)
+    return agreed
+
+
+def _looked_up(facts: FileFacts, info: ClassInfo, depends: list[tuple[str, str]], looked: bool) -> None:
+    """A call-site lookup's trace in the result: the class name (a new or edited file that names it
+    re-analyses the record) and the files read (its dependencies, by digest)."""
     if looked:
         facts.lookups.setdefault(info.name, None)
         facts.callers.update(depends)
-    return agreed
 
 
 def _checked_path(interp: Interpreter, info: ClassInfo) -> Optional[str]:

@@ -33,7 +33,7 @@ import warnings
 from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import libcst as cst
 
@@ -488,11 +488,20 @@ def agreed_arguments(checked: str, configured_root: Optional[str], name: str,
 INIT_METHOD = re.compile(r"init|reset|weight|zero|constant|normal|uniform", re.IGNORECASE)
 
 
+class InitCall(NamedTuple):
+    """A weight-setting method a call site runs on the instance it has just built."""
+
+    method: str
+    args: tuple[Any, ...]  # literal values, else UNKNOWN_ARG
+    path: str  # the calling file
+    line: int
+
+
 def init_recipes(checked: str, configured_root: Optional[str], name: str,
-                 methods: frozenset[str]) -> tuple[list[tuple[str, tuple[Any, ...]]], list[tuple[str, str]], bool]:
+                 methods: frozenset[str]) -> tuple[list[InitCall], list[tuple[str, str]], bool]:
     """The weight-setting methods of the class `name` (among `methods`, its own) that project call sites
-    run on an instance right after building it, each with its arguments (literal values, else
-    UNKNOWN_ARG), in the order first seen; the files read, as dependencies; whether a lookup ran."""
+    run on an instance right after building it, each method and arguments once, where first seen;
+    the files read, as dependencies; whether a lookup ran."""
     wanted = frozenset(m for m in methods if INIT_METHOD.search(m) and not m.startswith("__"))
     if not wanted or not checked.endswith(".py"):
         return [], [], False
@@ -504,28 +513,16 @@ def init_recipes(checked: str, configured_root: Optional[str], name: str,
         return list(done[0]["recipes"]), list(done[1]), True
     callers = index.callers(checked, name)[:MAX_CALLER_FILES + 1]
     depends = [(os.path.abspath(f.path), f.hexdigest()) for f in callers]
-    recipes: list[tuple[str, tuple[Any, ...]]] = []
-    where: dict[tuple[str, tuple[Any, ...]], tuple[str, int]] = {}
+    recipes: dict[tuple[str, tuple[Any, ...]], InitCall] = {}
     if len(callers) <= MAX_CALLER_FILES:
         for found in sorted(callers, key=lambda f: (len(f.data), f.path)):
             tree = _parse(found)
             calls = _calls_of(found, tree, checked, name, index.root) if tree is not None else []
             for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
-                for line, recipe in _methods_run_on(found, tree, call, wanted):  # type: ignore[arg-type]
-                    if recipe not in recipes:
-                        recipes.append(recipe)
-                        where[recipe] = (found.path, line)
-    index.memo[memo_key] = ({"recipes": tuple(recipes), "where": where}, depends)
-    return list(recipes), list(depends), True
-
-
-def recipe_site(checked: str, configured_root: Optional[str], name: str, recipe: tuple[str, tuple[Any, ...]]) -> Optional[tuple[str, int]]:
-    """Where a call site runs a recipe that `init_recipes` found: (file, line)."""
-    index = _index(scan_root(os.path.abspath(checked), configured_root))
-    for key, (values, _) in index.memo.items():
-        if key[:2] == (os.path.abspath(checked), name) and "where" in values and recipe in values["where"]:
-            return values["where"][recipe]  # type: ignore[no-any-return]
-    return None
+                for line, (method, args) in _methods_run_on(found, tree, call, wanted):  # type: ignore[arg-type]
+                    recipes.setdefault((method, args), InitCall(method, args, found.path, line))
+    index.memo[memo_key] = ({"recipes": tuple(recipes.values())}, depends)
+    return list(recipes.values()), list(depends), True
 
 
 def _methods_run_on(found: _File, tree: ast.Module, call: ast.Call, wanted: frozenset[str]) -> list[tuple[int, tuple[str, tuple[Any, ...]]]]:

@@ -560,9 +560,10 @@ class ProjectImports:
         if any(isinstance(a, Func) for a in (*args, *kwargs.values())) or not BUILDER_NAME.search(entry[3]):
             return None  # a decorator (`@register_model`), a callback's registration, or no builder by its name
         helper = self._definition(interp, entry)
-        asked = (id(helper.node) if isinstance(helper, Func) else 0,
-                 tuple(a.value if isinstance(a, Const) else type(a).__name__ for a in (*args, *kwargs.values())))
-        if not isinstance(helper, Func) or asked in self._not_builders:
+        if not isinstance(helper, Func):
+            return None
+        asked = (id(helper.node), tuple(a.value if isinstance(a, Const) else type(a).__name__ for a in (*args, *kwargs.values())))
+        if asked in self._not_builders:
             return None
         facts = interp.facts
         marks = {name: len(getattr(facts, name)) for name in EVENT_LISTS}

@@ -391,16 +391,22 @@ def subscript_assign(interp: Machine, owner: Value, value: Value, target: Any, c
         number = const_number(value)
         if number is not None and _whole(target):
             # `w[:] = 1.0`, `state_dict()['fc.weight'][:] = 0`: the whole tensor set to one constant.
-            event = InitEvent("zero" if number == 0 else "const", target, "assigned", value=float(number))
-            event.conditional = ctx.uncertain_for(owner)  # as for `nn.init.constant_` (frameworks/torch.py)
-            owner.set_init(event)
-            if ctx.root_kind == "script" and not ctx.in_init:
-                interp.script_inits.add(owner.uid)
+            init_param(interp, owner, InitEvent("zero" if number == 0 else "const", target, "assigned", value=float(number)), ctx)
         elif owner.init.kind in ("zero", "const"):
             # `w[0] = ...` / `emb.weight[padding_idx] = 0`: a partial write; the whole is no longer known.
             owner.set_init(InitEvent("unknown", target, "partially assigned"))
     elif isinstance(owner, Seq):
         owner.complete = False
+
+
+def init_param(interp: Machine, param: Param, event: InitEvent, ctx: CallContext) -> None:
+    """An initialization of `param` (`nn.init.zeros_(w)`, `w[:] = 0`): conditional when the parameter
+    predates an undecided branch it happens in, and noted when the script, not a constructor, does it
+    (analysis runs such an instance as the script's model)."""
+    event.conditional = ctx.uncertain_for(param)
+    param.set_init(event)
+    if ctx.root_kind == "script" and not ctx.in_init:
+        interp.script_inits.add(param.uid)
 
 
 def _whole(target: Any) -> bool:

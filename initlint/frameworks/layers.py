@@ -204,7 +204,7 @@ def object_method(interp: Machine, obj: Obj, name: str, args: list[Value], kwarg
         return Const(None)
     if name == "state_dict" and obj.kind.startswith(("torch.", "user:")) and not obj.config.get("incomplete"):
         # The parameters by dotted name: the IBM course's `model.state_dict()['hidden.0.weight'][:] = 1.0`.
-        return Mapping({n: p for n, p in _named_params(obj)}, complete=False)
+        return Mapping(dict(_named_params(obj)), complete=False)
     if name == "apply" and args:
         fn = args[0]
         if isinstance(fn, Ext):

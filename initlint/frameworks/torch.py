@@ -10,7 +10,7 @@ from typing import Any, Optional
 import libcst as cst
 
 from initlint.facts.context import CallContext, Machine
-from initlint.facts.python import iterate
+from initlint.facts.python import init_param, iterate
 from initlint.facts.tensors import argument, default_random, init_from_tensor, new_param, param_tensor, truthy
 from initlint.facts.values import (
     INDEP,
@@ -80,12 +80,10 @@ def apply_init(interp: Machine, fname: str, args: list[Value], kwargs: dict[str,
         event = InitEvent("random", node, f"`{fname}`", distribution="scaled")
     else:
         event = InitEvent("unknown", node, f"`{fname}`")
-    event.conditional = ctx.uncertain_for(target) if isinstance(target, Param) else ctx.conditional
     if isinstance(target, Param):
-        target.set_init(event)
-        if ctx.root_kind == "script" and not ctx.in_init:
-            interp.script_inits.add(target.uid)
+        init_param(interp, target, event, ctx)
         return target
+    event.conditional = ctx.conditional
     if isinstance(target, Tensor):
         call_arg = node.args[0].value if isinstance(node, cst.Call) and node.args else None
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and fname.endswith("_") and not node.args:
